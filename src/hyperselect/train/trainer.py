@@ -109,6 +109,158 @@ def weight_params(model: nn.Module) -> list[nn.Parameter]:
     return [p for name, p in model.named_parameters() if p.dim() >= 2 and "norm" not in name]
 
 
+class NetworkRun:
+    """One network in training, advanced epoch by epoch so the search can stop it between rungs.
+
+    ``random_state`` seeds the initial weights and dropout; ``data_seed`` (default: ``random_state``) seeds
+    the batch order.  Never raises for a diverging run: it is recorded as ``status="diverged"``.
+    """
+
+    def __init__(
+        self,
+        config: MLPConfig,
+        X_train: Any,
+        y_train: Any,
+        X_valid: Any,
+        y_valid: Any,
+        *,
+        task: Task | str,
+        n_classes: int | None = None,
+        random_state: int = 0,
+        data_seed: int | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        self.task = task = Task(task)
+        self.config = config
+        self.random_state = random_state
+        self.device = dev = torch.device(device) if device is not None else default_device()
+        self._t0 = time.perf_counter()
+        self._seconds = 0.0
+        self.Xtr, self.ytr = as_tensors(X_train, y_train, task, dev, dtype)
+        self.Xva, self.yva = as_tensors(X_valid, y_valid, task, dev, dtype)
+        n_out = infer_n_outputs(config, task, y_train, n_classes)
+        self.model = build_model(config, self.Xtr.shape[1], n_out, seed=random_state).to(device=dev, dtype=dtype)
+        self.loss_fn = make_loss(config, task)
+        self.opt = make_optimizer(config, self.model.parameters())
+        self.sched = make_scheduler(config, self.opt)
+        self.weights = weight_params(self.model)
+        self.shuffler = EpochShuffler(self.Xtr.shape[0], random_state if data_seed is None else data_seed)
+        self.bounds = batch_bounds(self.Xtr.shape[0], config.batch_size)
+        self.monitor_loss = config.early_stopping_metric == "valid_loss"
+        self.stopper = EarlyStopping(config.patience, "min" if self.monitor_loss else "max", config.min_delta)
+        self.history = History()
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.status, self.reason = "running", ""
+        self.epoch = 0
+        # dropout draws from its own stream, so that other code using the global RNG cannot change a run
+        self.rng_state = self._seeded_rng_state(random_state + 1_000_003)
+
+    def _seeded_rng_state(self, seed: int) -> torch.Tensor:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return torch.get_rng_state()
+
+    @property
+    def active(self) -> bool:
+        return self.status == "running"
+
+    def stop(self, status: str, reason: str) -> None:
+        if self.active:
+            self.status, self.reason = status, reason
+
+    def run_epochs(self, n_epochs: int, callback: EpochCallback | None = None) -> None:
+        """Advance by up to ``n_epochs`` (fewer when the run stops, early or by the callback)."""
+        if not self.active:
+            return
+        t = time.perf_counter()
+        devices = [self.device] if self.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.set_rng_state(self.rng_state)
+            for _ in range(n_epochs):
+                if self.epoch >= self.config.max_epochs:
+                    self.status, self.reason = "completed", f"completed {len(self.history)} epochs"
+                    break
+                self._one_epoch()
+                if not self.active:
+                    break
+                if callback is not None and callback(self.epoch - 1, self.history.valid_score[-1],
+                                                     self.history.valid_loss[-1]):
+                    self.stop("pruned", f"pruned after epoch {self.epoch - 1}")
+                    break
+            else:
+                if self.active and self.epoch >= self.config.max_epochs:
+                    self.status, self.reason = "completed", f"completed {len(self.history)} epochs"
+            self.rng_state = torch.get_rng_state()
+        self._seconds += time.perf_counter() - t
+
+    def _one_epoch(self) -> None:
+        model, opt, config = self.model, self.opt, self.config
+        Xtr, ytr, dev = self.Xtr, self.ytr, self.device
+        epoch = self.epoch
+        te = time.perf_counter()
+        model.train()
+        perm = self.shuffler.next_permutation().to(dev)
+        loss_sum = torch.zeros((), device=dev, dtype=Xtr.dtype)
+        gn_sum = torch.zeros(len(self.weights), device=dev, dtype=Xtr.dtype)
+        for s, e in self.bounds:
+            idx = perm[s:e]
+            xb, yb = Xtr[idx], ytr[idx]
+            opt.zero_grad(set_to_none=True)
+            loss = self.loss_fn(model(xb), yb)
+            loss.backward()
+            if self.weights:
+                gn_sum += torch.stack(torch._foreach_norm([w.grad for w in self.weights]))  # type: ignore[misc]
+            if config.grad_clip is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            opt.step()
+            loss_sum += loss.detach() * (e - s)
+        self.epoch += 1
+        train_loss = float(loss_sum) / Xtr.shape[0]
+        grad_norms = (gn_sum / len(self.bounds)).tolist()
+        lr_now = opt.param_groups[0]["lr"]
+        if not math.isfinite(train_loss) or not all(math.isfinite(g) for g in grad_norms):
+            self.history.append(epoch=epoch, train_loss=train_loss, valid_loss=math.nan, valid_score=math.nan,
+                                lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
+            what = f"training loss became {train_loss}" if not math.isfinite(train_loss) else "gradient norm became non-finite"
+            self.stop("diverged", f"diverged: the {what} at epoch {epoch}")
+            return
+        valid_loss, valid_score = evaluate_loss_score(model, self.loss_fn, self.Xva, self.yva, self.task)
+        self.history.append(epoch=epoch, train_loss=train_loss, valid_loss=valid_loss, valid_score=valid_score,
+                            lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
+        if not math.isfinite(valid_loss):
+            self.stop("diverged", f"diverged: the validation loss became {valid_loss} at epoch {epoch}")
+            return
+        if self.stopper.update(valid_loss if self.monitor_loss else valid_score, epoch):
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if self.sched is not None:
+            if config.lr_schedule == "plateau":
+                self.sched.step(valid_loss)
+            else:
+                self.sched.step()
+        if self.stopper.should_stop:
+            self.stop("early_stopped", self.stopper.reason)
+
+    def result(self) -> TrainResult:
+        """The run as it stands, with the best epoch's weights restored (not for a diverged run)."""
+        if self.best_state is not None and self.status != "diverged":
+            self.model.load_state_dict(self.best_state)
+        best = self.stopper.best_epoch
+        hist = self.history
+        vl = hist.valid_loss[best] if best >= 0 else math.nan
+        vs = hist.valid_score[best] if best >= 0 else math.nan
+        status = "completed" if self.status == "running" else self.status
+        reason = self.reason or f"completed {len(hist)} epochs"
+        stats = activation_stats(self.model, self.Xva[:DIAG_ROWS]) if status != "diverged" else []
+        findings = diagnose(hist, self.config.activation, stats, status)
+        return TrainResult(
+            model=self.model, config=self.config, task=self.task, history=hist, status=status,
+            stop_reason=reason, best_epoch=best, best_valid_loss=vl, best_valid_score=vs,
+            n_parameters=count_parameters(self.model), seconds=self._seconds, findings=findings,
+            activation_stats=stats,
+        )
+
+
 def train_network(
     config: MLPConfig,
     X_train: Any,
@@ -125,92 +277,14 @@ def train_network(
     callback: EpochCallback | None = None,
     max_epochs: int | None = None,
 ) -> TrainResult:
-    """Train one network; never raises for a diverging run (it is recorded as ``status="diverged"``).
+    """Train one network to the end (early stopping, ``max_epochs`` or divergence) and return the result.
 
-    ``random_state`` seeds the initial weights and dropout; ``data_seed`` (default: ``random_state``) seeds
-    the batch order.  ``max_epochs`` overrides the config's (the search's rungs use it).
+    ``max_epochs`` caps the number of epochs of this call below the config's own.
     """
-    task = Task(task)
-    dev = torch.device(device) if device is not None else default_device()
-    t0 = time.perf_counter()
-    Xtr, ytr = as_tensors(X_train, y_train, task, dev, dtype)
-    Xva, yva = as_tensors(X_valid, y_valid, task, dev, dtype)
-    n_out = infer_n_outputs(config, task, y_train, n_classes)
-    model = build_model(config, Xtr.shape[1], n_out, seed=random_state).to(device=dev, dtype=dtype)
-    loss_fn = make_loss(config, task)
-    opt = make_optimizer(config, model.parameters())
-    sched = make_scheduler(config, opt)
-    weights = weight_params(model)
-    shuffler = EpochShuffler(Xtr.shape[0], random_state if data_seed is None else data_seed)
-    bounds = batch_bounds(Xtr.shape[0], config.batch_size)
-    monitor_loss = config.early_stopping_metric == "valid_loss"
-    stopper = EarlyStopping(config.patience, "min" if monitor_loss else "max", config.min_delta)
-    history = History()
-    best_state: dict[str, torch.Tensor] | None = None
-    status, reason = "completed", ""
-    n_epochs = max_epochs if max_epochs is not None else config.max_epochs
-    dropout_gen_seed = random_state + 1_000_003
-    model.train()
-    with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
-        torch.manual_seed(dropout_gen_seed)
-        for epoch in range(n_epochs):
-            te = time.perf_counter()
-            perm = shuffler.next_permutation().to(dev)
-            loss_sum = torch.zeros((), device=dev, dtype=dtype)
-            gn_sum = torch.zeros(len(weights), device=dev, dtype=dtype)
-            for s, e in bounds:
-                idx = perm[s:e]
-                xb, yb = Xtr[idx], ytr[idx]
-                opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(xb), yb)
-                loss.backward()
-                if weights:
-                    gn_sum += torch.stack(torch._foreach_norm([w.grad for w in weights]))  # type: ignore[misc]
-                if config.grad_clip is not None:
-                    nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-                opt.step()
-                loss_sum += loss.detach() * (e - s)
-            train_loss = float(loss_sum) / Xtr.shape[0]
-            grad_norms = (gn_sum / len(bounds)).tolist()
-            lr_now = opt.param_groups[0]["lr"]
-            if not math.isfinite(train_loss) or not all(math.isfinite(g) for g in grad_norms):
-                history.append(epoch=epoch, train_loss=train_loss, valid_loss=math.nan, valid_score=math.nan,
-                               lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
-                status = "diverged"
-                what = "loss" if not math.isfinite(train_loss) else "gradient norm"
-                reason = f"diverged: the training {what} became {train_loss if what == 'loss' else 'non-finite'} at epoch {epoch}"
-                break
-            valid_loss, valid_score = evaluate_loss_score(model, loss_fn, Xva, yva, task)
-            history.append(epoch=epoch, train_loss=train_loss, valid_loss=valid_loss, valid_score=valid_score,
-                           lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
-            if not math.isfinite(valid_loss):
-                status, reason = "diverged", f"diverged: the validation loss became {valid_loss} at epoch {epoch}"
-                break
-            if stopper.update(valid_loss if monitor_loss else valid_score, epoch):
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            if sched is not None:
-                if config.lr_schedule == "plateau":
-                    sched.step(valid_loss)
-                else:
-                    sched.step()
-            if callback is not None and callback(epoch, valid_score, valid_loss):
-                status, reason = "pruned", f"pruned after epoch {epoch}"
-                break
-            if stopper.should_stop:
-                status, reason = "early_stopped", stopper.reason
-                break
-    if best_state is not None and status != "diverged":
-        model.load_state_dict(best_state)
-    best = stopper.best_epoch
-    vl = history.valid_loss[best] if best >= 0 else math.nan
-    vs = history.valid_score[best] if best >= 0 else math.nan
-    if not reason:
-        reason = f"completed {len(history)} epochs"
-    stats = activation_stats(model, Xva[:DIAG_ROWS]) if status != "diverged" else []
-    findings = diagnose(history, config.activation, stats, status)
-    log.debug("trained %s: %s (best epoch %d, valid score %.4f)", config, reason, best, vs)
-    return TrainResult(
-        model=model, config=config, task=task, history=history, status=status, stop_reason=reason,
-        best_epoch=best, best_valid_loss=vl, best_valid_score=vs, n_parameters=count_parameters(model),
-        seconds=time.perf_counter() - t0, findings=findings, activation_stats=stats,
-    )
+    run = NetworkRun(config, X_train, y_train, X_valid, y_valid, task=task, n_classes=n_classes,
+                     random_state=random_state, data_seed=data_seed, device=device, dtype=dtype)
+    run.run_epochs(config.max_epochs if max_epochs is None else min(max_epochs, config.max_epochs), callback)
+    result = run.result()
+    log.debug("trained %s: %s (best epoch %d, valid score %.4f)", config, result.stop_reason,
+              result.best_epoch, result.best_valid_score)
+    return result

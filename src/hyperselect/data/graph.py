@@ -1,0 +1,512 @@
+"""Graphs for node embeddings: a CSR adjacency plus the node ids, read from edge lists, networkx or scipy.
+
+Why CSR: the node2vec walk kernels need O(edges) memory and, for the second-order bias, a fast "is x a
+neighbour of t" test; sorted CSR rows give both (binary search within a row).  Node ids are kept as strings in
+order of first appearance, which is also the row order of every embedding computed from the graph.
+
+Bad input is an error naming the file and line (negative, NaN or non-numeric weights, wrong column counts, an
+empty file); dubious but usable input (self-loops, duplicate edges, isolated nodes) is a warning with a count,
+and the counts are also kept in :attr:`Graph.report` so the CLI can show them.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hyperselect.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "Graph",
+    "GraphDataWarning",
+    "NodeLabels",
+    "from_edges",
+    "from_networkx",
+    "from_scipy_sparse",
+    "read_edgelist",
+    "read_labels",
+]
+
+
+class GraphDataWarning(UserWarning):
+    """Input that is usable but probably not what the user meant (self-loops, duplicates, isolated nodes)."""
+
+
+@dataclass(eq=False)
+class Graph:
+    """A graph as CSR arrays (rows sorted by neighbour index) and node ids.
+
+    For an undirected graph every edge is stored in both rows (a self-loop once).  ``weights`` is always
+    present (ones for an unweighted graph) so the kernels have one code path; ``weighted`` records whether the
+    input carried weights.  ``sides`` optionally marks the two sides of a bipartite graph (0/1, -1 unknown).
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    nodes: list[str]
+    directed: bool = False
+    weighted: bool = False
+    sides: np.ndarray | None = None
+    report: dict[str, Any] = field(default_factory=dict)
+    _index: dict[str, int] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.indptr = np.ascontiguousarray(self.indptr, dtype=np.int64)
+        self.indices = np.ascontiguousarray(self.indices, dtype=np.int32)
+        self.weights = np.ascontiguousarray(self.weights, dtype=np.float64)
+        if len(self.indptr) != len(self.nodes) + 1 or len(self.indices) != len(self.weights):
+            raise DataError(
+                f"Inconsistent CSR graph: {len(self.nodes)} nodes, indptr of length {len(self.indptr)}, "
+                f"{len(self.indices)} indices and {len(self.weights)} weights."
+            )
+
+    # -- sizes and look-ups -------------------------------------------------------------------------------
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        """Edges as the user counts them: undirected edges once, self-loops once."""
+        if self.directed:
+            return len(self.indices)
+        rows = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
+        n_loops = int(np.count_nonzero(rows == self.indices))
+        return (len(self.indices) - n_loops) // 2 + n_loops
+
+    @property
+    def degree(self) -> np.ndarray:
+        """Out-degree (number of stored neighbours) of every node."""
+        return np.diff(self.indptr)
+
+    @property
+    def isolated(self) -> list[str]:
+        """Nodes with no outgoing edge: a walk cannot leave them, so they get no embedding."""
+        return [self.nodes[i] for i in np.flatnonzero(self.degree == 0)]
+
+    def index_of(self, node: Any) -> int:
+        if self._index is None:
+            self._index = {name: i for i, name in enumerate(self.nodes)}
+        key = str(node)
+        try:
+            return self._index[key]
+        except KeyError:
+            raise DataError(f"Node {key!r} is not in the graph ({self.n_nodes} nodes).") from None
+
+    def __contains__(self, node: object) -> bool:
+        try:
+            self.index_of(node)
+        except DataError:
+            return False
+        return True
+
+    def neighbors(self, node: Any) -> list[str]:
+        i = self.index_of(node)
+        return [self.nodes[j] for j in self.indices[self.indptr[i] : self.indptr[i + 1]]]
+
+    def to_scipy(self) -> Any:
+        from scipy import sparse
+
+        n = self.n_nodes
+        return sparse.csr_matrix((self.weights, self.indices, self.indptr), shape=(n, n))
+
+    # -- bipartite sides ------------------------------------------------------------------------------------
+    def bipartite_sides(self) -> np.ndarray | None:
+        """0/1 side per node: the declared sides if any, else a 2-colouring; ``None`` if not bipartite.
+
+        A 2-colouring is only defined up to a swap within each connected component; that is harmless for
+        "peers on my side" questions, which never cross a component in a useful way.
+        """
+        if self.sides is not None:
+            return self.sides
+        cached = self.report.get("_two_colouring")
+        if cached is not None:
+            return cached if isinstance(cached, np.ndarray) else None
+        colour = _two_colouring(self.indptr, self.indices, self.directed)
+        self.report["_two_colouring"] = colour if colour is not None else False
+        return colour
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "nodes": self.n_nodes,
+            "edges": self.n_edges,
+            "directed": self.directed,
+            "weighted": self.weighted,
+            **{k: v for k, v in self.report.items() if not k.startswith("_")},
+        }
+
+
+def _two_colouring(indptr: np.ndarray, indices: np.ndarray, directed: bool) -> np.ndarray | None:
+    n = len(indptr) - 1
+    if directed:  # colour the underlying undirected graph
+        from scipy import sparse
+
+        a = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(n, n))
+        a = (a + a.T).tocsr()
+        indptr, indices = a.indptr, a.indices
+    colour = np.full(n, -1, dtype=np.int8)
+    for start in range(n):
+        if colour[start] >= 0:
+            continue
+        colour[start] = 0
+        stack = [start]
+        while stack:
+            u = stack.pop()
+            for v in indices[indptr[u] : indptr[u + 1]]:
+                if colour[v] < 0:
+                    colour[v] = 1 - colour[u]
+                    stack.append(int(v))
+                elif colour[v] == colour[u]:
+                    return None
+    return colour
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# building
+# ---------------------------------------------------------------------------------------------------------------
+def from_edges(
+    src: np.ndarray,
+    dst: np.ndarray,
+    weights: np.ndarray | None,
+    nodes: Sequence[str],
+    *,
+    directed: bool = False,
+    source: str = "edge list",
+    sides: np.ndarray | None = None,
+) -> Graph:
+    """Build a :class:`Graph` from integer edge arrays, merging duplicates and reporting oddities.
+
+    Duplicate edges (the same ordered pair twice) are merged with their weights summed, as most edge-list
+    producers mean repeated interactions.  In an undirected graph an edge listed once in each direction with
+    the same weight is the usual symmetric export, so it is stored once and only logged; with different
+    weights the two are summed like duplicates.
+    """
+    n = len(nodes)
+    src = np.asarray(src, dtype=np.int64)
+    dst = np.asarray(dst, dtype=np.int64)
+    w = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
+    report: dict[str, Any] = {}
+
+    key = src * n + dst
+    uniq, inverse = np.unique(key, return_inverse=True)
+    n_dup = len(key) - len(uniq)
+    w = np.bincount(inverse, weights=w, minlength=len(uniq))
+    src, dst = uniq // n, uniq % n
+    report["duplicate_edges_merged"] = int(n_dup)
+    if n_dup:
+        warnings.warn(
+            f"{source}: {n_dup} duplicate edge(s) merged, their weights summed.", GraphDataWarning, stacklevel=3
+        )
+
+    n_mirrored = 0
+    if not directed:
+        lo, hi = np.minimum(src, dst), np.maximum(src, dst)
+        ckey = lo * n + hi
+        cuniq, cinv, ccount = np.unique(ckey, return_inverse=True, return_counts=True)
+        pair = ccount[cinv] == 2  # both orientations present (never for self-loops: those are one key)
+        if pair.any():
+            wsum = np.bincount(cinv, weights=w, minlength=len(cuniq))
+            wmax = np.full(len(cuniq), -np.inf)
+            np.maximum.at(wmax, cinv, w)
+            wmin = np.full(len(cuniq), np.inf)
+            np.minimum.at(wmin, cinv, w)
+            same = np.isclose(wmax, wmin)
+            cw = np.where((ccount == 2) & same, wmax, wsum)
+            n_mirrored = int(np.count_nonzero((ccount == 2) & same))
+            n_conflict = int(np.count_nonzero((ccount == 2) & ~same))
+            if n_conflict:
+                warnings.warn(
+                    f"{source}: {n_conflict} undirected edge(s) listed in both directions with different "
+                    "weights; the weights were summed.",
+                    GraphDataWarning,
+                    stacklevel=3,
+                )
+                report["duplicate_edges_merged"] += n_conflict
+        else:
+            cw = w
+        src, dst, w = cuniq // n, cuniq % n, cw
+        if n_mirrored:
+            logger.info("%s: %d undirected edges listed in both directions, stored once.", source, n_mirrored)
+    report["edges_listed_both_directions"] = n_mirrored
+
+    loops = src == dst
+    n_loops = int(np.count_nonzero(loops))
+    report["self_loops"] = n_loops
+    if n_loops:
+        warnings.warn(
+            f"{source}: {n_loops} self-loop(s) kept (a walk may stay on a node for a step).",
+            GraphDataWarning,
+            stacklevel=3,
+        )
+
+    if not directed:
+        keep = ~loops
+        src, dst, w = (
+            np.concatenate([src, dst[keep]]),
+            np.concatenate([dst, src[keep]]),
+            np.concatenate([w, w[keep]]),
+        )
+    order = np.lexsort((dst, src))
+    src, dst, w = src[order], dst[order], w[order]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+
+    graph = Graph(
+        indptr=indptr,
+        indices=dst.astype(np.int32),
+        weights=w,
+        nodes=list(nodes),
+        directed=directed,
+        weighted=weights is not None,
+        sides=sides,
+        report=report,
+    )
+    isolated = graph.isolated
+    report["isolated_nodes"] = len(isolated)
+    if isolated:
+        kind = "no outgoing edge" if directed else "no neighbours"
+        warnings.warn(
+            f"{source}: {len(isolated)} node(s) with {kind} (e.g. {isolated[:3]}): they cannot be embedded.",
+            GraphDataWarning,
+            stacklevel=3,
+        )
+    return graph
+
+
+def _sniff_delimiter(line: str) -> str | None:
+    if "\t" in line:
+        return "\t"
+    if "," in line:
+        return ","
+    return None  # any run of whitespace
+
+
+def read_edgelist(
+    path: str | os.PathLike[str],
+    *,
+    directed: bool = False,
+    delimiter: str | None = "auto",
+    weighted: bool | None = None,
+) -> Graph:
+    """Read ``u v [weight]`` lines (tab, comma or whitespace separated; ``#`` starts a comment line).
+
+    The delimiter and whether a weight column exists are taken from the first data line unless given; every
+    later line must have the same number of columns.  Weights must be finite and > 0: a zero or negative
+    weight has no meaning as a transition probability, so it is an error with the line number, not a guess.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Edge list {str(p)!r} does not exist or is not a file.")
+    ids: dict[str, int] = {}
+    src: list[int] = []
+    dst: list[int] = []
+    wts: list[float] = []
+    ncols = 0
+    sep: str | None = None
+    with p.open("r", encoding="utf-8-sig") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if ncols == 0:
+                sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
+            parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+            if ncols == 0:
+                ncols = len(parts)
+                if ncols not in (2, 3):
+                    raise DataError(
+                        f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: {line[:80]!r}."
+                    )
+                if weighted is True and ncols == 2:
+                    raise DataError(f"{p}:{lineno}: weighted=True but the line has no weight column.")
+            if len(parts) != ncols:
+                raise DataError(
+                    f"{p}:{lineno}: expected {ncols} columns like the first data line, found {len(parts)}: "
+                    f"{line[:80]!r}."
+                )
+            u, v = parts[0], parts[1]
+            if not u or not v:
+                raise DataError(f"{p}:{lineno}: empty node id in {line[:80]!r}.")
+            if ncols == 3:
+                try:
+                    wt = float(parts[2])
+                except ValueError:
+                    raise DataError(
+                        f"{p}:{lineno}: weight {parts[2]!r} is not a number (expected a positive number)."
+                    ) from None
+                if not math.isfinite(wt) or wt <= 0:
+                    raise DataError(f"{p}:{lineno}: weight {parts[2]!r} must be a finite number > 0.")
+                wts.append(wt)
+            src.append(ids.setdefault(u, len(ids)))
+            dst.append(ids.setdefault(v, len(ids)))
+    if not src:
+        raise DataError(f"Edge list {str(p)!r} is empty (no edge lines).")
+    use_weights = ncols == 3 and weighted is not False
+    return from_edges(
+        np.asarray(src),
+        np.asarray(dst),
+        np.asarray(wts) if use_weights else None,
+        list(ids),
+        directed=directed,
+        source=str(p),
+    )
+
+
+def from_networkx(g: Any, *, weight: str | None = "weight") -> Graph:
+    """Convert a networkx graph; node ids become ``str(node)``, a ``bipartite`` node attribute gives sides."""
+    nodes = list(g.nodes())
+    names = [str(u) for u in nodes]
+    if len(set(names)) != len(names):
+        raise DataError("Two networkx nodes have the same string form; node ids must be distinct as strings.")
+    index = {u: i for i, u in enumerate(nodes)}
+    edges = list(g.edges(data=True))
+    if not nodes:
+        raise DataError("The networkx graph has no nodes.")
+    src = np.fromiter((index[u] for u, _, _ in edges), dtype=np.int64, count=len(edges))
+    dst = np.fromiter((index[v] for _, v, _ in edges), dtype=np.int64, count=len(edges))
+    weighted = weight is not None and any(weight in d for _, _, d in edges)
+    w = None
+    if weighted:
+        w = np.asarray([float(d.get(weight, 1.0)) for _, _, d in edges])
+        bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
+        if len(bad):
+            u, v, _ = edges[int(bad[0])]
+            raise DataError(f"networkx edge ({u!r}, {v!r}) has weight {w[bad[0]]!r}; expected a finite number > 0.")
+    sides = None
+    attrs = [g.nodes[u].get("bipartite") for u in nodes]
+    values = {a for a in attrs if a is not None}
+    if len(values) == 2:
+        first = sorted(values, key=str)[0]
+        sides = np.asarray([-1 if a is None else (0 if a == first else 1) for a in attrs], dtype=np.int8)
+    return from_edges(src, dst, w, names, directed=bool(g.is_directed()), source="networkx graph", sides=sides)
+
+
+def from_scipy_sparse(
+    matrix: Any, nodes: Sequence[Any] | None = None, *, directed: bool | None = None, weighted: bool = True
+) -> Graph:
+    """Convert a square scipy sparse adjacency; ``directed=None`` means directed unless the matrix is symmetric."""
+    from scipy import sparse
+
+    a = sparse.coo_matrix(matrix)
+    if a.shape[0] != a.shape[1]:
+        raise DataError(f"An adjacency matrix must be square, got shape {a.shape}.")
+    n = a.shape[0]
+    names = [str(u) for u in (range(n) if nodes is None else nodes)]
+    if len(names) != n:
+        raise DataError(f"{len(names)} node ids given for a {n}x{n} adjacency matrix.")
+    data = np.asarray(a.data, dtype=np.float64)
+    keep = data != 0
+    bad = np.flatnonzero(~np.isfinite(data) | (data < 0))
+    if len(bad):
+        i = int(bad[0])
+        raise DataError(f"Adjacency entry ({a.row[i]}, {a.col[i]}) is {data[i]!r}; expected a finite number >= 0.")
+    if directed is None:
+        csr = sparse.csr_matrix(a)
+        directed = bool((abs(csr - csr.T) > 1e-12).nnz)
+    row, col, data = a.row[keep], a.col[keep], data[keep]
+    if not directed:  # keep one triangle: from_edges adds the mirror
+        upper = row <= col
+        row, col, data = row[upper], col[upper], data[upper]
+    return from_edges(
+        row, col, data if weighted else None, names, directed=directed, source="sparse adjacency matrix"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# labels
+# ---------------------------------------------------------------------------------------------------------------
+@dataclass
+class NodeLabels:
+    """Labels per node (several per node = multi-label), in file order."""
+
+    labels: dict[str, tuple[str, ...]]
+    classes: list[str]
+    source: str = "labels"
+
+    @property
+    def multilabel(self) -> bool:
+        return any(len(v) > 1 for v in self.labels.values())
+
+    def align(self, nodes: Sequence[str], embedded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of ``nodes`` that carry labels and a 0/1 indicator matrix for them.
+
+        Nodes only in the label file and labelled nodes that could not be embedded are reported, not silently
+        dropped.
+        """
+        index = {name: i for i, name in enumerate(nodes)}
+        label_only = [u for u in self.labels if u not in index]
+        if label_only:
+            warnings.warn(
+                f"{self.source}: {len(label_only)} labelled node(s) are not in the graph (label-only, "
+                f"e.g. {label_only[:3]}): no neighbours, cannot be embedded; they are left out.",
+                GraphDataWarning,
+                stacklevel=2,
+            )
+        rows = [index[u] for u in self.labels if u in index]
+        if embedded is not None:
+            dropped = [nodes[r] for r in rows if not embedded[r]]
+            if dropped:
+                warnings.warn(
+                    f"{self.source}: {len(dropped)} labelled node(s) have no neighbours and no embedding "
+                    f"(e.g. {dropped[:3]}); they are left out.",
+                    GraphDataWarning,
+                    stacklevel=2,
+                )
+            rows = [r for r in rows if embedded[r]]
+        cidx = {c: j for j, c in enumerate(self.classes)}
+        y = np.zeros((len(rows), len(self.classes)), dtype=np.int8)
+        for i, r in enumerate(rows):
+            for lab in self.labels[nodes[r]]:
+                y[i, cidx[lab]] = 1
+        return np.asarray(rows, dtype=np.int64), y
+
+
+def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto") -> NodeLabels:
+    """Read ``node<TAB>label`` lines; a node on several lines has several labels."""
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"Label file {str(p)!r} does not exist or is not a file.")
+    labels: dict[str, list[str]] = {}
+    classes: dict[str, None] = {}
+    sep: str | None = None
+    seen_data = False
+    with p.open("r", encoding="utf-8-sig") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            if not seen_data:
+                sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
+                seen_data = True
+            parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+            if len(parts) != 2 or not parts[0] or not parts[1]:
+                raise DataError(f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}.")
+            node, lab = parts
+            have = labels.setdefault(node, [])
+            if lab not in have:
+                have.append(lab)
+            classes.setdefault(lab, None)
+    if not labels:
+        raise DataError(f"Label file {str(p)!r} is empty (no node/label lines).")
+    return NodeLabels({k: tuple(v) for k, v in labels.items()}, sorted(classes), source=str(p))
+
+
+def labels_from_mapping(mapping: Mapping[Any, Any | Iterable[Any]], source: str = "labels") -> NodeLabels:
+    """Labels from ``{node: label}`` or ``{node: [labels]}`` (e.g. a networkx node attribute)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for node, lab in mapping.items():
+        labs = [lab] if isinstance(lab, str) or not isinstance(lab, Iterable) else list(lab)
+        out[str(node)] = tuple(dict.fromkeys(str(x) for x in labs))
+    classes = sorted({c for v in out.values() for c in v})
+    return NodeLabels(out, classes, source=source)
