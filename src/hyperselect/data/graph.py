@@ -195,7 +195,7 @@ def from_edges(
     n = len(nodes)
     src = np.asarray(src, dtype=np.int64)
     dst = np.asarray(dst, dtype=np.int64)
-    w = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
+    w: np.ndarray = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
     report: dict[str, Any] = {}
 
     key = src * n + dst
@@ -206,7 +206,9 @@ def from_edges(
     report["duplicate_edges_merged"] = int(n_dup)
     if n_dup:
         warnings.warn(
-            f"{source}: {n_dup} duplicate edge(s) merged, their weights summed.", GraphDataWarning, stacklevel=3
+            f"{source}: {n_dup} duplicate edge(s) merged, their weights summed.",
+            GraphDataWarning,
+            stacklevel=3,
         )
 
     n_mirrored = 0
@@ -382,14 +384,18 @@ def from_networkx(g: Any, *, weight: str | None = "weight") -> Graph:
         bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
         if len(bad):
             u, v, _ = edges[int(bad[0])]
-            raise DataError(f"networkx edge ({u!r}, {v!r}) has weight {w[bad[0]]!r}; expected a finite number > 0.")
+            raise DataError(
+                f"networkx edge ({u!r}, {v!r}) has weight {w[bad[0]]!r}; expected a finite number > 0."
+            )
     sides = None
     attrs = [g.nodes[u].get("bipartite") for u in nodes]
     values = {a for a in attrs if a is not None}
     if len(values) == 2:
         first = sorted(values, key=str)[0]
         sides = np.asarray([-1 if a is None else (0 if a == first else 1) for a in attrs], dtype=np.int8)
-    return from_edges(src, dst, w, names, directed=bool(g.is_directed()), source="networkx graph", sides=sides)
+    return from_edges(
+        src, dst, w, names, directed=bool(g.is_directed()), source="networkx graph", sides=sides
+    )
 
 
 def from_scipy_sparse(
@@ -410,7 +416,9 @@ def from_scipy_sparse(
     bad = np.flatnonzero(~np.isfinite(data) | (data < 0))
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"Adjacency entry ({a.row[i]}, {a.col[i]}) is {data[i]!r}; expected a finite number >= 0.")
+        raise DataError(
+            f"Adjacency entry ({a.row[i]}, {a.col[i]}) is {data[i]!r}; expected a finite number >= 0."
+        )
     if directed is None:
         csr = sparse.csr_matrix(a)
         directed = bool((abs(csr - csr.T) > 1e-12).nnz)
@@ -438,7 +446,9 @@ class NodeLabels:
     def multilabel(self) -> bool:
         return any(len(v) > 1 for v in self.labels.values())
 
-    def align(self, nodes: Sequence[str], embedded: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def align(
+        self, nodes: Sequence[str], embedded: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Rows of ``nodes`` that carry labels and a 0/1 indicator matrix for them.
 
         Nodes only in the label file and labelled nodes that could not be embedded are reported, not silently
@@ -491,7 +501,9 @@ def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto")
                 seen_data = True
             parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
             if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise DataError(f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}.")
+                raise DataError(
+                    f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}."
+                )
             node, lab = parts
             have = labels.setdefault(node, [])
             if lab not in have:

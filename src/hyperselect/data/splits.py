@@ -77,7 +77,7 @@ def make_splits(
     y = np.asarray(y)
     n_rows = len(y)
     check_params("make_splits", {"random_state": random_state}, {"random_state": Interval(int, 0, 2**32 - 2)})
-    n_train, n_valid, n_test = split_sizes(n_rows, valid_size, test_size)
+    _, n_valid, n_test = split_sizes(n_rows, valid_size, test_size)
     all_idx = np.arange(n_rows)
 
     labels: np.ndarray | None = y if stratify and y.ndim == 1 else None
@@ -88,8 +88,9 @@ def make_splits(
             # sklearn refuses when a class has fewer rows than splits, or a split has fewer rows than classes.
             values, counts = np.unique(labels, return_counts=True)
             smallest = int(np.argmin(counts))
+            label = values[smallest].item() if isinstance(values[smallest], np.generic) else values[smallest]
             message = (
-                f"Cannot stratify the train/valid/test split: the smallest class {values[smallest]!r} has "
+                f"Cannot stratify the train/valid/test split: the smallest class {label!r} has "
                 f"{counts[smallest]} row(s) among {len(values)} classes and {n_rows} rows "
                 f"({exc}). Falling back to an unstratified random split."
             )

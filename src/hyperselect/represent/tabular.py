@@ -32,7 +32,6 @@ logger = logging.getLogger(__name__)
 MAX_CATEGORIES = 50
 
 
-
 def _is_bool_value(v: object) -> bool:
     return isinstance(v, bool | np.bool_)
 
@@ -70,10 +69,9 @@ def coerce_features(X: pd.DataFrame) -> pd.DataFrame:
             out[name] = pd.Series(col.dt.total_seconds().to_numpy(dtype=np.float64), index=X.index)
         else:
             present = [v for v, m in zip(col.tolist(), missing, strict=True) if not m]
-            if present and all(_is_bool_value(v) for v in present):
-                vals = [np.nan if m else float(v) for v, m in zip(col.tolist(), missing, strict=True)]
-                out[name] = pd.Series(vals, index=X.index, dtype=np.float64)
-            elif present and all(_is_number_value(v) for v in present):
+            if present and (
+                all(_is_bool_value(v) for v in present) or all(_is_number_value(v) for v in present)
+            ):
                 vals = [np.nan if m else float(v) for v, m in zip(col.tolist(), missing, strict=True)]
                 out[name] = pd.Series(vals, index=X.index, dtype=np.float64)
             else:
@@ -120,9 +118,7 @@ def build_preprocessor(
         [
             (
                 "impute",
-                SimpleImputer(
-                    strategy="most_frequent", missing_values=np.nan, keep_empty_features=True
-                ),
+                SimpleImputer(strategy="most_frequent", missing_values=np.nan, keep_empty_features=True),
             ),
             (
                 "onehot",

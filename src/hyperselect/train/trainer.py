@@ -194,6 +194,24 @@ class NetworkRun:
             self.rng_state = torch.get_rng_state()
         self._seconds += time.perf_counter() - t
 
+    def train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One optimiser step on the rows ``idx``: (detached batch loss, per-layer weight gradient norms).
+
+        Exposed so the planner can time a step of this trainer against a population step on the same device.
+        """
+        model, opt, config = self.model, self.opt, self.config
+        xb, yb = self.Xtr[idx], self.ytr[idx]
+        opt.zero_grad(set_to_none=True)
+        loss = self.loss_fn(model(xb), yb)
+        loss.backward()
+        gn = None
+        if self.weights:
+            gn = torch.stack(torch._foreach_norm([w.grad for w in self.weights]))  # type: ignore[misc]
+        if config.grad_clip is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+        opt.step()
+        return loss.detach(), gn
+
     def _one_epoch(self) -> None:
         model, opt, config = self.model, self.opt, self.config
         Xtr, ytr, dev = self.Xtr, self.ytr, self.device
@@ -204,17 +222,10 @@ class NetworkRun:
         loss_sum = torch.zeros((), device=dev, dtype=Xtr.dtype)
         gn_sum = torch.zeros(len(self.weights), device=dev, dtype=Xtr.dtype)
         for s, e in self.bounds:
-            idx = perm[s:e]
-            xb, yb = Xtr[idx], ytr[idx]
-            opt.zero_grad(set_to_none=True)
-            loss = self.loss_fn(model(xb), yb)
-            loss.backward()
-            if self.weights:
-                gn_sum += torch.stack(torch._foreach_norm([w.grad for w in self.weights]))  # type: ignore[misc]
-            if config.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            opt.step()
-            loss_sum += loss.detach() * (e - s)
+            loss, gn = self.train_step(perm[s:e])
+            if gn is not None:
+                gn_sum += gn
+            loss_sum += loss * (e - s)
         self.epoch += 1
         train_loss = float(loss_sum) / Xtr.shape[0]
         grad_norms = (gn_sum / len(self.bounds)).tolist()

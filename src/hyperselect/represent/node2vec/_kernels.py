@@ -4,7 +4,6 @@
 grid over p and q on a small graph costs seconds, not a compilation per point.
 """
 # mypy: ignore-errors
-# ruff: noqa: N803
 
 from __future__ import annotations
 
@@ -25,6 +24,7 @@ def splitmix(state):
     z = z ^ (z >> np.uint64(31))
     return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
+
 @njit(cache=True, inline="always")
 def find(indices, lo, hi, target):
     """Position of ``target`` in the sorted slice indices[lo:hi], or -1."""
@@ -39,6 +39,7 @@ def find(indices, lo, hi, target):
             return mid
     return -1
 
+
 @njit(cache=True, inline="always")
 def upper(cumw, lo, hi, r):
     """First position k in [lo, hi) with cumw[k] > r (clamped to hi - 1 against rounding)."""
@@ -51,6 +52,7 @@ def upper(cumw, lo, hi, r):
             lo = mid + 1
     return lo if lo <= last else last
 
+
 @njit(cache=True, inline="always")
 def first_step(indptr, indices, cumw, weighted, cur, u):
     s = indptr[cur]
@@ -60,6 +62,7 @@ def first_step(indptr, indices, cumw, weighted, cur, u):
         return indices[upper(cumw, s, e, base + u * (cumw[e - 1] - base))]
     k = s + np.int64(u * (e - s))
     return indices[k if k < e else e - 1]
+
 
 @njit(cache=True, inline="always")
 def otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, state):
@@ -106,6 +109,7 @@ def otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, 
         if u3 * beta_max < beta:
             return x, state
 
+
 @njit(cache=True, parallel=True, nogil=True)
 def walk_kernel(indptr, indices, weights, cumw, weighted, starts, walk_length, seed, second, inv_p, inv_q,
                 alias_off, alias_j, alias_q, use_alias):  # fmt: skip
@@ -136,11 +140,14 @@ def walk_kernel(indptr, indices, weights, cumw, weighted, starts, walk_length, s
                     j = alias_j[off + j]
                 nxt = indices[indptr[cur] + j]
             else:
-                nxt, state = otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, state)
+                nxt, state = otf_step(
+                    indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, state
+                )
             out[w, step] = nxt
             prev = cur
             cur = nxt
     return out
+
 
 @njit(cache=True, parallel=True)
 def build_alias(indptr, indices, weights, inv_p, inv_q, alias_off):
@@ -201,4 +208,3 @@ def build_alias(indptr, indices, weights, inv_p, inv_q, alias_off):
                     nl += 1
             # leftovers keep aq = 1 (numerical residue)
     return aj, aq
-

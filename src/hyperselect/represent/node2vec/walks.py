@@ -40,6 +40,7 @@ WALK_MODES = ("auto", "first_order", "otf", "precomp")
 PRECOMP_MAX_ENTRIES = 50_000_000
 _PRECOMP_WARN_ENTRIES = 5_000_000
 
+
 def _get_kernels() -> Any:
     """The compiled kernels, imported lazily so that importing hyperselect does not import numba."""
     from hyperselect.represent.node2vec import _kernels
@@ -65,9 +66,16 @@ class WalkResult:
 def resolve_mode(graph: Graph, p: float, q: float, mode: str) -> str:
     """Choose the walk mode; refuse invalid combinations, warn on valid but slow ones naming the better one."""
     if mode not in WALK_MODES:
-        raise ConfigError(f"The 'mode' parameter must be one of {', '.join(map(repr, WALK_MODES))}. Got {mode!r}.")
+        raise ConfigError(
+            f"The 'mode' parameter must be one of {', '.join(map(repr, WALK_MODES))}. Got {mode!r}."
+        )
     for name, value in (("p", p), ("q", q)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value <= 0:
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or value <= 0
+        ):
             raise ConfigError(f"The {name!r} parameter must be a float in (0, inf). Got {value!r}.")
     first = p == 1 and q == 1
     if mode == "auto":
@@ -129,7 +137,9 @@ def generate_walks(
     rng = np.random.default_rng(random_state)
     seed = int(rng.integers(0, 2**63 - 1))
     movable = np.flatnonzero(graph.degree > 0).astype(np.int32)
-    starts = np.concatenate([rng.permutation(movable) for _ in range(int(num_walks))]) if len(movable) else movable
+    starts = (
+        np.concatenate([rng.permutation(movable) for _ in range(int(num_walks))]) if len(movable) else movable
+    )
 
     t0 = time.perf_counter()
     cumw = _cumulative(graph)
@@ -159,7 +169,9 @@ def generate_walks(
         use_alias,
     )
     seconds = time.perf_counter() - t0
-    logger.info("%d walks of length %d (%s, p=%g, q=%g) in %.2fs", len(starts), walk_length, mode, p, q, seconds)
+    logger.info(
+        "%d walks of length %d (%s, p=%g, q=%g) in %.2fs", len(starts), walk_length, mode, p, q, seconds
+    )
     return WalkResult(walks=walks, mode=mode, seconds=seconds, p=float(p), q=float(q))
 
 

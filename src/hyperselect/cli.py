@@ -1,0 +1,435 @@
+"""The ``hyperselect`` command line: parse, call the library, print.  No machine-learning logic lives here.
+
+Library code raises; this module is the one place that prints an error and exits: a
+:class:`~hyperselect.errors.HyperselectError` anywhere below a command becomes its message in red on stderr and
+exit status 1, never a traceback.  Anything else is a bug and keeps its traceback.
+
+Other parts of the project plug in their commands (``tune``, ``advise``, ``worker``, ``compare``, ``report``,
+``graph``, ``text``) from their own modules; they are imported here guarded, so a part that is not written yet
+leaves the CLI working, and a part whose optional dependency is missing gets a stub command that explains the
+``pip install`` to run.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import importlib
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import click
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
+
+from hyperselect import __version__
+from hyperselect.errors import ConfigError, HyperselectError, MissingDependencyError
+
+log = logging.getLogger("hyperselect.cli")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_error(exc: BaseException) -> None:
+    # Text(), not markup: messages quote intervals like "[0, 1)" that rich would read as tags
+    err_console.print(Text(f"error: {exc}", style="bold red"))
+
+
+class _ErrorHandlingGroup(TyperGroup):
+    """Turns a HyperselectError raised by any (sub)command into a red message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HyperselectError as exc:
+            log.debug("command failed", exc_info=True)
+            print_error(exc)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    name="hyperselect",
+    help="Tune neural networks fast and tell honestly when a network is worth it.",
+    cls=_ErrorHandlingGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+
+# ---------------------------------------------------------------------------------------------- logging
+def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
+    """WARNING by default, INFO with -v, DEBUG with -vv, ERROR only with --quiet; warnings go through logging."""
+    from rich.logging import RichHandler
+
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    handler = RichHandler(console=err_console, show_time=verbose >= 2, show_path=verbose >= 2, markup=False)
+    for name in ("hyperselect", "py.warnings"):
+        lg = logging.getLogger(name)
+        lg.handlers[:] = [handler]
+        lg.setLevel(level)
+        lg.propagate = False
+    # data warnings (rows dropped, columns ignored) reach the user as log lines, not "file:line: Warning"
+    logging.captureWarnings(True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"hyperselect {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
+    threads: int | None = typer.Option(
+        None, "--threads", min=1,
+        help="torch CPU threads. On a shared or small machine 1 is often much faster (no thread contention).",
+    ),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Tune neural networks fast and tell honestly when a network is worth it."""
+    configure_logging(verbose, quiet)
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+# ---------------------------------------------------------------------------------------------- --set parsing
+_NONE = {"none", "null", "~"}
+
+
+def _parse_value(name: str, raw: str, annotation: str) -> Any:
+    """Convert the text of ``--set name=raw`` to the type the config field declares."""
+    text = raw.strip()
+    if "None" in annotation and text.lower() in _NONE:
+        return None
+    try:
+        if annotation.startswith("tuple"):
+            inner = text.strip("[]() ")
+            return tuple(int(v) for v in inner.replace(";", ",").split(",") if v.strip()) if inner else ()
+        if annotation.startswith("int"):
+            return int(text)
+        if annotation.startswith("float"):
+            return float(text)
+    except ValueError:
+        kind = "a list of ints like 128,64" if annotation.startswith("tuple") else (
+            "an int" if annotation.startswith("int") else "a float")
+        raise ConfigError(f"--set {name}={raw}: the {name!r} hyperparameter must be {kind}. Got {raw!r}.") from None
+    return text
+
+
+def parse_overrides(items: list[str], config_cls: type[Any]) -> dict[str, Any]:
+    """``["lr=0.01", "hidden=64,32"]`` -> ``{"lr": 0.01, "hidden": (64, 32)}``, typed by ``config_cls``'s fields."""
+    fields = {f.name: str(f.type) for f in dataclasses.fields(config_cls) if f.init}
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise ConfigError(f"--set expects key=value, e.g. --set lr=0.01. Got {item!r}.")
+        if name not in fields:
+            import difflib
+
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"--set {item}: unknown hyperparameter {name!r} for {config_cls.__name__}.{hint} "
+                f"Known: {', '.join(sorted(fields))}."
+            )
+        out[name] = _parse_value(name, raw, fields[name])
+    return out
+
+
+def _parse_task(task: str | None) -> Any:
+    from hyperselect.tasks import Task
+
+    if task is None:
+        return None
+    try:
+        return Task(task.lower())
+    except ValueError:
+        raise ConfigError(
+            f"The '--task' option must be one of {', '.join(repr(t.value) for t in Task)}. Got {task!r}."
+        ) from None
+
+
+# ---------------------------------------------------------------------------------------------- printing
+def metrics_table(metrics: dict[str, float], title: str = "metrics") -> Table:
+    """Rows are metric names, columns the splits that have them (train / valid / test)."""
+    splits = [s for s in ("train", "valid", "test") if any(k.startswith(f"{s}_") for k in metrics)]
+    names: list[str] = []
+    for k in metrics:
+        base = k.split("_", 1)[1] if k.split("_", 1)[0] in splits else k
+        if base not in names:
+            names.append(base)
+    table = Table(title=title)
+    table.add_column("metric")
+    for s in splits:
+        table.add_column(s, justify="right")
+    for n in names:
+        table.add_row(n, *(_fmt(metrics.get(f"{s}_{n}")) for s in splits))
+    return table
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.4f}" if abs(v) < 1e4 else f"{v:.4g}"
+
+
+def print_findings(findings: list[dict[str, Any]]) -> None:
+    if not findings:
+        console.print("diagnostics: no training problems found")
+        return
+    table = Table(title="diagnostics")
+    for col in ("finding", "evidence", "remedy"):
+        table.add_column(col, overflow="fold")
+    for f in findings:
+        table.add_row(f["kind"], f["evidence"], f["remedy"])
+    console.print(table)
+
+
+def write_run(out: Path, doc: dict[str, Any], model: Any) -> None:
+    """``out/result.json`` and ``out/model.safetensors``, each written atomically."""
+    from safetensors.torch import save as st_save
+
+    from hyperselect._io import atomic_write_bytes, atomic_write_json, safe_join
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    atomic_write_bytes(safe_join(out, "model.safetensors"), st_save(state))
+    atomic_write_json(safe_join(out, "result.json"), doc)
+
+
+# ---------------------------------------------------------------------------------------------- train
+@app.command()
+def train(
+    data: Path = typer.Argument(..., help="A CSV, TSV or Parquet file.", show_default=False),
+    target: str = typer.Option(..., "--target", "-t", help="The column to predict."),
+    task: str | None = typer.Option(
+        None, "--task", help="binary, multiclass, multilabel or regression (default: detected from the target)."
+    ),
+    overrides: list[str] = typer.Option(
+        [], "--set", "-s", help="A hyperparameter, key=value (repeatable), e.g. --set hidden=64,32 --set lr=3e-3."
+    ),
+    arch: str = typer.Option("mlp", "--arch", help="mlp, or cnn (rows viewed as 1-D signals)."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the split, the initial weights and the batch order."),
+    device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for result.json and model.safetensors."),
+) -> None:
+    """Train one network on a table and print its metrics and training diagnostics."""
+    from hyperselect.data import prepare_tabular
+    from hyperselect.nn.config import CNNConfig, MLPConfig
+    from hyperselect.train.evaluation import train_and_evaluate
+
+    if arch not in ("mlp", "cnn"):
+        raise ConfigError(f"The '--arch' option must be one of 'mlp', 'cnn'. Got {arch!r}.")
+    cls = CNNConfig if arch == "cnn" else MLPConfig
+    values = parse_overrides(overrides, cls)  # parse before loading: a typo should fail fast
+    tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed)
+    if arch == "cnn" and "input_shape" not in values:
+        values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
+    config = cls(**values)
+    with console.status("training..."):
+        result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device)
+    doc["command"] = {"data": str(data), "target": target, "task": task, "set": list(overrides), "arch": arch}
+    summary = tabular.describe()
+    console.print(
+        f"[bold]{summary['source']}[/bold]: {summary['task']}, {summary['n_train']}/{summary['n_valid']}/"
+        f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features", highlight=False
+    )
+    console.print(Text(f"{result.status}: {result.stop_reason}; best epoch {result.best_epoch}, "
+                       f"{result.n_parameters} parameters, {result.seconds:.1f}s"))
+    console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))
+    print_findings(doc["diagnostics"])
+    if out is not None:
+        write_run(out, doc, result.model)
+        console.print(f"wrote {out / 'result.json'}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------- demo
+@dataclass
+class DemoContext:
+    quick: bool
+    out: Path | None
+    seed: int = 0
+    results: dict[str, Any] = field(default_factory=dict)  # step name -> what the step returned
+
+
+@dataclass
+class DemoStep:
+    """One part of ``hyperselect demo``.  ``run`` prints its own lines and returns a JSON-ready summary."""
+
+    name: str
+    title: str
+    run: Callable[[DemoContext], dict[str, Any]]
+
+
+def _demo_train(ctx: DemoContext, dataset: str, config: Any, expect: float | None = None) -> dict[str, Any]:
+    from hyperselect.data import load_builtin
+    from hyperselect.train.evaluation import train_and_evaluate
+
+    data = load_builtin(dataset, random_state=ctx.seed)
+    with console.status(f"training on {dataset}..."):
+        result, doc = train_and_evaluate(data, config, random_state=ctx.seed)
+    acc = doc["metrics"]["test_accuracy"]
+    ok = "" if expect is None else ("  [green](>= %.2f)[/green]" % expect if acc >= expect
+                                    else "  [red](below %.2f)[/red]" % expect)
+    console.print(f"  {dataset}: test accuracy [bold]{acc:.4f}[/bold] ({config.arch}, {len(result.history)} "
+                  f"epochs, {result.seconds:.1f}s){ok}", highlight=False)
+    return {"dataset": dataset, "test_accuracy": acc, "config": config.to_dict(), "status": result.status,
+            "epochs": len(result.history), "seconds": result.seconds, "metrics": doc["metrics"]}
+
+
+def _demo_digits(ctx: DemoContext) -> dict[str, Any]:
+    from hyperselect.nn.config import MLPConfig
+
+    # tuned by hand: a wide two-layer MLP with dropout and light weight decay; ~0.97 on the test split
+    config = MLPConfig(hidden=(256, 128), dropout=0.2, lr=2e-3, weight_decay=1e-4, batch_size=64,
+                       max_epochs=40 if ctx.quick else 100, patience=15)
+    return _demo_train(ctx, "digits", config, expect=0.95)
+
+
+def _demo_mnist1d(ctx: DemoContext) -> dict[str, Any]:
+    from hyperselect.nn.config import CNNConfig
+
+    # tuned by hand: MLPs stall near 0.6-0.7 on mnist1d; a small 1-D CNN with batch norm and a cosine
+    # schedule reaches ~0.93 (the shifts and scalings in the signals are what convolutions are invariant to)
+    config = CNNConfig(channels=(32, 64), kernel_size=5, norm="batch", hidden=(128,), input_shape=(1, 40),
+                       lr=2e-3, max_epochs=8 if ctx.quick else 40, patience=8, lr_schedule="cosine")
+    return _demo_train(ctx, "mnist1d", config)
+
+
+#: The demo, in order.  Other parts add theirs with :func:`add_demo_step`.
+DEMO_STEPS: list[DemoStep] = [
+    DemoStep("digits", "A hand-tuned MLP on scikit-learn's digits", _demo_digits),
+    DemoStep("mnist1d", "A hand-tuned 1-D CNN on mnist1d", _demo_mnist1d),
+]
+
+
+def add_demo_step(step: DemoStep, *, after: str | None = None) -> None:
+    """Append ``step`` to the demo (or insert it after the step named ``after``); a name is replaced in place."""
+    for i, s in enumerate(DEMO_STEPS):
+        if s.name == step.name:
+            DEMO_STEPS[i] = step
+            return
+    if after is None:
+        DEMO_STEPS.append(step)
+        return
+    idx = next((i for i, s in enumerate(DEMO_STEPS) if s.name == after), None)
+    if idx is None:
+        raise ValueError(f"no demo step named {after!r}; steps: {[s.name for s in DEMO_STEPS]}")
+    DEMO_STEPS.insert(idx + 1, step)
+
+
+@app.command()
+def demo(
+    quick: bool = typer.Option(False, "--quick", help="Fewer epochs: a smoke test in well under a minute."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for demo.json with every step's results."),
+    only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable)."),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Run every demo step on built-in data that needs no download."""
+    known = [s.name for s in DEMO_STEPS]
+    unknown = [n for n in only if n not in known]
+    if unknown:
+        raise ConfigError(f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}.")
+    ctx = DemoContext(quick=quick, out=out, seed=seed)
+    for i, step in enumerate(s for s in DEMO_STEPS if not only or s.name in only):
+        console.rule(f"[bold]{i + 1}. {step.title}")
+        ctx.results[step.name] = step.run(ctx)
+    if out is not None:
+        from hyperselect._io import atomic_write_json, safe_join
+
+        atomic_write_json(safe_join(out, "demo.json"), {"quick": quick, "seed": seed, "steps": ctx.results})
+        console.print(f"wrote {out / 'demo.json'}", highlight=False)
+
+
+# ---------------------------------------------------------------------------------------------- extensions
+def _is_unwritten_part(exc: ModuleNotFoundError, module: str) -> bool:
+    """True when the import failed because a hyperselect module (this one or one it imports) does not exist yet."""
+    missing = exc.name or ""
+    return missing == "hyperselect" or missing.startswith("hyperselect.") or module.startswith(missing + ".")
+
+
+def _import_part(module: str) -> ModuleType | Exception | None:
+    """The module; None when it is not written yet; the ImportError when a dependency it needs is missing."""
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if _is_unwritten_part(exc, module):
+            log.debug("%s not available yet (%s); its commands are not shown", module, exc)
+            return None
+        return exc
+    except ImportError as exc:  # MissingDependencyError included
+        return exc
+
+
+def _stub(target: typer.Typer, name: str, exc: Exception) -> None:
+    """A command that explains why the real one is unavailable (usually an optional extra not installed)."""
+    message = str(exc) if isinstance(exc, MissingDependencyError) else (
+        f"'hyperselect {name}' is unavailable: {exc}. Install the extras: pip install 'hyperselect[graph,text]'"
+    )
+
+    @target.command(name, help=f"(unavailable: {message})",
+                    context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def _unavailable(ctx: typer.Context) -> None:
+        raise MissingDependencyError(message)
+
+
+# module -> the command names it registers (used only to name stubs when its import fails)
+_REGISTERING = {
+    "hyperselect.cli_search": ("tune", "advise", "worker"),
+    "hyperselect.cli_verdict": ("compare",),
+    "hyperselect.cli_report": ("report",),
+}
+_SUB_APPS = {"hyperselect.cli_graph": "graph", "hyperselect.cli_text": "text"}
+
+
+def mount_extensions(target: typer.Typer) -> None:
+    """Add the other parts' commands to ``target``; errors other than ImportError propagate (they are bugs)."""
+    for module, names in _REGISTERING.items():
+        mod = _import_part(module)
+        if isinstance(mod, ModuleType):
+            mod.register(target)
+        elif mod is not None:
+            for n in names:
+                _stub(target, n, mod)
+    for module, name in _SUB_APPS.items():
+        mod = _import_part(module)
+        if isinstance(mod, ModuleType):
+            sub: typer.Typer = mod.app
+            commands = sub.registered_commands
+            if len(commands) == 1 and not sub.registered_groups and sub.registered_callback is None:
+                # a one-command app becomes the command itself: `hyperselect text ARGS`, not `text CMD ARGS`
+                cmd = copy.copy(commands[0])
+                cmd.name = name
+                target.registered_commands.append(cmd)
+            else:
+                target.add_typer(sub, name=name)
+        elif mod is not None:
+            _stub(target, name, mod)
+
+
+mount_extensions(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # pragma: no cover - interactive
+        err_console.print(Text("interrupted", style="red"))
+        sys.exit(130)
+
+
+__all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "add_demo_step", "app", "main", "parse_overrides"]

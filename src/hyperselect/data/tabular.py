@@ -1,0 +1,1063 @@
+"""Load a table (CSV, TSV, Parquet), detect the task, split it and preprocess it for a network.
+
+Two entry points:
+
+* :func:`load_table` reads a file and returns the raw features, the target and the detected :class:`Task`;
+* :func:`prepare_tabular` goes all the way to a :class:`TabularData` of float matrices, split into
+  train/valid/test with a preprocessor fitted on the training split only.
+
+Bad input is the normal case for a loader, so every problem we can foresee raises :class:`DataError` with the
+file, the line or column, what was found and what was expected, and no pandas or scikit-learn traceback reaches
+the user.  Delimited text is parsed with the standard :mod:`csv` module rather than ``pandas.read_csv`` because we
+need the physical line number of every record for messages, and a strict field count (pandas silently pads short
+rows with NaN).
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import difflib
+import functools
+import io
+import itertools
+import logging
+import math
+import os
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.api import types as ptypes
+
+from hyperselect._validation import Options, check_params
+from hyperselect.data.splits import make_splits
+from hyperselect.errors import DataError
+from hyperselect.represent.tabular import coerce_features, fit_transform_splits
+from hyperselect.tasks import Task
+
+logger = logging.getLogger(__name__)
+
+#: File name endings we read, and how.
+SUPPORTED_EXTENSIONS: dict[str, str] = {
+    ".csv": "delimited",
+    ".txt": "delimited",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+#: Delimiters tried when none is given, in order of preference on ties.
+CANDIDATE_SEPARATORS: tuple[str, ...] = (",", "\t", ";", "|")
+
+#: Cell values read as missing (compared after stripping and lower-casing); the usual spreadsheet spellings.
+NA_TOKENS: frozenset[str] = frozenset(
+    {"", "na", "n/a", "nan", "null", "none", "<na>", "#n/a", "-nan", "nat", "?"}
+)
+
+#: Separator of label lists in a multilabel target cell, e.g. ``"sports|politics"``.
+MULTILABEL_SEPARATOR = "|"
+
+#: An integer-valued numeric target with at most this many distinct values is read as class labels.
+MAX_INTEGER_CLASSES = 20
+
+#: How much of a text file the delimiter guess looks at.
+_SNIFF_LINES = 50
+
+_DEFAULT_ENCODING = "utf-8"
+
+
+class DataWarning(UserWarning):
+    """The data was usable but something was changed or dropped (missing targets, all-missing columns)."""
+
+
+def _sep_name(sep: str) -> str:
+    return {"\t": "tab ('\\t')", ",": "comma (',')", ";": "semicolon (';')", "|": "pipe ('|')"}.get(
+        sep, repr(sep)
+    )
+
+
+@dataclass
+class TabularData:
+    """A supervised data set, split and preprocessed: everything a trainer needs and nothing it must redo.
+
+    ``y_*`` are int64 class codes ``0..C-1`` indexing :attr:`classes` for binary/multiclass, a float32 0/1 matrix
+    ``[n, C]`` for multilabel, and float32 standardised values for regression (invert with
+    :meth:`unscale_y`).  ``X_*`` are float32 matrices; :attr:`input_shape` says how to view a row as a signal or
+    image for convolutional networks.
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_valid: np.ndarray
+    y_valid: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    task: Task
+    classes: list[Any] | None
+    feature_names: list[str]
+    source: str
+    input_shape: tuple[int, ...] | None = None
+    preprocessor: Any = None
+    y_mean: float | None = None
+    y_std: float | None = None
+    dropped_rows: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X_train.shape[1])
+
+    @property
+    def n_outputs(self) -> int:
+        """Width of the network's output layer: 1 for binary (one logit) and regression, C otherwise."""
+        if self.task in (Task.BINARY, Task.REGRESSION):
+            return 1
+        assert self.classes is not None
+        return len(self.classes)
+
+    def unscale_y(self, y: np.ndarray) -> np.ndarray:
+        """Map standardised regression values (targets or predictions) back to the original units."""
+        if self.task is not Task.REGRESSION or self.y_mean is None or self.y_std is None:
+            return np.asarray(y)
+        return np.asarray(y, dtype=np.float64) * self.y_std + self.y_mean
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary: sizes, task, classes and their training counts, for the advisor and report."""
+        info: dict[str, Any] = {
+            "source": self.source,
+            "task": str(self.task),
+            "n_train": len(self.y_train),
+            "n_valid": len(self.y_valid),
+            "n_test": len(self.y_test),
+            "n_features": self.n_features,
+            "n_outputs": self.n_outputs,
+            "input_shape": list(self.input_shape) if self.input_shape is not None else None,
+            "dropped_rows": int(self.dropped_rows),
+        }
+        if self.classes is not None:
+            info["classes"] = [_jsonable(c) for c in self.classes]
+            info["n_classes"] = len(self.classes)
+            if self.task is Task.MULTILABEL:
+                counts = np.asarray(self.y_train).sum(axis=0) if len(self.y_train) else np.zeros(0)
+            else:
+                counts = np.bincount(np.asarray(self.y_train, dtype=np.int64), minlength=len(self.classes))
+            info["train_class_counts"] = {
+                str(c): int(n) for c, n in zip(self.classes, counts.tolist(), strict=False)
+            }
+        if self.task is Task.REGRESSION:
+            info["y_mean"] = self.y_mean
+            info["y_std"] = self.y_std
+        if self.notes:
+            info["notes"] = list(self.notes)
+        return info
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+# --------------------------------------------------------------------------------------------------------------
+# reading files
+
+
+@dataclass
+class _Frame:
+    """A parsed table plus the facts error messages need."""
+
+    df: pd.DataFrame
+    source: str
+    line_of: Callable[[int], int] | None = None  # row position -> 1-based file line (delimited text only)
+    sep: str | None = None
+    sep_how: str = ""  # "given", "guessed from the first lines", "from the '.tsv' extension"
+
+    def where(self, pos: int) -> str:
+        """``line 7`` for files, ``row 'abc'`` (the index label) for DataFrames."""
+        if self.line_of is not None:
+            return f"line {self.line_of(pos)}"
+        return f"row {self.df.index[pos]!r}"
+
+    def subset(self, keep: np.ndarray) -> _Frame:
+        """The frame restricted to row positions ``keep``, still reporting the original file lines."""
+        line_of = None
+        if self.line_of is not None:
+            parent, kept = self.line_of, keep.copy()
+
+            def line_of(pos: int) -> int:
+                return parent(int(kept[pos]))
+
+        return _Frame(self.df.iloc[keep], self.source, line_of, self.sep, self.sep_how)
+
+
+def _display(path: Path) -> str:
+    return str(path)
+
+
+def _read_file(path: str | os.PathLike[str], *, sep: str | None, encoding: str | None) -> _Frame:
+    p = Path(path)
+    shown = _display(p)
+    if not p.exists():
+        parent = p.parent if str(p.parent) else Path(".")
+        raise DataError(f"Data file not found: '{shown}' (looked in '{parent.resolve()}').")
+    if p.is_dir():
+        raise DataError(f"'{shown}' is a directory; expected a data file (.csv, .tsv or .parquet).")
+    suffix = p.suffix.lower()
+    kind = SUPPORTED_EXTENSIONS.get(suffix)
+    if kind is None:
+        raise DataError(
+            f"'{shown}': unknown file extension {suffix or '(none)'!r}; expected one of "
+            f"{', '.join(sorted(SUPPORTED_EXTENSIONS))}."
+        )
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise DataError(f"'{shown}' cannot be read: {exc.strerror or exc}.") from exc
+    if not raw.strip():
+        raise DataError(f"'{shown}' is empty ({len(raw)} bytes); expected a header line and data rows.")
+    if kind == "parquet":
+        return _read_parquet(p, shown)
+    text, used_encoding = _decode(raw, shown, encoding)
+    if not text.strip():
+        raise DataError(f"'{shown}' is empty after decoding as {used_encoding}; expected a header and rows.")
+    if sep is not None:
+        if not isinstance(sep, str) or len(sep) != 1 or sep in '\r\n"':
+            raise DataError(f"sep must be a single character other than a quote or newline. Got {sep!r}.")
+        how = "given"
+    elif kind == "tsv":
+        sep, how = "\t", f"from the '{suffix}' extension"
+    else:
+        sep, how = _guess_separator(text), "guessed from the first lines"
+    return _parse_delimited(text, shown, sep, how)
+
+
+def _read_parquet(p: Path, shown: str) -> _Frame:
+    try:
+        df = pd.read_parquet(p)
+    except Exception as exc:  # pyarrow raises many unrelated types for a corrupt file; all mean the same here
+        raise DataError(
+            f"'{shown}' cannot be read as Parquet ({type(exc).__name__}: {_first_line(exc)}); "
+            f"expected a Parquet file because of its '{p.suffix}' extension."
+        ) from exc
+    return _Frame(df=df, source=shown)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:300] if text else type(exc).__name__
+
+
+def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
+    """Decode file bytes; an undecodable byte gives its offset, line and the encoding tried."""
+    if encoding is None:
+        if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"  # a BOM is unambiguous; spreadsheet exports on Windows write these
+        elif raw.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        else:
+            encoding = _DEFAULT_ENCODING
+        if encoding != "utf-16" and b"\x00" in raw:
+            offset = raw.index(b"\x00")
+            line = raw.count(b"\n", 0, offset) + 1
+            raise DataError(
+                f"'{shown}' contains a NUL byte at byte offset {offset} (line {line}); "
+                f"it looks like a binary file, not delimited text. Expected a CSV/TSV text file "
+                f"(or pass encoding= if it is UTF-16/UTF-32 without a byte-order mark)."
+            )
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise DataError(f"Unknown encoding {encoding!r} given for '{shown}'.") from exc
+    try:
+        return raw.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        bad = raw[exc.start : exc.start + 4].hex(" ")
+        hint = "latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") else "utf-8"
+        raise DataError(
+            f"'{shown}' cannot be decoded as {encoding}: invalid byte(s) {bad} at byte offset {exc.start} "
+            f"(line {line}): {exc.reason}. Pass encoding='{hint}' (or the file's real encoding)."
+        ) from exc
+
+
+def _guess_separator(text: str) -> str:
+    """Pick the candidate delimiter that splits the first lines into the most, equally long, records.
+
+    ``csv.Sniffer`` is both slow on large samples and easily fooled by decimal commas; counting fields per line
+    for each candidate is predictable and the wrong-guess check in :func:`_parse_delimited` covers the rest.
+    """
+    head = text[:65536].splitlines()
+    lines = [ln for ln in head[: _SNIFF_LINES + 1] if ln.strip()]
+    if (len(head) > _SNIFF_LINES + 1 or len(text) > 65536) and len(lines) > 1:
+        lines = lines[:-1]  # the last sampled line may be cut in the middle of a quoted field
+    best, best_score = ",", (0.0, 1)
+    for cand in CANDIDATE_SEPARATORS:
+        try:
+            widths = [len(r) for r in csv.reader(lines, delimiter=cand)]
+        except csv.Error:
+            continue
+        if not widths or widths[0] < 2:
+            continue
+        consistent = sum(w == widths[0] for w in widths) / len(widths)
+        score = (consistent, widths[0])
+        if score > best_score:
+            best, best_score = cand, score
+    return best
+
+
+def _record_lines(text: str, sep: str) -> np.ndarray:
+    """``[start line, end line, is_blank]`` of every csv record, in reading order.
+
+    Tracking ``line_num`` per record costs a Python-level loop, so this runs only when a message needs a line.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    spans: list[tuple[int, int, int]] = []
+    prev = 0
+    try:
+        for record in reader:
+            spans.append((prev + 1, reader.line_num, int(_is_blank(record))))
+            prev = reader.line_num
+    except csv.Error:
+        spans.append((prev + 1, reader.line_num, 0))
+    return np.asarray(spans, dtype=np.int64).reshape(-1, 3)
+
+
+def _is_blank(record: list[str]) -> bool:
+    return not record or (len(record) == 1 and not record[0].strip())
+
+
+def _first_record(text: str, sep: str) -> list[str] | None:
+    try:
+        for record in csv.reader(io.StringIO(text, newline=""), delimiter=sep):
+            if not _is_blank(record):
+                return record
+    except csv.Error:
+        return None
+    return None
+
+
+def _fast_columns(text: str, sep: str, n_cols: int) -> list[list[str]] | None:
+    """All records as string columns via pyarrow's C++ reader, or ``None`` when anything is irregular.
+
+    pyarrow refuses any record whose field count differs from the header, which is exactly our rule; on any
+    refusal the strict-but-slow :mod:`csv` path re-reads the text and explains the problem with line numbers.
+    It is about ten times faster than the :mod:`csv` module on a large clean file.
+    """
+    if n_cols < 2:  # a lone empty field is a blank line to csv but a value to pyarrow: keep one behaviour
+        return None
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+
+        names = [f"c{i}" for i in range(n_cols)]
+        table = pacsv.read_csv(
+            pa.py_buffer(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+        return [table.column(i).to_pylist() for i in range(n_cols)]
+    except Exception as exc:  # ArrowInvalid and friends: fall back, the slow path gives the real message
+        logger.debug("fast CSV path declined (%s); using the csv module", _first_line(exc))
+        return None
+
+
+def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
+    lines = functools.cache(lambda: _record_lines(text, sep))
+    first = _first_record(text, sep)
+    fast = _fast_columns(text, sep, len(first)) if first is not None else None
+    if fast is not None:
+        names = _name_columns(
+            [col[0].strip() for col in fast], shown, lambda: int(lines()[lines()[:, 2] == 0][0, 0])
+        )
+        if len(fast[0]) < 2:
+            raise DataError(
+                f"'{shown}' has a header (line {lines()[lines()[:, 2] == 0][0, 0]}: {_preview(names)}) but "
+                f"no data rows; expected at least one row below the header."
+            )
+        df = pd.DataFrame({name: _convert_column(col[1:]) for name, col in zip(names, fast, strict=True)})
+
+        def fast_line_of(pos: int) -> int:
+            content = lines()[lines()[:, 2] == 0]
+            return int(content[pos + 1, 0])
+
+        logger.info(
+            "read '%s': %d rows x %d columns, delimiter %r (%s)", shown, len(df), len(names), sep, how
+        )
+        return _Frame(df=df, source=shown, line_of=fast_line_of, sep=sep, sep_how=how)
+
+    try:
+        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    except csv.Error as exc:
+        line = int(lines()[-1, 1])
+        raise DataError(f"'{shown}': line {line}: cannot parse delimited text ({exc}).") from exc
+    widths = np.fromiter(map(len, records), dtype=np.int64, count=len(records))
+    blank = widths == 0
+    for i in np.flatnonzero(widths == 1):
+        blank[i] = _is_blank(records[i])
+    content = np.flatnonzero(~blank)
+    if len(content) == 0:  # pragma: no cover - guarded by the empty-file check
+        raise DataError(f"'{shown}' is empty; expected a header line and data rows.")
+    header_idx, data_idx = int(content[0]), content[1:]
+    names = [h.strip() for h in records[header_idx]]
+    ragged = data_idx[widths[data_idx] != len(names)]
+    good = data_idx[widths[data_idx] == len(names)]
+    if len(names) == 1:
+        _check_single_column(shown, names[0], sep, how)
+    if len(ragged):
+        start, end = (int(v) for v in lines()[ragged[0], :2])
+        span = f"line {start}" if start == end else f"lines {start}-{end}"
+        extra = ""
+        if end > start:
+            extra = f" A quoted field there runs over several lines: is a '\"' unmatched on line {start}?"
+        raise DataError(
+            f"'{shown}': {span} has {widths[ragged[0]]} field(s) but the header (line {lines()[header_idx, 0]}) "
+            f"has {len(names)}; {len(ragged)} of {len(data_idx)} data rows have the wrong number of fields. "
+            f"Read with delimiter {_sep_name(sep)} ({how}); expected every row to have {len(names)} fields. "
+            f"Quote values that contain the delimiter, or pass sep= if the delimiter is wrong.{extra}"
+        )
+    names = _name_columns(names, shown, lambda: int(lines()[header_idx, 0]))
+    if len(good) == 0:
+        raise DataError(
+            f"'{shown}' has a header (line {lines()[header_idx, 0]}: {_preview(names)}) but no data rows; "
+            f"expected at least one row below the header."
+        )
+    columns = list(zip(*(records[i] for i in good), strict=True))
+    del records
+    df = pd.DataFrame({name: _convert_column(col) for name, col in zip(names, columns, strict=True)})
+    logger.info("read '%s': %d rows x %d columns, delimiter %r (%s)", shown, len(df), len(names), sep, how)
+
+    def line_of(pos: int) -> int:
+        return int(lines()[good[pos], 0])
+
+    return _Frame(df=df, source=shown, line_of=line_of, sep=sep, sep_how=how)
+
+
+def _check_single_column(shown: str, name: str, sep: str, how: str) -> None:
+    """A one-column read whose header contains another delimiter is almost always a wrong delimiter."""
+    seen = {c: name.count(c) for c in CANDIDATE_SEPARATORS if c != sep and name.count(c) > 0}
+    if not seen:
+        return
+    likely = max(seen, key=lambda c: seen[c])
+    raise DataError(
+        f"'{shown}': reading with delimiter {_sep_name(sep)} ({how}) gave a single column named "
+        f"{_clip(name)!r}, which contains {_sep_name(likely)} {seen[likely]} time(s). Expected several columns; "
+        f"the file probably uses {_sep_name(likely)} as its delimiter: pass sep={likely!r}."
+    )
+
+
+def _name_columns(names: list[str], shown: str, header_line: Callable[[], int]) -> list[str]:
+    """Name blank header cells and refuse duplicates (pandas would silently rename them ``a.1``)."""
+    named = [n if n else f"unnamed_{j + 1}" for j, n in enumerate(names)]
+    if len(set(named)) != len(named):
+        _check_duplicates(named, f"'{shown}': the header (line {header_line()})")
+    return named
+
+
+def _check_duplicates(names: list[str], where: str) -> None:
+    seen: dict[str, list[int]] = {}
+    for j, n in enumerate(names):
+        seen.setdefault(n, []).append(j + 1)
+    dups = {n: pos for n, pos in seen.items() if len(pos) > 1}
+    if dups:
+        desc = "; ".join(
+            f"{_clip(n)!r} at columns {', '.join(map(str, pos))}" for n, pos in list(dups.items())[:5]
+        )
+        raise DataError(
+            f"{where} has duplicated column names: {desc}. Expected every column name to be unique; "
+            f"rename the columns."
+        )
+
+
+def _convert_column(values: Sequence[str]) -> pd.Series:
+    """Strings from the reader to float64 (all numeric), bool objects (all true/false) or str objects.
+
+    Plain list comprehensions, set look-ups and numpy's float parsing: several times faster than pandas' string
+    methods, which matters on files with millions of cells.
+    """
+    try:  # the common case: a clean numeric column without missing cells
+        return pd.Series(np.asarray(values, dtype=np.float64))
+    except (ValueError, OverflowError, TypeError):
+        pass
+    stripped = [v.strip() for v in values]
+    missing = np.array([v in _NA_ANY_CASE for v in stripped], dtype=bool)
+    present = [v for v, m in zip(stripped, missing, strict=True) if not m] if missing.any() else stripped
+    if not present:
+        return pd.Series(np.full(len(stripped), np.nan))
+    try:
+        numbers = np.asarray(present, dtype=np.float64)
+    except (ValueError, OverflowError):
+        numbers = None
+    if numbers is not None:
+        out = np.full(len(stripped), np.nan)
+        out[~missing] = numbers
+        return pd.Series(out)
+    if {v.lower() for v in present} <= {"true", "false"}:
+        return pd.Series(
+            [np.nan if m else v.lower() == "true" for v, m in zip(stripped, missing, strict=True)],
+            dtype=object,
+        )
+    return pd.Series([np.nan if m else v for v, m in zip(stripped, missing, strict=True)], dtype=object)
+
+
+def _case_variants(token: str) -> set[str]:
+    return {"".join(chars) for chars in itertools.product(*({c.lower(), c.upper()} for c in token))}
+
+
+#: Every upper/lower-case spelling of the NA tokens, so the hot loop is one set look-up per cell.
+_NA_ANY_CASE: frozenset[str] = frozenset(v for t in NA_TOKENS for v in _case_variants(t))
+
+
+def _clip(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _preview(names: list[str], n: int = 20) -> str:
+    shown = ", ".join(repr(_clip(c, 40)) for c in names[:n])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > n else "")
+
+
+# --------------------------------------------------------------------------------------------------------------
+# target and task
+
+
+def _frame_from_dataframe(df: pd.DataFrame, source: str) -> _Frame:
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"Expected a file path or a pandas DataFrame; got {type(df).__name__}.")
+    return _Frame(df=df, source=source)
+
+
+def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.DataFrame, pd.Series, Task, int]:
+    """Validate the table, drop rows with a missing target, and detect (or check) the task."""
+    df, shown = frame.df, frame.source
+    if isinstance(df.columns, pd.MultiIndex):
+        raise DataError(f"'{shown}' has multi-level column names; expected one header row.")
+    names = [str(c) for c in df.columns]
+    _check_duplicates(names, f"'{shown}'")
+    if len(names) != len(df.columns) or list(df.columns) != names:
+        df = df.set_axis(names, axis=1)
+        frame = _Frame(df, shown, frame.line_of, frame.sep, frame.sep_how)
+    if len(df) == 0:
+        raise DataError(
+            f"'{shown}' has columns ({_preview(names)}) but no data rows; expected at least one row."
+        )
+    if not isinstance(target, str) or target not in names:
+        raise DataError(_unknown_target_message(shown, target, names))
+    if len(names) == 1:
+        raise DataError(
+            f"'{shown}' has only the target column {target!r}; expected at least one feature column besides it."
+        )
+
+    y = df[target]
+    missing = _missing_mask(y)
+    n_dropped = int(missing.sum())
+    if n_dropped == len(y):
+        raise DataError(f"'{shown}': the target column {target!r} is missing (empty) in all {len(y)} rows.")
+    keep_pos = np.flatnonzero(~missing)
+    if n_dropped:
+        first = frame.where(int(np.flatnonzero(missing)[0]))
+        msg = (
+            f"'{shown}': dropped {n_dropped} of {len(y)} rows whose target {target!r} is missing "
+            f"(first at {first})."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=3)
+        logger.warning(msg)
+    kept = frame.subset(keep_pos) if n_dropped else frame
+    df, y = kept.df, kept.df[target]
+
+    X = df.drop(columns=[target])
+    X = _check_features(X, kept)
+    task = _detect_task(y, task, kept, target)
+    if task is Task.REGRESSION:
+        y = _regression_target(y, kept, target)
+    return X, y, task, n_dropped
+
+
+def _unknown_target_message(shown: str, target: object, names: list[str]) -> str:
+    msg = f"'{shown}': target column {target!r} not found; the columns are: {_preview(names, 40)}."
+    close = difflib.get_close_matches(str(target), names, n=3, cutoff=0.6)
+    if not close:
+        close = [n for n in names if str(target).strip().lower() == n.strip().lower()]
+    if close:
+        msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
+    glued = [n for n in names if any(c in n for c in CANDIDATE_SEPARATORS) and str(target) in n]
+    if glued:
+        msg += f" Column {_clip(glued[0])!r} contains the target name and a delimiter: is sep= wrong?"
+    return msg
+
+
+def _missing_mask(y: pd.Series) -> np.ndarray:
+    mask = y.isna().to_numpy().copy()
+    if ptypes.is_object_dtype(y.dtype) or ptypes.is_string_dtype(y.dtype):
+        for i, v in enumerate(y.tolist()):
+            if isinstance(v, str) and v.strip().lower() in NA_TOKENS:
+                mask[i] = True
+    return mask
+
+
+def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
+    """Normalise feature dtypes, drop all-missing columns (warning), and refuse inf values (error)."""
+    X = coerce_features(X)
+    empty = [c for c in X.columns if X[c].isna().all()]
+    if empty:
+        msg = f"'{frame.source}': dropped {len(empty)} feature column(s) with no values at all: {_preview(empty)}."
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        logger.warning(msg)
+        X = X.drop(columns=empty)
+        if X.shape[1] == 0:
+            raise DataError(f"'{frame.source}': no usable feature columns; every feature column is empty.")
+    for name in X.columns:
+        col = X[name]
+        if ptypes.is_float_dtype(col.dtype):
+            values = col.to_numpy()
+            bad = np.isinf(values)
+            if bad.any():
+                pos = int(np.flatnonzero(bad)[0])
+                raise DataError(
+                    f"'{frame.source}': feature column {name!r} has {int(bad.sum())} infinite value(s) "
+                    f"(first {values[pos]} at {frame.where(pos)}); expected finite numbers. Replace them with "
+                    f"an empty cell to have them imputed, or with a finite value."
+                )
+    return X
+
+
+def _coerce_task(task: Task | str | None) -> Task | None:
+    if task is None or isinstance(task, Task):
+        return task
+    check_params("prepare_tabular", {"task": task}, {"task": Options(tuple(str(t) for t in Task))})
+    return Task(task)
+
+
+def _is_label_list(v: Any) -> bool:
+    return isinstance(v, list | tuple | set | frozenset | np.ndarray)
+
+
+def _label_sets(y: pd.Series) -> list[list[str]]:
+    out = []
+    for v in y.tolist():
+        if _is_label_list(v):
+            out.append(sorted({str(x).strip() for x in v if str(x).strip()}))
+        else:
+            out.append(sorted({p.strip() for p in str(v).split(MULTILABEL_SEPARATOR) if p.strip()}))
+    return out
+
+
+def _class_values(y: pd.Series) -> pd.Series:
+    """Labels in a form ``np.unique`` can sort: int for integer-valued numbers, str for mixed objects."""
+    if ptypes.is_bool_dtype(y.dtype):
+        return y.astype(bool)
+    if ptypes.is_numeric_dtype(y.dtype) and not ptypes.is_complex_dtype(y.dtype):
+        values = y.to_numpy(dtype=np.float64)
+        if (
+            np.all(np.isfinite(values))
+            and np.all(values == np.round(values))
+            and np.abs(values).max() < 2**53
+        ):
+            return pd.Series(values.astype(np.int64), index=y.index)
+        return pd.Series(values, index=y.index)
+    items = y.tolist()
+    if all(isinstance(v, bool | np.bool_) for v in items):
+        return pd.Series([bool(v) for v in items], index=y.index, dtype=object)
+    return pd.Series([str(v).strip() for v in items], index=y.index, dtype=object)
+
+
+def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) -> Task:
+    shown = frame.source
+    if task is Task.REGRESSION:
+        return task
+    if task is Task.MULTILABEL or (task is None and _looks_multilabel(y)):
+        labels = sorted({lab for labs in _label_sets(y) for lab in labs})
+        if len(labels) < 2:
+            raise DataError(
+                f"'{shown}': multilabel target {target!r} has {len(labels)} distinct label(s) "
+                f"({', '.join(map(repr, labels))}); expected at least 2."
+            )
+        return Task.MULTILABEL
+    values = _class_values(y)
+    uniques = pd.unique(values)
+    n_unique = len(uniques)
+    if n_unique < 2:
+        raise DataError(
+            f"'{shown}': target {target!r} has a single value {_jsonable(uniques[0])!r} in all {len(y)} rows; "
+            f"expected at least 2 classes for classification (or varying numbers for regression)."
+        )
+    if task is Task.BINARY:
+        if n_unique != 2:
+            raise DataError(
+                f"'{shown}': task='binary' but target {target!r} has {n_unique} classes "
+                f"({_preview([str(u) for u in uniques[:10]])}); expected exactly 2."
+            )
+        return task
+    if task is Task.MULTICLASS:
+        return task
+    # automatic detection
+    if n_unique == 2:
+        return Task.BINARY
+    if ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_integer_dtype(values.dtype):
+        logger.info("target %r: non-integer numbers -> regression", target)
+        return Task.REGRESSION
+    if ptypes.is_integer_dtype(values.dtype) and n_unique > MAX_INTEGER_CLASSES:
+        logger.info(
+            "target %r: %d distinct integers (> %d) -> regression", target, n_unique, MAX_INTEGER_CLASSES
+        )
+        return Task.REGRESSION
+    if n_unique > max(MAX_INTEGER_CLASSES, len(y) // 2):
+        msg = (
+            f"'{shown}': target {target!r} has {n_unique} distinct classes in {len(y)} rows; "
+            f"is it an identifier or free text rather than a label? Pass task= to override."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=4)
+    return Task.MULTICLASS
+
+
+def _looks_multilabel(y: pd.Series) -> bool:
+    if ptypes.is_numeric_dtype(y.dtype) or ptypes.is_bool_dtype(y.dtype):
+        return False
+    return any(_is_label_list(v) or (isinstance(v, str) and MULTILABEL_SEPARATOR in v) for v in y.tolist())
+
+
+def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
+    shown = frame.source
+    if ptypes.is_bool_dtype(y.dtype) or any(isinstance(v, bool | np.bool_) for v in y.tolist()[:1000]):
+        raise DataError(
+            f"'{shown}': task is regression but target {target!r} holds true/false values; "
+            f"expected numbers. Use task='binary'."
+        )
+    if ptypes.is_numeric_dtype(y.dtype) and not ptypes.is_complex_dtype(y.dtype):
+        values = pd.Series(y.to_numpy(dtype=np.float64, na_value=np.nan), index=y.index)
+    else:
+        values = pd.to_numeric(y.map(lambda v: str(v).strip()), errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy())
+        if len(bad):
+            pos = int(bad[0])
+            raise DataError(
+                f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
+                f"such as {_clip(str(y.iloc[pos]))!r} at {frame.where(pos)}; expected numbers. "
+                f"Use task='multiclass' for labels."
+            )
+        values = values.astype(np.float64)
+    arr = values.to_numpy()
+    bad = np.flatnonzero(~np.isfinite(arr))
+    if len(bad):
+        pos = int(bad[0])
+        raise DataError(
+            f"'{shown}': regression target {target!r} has {len(bad)} infinite value(s) "
+            f"(first {arr[pos]} at {frame.where(pos)}); expected finite numbers."
+        )
+    if np.all(arr == arr[0]):
+        raise DataError(
+            f"'{shown}': regression target {target!r} is constant ({float(arr[0])!r} in all {len(arr)} rows); "
+            f"expected varying numbers."
+        )
+    return values
+
+
+# --------------------------------------------------------------------------------------------------------------
+# public API
+
+
+def load_table(
+    path: str | os.PathLike[str],
+    target: str,
+    *,
+    task: Task | str | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> tuple[pd.DataFrame, pd.Series, Task]:
+    """Read ``path`` and return ``(X, y, task)``: raw features, the target column and the (detected) task.
+
+    The format follows the extension (``.csv``/``.txt`` with a guessed delimiter, ``.tsv``/``.tab``,
+    ``.parquet``/``.pq``).  Feature columns are normalised to float64 (numbers, booleans, dates) or ``str``
+    objects (categories) with NaN for missing values; rows whose target is missing are dropped with a
+    :class:`DataWarning`.  The task is detected from the target unless ``task`` is given, in which case the
+    target is checked against it.  Every problem raises :class:`DataError` naming the file.
+    """
+    task_ = _coerce_task(task)
+    frame = _read_file(path, sep=sep, encoding=encoding)
+    X, y, detected, _ = _split_target(frame, target, task_)
+    return X, y, detected
+
+
+def prepare_tabular(
+    source: str | os.PathLike[str] | pd.DataFrame,
+    target: str,
+    *,
+    task: Task | str | None = None,
+    valid_size: float = 0.15,
+    test_size: float = 0.15,
+    random_state: int = 0,
+    sep: str | None = None,
+    encoding: str | None = None,
+) -> TabularData:
+    """Load (a file or a DataFrame), detect the task, split, and preprocess: a ready :class:`TabularData`.
+
+    Splits are stratified for binary/multiclass targets.  The ``ColumnTransformer`` (median imputation +
+    scaling for numbers, most-frequent imputation + one-hot for categories) is fitted on the training split
+    only.  Regression targets are standardised with training statistics (kept in ``y_mean``/``y_std``).
+    """
+    task_ = _coerce_task(task)
+    if isinstance(source, pd.DataFrame):
+        frame = _frame_from_dataframe(source, "DataFrame")
+    else:
+        frame = _read_file(source, sep=sep, encoding=encoding)
+    X, y, task_, n_dropped = _split_target(frame, target, task_)
+    y_codes, classes = _encode_target(y, task_)
+    try:
+        train, valid, test = make_splits(
+            y_codes,
+            valid_size=valid_size,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=task_ in (Task.BINARY, Task.MULTICLASS),
+        )
+    except DataError as exc:
+        raise DataError(f"'{frame.source}': {exc}") from exc
+    try:
+        preprocessor, (X_train, X_valid, X_test), names = fit_transform_splits(X, [train, valid, test])
+    except (ValueError, TypeError, IndexError) as exc:
+        raise DataError(
+            f"'{frame.source}': preprocessing the features failed ({type(exc).__name__}: {_first_line(exc)})."
+        ) from exc
+    _check_finite_output([X_train, X_valid, X_test], names, X, frame.source)
+
+    y_mean = y_std = None
+    if task_ is Task.REGRESSION:
+        y_codes, y_mean, y_std = _standardise(y_codes, train, frame.source, target)
+    data = TabularData(
+        X_train=X_train.astype(np.float32),
+        y_train=y_codes[train],
+        X_valid=X_valid.astype(np.float32),
+        y_valid=y_codes[valid],
+        X_test=X_test.astype(np.float32),
+        y_test=y_codes[test],
+        task=task_,
+        classes=classes,
+        feature_names=names,
+        source=frame.source,
+        input_shape=None,
+        preprocessor=preprocessor,
+        y_mean=y_mean,
+        y_std=y_std,
+        dropped_rows=n_dropped,
+    )
+    _warn_missing_classes(data)
+    logger.info("prepared %s", data.describe())
+    return data
+
+
+def prepare_arrays(
+    X: Any,
+    y: Any,
+    *,
+    task: Task | str | None = None,
+    valid_size: float = 0.15,
+    test_size: float = 0.15,
+    random_state: int = 0,
+    name: str = "arrays",
+    input_shape: tuple[int, ...] | None = None,
+    test: tuple[Any, Any] | None = None,
+) -> TabularData:
+    """Split numeric arrays and scale them with a ``StandardScaler`` fitted on the training split.
+
+    ``X`` may have more than two dimensions (images, signals): rows are flattened and ``input_shape`` defaults
+    to the trailing shape.  ``test=(X_test, y_test)`` keeps a predefined test set (as MNIST-style data sets
+    ship one); ``test_size`` is then ignored and valid is cut from ``X`` alone.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    task_ = _coerce_task(task)
+    X_arr, y_arr = _check_arrays(X, y, name)
+    n_main = len(X_arr)
+    if test is not None:
+        X_te, y_te = _check_arrays(test[0], test[1], f"{name} (test)")
+        if X_te.shape[1:] != X_arr.shape[1:]:
+            raise DataError(
+                f"{name}: test rows have shape {X_te.shape[1:]} but training rows have {X_arr.shape[1:]}."
+            )
+        X_arr = np.concatenate([X_arr, X_te])
+        y_arr = np.concatenate([y_arr, y_te])
+    if input_shape is None and X_arr.ndim > 2:
+        input_shape = tuple(int(d) for d in X_arr.shape[1:])
+    X2 = X_arr.reshape(len(X_arr), -1)
+    if input_shape is not None and math.prod(input_shape) != X2.shape[1]:
+        raise DataError(
+            f"{name}: input_shape {input_shape} has {math.prod(input_shape)} values but rows have {X2.shape[1]}."
+        )
+    frame = _Frame(df=pd.DataFrame({"y": y_arr}), source=name)
+    task_ = _detect_task(pd.Series(y_arr), task_, frame, "y")
+    y_series = pd.Series(y_arr)
+    if task_ is Task.REGRESSION:
+        y_series = _regression_target(y_series, frame, "y")
+    y_codes, classes = _encode_target(y_series, task_)
+    stratify = task_ in (Task.BINARY, Task.MULTICLASS)
+    if test is None:
+        train, valid, test_idx = make_splits(
+            y_codes, valid_size=valid_size, test_size=test_size, random_state=random_state, stratify=stratify
+        )
+    else:
+        train, valid, _ = make_splits(
+            y_codes[:n_main],
+            valid_size=valid_size,
+            test_size=0.0,
+            random_state=random_state,
+            stratify=stratify,
+        )
+        test_idx = np.arange(n_main, len(X2), dtype=np.int64)
+    scaler = StandardScaler()
+    with np.errstate(all="ignore"):
+        scaler.fit(X2[train])
+        parts = [
+            scaler.transform(X2[i]) if len(i) else np.empty((0, X2.shape[1]))
+            for i in (train, valid, test_idx)
+        ]
+    names = [f"x{j}" for j in range(X2.shape[1])]
+    _check_finite_output(parts, names, None, name)
+    y_mean = y_std = None
+    if task_ is Task.REGRESSION:
+        y_codes, y_mean, y_std = _standardise(y_codes, train, name, "y")
+    return TabularData(
+        X_train=parts[0].astype(np.float32),
+        y_train=y_codes[train],
+        X_valid=parts[1].astype(np.float32),
+        y_valid=y_codes[valid],
+        X_test=parts[2].astype(np.float32),
+        y_test=y_codes[test_idx],
+        task=task_,
+        classes=classes,
+        feature_names=names,
+        source=name,
+        input_shape=input_shape,
+        preprocessor=scaler,
+        y_mean=y_mean,
+        y_std=y_std,
+    )
+
+
+# --------------------------------------------------------------------------------------------------------------
+# helpers for the public API
+
+
+def _check_arrays(X: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        X_arr = np.asarray(X, dtype=np.float64)
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{name}: X must be numeric ({_first_line(exc)}).") from exc
+    y_arr = np.asarray(y)
+    if X_arr.ndim < 2:
+        raise DataError(
+            f"{name}: X must have at least 2 dimensions (rows, features); got shape {X_arr.shape}."
+        )
+    if y_arr.ndim != 1 or len(y_arr) != len(X_arr):
+        raise DataError(
+            f"{name}: y must be 1-D with one value per row of X ({len(X_arr)}); got shape {y_arr.shape}."
+        )
+    if len(y_arr) and pd.Series(y_arr).isna().any():
+        raise DataError(
+            f"{name}: y has {int(pd.Series(y_arr).isna().sum())} missing value(s); expected none."
+        )
+    bad = ~np.isfinite(X_arr.reshape(len(X_arr), -1))
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        raise DataError(
+            f"{name}: X has {int(bad.sum())} NaN/infinite value(s) (first at row {row}, feature {col}); "
+            f"expected finite numbers."
+        )
+    return X_arr, y_arr
+
+
+def _encode_target(y: pd.Series, task: Task) -> tuple[np.ndarray, list[Any] | None]:
+    """Class codes (int64) / label matrix (float32) / float64 values, and the original class labels."""
+    if task is Task.REGRESSION:
+        return y.to_numpy(dtype=np.float64), None
+    if task is Task.MULTILABEL:
+        sets = _label_sets(y)
+        classes = sorted({lab for labs in sets for lab in labs})
+        col = {c: j for j, c in enumerate(classes)}
+        matrix = np.zeros((len(sets), len(classes)), dtype=np.float32)
+        for i, labs in enumerate(sets):
+            matrix[i, [col[lab] for lab in labs]] = 1.0
+        return matrix, list(classes)
+    values = _class_values(y).to_numpy()
+    classes_arr, codes = np.unique(values, return_inverse=True)
+    return codes.astype(np.int64).reshape(-1), [_jsonable(c) for c in classes_arr.tolist()]
+
+
+def _standardise(
+    y: np.ndarray, train: np.ndarray, source: str, target: str
+) -> tuple[np.ndarray, float, float]:
+    with np.errstate(all="ignore"):
+        mean = float(np.mean(y[train]))
+        std = float(np.std(y[train]))
+        if std == 0.0:
+            std = 1.0  # constant in the training split: centre only, do not divide by zero
+        scaled = (y - mean) / std
+    if not (math.isfinite(mean) and math.isfinite(std)) or not np.all(np.isfinite(scaled.astype(np.float32))):
+        raise DataError(
+            f"'{source}': regression target {target!r} has values too large to standardise "
+            f"(largest magnitude {np.abs(y).max():.3g}); expected magnitudes below about 1e38. Rescale it."
+        )
+    return scaled.astype(np.float32), mean, std
+
+
+def _check_finite_output(
+    parts: list[np.ndarray], names: list[str], X: pd.DataFrame | None, source: str
+) -> None:
+    """Huge but finite inputs can overflow the scaler (variance of 1e300 is inf): name the column."""
+    for part in parts:
+        with np.errstate(all="ignore"):
+            bad = ~np.isfinite(part.astype(np.float32)) if part.size else np.zeros(part.shape, dtype=bool)
+        if bad.any():
+            j = int(np.flatnonzero(bad.any(axis=0))[0])
+            feature = names[j] if j < len(names) else f"#{j}"
+            column = feature.split("=")[0]
+            detail = ""
+            if X is not None and column in X.columns and ptypes.is_float_dtype(X[column].dtype):
+                detail = f" (largest magnitude {np.nanmax(np.abs(X[column].to_numpy())):.3g})"
+            raise DataError(
+                f"'{source}': feature {feature!r} has values too large to scale{detail}; expected magnitudes "
+                f"below about 1e150. Rescale the column (for example take a log) or drop it."
+            )
+
+
+def _warn_missing_classes(data: TabularData) -> None:
+    if data.task not in (Task.BINARY, Task.MULTICLASS) or data.classes is None:
+        return
+    present = set(np.unique(data.y_train).tolist())
+    absent = [c for i, c in enumerate(data.classes) if i not in present]
+    if absent:
+        msg = (
+            f"'{data.source}': {len(absent)} class(es) have no training rows: {_preview([str(a) for a in absent])}; "
+            f"the model cannot learn them."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=3)
+        data.notes.append(msg)
+
+
+__all__ = [
+    "CANDIDATE_SEPARATORS",
+    "MAX_INTEGER_CLASSES",
+    "MULTILABEL_SEPARATOR",
+    "NA_TOKENS",
+    "SUPPORTED_EXTENSIONS",
+    "DataWarning",
+    "TabularData",
+    "load_table",
+    "prepare_arrays",
+    "prepare_tabular",
+]

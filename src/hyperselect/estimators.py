@@ -1,0 +1,482 @@
+"""scikit-learn compatible estimators around the single-network trainer.
+
+``NeuralNetClassifier`` and ``NeuralNetRegressor`` take the :class:`~hyperselect.nn.MLPConfig` hyperparameters as
+constructor arguments, so they drop into ``Pipeline``, ``cross_val_score`` and ``GridSearchCV`` unchanged.
+Following scikit-learn, ``__init__`` only stores its arguments and ``fit`` validates them (in one place, with
+the project's one message template) and returns ``self``; everything learned ends in ``_``.
+
+Early stopping needs data the optimiser never sees, so ``fit`` holds out ``validation_fraction`` of the rows
+(stratified for classification when every class can be represented) and keeps the weights of the best
+validation epoch, as scikit-learn's ``MLPClassifier(early_stopping=True)`` does.
+
+Models are saved as a safetensors file of weights plus a JSON file with the config and everything else needed
+to predict, never pickled.  Both files are written atomically; the JSON is written last and records the
+SHA-256 of the weights, so a crash between the two writes is detected on load instead of pairing a config
+with the wrong weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from hyperselect import errors
+from hyperselect._io import atomic_write_bytes, atomic_write_json
+from hyperselect._validation import Interval, NoneOr, Options, check_params
+from hyperselect.errors import ConfigError, TrainingError
+from hyperselect.nn.config import MLPConfig, config_from_dict
+from hyperselect.nn.losses import predict_from_logits, proba_from_logits
+from hyperselect.nn.mlp import build_model
+from hyperselect.tasks import Task
+from hyperselect.train.diagnostics import Finding
+from hyperselect.train.trainer import EVAL_CHUNK, NetworkRun, infer_n_outputs
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+
+# The MLPConfig fields that are constructor arguments of the estimators, in declaration order.
+CONFIG_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(MLPConfig) if f.init)
+
+
+class NotFittedError(errors.NotFittedError, SklearnNotFittedError):
+    """Raised by ``predict`` & co. before ``fit``; caught by both hyperselect's and scikit-learn's handlers."""
+
+
+def _extra_constraints() -> dict[str, Any]:
+    return {
+        "validation_fraction": Interval(float, 0.0, 1.0, closed="neither"),
+        "random_state": NoneOr(Interval(int, 0, 2**32 - 1)),
+        "device": NoneOr(Options(("cpu", "cuda", "mps"))),
+        "verbose": Interval(int, 0, None),
+    }
+
+
+class _NeuralNetBase(BaseEstimator):
+    """Shared constructor, validation, training and persistence of the two estimators."""
+
+    # The losses that make sense for the estimator's kind of task; narrower than MLPConfig's, so a regressor
+    # asked for cross-entropy fails in ``fit`` with the estimator's name in the message.
+    _losses: ClassVar[tuple[str, ...]] = ("auto",)
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (128, 64),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        norm: str = "none",
+        init: str = "default",
+        loss: str = "auto",
+        label_smoothing: float = 0.0,
+        huber_delta: float = 1.0,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        eps: float = 1e-8,
+        batch_size: int = 64,
+        max_epochs: int = 100,
+        patience: int | None = 10,
+        early_stopping_metric: str = "valid_loss",
+        min_delta: float = 0.0,
+        lr_schedule: str = "constant",
+        grad_clip: float | None = None,
+        validation_fraction: float = 0.1,
+        random_state: int | None = None,
+        device: str | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.hidden = hidden
+        self.activation = activation
+        self.dropout = dropout
+        self.norm = norm
+        self.init = init
+        self.loss = loss
+        self.label_smoothing = label_smoothing
+        self.huber_delta = huber_delta
+        self.optimizer = optimizer
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.momentum = momentum
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.early_stopping_metric = early_stopping_metric
+        self.min_delta = min_delta
+        self.lr_schedule = lr_schedule
+        self.grad_clip = grad_clip
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+        self.device = device
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ validation
+    def _validate_params(self) -> MLPConfig:
+        """Check every constructor argument (the one place) and build the config they describe."""
+        params = self.get_params(deep=False)
+        constraints = {**MLPConfig._constraints(), **_extra_constraints(), "loss": Options(self._losses)}
+        check_params(type(self).__name__, params, constraints)
+        return MLPConfig(**{k: params[k] for k in CONFIG_FIELDS})
+
+    def _torch_device(self) -> torch.device:
+        if self.device is not None:
+            if self.device == "cuda" and not torch.cuda.is_available():
+                raise ConfigError(
+                    f"The 'device' parameter of {type(self).__name__} is 'cuda' but no CUDA device is available."
+                )
+            return torch.device(self.device)
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+    # ------------------------------------------------------------------ training
+    def _split(self, n: int, y_codes: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Indices of the training and the early-stopping rows.
+
+        Stratified when every class has two rows and both parts can hold every class; otherwise a plain
+        shuffle.  With fewer than 4 rows there is nothing to hold out, so validation reuses the training rows
+        (early stopping then only guards against divergence).
+        """
+        if n < 4:
+            idx = np.arange(n)
+            return idx, idx
+        n_valid = min(n - 1, max(1, round(self.validation_fraction * n)))
+        rng = np.random.RandomState(seed)
+        if y_codes is not None:
+            counts = np.bincount(y_codes)
+            k = int(np.count_nonzero(counts))
+            if counts[counts > 0].min() >= 2 and n_valid >= k and n - n_valid >= k:
+                from sklearn.model_selection import StratifiedShuffleSplit
+
+                sss = StratifiedShuffleSplit(n_splits=1, test_size=n_valid, random_state=rng)
+                tr, va = next(sss.split(np.zeros(n), y_codes))
+                return np.sort(tr), np.sort(va)
+        perm = rng.permutation(n)
+        return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
+
+    def _train(self, X: np.ndarray, y: np.ndarray, task: Task, n_classes: int | None,
+               y_codes: np.ndarray | None) -> None:
+        config = self._validate_params()
+        seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
+        tr, va = self._split(X.shape[0], y_codes, seed)
+        callback = None
+        if self.verbose:
+            name = type(self).__name__
+
+            def callback(epoch: int, valid_score: float, valid_loss: float) -> bool:
+                print(f"[{name}] epoch {epoch}: valid loss {valid_loss:.5g}, valid {task.score_name} "
+                      f"{valid_score:.4f}")
+                return False
+
+        run = NetworkRun(config, X[tr], y[tr], X[va], y[va], task=task, n_classes=n_classes, random_state=seed,
+                         device=self._torch_device())
+        run.run_epochs(config.max_epochs, callback)
+        if run.status == "diverged":
+            if run.best_state is None:
+                raise TrainingError(
+                    f"{type(self).__name__} could not be fitted: {run.reason}. Lower 'lr' (now {self.lr}) or "
+                    "set 'grad_clip'."
+                )
+            # keep the last good weights rather than NaNs, but say so
+            run.model.load_state_dict(run.best_state)
+            warnings.warn(f"{type(self).__name__}: {run.reason}; keeping the weights of epoch "
+                          f"{run.stopper.best_epoch}.", ConvergenceWarning, stacklevel=3)
+            self.status_, self.stop_reason_ = run.status, run.reason
+            self.findings_: list[Finding] = []
+        else:
+            result = run.result()
+            self.status_, self.stop_reason_ = result.status, result.stop_reason
+            self.findings_ = result.findings
+        run.model.eval()
+        self.config_ = config
+        self.model_ = run.model
+        self.history_ = run.history
+        self.best_epoch_ = run.stopper.best_epoch
+        self.n_iter_ = len(run.history)
+        self.task_ = task
+        self.n_outputs_ = infer_n_outputs(config, task, y, n_classes)
+
+    # ------------------------------------------------------------------ prediction
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+    def _check_fitted(self) -> None:
+        if not self.__sklearn_is_fitted__():
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with appropriate arguments "
+                "before using this estimator."
+            )
+
+    def _logits(self, X: Any) -> torch.Tensor:
+        self._check_fitted()
+        X = validate_data(self, X, reset=False, dtype=np.float32)
+        # a read-only input (memmap) would make torch warn; copy only when needed
+        X = np.require(X, dtype=np.float32, requirements=["C", "W"])
+        dev = next(self.model_.parameters()).device
+        # Inference runs in float64 on a float64 view of the weights: float32 matrix products round
+        # differently with the number of rows, so a row's prediction would depend (at 1e-7) on which rows
+        # share its batch.  The weights themselves stay float32.
+        state = {k: (v.double() if v.is_floating_point() else v) for k, v in self.model_.state_dict().items()}
+        Xt = torch.from_numpy(X).to(dev, torch.float64)
+        self.model_.eval()
+        with torch.no_grad():
+            out = [torch.func.functional_call(self.model_, state, (Xt[i : i + EVAL_CHUNK],))
+                   for i in range(0, Xt.shape[0], EVAL_CHUNK)]
+        return torch.cat(out).cpu() if out else torch.zeros((0, self.n_outputs_), dtype=torch.float64)
+
+    # ------------------------------------------------------------------ persistence
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        pass
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write ``path/model.safetensors`` and ``path/config.json`` (atomically, JSON last); return ``path``."""
+        from safetensors.torch import save as st_save
+
+        self._check_fitted()
+        folder = Path(path)
+        state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
+        blob = st_save(state)
+        atomic_write_bytes(folder / WEIGHTS_FILE, blob)
+        doc = {
+            "format": "hyperselect-estimator",
+            "format_version": FORMAT_VERSION,
+            "estimator": type(self).__name__,
+            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "config": self.config_.to_dict(),
+            "task": self.task_.value,
+            "n_features_in": int(self.n_features_in_),
+            "feature_names_in": [str(f) for f in getattr(self, "feature_names_in_", [])] or None,
+            "n_outputs": self.n_outputs_,
+            "status": self.status_,
+            "stop_reason": self.stop_reason_,
+            "best_epoch": self.best_epoch_,
+            "history": self.history_.to_dict(),
+            "findings": [f.to_dict() for f in self.findings_],
+            "weights_sha256": hashlib.sha256(blob).hexdigest(),
+            **self._extra_state(),
+        }
+        atomic_write_json(folder / CONFIG_FILE, doc)
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Any:
+        """Rebuild an estimator written by :meth:`save`; predictions are identical to the saved one's."""
+        from safetensors.torch import load as st_load
+
+        from hyperselect.train.history import History
+
+        folder = Path(path)
+        cfg_path, w_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+        for p in (cfg_path, w_path):
+            if not p.is_file():
+                raise errors.DataError(f"'{p}': no such file; expected a model folder written by save().")
+        try:
+            doc = json.loads(cfg_path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise errors.DataError(f"'{cfg_path}': not valid JSON ({exc}).") from exc
+        if doc.get("format") != "hyperselect-estimator":
+            raise errors.DataError(f"'{cfg_path}': not a hyperselect estimator file.")
+        if doc.get("estimator") != cls.__name__:
+            raise errors.DataError(
+                f"'{cfg_path}' holds a {doc.get('estimator')}, not a {cls.__name__}; load it with that class "
+                "or with hyperselect.estimators.load_estimator."
+            )
+        blob = w_path.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != doc.get("weights_sha256"):
+            raise errors.DataError(
+                f"'{w_path}' does not match '{cfg_path}' (SHA-256 differs): the save was interrupted or the "
+                "files come from different saves."
+            )
+        params = dict(doc["params"])
+        if isinstance(params.get("hidden"), list):
+            params["hidden"] = tuple(params["hidden"])
+        est = cls(**params)
+        config = config_from_dict(doc["config"])
+        model = build_model(config, int(doc["n_features_in"]), int(doc["n_outputs"]))
+        model.load_state_dict(st_load(blob))
+        model.to(est._torch_device()).eval()
+        est.config_ = config
+        est.model_ = model
+        est.task_ = Task(doc["task"])
+        est.n_features_in_ = int(doc["n_features_in"])
+        if doc.get("feature_names_in"):
+            est.feature_names_in_ = np.asarray(doc["feature_names_in"], dtype=object)
+        est.n_outputs_ = int(doc["n_outputs"])
+        est.status_, est.stop_reason_ = doc["status"], doc["stop_reason"]
+        est.best_epoch_ = int(doc["best_epoch"])
+        est.history_ = History.from_dict(doc["history"])
+        est.n_iter_ = len(est.history_)
+        est.findings_ = [Finding(**f) for f in doc["findings"]]
+        est._set_extra_state(doc)
+        return est
+
+
+class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
+    """A multi-layer perceptron classifier (binary, multiclass or multilabel) trained by hyperselect.
+
+    Parameters are those of :class:`~hyperselect.nn.MLPConfig` plus ``validation_fraction`` (rows held out for
+    early stopping), ``random_state``, ``device`` (``None``: CUDA when available) and ``verbose``.  A 2-D 0/1
+    ``y`` is a multilabel problem (one sigmoid output per label).
+
+    Attributes: ``classes_``, ``n_features_in_``, ``model_`` (the torch module), ``config_``, ``history_``,
+    ``findings_`` (training diagnostics), ``status_``/``stop_reason_``, ``best_epoch_``, ``n_iter_``.
+    """
+
+    _losses = ("auto", "cross_entropy", "bce")
+
+    def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
+        X, y = validate_data(self, X, y, multi_output=True, dtype=np.float32, ensure_min_samples=2)
+        if hasattr(y, "toarray"):
+            y = y.toarray()
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if y.ndim == 2:
+            if type_of_target(y) != "multilabel-indicator":
+                raise ValueError(
+                    f"{type(self).__name__} supports a 1-D target or a 2-D 0/1 multilabel indicator matrix; "
+                    f"got a {type_of_target(y)} target of shape {y.shape}."
+                )
+            self.classes_ = np.arange(y.shape[1])
+            self._y_dtype = y.dtype
+            self._train(X, y.astype(np.float32), Task.MULTILABEL, y.shape[1], None)
+            return self
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least 2 classes in y; got 1 class: {classes[0]!r}."
+            )
+        self.classes_ = classes
+        task = Task.BINARY if len(classes) == 2 else Task.MULTICLASS
+        self._train(X, codes.astype(np.int64), task, len(classes), codes)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n_samples, n_classes); per-label probabilities for multilabel."""
+        logits = self._logits(X)
+        return proba_from_logits(logits, self.task_).numpy()
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        logits = self._logits(X)
+        codes = predict_from_logits(logits, self.task_).numpy()
+        if self.task_ is Task.MULTILABEL:
+            return codes.astype(self._y_dtype)
+        return self.classes_[codes.astype(np.int64)]
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        tags.non_deterministic = False
+        return tags
+
+    def _extra_state(self) -> dict[str, Any]:
+        classes = self.classes_
+        return {
+            "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+            "classes_dtype": str(classes.dtype) if classes.dtype.kind not in "OUS" else "object",
+            "classes_kind": classes.dtype.kind,
+            "y_dtype": str(getattr(self, "_y_dtype", np.dtype("int64"))),
+        }
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        kind = state["classes_kind"]
+        if kind == "U":
+            self.classes_ = np.asarray(state["classes"], dtype=str)
+        elif kind in "OS":
+            self.classes_ = np.asarray(state["classes"], dtype=object)
+        else:
+            self.classes_ = np.asarray(state["classes"], dtype=state["classes_dtype"])
+        if self.task_ is Task.MULTILABEL:
+            self._y_dtype = np.dtype(state["y_dtype"])
+
+
+class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
+    """A multi-layer perceptron regressor (one or several targets) trained by hyperselect.
+
+    ``y`` is standardised with the training statistics before training (``y_mean_``, ``y_std_``) and
+    predictions are mapped back, so the default learning rate suits targets of any scale.  Parameters and
+    attributes are those of :class:`NeuralNetClassifier` without ``classes_``.
+    """
+
+    _losses = ("auto", "mse", "huber")
+
+    def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float32,
+                             ensure_min_samples=2)
+        y = np.asarray(y.toarray() if hasattr(y, "toarray") else y, dtype=np.float64)
+        self._y_ndim = y.ndim
+        y2 = y.reshape(len(y), -1)
+        self.y_mean_ = y2.mean(axis=0)
+        std = y2.std(axis=0)
+        # a constant target would divide by zero; any scale works for it
+        self.y_std_ = np.where(std > 0, std, 1.0)
+        z = ((y2 - self.y_mean_) / self.y_std_).astype(np.float32)
+        self._train(X, z[:, 0] if y.ndim == 1 else z, Task.REGRESSION, None, None)
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        out = self._logits(X).numpy() * self.y_std_ + self.y_mean_
+        return out[:, 0] if self._y_ndim == 1 else out
+
+    def __sklearn_tags__(self):  # type: ignore[no-untyped-def]
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.non_deterministic = False
+        return tags
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {"y_mean": self.y_mean_.tolist(), "y_std": self.y_std_.tolist(), "y_ndim": self._y_ndim}
+
+    def _set_extra_state(self, state: dict[str, Any]) -> None:
+        self.y_mean_ = np.asarray(state["y_mean"], dtype=np.float64)
+        self.y_std_ = np.asarray(state["y_std"], dtype=np.float64)
+        self._y_ndim = int(state["y_ndim"])
+
+
+def load_estimator(path: str | os.PathLike[str]) -> NeuralNetClassifier | NeuralNetRegressor:
+    """Load a model folder written by ``save`` whichever estimator wrote it."""
+    cfg = Path(path) / CONFIG_FILE
+    try:
+        kind = json.loads(cfg.read_text(encoding="utf-8")).get("estimator")
+    except FileNotFoundError as exc:
+        raise errors.DataError(f"'{cfg}': no such file; expected a model folder written by save().") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise errors.DataError(f"'{cfg}': not valid JSON ({exc}).") from exc
+    classes: dict[str, type[_NeuralNetBase]] = {
+        "NeuralNetClassifier": NeuralNetClassifier,
+        "NeuralNetRegressor": NeuralNetRegressor,
+    }
+    if kind not in classes:
+        raise errors.DataError(f"'{cfg}': unknown estimator {kind!r}; expected one of {sorted(classes)}.")
+    return classes[kind].load(path)  # type: ignore[no-any-return]
+
+
+__all__ = ["NeuralNetClassifier", "NeuralNetRegressor", "NotFittedError", "load_estimator"]

@@ -1,0 +1,270 @@
+"""Node classification on embeddings (the node2vec paper's protocol), and selecting p, q and the dimension.
+
+Protocol (Grover & Leskovec 2016, section 4.3): a random half of the labelled nodes trains the classifier, the
+other half is scored with Macro-F1 and Micro-F1, repeated with different splits.  For multi-label graphs each
+test node gets its top-k labels by predicted score, k being its true number of labels, so that the metric
+measures ranking, not a threshold.  Models: one-vs-rest logistic regression, a random forest and, when the
+estimators module exists, our tuned network.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hyperselect.data.graph import Graph, NodeLabels
+from hyperselect.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TuneResult", "evaluate_embeddings", "top_k_predictions", "tune_node2vec"]
+
+MODELS = ("logreg", "random_forest", "network")
+
+
+def top_k_predictions(scores: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """0/1 matrix with the ``k[i]`` highest-scoring labels of row ``i`` set."""
+    order = np.argsort(-scores, axis=1, kind="stable")
+    pred = np.zeros(scores.shape, dtype=np.int8)
+    for i, ki in enumerate(k):
+        pred[i, order[i, : int(ki)]] = 1
+    return pred
+
+
+def _scores(
+    model: str, x_tr: np.ndarray, y_tr: np.ndarray, x_te: np.ndarray, seed: int, n_jobs: int
+) -> np.ndarray:
+    """Per-label scores for the test rows; labels with a single class in training get a constant score."""
+    n_labels = y_tr.shape[1]
+    out = np.zeros((len(x_te), n_labels))
+    present = [j for j in range(n_labels) if 0 < y_tr[:, j].sum() < len(y_tr)]
+    for j in range(n_labels):
+        if j not in present:
+            out[:, j] = float(y_tr[:, j].mean())
+    if not present:
+        return out
+    yp = y_tr[:, present]
+    if model == "logreg":
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+
+        clf = OneVsRestClassifier(LogisticRegression(max_iter=1000), n_jobs=n_jobs).fit(x_tr, yp)
+        out[:, present] = clf.predict_proba(x_te)
+    elif model == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+
+        rf = RandomForestClassifier(n_estimators=100, n_jobs=n_jobs, random_state=seed).fit(x_tr, yp)
+        proba = rf.predict_proba(x_te)
+        proba = proba if isinstance(proba, list) else [proba]
+        for col, pr in zip(present, proba, strict=True):
+            out[:, col] = pr[:, 1] if pr.shape[1] > 1 else 0.0
+    elif model == "network":
+        from hyperselect.estimators import NeuralNetClassifier  # type: ignore[attr-defined]
+
+        if (yp.sum(axis=1) == 1).all():  # single-label: one softmax network
+            net = NeuralNetClassifier(random_state=seed).fit(x_tr, yp.argmax(axis=1))
+            proba = net.predict_proba(x_te)
+            cls = np.asarray(net.classes_, dtype=int)
+            for c_i, c in enumerate(cls):
+                out[:, present[c]] = proba[:, c_i]
+        else:
+            net = NeuralNetClassifier(random_state=seed).fit(x_tr, yp)
+            out[:, present] = net.predict_proba(x_te)
+    else:
+        raise DataError(f"Unknown model {model!r}; expected one of {', '.join(MODELS)}.")
+    return out
+
+
+def evaluate_embeddings(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    models: Sequence[str] = ("logreg", "random_forest"),
+    train_fraction: float = 0.5,
+    repeats: int = 5,
+    random_state: int = 0,
+    n_jobs: int = 2,
+) -> dict[str, Any]:
+    """Macro/Micro-F1 (mean and std over ``repeats`` random splits) for each model; skipped models say why."""
+    from sklearn.metrics import f1_score
+
+    if len(x) != len(y):
+        raise DataError(f"{len(x)} embedding rows but {len(y)} label rows.")
+    if np.isnan(x).any():
+        raise DataError(
+            "Some embedding rows are NaN (nodes with no neighbours); leave them out before evaluating."
+        )
+    if len(x) < 4:
+        raise DataError(
+            f"Only {len(x)} labelled, embedded nodes: too few to split into training and test halves."
+        )
+    rng = np.random.default_rng(random_state)
+    splits = []
+    for _ in range(repeats):
+        perm = rng.permutation(len(x))
+        n_tr = max(1, min(len(x) - 1, round(train_fraction * len(x))))
+        splits.append((perm[:n_tr], perm[n_tr:]))
+    results: dict[str, Any] = {
+        "train_fraction": train_fraction,
+        "repeats": repeats,
+        "n_nodes": len(x),
+        "models": {},
+    }
+    for model in models:
+        if model == "network":
+            try:
+                from hyperselect.estimators import NeuralNetClassifier  # type: ignore[attr-defined]  # noqa: F401
+            except ImportError as exc:
+                results["models"][model] = {"skipped": f"hyperselect.estimators is not available ({exc})"}
+                continue
+        macro, micro, secs = [], [], []
+        for r, (tr, te) in enumerate(splits):
+            t0 = time.perf_counter()
+            scores = _scores(model, x[tr], y[tr], x[te], random_state + r, n_jobs)
+            pred = top_k_predictions(scores, y[te].sum(axis=1))
+            macro.append(f1_score(y[te], pred, average="macro", zero_division=0))
+            micro.append(f1_score(y[te], pred, average="micro", zero_division=0))
+            secs.append(time.perf_counter() - t0)
+        results["models"][model] = {
+            "macro_f1": float(np.mean(macro)),
+            "macro_f1_std": float(np.std(macro)),
+            "micro_f1": float(np.mean(micro)),
+            "micro_f1_std": float(np.std(micro)),
+            "seconds_per_repeat": float(np.mean(secs)),
+        }
+    return results
+
+
+def labelled_matrix(
+    embeddings: np.ndarray, nodes: Sequence[str], labels: NodeLabels
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embedding rows and label indicators for the labelled nodes that could be embedded (others reported)."""
+    embedded = ~np.isnan(embeddings).any(axis=1)
+    rows, y = labels.align(nodes, embedded)
+    if len(rows) == 0:
+        raise DataError(f"{labels.source}: no labelled node is in the graph with an embedding.")
+    return embeddings[rows], y
+
+
+@dataclass
+class TuneResult:
+    """The best configuration, its validation score, and every trial (failed ones with their reason)."""
+
+    best_params: dict[str, Any]
+    best_score: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+    walk_sets: int = 0
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "best_params": self.best_params,
+            "best_validation_macro_f1": self.best_score,
+            "trials": self.trials,
+            "walk_sets_generated": self.walk_sets,
+            "seconds": self.seconds,
+        }
+
+
+def tune_node2vec(
+    graph: Graph,
+    labels: NodeLabels,
+    *,
+    n_trials: int = 12,
+    p_values: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0),
+    q_values: Sequence[float] = (0.25, 0.5, 1.0, 2.0, 4.0),
+    dimensions: Sequence[int] = (128,),
+    validation_fraction: float = 0.1,
+    walk_length: int = 80,
+    num_walks: int = 10,
+    window: int = 10,
+    epochs: int = 1,
+    workers: int = 2,
+    random_state: int = 0,
+) -> TuneResult:
+    """Select p, q (and the dimension) with Optuna's TPE sampler against a validation Macro-F1.
+
+    As in the paper, ``validation_fraction`` of the labelled nodes is held out and scored by a logistic
+    regression trained on the other labelled nodes.  Walks depend only on (p, q), so they are generated once
+    per pair and reused by every dimension; a repeated configuration is answered from the cache.
+    """
+    optuna = __import__("optuna")
+    from sklearn.metrics import f1_score
+
+    from hyperselect.represent.node2vec.skipgram import train_skipgram
+    from hyperselect.represent.node2vec.walks import generate_walks
+
+    t_start = time.perf_counter()
+    walks_cache: dict[tuple[float, float], np.ndarray] = {}
+    score_cache: dict[tuple[float, float, int], float] = {}
+    embedded = graph.degree > 0
+    rows, y = labels.align(graph.nodes, embedded)
+    if len(rows) < 10:
+        raise DataError(f"Only {len(rows)} labelled nodes: too few to hold out a validation set for tuning.")
+    rng = np.random.default_rng(random_state)
+    perm = rng.permutation(len(rows))
+    n_val = max(2, round(validation_fraction * len(rows)))
+    val, tr = perm[:n_val], perm[n_val:]
+    trials: list[dict[str, Any]] = []
+
+    def objective(trial: Any) -> float:
+        p = float(trial.suggest_categorical("p", list(p_values)))
+        q = float(trial.suggest_categorical("q", list(q_values)))
+        dim = int(trial.suggest_categorical("dimensions", list(dimensions)))
+        key = (p, q, dim)
+        record: dict[str, Any] = {"number": trial.number, "p": p, "q": q, "dimensions": dim}
+        t0 = time.perf_counter()
+        if key in score_cache:
+            record.update(score=score_cache[key], cached=True, seconds=0.0)
+            trials.append(record)
+            return score_cache[key]
+        reused = (p, q) in walks_cache
+        if not reused:
+            walks_cache[(p, q)] = generate_walks(
+                graph, num_walks=num_walks, walk_length=walk_length, p=p, q=q, random_state=random_state,
+                workers=workers,
+            ).walks  # fmt: skip
+        emb = train_skipgram(
+            walks_cache[(p, q)], graph.n_nodes, dimensions=dim, window=window, epochs=epochs, workers=workers,
+            seed=random_state,
+        ).vectors  # fmt: skip
+        x = emb[rows]
+        scores = _scores("logreg", x[tr], y[tr], x[val], random_state, workers)
+        pred = top_k_predictions(scores, y[val].sum(axis=1))
+        score = float(f1_score(y[val], pred, average="macro", zero_division=0))
+        score_cache[key] = score
+        record.update(score=score, walks_reused=reused, seconds=time.perf_counter() - t0)
+        trials.append(record)
+        logger.info(
+            "tune trial %d: p=%g q=%g dim=%d -> validation Macro-F1 %.4f", trial.number, p, q, dim, score
+        )
+        return score
+
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state))
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=n_trials, catch=(Exception,))
+    for t in study.trials:  # failures are recorded with their reason, never swallowed
+        if t.state != optuna.trial.TrialState.COMPLETE:
+            trials.append(
+                {
+                    "number": t.number,
+                    **t.params,
+                    "failed": str(t.state),
+                    "reason": t.system_attrs.get("fail_reason"),
+                }
+            )
+    completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not completed:
+        raise DataError("Every tuning trial failed; see the trial reasons in the log.")
+    return TuneResult(
+        best_params=dict(study.best_params),
+        best_score=float(study.best_value),
+        trials=trials,
+        walk_sets=len(walks_cache),
+        seconds=time.perf_counter() - t_start,
+    )

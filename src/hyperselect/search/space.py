@@ -1,0 +1,470 @@
+"""Typed search spaces: which hyperparameters are searched, over what range, and why.
+
+A :class:`SearchSpace` is an ordered mapping of dimension name -> :class:`Dimension` plus a base
+:class:`~hyperselect.nn.config.MLPConfig` that holds every value not searched (``max_epochs``, ``patience``,
+the task's loss, ...).  It is turned into a configuration through Optuna's define-by-run API
+(:meth:`SearchSpace.suggest`), so conditional dimensions (``momentum`` only for optimizers that use it) need
+no special casing in the samplers.
+
+Dimensions are named after :class:`MLPConfig` fields, plus three that build ``hidden``: ``n_layers``, ``width``
+and ``shape`` (``"constant"``: every layer ``width`` wide; ``"funnel"``: each layer half the previous one, at
+least 8).  A space is edited with :meth:`fix`, :meth:`narrow` and :meth:`extend` (each returns a new space),
+or from a TOML/YAML file with the same three sections (:meth:`apply_file`)::
+
+    [fix]
+    activation = "relu"
+
+    [narrow.lr]
+    low = 1e-4
+    high = 1e-2
+
+    [extend.weight_decay]
+    type = "float"
+    low = 1e-6
+    high = 1e-2
+    log = true
+
+    [base]            # values that are not searched
+    max_epochs = 60
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hyperselect.errors import ConfigError
+from hyperselect.nn.config import MLPConfig
+
+if TYPE_CHECKING:
+    import optuna
+
+log = logging.getLogger(__name__)
+
+#: Dimensions that are not MLPConfig fields: they are combined into ``hidden``.
+ARCH_DIMS = ("n_layers", "width", "shape")
+SHAPES = ("constant", "funnel")
+#: ``momentum`` only means something for these optimizers; elsewhere it is not suggested at all.
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop")
+#: Order of suggestion: learning rate first (the most important single hyperparameter), then the architecture.
+_ORDER = ("lr", "optimizer", "momentum", "n_layers", "width", "shape", "batch_size")
+
+
+def _config_fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(MLPConfig) if f.init and f.name != "hidden"]
+
+
+def known_dimensions() -> list[str]:
+    """Every name a dimension may have."""
+    return [*ARCH_DIMS, *_config_fields()]
+
+
+def _check_name(name: str) -> None:
+    known = known_dimensions()
+    if name not in known:
+        import difflib
+
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"Unknown search dimension {name!r}.{hint} Known: {', '.join(sorted(known))}.")
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """Base class of the typed dimensions."""
+
+    def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> Any:
+        raise NotImplementedError
+
+    def contains(self, value: Any) -> bool:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        if "choices" in d:
+            d["choices"] = list(d["choices"])
+        return {"type": _TYPE_NAMES[type(self)], **d}
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Categorical(Dimension):
+    choices: tuple[Any, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "choices", tuple(self.choices))
+        if not self.choices:
+            raise ConfigError("A categorical dimension needs at least one choice. Got [].")
+        for c in self.choices:
+            # Optuna stores categorical choices in the study: only JSON scalars survive every storage.
+            if not (c is None or isinstance(c, bool | int | float | str)):
+                raise ConfigError(f"Categorical choices must be None, bool, int, float or str. Got {c!r}.")
+
+    def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> Any:
+        return trial.suggest_categorical(name, list(self.choices))
+
+    def contains(self, value: Any) -> bool:
+        return value in self.choices
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(repr(c) for c in self.choices)
+
+
+@dataclass(frozen=True)
+class Int(Dimension):
+    low: int
+    high: int
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        _check_range(self.low, self.high, self.log, int)
+
+    def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> int:
+        return trial.suggest_int(name, self.low, self.high, log=self.log)
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
+
+    def describe(self) -> str:
+        return f"integer in [{self.low}, {self.high}]" + (" (log scale)" if self.log else "")
+
+
+@dataclass(frozen=True)
+class Float(Dimension):
+    low: float
+    high: float
+    log: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+        _check_range(self.low, self.high, self.log, float)
+
+    def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> float:
+        return trial.suggest_float(name, self.low, self.high, log=self.log)
+
+    def contains(self, value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and self.low <= value <= self.high
+
+    def describe(self) -> str:
+        return f"float in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
+
+
+def _check_range(low: Any, high: Any, log: bool, kind: type) -> None:
+    for what, v in (("low", low), ("high", high)):
+        ok = isinstance(v, int) if kind is int else isinstance(v, int | float)
+        if not ok or isinstance(v, bool) or (kind is float and not math.isfinite(v)):
+            raise ConfigError(f"The {what!r} bound of an {kind.__name__} dimension must be a finite "
+                              f"{kind.__name__}. Got {v!r}.")
+    if low > high:
+        raise ConfigError(f"A dimension's low bound must not exceed its high bound. Got low={low}, high={high}.")
+    if log and low <= 0:
+        raise ConfigError(f"A log-scale dimension needs a positive low bound. Got low={low}.")
+
+
+_TYPE_NAMES: dict[type, str] = {Categorical: "categorical", Int: "int", Float: "float"}
+
+
+def dimension_from_dict(d: Mapping[str, Any], where: str = "") -> Dimension:
+    """Build a dimension from ``{"type": "float", "low": ..., "high": ..., "log": true}`` and friends."""
+    d = dict(d)
+    kind = d.pop("type", None)
+    if kind is None:
+        kind = "categorical" if "choices" in d else ("float" if isinstance(d.get("low"), float) else "int")
+    try:
+        if kind == "categorical":
+            return Categorical(tuple(d.pop("choices")), **d)
+        if kind == "int":
+            return Int(**d)
+        if kind == "float":
+            return Float(**d)
+    except (TypeError, KeyError) as exc:
+        raise ConfigError(f"Bad dimension {where}: {exc}. Expected keys: type, low, high, log or type, choices.") \
+            from exc
+    raise ConfigError(f"Unknown dimension type {kind!r} {where}; expected 'categorical', 'int' or 'float'.")
+
+
+class SearchSpace:
+    """An ordered set of typed dimensions, the fixed values, the base config and the reason for each choice.
+
+    ``reasons`` maps a dimension (or a base field such as ``max_epochs``) to a sentence saying why; ``notes``
+    holds rules that are not a single dimension (the loss follows the task, ...).
+    """
+
+    def __init__(
+        self,
+        dims: Mapping[str, Dimension],
+        *,
+        base: MLPConfig | None = None,
+        fixed: Mapping[str, Any] | None = None,
+        reasons: Mapping[str, str] | None = None,
+        notes: Sequence[str] = (),
+    ) -> None:
+        for name in dims:
+            _check_name(name)
+        self.dims: dict[str, Dimension] = dict(dims)
+        self.fixed: dict[str, Any] = dict(fixed or {})
+        for name in self.fixed:
+            _check_name(name)
+        self.base = base if base is not None else MLPConfig()
+        self.reasons: dict[str, str] = dict(reasons or {})
+        self.notes = list(notes)
+        overlap = set(self.dims) & set(self.fixed)
+        if overlap:
+            raise ConfigError(f"Dimensions both searched and fixed: {sorted(overlap)}.")
+
+    # -- editing ------------------------------------------------------------------------------------------------
+    def _copy(self, *, dims: Mapping[str, Dimension] | None = None, **changes: Any) -> SearchSpace:
+        kw: dict[str, Any] = {"base": self.base, "fixed": self.fixed, "reasons": self.reasons, "notes": self.notes}
+        kw.update(changes)
+        return SearchSpace(self.dims if dims is None else dims, **kw)
+
+    def fix(self, **values: Any) -> SearchSpace:
+        """Stop searching these dimensions and use the given values (also for names not searched before)."""
+        dims, fixed, reasons = dict(self.dims), dict(self.fixed), dict(self.reasons)
+        for name, value in values.items():
+            _check_name(name)
+            dims.pop(name, None)
+            fixed[name] = tuple(value) if isinstance(value, list) else value
+            reasons[name] = f"fixed to {value!r} by the user"
+        space = self._copy(dims=dims, fixed=fixed, reasons=reasons)
+        space._check_buildable()
+        return space
+
+    def narrow(self, name: str, *, low: float | None = None, high: float | None = None,
+               choices: Sequence[Any] | None = None) -> SearchSpace:
+        """Restrict a searched dimension to a sub-range (or a subset of its choices)."""
+        _check_name(name)
+        if name not in self.dims:
+            raise ConfigError(f"Cannot narrow {name!r}: it is not searched (searched: {', '.join(self.dims)}). "
+                              "Use extend to add it.")
+        dim = self.dims[name]
+        new: Dimension
+        if isinstance(dim, Categorical):
+            if choices is None or low is not None or high is not None:
+                raise ConfigError(f"Narrow the categorical dimension {name!r} with choices=[...]. "
+                                  f"Got low={low}, high={high}, choices={choices}.")
+            outside = [c for c in choices if c not in dim.choices]
+            if outside:
+                raise ConfigError(f"Cannot narrow {name!r} to {outside}: not among its choices {list(dim.choices)}. "
+                                  "Use extend to replace the dimension.")
+            new = Categorical(tuple(choices))
+        else:
+            assert isinstance(dim, Int | Float)
+            if choices is not None:
+                raise ConfigError(f"{name!r} is numeric; narrow it with low= and high=. Got choices={choices}.")
+            lo = dim.low if low is None else low
+            hi = dim.high if high is None else high
+            if lo < dim.low or hi > dim.high:
+                raise ConfigError(f"Cannot narrow {name!r} to [{lo}, {hi}]: outside its range [{dim.low}, "
+                                  f"{dim.high}]. Use extend to replace the dimension.")
+            new = (Int(int(lo), int(hi), dim.log) if isinstance(dim, Int)
+                   else Float(float(lo), float(hi), dim.log))
+        dims = dict(self.dims)
+        dims[name] = new
+        reasons = dict(self.reasons)
+        reasons[name] = f"narrowed by the user to {new.describe()}; " + reasons.get(name, "")
+        return self._copy(dims=dims, reasons=reasons)
+
+    def extend(self, name: str, dim: Dimension | Mapping[str, Any], reason: str = "added by the user") -> SearchSpace:
+        """Search ``name`` over ``dim`` (adds a dimension, or replaces one, or un-fixes a fixed value)."""
+        _check_name(name)
+        if not isinstance(dim, Dimension):
+            dim = dimension_from_dict(dim, where=f"for {name!r}")
+        dims, fixed, reasons = dict(self.dims), dict(self.fixed), dict(self.reasons)
+        dims[name] = dim
+        fixed.pop(name, None)
+        reasons[name] = reason
+        return self._copy(dims=dims, fixed=fixed, reasons=reasons)
+
+    def with_base(self, **changes: Any) -> SearchSpace:
+        """Change values that are never searched (``max_epochs``, ``patience``, ``loss``, ...)."""
+        try:
+            base = self.base.replace(**changes)
+        except TypeError as exc:
+            raise ConfigError(str(exc)) from exc
+        reasons = dict(self.reasons)
+        for k, v in changes.items():
+            reasons[k] = f"set to {v!r} by the user"
+        return self._copy(base=base, reasons=reasons)
+
+    def apply(self, overrides: Mapping[str, Any], where: str = "overrides") -> SearchSpace:
+        """Apply a ``{"fix": {...}, "narrow": {...}, "extend": {...}, "base": {...}}`` mapping."""
+        unknown = set(overrides) - {"fix", "narrow", "extend", "base"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; expected fix, narrow, extend, base.")
+        space = self
+        for section in ("base", "extend", "narrow", "fix"):  # fix last: it wins over everything
+            body = overrides.get(section) or {}
+            if not isinstance(body, Mapping):
+                raise ConfigError(f"{where}: section {section!r} must be a table/mapping. Got {body!r}.")
+            if section == "base":
+                space = space.with_base(**body) if body else space
+            elif section == "fix":
+                space = space.fix(**body) if body else space
+            else:
+                for name, spec in body.items():
+                    if not isinstance(spec, Mapping):
+                        raise ConfigError(f"{where}: [{section}.{name}] must be a table. Got {spec!r}.")
+                    if section == "extend":
+                        space = space.extend(name, spec, reason=f"added by the user in {where}")
+                    else:
+                        bad = set(spec) - {"low", "high", "choices"}
+                        if bad:
+                            raise ConfigError(f"{where}: [narrow.{name}] has unknown key(s) {sorted(bad)}; "
+                                              "expected low, high or choices.")
+                        space = space.narrow(name, **spec)
+        return space
+
+    def apply_file(self, path: str | Path) -> SearchSpace:
+        """Apply a TOML (``.toml``) or YAML (``.yaml``/``.yml``) override file."""
+        return self.apply(load_overrides(path), where=str(path))
+
+    # -- use ----------------------------------------------------------------------------------------------------
+    def _ordered(self) -> Iterator[tuple[str, Dimension]]:
+        first = [n for n in _ORDER if n in self.dims]
+        for name in [*first, *[n for n in self.dims if n not in first]]:
+            yield name, self.dims[name]
+
+    def suggest(self, trial: optuna.trial.BaseTrial) -> MLPConfig:
+        """Draw a configuration through the trial's define-by-run ``suggest_*`` calls."""
+        values: dict[str, Any] = dict(self.fixed)
+        for name, dim in self._ordered():
+            if name == "momentum":
+                optimizer = values.get("optimizer", self.base.optimizer)
+                if optimizer not in MOMENTUM_OPTIMIZERS:
+                    continue  # conditional: a parameter the optimizer ignores would only add noise to TPE
+            values[name] = dim.suggest(trial, name)
+        return self.build(values)
+
+    def build(self, values: Mapping[str, Any]) -> MLPConfig:
+        """The config for a set of dimension values (plus the fixed ones and the base)."""
+        values = {**self.fixed, **values}
+        arch = {k: values.pop(k) for k in ARCH_DIMS if k in values}
+        changes = dict(values)
+        if arch:
+            n_layers = int(arch.get("n_layers", len(self.base.hidden) or 1))
+            width = int(arch.get("width", self.base.hidden[0] if self.base.hidden else 64))
+            shape = arch.get("shape", "constant")
+            if shape not in SHAPES:
+                raise ConfigError(f"The 'shape' dimension must be one of {SHAPES}. Got {shape!r}.")
+            if shape == "funnel":
+                hidden = tuple(max(8, width // (2**i)) for i in range(n_layers))
+            else:
+                hidden = (width,) * n_layers
+            changes["hidden"] = hidden
+        return self.base.replace(**changes)
+
+    def default_params(self) -> dict[str, Any]:
+        """The base config's value of each searched dimension, clipped into range: a sensible first trial."""
+        out: dict[str, Any] = {}
+        base = self.base
+        for name, dim in self._ordered():
+            if name == "n_layers":
+                v: Any = len(base.hidden)
+            elif name == "width":
+                v = base.hidden[0] if base.hidden else 64
+            elif name == "shape":
+                v = "constant"
+            else:
+                v = getattr(base, name)
+            if name == "momentum" and out.get("optimizer", base.optimizer) not in MOMENTUM_OPTIMIZERS:
+                continue
+            if isinstance(dim, Categorical):
+                v = v if v in dim.choices else dim.choices[0]
+            elif isinstance(dim, Int):
+                v = int(min(max(int(v), dim.low), dim.high))
+            elif isinstance(dim, Float):
+                v = float(min(max(float(v), dim.low), dim.high))
+            out[name] = v
+        return out
+
+    def _check_buildable(self) -> None:
+        try:
+            self.build(self.default_params())
+        except ConfigError as exc:
+            raise ConfigError(f"The search space cannot build a valid config: {exc}") from exc
+
+    # -- serialisation ------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "dims": {n: d.to_dict() for n, d in self.dims.items()},
+            "fixed": {k: list(v) if isinstance(v, tuple) else v for k, v in self.fixed.items()},
+            "base": self.base.to_dict(),
+            "reasons": dict(self.reasons),
+            "notes": list(self.notes),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SearchSpace:
+        from hyperselect.nn.config import config_from_dict
+
+        base = config_from_dict(d["base"]) if "base" in d else None
+        dims = {n: dimension_from_dict(v, where=f"for {n!r}") for n, v in d.get("dims", {}).items()}
+        return cls(dims, base=base, fixed=d.get("fixed"), reasons=d.get("reasons"), notes=d.get("notes", ()))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SearchSpace) and self.to_dict() == other.to_dict()
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({', '.join(f'{n}: {d.describe()}' for n, d in self.dims.items())})"
+
+    def describe(self) -> str:
+        """A human-readable table of the space with the reason for each entry."""
+        lines = ["Searched:"]
+        for name, dim in self._ordered():
+            lines.append(f"  {name:<14} {dim.describe()}")
+            if name in self.reasons:
+                lines.append(f"  {'':<14} why: {self.reasons[name]}")
+        if self.fixed:
+            lines.append("Fixed:")
+            for name, v in self.fixed.items():
+                lines.append(f"  {name:<14} {v!r}" + (f"  ({self.reasons[name]})" if name in self.reasons else ""))
+        shown = {n for n in self.reasons if n not in self.dims and n not in self.fixed}
+        if shown:
+            lines.append("Not searched:")
+            for name in sorted(shown):
+                v = getattr(self.base, name, None)
+                lines.append(f"  {name:<14} {v!r}")
+                lines.append(f"  {'':<14} why: {self.reasons[name]}")
+        if self.notes:
+            lines.append("Rules:")
+            lines.extend(f"  - {n}" for n in self.notes)
+        return "\n".join(lines)
+
+
+def load_overrides(path: str | Path) -> dict[str, Any]:
+    """Read a TOML or YAML override file into a mapping (errors name the file)."""
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"Search-space file not found: '{p}'.")
+    suffix = p.suffix.lower()
+    text = p.read_text(encoding="utf-8")
+    try:
+        if suffix == ".toml":
+            import tomllib
+
+            data: Any = tomllib.loads(text)
+        elif suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"'{p}': unknown search-space file type {suffix!r}; expected .toml, .yaml or .yml.")
+    except ConfigError:
+        raise
+    except Exception as exc:  # tomllib/yaml raise their own error types; all mean "not parseable"
+        raise ConfigError(f"'{p}' cannot be parsed as {suffix[1:].upper()}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"'{p}' must hold a table/mapping with fix, narrow, extend or base. Got {type(data).__name__}.")
+    return data

@@ -1,0 +1,134 @@
+"""Storage URLs -> Optuna storages.
+
+* ``None``: in memory (the library's default: nothing written).
+* a plain path (``study.journal``, ``runs/x.log``): an Optuna journal file.  It survives a crash (every
+  operation is an appended line) and several local processes can share it through its file lock.
+* ``sqlite:///path.db``: an RDB storage in a local file.
+* ``postgresql://user@host:port/db`` (or ``mysql://``): an RDB storage for many machines.  Heartbeats are on,
+  so a worker that dies mid-trial has its trials marked FAIL by the others after ``grace_period`` seconds,
+  and :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` re-queues their configurations.
+
+The journal backend has no heartbeat; a crashed local process is detected from the worker id (host + pid)
+that the search records in every trial (see :func:`hyperselect.search.study.recover_interrupted`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from hyperselect.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+DEFAULT_HEARTBEAT_INTERVAL = 30
+#: A crashed trial is re-queued at most this many times (a config that kills its worker every time must end).
+MAX_RETRY = 3
+
+
+def is_url(storage: str) -> bool:
+    return "://" in storage
+
+
+def describe_storage(storage: str | os.PathLike[str] | None) -> str:
+    """The storage spelled for messages, without a password."""
+    if storage is None:
+        return "in-memory storage"
+    s = str(storage)
+    if is_url(s):
+        scheme, rest = s.split("://", 1)
+        if "@" in rest:
+            cred, host = rest.rsplit("@", 1)
+            user = cred.split(":", 1)[0]
+            return f"{scheme}://{user}@{host}"
+        return s
+    return f"journal file '{s}'"
+
+
+def open_storage(
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None,
+    *,
+    heartbeat_interval: int | None = None,
+    grace_period: int | None = None,
+    max_retry: int | None = MAX_RETRY,
+) -> optuna.storages.BaseStorage | None:
+    """Open a storage from a URL or path (see the module doc); ``None`` stays ``None`` (in memory).
+
+    ``heartbeat_interval`` (seconds; default 30 for server databases, off for SQLite) and ``grace_period``
+    (default: twice the interval) apply to RDB storages.  Raises :class:`StorageError` naming the storage.
+    """
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    s = os.fspath(storage)
+    if not s.strip():
+        raise StorageError("The storage is an empty string; expected a journal file path or a database URL.")
+    if not is_url(s):
+        return _journal(Path(s))
+    scheme = s.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in RDB_SCHEMES:
+        raise StorageError(f"Unknown storage URL scheme {scheme!r} in {describe_storage(s)!r}; expected a journal "
+                           f"file path or one of {', '.join(f'{x}://' for x in RDB_SCHEMES)}.")
+    if scheme == "postgres":  # SQLAlchemy only knows the long spelling
+        s = "postgresql" + s[len("postgres"):]
+    if heartbeat_interval is None and scheme != "sqlite":
+        heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL
+    kwargs: dict[str, Any] = {}
+    if heartbeat_interval is not None:
+        if grace_period is None:
+            grace_period = 2 * heartbeat_interval
+        kwargs.update(
+            heartbeat_interval=int(heartbeat_interval),
+            grace_period=int(grace_period),
+            heartbeat_stale_trial_callback=_retry_callback(max_retry),
+        )
+    engine_kwargs: dict[str, Any] = {}
+    if scheme == "postgresql":
+        # Fail fast on an unreachable server instead of hanging on the OS TCP timeout.
+        engine_kwargs = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.storages.RDBStorage(s, engine_kwargs=engine_kwargs, **kwargs)
+    except ImportError as exc:
+        driver = {"postgresql": "psycopg2-binary", "mysql": "PyMySQL"}.get(scheme, scheme)
+        raise StorageError(f"Cannot open {describe_storage(s)!r}: its database driver is missing. "
+                           f"Install it with: pip install {driver}") from exc
+    except Exception as exc:  # SQLAlchemy raises many types (OperationalError, ArgumentError, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StorageError(f"Cannot open the study storage {describe_storage(s)!r}: {first}") from exc
+
+
+def _retry_callback(max_retry: int | None) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+
+
+def _journal(path: Path) -> optuna.storages.BaseStorage:
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+
+    if path.is_dir():
+        raise StorageError(f"The storage path '{path}' is a directory; expected a journal file path "
+                           "such as 'study.journal'.")
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"Cannot create the folder '{parent}' for the journal file '{path}': "
+                           f"{exc.strerror or exc}.") from exc
+    try:
+        return JournalStorage(JournalFileBackend(str(path)))
+    except Exception as exc:  # a corrupt or unreadable journal: name the file
+        raise StorageError(f"Cannot open the journal file '{path}': {exc}") from exc
+
+
+def heartbeat_enabled(storage: optuna.storages.BaseStorage | None) -> bool:
+    from optuna.storages._heartbeat import is_heartbeat_enabled
+
+    return storage is not None and is_heartbeat_enabled(storage)

@@ -1,0 +1,699 @@
+"""The search loop: an Optuna sampler proposes batches through ask/tell, a cohort trains each batch.
+
+Training dominates the cost, so configurations are proposed ``batch_size`` at a time (TPE with the constant
+liar, so the batch is spread out rather than K copies of one idea), trained together as one
+:class:`~hyperselect.train.cohort.Cohort`, and cut by successive halving (:mod:`hyperselect.search.halving`).
+
+Budget accounting works for one process and for many workers on one storage.  Every trial belongs to a *slot*:
+its own number, or for a retried trial the number of the trial it retries.  ``n_trials`` is the number of slots
+that must finish (COMPLETE, PRUNED, or FAIL with a recorded reason such as divergence).  A worker that asks a
+trial beyond the budget (two workers racing for the last slot) tells it FAIL with ``outcome="surplus"`` without
+training it; a crashed trial's slot is finished by its retry.  So the study ends with exactly ``n_trials``
+finished slots, each finished once.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import logging
+import math
+import os
+import socket
+import threading
+import time
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+from hyperselect._io import atomic_write_json, atomic_write_text, safe_join
+from hyperselect.errors import ConfigError, StorageError, TrainingError
+from hyperselect.nn.config import MLPConfig, config_from_dict
+from hyperselect.search.halving import make_rungs, run_halving
+from hyperselect.search.priors import advise
+from hyperselect.search.space import SearchSpace
+from hyperselect.search.storage import MAX_RETRY, describe_storage, heartbeat_enabled, open_storage
+from hyperselect.tasks import Task
+from hyperselect.train.cohort import Cohort
+
+log = logging.getLogger(__name__)
+
+SAMPLERS = ("tpe", "random", "cmaes", "qmc", "gp")
+FINAL_FAIL_OUTCOMES = ("diverged", "error")
+_ATTR = "hyperselect"
+
+
+# ------------------------------------------------------------------------------------------------------------
+# samplers
+
+
+def make_sampler(name: str | optuna.samplers.BaseSampler, seed: int | None) -> optuna.samplers.BaseSampler:
+    """``"tpe"`` (multivariate, grouped for conditional dimensions, constant liar for batches), ``"random"``,
+    ``"cmaes"``, ``"qmc"`` or ``"gp"``; an Optuna sampler instance is used as given."""
+    if isinstance(name, optuna.samplers.BaseSampler):
+        return name
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if name == "tpe":
+            return optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=seed,
+                                              warn_independent_sampling=False)
+        if name == "random":
+            return optuna.samplers.RandomSampler(seed=seed)
+        if name == "cmaes":
+            # CMA-ES handles the numeric dimensions; categorical ones fall back to its independent sampler
+            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False,
+                                                independent_sampler=optuna.samplers.TPESampler(seed=seed))
+        if name == "qmc":
+            return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+        if name == "gp":
+            return optuna.samplers.GPSampler(seed=seed)
+    raise ConfigError(f"Unknown sampler {name!r}; expected one of {', '.join(SAMPLERS)}.")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# slots: exact budgets with many workers
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _slot(t: optuna.trial.FrozenTrial) -> int:
+    return int(t.system_attrs.get("failed_trial", t.number))
+
+
+def _is_surplus(t: optuna.trial.FrozenTrial) -> bool:
+    return t.state is TrialState.FAIL and t.user_attrs.get("outcome") == "surplus"
+
+
+def _is_crashed(t: optuna.trial.FrozenTrial) -> bool:
+    """FAIL without a recorded outcome: its process died (heartbeat) or was interrupted (journal recovery)."""
+    return t.state is TrialState.FAIL and t.user_attrs.get("outcome") in (None, "interrupted")
+
+
+def _retries_exhausted(t: optuna.trial.FrozenTrial) -> bool:
+    return len(t.system_attrs.get("retry_history", [])) + 1 > MAX_RETRY
+
+
+def _is_done(t: optuna.trial.FrozenTrial) -> bool:
+    if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    if t.state is TrialState.FAIL:
+        if t.user_attrs.get("outcome") in FINAL_FAIL_OUTCOMES:
+            return True
+        return _is_crashed(t) and _retries_exhausted(t)  # given up: no retry will come
+    return False
+
+
+def slot_counts(study: optuna.Study) -> tuple[set[int], set[int]]:
+    """(claimed slots, finished slots) of the study."""
+    claimed: set[int] = set()
+    done: set[int] = set()
+    for t in study.get_trials(deepcopy=False):
+        if _is_surplus(t):
+            continue
+        s = _slot(t)
+        claimed.add(s)
+        if _is_done(t):
+            done.add(s)
+    return claimed, done
+
+
+def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """The trials that count against ``n_trials`` (COMPLETE, PRUNED, FAIL with a reason)."""
+    return [t for t in study.get_trials(deepcopy=False) if _is_done(t)]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# crash recovery without heartbeats (journal files)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> list[int]:
+    """Fail and re-queue RUNNING trials whose local worker process is gone; returns their numbers.
+
+    Used for storages without heartbeats (journal files).  A trial records ``worker = "host:pid"`` when it is
+    asked; a RUNNING trial of this host whose pid no longer exists was interrupted (SIGKILL, power loss).
+    Trials of other hosts are left alone: we cannot tell whether they are alive.  Crashed trials that lost
+    their retry (the process died between failing and re-queueing) are re-queued too.
+    """
+    host = socket.gethostname()
+    now = time.time()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+    recovered: list[int] = []
+    storage = study._storage  # the public API has no way to fail a trial another process was running
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        w = t.user_attrs.get("worker")
+        if isinstance(w, str) and ":" in w:
+            h, pid = w.rsplit(":", 1)
+            stale = h == host and pid.isdigit() and not _pid_alive(int(pid)) and int(pid) != os.getpid()
+        else:
+            started = t.datetime_start.timestamp() if t.datetime_start else now
+            stale = now - started > stale_after
+        if not stale:
+            continue
+        try:
+            storage.set_trial_user_attr(t._trial_id, "outcome", "interrupted")
+            storage.set_trial_user_attr(t._trial_id, "reason", f"interrupted: worker {w} stopped while running it")
+            if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        recovered.append(t.number)
+    # Re-queue every crashed slot whose latest trial is a crashed FAIL (ours above, or an orphan).
+    latest: dict[int, optuna.trial.FrozenTrial] = {}
+    for t in study.get_trials(deepcopy=False):
+        if not _is_surplus(t) and (_slot(t) not in latest or t.number > latest[_slot(t)].number):
+            latest[_slot(t)] = t
+    for t in latest.values():
+        if _is_crashed(t) and not _retries_exhausted(t):
+            frozen = copy.deepcopy(study._storage.get_trial(t._trial_id))
+            attrs = {k: v for k, v in frozen.user_attrs.items() if k not in ("outcome", "reason", "worker")}
+            frozen.user_attrs.clear()
+            frozen.user_attrs.update(attrs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                retry(study, frozen)
+    if recovered:
+        log.warning("re-queued %d interrupted trial(s): %s", len(recovered), recovered)
+    return recovered
+
+
+# ------------------------------------------------------------------------------------------------------------
+# heartbeats for a batch of trials
+
+
+@contextmanager
+def _heartbeats(storage: Any, trial_ids: list[int]) -> Iterator[None]:
+    """Record a heartbeat for every trial of the batch until the batch ends (Optuna's own thread does one)."""
+    if not heartbeat_enabled(storage) or not trial_ids:
+        yield
+        return
+    interval = float(storage.get_heartbeat_interval())
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            for tid in trial_ids:
+                try:
+                    storage.record_heartbeat(tid)
+                except Exception as exc:  # a lost connection must not kill training; the next beat retries
+                    log.warning("heartbeat for trial id %d failed: %s", tid, exc)
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name="hyperselect-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# study settings stored in the study (so workers need only --storage and --study)
+
+
+@dataclass
+class SearchSettings:
+    space: SearchSpace
+    n_trials: int
+    batch_size: int
+    eta: int
+    rungs: list[int]
+    random_state: int
+    sampler: str
+    task: str
+    data: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"space": self.space.to_dict(), "n_trials": self.n_trials, "batch_size": self.batch_size,
+                "eta": self.eta, "rungs": list(self.rungs), "random_state": self.random_state,
+                "sampler": self.sampler, "task": self.task, "data": self.data}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SearchSettings:
+        return cls(space=SearchSpace.from_dict(d["space"]), n_trials=int(d["n_trials"]),
+                   batch_size=int(d["batch_size"]), eta=int(d["eta"]), rungs=[int(r) for r in d["rungs"]],
+                   random_state=int(d["random_state"]), sampler=str(d["sampler"]), task=str(d["task"]),
+                   data=d.get("data"))
+
+
+def study_settings(study: optuna.Study) -> SearchSettings:
+    d = study.user_attrs.get(_ATTR)
+    if not d:
+        raise StorageError(f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings).")
+    return SearchSettings.from_dict(d)
+
+
+def _study_names(storage: Any) -> list[str]:
+    try:
+        return [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+    except Exception:  # listing is only for the message
+        return []
+
+
+def open_study(
+    storage: Any,
+    study_name: str,
+    *,
+    settings: SearchSettings | None,
+    resume: bool,
+    sampler: optuna.samplers.BaseSampler,
+) -> optuna.Study:
+    """Create the study (storing ``settings``) or, with ``resume``/``settings=None``, load an existing one."""
+    exists = storage is not None and study_name in _study_names(storage)
+    if exists and settings is not None and not resume:
+        raise StorageError(f"A study named {study_name!r} already exists in the storage; resume it "
+                           "(resume=True / --resume) or choose another study name.")
+    if not exists and settings is None:
+        names = _study_names(storage)
+        raise StorageError(f"No study named {study_name!r} in the storage; it holds: "
+                           f"{', '.join(names) if names else 'no study'}.")
+    try:
+        if exists:
+            study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
+                                      pruner=optuna.pruners.NopPruner())
+        else:
+            study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
+                                        pruner=optuna.pruners.NopPruner(), direction="maximize",
+                                        load_if_exists=True)
+    except (optuna.exceptions.DuplicatedStudyError, KeyError) as exc:
+        raise StorageError(f"Cannot open study {study_name!r}: {exc}") from exc
+    if not exists and settings is not None:
+        if study.user_attrs.get(_ATTR) is None:  # another worker may have created it a moment ago
+            study.set_user_attr(_ATTR, settings.to_dict())
+            # The first trial is the advisor's default config (Adam, lr 1e-3, ...): a strong baseline to beat.
+            study.enqueue_trial(settings.space.default_params(), user_attrs={"prior_default": True})
+    return study
+
+
+# ------------------------------------------------------------------------------------------------------------
+# the loop
+
+
+@dataclass
+class SearchStats:
+    asked: int = 0
+    surplus: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    recovered: list[int] = field(default_factory=list)
+
+
+def run_search(
+    study: optuna.Study,
+    data: Any,
+    settings: SearchSettings,
+    *,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    device: str | None = None,
+    poll_interval: float = 1.0,
+) -> SearchStats:
+    """Ask, train and tell batches until ``n_trials`` slots are finished (by anyone) or ``timeout`` passes."""
+    n_total = settings.n_trials if n_trials is None else int(n_trials)
+    t0 = time.monotonic()
+    deadline = None if timeout is None else t0 + float(timeout)
+    storage = study._storage
+    hb = heartbeat_enabled(storage)
+    stats = SearchStats()
+    wid = worker_id()
+    if not hb:
+        stats.recovered = recover_interrupted(study)
+    task = Task(settings.task)
+    n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
+    while True:
+        if deadline is not None and time.monotonic() > deadline:
+            log.info("timeout reached after %.1f s", time.monotonic() - t0)
+            break
+        if hb:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                optuna.storages.fail_stale_trials(study)
+        claimed, done = slot_counts(study)
+        if len(done) >= n_total:
+            break
+        free = n_total - len(claimed)
+        waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+        if free <= 0 and not waiting:
+            # Every remaining slot is being run by someone else: wait, so that if one of them dies (heartbeat)
+            # we are here to take over its re-queued trials.
+            if not hb:
+                stats.recovered += recover_interrupted(study)
+            time.sleep(poll_interval)
+            continue
+        k = min(settings.batch_size, max(free, 0) + len(waiting))
+        batch = _ask_batch(study, settings, k, n_total, wid, stats)
+        if batch:
+            _train_batch(study, data, settings, batch, task, n_classes, device, deadline, storage)
+            stats.batches += 1
+    stats.seconds = time.monotonic() - t0
+    return stats
+
+
+def _ask_batch(study: optuna.Study, settings: SearchSettings, k: int, n_total: int, wid: str,
+               stats: SearchStats) -> list[tuple[optuna.trial.Trial, MLPConfig]]:
+    batch: list[tuple[optuna.trial.Trial, MLPConfig]] = []
+    for _ in range(k):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with optimize": we beat ourselves
+            trial = study.ask()
+        trial.set_user_attr("worker", wid)
+        stats.asked += 1
+        frozen = study._storage.get_trial(trial._trial_id)
+        claimed = sorted({_slot(t) for t in study.get_trials(deepcopy=False) if not _is_surplus(t)})
+        rank = bisect.bisect_right(claimed, _slot(frozen))
+        if rank > n_total:
+            trial.set_user_attr("outcome", "surplus")
+            trial.set_user_attr("reason", f"not run: the budget of {n_total} trials was already claimed")
+            study.tell(trial, state=TrialState.FAIL)
+            stats.surplus += 1
+            break
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                config = settings.space.suggest(trial)
+        except ConfigError as exc:
+            trial.set_user_attr("outcome", "error")
+            trial.set_user_attr("reason", f"invalid configuration: {exc}")
+            study.tell(trial, state=TrialState.FAIL)
+            continue
+        batch.append((trial, config))
+    return batch
+
+
+def _train_batch(study: optuna.Study, data: Any, settings: SearchSettings,
+                 batch: list[tuple[optuna.trial.Trial, MLPConfig]], task: Task, n_classes: int | None,
+                 device: str | None, deadline: float | None, storage: Any) -> None:
+    trials = [t for t, _ in batch]
+    configs = [c for _, c in batch]
+    # seeds follow the slot, so a retried configuration is trained exactly as the interrupted one would have been
+    slots = [_slot(study._storage.get_trial(t._trial_id)) for t in trials]
+    seeds = [settings.random_state * 100_003 + s for s in slots]
+    max_epochs = max(c.max_epochs for c in configs)
+    rungs = [r for r in settings.rungs if r < max_epochs] + [max_epochs]
+    with _heartbeats(storage, [t._trial_id for t in trials]):
+        cohort = Cohort(configs, data.X_train, data.y_train, data.X_valid, data.y_valid, task=task,
+                        n_classes=n_classes, seeds=seeds, data_seed=settings.random_state, device=device)
+        run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# results
+
+
+@dataclass
+class TuneResult:
+    """The outcome of a search: the best configuration, its refit test metrics and every trial."""
+
+    study_name: str
+    storage: str
+    task: str
+    score_name: str
+    best_trial: int
+    best_config: MLPConfig
+    best_valid_score: float
+    test_metrics: dict[str, float]
+    importances: dict[str, float]
+    trials: pd.DataFrame
+    counts: dict[str, int]
+    space: SearchSpace
+    rungs: list[int]
+    seconds: float
+    refit_epochs: int
+    refit_model: Any = field(default=None, repr=False)
+    study: optuna.Study | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study_name": self.study_name,
+            "storage": self.storage,
+            "task": self.task,
+            "score_name": self.score_name,
+            "best_trial": self.best_trial,
+            "best_config": self.best_config.to_dict(),
+            "best_valid_score": self.best_valid_score,
+            "test_metrics": dict(self.test_metrics),
+            "importances": dict(self.importances),
+            "importances_note": f"PED-ANOVA on every trial's score after the first rung ({self.rungs[0]} epochs), "
+                                "the budget all trials reached",
+            "counts": dict(self.counts),
+            "rungs": list(self.rungs),
+            "refit_epochs": self.refit_epochs,
+            "seconds": self.seconds,
+            "space": self.space.to_dict(),
+        }
+
+    def save(self, out_dir: str | os.PathLike[str]) -> Path:
+        """Write ``result.json`` and ``trials.csv`` into ``out_dir`` atomically; returns the folder."""
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(safe_join(out, "result.json"), self.to_dict())
+        atomic_write_text(safe_join(out, "trials.csv"), self.trials.to_csv(index=False))
+        return out
+
+
+def trials_table(study: optuna.Study) -> pd.DataFrame:
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        row: dict[str, Any] = {
+            "number": t.number,
+            "slot": _slot(t),
+            "state": t.state.name,
+            "value": t.value,
+            "outcome": t.user_attrs.get("outcome"),
+            "epochs": t.user_attrs.get("epochs"),
+            "best_epoch": t.user_attrs.get("best_epoch"),
+            "n_parameters": t.user_attrs.get("n_parameters"),
+            "seconds": t.user_attrs.get("seconds"),
+            "reason": t.user_attrs.get("reason"),
+            "worker": t.user_attrs.get("worker"),
+        }
+        row.update({f"param_{k}": v for k, v in t.params.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
+    """Optuna's parameter importances on each trial's best score within the first ``rung`` epochs.
+
+    Successive halving leaves few COMPLETE trials and their budgets differ; the first rung is where every
+    trial was measured at the same budget, so that is the fair comparison.
+    """
+    from hyperselect.search.halving import _best_until
+
+    proxy = optuna.create_study(direction="maximize")
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
+        v = _best_until(t, rung)
+        if v is None or not t.params:
+            continue
+        proxy.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=v))
+    if len(proxy.trials) < 3:
+        return {}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            imp = optuna.importance.get_param_importances(proxy)
+    except (RuntimeError, ValueError) as exc:  # too few distinct values etc.: importances are optional
+        log.info("parameter importances unavailable: %s", exc)
+        return {}
+    return {k: float(v) for k, v in imp.items()}
+
+
+def refit_and_test(config: MLPConfig, epochs: int, data: Any, *, random_state: int = 0,
+                   device: str | None = None) -> tuple[Any, dict[str, float]]:
+    """Train ``config`` on train+valid for ``epochs`` epochs (no early stopping) and score it on the test split."""
+    import torch
+
+    from hyperselect.nn.losses import make_loss
+    from hyperselect.train.metrics import score_from_logits
+    from hyperselect.train.trainer import as_tensors, train_network
+
+    task = Task(data.task)
+    X = np.concatenate([data.X_train, data.X_valid])
+    y = np.concatenate([data.y_train, data.y_valid])
+    n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
+    cfg = config.replace(max_epochs=max(1, epochs), patience=None)
+    res = train_network(cfg, X, y, data.X_valid, data.y_valid, task=task, n_classes=n_classes,
+                        random_state=random_state, device=device)
+    metrics: dict[str, float] = {}
+    if len(data.y_test):
+        model = res.model
+        dev = next(model.parameters()).device
+        Xt, yt = as_tensors(data.X_test, data.y_test, task, dev, torch.float32)
+        model.eval()
+        with torch.no_grad():
+            logits = model(Xt)
+        metrics[f"test_{task.score_name}"] = score_from_logits(logits, yt, task)
+        metrics["test_loss"] = float(make_loss(cfg, task)(logits, yt))
+        if task is Task.REGRESSION and data.y_std is not None:
+            pred = logits[:, 0].double().cpu().numpy()
+            metrics["test_rmse"] = float(np.sqrt(np.mean((pred - data.y_test) ** 2)) * data.y_std)
+    return res, metrics
+
+
+def summarize(study: optuna.Study, data: Any, settings: SearchSettings, *, storage_name: str, seconds: float,
+              refit: bool = True, device: str | None = None) -> TuneResult:
+    done = finished_trials(study)
+    complete = [t for t in done if t.state is TrialState.COMPLETE and t.value is not None]
+    if not complete:
+        reasons = sorted({str(t.user_attrs.get("reason")) for t in done})[:3]
+        raise TrainingError(f"No trial of study {study.study_name!r} completed ({len(done)} finished); "
+                            f"reasons: {reasons}.")
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    config = config_from_dict(best.user_attrs["config"])
+    epochs = int(best.user_attrs.get("best_epoch", config.max_epochs - 1)) + 1
+    model, test = None, {}
+    if refit:
+        res, test = refit_and_test(config, epochs, data, random_state=settings.random_state, device=device)
+        model = res.model
+    counts = {s.name: 0 for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    for t in done:
+        counts[t.state.name] += 1
+    counts["finished"] = len(done)
+    counts["surplus"] = sum(_is_surplus(t) for t in study.get_trials(deepcopy=False))
+    counts["retried"] = sum(_is_crashed(t) for t in study.get_trials(deepcopy=False))
+    return TuneResult(
+        study_name=study.study_name, storage=storage_name, task=settings.task,
+        score_name=Task(settings.task).score_name, best_trial=best.number, best_config=config,
+        best_valid_score=float(best.value), test_metrics=test,  # type: ignore[arg-type]
+        importances=rung_importances(study, settings.rungs[0]), trials=trials_table(study), counts=counts,
+        space=settings.space, rungs=list(settings.rungs), seconds=seconds, refit_epochs=epochs, refit_model=model,
+        study=study,
+    )
+
+
+def tune(
+    data: Any,
+    *,
+    n_trials: int = 30,
+    timeout: float | None = None,
+    space: SearchSpace | None = None,
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
+    study_name: str | None = None,
+    sampler: str | optuna.samplers.BaseSampler = "tpe",
+    random_state: int = 0,
+    resume: bool = False,
+    batch_size: int | None = None,
+    eta: int = 3,
+    min_epochs: int = 3,
+    max_epochs: int | None = None,
+    refit: bool = True,
+    device: str | None = None,
+    data_ref: Mapping[str, Any] | None = None,
+    heartbeat_interval: int | None = None,
+) -> TuneResult:
+    """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
+
+    ``n_trials`` is the total number of trials the study must finish (a resumed study continues up to it);
+    ``timeout`` (seconds) stops asking new batches and prunes running ones at the next rung.  ``space``
+    defaults to :func:`~hyperselect.search.advise`'s.  ``storage``: ``None`` (in memory), a journal file path,
+    or a ``sqlite:///``/``postgresql://`` URL.  ``batch_size`` configurations are trained together (default
+    ``eta**2``, capped at ``n_trials``); halving rungs are ``make_rungs(max_epochs, eta, min_epochs)``.
+    ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
+    load the same data.  Nothing is written unless ``storage`` is a file/database or you call
+    :meth:`TuneResult.save`.
+    """
+    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
+        raise ConfigError(f"The 'n_trials' parameter of tune must be an int in [1, inf). Got {n_trials!r}.")
+    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+        raise ConfigError(f"The 'timeout' parameter of tune must be a float in (0, inf) or None. Got {timeout!r}.")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ConfigError(f"The 'batch_size' parameter of tune must be an int in [1, inf). Got {batch_size!r}.")
+    if not isinstance(eta, int) or eta < 2:
+        raise ConfigError(f"The 'eta' parameter of tune must be an int in [2, inf). Got {eta!r}.")
+    t0 = time.monotonic()
+    store = open_storage(storage, heartbeat_interval=heartbeat_interval)
+    name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
+    settings: SearchSettings | None = None
+    if space is None:
+        space = advise(data)
+    if max_epochs is not None:
+        space = space.with_base(max_epochs=max_epochs)
+    K = batch_size if batch_size is not None else min(eta * eta, n_trials)
+    settings = SearchSettings(space=space, n_trials=n_trials, batch_size=K, eta=eta,
+                              rungs=make_rungs(space.base.max_epochs, eta, min_epochs),
+                              random_state=random_state, sampler=sampler if isinstance(sampler, str) else "custom",
+                              task=Task(data.task).value, data=dict(data_ref) if data_ref else None)
+    existing = resume and store is not None and name in _study_names(store)
+    seed = random_state
+    if existing:
+        n_before = len(optuna.load_study(study_name=name, storage=store).get_trials(deepcopy=False))
+        seed = random_state + 7919 * n_before  # a resumed sampler must not replay the first run's random draws
+    study = open_study(store, name, settings=None if existing else settings, resume=resume,
+                       sampler=make_sampler(sampler, seed))
+    if existing:
+        stored = study_settings(study)
+        if stored.task != settings.task:
+            raise ConfigError(f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}.")
+        stored.n_trials = n_trials
+        settings = stored
+    run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device)
+    return summarize(study, data, settings, storage_name=describe_storage(storage if store is not None else None),
+                     seconds=time.monotonic() - t0, refit=refit, device=device)
+
+
+def run_worker(
+    storage: str | os.PathLike[str],
+    study_name: str,
+    *,
+    n_trials: int | None = None,
+    timeout: float | None = None,
+    device: str | None = None,
+    heartbeat_interval: int | None = None,
+    poll_interval: float = 1.0,
+) -> SearchStats:
+    """Join an existing study and work on it until its budget is finished; the data comes from the study."""
+    store = open_storage(storage, heartbeat_interval=heartbeat_interval)
+    if store is None:
+        raise StorageError("A worker needs a shared storage (journal file or database URL).")
+    probe = open_study(store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler())
+    settings = study_settings(probe)
+    if not settings.data:
+        raise StorageError(f"Study {study_name!r} was created from in-memory data: a worker cannot load it. "
+                           "Create the study with `hyperselect tune DATA --target COL --storage ...`.")
+    data = load_data_ref(settings.data)
+    # each worker its own seed: identical seeds would propose identical startup configurations
+    seed = (settings.random_state * 1_000_003 + hash(worker_id())) % (2**31)
+    sampler = settings.sampler if settings.sampler in SAMPLERS else "tpe"
+    study = open_study(store, study_name, settings=None, resume=True, sampler=make_sampler(sampler, seed))
+    return run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device,
+                      poll_interval=poll_interval)
+
+
+def load_data_ref(ref: Mapping[str, Any]) -> Any:
+    """Load the data a study was created from: ``{"builtin": name}`` or ``{"path": p, "target": col}``."""
+    from hyperselect.data import load_builtin, prepare_tabular
+
+    rs = int(ref.get("random_state", 0))
+    if "builtin" in ref:
+        return load_builtin(str(ref["builtin"]), random_state=rs)
+    if "path" in ref and "target" in ref:
+        return prepare_tabular(str(ref["path"]), str(ref["target"]), task=ref.get("task"), random_state=rs)
+    raise ConfigError(f"Unknown data reference {dict(ref)!r}; expected {{'builtin': name}} or "
+                      "{'path': file, 'target': column}.")
+
+
+def is_finite(v: float | None) -> bool:
+    return v is not None and math.isfinite(v)

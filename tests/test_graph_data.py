@@ -1,0 +1,132 @@
+"""Graph input: edge lists, label files, networkx / scipy conversion, and the errors and warnings they raise."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hyperselect.data.graph import (
+    GraphDataWarning,
+    from_networkx,
+    from_scipy_sparse,
+    read_edgelist,
+    read_labels,
+)
+from hyperselect.errors import DataError
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "graphs"
+nx = pytest.importorskip("networkx")
+
+
+def _write(tmp_path: Path, text: str, name: str = "g.edg") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sep", ["\t", ",", " ", "  "])
+def test_separators_and_node_order(tmp_path: Path, sep: str) -> None:
+    g = read_edgelist(_write(tmp_path, f"b{sep}a\na{sep}c\n# comment\n\nc{sep}d\n"))
+    assert g.nodes == ["b", "a", "c", "d"]  # order of first appearance = embedding row order
+    assert g.n_edges == 3 and not g.directed and not g.weighted
+    assert sorted(g.neighbors("a")) == ["b", "c"]
+    a = g.to_scipy()
+    assert (a != a.T).nnz == 0
+
+
+def test_weighted_directed(tmp_path: Path) -> None:
+    g = read_edgelist(_write(tmp_path, "a b 2.5\nb c 1\nc a 0.5\n"), directed=True)
+    assert g.weighted and g.directed and g.n_edges == 3
+    assert g.neighbors("a") == ["b"]
+    assert g.weights[g.indptr[0]] == 2.5
+
+
+def test_duplicates_merged_with_count_and_self_loops(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a\tb\t1\na\tb\t2\nb\tb\t1\nb\tc\t1\nc\tb\t1\n")
+    with pytest.warns(GraphDataWarning) as record:
+        g = read_edgelist(path)
+    messages = " ".join(str(w.message) for w in record)
+    assert "1 duplicate edge(s) merged" in messages and "1 self-loop(s)" in messages
+    assert g.report["duplicate_edges_merged"] == 1
+    assert g.report["edges_listed_both_directions"] == 1  # b-c listed both ways with equal weight: one edge
+    assert g.weights[g.indptr[g.index_of("a")]] == 3.0
+    assert g.n_edges == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a b 1\nb c -2\n", ":2: weight '-2' must be a finite number > 0"),
+        ("a b 1\nb c nan\n", ":2: weight 'nan'"),
+        ("a b 1\nb c heavy\n", ":2: weight 'heavy' is not a number"),
+        ("a b\nb c 1\n", ":2: expected 2 columns like the first data line, found 3"),
+        ("a b c d\n", ":1: expected 2 columns (u v) or 3 (u v weight), found 4"),
+        ("# only a comment\n\n", "is empty"),
+    ],
+)
+def test_bad_edge_files_name_the_line(tmp_path: Path, text: str, fragment: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(DataError) as exc:
+        read_edgelist(path)
+    assert fragment in str(exc.value)
+    assert str(path) in str(exc.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="does not exist"):
+        read_edgelist(tmp_path / "nope.edg")
+
+
+def test_labels_multilabel_and_label_only_nodes(tmp_path: Path) -> None:
+    g = read_edgelist(_write(tmp_path, "a b\nb c\n"))
+    lab = read_labels(_write(tmp_path, "a\tx\na\ty\nb\tx\nz\ty\n", "l.tsv"))
+    assert lab.multilabel and lab.classes == ["x", "y"] and lab.labels["a"] == ("x", "y")
+    with pytest.warns(GraphDataWarning, match="1 labelled node"):
+        rows, y = lab.align(g.nodes)
+    assert [g.nodes[r] for r in rows] == ["a", "b"]
+    assert y.tolist() == [[1, 1], [1, 0]]
+    with pytest.raises(DataError, match=":2: expected 2 columns"):
+        read_labels(_write(tmp_path, "a\tx\nb\n", "bad.tsv"))
+
+
+def test_from_networkx_sides_and_isolated() -> None:
+    g = from_networkx(nx.davis_southern_women_graph())
+    assert g.n_nodes == 32 and g.n_edges == 89
+    sides = g.bipartite_sides()
+    assert sides is not None and sorted(np.bincount(sides).tolist()) == [14, 18]
+    h = nx.path_graph(3)
+    h.add_node("lonely")
+    with pytest.warns(GraphDataWarning, match="1 node"):
+        gh = from_networkx(h)
+    assert gh.isolated == ["lonely"] and gh.report["isolated_nodes"] == 1
+
+
+def test_weighted_networkx_karate() -> None:
+    g = from_networkx(nx.karate_club_graph())
+    assert g.weighted and g.n_edges == 78
+    assert g.bipartite_sides() is None
+
+
+def test_from_scipy_sparse_symmetric_and_directed() -> None:
+    sparse = pytest.importorskip("scipy.sparse")
+    a = sparse.csr_matrix(np.array([[0, 1, 2], [1, 0, 0], [2, 0, 0]], dtype=float))
+    g = from_scipy_sparse(a, ["x", "y", "z"])
+    assert not g.directed and g.n_edges == 2 and g.nodes == ["x", "y", "z"]
+    d = from_scipy_sparse(sparse.csr_matrix(np.array([[0, 1], [0, 0]], dtype=float)))
+    assert d.directed and d.n_edges == 1
+    with pytest.raises(DataError, match="finite number >= 0"):
+        from_scipy_sparse(sparse.csr_matrix(np.array([[0, -1], [-1, 0]], dtype=float)))
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason=f"shared graph data not found at {SHARED}")
+def test_shared_ppi_loads_with_self_loop_warning() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = read_edgelist(SHARED / "PPI" / "PPI.edg")
+    assert g.n_nodes == 3852 and g.n_edges == 38705 and g.report["self_loops"] == 864
+    assert any("864 self-loop" in str(w.message) for w in caught)
+    lab = read_labels(SHARED / "PPI" / "PPI.labels.tsv")
+    assert len(lab.classes) == 50 and lab.multilabel

@@ -1,0 +1,188 @@
+"""node2vec: walk laws against the exact probabilities, reproducibility, the estimator, stability, evaluation."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+nx = pytest.importorskip("networkx")
+pytest.importorskip("numba")
+pytest.importorskip("gensim")
+
+from hyperselect.data.graph import Graph, from_networkx, labels_from_mapping  # noqa: E402
+from hyperselect.errors import ConfigError, DataError  # noqa: E402
+from hyperselect.represent.node2vec import Node2Vec, generate_walks, stability  # noqa: E402
+from hyperselect.represent.node2vec.walks import exact_transition_probs  # noqa: E402
+
+
+def _directed_weighted() -> Graph:
+    rng = np.random.default_rng(3)
+    g = nx.gnp_random_graph(12, 0.35, directed=True, seed=3)
+    for u in list(g.nodes()):
+        g.add_edge(u, (u + 1) % 12)  # every node has a way out
+    for u, v in g.edges():
+        g[u][v]["weight"] = float(rng.uniform(0.2, 3.0))
+    return from_networkx(g)
+
+
+def _chi2_pvalue(graph: Graph, walks: np.ndarray, p: float, q: float) -> tuple[float, int]:
+    """Pooled chi-square of observed next-node counts for every (prev, cur) seen often, vs the exact law."""
+    from scipy.stats import chi2
+
+    t, c, x = walks[:, :-2].ravel(), walks[:, 1:-1].ravel(), walks[:, 2:].ravel()
+    ok = (t >= 0) & (c >= 0) & (x >= 0)
+    t, c, x = t[ok].astype(np.int64), c[ok].astype(np.int64), x[ok].astype(np.int64)
+    n = graph.n_nodes
+    stat, dof = 0.0, 0
+    pair_key = t * n + c
+    for key in np.unique(pair_key):
+        sel = pair_key == key
+        if sel.sum() < 200:
+            continue
+        prev, cur = divmod(int(key), n)
+        nbrs = graph.indices[graph.indptr[cur] : graph.indptr[cur + 1]]
+        expected = exact_transition_probs(graph, prev, cur, p, q) * sel.sum()
+        observed = np.array([(x[sel] == v).sum() for v in nbrs])
+        keep = expected >= 5
+        assert observed[~keep].sum() <= max(5, 0.01 * sel.sum())
+        stat += float((((observed - expected) ** 2)[keep] / expected[keep]).sum())
+        dof += int(keep.sum()) - 1
+    assert dof > 50, "too few transitions sampled for a meaningful test"
+    return float(chi2.sf(stat, dof)), dof
+
+
+GRAPHS = {"karate_weighted": lambda: from_networkx(nx.karate_club_graph()), "directed_weighted": _directed_weighted}
+
+
+@pytest.mark.parametrize("graph_name", list(GRAPHS))
+@pytest.mark.parametrize(("mode", "p", "q"), [("first_order", 1, 1), ("otf", 0.25, 4), ("otf", 2, 0.5), ("precomp", 0.25, 4)])
+def test_transition_frequencies_match_exact_probabilities(graph_name: str, mode: str, p: float, q: float) -> None:
+    graph = GRAPHS[graph_name]()
+    res = generate_walks(graph, num_walks=150, walk_length=40, p=p, q=q, mode=mode, random_state=7)
+    pvalue, _ = _chi2_pvalue(graph, res.walks, p, q)
+    assert pvalue > 1e-3
+
+
+def test_walks_reproducible_and_thread_independent() -> None:
+    graph = GRAPHS["karate_weighted"]()
+    a = generate_walks(graph, num_walks=5, walk_length=20, p=0.5, q=2, random_state=11, workers=1).walks
+    b = generate_walks(graph, num_walks=5, walk_length=20, p=0.5, q=2, random_state=11, workers=2).walks
+    c = generate_walks(graph, num_walks=5, walk_length=20, p=0.5, q=2, random_state=12, workers=2).walks
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a.shape == (34 * 5, 20) and (a >= 0).all()
+
+
+def test_invalid_and_slow_choices() -> None:
+    graph = GRAPHS["karate_weighted"]()
+    with pytest.raises(ValueError, match=r"got p=0.5, q=1"):
+        generate_walks(graph, p=0.5, q=1, mode="first_order")
+    with pytest.warns(UserWarning, match="mode='first_order' gives the same walks faster"):
+        generate_walks(graph, num_walks=1, walk_length=5, mode="otf")
+    with pytest.raises(ConfigError, match="The 'p' parameter of Node2Vec must be a float in \\(0, inf\\). Got -1"):
+        Node2Vec(p=-1).fit(graph)
+
+
+def test_kernels_compiled_once_per_process() -> None:
+    graph = GRAPHS["karate_weighted"]()
+    generate_walks(graph, num_walks=1, walk_length=5, p=0.5, q=2)
+    t0 = time.perf_counter()
+    for p in (0.25, 1.0, 4.0):
+        for q in (0.25, 4.0):
+            generate_walks(graph, num_walks=2, walk_length=20, p=p, q=q)
+    assert time.perf_counter() - t0 < 2.0  # six grid points, no recompilation
+
+
+def test_fit_most_similar_and_isolated_node() -> None:
+    g = nx.karate_club_graph()
+    g.add_node("lonely")
+    with pytest.warns(UserWarning, match="cannot be embedded"):
+        graph = from_networkx(g)
+    model = Node2Vec(dimensions=16, num_walks=10, epochs=1, ensemble=3, random_state=0, workers=1).fit(graph)
+    assert model.embeddings_.shape == (35, 16) and model.nodes_ == graph.nodes
+    assert np.isnan(model.embeddings_[-1]).all() and not model.embedded_[-1]
+    answers = model.most_similar("0", k=5)
+    assert len(answers) == 5 and "0" not in {a.node for a in answers}
+    assert all(0 <= a.support <= 1 and -1 <= a.similarity <= 1 for a in answers)
+    assert answers[0].support >= 2 / 3
+    with pytest.raises(DataError, match="no neighbours: cannot be embedded"):
+        model.most_similar("lonely")
+    with pytest.raises(DataError, match="not in the graph"):
+        model.most_similar("ghost")
+    assert model.effort_["ensemble"] == 3 and model.effort_["auto"] == []
+
+
+def test_recommend_on_davis() -> None:
+    graph = from_networkx(nx.davis_southern_women_graph())
+    model = Node2Vec(dimensions=16, num_walks=20, epochs=2, ensemble=3, random_state=1, workers=1).fit(graph)
+    rec = model.recommend("Evelyn Jefferson", k=3)
+    held = set(graph.neighbors("Evelyn Jefferson"))
+    assert rec.add and all(a.node.startswith("E") and a.node not in held for a in rec.add)
+    assert all(p.node not in held and not p.node.startswith("E") or " " in p.node for p in rec.peers)
+    assert set(rec.substitutes) == held
+    assert all(s.node not in held for subs in rec.substitutes.values() for s in subs)
+    with pytest.raises(DataError, match="bipartite"):
+        Node2Vec(dimensions=8, num_walks=2, epochs=1, ensemble=1).fit(nx.karate_club_graph()).recommend("0")
+
+
+def test_save_load_roundtrip(tmp_path: Path) -> None:
+    graph = from_networkx(nx.karate_club_graph())
+    model = Node2Vec(dimensions=8, num_walks=5, epochs=1, ensemble=2, random_state=0, workers=1).fit(graph)
+    folder = model.save(tmp_path / "emb")
+    loaded = Node2Vec.load(folder)
+    assert loaded.nodes_ == model.nodes_ and np.allclose(loaded.embeddings_, model.embeddings_)
+    assert [a.node for a in loaded.most_similar("3", 4)] == [a.node for a in model.most_similar("3", 4)]
+    text = model.save(tmp_path / "emb.txt", format="word2vec")
+    w2v = Node2Vec.load(text)
+    assert w2v.nodes_ == model.nodes_ and np.allclose(w2v.embeddings_, model.embeddings_, atol=1e-4)
+
+
+def test_auto_effort_is_reported_and_scales() -> None:
+    from hyperselect.represent.node2vec import auto_effort
+
+    small, large = auto_effort(32, 80), auto_effort(10_312, 80)
+    assert small["num_walks"] > 10 and small["ensemble"] > 1
+    assert large == {"num_walks": 10, "epochs": 1, "ensemble": 1}
+
+
+def test_davis_top5_stable_across_seeds_with_defaults() -> None:
+    """Issue 10's target: mean top-5 overlap of most_similar over 5 seeds >= 0.8 with the defaults."""
+    graph = from_networkx(nx.davis_southern_women_graph())
+    res = stability(graph, seeds=(0, 1, 2, 3, 4), k=5)
+    assert res["mean_topk_overlap"] >= 0.8, res
+
+
+def test_node_classification_karate() -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
+
+    g = nx.karate_club_graph()
+    graph = from_networkx(g)
+    labels = labels_from_mapping(nx.get_node_attributes(g, "club"))
+    model = Node2Vec(dimensions=16, num_walks=20, epochs=2, ensemble=1, random_state=0, workers=1).fit(graph)
+    x, y = labelled_matrix(model.embeddings_, model.nodes_, labels)
+    res = evaluate_embeddings(x, y, models=("logreg", "random_forest", "network"), repeats=3)
+    assert res["models"]["logreg"]["micro_f1"] > 0.75
+    assert res["models"]["random_forest"]["macro_f1"] > 0.6
+    assert "skipped" in res["models"]["network"] or "macro_f1" in res["models"]["network"]
+
+
+def test_multilabel_top_k_predictions() -> None:
+    from hyperselect.evaluate.node_classification import top_k_predictions
+
+    scores = np.array([[0.1, 0.9, 0.5], [0.7, 0.2, 0.1]])
+    assert top_k_predictions(scores, np.array([2, 1])).tolist() == [[0, 1, 1], [1, 0, 0]]
+
+
+def test_tune_reuses_walks() -> None:
+    from hyperselect.evaluate.node_classification import tune_node2vec
+
+    g = nx.karate_club_graph()
+    labels = labels_from_mapping(nx.get_node_attributes(g, "club"))
+    res = tune_node2vec(
+        from_networkx(g), labels, n_trials=4, p_values=(1.0, 4.0), q_values=(1.0,), dimensions=(8, 16),
+        num_walks=5, validation_fraction=0.3, workers=1,
+    )  # fmt: skip
+    assert res.walk_sets <= 2 < len(res.trials) + 1
+    assert set(res.best_params) == {"p", "q", "dimensions"}

@@ -1,0 +1,329 @@
+"""The HTML report: escaping, no external URLs, tolerance to missing or partial sections, JSON-only rebuild."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+import math
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hyperselect.cli_report import register
+from hyperselect.errors import ConfigError, DataError
+from hyperselect.report import (
+    build_report,
+    configure_logging,
+    load_run,
+    make_progress,
+    render_report,
+    track,
+    try_build_report,
+)
+from hyperselect.report import plots
+from hyperselect.report.views import search_view, verdict_view
+
+FIXTURES = Path(__file__).parent / "data" / "report"
+XSS = "<script>alert(1)</script>"
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and text of a page, to check its structure rather than grep its source."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.ids: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "section" and a.get("id"):
+            self.ids.append(str(a["id"]))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> _Page:
+    p = _Page()
+    p.feed(page)
+    return p
+
+
+def make_run(tmp_path: Path, *kinds: str, name: str = "run") -> Path:
+    run = tmp_path / name
+    run.mkdir(parents=True)
+    for kind in kinds:
+        for f in (FIXTURES / kind).iterdir():
+            shutil.copy(f, run / f.name)
+    return run
+
+
+def write_json(path: Path, obj: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj), encoding="utf-8")
+    return path
+
+
+def sections(run: Path) -> list[str]:
+    return parse(build_report(run, strict=True).read_text(encoding="utf-8")).ids
+
+
+# ------------------------------------------------------------------------------------------- escaping ---
+
+
+def test_every_user_string_is_escaped_and_nothing_can_run(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "tune", "compare", "text", "graph")
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    doc = parse(page)
+    # structure: no script, no event handler, no image that is not an embedded PNG, no iframe/object/link-out
+    assert not [t for t, _ in doc.tags if t in ("script", "iframe", "object", "embed", "base", "form")]
+    for tag, attrs in doc.tags:
+        assert not [a for a in attrs if a.startswith("on")], (tag, attrs)
+        if tag == "img":
+            assert str(attrs["src"]).startswith("data:image/png;base64,")
+    # the hostile strings are there, as text
+    text = "".join(doc.text)
+    for s in (XSS, "<img src=x onerror=alert(2)>", "svm <rbf>", "Mr. Hi <b>&amp;</b>", "digits-<b>demo</b>",
+              "<i>Topology</i>", "Faculty <A>"):
+        assert s in text, s
+    assert XSS not in page and html.escape(XSS) in page
+
+
+def test_no_external_urls_and_a_restrictive_csp(tmp_path: Path) -> None:
+    page = build_report(make_run(tmp_path, "tune", "compare", "text", "graph", "train"), strict=True) \
+        .read_text(encoding="utf-8")
+    doc = parse(page)
+    for tag, attrs in doc.tags:
+        for key in ("src", "href", "action", "data", "poster", "srcset"):
+            value = attrs.get(key)
+            if value is not None:
+                assert value.startswith(("data:", "#")), f"<{tag} {key}={value[:60]!r}>"
+    csp = next(a["content"] for t, a in doc.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    assert "default-src 'none'" in str(csp) and "script-src" not in str(csp)
+    assert "http://" not in page.split("<main>")[0] and "https://" not in page.split("<main>")[0]
+    assert "@import" not in page and "url(" not in page
+
+
+def test_plot_text_neutralises_mathtext_and_hidden_legend_labels() -> None:
+    assert plots.plot_text("$100 <b>") == r"\$100 <b>"
+    assert plots.plot_text("_private").startswith(" ")
+    assert plots.plot_text("x" * 100).endswith("…") and len(plots.plot_text("x" * 100)) == plots.MAX_LABEL
+    # a label matplotlib would reject as broken mathtext still draws
+    png = plots.confusion_matrix([[3, 1], [0, 4]], ["$\\frac{", "_a"])
+    assert png.startswith(b"\x89PNG")
+
+
+# ------------------------------------------------------------------------------------------ tolerance ---
+
+
+@pytest.mark.parametrize(
+    ("kinds", "expected"),
+    [
+        (("train",), ["diagnostics", "training"]),
+        (("tune",), ["best-config", "search"]),
+        (("compare",), ["verdict", "baselines"]),
+        (("text",), ["text"]),
+        (("graph",), ["graph"]),
+        (("graph", "compare", "tune"), ["verdict", "baselines", "best-config", "search", "graph"]),
+    ],
+)
+def test_each_section_appears_only_with_its_data(tmp_path: Path, kinds: tuple[str, ...], expected: list[str]) -> None:
+    assert sections(make_run(tmp_path, *kinds)) == expected
+
+
+def test_minimal_verdict_shows_recommendation_and_reasons_only(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    write_json(run / "verdict.json", {"recommendation": "network", "reasons": ["mnist1d: signal data", XSS]})
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    assert parse(page).ids == ["verdict"]
+    assert "Use the neural network" in page and html.escape(XSS) in page
+
+
+def test_verdict_reader_accepts_other_shapes() -> None:
+    v = verdict_view({"recommendation": "baseline", "reasons": "one reason",
+                      "scores": {"mlp": [0.8, 0.82], "rf": [0.9, 0.88]}, "p_value": 0.01,
+                      "effect_size": -0.08, "ci": [-0.1, -0.06],
+                      "learning_curve": [{"fraction": 0.5, "model": "mlp", "score": 0.7},
+                                         {"fraction": 1.0, "model": "mlp", "score": 0.81}]})
+    assert v is not None
+    assert v["reasons"] == ["one reason"]
+    assert {m["name"]: round(m["mean"], 3) for m in v["models"]} == {"mlp": 0.81, "rf": 0.89}
+    assert v["effect"] == {"estimate": -0.08, "low": -0.1, "high": -0.06, "level": None, "name": None}
+    assert v["learning_curve"]["fractions"] == [0.5, 1.0]
+    assert verdict_view({"unrelated": 1}) is None
+
+
+def test_trials_csv_alone_gives_the_search_section(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    run.mkdir()
+    shutil.copy(FIXTURES / "tune" / "trials.csv", run / "trials.csv")
+    assert sections(run) == ["search"]
+    s = search_view(None, load_run(run).trials_csv)
+    assert s is not None and len(s["trials"]) == 24
+    assert s["trials"][0]["params"]["optimizer"] in ("adam", "momentum", "rmsprop")
+    assert isinstance(s["trials"][0]["params"]["width"], int)
+
+
+def test_diverged_training_run_with_nan_and_inf(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    (run).mkdir()
+    hist = {"epoch": [1, 2, 3], "train_loss": [2.3, math.inf, math.nan], "valid_loss": [2.2, math.nan, math.nan],
+            "valid_score": [0.1, math.nan, math.nan], "lr": [0.1] * 3,
+            "grad_norms": [[1.0, 2.0], [1e9, math.inf], []], "seconds": [0.1] * 3}
+    (run / "result.json").write_text(json.dumps({"history": hist, "status": "diverged", "diagnostics": [
+        {"kind": "exploding_gradients", "severity": "warning", "evidence": "the loss became NaN/inf",
+         "remedy": "Lower the learning rate", "data": {}}]}, allow_nan=True))
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    assert parse(page).ids == ["diagnostics", "training"]
+    assert "exploding gradients" in page
+
+
+def test_malformed_section_becomes_a_notice_and_strict_raises(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "compare")
+    write_json(run / "text_result.json", {"models": {"nb": {"confusion_matrix": "not a matrix", "labels": ["a"]}}})
+    page = build_report(run).read_text(encoding="utf-8")
+    assert parse(page).ids == ["verdict", "baselines", "text"]
+    assert "could not be drawn" in page
+    with pytest.raises((TypeError, ValueError)):
+        build_report(run, strict=True)
+
+
+@pytest.mark.parametrize("setup", ["missing", "empty", "file", "only_other_files", "empty_object"])
+def test_nothing_to_report_raises_data_error(tmp_path: Path, setup: str) -> None:
+    target = tmp_path / "run"
+    if setup != "missing":
+        target.mkdir()
+    if setup == "file":
+        target.rmdir()
+        target.write_text("x")
+    if setup == "only_other_files":
+        (target / "model.safetensors").write_bytes(b"\0")
+    if setup == "empty_object":
+        write_json(target / "result.json", {})
+    with pytest.raises(DataError, match="run"):
+        build_report(target)
+    assert try_build_report(target) is None
+
+
+def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    run.mkdir()
+    (run / "verdict.json").write_text('{"recommendation": "network",\n "reasons": [}\n')
+    with pytest.raises(DataError, match=r"verdict\.json: line 2"):
+        build_report(run)
+
+
+# ------------------------------------------------------------------------------------------- rebuild ---
+
+
+def test_rebuilt_from_json_alone_byte_identical(tmp_path: Path) -> None:
+    first = make_run(tmp_path / "a", "tune", "compare", "text", "graph", name="run")
+    page1 = build_report(first, strict=True).read_bytes()
+    assert build_report(first, strict=True).read_bytes() == page1  # the old report is not an input
+    # a copy of the JSON files alone, elsewhere, gives the same page
+    second = tmp_path / "b" / "run"
+    second.mkdir(parents=True)
+    for f in first.iterdir():
+        if f.suffix in (".json", ".csv"):
+            shutil.copy(f, second / f.name)
+    assert build_report(second, strict=True).read_bytes() == page1
+    assert not [p for p in second.iterdir() if p.name.startswith(".")]  # no temporary file left behind
+    assert (second / "report.html").stat().st_mode & 0o777 == 0o644
+
+
+def test_out_option_and_render_without_writing(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "compare")
+    out = build_report(run, out=tmp_path / "elsewhere" / "page.html")
+    assert out.exists() and not (run / "report.html").exists()
+    assert render_report(load_run(run)).startswith("<!DOCTYPE html>")
+
+
+def test_projection_methods(tmp_path: Path) -> None:
+    pts = plots.project_2d([[float(i), float(i % 3), float(i % 5)] for i in range(30)], method="tsne")
+    assert len(pts) == 30 and all(len(p) == 2 for p in pts)
+    with pytest.raises(ValueError, match="Unknown projection"):
+        plots.project_2d([[1.0, 2.0, 3.0]], method="umap")
+    with pytest.raises(ConfigError, match="'projection'"):
+        build_report(make_run(tmp_path, "text"), projection="umap")
+
+
+def test_pngs_are_deterministic_and_not_blank() -> None:
+    from PIL import Image
+
+    a = plots.importances({"lr": 0.6, "width": 0.4})
+    assert a == plots.importances({"lr": 0.6, "width": 0.4})
+    img = Image.open(io.BytesIO(a)).convert("L")
+    lo, hi = img.getextrema()
+    assert hi - lo > 100
+    assert plots.data_uri(a) == "data:image/png;base64," + base64.b64encode(a).decode()
+
+
+def test_long_tables_are_cut_with_a_note(tmp_path: Path) -> None:
+    run = tmp_path / "r"
+    trials = [{"number": i, "state": "COMPLETE", "value": i / 200, "params": {"lr": 10 ** (-i / 50)}}
+              for i in range(120)]
+    write_json(run / "result.json", {"best_config": {"lr": 0.1}, "trials": trials})
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    assert "Showing 50 of 120 rows" in page
+
+
+# ------------------------------------------------------------------------------------------------ CLI ---
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.command("noop")
+    def _noop() -> None:  # a second command keeps typer in multi-command mode, as in the real app
+        pass
+
+    return app
+
+
+def test_cli_report_prints_the_path(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "compare")
+    res = CliRunner().invoke(_app(), ["report", str(run)])
+    assert res.exit_code == 0, res.output
+    assert res.output.strip() == str(run / "report.html")
+
+
+@pytest.mark.parametrize("empty", [True, False])
+def test_cli_report_exits_1_on_missing_or_empty_dir(tmp_path: Path, empty: bool) -> None:
+    target = tmp_path / "run"
+    if empty:
+        target.mkdir()
+    res = CliRunner().invoke(_app(), ["report", str(target)])
+    assert res.exit_code == 1
+    assert "Error:" in res.output and ("does not exist" in res.output or "nothing to report" in res.output)
+    assert "Traceback" not in res.output
+
+
+# ------------------------------------------------------------------------------------------- progress ---
+
+
+def test_configure_logging_is_idempotent_and_sets_levels() -> None:
+    logger = configure_logging(0)
+    configure_logging(1)
+    marked = [h for h in logger.handlers if getattr(h, "_hyperselect_handler", False)]
+    assert len(marked) == 1 and logger.level == logging.DEBUG
+    assert configure_logging(-1).level == logging.WARNING
+    assert make_progress().disable  # quiet turns bars off
+    configure_logging(0)
+    assert logger.level == logging.INFO and not make_progress(disable=False).disable
+
+
+def test_track_yields_every_item() -> None:
+    assert list(track(range(5), "work", disable=True)) == [0, 1, 2, 3, 4]
+    assert list(track(iter("abc"), "work", disable=True)) == ["a", "b", "c"]
