@@ -262,7 +262,9 @@ def test_dataframe_inf_names_row_label() -> None:
 
 
 def test_not_a_dataframe_or_path() -> None:
-    with pytest.raises((DataError, TypeError)):
+    with pytest.raises(
+        DataError, match="Expected a file path or a pandas DataFrame as the data source; got int"
+    ):
         prepare_tabular(12345, "y")  # type: ignore[arg-type]
 
 

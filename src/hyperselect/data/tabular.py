@@ -201,6 +201,10 @@ def _display(path: Path) -> str:
 
 
 def _read_file(path: str | os.PathLike[str], *, sep: str | None, encoding: str | None) -> _Frame:
+    if not isinstance(path, str | os.PathLike):
+        raise DataError(
+            f"Expected a file path or a pandas DataFrame as the data source; got {type(path).__name__}."
+        )
     p = Path(path)
     shown = _display(p)
     if not p.exists():
