@@ -21,14 +21,13 @@ from hyperselect.cli_report import register
 from hyperselect.errors import ConfigError, DataError
 from hyperselect.report import (
     build_report,
-    configure_logging,
     load_run,
     make_progress,
+    plots,
     render_report,
     track,
     try_build_report,
 )
-from hyperselect.report import plots
 from hyperselect.report.views import search_view, verdict_view
 
 FIXTURES = Path(__file__).parent / "data" / "report"
@@ -64,8 +63,7 @@ def make_run(tmp_path: Path, *kinds: str, name: str = "run") -> Path:
     run = tmp_path / name
     run.mkdir(parents=True)
     for kind in kinds:
-        for f in (FIXTURES / kind).iterdir():
-            shutil.copy(f, run / f.name)
+        shutil.copytree(FIXTURES / kind, run, dirs_exist_ok=True)
     return run
 
 
@@ -75,6 +73,13 @@ def write_json(path: Path, obj: Any) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def full_page(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Every producer's output in one run directory."""
+    run = make_run(tmp_path_factory.mktemp("full"), "tune", "compare", "text", "graph")
+    return build_report(run, strict=True).read_text(encoding="utf-8")
+
+
 def sections(run: Path) -> list[str]:
     return parse(build_report(run, strict=True).read_text(encoding="utf-8")).ids
 
@@ -82,9 +87,8 @@ def sections(run: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------- escaping ---
 
 
-def test_every_user_string_is_escaped_and_nothing_can_run(tmp_path: Path) -> None:
-    run = make_run(tmp_path, "tune", "compare", "text", "graph")
-    page = build_report(run, strict=True).read_text(encoding="utf-8")
+def test_every_user_string_is_escaped_and_nothing_can_run(full_page: str) -> None:
+    page = full_page
     doc = parse(page)
     # structure: no script, no event handler, no image that is not an embedded PNG, no iframe/object/link-out
     assert not [t for t, _ in doc.tags if t in ("script", "iframe", "object", "embed", "base", "form")]
@@ -94,22 +98,28 @@ def test_every_user_string_is_escaped_and_nothing_can_run(tmp_path: Path) -> Non
             assert str(attrs["src"]).startswith("data:image/png;base64,")
     # the hostile strings are there, as text
     text = "".join(doc.text)
-    for s in (XSS, "<img src=x onerror=alert(2)>", "svm <rbf>", "Mr. Hi <b>&amp;</b>", "digits-<b>demo</b>",
-              "<i>Topology</i>", "Faculty <A>"):
+    for s in (
+        XSS,
+        "<img src=x onerror=alert(2)>",
+        "svm <rbf>",
+        "Evelyn <script>alert(1)</script>",
+        '"firm" tannins',
+    ):
         assert s in text, s
     assert XSS not in page and html.escape(XSS) in page
 
 
-def test_no_external_urls_and_a_restrictive_csp(tmp_path: Path) -> None:
-    page = build_report(make_run(tmp_path, "tune", "compare", "text", "graph", "train"), strict=True) \
-        .read_text(encoding="utf-8")
+def test_no_external_urls_and_a_restrictive_csp(full_page: str) -> None:
+    page = full_page
     doc = parse(page)
     for tag, attrs in doc.tags:
         for key in ("src", "href", "action", "data", "poster", "srcset"):
             value = attrs.get(key)
             if value is not None:
                 assert value.startswith(("data:", "#")), f"<{tag} {key}={value[:60]!r}>"
-    csp = next(a["content"] for t, a in doc.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy")
+    csp = next(
+        a["content"] for t, a in doc.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    )
     assert "default-src 'none'" in str(csp) and "script-src" not in str(csp)
     assert "http://" not in page.split("<main>")[0] and "https://" not in page.split("<main>")[0]
     assert "@import" not in page and "url(" not in page
@@ -138,7 +148,9 @@ def test_plot_text_neutralises_mathtext_and_hidden_legend_labels() -> None:
         (("graph", "compare", "tune"), ["verdict", "baselines", "best-config", "search", "graph"]),
     ],
 )
-def test_each_section_appears_only_with_its_data(tmp_path: Path, kinds: tuple[str, ...], expected: list[str]) -> None:
+def test_each_section_appears_only_with_its_data(
+    tmp_path: Path, kinds: tuple[str, ...], expected: list[str]
+) -> None:
     assert sections(make_run(tmp_path, *kinds)) == expected
 
 
@@ -151,11 +163,20 @@ def test_minimal_verdict_shows_recommendation_and_reasons_only(tmp_path: Path) -
 
 
 def test_verdict_reader_accepts_other_shapes() -> None:
-    v = verdict_view({"recommendation": "baseline", "reasons": "one reason",
-                      "scores": {"mlp": [0.8, 0.82], "rf": [0.9, 0.88]}, "p_value": 0.01,
-                      "effect_size": -0.08, "ci": [-0.1, -0.06],
-                      "learning_curve": [{"fraction": 0.5, "model": "mlp", "score": 0.7},
-                                         {"fraction": 1.0, "model": "mlp", "score": 0.81}]})
+    v = verdict_view(
+        {
+            "recommendation": "baseline",
+            "reasons": "one reason",
+            "scores": {"mlp": [0.8, 0.82], "rf": [0.9, 0.88]},
+            "p_value": 0.01,
+            "effect_size": -0.08,
+            "ci": [-0.1, -0.06],
+            "learning_curve": [
+                {"fraction": 0.5, "model": "mlp", "score": 0.7},
+                {"fraction": 1.0, "model": "mlp", "score": 0.81},
+            ],
+        }
+    )
     assert v is not None
     assert v["reasons"] == ["one reason"]
     assert {m["name"]: round(m["mean"], 3) for m in v["models"]} == {"mlp": 0.81, "rf": 0.89}
@@ -170,20 +191,54 @@ def test_trials_csv_alone_gives_the_search_section(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "tune" / "trials.csv", run / "trials.csv")
     assert sections(run) == ["search"]
     s = search_view(None, load_run(run).trials_csv)
-    assert s is not None and len(s["trials"]) == 24
-    assert s["trials"][0]["params"]["optimizer"] in ("adam", "momentum", "rmsprop")
+    assert s is not None and len(s["trials"]) == 16
+    assert s["trials"][0]["params"]["optimizer"] in ("adam", "momentum", "rmsprop", "nesterov", "adamw")
     assert isinstance(s["trials"][0]["params"]["width"], int)
+    assert all(t["reason"] for t in s["trials"])  # trials.csv's reason column (halving, early stopping)
+
+
+def test_learning_curves_come_from_the_study_journal(tmp_path: Path) -> None:
+    run = load_run(make_run(tmp_path, "tune"))
+    assert run.curves and all(len(c) >= 1 for c in run.curves.values())
+    s = search_view(run.result, run.trials_csv, run.curves)
+    assert s is not None
+    pruned = [t for t in s["trials"] if t["state"] == "PRUNED"]
+    complete = [t for t in s["trials"] if t["state"] == "COMPLETE"]
+    assert pruned and complete
+    assert max(len(t["curve"]) for t in complete) > max(len(t["curve"]) for t in pruned)
+    assert s["rationale"]["lr"] and "hidden" in s["best_config"]
 
 
 def test_diverged_training_run_with_nan_and_inf(tmp_path: Path) -> None:
     run = tmp_path / "r"
     (run).mkdir()
-    hist = {"epoch": [1, 2, 3], "train_loss": [2.3, math.inf, math.nan], "valid_loss": [2.2, math.nan, math.nan],
-            "valid_score": [0.1, math.nan, math.nan], "lr": [0.1] * 3,
-            "grad_norms": [[1.0, 2.0], [1e9, math.inf], []], "seconds": [0.1] * 3}
-    (run / "result.json").write_text(json.dumps({"history": hist, "status": "diverged", "diagnostics": [
-        {"kind": "exploding_gradients", "severity": "warning", "evidence": "the loss became NaN/inf",
-         "remedy": "Lower the learning rate", "data": {}}]}, allow_nan=True))
+    hist = {
+        "epoch": [1, 2, 3],
+        "train_loss": [2.3, math.inf, math.nan],
+        "valid_loss": [2.2, math.nan, math.nan],
+        "valid_score": [0.1, math.nan, math.nan],
+        "lr": [0.1] * 3,
+        "grad_norms": [[1.0, 2.0], [1e9, math.inf], []],
+        "seconds": [0.1] * 3,
+    }
+    (run / "result.json").write_text(
+        json.dumps(
+            {
+                "history": hist,
+                "status": "diverged",
+                "diagnostics": [
+                    {
+                        "kind": "exploding_gradients",
+                        "severity": "warning",
+                        "evidence": "the loss became NaN/inf",
+                        "remedy": "Lower the learning rate",
+                        "data": {},
+                    }
+                ],
+            },
+            allow_nan=True,
+        )
+    )
     page = build_report(run, strict=True).read_text(encoding="utf-8")
     assert parse(page).ids == ["diagnostics", "training"]
     assert "exploding gradients" in page
@@ -191,7 +246,9 @@ def test_diverged_training_run_with_nan_and_inf(tmp_path: Path) -> None:
 
 def test_malformed_section_becomes_a_notice_and_strict_raises(tmp_path: Path) -> None:
     run = make_run(tmp_path, "compare")
-    write_json(run / "text_result.json", {"models": {"nb": {"confusion_matrix": "not a matrix", "labels": ["a"]}}})
+    write_json(
+        run / "text_result.json", {"models": {"nb": {"confusion_matrix": "not a matrix", "labels": ["a"]}}}
+    )
     page = build_report(run).read_text(encoding="utf-8")
     assert parse(page).ids == ["verdict", "baselines", "text"]
     assert "could not be drawn" in page
@@ -234,9 +291,7 @@ def test_rebuilt_from_json_alone_byte_identical(tmp_path: Path) -> None:
     # a copy of the JSON files alone, elsewhere, gives the same page
     second = tmp_path / "b" / "run"
     second.mkdir(parents=True)
-    for f in first.iterdir():
-        if f.suffix in (".json", ".csv"):
-            shutil.copy(f, second / f.name)
+    shutil.copytree(first, second, dirs_exist_ok=True, ignore=shutil.ignore_patterns("report.html"))
     assert build_report(second, strict=True).read_bytes() == page1
     assert not [p for p in second.iterdir() if p.name.startswith(".")]  # no temporary file left behind
     assert (second / "report.html").stat().st_mode & 0o777 == 0o644
@@ -271,8 +326,10 @@ def test_pngs_are_deterministic_and_not_blank() -> None:
 
 def test_long_tables_are_cut_with_a_note(tmp_path: Path) -> None:
     run = tmp_path / "r"
-    trials = [{"number": i, "state": "COMPLETE", "value": i / 200, "params": {"lr": 10 ** (-i / 50)}}
-              for i in range(120)]
+    trials = [
+        {"number": i, "state": "COMPLETE", "value": i / 200, "params": {"lr": 10 ** (-i / 50)}}
+        for i in range(120)
+    ]
     write_json(run / "result.json", {"best_config": {"lr": 0.1}, "trials": trials})
     page = build_report(run, strict=True).read_text(encoding="utf-8")
     assert "Showing 50 of 120 rows" in page
@@ -313,15 +370,27 @@ def test_cli_report_exits_1_on_missing_or_empty_dir(tmp_path: Path, empty: bool)
 # ------------------------------------------------------------------------------------------- progress ---
 
 
-def test_configure_logging_is_idempotent_and_sets_levels() -> None:
-    logger = configure_logging(0)
-    configure_logging(1)
-    marked = [h for h in logger.handlers if getattr(h, "_hyperselect_handler", False)]
-    assert len(marked) == 1 and logger.level == logging.DEBUG
-    assert configure_logging(-1).level == logging.WARNING
-    assert make_progress().disable  # quiet turns bars off
-    configure_logging(0)
-    assert logger.level == logging.INFO and not make_progress(disable=False).disable
+def test_progress_follows_the_cli_logging_console_and_quiet() -> None:
+    from rich.console import Console
+    from rich.logging import RichHandler
+
+    from hyperselect.report.progress import get_console
+
+    logger = logging.getLogger("hyperselect")
+    saved = (logger.handlers[:], logger.level)
+    console = Console(stderr=True)
+    try:
+        logger.handlers[:] = [RichHandler(console=console)]
+        logger.setLevel(logging.ERROR)  # what the CLI's --quiet does
+        assert get_console() is console
+        assert make_progress().disable
+        logger.setLevel(logging.WARNING)
+        progress = make_progress()
+        assert not progress.disable and progress.console is console
+        assert make_progress(disable=True).disable
+    finally:
+        logger.handlers[:] = saved[0]
+        logger.setLevel(saved[1])
 
 
 def test_track_yields_every_item() -> None:

@@ -26,7 +26,9 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 XSS_LABEL = "<script>alert(1)</script>"
 
 if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    pytest.skip(f"needs {CHROMIUM} and {CHROMEDRIVER}: run scripts/install_browser.sh", allow_module_level=True)
+    pytest.skip(
+        f"needs {CHROMIUM} and {CHROMEDRIVER}: run scripts/install_browser.sh", allow_module_level=True
+    )
 selenium = pytest.importorskip("selenium", reason="needs selenium (pip install 'hyperselect[dev]')")
 
 from selenium import webdriver  # noqa: E402
@@ -42,8 +44,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Every section at once: tune + trials.csv, compare, text and graph outputs in one run directory."""
     run = tmp_path_factory.mktemp("run")
     for kind in ("tune", "compare", "text", "graph"):
-        for f in (FIXTURES / kind).iterdir():
-            shutil.copy(f, run / f.name)
+        shutil.copytree(FIXTURES / kind, run, dirs_exist_ok=True)
     return build_report(run, strict=True)
 
 
@@ -60,10 +61,20 @@ def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     profile = tmp_path_factory.mktemp("chromium-profile")
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1280,900",
-                f"--user-data-dir={profile}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--window-size=1280,900",
+        f"--user-data-dir={profile}",
+    ):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     drv = webdriver.Chrome(options=opts, service=Service(executable_path=str(CHROMEDRIVER)))
@@ -97,8 +108,9 @@ def _check_images(driver: Any) -> int:
     imgs = driver.find_elements(By.TAG_NAME, "img")
     for img in imgs:
         alt = img.get_attribute("alt")
-        state = driver.execute_script("return [arguments[0].complete, arguments[0].naturalWidth, "
-                                      "arguments[0].naturalHeight];", img)
+        state = driver.execute_script(
+            "return [arguments[0].complete, arguments[0].naturalWidth, arguments[0].naturalHeight];", img
+        )
         assert state[0] and state[1] > 0 and state[2] > 0, f"image {alt!r} did not load: {state}"
         src = img.get_attribute("src")
         assert src.startswith("data:image/png;base64,"), f"image {alt!r} is not an embedded PNG"
@@ -109,7 +121,9 @@ def _check_images(driver: Any) -> int:
         mean = sum(i * c for i, c in enumerate(hist)) / n
         var = sum(c * (i - mean) ** 2 for i, c in enumerate(hist)) / n
         non_white = 1 - hist[255] / n
-        assert var > 50 and non_white > 0.01, f"image {alt!r} looks blank (variance {var:.1f}, {non_white:.1%} ink)"
+        assert var > 50 and non_white > 0.01, (
+            f"image {alt!r} looks blank (variance {var:.1f}, {non_white:.1%} ink)"
+        )
     return len(imgs)
 
 
@@ -133,7 +147,9 @@ def test_report_in_chromium_full(driver: Any, report: Path) -> None:
     assert driver.execute_script("return window.__xss === undefined")
 
     # every section is there, the verdict first
-    ids = driver.execute_script("return Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
+    ids = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main > section')).map(s => s.id)"
+    )
     assert ids[0] == "verdict"
     assert {"verdict", "baselines", "best-config", "search", "text", "graph"} <= set(ids)
     assert "No significant difference" in driver.find_element(By.ID, "verdict").text
@@ -152,7 +168,9 @@ def test_report_in_chromium_full(driver: Any, report: Path) -> None:
 def test_training_report_in_chromium(driver: Any, train_report: Path) -> None:
     logs, _ = _open(driver, train_report)
     assert not [entry for entry in logs if entry["level"] == "SEVERE"]
-    ids = driver.execute_script("return Array.from(document.querySelectorAll('main > section')).map(s => s.id)")
+    ids = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main > section')).map(s => s.id)"
+    )
     assert ids == ["diagnostics", "training"]
     assert "Vanishing gradients" in driver.find_element(By.ID, "diagnostics").text
     assert _check_images(driver) == 2

@@ -20,13 +20,20 @@ def register(app: typer.Typer) -> None:
 
     @app.command("report")
     def report(
-        run_dir: Path = typer.Argument(..., help="A run directory written by train, tune, compare, text or graph."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Where to write the page (default "
-                                        "RUN_DIR/report.html)."),
-        projection: Projection = typer.Option(Projection.pca, "--projection",
-                                              help="How embeddings are reduced to 2-D for the scatter plot."),
-        strict: bool = typer.Option(False, "--strict", help="Fail on a section whose JSON is malformed instead "
-                                    "of showing a notice in its place."),
+        run_dir: Path = typer.Argument(
+            ..., help="A run directory written by train, tune, compare, text or graph."
+        ),
+        out: Path | None = typer.Option(
+            None, "--out", "-o", help="Where to write the page (default RUN_DIR/report.html)."
+        ),
+        projection: Projection = typer.Option(
+            Projection.pca, "--projection", help="How embeddings are reduced to 2-D for the scatter plot."
+        ),
+        strict: bool = typer.Option(
+            False,
+            "--strict",
+            help="Fail on a section whose JSON is malformed instead of showing a notice in its place.",
+        ),
     ) -> None:
         """Build RUN_DIR/report.html (no network needed to view it) and print its path."""
         from hyperselect.report import build_report
@@ -37,6 +44,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"Error: {exc}", err=True)
             raise typer.Exit(1) from None
         except (TypeError, ValueError, KeyError) as exc:  # only with --strict: a producer's malformed JSON
-            typer.echo(f"Error: {run_dir}: the run's JSON could not be drawn: {type(exc).__name__}: {exc}", err=True)
+            typer.echo(
+                f"Error: {run_dir}: the run's JSON could not be drawn: {type(exc).__name__}: {exc}", err=True
+            )
             raise typer.Exit(1) from None
         typer.echo(str(path))

@@ -8,14 +8,13 @@
 from __future__ import annotations
 
 from hyperselect.report.html import REPORT_NAME, build_report, render_report, try_build_report
-from hyperselect.report.progress import configure_logging, make_progress, track
+from hyperselect.report.progress import make_progress, track
 from hyperselect.report.views import RunData, load_run
 
 __all__ = [
     "REPORT_NAME",
     "RunData",
     "build_report",
-    "configure_logging",
     "load_run",
     "make_progress",
     "render_report",

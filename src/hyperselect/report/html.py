@@ -26,6 +26,7 @@ from hyperselect.report.views import (
     RunData,
     classification_reports,
     diagnostics,
+    first,
     graph_view,
     load_run,
     misclassified,
@@ -73,8 +74,11 @@ def fmt(value: Any) -> str:
             return f"{value:.3e}"
         return f"{value:.4g}"
     if isinstance(value, list | tuple):
-        return esc(", ".join(str(v) for v in value)) if all(not isinstance(v, Mapping | list) for v in value) \
+        return (
+            esc(", ".join(str(v) for v in value))
+            if all(not isinstance(v, Mapping | list) for v in value)
             else esc(value)
+        )
     return esc(value)
 
 
@@ -82,20 +86,33 @@ def _cls(value: Any) -> str:
     return ' class="num"' if isinstance(value, int | float) and not isinstance(value, bool) else ""
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, raw_cols: Sequence[int] = (),
-          limit: int = MAX_TABLE_ROWS, caption: str | None = None) -> str:
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    raw_cols: Sequence[int] = (),
+    limit: int = MAX_TABLE_ROWS,
+    caption: str | None = None,
+) -> str:
     """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML)."""
     rows = list(rows)
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for r in rows[:limit]:
-        cells = "".join(f"<td>{c}</td>" if i in raw_cols else f"<td{_cls(c)}>{fmt(c)}</td>" for i, c in enumerate(r))
+        cells = "".join(
+            f"<td>{c}</td>" if i in raw_cols else f"<td{_cls(c)}>{fmt(c)}</td>" for i, c in enumerate(r)
+        )
         body.append(f"<tr>{cells}</tr>")
-    more = (f'<p class="note">Showing {limit} of {len(rows)} rows; every row is in the JSON.</p>'
-            if len(rows) > limit else "")
+    more = (
+        f'<p class="note">Showing {limit} of {len(rows)} rows; every row is in the JSON.</p>'
+        if len(rows) > limit
+        else ""
+    )
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    return (f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
-            f"</table></div>{more}")
+    return (
+        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        f"</table></div>{more}"
+    )
 
 
 def figure(png: bytes, alt: str, caption: str | None = None) -> str:
@@ -104,7 +121,7 @@ def figure(png: bytes, alt: str, caption: str | None = None) -> str:
 
 
 def kv_list(items: Iterable[tuple[str, Any]]) -> str:
-    cells = "".join(f"<div><dt>{esc(k)}</dt><dd>{fmt(v)}</dd></div>" for k, v in items)
+    cells = "".join(f"<div><dt>{esc(str(k).replace('_', ' '))}</dt><dd>{fmt(v)}</dd></div>" for k, v in items)
     return f'<dl class="kv">{cells}</dl>' if cells else ""
 
 
@@ -137,8 +154,12 @@ def render_json(obj: Any, depth: int = 0) -> str:
 
 
 def _cell(v: Any) -> Any:
-    return v if not isinstance(v, Mapping | list) or (isinstance(v, list) and all(
-        not isinstance(x, Mapping | list) for x in v)) else str(v)
+    return (
+        v
+        if not isinstance(v, Mapping | list)
+        or (isinstance(v, list) and all(not isinstance(x, Mapping | list) for x in v))
+        else str(v)
+    )
 
 
 def _sig(value: float | None) -> str:
@@ -146,6 +167,7 @@ def _sig(value: float | None) -> str:
 
 
 # ------------------------------------------------------------------------------------------- sections ---
+
 
 class Section:
     def __init__(self, anchor: str, title: str, body: str, lead: bool = False) -> None:
@@ -157,8 +179,12 @@ class Section:
 
 
 def _verdict_source(run: RunData) -> Mapping[str, Any] | None:
-    for src in (run.verdict, (run.text or {}).get("verdict"), (run.result or {}).get("verdict"),
-                (run.graph or {}).get("verdict")):
+    for src in (
+        run.verdict,
+        (run.text or {}).get("verdict"),
+        (run.result or {}).get("verdict"),
+        (run.graph or {}).get("verdict"),
+    ):
         if isinstance(src, Mapping):
             return src
     return None
@@ -168,8 +194,9 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     v = verdict_view(_verdict_source(run))
     if v is None:
         return []
-    tone = {"network": "good", "baseline": "base", "no_significant_difference": "tie"}.get(v["recommendation"],
-                                                                                          "tie")
+    tone = {"network": "good", "baseline": "base", "no_significant_difference": "tie"}.get(
+        v["recommendation"], "tie"
+    )
     reasons = "".join(f"<li>{esc(r)}</li>" for r in v["reasons"])
     facts: list[tuple[str, Any]] = []
     if v["best_network"]:
@@ -183,30 +210,61 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     eff = v["effect"]
     if eff and eff["estimate"] is not None:
         level = f"{eff['level']:.0%} " if eff["level"] is not None and eff["level"] <= 1 else ""
-        ci = (f" [{fmt(eff['low'])}, {fmt(eff['high'])}] ({level}CI)" if eff["low"] is not None
-              and eff["high"] is not None else "")
+        ci = (
+            f" [{fmt(eff['low'])}, {fmt(eff['high'])}] ({level}CI)"
+            if eff["low"] is not None and eff["high"] is not None
+            else ""
+        )
         facts.append((str(eff["name"] or "effect size (network − baseline)"), f"{fmt(eff['estimate'])}{ci}"))
-    body = (f'<div class="verdict {tone}"><div class="verdict-label">Recommendation</div>'
-            f'<div class="verdict-head">{esc(v["headline"])}</div></div>'
-            + (f'<h3>Why</h3><ul class="reasons">{reasons}</ul>' if reasons else "")
-            + kv_list(facts))
+    body = (
+        f'<div class="verdict {tone}"><div class="verdict-label">Recommendation</div>'
+        f'<div class="verdict-head">{esc(v["headline"])}</div></div>'
+        + (f'<h3>Why</h3><ul class="reasons">{reasons}</ul>' if reasons else "")
+        + kv_list(facts)
+    )
     out = [Section("verdict", "Verdict", body, lead=True)]
 
     parts = []
     if v["models"]:
         highlight = [n for n in (v["best_network"], v["best_baseline"]) if n]
-        parts.append(figure(plots.baseline_comparison(v["models"], v["metric"], highlight),
-                            "Bar chart of the mean score of each model with error bars"))
+        parts.append(
+            figure(
+                plots.baseline_comparison(v["models"], v["metric"], highlight),
+                "Bar chart of the mean score of each model with error bars",
+            )
+        )
         costs = {c["name"]: c for c in v["costs"]}
-        cost_keys = [k for k in ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
-                     if any(k in c for c in costs.values())]
+        cost_keys = [
+            k
+            for k in ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
+            if any(k in c for c in costs.values())
+        ]
         rows = []
         for m in sorted(v["models"], key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf)):
             kind = m.get("kind") or m.get("family") or m.get("type")
-            rows.append([m["name"], kind, m["mean"], m["std"], len(m["scores"]) or None,
-                         *[costs.get(m["name"], {}).get(k) for k in cost_keys]])
-        parts.append(table(["model", "kind", f"mean {v['metric']}", "std", "splits",
-                            *[k.replace("_", " ") for k in cost_keys]], rows))
+            rows.append(
+                [
+                    m["name"],
+                    kind,
+                    m["mean"],
+                    m["std"],
+                    len(m["scores"]) or None,
+                    *[costs.get(m["name"], {}).get(k) for k in cost_keys],
+                ]
+            )
+        parts.append(
+            table(
+                [
+                    "model",
+                    "kind",
+                    f"mean {v['metric']}",
+                    "std",
+                    "splits",
+                    *[k.replace("_", " ") for k in cost_keys],
+                ],
+                rows,
+            )
+        )
         extra = [c for c in v["costs"] if c["name"] not in {m["name"] for m in v["models"]}]
         if extra:
             parts.append(render_json(extra))
@@ -214,10 +272,16 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
         parts.append(render_json(v["costs"]))
     lc = v["learning_curve"]
     if lc:
-        parts.append(figure(plots.learning_curve_fraction(lc["fractions"], lc["curves"], lc["spreads"], v["metric"]),
-                            "Learning curve: score against training-set fraction"))
+        parts.append(
+            figure(
+                plots.learning_curve_fraction(lc["fractions"], lc["curves"], lc["spreads"], v["metric"]),
+                "Learning curve: score against training-set fraction",
+            )
+        )
         if lc["notes"]:
-            parts.append('<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in lc["notes"]) + "</ul>")
+            parts.append(
+                '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in lc["notes"]) + "</ul>"
+            )
     if isinstance(v["data"], Mapping):
         parts.append("<h3>Data</h3>" + render_json(v["data"]))
     if parts:
@@ -229,31 +293,56 @@ def _value_cell(value: Any) -> str:
     return f"<code>{fmt(value)}</code>"
 
 
+ARCH_DIMS = ("n_layers", "width", "shape")  # search dimensions that together build MLPConfig.hidden
+
+
 def section_best_config(run: RunData, **_: Any) -> list[Section]:
-    s = search_view(run.result, run.trials_csv)
+    s = search_view(run.result, run.trials_csv, run.curves)
     if s is None or not s["best_config"]:
         return []
-    names = list(s["best_config"])
-    rows = [[esc(n), _value_cell(s["best_config"][n]), esc(s["ranges"].get(n, "")),
-             esc(s["rationale"].get(n, ""))] for n in names]
-    other = [n for n in s["rationale"] if n not in s["best_config"]]
-    body = ""
+    best, why, ranges = s["best_config"], dict(s["rationale"]), dict(s["ranges"])
+    if "hidden" in best and "hidden" not in why:  # the architecture is searched as n_layers x width x shape
+        arch = [d for d in ARCH_DIMS if d in why or d in ranges]
+        if arch:
+            why["hidden"] = " ".join(f"{d}: {why[d]}" for d in arch if d in why)
+            ranges["hidden"] = "; ".join(f"{d} {ranges[d]}" for d in arch if d in ranges)
+    explained = [n for n in best if n in why or n in ranges]
+    rest = [n for n in best if n not in explained]
     facts: list[tuple[str, Any]] = []
     if s["best_value"] is not None:
         facts.append((f"best {s['metric']} (validation)", s["best_value"]))
     facts += [(k.replace("_", " "), v) for k, v in s["metrics"].items()]
     if s["counts"]:
         facts.append(("trials", ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))))
+    if s["best_trial"] is not None:
+        facts.append(("best trial", s["best_trial"]))
     if s["study"] is not None:
         facts.append(("study", s["study"]))
     if s["seconds"] is not None:
         facts.append(("search seconds", s["seconds"]))
-    body += kv_list(facts)
-    body += table(["hyperparameter", "best value", "searched over", "advisor's rationale"], rows,
-                  raw_cols=(0, 1, 2, 3), limit=200)
+    body = kv_list(facts)
+    body += table(
+        ["hyperparameter", "best value", "searched over", "advisor's rationale"],
+        [[esc(n), _value_cell(best[n]), esc(ranges.get(n, "")), esc(why.get(n, ""))] for n in explained],
+        raw_cols=(0, 1, 2, 3),
+        limit=200,
+    )
+    if rest:
+        body += (
+            "<details><summary>Other settings of the best configuration</summary>"
+            + table(
+                ["setting", "value"],
+                [[esc(n), _value_cell(best[n])] for n in rest],
+                raw_cols=(0, 1),
+                limit=200,
+            )
+            + "</details>"
+        )
+    other = [n for n in why if n not in best and n not in ARCH_DIMS]
     if other:
         body += "<h3>Other choices of the advisor</h3>" + table(
-            ["setting", "rationale"], [[n, s["rationale"][n]] for n in other], limit=200)
+            ["setting", "rationale"], [[n, why[n]] for n in other], limit=200
+        )
     if s["notes"]:
         body += '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in s["notes"]) + "</ul>"
     return [Section("best-config", "Best configuration", body)]
@@ -265,34 +354,54 @@ def section_diagnostics(run: RunData, **_: Any) -> list[Section]:
     if not findings and not trained:
         return []
     if not findings:
-        return [Section("diagnostics", "Training diagnostics",
-                        '<p class="ok">No gradient or optimisation problem found: no vanishing or exploding '
-                        "gradients, dead ReLUs, plateaus or overfitting.</p>")]
+        return [
+            Section(
+                "diagnostics",
+                "Training diagnostics",
+                '<p class="ok">No gradient or optimisation problem found: no vanishing or exploding '
+                "gradients, dead ReLUs, plateaus or overfitting.</p>",
+            )
+        ]
     items = []
     for f in findings:
         sev = f["severity"].lower()
         tone = sev if sev in ("warning", "info", "error") else "info"
-        items.append(f'<div class="finding {tone}"><div class="finding-head"><span class="pill {tone}">{esc(sev)}'
-                     f'</span> <strong>{esc(f["kind"].replace("_", " "))}</strong></div>'
-                     f'<p>{esc(f["evidence"])}</p><p class="remedy"><span>Remedy:</span> {esc(f["remedy"])}</p>'
-                     "</div>")
+        items.append(
+            f'<div class="finding {tone}"><div class="finding-head"><span class="pill {tone}">{esc(sev)}'
+            f"</span> <strong>{esc(f['kind'].replace('_', ' '))}</strong></div>"
+            f'<p>{esc(f["evidence"])}</p><p class="remedy"><span>Remedy:</span> {esc(f["remedy"])}</p>'
+            "</div>"
+        )
     return [Section("diagnostics", "Training diagnostics", "".join(items))]
 
 
 def section_search(run: RunData, **_: Any) -> list[Section]:
-    s = search_view(run.result, run.trials_csv)
+    s = search_view(run.result, run.trials_csv, run.curves)
     if s is None or not s["trials"]:
         return []
     trials, maximize, metric = s["trials"], s["maximize"], s["metric"]
-    parts = [figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")]
+    parts = [
+        figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")
+    ]
     params: list[str] = sorted(s["importances"], key=lambda k: -s["importances"][k]) or list(s["best_config"])
     for t in trials:
         params += [p for p in t["params"] if p not in params]
     if params:
-        parts.append(figure(plots.parallel_coordinates(trials, params, maximize, metric),
-                            "Parallel coordinates plot of the trials' hyperparameters"))
+        parts.append(
+            figure(
+                plots.parallel_coordinates(trials, params, maximize, metric),
+                "Parallel coordinates plot of the trials' hyperparameters",
+            )
+        )
     if s["importances"]:
-        parts.append(figure(plots.importances(s["importances"]), "Bar chart of hyperparameter importances"))
+        note = (run.result or {}).get("importances_note")
+        parts.append(
+            figure(
+                plots.importances(s["importances"]),
+                "Bar chart of hyperparameter importances",
+                caption=str(note) if note else None,
+            )
+        )
 
     def key(t: Mapping[str, Any]) -> float:
         return (-t["value"] if maximize else t["value"]) if t["value"] is not None else math.inf
@@ -301,18 +410,30 @@ def section_search(run: RunData, **_: Any) -> list[Section]:
     top = [(f"trial {t['number']}", t["curve"]) for t in complete if t["curve"]][:TOP_CURVES]
     pruned = [t["curve"] for t in trials if t["state"] == "PRUNED" and t["curve"]][:MAX_PRUNED_CURVES]
     if top or pruned:
-        parts.append(figure(plots.trial_learning_curves(top, pruned, metric),
-                            "Learning curves of the best and of pruned trials"))
+        parts.append(
+            figure(
+                plots.trial_learning_curves(top, pruned, metric),
+                "Learning curves of the best and of pruned trials",
+            )
+        )
     ranked = complete + sorted((t for t in trials if t["state"] != "COMPLETE"), key=lambda t: t["number"])
-    rows = [[t["number"], t["state"], t["value"], *[t["params"].get(p) for p in params], t["seconds"],
-             t["reason"]] for t in ranked]
-    has_sec = any(t["seconds"] is not None for t in trials)
-    has_reason = any(t["reason"] for t in trials)
-    headers = ["trial", "state", metric, *params] + (["seconds"] if has_sec else []) + \
-        (["reason"] if has_reason else [])
-    n_p = 3 + len(params)
-    rows = [r[:n_p] + ([r[n_p]] if has_sec else []) + ([r[n_p + 1]] if has_reason else []) for r in rows]
+    extra = [k for k in ("epochs", "seconds") if any(t.get(k) not in (None, "") for t in trials)]
+    headers = ["trial", "state", metric, *extra, *params]
+    rows = [
+        [
+            t["number"],
+            t["state"],
+            t["value"],
+            *[t.get(k) for k in extra],
+            *[t["params"].get(p) for p in params],
+        ]
+        for t in ranked
+    ]
     parts.append("<h3>Trials</h3>" + table(headers, rows))
+    # reasons are sentences: a table of their own keeps the wide parameter table readable
+    reasons = [[t["number"], t["state"], t["reason"]] for t in ranked if t.get("reason")]
+    if reasons:
+        parts.append("<h3>Why each trial stopped</h3>" + table(["trial", "state", "reason"], reasons))
     return [Section("search", "Hyperparameter search", "".join(parts))]
 
 
@@ -321,8 +442,11 @@ def section_training(run: RunData, **_: Any) -> list[Section]:
     if tv is None:
         return []
     hist = tv["history"]
-    facts: list[tuple[str, Any]] = [(k, tv[k]) for k in ("task", "status", "stop_reason", "best_epoch",
-                                                        "n_parameters", "seconds") if tv[k] is not None]
+    facts: list[tuple[str, Any]] = [
+        (k, tv[k])
+        for k in ("task", "status", "stop_reason", "best_epoch", "n_parameters", "seconds")
+        if tv[k] is not None
+    ]
     facts += [(k.replace("_", " "), v) for k, v in tv["metrics"].items()]
     parts = [kv_list((k.replace("_", " "), v) for k, v in facts)]
     if any(hist.get(k) for k in ("train_loss", "valid_loss", "valid_score")):
@@ -331,12 +455,23 @@ def section_training(run: RunData, **_: Any) -> list[Section]:
             score = "valid " + {"regression": "r2", "multilabel": "f1 micro"}.get(tv["task"], "accuracy")
         parts.append(figure(plots.training_curves(hist, score), "Training and validation loss per epoch"))
     if any(hist.get("grad_norms") or []):
-        parts.append(figure(plots.gradient_norms(hist["grad_norms"], hist.get("epoch")),
-                            "Gradient norm of each layer per epoch"))
+        parts.append(
+            figure(
+                plots.gradient_norms(hist["grad_norms"], hist.get("epoch")),
+                "Gradient norm of each layer per epoch",
+            )
+        )
     if tv["config"]:
-        parts.append("<details><summary>Full configuration</summary>" + render_json(tv["config"]) + "</details>")
-    return [Section("training", "Training run" if run.result and "history" in run.result else "Refit of the best "
-                    "configuration", "".join(parts))]
+        parts.append(
+            "<details><summary>Full configuration</summary>" + render_json(tv["config"]) + "</details>"
+        )
+    return [
+        Section(
+            "training",
+            "Training run" if run.result and "history" in run.result else "Refit of the best configuration",
+            "".join(parts),
+        )
+    ]
 
 
 def _report_table(rep: Any) -> str:
@@ -348,8 +483,13 @@ def _report_table(rep: Any) -> str:
     tail: list[list[Any]] = []
     for label, r in rep.items():
         if isinstance(r, Mapping):
-            row = [label, num(r.get("precision")), num(r.get("recall")), num(r.get("f1-score", r.get("f1"))),
-                   r.get("support")]
+            row = [
+                label,
+                num(r.get("precision")),
+                num(r.get("recall")),
+                num(r.get("f1-score", r.get("f1"))),
+                r.get("support"),
+            ]
             (tail if str(label).endswith(" avg") else rows).append(row)
     acc = num(rep.get("accuracy"))
     if acc is not None:
@@ -364,20 +504,26 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
         return []
     models = classification_reports(text)
     parts = []
-    summary = first_data = None
     if models:
-        summary = table(["model", "accuracy", "macro F1"], [[m["name"], m["accuracy"], m["macro_f1"]]
-                                                            for m in models])
-        parts.append(summary)
+        parts.append(
+            table(
+                ["model", "accuracy", "macro F1"], [[m["name"], m["accuracy"], m["macro_f1"]] for m in models]
+            )
+        )
     for m in models:
         sub = [f"<h3>{esc(m['name'])}</h3>"]
         row = ['<div class="cols">']
         if m["report"] is not None:
             row.append(f"<div>{_report_table(m['report'])}</div>")
         if m["matrix"]:
-            row.append("<div>" + figure(plots.confusion_matrix(m["matrix"], m["labels"],
-                                                               f"Confusion matrix: {m['name']}"),
-                                        f"Confusion matrix of {m['name']}") + "</div>")
+            row.append(
+                "<div>"
+                + figure(
+                    plots.confusion_matrix(m["matrix"], m["labels"], f"Confusion matrix: {m['name']}"),
+                    f"Confusion matrix of {m['name']}",
+                )
+                + "</div>"
+            )
         row.append("</div>")
         sub.append("".join(row))
         parts.append("".join(sub))
@@ -389,15 +535,21 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
         for r in wrong:
             t = r["text"]
             short = t if len(t) <= MAX_EXAMPLE_CHARS else t[: MAX_EXAMPLE_CHARS - 1] + "…"
-            rows.append(([r["model"]] if has_model else []) + [short, r["true"], r["predicted"], r["confidence"]])
-        parts.append("<h3>Most confidently misclassified examples</h3>" + table(
-            (["model"] if has_model else []) + ["text", "true", "predicted", "confidence"], rows, limit=30))
+            rows.append(
+                ([r["model"]] if has_model else []) + [short, r["true"], r["predicted"], r["confidence"]]
+            )
+        parts.append(
+            "<h3>Most confidently misclassified examples</h3>"
+            + table(
+                (["model"] if has_model else []) + ["text", "true", "predicted", "confidence"], rows, limit=30
+            )
+        )
     proj = _projection_figure(projection_view(text), projection, "Text embeddings")
     if proj:
         parts.append(proj)
-    first_data = text.get("data") or text.get("data_summary")
-    if isinstance(first_data, Mapping):
-        parts.append("<h3>Data</h3>" + render_json(first_data))
+    data = first(text, "data", "data_summary")
+    if isinstance(data, Mapping):
+        parts.append("<h3>Data</h3>" + render_json(data))
     if not parts:
         return []
     return [Section("text", "Text classification", "".join(parts))]
@@ -419,8 +571,30 @@ def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -
         pts = src
     title = f"{what}: 2-D projection ({str(how).upper()})" + (", coloured by label" if labels else "")
     note = f" (every {step}th point of {len(view['points'] or view['vectors'])})" if step > 1 else ""
-    return figure(plots.projection_2d(pts, labels, title, annotate=names), f"{what} projected to two dimensions",
-                  caption=f"{len(pts)} points{note}.")
+    return figure(
+        plots.projection_2d(pts, labels, title, annotate=names),
+        f"{what} projected to two dimensions",
+        caption=f"{len(pts)} points{note}.",
+    )
+
+
+def _answers(rows: Any, what: str = "node") -> str:
+    """``Answer.to_dict()`` rows (node, similarity, support, score) as a table."""
+    if not isinstance(rows, list) or not rows:
+        return ""
+    if not all(isinstance(r, Mapping) for r in rows):
+        return render_json(rows)
+    keys = [k for k in ("node", "similarity", "score", "support") if any(k in r for r in rows)]
+    keys += [k for r in rows for k in r if k not in keys and not isinstance(r[k], Mapping | list)]
+    keys = list(dict.fromkeys(keys))
+    names = {"node": what, "score": "peer share", "support": "support (share of ensemble members)"}
+    headers = [names.get(k, k) for k in keys]
+    return table(headers, [[_pct(r.get(k)) if k == "support" else r.get(k) for k in keys] for r in rows])
+
+
+def _pct(value: Any) -> Any:
+    f = num(value)
+    return f"{f:.0%}" if f is not None and 0 <= f <= 1 else value
 
 
 def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Section]:
@@ -428,21 +602,116 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
     if g is None:
         return []
     parts = []
-    if isinstance(g["graph"], Mapping):
-        parts.append("<h3>Graph</h3>" + render_json(g["graph"]))
+    facts = [(f"graph {k}", v) for k, v in (g["graph"] or {}).items() if not isinstance(v, Mapping | list)]
     if isinstance(g["params"], Mapping):
-        parts.append("<h3>node2vec parameters</h3>" + render_json(g["params"]))
+        facts += [(str(k), v) for k, v in g["params"].items() if not isinstance(v, Mapping | list)]
+    if isinstance(g["effort"], Mapping):
+        facts += [(f"effort: {k}", v) for k, v in g["effort"].items() if not isinstance(v, Mapping | list)]
+    if isinstance(g["timings"], Mapping):
+        facts += [(f"seconds: {k}", v) for k, v in g["timings"].items() if not isinstance(v, Mapping | list)]
+    parts.append(kv_list(facts))
     if g["classification"]:
+        setup = g["classification_setup"]
+        cap = ", ".join(
+            f"{k.replace('_', ' ')} {fmt(v)}"
+            for k, v in setup.items()
+            if not isinstance(v, Mapping | list) and k != "effort"
+        )
         rows = g["classification"]
-        keys: list[str] = []
+        rows_html = []
         for r in rows:
-            keys += [k for k in r if k != "name" and k not in keys]
-        parts.append("<h3>Node classification</h3>" + table(["model", *keys], [[r["name"], *[
-            _cell(r.get(k)) for k in keys]] for r in rows]))
-    if g["similar"]:
-        parts.append("<h3>Most similar nodes</h3>" + render_json(g["similar"]))
-    if g["recommend"]:
-        parts.append("<h3>Recommendations</h3>" + render_json(g["recommend"]))
+            if "skipped" in r:
+                rows_html.append([r["name"], None, None, None, None, f"skipped: {r['skipped']}"])
+            else:
+                rows_html.append(
+                    [
+                        r["name"],
+                        num(r.get("macro_f1")),
+                        num(r.get("macro_f1_std")),
+                        num(r.get("micro_f1")),
+                        num(r.get("micro_f1_std")),
+                        num(r.get("seconds_per_repeat")),
+                    ]
+                )
+        parts.append(
+            "<h3>Node classification</h3>"
+            + table(
+                ["model", "Macro-F1", "± std", "Micro-F1", "± std", "seconds per repeat"],
+                rows_html,
+                caption=cap or None,
+            )
+        )
+    sim = g["similar"]
+    if sim:
+        node = sim.get("node") if isinstance(sim, Mapping) else None
+        rows = first(sim, "answers", "results") if isinstance(sim, Mapping) else sim
+        parts.append(
+            "<h3>Most similar to "
+            + (f"<code>{esc(node)}</code>" if node is not None else "the node")
+            + "</h3>"
+            + (_answers(rows) or render_json(sim))
+        )
+    rec = g["recommend"]
+    if rec:
+        node = rec.get("node") if isinstance(rec, Mapping) else None
+        head = (
+            "<h3>Recommendations for "
+            + (f"<code>{esc(node)}</code>" if node is not None else "the node")
+            + "</h3>"
+        )
+        if isinstance(rec, Mapping) and any(k in rec for k in ("add", "peers", "substitutes")):
+            body = ""
+            if rec.get("add"):
+                body += "<h4>Items to add (held by its closest peers)</h4>" + _answers(rec["add"], "item")
+            subs = rec.get("substitutes")
+            if isinstance(subs, Mapping) and subs:
+                body += "<h4>Substitutes for what it has</h4>" + table(
+                    ["has", "closest alternatives (support)"],
+                    [
+                        [
+                            item,
+                            ", ".join(
+                                f"{a.get('node')} ({_pct(a.get('support'))})"
+                                if isinstance(a, Mapping)
+                                else str(a)
+                                for a in (alts or [])
+                            ),
+                        ]
+                        for item, alts in subs.items()
+                    ],
+                )
+            if rec.get("peers"):
+                body += "<h4>Closest peers</h4>" + _answers(rec["peers"], "peer")
+            parts.append(head + body)
+        else:
+            parts.append(head + render_json(rec))
+    tune = g["tune"]
+    if tune:
+        trials = [t for t in tune.get("trials") or [] if isinstance(t, Mapping)]
+        best = tune.get("best_params")
+        facts = [("best validation Macro-F1", num(first(tune, "best_validation_macro_f1", "best_score")))]
+        if isinstance(best, Mapping):
+            facts += [(f"best {k}", v) for k, v in best.items()]
+        facts += [
+            ("walk sets generated", tune.get("walk_sets_generated")),
+            ("seconds", num(tune.get("seconds"))),
+        ]
+        body = kv_list((k, v) for k, v in facts if v is not None)
+        if trials:
+            hist = [
+                {
+                    "number": t.get("number", i),
+                    "value": num(t.get("score")),
+                    "state": "COMPLETE" if num(t.get("score")) is not None else "FAIL",
+                }
+                for i, t in enumerate(trials)
+            ]
+            body += figure(
+                plots.optimization_history(hist, True, "validation Macro-F1"),
+                "Validation Macro-F1 of each p, q, dimension trial",
+            )
+            body += render_json(trials)
+        parts.append("<h3>Selection of p, q and the dimension</h3>" + body)
     proj = _projection_figure(g["projection"], projection, "Node embeddings")
     if proj:
         parts.append(proj)
@@ -537,8 +806,14 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
             if strict:
                 raise
             log.warning("report section %r could not be drawn: %s: %s", title, type(exc).__name__, exc)
-            sections.append(Section(anchor, title, f'<p class="note">This section could not be drawn from the '
-                                    f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>"))
+            sections.append(
+                Section(
+                    anchor,
+                    title,
+                    f'<p class="note">This section could not be drawn from the '
+                    f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>",
+                )
+            )
     nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections)
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
     title = _title(run)
@@ -558,8 +833,9 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
     )
 
 
-def build_report(run_dir: str | Path, *, out: str | Path | None = None, projection: str = "pca",
-                 strict: bool = False) -> Path:
+def build_report(
+    run_dir: str | Path, *, out: str | Path | None = None, projection: str = "pca", strict: bool = False
+) -> Path:
     """Write ``run_dir/report.html`` (or ``out``) atomically from the run's JSON and return its path.
 
     Raises :class:`~hyperselect.errors.DataError` when the directory is missing or holds nothing to report.
@@ -569,7 +845,9 @@ def build_report(run_dir: str | Path, *, out: str | Path | None = None, projecti
     if projection not in ("pca", "tsne"):
         from hyperselect.errors import ConfigError
 
-        raise ConfigError(f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}.")
+        raise ConfigError(
+            f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}."
+        )
     run = load_run(run_dir)
     target = Path(out) if out is not None else Path(run_dir) / REPORT_NAME
     page = render_report(run, projection=projection, strict=strict)
@@ -585,6 +863,11 @@ def try_build_report(run_dir: str | Path, **kwargs: Any) -> Path | None:
     try:
         return build_report(run_dir, **kwargs)
     except Exception as exc:
-        log.warning("could not write the HTML report for %s: %s: %s (rebuild it with: hyperselect report %s)",
-                    run_dir, type(exc).__name__, exc, run_dir)
+        log.warning(
+            "could not write the HTML report for %s: %s: %s (rebuild it with: hyperselect report %s)",
+            run_dir,
+            type(exc).__name__,
+            exc,
+            run_dir,
+        )
         return None

@@ -41,8 +41,18 @@ __all__ = [
     "trial_learning_curves",
 ]
 
-PALETTE = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#dc2626", "#0891b2", "#ca8a04", "#db2777", "#4b5563",
-           "#65a30d"]
+PALETTE = [
+    "#2563eb",
+    "#ea580c",
+    "#16a34a",
+    "#9333ea",
+    "#dc2626",
+    "#0891b2",
+    "#ca8a04",
+    "#db2777",
+    "#4b5563",
+    "#65a30d",
+]
 ACCENT = "#2563eb"
 MUTED = "#9ca3af"
 DPI = 100
@@ -119,8 +129,10 @@ def training_curves(history: Mapping[str, Sequence[Any]], score_name: str = "val
     with _figure(FULL, 3.4) as fig:
         ax = fig.add_subplot()
         drawn = False
-        for key, label, colour in (("train_loss", "train loss", PALETTE[0]),
-                                   ("valid_loss", "valid loss", PALETTE[1])):
+        for key, label, colour in (
+            ("train_loss", "train loss", PALETTE[0]),
+            ("valid_loss", "valid loss", PALETTE[1]),
+        ):
             pts = [(e, v) for e, v in zip(epochs, history.get(key) or [], strict=False) if _finite(v)]
             if pts:
                 ax.plot(*zip(*pts, strict=True), label=label, color=colour, lw=1.8)
@@ -150,15 +162,21 @@ def gradient_norms(grad_norms: Sequence[Sequence[Any]], epochs: Sequence[Any] | 
     """Mean gradient L2 norm of each weight layer per epoch, on a log scale."""
     rows = [list(r) for r in grad_norms if r]
     n_layers = max((len(r) for r in rows), default=0)
-    xs = list(epochs) if epochs is not None and len(epochs) == len(grad_norms) else \
-        list(range(1, len(grad_norms) + 1))
+    xs = (
+        list(epochs)
+        if epochs is not None and len(epochs) == len(grad_norms)
+        else list(range(1, len(grad_norms) + 1))
+    )
     xs = [x for x, r in zip(xs, grad_norms, strict=False) if r]
     with _figure(FULL, 3.4) as fig:
         ax = fig.add_subplot()
         drawn = False
         for layer in range(n_layers):
-            pts = [(x, r[layer]) for x, r in zip(xs, rows, strict=False)
-                   if layer < len(r) and _finite(r[layer]) and r[layer] > 0]
+            pts = [
+                (x, r[layer])
+                for x, r in zip(xs, rows, strict=False)
+                if layer < len(r) and _finite(r[layer]) and r[layer] > 0
+            ]
             if pts:
                 colour = PALETTE[layer % len(PALETTE)]
                 name = "output layer" if layer == n_layers - 1 and n_layers > 1 else f"layer {layer + 1}"
@@ -178,18 +196,37 @@ def gradient_norms(grad_norms: Sequence[Sequence[Any]], epochs: Sequence[Any] | 
 # ----------------------------------------------------------------------------------------------- search ---
 
 
-def optimization_history(trials: Sequence[Mapping[str, Any]], maximize: bool = True,
-                         metric: str = "objective") -> bytes:
+def optimization_history(
+    trials: Sequence[Mapping[str, Any]], maximize: bool = True, metric: str = "objective"
+) -> bytes:
     """Objective value of each finished trial, pruned trials' last value in grey, and the best so far."""
+    from matplotlib.ticker import MaxNLocator
+
     with _figure(FULL, 3.4) as fig:
         ax = fig.add_subplot()
-        done = [(t["number"], t["value"]) for t in trials if t.get("state") == "COMPLETE" and _finite(t.get("value"))]
-        pruned = [(t["number"], t["value"]) for t in trials if t.get("state") == "PRUNED" and _finite(t.get("value"))]
+        done = [
+            (t["number"], t["value"])
+            for t in trials
+            if t.get("state") == "COMPLETE" and _finite(t.get("value"))
+        ]
+        pruned = [
+            (t["number"], t["value"])
+            for t in trials
+            if t.get("state") == "PRUNED" and _finite(t.get("value"))
+        ]
         if pruned:
-            ax.scatter([x for x, _ in pruned], [y for _, y in pruned], s=14, color=MUTED,
-                       label="pruned (last value)", zorder=2)
+            ax.scatter(
+                [x for x, _ in pruned],
+                [y for _, y in pruned],
+                s=14,
+                color=MUTED,
+                label="pruned (last value)",
+                zorder=2,
+            )
         if done:
-            ax.scatter([x for x, _ in done], [y for _, y in done], s=18, color=ACCENT, label="complete", zorder=3)
+            ax.scatter(
+                [x for x, _ in done], [y for _, y in done], s=18, color=ACCENT, label="complete", zorder=3
+            )
             best_x, best_y, best = [], [], None
             for x, y in sorted(done):
                 if best is None or (y > best if maximize else y < best):
@@ -201,6 +238,7 @@ def optimization_history(trials: Sequence[Mapping[str, Any]], maximize: bool = T
             _empty(ax, "no finished trials")
         else:
             ax.legend(loc="best")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("trial")
         ax.set_ylabel(plot_text(metric))
         ax.set_title("Optimization history")
@@ -229,8 +267,12 @@ def _axis_values(values: list[Any]) -> tuple[list[float], list[float], list[str]
     return pos, ticks, [plot_text(c, 14) for c in cats], False
 
 
-def parallel_coordinates(trials: Sequence[Mapping[str, Any]], params: Sequence[str], maximize: bool = True,
-                         metric: str = "objective") -> bytes:
+def parallel_coordinates(
+    trials: Sequence[Mapping[str, Any]],
+    params: Sequence[str],
+    maximize: bool = True,
+    metric: str = "objective",
+) -> bytes:
     """One line per trial across the parameter axes, coloured by its objective; pruned trials in grey."""
     import matplotlib
     from matplotlib import colors
@@ -248,20 +290,28 @@ def parallel_coordinates(trials: Sequence[Mapping[str, Any]], params: Sequence[s
             pos, ticks, labels, _ = _axis_values([t["params"].get(p) for t in rows])
             axes.append(pos)
             for tick, label in zip(ticks, labels, strict=True):
-                ax.text(len(axes) - 1 - 0.04, tick, label, ha="right", va="center", fontsize=7, color="#374151")
+                ax.text(
+                    len(axes) - 1 - 0.04, tick, label, ha="right", va="center", fontsize=7, color="#374151"
+                )
         values: list[float] = [float(t["value"]) if _finite(t.get("value")) else math.nan for t in rows]
         pos_v, ticks, labels, _ = _axis_values(values)
         axes.append(pos_v)
         for tick, label in zip(ticks, labels, strict=True):
             ax.text(len(axes) - 1 + 0.04, tick, label, ha="left", va="center", fontsize=7, color="#374151")
-        finite = [v for v in values if _finite(v)]
+        # colour by the finished trials only: pruned values would stretch the scale and wash the colours out
+        finite = [v for v, t in zip(values, rows, strict=True) if _finite(v) and t.get("state") == "COMPLETE"]
         norm = colors.Normalize(min(finite, default=0.0), max(finite, default=1.0))
         cmap = matplotlib.colormaps["viridis"]
         if not maximize:
             cmap = cmap.reversed()
         xs = list(range(len(axes)))
-        order = sorted(range(len(rows)), key=lambda i: (rows[i].get("state") == "COMPLETE",
-                                                        values[i] if _finite(values[i]) else -math.inf))
+        order = sorted(
+            range(len(rows)),
+            key=lambda i: (
+                rows[i].get("state") == "COMPLETE",
+                values[i] if _finite(values[i]) else -math.inf,
+            ),
+        )
         for i in order:
             ys = [a[i] for a in axes]
             if rows[i].get("state") == "COMPLETE" and _finite(values[i]):
@@ -270,7 +320,9 @@ def parallel_coordinates(trials: Sequence[Mapping[str, Any]], params: Sequence[s
                 ax.plot(xs, ys, color=MUTED, lw=0.8, alpha=0.5)
         for x in xs:
             ax.axvline(x, color="#374151", lw=1.0)
-        ax.set_xticks(xs, [plot_text(p, 16) for p in params] + [plot_text(metric, 16)], rotation=20, ha="right")
+        ax.set_xticks(
+            xs, [plot_text(p, 16) for p in params] + [plot_text(metric, 16)], rotation=20, ha="right"
+        )
         ax.set_yticks([])
         ax.grid(False)
         ax.set_xlim(-0.6, len(axes) - 0.4)
@@ -299,29 +351,42 @@ def importances(values: Mapping[str, Any]) -> bytes:
         return _png(fig)
 
 
-def trial_learning_curves(top: Sequence[tuple[str, Sequence[tuple[float, float]]]],
-                          pruned: Sequence[Sequence[tuple[float, float]]], metric: str = "valid score",
-                          step_name: str = "epoch") -> bytes:
+def trial_learning_curves(
+    top: Sequence[tuple[str, Sequence[tuple[float, float]]]],
+    pruned: Sequence[Sequence[tuple[float, float]]],
+    metric: str = "valid score",
+    step_name: str = "epoch",
+) -> bytes:
     """Intermediate values of the best trials (coloured, labelled) and of pruned trials (grey)."""
+    from matplotlib.ticker import MaxNLocator
+
     with _figure(FULL, 3.6) as fig:
         ax = fig.add_subplot()
         drawn = False
         for i, curve in enumerate(pruned):
             pts = [(x, y) for x, y in curve if _finite(y)]
             if pts:
-                ax.plot(*zip(*pts, strict=True), color=MUTED, lw=0.9, alpha=0.6,
-                        label="pruned" if i == 0 else None)
+                ax.plot(
+                    *zip(*pts, strict=True),
+                    color=MUTED,
+                    lw=0.9,
+                    alpha=0.6,
+                    label="pruned" if i == 0 else None,
+                )
                 ax.plot([pts[-1][0]], [pts[-1][1]], marker="x", color=MUTED, ms=4)
                 drawn = True
         for i, (name, curve) in enumerate(top):
             pts = [(x, y) for x, y in curve if _finite(y)]
             if pts:
-                ax.plot(*zip(*pts, strict=True), color=PALETTE[i % len(PALETTE)], lw=1.8, label=plot_text(name))
+                ax.plot(
+                    *zip(*pts, strict=True), color=PALETTE[i % len(PALETTE)], lw=1.8, label=plot_text(name)
+                )
                 drawn = True
         if drawn:
             ax.legend(loc="best")
         else:
             _empty(ax, "no intermediate values recorded")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(plot_text(step_name))
         ax.set_ylabel(plot_text(metric))
         ax.set_title("Learning curves: best configurations and pruned ones")
@@ -331,8 +396,9 @@ def trial_learning_curves(top: Sequence[tuple[str, Sequence[tuple[float, float]]
 # ---------------------------------------------------------------------------------------------- verdict ---
 
 
-def baseline_comparison(models: Sequence[Mapping[str, Any]], metric: str = "score",
-                        highlight: Sequence[str] = ()) -> bytes:
+def baseline_comparison(
+    models: Sequence[Mapping[str, Any]], metric: str = "score", highlight: Sequence[str] = ()
+) -> bytes:
     """Mean score per model with a standard-deviation error bar; ``models``: {name, mean, std, scores?}."""
     rows = [m for m in models if _finite(m.get("mean"))]
     rows.sort(key=lambda m: m["mean"])
@@ -345,16 +411,27 @@ def baseline_comparison(models: Sequence[Mapping[str, Any]], metric: str = "scor
             means = [m["mean"] for m in rows]
             stds = [m["std"] if _finite(m.get("std")) else 0.0 for m in rows]
             cols = [PALETTE[1] if m["name"] in highlight else ACCENT for m in rows]
-            ax.barh(names, means, xerr=stds, color=cols, height=0.6, capsize=3,
-                    error_kw={"ecolor": "#374151", "lw": 1})
+            ax.barh(
+                names,
+                means,
+                xerr=stds,
+                color=cols,
+                height=0.6,
+                capsize=3,
+                error_kw={"ecolor": "#374151", "lw": 1},
+            )
             for i, m in enumerate(rows):
                 pts = [s for s in m.get("scores") or [] if _finite(s)]
                 if pts:
                     ax.scatter(pts, [i] * len(pts), s=7, color="#111827", alpha=0.45, zorder=3)
-            lo = min(min(m - s for m, s in zip(means, stds, strict=True)),
-                     min((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=math.inf))
-            hi = max(max(m + s for m, s in zip(means, stds, strict=True)),
-                     max((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=-math.inf))
+            lo = min(
+                min(m - s for m, s in zip(means, stds, strict=True)),
+                min((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=math.inf),
+            )
+            hi = max(
+                max(m + s for m, s in zip(means, stds, strict=True)),
+                max((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=-math.inf),
+            )
             pad = (hi - lo) * 0.15 or 0.05
             ax.set_xlim(lo - pad, hi + pad)
             ax.grid(axis="y", visible=False)
@@ -363,8 +440,12 @@ def baseline_comparison(models: Sequence[Mapping[str, Any]], metric: str = "scor
         return _png(fig)
 
 
-def learning_curve_fraction(fractions: Sequence[float], curves: Mapping[str, Sequence[Any]],
-                            spreads: Mapping[str, Sequence[Any]] | None = None, metric: str = "score") -> bytes:
+def learning_curve_fraction(
+    fractions: Sequence[float],
+    curves: Mapping[str, Sequence[Any]],
+    spreads: Mapping[str, Sequence[Any]] | None = None,
+    metric: str = "score",
+) -> bytes:
     """Score against the fraction of the training set used, one line per model, with a std band."""
     from matplotlib.ticker import PercentFormatter
 
@@ -379,12 +460,21 @@ def learning_curve_fraction(fractions: Sequence[float], curves: Mapping[str, Seq
             ax.plot(*zip(*pts, strict=True), marker="o", ms=4, lw=1.8, color=colour, label=plot_text(name))
             sd = (spreads or {}).get(name)
             if sd:
-                band = [(f, y, s) for f, y, s in zip(fractions, ys, sd, strict=False)
-                        if _finite(f) and _finite(y) and _finite(s)]
+                band = [
+                    (f, y, s)
+                    for f, y, s in zip(fractions, ys, sd, strict=False)
+                    if _finite(f) and _finite(y) and _finite(s)
+                ]
                 if band:
                     fx, fy, fs = zip(*band, strict=True)
-                    ax.fill_between(fx, [y - s for y, s in zip(fy, fs, strict=True)],
-                                    [y + s for y, s in zip(fy, fs, strict=True)], color=colour, alpha=0.15, lw=0)
+                    ax.fill_between(
+                        fx,
+                        [y - s for y, s in zip(fy, fs, strict=True)],
+                        [y + s for y, s in zip(fy, fs, strict=True)],
+                        color=colour,
+                        alpha=0.15,
+                        lw=0,
+                    )
             drawn = True
         if drawn:
             ax.legend(loc="best")
@@ -400,8 +490,12 @@ def learning_curve_fraction(fractions: Sequence[float], curves: Mapping[str, Seq
 # ------------------------------------------------------------------------------------- classification ---
 
 
-def confusion_matrix(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], title: str = "Confusion matrix",
-                     normalize: bool = True) -> bytes:
+def confusion_matrix(
+    matrix: Sequence[Sequence[Any]],
+    labels: Sequence[Any],
+    title: str = "Confusion matrix",
+    normalize: bool = True,
+) -> bytes:
     """Rows: true class, columns: predicted; cells coloured by the row-normalised rate and annotated."""
     import numpy as np
 
@@ -422,8 +516,15 @@ def confusion_matrix(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], tit
             for i in range(n):
                 for j in range(n):
                     if m[i, j]:
-                        ax.text(j, i, f"{int(m[i, j])}", ha="center", va="center",
-                                fontsize=7 if n > 12 else 8, color="white" if rate[i, j] > 0.55 else "#111827")
+                        ax.text(
+                            j,
+                            i,
+                            f"{int(m[i, j])}",
+                            ha="center",
+                            va="center",
+                            fontsize=7 if n > 12 else 8,
+                            color="white" if rate[i, j] > 0.55 else "#111827",
+                        )
         ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
         ax.set_yticks(range(n), names)
         ax.grid(False)
@@ -433,7 +534,9 @@ def confusion_matrix(matrix: Sequence[Sequence[Any]], labels: Sequence[Any], tit
         return _png(fig)
 
 
-def project_2d(vectors: Sequence[Sequence[float]], method: str = "pca", random_state: int = 0) -> list[list[float]]:
+def project_2d(
+    vectors: Sequence[Sequence[float]], method: str = "pca", random_state: int = 0
+) -> list[list[float]]:
     """Reduce ``vectors`` to 2-D with scikit-learn's PCA (default) or t-SNE; deterministic for a seed."""
     import numpy as np
 
@@ -449,8 +552,11 @@ def project_2d(vectors: Sequence[Sequence[float]], method: str = "pca", random_s
         from sklearn.manifold import TSNE
 
         perplexity = float(max(2.0, min(30.0, (x.shape[0] - 1) / 3)))
-        return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state) \
-            .fit_transform(x).tolist()
+        return (
+            TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=random_state)
+            .fit_transform(x)
+            .tolist()
+        )
     if method != "pca":
         raise ValueError(f"Unknown projection method {method!r}: expected 'pca' or 'tsne'.")
     from sklearn.decomposition import PCA
@@ -458,8 +564,12 @@ def project_2d(vectors: Sequence[Sequence[float]], method: str = "pca", random_s
     return PCA(n_components=2, random_state=random_state).fit_transform(x).tolist()
 
 
-def projection_2d(points: Sequence[Sequence[float]], labels: Sequence[Any] | None = None,
-                  title: str = "2-D projection of the embeddings", annotate: Sequence[Any] | None = None) -> bytes:
+def projection_2d(
+    points: Sequence[Sequence[float]],
+    labels: Sequence[Any] | None = None,
+    title: str = "2-D projection of the embeddings",
+    annotate: Sequence[Any] | None = None,
+) -> bytes:
     """Scatter of 2-D points coloured by label (top 10 labels, the rest as 'other')."""
     from collections import Counter
 
@@ -476,19 +586,38 @@ def projection_2d(points: Sequence[Sequence[float]], labels: Sequence[Any] | Non
             common = [lab for lab, _ in Counter(labs).most_common(10)]
             groups = [*common, "other"] if len(set(labs)) > len(common) else common
             for i, group in enumerate(groups):
-                sel = [p for p, lab in zip(points, labs, strict=True)
-                       if (lab == group if group in common else lab not in common)
-                       and len(p) >= 2 and _finite(p[0]) and _finite(p[1])]
+                sel = [
+                    p
+                    for p, lab in zip(points, labs, strict=True)
+                    if (lab == group if group in common else lab not in common)
+                    and len(p) >= 2
+                    and _finite(p[0])
+                    and _finite(p[1])
+                ]
                 if sel:
-                    colour = MUTED if group == "other" and "other" not in common else PALETTE[i % len(PALETTE)]
-                    ax.scatter([p[0] for p in sel], [p[1] for p in sel], s=12, alpha=0.75, color=colour,
-                               label=plot_text(group, 24))
+                    colour = (
+                        MUTED if group == "other" and "other" not in common else PALETTE[i % len(PALETTE)]
+                    )
+                    ax.scatter(
+                        [p[0] for p in sel],
+                        [p[1] for p in sel],
+                        s=12,
+                        alpha=0.75,
+                        color=colour,
+                        label=plot_text(group, 24),
+                    )
             ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=1.5)
         if annotate is not None and len(annotate) == len(points) and len(points) <= 60:
             for p, name in zip(points, annotate, strict=True):
                 if len(p) >= 2 and _finite(p[0]) and _finite(p[1]):
-                    ax.annotate(plot_text(name, 16), (p[0], p[1]), fontsize=6.5, color="#374151",
-                                xytext=(3, 3), textcoords="offset points")
+                    ax.annotate(
+                        plot_text(name, 16),
+                        (p[0], p[1]),
+                        fontsize=6.5,
+                        color="#374151",
+                        xytext=(3, 3),
+                        textcoords="offset points",
+                    )
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)

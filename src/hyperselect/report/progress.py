@@ -1,81 +1,54 @@
-"""Progress bars and logging for the command line.
+"""Progress bars with ETA for long work (search, walks, embedding, training) on the command line.
 
-The library logs through the standard :mod:`logging` module (``logging.getLogger(__name__)``) and never
-prints; the CLI calls :func:`configure_logging` once with the ``--quiet``/``--verbose`` count and wraps long
-work (search, walks, embedding, training) in :func:`make_progress` or :func:`track`.  Both share one stderr
-console so log lines appear above a live bar instead of tearing it, and stdout stays clean for results.
+Logging is configured once by the CLI (``hyperselect.cli.configure_logging``: a rich handler on stderr for the
+``hyperselect`` loggers, ``--quiet`` / ``-v``); this module does not duplicate it.  The bars follow it instead:
+they draw on the same console as that handler, so log lines appear above a live bar instead of tearing it, and
+they switch off when ``--quiet`` raised the ``hyperselect`` logger to ERROR.  Without any CLI configuration they
+draw on a stderr console of their own; stdout stays clean for results.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
     from rich.progress import Progress
 
-__all__ = ["QUIET", "VERBOSE", "configure_logging", "get_console", "level_for", "make_progress", "track"]
+__all__ = ["get_console", "is_quiet", "make_progress", "track"]
 
 T = TypeVar("T")
 
-QUIET = -1
-VERBOSE = 1
-_HANDLER_MARK = "_hyperselect_handler"
-_console: Console | None = None
-_quiet = False
+_fallback: Console | None = None
 
 
 def get_console() -> Console:
-    """The shared stderr console used by the log handler and the progress bars."""
-    global _console
-    if _console is None:
-        from rich.console import Console
-
-        _console = Console(stderr=True)
-    return _console
-
-
-def level_for(verbosity: int) -> int:
-    """``-1`` (``--quiet``): warnings only; ``0``: info; ``1`` or more (``--verbose``): debug."""
-    if verbosity < 0:
-        return logging.WARNING
-    return logging.INFO if verbosity == 0 else logging.DEBUG
-
-
-def configure_logging(verbosity: int = 0, *, console: Console | None = None) -> logging.Logger:
-    """Send the ``hyperselect`` loggers to stderr through rich at the level ``verbosity`` asks for.
-
-    Idempotent: calling it again replaces the handler it added before.  Other libraries' loggers are left
-    alone except Optuna's per-trial INFO lines, which are raised to WARNING unless ``verbosity >= 2``
-    (the progress bar already shows the trials).  ``verbosity < 0`` also turns progress bars off.
-    """
+    """The console of the rich handler on the ``hyperselect`` logger, or a shared stderr console."""
+    global _fallback
+    from rich.console import Console
     from rich.logging import RichHandler
 
-    global _console, _quiet
-    if console is not None:
-        _console = console
-    _quiet = verbosity < 0
-    logger = logging.getLogger("hyperselect")
-    for h in list(logger.handlers):
-        if getattr(h, _HANDLER_MARK, False):
-            logger.removeHandler(h)
-    handler = RichHandler(console=get_console(), show_time=verbosity >= 1, show_path=verbosity >= 2,
-                          rich_tracebacks=False, markup=False, log_time_format="[%X]")
-    setattr(handler, _HANDLER_MARK, True)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    logger.addHandler(handler)
-    logger.setLevel(level_for(verbosity))
-    logger.propagate = False
-    logging.getLogger("optuna").setLevel(logging.INFO if verbosity >= 2 else logging.WARNING)
-    return logger
+    for handler in logging.getLogger("hyperselect").handlers:
+        if isinstance(handler, RichHandler) and isinstance(handler.console, Console):
+            return handler.console
+    if _fallback is None:
+        _fallback = Console(stderr=True)
+    return _fallback
 
 
-def make_progress(*, transient: bool = False, disable: bool | None = None, console: Console | None = None) -> Progress:
+def is_quiet() -> bool:
+    """True when the CLI's ``--quiet`` raised the ``hyperselect`` logger above WARNING."""
+    return logging.getLogger("hyperselect").getEffectiveLevel() > logging.WARNING
+
+
+def make_progress(
+    *, transient: bool = False, disable: bool | None = None, console: Console | None = None
+) -> Progress:
     """A rich ``Progress`` with spinner, bar, count, percentage, elapsed time and ETA.
 
-    ``disable=None`` follows :func:`configure_logging`'s quiet setting.  Use as a context manager::
+    ``disable=None`` follows ``--quiet`` (:func:`is_quiet`).  Use as a context manager::
 
         with make_progress() as progress:
             task = progress.add_task("search", total=n_trials)
@@ -104,15 +77,21 @@ def make_progress(*, transient: bool = False, disable: bool | None = None, conso
         TimeRemainingColumn(),
         console=console or get_console(),
         transient=transient,
-        disable=_quiet if disable is None else disable,
+        disable=is_quiet() if disable is None else disable,
     )
 
 
-def track(items: Iterable[T] | Sequence[T], description: str, *, total: int | None = None,
-          disable: bool | None = None, transient: bool = False) -> Iterator[T]:
-    """Iterate over ``items`` with a progress bar (ETA when the length is known)."""
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
+def track(
+    items: Iterable[T],
+    description: str,
+    *,
+    total: int | None = None,
+    disable: bool | None = None,
+    transient: bool = False,
+) -> Iterator[T]:
+    """Iterate over ``items`` with a progress bar (with an ETA when the length is known)."""
+    if total is None and isinstance(items, Sized):
+        total = len(items)
     with make_progress(disable=disable, transient=transient) as progress:
         task = progress.add_task(description, total=total)
         for item in items:

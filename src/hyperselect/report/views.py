@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from hyperselect.errors import DataError
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "KNOWN_FILES",
@@ -33,7 +36,16 @@ __all__ = [
     "verdict_view",
 ]
 
-KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv")
+KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv", "study.journal")
+#: What ``hyperselect graph embed|similar|recommend|classify|tune --out DIR`` writes (cli_graph.py).
+GRAPH_FILES = {
+    "embed.json": "embed",
+    "similar.json": "similar",
+    "recommend.json": "recommend",
+    "classify.json": "classify",
+    "tune.json": "tune",
+}
+EMBEDDINGS_DIR = "embeddings"  # Node2Vec.save(format="npy"): embeddings.npy + nodes.json
 TRIALS_CSV_LIMIT = 5000
 
 
@@ -47,6 +59,8 @@ class RunData:
     text: dict[str, Any] | None = None
     graph: dict[str, Any] | None = None
     trials_csv: list[dict[str, str]] | None = None
+    #: per trial number, the intermediate values (epoch, score) read from the run's Optuna journal file
+    curves: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
 
     @property
@@ -76,6 +90,53 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
     return rows
 
 
+def _read_embeddings(folder: Path) -> dict[str, Any] | None:
+    """Node vectors saved by ``graph embed --out``; nodes.json is written last, so its presence marks a full save."""
+    if not (folder / "nodes.json").is_file() or not (folder / "embeddings.npy").is_file():
+        return None
+    import numpy as np
+
+    meta = _read_json(folder / "nodes.json")
+    vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
+    nodes = [str(n) for n in meta.get("nodes", [])]
+    if vectors.ndim != 2 or len(nodes) != len(vectors):
+        raise DataError(
+            f"{folder / 'embeddings.npy'}: {vectors.shape} vectors for {len(nodes)} nodes in nodes.json."
+        )
+    keep = ~np.isnan(vectors).any(axis=1)  # nodes without neighbours have no vector
+    return {
+        "nodes": [n for n, k in zip(nodes, keep, strict=True) if k],
+        "vectors": vectors[keep].tolist(),
+        "labels": meta.get("labels"),
+        "params": meta.get("params"),
+    }
+
+
+def _journal_curves(path: Path, study_name: Any) -> dict[int, list[tuple[float, float]]]:
+    """Each trial's intermediate values from an Optuna journal file, read-only; ``{}`` when unreadable.
+
+    ``tune``'s result.json carries no learning curves; the study journal next to it does.
+    """
+    if not isinstance(study_name, str):
+        return {}
+    try:
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        storage = JournalStorage(JournalFileBackend(str(path)))
+        study = optuna.load_study(study_name=study_name, storage=storage)
+        return {
+            t.number: sorted(
+                (float(k), float(v)) for k, v in t.intermediate_values.items() if num(v) is not None
+            )
+            for t in study.get_trials(deepcopy=False)
+        }
+    except Exception as exc:  # the curves are a bonus: the rest of the report does not depend on them
+        log.info("learning curves not read from %s: %s: %s", path, type(exc).__name__, exc)
+        return {}
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read the run directory's JSON (and ``trials.csv``).
 
@@ -85,8 +146,10 @@ def load_run(run_dir: str | Path) -> RunData:
     if not root.exists():
         raise DataError(f"Run directory {str(root)!r} does not exist.")
     if not root.is_dir():
-        raise DataError(f"{str(root)!r} is not a directory: expected a run directory holding result.json, "
-                        "verdict.json, text_result.json or graph outputs.")
+        raise DataError(
+            f"{str(root)!r} is not a directory: expected a run directory holding result.json, "
+            "verdict.json, text_result.json or graph outputs."
+        )
     run = RunData(run_dir=root)
     if (root / "result.json").is_file():
         run.result = _read_json(root / "result.json")
@@ -94,20 +157,29 @@ def load_run(run_dir: str | Path) -> RunData:
         run.verdict = _read_json(root / "verdict.json")
     if (root / "text_result.json").is_file():
         run.text = _read_json(root / "text_result.json")
-    graph_files = sorted(p for p in root.glob("graph*.json") if p.is_file())
-    if graph_files:
-        merged: dict[str, Any] = {}
-        for p in graph_files:
-            merged.update(_read_json(p))
-        run.graph = merged
+    graph: dict[str, Any] = {}
+    graph_files = sorted(p for p in root.glob("graph*.json") if p.is_file())  # one merged file, if a producer
+    for p in graph_files:  # prefers that
+        graph.update(_read_json(p))
+    for name, key in GRAPH_FILES.items():
+        if (root / name).is_file():
+            graph[key] = _read_json(root / name)
+    emb = _read_embeddings(root / EMBEDDINGS_DIR)
+    if emb is not None:
+        graph["embeddings"] = emb
+    run.graph = graph or None
     if (root / "trials.csv").is_file():
         run.trials_csv = _read_csv(root / "trials.csv")
-    read = [*KNOWN_FILES, *(p.name for p in graph_files)]
+    if run.result is not None and (root / "study.journal").is_file():
+        run.curves = _journal_curves(root / "study.journal", run.result.get("study_name"))
+    read = [*KNOWN_FILES, *GRAPH_FILES, *(p.name for p in graph_files)]
     run.files = sorted(name for name in read if (root / name).is_file())
     if run.empty:
-        raise DataError(f"Run directory {str(root)!r} holds nothing to report: expected result.json, verdict.json, "
-                        "text_result.json, graph*.json or trials.csv (written by hyperselect train, tune, compare, "
-                        "text or graph).")
+        raise DataError(
+            f"Run directory {str(root)!r} holds nothing to report: expected result.json, verdict.json, "
+            "text_result.json, graph*.json or trials.csv (written by hyperselect train, tune, compare, "
+            "text or graph)."
+        )
     return run
 
 
@@ -135,7 +207,9 @@ def first(d: Mapping[str, Any] | None, *keys: str) -> Any:
     return None
 
 
-def _named_rows(obj: Any, name_keys: tuple[str, ...] = ("name", "model", "label", "node")) -> list[dict[str, Any]]:
+def _named_rows(
+    obj: Any, name_keys: tuple[str, ...] = ("name", "model", "label", "node")
+) -> list[dict[str, Any]]:
     """``{name: value}`` or ``[{name: ..., ...}]`` as a list of dicts with a ``name`` key."""
     rows: list[dict[str, Any]] = []
     if isinstance(obj, Mapping):
@@ -183,13 +257,22 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         m, s = _mean_std(scores)
         mean = num(first(row, "mean", "mean_score", "score"))
         std = num(first(row, "std", "std_score"))
-        models.append({**row, "scores": scores, "mean": mean if mean is not None else m,
-                       "std": std if std is not None else s})
+        models.append(
+            {
+                **row,
+                "scores": scores,
+                "mean": mean if mean is not None else m,
+                "std": std if std is not None else s,
+            }
+        )
     costs = _named_rows(v.get("costs"))
     if not costs:
         cost_keys = ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
-        costs = [{"name": m["name"], **{k: m[k] for k in cost_keys if k in m}} for m in models
-                 if any(k in m for k in cost_keys)]
+        costs = [
+            {"name": m["name"], **{k: m[k] for k in cost_keys if k in m}}
+            for m in models
+            if any(k in m for k in cost_keys)
+        ]
     best_network = first(v, "best_network", "network")
     best_baseline = first(v, "best_baseline", "baseline")
     if isinstance(best_network, Mapping):
@@ -211,16 +294,23 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(effect_raw, Mapping):
         ci = first(effect_raw, "ci", "confidence_interval")
         lo, hi = (ci[0], ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else (None, None)
-        effect = {"estimate": num(first(effect_raw, "estimate", "value", "mean", "mean_difference", "difference")),
-                  "low": num(first(effect_raw, "ci_low", "low", "lower")) if lo is None else num(lo),
-                  "high": num(first(effect_raw, "ci_high", "high", "upper")) if hi is None else num(hi),
-                  "level": num(first(effect_raw, "level", "confidence", "ci_level")),
-                  "name": first(effect_raw, "name", "kind", "measure")}
+        effect = {
+            "estimate": num(first(effect_raw, "estimate", "value", "mean", "mean_difference", "difference")),
+            "low": num(first(effect_raw, "ci_low", "low", "lower")) if lo is None else num(lo),
+            "high": num(first(effect_raw, "ci_high", "high", "upper")) if hi is None else num(hi),
+            "level": num(first(effect_raw, "level", "confidence", "ci_level")),
+            "name": first(effect_raw, "name", "kind", "measure"),
+        }
     elif num(effect_raw) is not None:
         ci = first(v, "ci", "effect_ci", "confidence_interval", "effect_size_ci")
         lo, hi = (ci[0], ci[1]) if isinstance(ci, Sequence) and len(ci) == 2 else (None, None)
-        effect = {"estimate": num(effect_raw), "low": num(lo), "high": num(hi), "level": num(v.get("ci_level")),
-                  "name": None}
+        effect = {
+            "estimate": num(effect_raw),
+            "low": num(lo),
+            "high": num(hi),
+            "level": num(v.get("ci_level")),
+            "name": None,
+        }
     return {
         "recommendation": rec,
         "headline": RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict"),
@@ -248,7 +338,9 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
     spreads: dict[str, list[float | None]] = {}
     fractions: list[float] = []
     if isinstance(lc, Mapping) and first(lc, "fractions", "train_fractions", "sizes") is not None:
-        fractions = [f for f in (num(x) for x in first(lc, "fractions", "train_fractions", "sizes")) if f is not None]
+        fractions = [
+            f for f in (num(x) for x in first(lc, "fractions", "train_fractions", "sizes")) if f is not None
+        ]
         raw = first(lc, "curves", "scores", "models")
         if isinstance(raw, Mapping):
             for name, ys in raw.items():
@@ -259,8 +351,12 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
                     curves[str(name)] = [num(y) for y in ys]
         else:
             for key, ys in lc.items():
-                if key not in ("fractions", "train_fractions", "sizes") and isinstance(ys, list) \
-                        and all(num(y) is not None or y is None for y in ys) and len(ys) == len(fractions):
+                if (
+                    key not in ("fractions", "train_fractions", "sizes")
+                    and isinstance(ys, list)
+                    and all(num(y) is not None or y is None for y in ys)
+                    and len(ys) == len(fractions)
+                ):
                     curves[str(key)] = [num(y) for y in ys]
         std = first(lc, "std", "stds", "spread")
         if isinstance(std, Mapping):
@@ -278,7 +374,11 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
                 fs = [num(x) for x in first(c, "fractions", "train_fractions") or []]
                 ys = [num(y) for y in first(c, "mean", "scores", "score") or []]
                 sd = [num(y) for y in c.get("std") or []]
-                by_f = {f: (y, s) for f, y, s in zip(fs, ys, sd or [None] * len(ys), strict=False) if f is not None}
+                by_f = {
+                    f: (y, s)
+                    for f, y, s in zip(fs, ys, sd or [None] * len(ys), strict=False)
+                    if f is not None
+                }
                 fractions = sorted(set(fractions) | set(by_f))
                 curves[str(name)] = [by_f[f][0] for f in fractions if f in by_f]
                 spreads[str(name)] = [by_f[f][1] for f in fractions if f in by_f]
@@ -286,7 +386,9 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
                     notes.append(f"{name}: {c['trend']}")
     elif isinstance(lc, Sequence) and not isinstance(lc, str):  # [{fraction, model, score, std}]
         pts = [p for p in lc if isinstance(p, Mapping)]
-        fractions = sorted({f for f in (num(first(p, "fraction", "train_fraction")) for p in pts) if f is not None})
+        fractions = sorted(
+            {f for f in (num(first(p, "fraction", "train_fraction")) for p in pts) if f is not None}
+        )
         for p in pts:
             name = str(first(p, "model", "name") or "model")
             curves.setdefault(name, [None] * len(fractions))
@@ -316,8 +418,10 @@ def _curve(raw: Any) -> list[tuple[float, float]]:
     if isinstance(raw, Mapping):
         pts = [(num(k), num(v)) for k, v in raw.items()]
     elif isinstance(raw, Sequence) and not isinstance(raw, str):
-        pts = [(num(p[0]), num(p[1])) if isinstance(p, Sequence) and len(p) == 2 else (float(i + 1), num(p))
-               for i, p in enumerate(raw)]
+        pts = [
+            (num(p[0]), num(p[1])) if isinstance(p, Sequence) and len(p) == 2 else (float(i + 1), num(p))
+            for i, p in enumerate(raw)
+        ]
     else:
         return []
     return sorted((x, y) for x, y in pts if x is not None and y is not None)
@@ -332,10 +436,16 @@ def _trial(i: int, t: Mapping[str, Any]) -> dict[str, Any]:
     if value is None and state == "PRUNED" and curve:
         value = curve[-1][1]
     reason = first(t, "fail_reason", "reason", "stop_reason") or first(user_attrs, "fail_reason", "reason")
-    return {"number": int(num(first(t, "number", "trial", "id")) or i), "value": value, "state": state,
-            "params": dict(params) if isinstance(params, Mapping) else {}, "curve": curve,
-            "reason": None if reason is None else str(reason),
-            "seconds": num(first(t, "duration", "seconds", "duration_seconds"))}
+    return {
+        "number": int(num(first(t, "number", "trial", "id")) or i),
+        "value": value,
+        "state": state,
+        "params": dict(params) if isinstance(params, Mapping) else {},
+        "curve": curve,
+        "epochs": first(t, "epochs"),
+        "reason": None if reason is None else str(reason),
+        "seconds": num(first(t, "duration", "seconds", "duration_seconds")),
+    }
 
 
 def _csv_value(text: str) -> Any:
@@ -352,12 +462,23 @@ def _trials_from_csv(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     """Optuna's ``trials_dataframe()`` columns (``params_lr``, ``state``, ``value``, ...) as trials."""
     out: list[dict[str, Any]] = []
     for i, r in enumerate(rows):
-        params = {k.split("_", 1)[1]: _csv_value(v) for k, v in r.items()
-                  if k.startswith(("params_", "param_")) and v.strip() != ""}
-        out.append({"number": int(num(r.get("number")) or i), "value": num(r.get("value")),
-                    "state": _state(r.get("state")), "params": params, "curve": [],
-                    "reason": r.get("user_attrs_fail_reason") or None,
-                    "seconds": num(first(r, "duration", "seconds"))})
+        params = {
+            k.split("_", 1)[1]: _csv_value(v)
+            for k, v in r.items()
+            if k.startswith(("params_", "param_")) and v.strip() != ""
+        }
+        out.append(
+            {
+                "number": int(num(r.get("number")) or i),
+                "value": num(r.get("value")),
+                "state": _state(r.get("state")),
+                "params": params,
+                "curve": [],
+                "epochs": _csv_value(r["epochs"]) if r.get("epochs") else None,
+                "reason": first({k: v for k, v in r.items() if v}, "reason", "user_attrs_fail_reason"),
+                "seconds": num(first(r, "seconds", "duration")),
+            }
+        )
     return out
 
 
@@ -385,7 +506,7 @@ def space_ranges(result: Mapping[str, Any]) -> dict[str, str]:
         return {}
     out: dict[str, str] = {}
     dims = space.get("dims")
-    for name, d in (dims.items() if isinstance(dims, Mapping) else []):
+    for name, d in dims.items() if isinstance(dims, Mapping) else []:
         if not isinstance(d, Mapping):
             continue
         if isinstance(d.get("choices"), list):
@@ -395,18 +516,31 @@ def space_ranges(result: Mapping[str, Any]) -> dict[str, str]:
             step = f" step {d['step']}" if d.get("step") not in (None, 1) else ""
             out[str(name)] = f"{d['low']} to {d['high']}{scale}{step}"
     fixed = space.get("fixed")
-    for name, v in (fixed.items() if isinstance(fixed, Mapping) else []):
+    for name, v in fixed.items() if isinstance(fixed, Mapping) else []:
         out.setdefault(str(name), f"fixed: {v}")
     return out
 
 
-def search_view(result: Mapping[str, Any] | None, trials_csv: list[dict[str, str]] | None) -> dict[str, Any] | None:
-    """Best configuration with rationale, test metrics, importances and trials of a ``tune`` result."""
+def search_view(
+    result: Mapping[str, Any] | None,
+    trials_csv: list[dict[str, str]] | None,
+    curves: Mapping[int, list[tuple[float, float]]] | None = None,
+) -> dict[str, Any] | None:
+    """Best configuration with rationale, test metrics, importances and trials of a ``tune`` result.
+
+    Trials come from ``result["trials"]`` when present, else from ``trials.csv``; learning curves from the
+    trials themselves or from ``curves`` (the study journal).
+    """
     result = result if isinstance(result, Mapping) else {}
+    if "history" in result and "best_config" not in result and "trials" not in result:
+        return None  # a training run, not a search
     raw_trials = result.get("trials")
     trials = [_trial(i, t) for i, t in enumerate(raw_trials or []) if isinstance(t, Mapping)]
     if not trials and trials_csv:
         trials = _trials_from_csv(trials_csv)
+    for t in trials:
+        if not t["curve"] and curves and t["number"] in curves:
+            t["curve"] = list(curves[t["number"]])
     best = first(result, "best_config", "best_params")
     if not trials and not isinstance(best, Mapping):
         return None
@@ -422,13 +556,17 @@ def search_view(result: Mapping[str, Any] | None, trials_csv: list[dict[str, str
         "best_trial": first(result, "best_trial", "best_number"),
         "rationale": rationale_map(result),
         "ranges": space_ranges(result),
-        "notes": [str(n) for n in (first(result.get("space"), "notes") or [])
-                  if isinstance(result.get("space"), Mapping)],
+        "notes": [
+            str(n)
+            for n in (first(result.get("space"), "notes") or [])
+            if isinstance(result.get("space"), Mapping)
+        ],
         "metric": str(first(result, "metric", "score_name", "objective") or "valid score"),
         "maximize": not direction.startswith("min"),
         "metrics": metrics,
         "importances": {str(k): f for k, v in (imp or {}).items() if (f := num(v)) is not None}
-        if isinstance(imp, Mapping) else {},
+        if isinstance(imp, Mapping)
+        else {},
         "trials": trials,
         "counts": counts,
         "study": first(result, "study_name", "study"),
@@ -443,7 +581,9 @@ def metrics_of(result: Mapping[str, Any]) -> dict[str, Any]:
         raw = result.get(key)
         if isinstance(raw, Mapping):
             out.update({str(k): v for k, v in raw.items() if not isinstance(v, Mapping | list)})
-    out.update({k: v for k, v in result.items() if k.startswith("test_") and not isinstance(v, Mapping | list)})
+    out.update(
+        {k: v for k, v in result.items() if k.startswith("test_") and not isinstance(v, Mapping | list)}
+    )
     return out
 
 
@@ -483,8 +623,11 @@ def diagnostics(*sources: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     for src in sources:
         if not isinstance(src, Mapping):
             continue
-        candidates = [src] + [src[k] for k in ("refit", "best_run", "final", "train_result", "best_result")
-                              if isinstance(src.get(k), Mapping)]
+        candidates = [src] + [
+            src[k]
+            for k in ("refit", "best_run", "final", "train_result", "best_result")
+            if isinstance(src.get(k), Mapping)
+        ]
         for c in candidates:
             for f in first(c, "diagnostics", "findings") or []:
                 if not isinstance(f, Mapping):
@@ -492,9 +635,15 @@ def diagnostics(*sources: Mapping[str, Any] | None) -> list[dict[str, Any]]:
                 key = (str(f.get("kind", "")), str(f.get("evidence", "")))
                 if key not in seen:
                     seen.add(key)
-                    out.append({"kind": str(f.get("kind", "finding")), "severity": str(f.get("severity", "info")),
-                                "evidence": str(f.get("evidence", "")), "remedy": str(f.get("remedy", "")),
-                                "data": f.get("data") if isinstance(f.get("data"), Mapping) else {}})
+                    out.append(
+                        {
+                            "kind": str(f.get("kind", "finding")),
+                            "severity": str(f.get("severity", "info")),
+                            "evidence": str(f.get("evidence", "")),
+                            "remedy": str(f.get("remedy", "")),
+                            "data": f.get("data") if isinstance(f.get("data"), Mapping) else {},
+                        }
+                    )
     order = {"error": 0, "warning": 1, "info": 2}
     out.sort(key=lambda f: order.get(f["severity"], 3))
     return out
@@ -536,9 +685,17 @@ def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any
             mf1 = num(rep["macro avg"].get("f1-score"))
         if rep is None and mat is None and acc is None:
             continue
-        out.append({"name": m["name"], "report": rep, "matrix": mat, "labels": list(labels_m or labels or []),
-                    "accuracy": acc, "macro_f1": mf1,
-                    "misclassified": first(m, "misclassified", "misclassified_examples", "errors")})
+        out.append(
+            {
+                "name": m["name"],
+                "report": rep,
+                "matrix": mat,
+                "labels": list(labels_m or labels or []),
+                "accuracy": acc,
+                "macro_f1": mf1,
+                "misclassified": first(m, "misclassified", "misclassified_examples", "errors"),
+            }
+        )
     return out
 
 
@@ -546,8 +703,9 @@ def misclassified(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The most confidently misclassified examples, ``{text, true, predicted, confidence, model}``."""
     if not isinstance(text, Mapping):
         return []
-    rows: list[tuple[str | None, Any]] = [(None, r) for r in
-                                          first(text, "misclassified", "misclassified_examples", "errors") or []]
+    rows: list[tuple[str | None, Any]] = [
+        (None, r) for r in first(text, "misclassified", "misclassified_examples", "errors") or []
+    ]
     if not rows:
         for m in classification_reports(text):
             rows += [(m["name"], r) for r in m["misclassified"] or []]
@@ -555,11 +713,15 @@ def misclassified(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     for model, r in rows:
         if not isinstance(r, Mapping):
             continue
-        out.append({"text": str(first(r, "text", "example", "document") or ""),
-                    "true": first(r, "true", "label", "y_true", "true_label"),
-                    "predicted": first(r, "predicted", "pred", "y_pred", "predicted_label"),
-                    "confidence": num(first(r, "confidence", "probability", "proba", "score")),
-                    "model": first(r, "model") or model})
+        out.append(
+            {
+                "text": str(first(r, "text", "example", "document") or ""),
+                "true": first(r, "true", "label", "y_true", "true_label"),
+                "predicted": first(r, "predicted", "pred", "y_pred", "predicted_label"),
+                "confidence": num(first(r, "confidence", "probability", "proba", "score")),
+                "model": first(r, "model") or model,
+            }
+        )
     return out
 
 
@@ -598,29 +760,49 @@ def projection_view(obj: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if isinstance(labels, list):
         labels = [("; ".join(map(str, lab)) if isinstance(lab, list) else lab) for lab in labels]
     n = len(pts if pts is not None else vectors or [])
-    return {"points": pts, "vectors": vectors, "method": method,
-            "labels": labels if isinstance(labels, list) and len(labels) == n else None,
-            "names": list(names) if isinstance(names, list) and len(names) == n else None}
+    return {
+        "points": pts,
+        "vectors": vectors,
+        "method": method,
+        "labels": labels if isinstance(labels, list) and len(labels) == n else None,
+        "names": list(names) if isinstance(names, list) and len(names) == n else None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------- graph ---
 
 
 def graph_view(g: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Similar nodes, recommendations, node-classification scores and embeddings of ``graph`` outputs."""
+    """The ``graph`` commands' outputs: summary, node2vec settings, similar nodes, recommendations,
+    node-classification scores, p/q tuning trials and the embeddings to project."""
     if not isinstance(g, Mapping):
         return None
+
+    def part(key: str) -> Mapping[str, Any]:
+        v = g.get(key)
+        return v if isinstance(v, Mapping) else {}
+
+    embed, emb = part("embed"), part("embeddings")
+    summary = first(embed, "graph") or first(g, "graph", "graph_summary", "summary")
     similar = first(g, "similar", "most_similar")
     recommend = first(g, "recommend", "recommendations")
-    classification = first(g, "classification", "node_classification", "scores")
+    classify = first(g, "classify", "classification", "node_classification")
+    models = classify.get("models") if isinstance(classify, Mapping) and "models" in classify else classify
+    tune = part("tune")
     view = {
-        "params": first(g, "params", "embedding_params", "node2vec"),
-        "graph": first(g, "graph", "graph_summary", "summary"),
-        "similar": similar,
-        "recommend": recommend,
-        "classification": _named_rows(classification),
+        "graph": summary if isinstance(summary, Mapping) else None,
+        "params": first(emb, "params") or first(g, "params", "embedding_params", "node2vec"),
+        "effort": first(embed, "effort") or first(g, "effort"),
+        "timings": first(embed, "timings") or first(g, "timings"),
+        "similar": similar if isinstance(similar, Mapping | list) else None,
+        "recommend": recommend if isinstance(recommend, Mapping | list) else None,
+        "classification": _named_rows(models),
+        "classification_setup": {k: v for k, v in classify.items() if k != "models"}
+        if isinstance(classify, Mapping)
+        else {},
+        "tune": tune or None,
         "projection": projection_view(g),
     }
-    if not any(view[k] for k in ("similar", "recommend", "classification", "projection")):
+    if not any(view[k] for k in ("graph", "similar", "recommend", "classification", "tune", "projection")):
         return None
     return view
