@@ -36,17 +36,22 @@ test: $(STAMP) lint services
 test-all: $(STAMP) services
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -p no:cacheprovider --timeout 1800
 
-bench-quick: $(STAMP)
-	$(BIN)/pip install --quiet -e '.[bench]'
-	mkdir -p benchmarks/results
-	for b in trainer population hpo_vs_optuna fcnet verdict node2vec text; do \
-	  HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --quick --json benchmarks/results/$${b}_quick.json || exit 1; done
+# PecanPy, the node2vec reference, pins numpy<2; it lives in its own venv so it cannot break ours.
+.venv-pecanpy/bin/python:
+	$(PYTHON) -m venv .venv-pecanpy
+	.venv-pecanpy/bin/pip install --quiet pecanpy psutil "numpy<2"
 
-bench: $(STAMP)
+bench-quick: $(STAMP) .venv-pecanpy/bin/python
 	$(BIN)/pip install --quiet -e '.[bench]'
 	mkdir -p benchmarks/results
 	for b in trainer population hpo_vs_optuna fcnet verdict node2vec text; do \
-	  HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --json benchmarks/results/$$b.json || exit 1; done
+	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --quick --json benchmarks/results/$${b}_quick.json || exit 1; done
+
+bench: $(STAMP) .venv-pecanpy/bin/python
+	$(BIN)/pip install --quiet -e '.[bench]'
+	mkdir -p benchmarks/results
+	for b in trainer population hpo_vs_optuna fcnet verdict node2vec text; do \
+	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --json benchmarks/results/$$b.json || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pg runs test-artifacts .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-pecanpy .pg runs test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,7 @@ from hyperselect.errors import DataError, HyperselectError
 
 app = typer.Typer(help="Graph embeddings (node2vec): similar nodes, recommendations, node classification.")
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # error messages stay greppable, one line each
 
 LabelsOpt = typer.Option(None, "--labels", help="node<TAB>label file (several lines per node = multi-label).")
 OutOpt = typer.Option(None, "--out", help="Folder for the JSON results (and embeddings).")
@@ -74,8 +74,16 @@ def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
     return graph, lab
 
 
-def _model(p: float, q: float, dimensions: int, num_walks: str, epochs: str, ensemble: str, seed: int,
-           workers: int | None) -> Any:  # fmt: skip
+def _model(
+    p: float,
+    q: float,
+    dimensions: int,
+    num_walks: str,
+    epochs: str,
+    ensemble: str,
+    seed: int,
+    workers: int | None,
+) -> Any:
     from hyperselect.represent.node2vec import Node2Vec
 
     return Node2Vec(
@@ -138,8 +146,15 @@ def embed(
         if out is not None:
             name = "embeddings.txt" if format == "word2vec" else "embeddings"
             where = model.save(safe_join(out, name), format=format)
-            atomic_write_json(safe_join(out, "embed.json"), {"graph": graph.summary(), "effort": model.effort_,
-                                                              "timings": model.timings_, "saved": str(where)})  # fmt: skip
+            atomic_write_json(
+                safe_join(out, "embed.json"),
+                {
+                    "graph": graph.summary(),
+                    "effort": model.effort_,
+                    "timings": model.timings_,
+                    "saved": str(where),
+                },
+            )
             console.print(f"saved to {where}")
 
     _run(go)
@@ -172,8 +187,10 @@ def similar(
         console.print(_answers_table(f"most similar to {node}", answers))
         console.print(_effort_line(model))
         if out is not None:
-            atomic_write_json(safe_join(out, "similar.json"), {"node": node, "answers": [a.to_dict() for a in answers],
-                                                                "effort": model.effort_})  # fmt: skip
+            atomic_write_json(
+                safe_join(out, "similar.json"),
+                {"node": node, "answers": [a.to_dict() for a in answers], "effort": model.effort_},
+            )
 
     _run(go)
 
@@ -246,8 +263,14 @@ def classify(
         graph, lab = _load(edges, labels, directed)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph)
         x, y = labelled_matrix(model.embeddings_, model.nodes_, lab)
-        res = evaluate_embeddings(x, y, models=[m.strip() for m in models.split(",") if m.strip()],
-                                  repeats=repeats, random_state=seed, n_jobs=workers or 2)  # fmt: skip
+        res = evaluate_embeddings(
+            x,
+            y,
+            models=[m.strip() for m in models.split(",") if m.strip()],
+            repeats=repeats,
+            random_state=seed,
+            n_jobs=workers or 2,
+        )
         table = Table(title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)")
         for col in ("model", "Macro-F1", "Micro-F1"):
             table.add_column(col)
@@ -255,8 +278,11 @@ def classify(
             if "skipped" in r:
                 table.add_row(name, "skipped", r["skipped"])
             else:
-                table.add_row(name, f"{r['macro_f1']:.4f} ± {r['macro_f1_std']:.4f}",
-                              f"{r['micro_f1']:.4f} ± {r['micro_f1_std']:.4f}")  # fmt: skip
+                table.add_row(
+                    name,
+                    f"{r['macro_f1']:.4f} ± {r['macro_f1_std']:.4f}",
+                    f"{r['micro_f1']:.4f} ± {r['micro_f1_std']:.4f}",
+                )
         console.print(table)
         console.print(_effort_line(model))
         if out is not None:
@@ -288,8 +314,16 @@ def tune(
             dims = [int(d) for d in dimensions.split(",")]
         except ValueError:
             raise DataError(f"--dimensions must be comma-separated integers. Got {dimensions!r}.") from None
-        res = tune_node2vec(graph, lab, n_trials=trials, dimensions=dims, num_walks=num_walks, epochs=epochs,
-                            workers=workers, random_state=seed)  # fmt: skip
+        res = tune_node2vec(
+            graph,
+            lab,
+            n_trials=trials,
+            dimensions=dims,
+            num_walks=num_walks,
+            epochs=epochs,
+            workers=workers,
+            random_state=seed,
+        )
         table = Table(title="trials")
         for col in ("#", "p", "q", "dim", "validation Macro-F1"):
             table.add_column(col)
@@ -297,8 +331,10 @@ def tune(
             score = f"{t['score']:.4f}" if "score" in t else f"failed: {t.get('reason')}"
             table.add_row(str(t["number"]), str(t.get("p")), str(t.get("q")), str(t.get("dimensions")), score)
         console.print(table)
-        console.print(f"best: {res.best_params} (validation Macro-F1 {res.best_score:.4f}); "
-                      f"{res.walk_sets} walk sets for {len(res.trials)} trials, {res.seconds:.0f}s")  # fmt: skip
+        console.print(
+            f"best: {res.best_params} (validation Macro-F1 {res.best_score:.4f}); "
+            f"{res.walk_sets} walk sets for {len(res.trials)} trials, {res.seconds:.0f}s"
+        )
         if out is not None:
             atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
 

@@ -226,13 +226,23 @@ def tune_node2vec(
         reused = (p, q) in walks_cache
         if not reused:
             walks_cache[(p, q)] = generate_walks(
-                graph, num_walks=num_walks, walk_length=walk_length, p=p, q=q, random_state=random_state,
+                graph,
+                num_walks=num_walks,
+                walk_length=walk_length,
+                p=p,
+                q=q,
+                random_state=random_state,
                 workers=workers,
-            ).walks  # fmt: skip
+            ).walks
         emb = train_skipgram(
-            walks_cache[(p, q)], graph.n_nodes, dimensions=dim, window=window, epochs=epochs, workers=workers,
+            walks_cache[(p, q)],
+            graph.n_nodes,
+            dimensions=dim,
+            window=window,
+            epochs=epochs,
+            workers=workers,
             seed=random_state,
-        ).vectors  # fmt: skip
+        ).vectors
         x = emb[rows]
         scores = _scores("logreg", x[tr], y[tr], x[val], random_state, workers)
         pred = top_k_predictions(scores, y[val].sum(axis=1))

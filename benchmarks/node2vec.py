@@ -1,0 +1,331 @@
+"""node2vec: ours vs PecanPy (SparseOTF, PreComp) side by side, plus the stability of small-graph answers.
+
+    python benchmarks/node2vec.py --quick --json benchmarks/results/node2vec_quick.json
+    python benchmarks/node2vec.py --json benchmarks/results/node2vec.json
+
+Setting (the node2vec paper's): dimensions 128, walk length 80, 10 walks per node, window 10, 1 epoch, all
+cores (``--workers``), at p = q = 1 and p = 0.25, q = 4.  Every method runs in its own subprocess, which reports
+its wall seconds (walks and training separately) and its own peak RSS (``ru_maxrss``); the parent scores all
+embeddings with the same classifier and the same splits: one-vs-rest logistic regression, 50% training labels,
+top-k labels per node, 5 repeats, Macro-F1 and Micro-F1.
+
+PecanPy 2.0.9 depends on nptyping, which needs numpy < 2, while hyperselect's stack needs numpy >= 2, so
+PecanPy runs from its own virtual environment (same numba and gensim versions):
+
+    python3.11 -m venv /tmp/pecanpy-venv && /tmp/pecanpy-venv/bin/pip install pecanpy psutil "numpy<2"
+
+and is found through ``--pecanpy-python`` (default: $PECANPY_PYTHON, then /tmp/pecanpy-venv/bin/python).
+The ``stability`` section measures issue 10's target: the mean top-5 overlap of ``most_similar`` between 5
+seeds with the library's defaults, on Davis Southern Women and on osu_department_course_bipartite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "graphs"
+SETTINGS = [(1.0, 1.0), (0.25, 4.0)]
+WEIGHTED = {"Wikipedia": True}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# worker side: one method on one graph and setting, in a fresh process
+# ------------------------------------------------------------------------------------------------------------
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def worker_ours(edg: str, p: float, q: float, workers: int, seed: int, out: str) -> dict[str, Any]:
+    import warnings
+
+    import numpy as np
+
+    from hyperselect.data.graph import read_edgelist
+    from hyperselect.represent.node2vec.skipgram import train_skipgram
+    from hyperselect.represent.node2vec.walks import generate_walks
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = read_edgelist(edg)
+    t1 = time.perf_counter()
+    wr = generate_walks(graph, num_walks=10, walk_length=80, p=p, q=q, random_state=seed, workers=workers)
+    t2 = time.perf_counter()
+    sg = train_skipgram(
+        wr.walks, graph.n_nodes, dimensions=128, window=10, epochs=1, workers=workers, seed=seed
+    )
+    t3 = time.perf_counter()
+    np.save(out, sg.vectors)
+    return {"nodes": graph.nodes, "load_s": t1 - t0, "walks_s": t2 - t1, "train_s": t3 - t2, "mode": wr.mode}
+
+
+def worker_pecanpy(
+    edg: str, p: float, q: float, workers: int, seed: int, out: str, mode: str
+) -> dict[str, Any]:
+    import numpy as np
+    from gensim.models import Word2Vec
+    from pecanpy import pecanpy as pp
+
+    cls = {"SparseOTF": pp.SparseOTF, "PreComp": pp.PreComp}[mode]
+    t0 = time.perf_counter()
+    g = cls(p=p, q=q, workers=workers, verbose=False, random_state=seed)
+    g.read_edg(edg, weighted=WEIGHTED.get(Path(edg).stem, False), directed=False)
+    t1 = time.perf_counter()
+    g.preprocess_transition_probs()
+    walks = g.simulate_walks(num_walks=10, walk_length=80)
+    t2 = time.perf_counter()
+    w2v = Word2Vec(walks, vector_size=128, window=10, min_count=0, sg=1, workers=workers, epochs=1, seed=seed)
+    t3 = time.perf_counter()
+    np.save(out, w2v.wv[g.nodes])
+    return {"nodes": list(g.nodes), "load_s": t1 - t0, "walks_s": t2 - t1, "train_s": t3 - t2, "mode": mode}
+
+
+def run_worker(args: argparse.Namespace) -> None:
+    if args.worker == "ours":
+        res = worker_ours(args.edg, args.p, args.q, args.workers, args.seed, args.out)
+    else:
+        res = worker_pecanpy(args.edg, args.p, args.q, args.workers, args.seed, args.out, args.worker)
+    res["peak_rss_mb"] = _peak_rss_mb()
+    print("RESULT " + json.dumps(res))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# parent side
+# ------------------------------------------------------------------------------------------------------------
+def _pecanpy_python(arg: str | None) -> str | None:
+    for cand in (arg, os.environ.get("PECANPY_PYTHON"), ".venv-pecanpy/bin/python", "/tmp/pecanpy-venv/bin/python"):
+        if cand and Path(cand).exists():
+            return cand
+    return None
+
+
+def run_method(
+    python: str, method: str, edg: Path, p: float, q: float, workers: int, seed: int
+) -> dict[str, Any]:
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = str(Path(tmp) / "emb.npy")
+        cmd = [python, __file__, "--worker", method, "--edg", str(edg), "--p", str(p), "--q", str(q)]
+        cmd += ["--workers", str(workers), "--seed", str(seed), "--out", out]
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+        wall = time.perf_counter() - t0
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+        if proc.returncode != 0 or not lines:
+            return {"method": method, "failed": True, "reason": proc.stderr[-2000:]}
+        res = json.loads(lines[-1][7:])
+        res["embeddings"] = np.load(out)
+    res.update(method=method, process_wall_s=wall, total_s=res["walks_s"] + res["train_s"])
+    return res
+
+
+def score(res: dict[str, Any], labels: Any, repeats: int, seed: int) -> dict[str, Any]:
+    import warnings
+
+    from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        x, y = labelled_matrix(res["embeddings"], res["nodes"], labels)
+    ev = evaluate_embeddings(x, y, models=("logreg",), repeats=repeats, random_state=seed)["models"]["logreg"]
+    return {k: ev[k] for k in ("macro_f1", "macro_f1_std", "micro_f1", "micro_f1_std")}
+
+
+def stability_section(data: Path, seeds: tuple[int, ...]) -> dict[str, Any]:
+    import warnings
+
+    import networkx as nx
+
+    from hyperselect.data.graph import from_networkx, read_edgelist
+    from hyperselect.represent.node2vec.model import Node2Vec
+
+    out: dict[str, Any] = {}
+    graphs: dict[str, Any] = {"davis_southern_women": from_networkx(nx.davis_southern_women_graph())}
+    osu = data / "osu_department_course_bipartite" / "osu_department_course_bipartite.edg"
+    if osu.is_file():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            graphs["osu_department_course_bipartite"] = read_edgelist(osu)
+    for name, graph in graphs.items():
+        t0 = time.perf_counter()
+        models = [Node2Vec(random_state=s).fit(graph) for s in seeds]
+        wall = (time.perf_counter() - t0) / len(seeds)
+        entry: dict[str, Any] = {"effort": models[0].effort_, "wall_s_per_fit": wall, "seeds": list(seeds)}
+        query_sets = {"all_nodes": [u for u, ok in zip(graph.nodes, models[0].embedded_, strict=True) if ok]}
+        if name.startswith("osu"):
+            query_sets["departments"] = [u for u in graph.nodes if u.startswith("D:")]
+        for qname, qs in query_sets.items():
+            tops = [{u: {a.node for a in m.most_similar(u, 5)} for u in qs} for m in models]
+            ov = [
+                len(tops[a][u] & tops[b][u]) / 5
+                for a in range(len(models))
+                for b in range(a + 1, len(models))
+                for u in qs
+            ]
+            entry[f"top5_overlap_{qname}"] = sum(ov) / len(ov)
+            entry[f"queries_{qname}"] = len(qs)
+        out[name] = entry
+        print(f"stability {name}: {entry}", flush=True)
+    return out
+
+
+def tuned_blogcatalog(data: Path, workers: int, repeats: int, seed: int, trials: int) -> dict[str, Any]:
+    import warnings
+
+    from hyperselect.data.graph import read_edgelist, read_labels
+    from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix, tune_node2vec
+    from hyperselect.represent.node2vec.skipgram import train_skipgram
+    from hyperselect.represent.node2vec.walks import generate_walks
+
+    folder = data / "BlogCatalog"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        graph = read_edgelist(folder / "BlogCatalog.edg")
+        labels = read_labels(folder / "BlogCatalog.labels.tsv")
+        tune = tune_node2vec(graph, labels, n_trials=trials, workers=workers, random_state=seed)
+        best = tune.best_params
+        wr = generate_walks(graph, p=best["p"], q=best["q"], random_state=seed, workers=workers)
+        emb = train_skipgram(
+            wr.walks, graph.n_nodes, dimensions=int(best["dimensions"]), workers=workers, seed=seed
+        )
+        x, y = labelled_matrix(emb.vectors, graph.nodes, labels)
+    ev = evaluate_embeddings(x, y, models=("logreg",), repeats=repeats, random_state=seed)["models"]["logreg"]
+    return {"tune": tune.to_dict(), "test": ev}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="PPI only, plus the stability section")
+    ap.add_argument("--json", type=Path, help="write the results here")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--pecanpy-python", default=None)
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--tune-trials", type=int, default=12)
+    ap.add_argument("--skip-stability", action="store_true")
+    # worker mode (internal)
+    ap.add_argument("--worker", choices=["ours", "SparseOTF", "PreComp"])
+    ap.add_argument("--edg")
+    ap.add_argument("--p", type=float, default=1.0)
+    ap.add_argument("--q", type=float, default=1.0)
+    ap.add_argument("--out")
+    args = ap.parse_args(argv)
+    if args.worker:
+        run_worker(args)
+        return 0
+
+    sys.path.insert(0, str(ROOT / "src"))
+    import platform
+
+    from hyperselect.data.graph import read_labels
+
+    if not args.data.is_dir():
+        print(f"data folder {args.data} not found", file=sys.stderr)
+        return 2
+    pecan = _pecanpy_python(args.pecanpy_python)
+    graphs = ["PPI"] if args.quick else ["BlogCatalog", "PPI", "Wikipedia"]
+    result: dict[str, Any] = {
+        "benchmark": "node2vec",
+        "quick": args.quick,
+        "setting": {
+            "dimensions": 128,
+            "walk_length": 80,
+            "num_walks": 10,
+            "window": 10,
+            "epochs": 1,
+            "workers": args.workers,
+            "train_fraction": 0.5,
+            "repeats": args.repeats,
+            "classifier": "one-vs-rest logistic regression, top-k labels",
+        },
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg(),
+        },
+        "pecanpy_python": pecan,
+        "runs": [],
+    }
+    methods = ["ours"] + (["SparseOTF", "PreComp"] if pecan else [])
+    if not pecan:
+        result["pecanpy_skipped"] = "no PecanPy interpreter found (see the module docstring)"
+    for name in graphs:
+        edg = args.data / name / f"{name}.edg"
+        labels = read_labels(args.data / name / f"{name}.labels.tsv")
+        for p, q in SETTINGS:
+            for method in methods:
+                python = sys.executable if method == "ours" else str(pecan)
+                res = run_method(python, method, edg, p, q, args.workers, args.seed)
+                row = {
+                    "graph": name,
+                    "p": p,
+                    "q": q,
+                    **{k: v for k, v in res.items() if k not in ("embeddings", "nodes")},
+                }
+                if not res.get("failed"):
+                    row.update(score(res, labels, args.repeats, args.seed))
+                result["runs"].append(row)
+                print(json.dumps(row), flush=True)
+
+    if not args.skip_stability:
+        result["stability"] = stability_section(args.data, (0, 1, 2, 3, 4))
+    if not args.quick:
+        result["blogcatalog_tuned"] = tuned_blogcatalog(
+            args.data, args.workers, args.repeats, args.seed, args.tune_trials
+        )
+
+    summary: dict[str, Any] = {}
+    ratios, rss, deltas = [], [], []
+    for r in result["runs"]:
+        if r["method"] != "ours" or r.get("failed"):
+            continue
+        ref = next(
+            (
+                x
+                for x in result["runs"]
+                if x["graph"] == r["graph"]
+                and x["p"] == r["p"]
+                and x["method"] == "SparseOTF"
+                and not x.get("failed")
+            ),
+            None,
+        )
+        if ref:
+            ratios.append(r["total_s"] / ref["total_s"])
+            rss.append(r["peak_rss_mb"] / ref["peak_rss_mb"])
+            deltas.append(r["macro_f1"] - ref["macro_f1"])
+    summary["wall_ratio_vs_pecanpy"] = max(ratios) if ratios else None
+    summary["rss_ratio_vs_pecanpy"] = max(rss) if rss else None
+    summary["macro_f1_delta"] = min(deltas) if deltas else None
+    tuned = result.get("blogcatalog_tuned")
+    summary["blogcatalog_tuned_macro_f1"] = tuned["test"]["macro_f1"] if tuned else None
+    stab = result.get("stability", {})
+    summary["min_top5_stability"] = min((v["top5_overlap_all_nodes"] for v in stab.values()), default=None)
+    if "osu_department_course_bipartite" in stab:
+        summary["osu_departments_top5_stability"] = stab["osu_department_course_bipartite"][
+            "top5_overlap_departments"
+        ]
+    result["summary"] = summary
+    result["machine"]["load_average_at_end"] = os.getloadavg()
+    print(json.dumps(summary, indent=2))
+    if args.json:
+        from hyperselect._io import atomic_write_json
+
+        atomic_write_json(args.json, result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

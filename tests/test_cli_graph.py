@@ -1,0 +1,115 @@
+"""``hyperselect graph``: thin commands tested with typer's runner on tiny edge files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+nx = pytest.importorskip("networkx")
+pytest.importorskip("numba")
+pytest.importorskip("gensim")
+
+from typer.testing import CliRunner  # noqa: E402
+
+from hyperselect.cli_graph import app  # noqa: E402
+
+runner = CliRunner()
+FAST = ["--dimensions", "8", "--num-walks", "5", "--epochs", "1", "--ensemble", "2", "--workers", "1"]
+
+
+@pytest.fixture()
+def davis(tmp_path: Path) -> tuple[Path, Path]:
+    g = nx.davis_southern_women_graph()
+    edges = tmp_path / "davis.edg"
+    edges.write_text("".join(f"{u.replace(' ', '_')}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "davis.labels.tsv"
+    sides = {
+        u.replace(" ", "_"): ("woman" if d["bipartite"] == 0 else "event") for u, d in g.nodes(data=True)
+    }
+    labels.write_text(
+        "".join(f"{u}\t{s}\n" for u, s in sides.items()) + "Ghost_Member\twoman\n", encoding="utf-8"
+    )
+    return edges, labels
+
+
+def test_similar_writes_json(davis: tuple[Path, Path], tmp_path: Path) -> None:
+    edges, _labels = davis
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app, ["similar", str(edges), "--node", "Evelyn_Jefferson", "--k", "3", "--out", str(out), *FAST]
+    )
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "similar.json").read_text())
+    assert len(data["answers"]) == 3 and {"node", "similarity", "support"} <= set(data["answers"][0])
+    assert all(
+        not a["node"].startswith("E") or "_" in a["node"] for a in data["answers"]
+    )  # peers, not events
+
+
+def test_recommend_with_label_sides(davis: tuple[Path, Path], tmp_path: Path) -> None:
+    edges, labels = davis
+    out = tmp_path / "out"
+    args = ["recommend", str(edges), "--labels", str(labels), "--node", "Evelyn_Jefferson", "--k", "2"]
+    res = runner.invoke(app, [*args, "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "recommend.json").read_text())
+    assert data["node"] == "Evelyn_Jefferson" and len(data["add"]) <= 2 and data["substitutes"]
+
+
+def test_label_only_node_is_a_clear_error(davis: tuple[Path, Path]) -> None:
+    edges, labels = davis
+    res = runner.invoke(
+        app, ["similar", str(edges), "--labels", str(labels), "--node", "Ghost_Member", *FAST]
+    )
+    assert res.exit_code == 1
+    assert "appears only in the label file" in res.output and "cannot be embedded" in res.output
+
+
+def test_bad_weight_exits_1_with_line(tmp_path: Path) -> None:
+    edges = tmp_path / "bad.edg"
+    edges.write_text("a b 1\nb c -3\n", encoding="utf-8")
+    res = runner.invoke(app, ["embed", str(edges), *FAST])
+    assert res.exit_code == 1 and ":2:" in res.output and "-3" in res.output
+
+
+def test_embed_and_classify(tmp_path: Path) -> None:
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    labels.write_text("".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["embed", str(edges), "--out", str(out), "--format", "word2vec", *FAST])
+    assert res.exit_code == 0, res.output
+    assert (out / "embeddings.txt").read_text().startswith("34 8")
+    args = ["classify", str(edges), "--labels", str(labels), "--models", "logreg", "--repeats", "2"]
+    res = runner.invoke(app, [*args, "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "classify.json").read_text())["models"]["logreg"]["micro_f1"] > 0.5
+
+
+def test_tune_records_trials(tmp_path: Path) -> None:
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    labels.write_text("".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
+    out = tmp_path / "out"
+    args = [
+        "tune",
+        str(edges),
+        "--labels",
+        str(labels),
+        "--trials",
+        "3",
+        "--dimensions",
+        "8",
+        "--num-walks",
+        "3",
+    ]
+    res = runner.invoke(app, [*args, "--workers", "1", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    data = json.loads((out / "tune.json").read_text())
+    assert len(data["trials"]) == 3 and {"p", "q", "dimensions"} == set(data["best_params"])
