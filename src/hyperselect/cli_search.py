@@ -44,8 +44,10 @@ def load_data(data: str, target: str | None, random_state: int = 0) -> tuple[Any
     if not path.exists() and data in BUILTIN_DATASETS:
         return load_builtin(data, random_state=random_state), {"builtin": data, "random_state": random_state}
     if target is None:
-        raise DataError(f"'{data}': --target COLUMN is needed to say which column to predict "
-                        f"(or name a built-in data set: {', '.join(BUILTIN_DATASETS)}).")
+        raise DataError(
+            f"'{data}': --target COLUMN is needed to say which column to predict "
+            f"(or name a built-in data set: {', '.join(BUILTIN_DATASETS)})."
+        )
     d = prepare_tabular(path, target, random_state=random_state)
     return d, {"path": str(path.resolve()), "target": target, "random_state": random_state}
 
@@ -71,18 +73,28 @@ def register(app: typer.Typer) -> None:
         target: Annotated[str | None, typer.Option("--target", "-t", help="column to predict")] = None,
         trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="total trials in the study")] = 30,
         timeout: Annotated[str | None, typer.Option(help="wall-clock budget: 90s, 10m, 1h30m")] = None,
-        storage: Annotated[str | None, typer.Option(
-            help="journal file path or database URL (postgresql://..., sqlite:///...); "
-                 "default: DIR/study.journal, or ./hyperselect.journal without --out")] = None,
+        storage: Annotated[
+            str | None,
+            typer.Option(
+                help="journal file path or database URL (postgresql://..., sqlite:///...); "
+                "default: DIR/study.journal, or ./hyperselect.journal without --out"
+            ),
+        ] = None,
         study: Annotated[str | None, typer.Option(help="study name (default: FILE-TARGET)")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="continue an existing study")] = False,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="write result.json and trials.csv here")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="write result.json and trials.csv here")
+        ] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
         sampler: Annotated[str, typer.Option(help="tpe, random, cmaes, qmc or gp")] = "tpe",
         batch_size: Annotated[int | None, typer.Option(min=1, help="configurations trained together")] = None,
-        max_epochs: Annotated[int | None, typer.Option(min=1, help="epoch cap (early stopping decides)")] = None,
+        max_epochs: Annotated[
+            int | None, typer.Option(min=1, help="epoch cap (early stopping decides)")
+        ] = None,
         seed: Annotated[int, typer.Option(help="random_state for splits, sampler and weights")] = 0,
-        heartbeat: Annotated[int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")] = None,
+        heartbeat: Annotated[
+            int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")
+        ] = None,
     ) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
         from hyperselect.search import advise
@@ -95,18 +107,33 @@ def register(app: typer.Typer) -> None:
             sp = advise(d, max_epochs=max_epochs)
             if space is not None:
                 sp = sp.apply_file(space)
-            store = storage or str((out / "study.journal") if out is not None else Path("hyperselect.journal"))
+            store = storage or str(
+                (out / "study.journal") if out is not None else Path("hyperselect.journal")
+            )
             name = study or (f"{Path(data).stem}-{target}" if target else Path(data).stem)
-            result = run_tune(d, n_trials=trials, timeout=seconds, space=sp, storage=store, study_name=name,
-                              sampler=sampler, random_state=seed, resume=resume, batch_size=batch_size,
-                              data_ref=ref, heartbeat_interval=heartbeat)
+            result = run_tune(
+                d,
+                n_trials=trials,
+                timeout=seconds,
+                space=sp,
+                storage=store,
+                study_name=name,
+                sampler=sampler,
+                random_state=seed,
+                resume=resume,
+                batch_size=batch_size,
+                data_ref=ref,
+                heartbeat_interval=heartbeat,
+            )
             if out is not None:
                 result.save(out)
         except HyperselectError as exc:
             raise _fail(exc) from exc
         c = result.counts
-        typer.echo(f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
-                   f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed) in {result.seconds:.1f} s")
+        typer.echo(
+            f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
+            f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed) in {result.seconds:.1f} s"
+        )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
         for k, v in result.test_metrics.items():
             typer.echo(f"  {k}: {v:.4f}")
@@ -135,26 +162,45 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps(sp.to_dict(), indent=2))
             return
         info = d.describe()
-        typer.echo(f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features")
+        typer.echo(
+            f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"
+        )
         typer.echo(sp.describe())
 
     @app.command()
     def worker(
         storage: Annotated[str, typer.Option(help="journal file path or database URL of the study")],
         study: Annotated[str, typer.Option(help="study name")],
-        trials: Annotated[int | None, typer.Option("--trials", "-n", min=1,
-                                                   help="total trials (default: the study's)")] = None,
+        trials: Annotated[
+            int | None, typer.Option("--trials", "-n", min=1, help="total trials (default: the study's)")
+        ] = None,
         timeout: Annotated[str | None, typer.Option(help="wall-clock budget: 90s, 10m, 1h30m")] = None,
-        heartbeat: Annotated[int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")] = None,
+        heartbeat: Annotated[
+            int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")
+        ] = None,
     ) -> None:
         """Work on an existing study (data and space come from the study) until its budget is finished."""
         from hyperselect.search import run_worker
 
         _quiet_optuna()
         try:
-            stats = run_worker(storage, study, n_trials=trials, timeout=parse_duration(timeout),
-                               heartbeat_interval=heartbeat)
+            stats = run_worker(
+                storage, study, n_trials=trials, timeout=parse_duration(timeout), heartbeat_interval=heartbeat
+            )
         except HyperselectError as exc:
             raise _fail(exc) from exc
-        typer.echo(f"worker done: {stats.batches} batches, {stats.asked - stats.surplus} trials run, "
-                   f"{stats.surplus} surplus, {stats.seconds:.1f} s")
+        typer.echo(
+            f"worker done: {stats.batches} batches, {stats.asked - stats.surplus} trials run, "
+            f"{stats.surplus} surplus, {stats.seconds:.1f} s"
+        )
+
+
+def main() -> None:
+    """Run the search commands alone (``python -m hyperselect.cli_search``), e.g. for worker subprocesses."""
+    app = typer.Typer(add_completion=False, no_args_is_help=True, help="hyperselect search commands")
+    register(app)
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -43,8 +43,10 @@ def make_rungs(max_epochs: int, eta: int = 3, min_epochs: int = 3) -> list[int]:
     [4, 12, 34, 100]
     """
     if max_epochs < 1 or eta < 2 or min_epochs < 1:
-        raise ValueError(f"make_rungs needs max_epochs >= 1, eta >= 2, min_epochs >= 1; got {max_epochs=}, "
-                         f"{eta=}, {min_epochs=}")
+        raise ValueError(
+            f"make_rungs needs max_epochs >= 1, eta >= 2, min_epochs >= 1; got {max_epochs=}, "
+            f"{eta=}, {min_epochs=}"
+        )
     n = max(0, math.floor(math.log(max(1.0, max_epochs / min_epochs), eta) + 1e-9))
     rungs = sorted({math.ceil(max_epochs / eta**k) for k in range(n, -1, -1)})
     return rungs
@@ -162,10 +164,17 @@ def run_halving(
         active = [i for i in cohort.active if i not in lost]
         if not active:
             break
-        if deadline is not None and time.monotonic() > deadline:
+        # the first rung always runs: a member with no score at all would be a wasted trial
+        if k > 0 and deadline is not None and time.monotonic() > deadline:
             cohort.prune(active, "timeout")
             for i in active:
-                tell(i, TrialState.PRUNED, "pruned", f"timeout: stopped after {cohort.epochs_done(i)} epochs", None)
+                tell(
+                    i,
+                    TrialState.PRUNED,
+                    "pruned",
+                    f"timeout: stopped after {cohort.epochs_done(i)} epochs",
+                    None,
+                )
             break
         todo = rung - min(cohort.epochs_done(i) for i in active)
         if todo > 0:
@@ -192,9 +201,14 @@ def run_halving(
         if drop:
             cohort.prune(drop, f"successive halving at rung {k} ({rung} epochs)")
             for i in drop:
-                tell(i, TrialState.PRUNED, "pruned",
-                     f"successive halving: score {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
-                     f"{len(pool)} at {rung} epochs", None)
+                tell(
+                    i,
+                    TrialState.PRUNED,
+                    "pruned",
+                    f"successive halving: score {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
+                    f"{len(pool)} at {rung} epochs",
+                    None,
+                )
         log.info("rung %d (%d epochs): %d of %d go on", k, rung, len(still) - len(drop), len(still))
     for i in range(n):
         if outcomes[i] is None and i not in lost:
@@ -202,7 +216,9 @@ def run_halving(
     return outcomes
 
 
-def _tell_finished(i: int, cohort: Cohort, tell: Callable[[int, TrialState, str, str, float | None], None]) -> None:
+def _tell_finished(
+    i: int, cohort: Cohort, tell: Callable[[int, TrialState, str, str, float | None], None]
+) -> None:
     status = cohort.status(i)
     res = cohort.result(i)
     if status == "diverged":

@@ -152,7 +152,9 @@ class Float(Dimension):
         return trial.suggest_float(name, self.low, self.high, log=self.log)
 
     def contains(self, value: Any) -> bool:
-        return isinstance(value, int | float) and not isinstance(value, bool) and self.low <= value <= self.high
+        return (
+            isinstance(value, int | float) and not isinstance(value, bool) and self.low <= value <= self.high
+        )
 
     def describe(self) -> str:
         return f"float in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
@@ -162,10 +164,14 @@ def _check_range(low: Any, high: Any, log: bool, kind: type) -> None:
     for what, v in (("low", low), ("high", high)):
         ok = isinstance(v, int) if kind is int else isinstance(v, int | float)
         if not ok or isinstance(v, bool) or (kind is float and not math.isfinite(v)):
-            raise ConfigError(f"The {what!r} bound of an {kind.__name__} dimension must be a finite "
-                              f"{kind.__name__}. Got {v!r}.")
+            raise ConfigError(
+                f"The {what!r} bound of an {kind.__name__} dimension must be a finite "
+                f"{kind.__name__}. Got {v!r}."
+            )
     if low > high:
-        raise ConfigError(f"A dimension's low bound must not exceed its high bound. Got low={low}, high={high}.")
+        raise ConfigError(
+            f"A dimension's low bound must not exceed its high bound. Got low={low}, high={high}."
+        )
     if log and low <= 0:
         raise ConfigError(f"A log-scale dimension needs a positive low bound. Got low={low}.")
 
@@ -187,8 +193,9 @@ def dimension_from_dict(d: Mapping[str, Any], where: str = "") -> Dimension:
         if kind == "float":
             return Float(**d)
     except (TypeError, KeyError) as exc:
-        raise ConfigError(f"Bad dimension {where}: {exc}. Expected keys: type, low, high, log or type, choices.") \
-            from exc
+        raise ConfigError(
+            f"Bad dimension {where}: {exc}. Expected keys: type, low, high, log or type, choices."
+        ) from exc
     raise ConfigError(f"Unknown dimension type {kind!r} {where}; expected 'categorical', 'int' or 'float'.")
 
 
@@ -223,7 +230,12 @@ class SearchSpace:
 
     # -- editing ------------------------------------------------------------------------------------------------
     def _copy(self, *, dims: Mapping[str, Dimension] | None = None, **changes: Any) -> SearchSpace:
-        kw: dict[str, Any] = {"base": self.base, "fixed": self.fixed, "reasons": self.reasons, "notes": self.notes}
+        kw: dict[str, Any] = {
+            "base": self.base,
+            "fixed": self.fixed,
+            "reasons": self.reasons,
+            "notes": self.notes,
+        }
         kw.update(changes)
         return SearchSpace(self.dims if dims is None else dims, **kw)
 
@@ -239,42 +251,63 @@ class SearchSpace:
         space._check_buildable()
         return space
 
-    def narrow(self, name: str, *, low: float | None = None, high: float | None = None,
-               choices: Sequence[Any] | None = None) -> SearchSpace:
+    def narrow(
+        self,
+        name: str,
+        *,
+        low: float | None = None,
+        high: float | None = None,
+        choices: Sequence[Any] | None = None,
+    ) -> SearchSpace:
         """Restrict a searched dimension to a sub-range (or a subset of its choices)."""
         _check_name(name)
         if name not in self.dims:
-            raise ConfigError(f"Cannot narrow {name!r}: it is not searched (searched: {', '.join(self.dims)}). "
-                              "Use extend to add it.")
+            raise ConfigError(
+                f"Cannot narrow {name!r}: it is not searched (searched: {', '.join(self.dims)}). "
+                "Use extend to add it."
+            )
         dim = self.dims[name]
         new: Dimension
         if isinstance(dim, Categorical):
             if choices is None or low is not None or high is not None:
-                raise ConfigError(f"Narrow the categorical dimension {name!r} with choices=[...]. "
-                                  f"Got low={low}, high={high}, choices={choices}.")
+                raise ConfigError(
+                    f"Narrow the categorical dimension {name!r} with choices=[...]. "
+                    f"Got low={low}, high={high}, choices={choices}."
+                )
             outside = [c for c in choices if c not in dim.choices]
             if outside:
-                raise ConfigError(f"Cannot narrow {name!r} to {outside}: not among its choices {list(dim.choices)}. "
-                                  "Use extend to replace the dimension.")
+                raise ConfigError(
+                    f"Cannot narrow {name!r} to {outside}: not among its choices {list(dim.choices)}. "
+                    "Use extend to replace the dimension."
+                )
             new = Categorical(tuple(choices))
         else:
             assert isinstance(dim, Int | Float)
             if choices is not None:
-                raise ConfigError(f"{name!r} is numeric; narrow it with low= and high=. Got choices={choices}.")
+                raise ConfigError(
+                    f"{name!r} is numeric; narrow it with low= and high=. Got choices={choices}."
+                )
             lo = dim.low if low is None else low
             hi = dim.high if high is None else high
             if lo < dim.low or hi > dim.high:
-                raise ConfigError(f"Cannot narrow {name!r} to [{lo}, {hi}]: outside its range [{dim.low}, "
-                                  f"{dim.high}]. Use extend to replace the dimension.")
-            new = (Int(int(lo), int(hi), dim.log) if isinstance(dim, Int)
-                   else Float(float(lo), float(hi), dim.log))
+                raise ConfigError(
+                    f"Cannot narrow {name!r} to [{lo}, {hi}]: outside its range [{dim.low}, "
+                    f"{dim.high}]. Use extend to replace the dimension."
+                )
+            new = (
+                Int(int(lo), int(hi), dim.log)
+                if isinstance(dim, Int)
+                else Float(float(lo), float(hi), dim.log)
+            )
         dims = dict(self.dims)
         dims[name] = new
         reasons = dict(self.reasons)
         reasons[name] = f"narrowed by the user to {new.describe()}; " + reasons.get(name, "")
         return self._copy(dims=dims, reasons=reasons)
 
-    def extend(self, name: str, dim: Dimension | Mapping[str, Any], reason: str = "added by the user") -> SearchSpace:
+    def extend(
+        self, name: str, dim: Dimension | Mapping[str, Any], reason: str = "added by the user"
+    ) -> SearchSpace:
         """Search ``name`` over ``dim`` (adds a dimension, or replaces one, or un-fixes a fixed value)."""
         _check_name(name)
         if not isinstance(dim, Dimension):
@@ -300,7 +333,9 @@ class SearchSpace:
         """Apply a ``{"fix": {...}, "narrow": {...}, "extend": {...}, "base": {...}}`` mapping."""
         unknown = set(overrides) - {"fix", "narrow", "extend", "base"}
         if unknown:
-            raise ConfigError(f"{where}: unknown section(s) {sorted(unknown)}; expected fix, narrow, extend, base.")
+            raise ConfigError(
+                f"{where}: unknown section(s) {sorted(unknown)}; expected fix, narrow, extend, base."
+            )
         space = self
         for section in ("base", "extend", "narrow", "fix"):  # fix last: it wins over everything
             body = overrides.get(section) or {}
@@ -319,8 +354,10 @@ class SearchSpace:
                     else:
                         bad = set(spec) - {"low", "high", "choices"}
                         if bad:
-                            raise ConfigError(f"{where}: [narrow.{name}] has unknown key(s) {sorted(bad)}; "
-                                              "expected low, high or choices.")
+                            raise ConfigError(
+                                f"{where}: [narrow.{name}] has unknown key(s) {sorted(bad)}; "
+                                "expected low, high or choices."
+                            )
                         space = space.narrow(name, **spec)
         return space
 
@@ -427,7 +464,9 @@ class SearchSpace:
         if self.fixed:
             lines.append("Fixed:")
             for name, v in self.fixed.items():
-                lines.append(f"  {name:<14} {v!r}" + (f"  ({self.reasons[name]})" if name in self.reasons else ""))
+                lines.append(
+                    f"  {name:<14} {v!r}" + (f"  ({self.reasons[name]})" if name in self.reasons else "")
+                )
         shown = {n for n in self.reasons if n not in self.dims and n not in self.fixed}
         if shown:
             lines.append("Not searched:")
@@ -460,11 +499,15 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
         elif suffix == ".json":
             data = json.loads(text)
         else:
-            raise ConfigError(f"'{p}': unknown search-space file type {suffix!r}; expected .toml, .yaml or .yml.")
+            raise ConfigError(
+                f"'{p}': unknown search-space file type {suffix!r}; expected .toml, .yaml or .yml."
+            )
     except ConfigError:
         raise
     except Exception as exc:  # tomllib/yaml raise their own error types; all mean "not parseable"
         raise ConfigError(f"'{p}' cannot be parsed as {suffix[1:].upper()}: {exc}") from exc
     if not isinstance(data, dict):
-        raise ConfigError(f"'{p}' must hold a table/mapping with fix, narrow, extend or base. Got {type(data).__name__}.")
+        raise ConfigError(
+            f"'{p}' must hold a table/mapping with fix, narrow, extend or base. Got {type(data).__name__}."
+        )
     return data

@@ -61,7 +61,7 @@ def open_storage(
     """Open a storage from a URL or path (see the module doc); ``None`` stays ``None`` (in memory).
 
     ``heartbeat_interval`` (seconds; default 30 for server databases, off for SQLite) and ``grace_period``
-    (default: twice the interval) apply to RDB storages.  Raises :class:`StorageError` naming the storage.
+    (default: twice the interval, at least 10 s) apply to RDB storages.  Raises :class:`StorageError` naming the storage.
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -72,16 +72,23 @@ def open_storage(
         return _journal(Path(s))
     scheme = s.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme not in RDB_SCHEMES:
-        raise StorageError(f"Unknown storage URL scheme {scheme!r} in {describe_storage(s)!r}; expected a journal "
-                           f"file path or one of {', '.join(f'{x}://' for x in RDB_SCHEMES)}.")
+        raise StorageError(
+            f"Unknown storage URL scheme {scheme!r} in {describe_storage(s)!r}; expected a journal "
+            f"file path or one of {', '.join(f'{x}://' for x in RDB_SCHEMES)}."
+        )
+    shown = describe_storage(s)  # as the user wrote it, without a password
     if scheme == "postgres":  # SQLAlchemy only knows the long spelling
-        s = "postgresql" + s[len("postgres"):]
+        s = "postgresql" + s[len("postgres") :]
+    if s.startswith("postgresql://"):
+        s = _postgres_driver(s)
     if heartbeat_interval is None and scheme != "sqlite":
         heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL
     kwargs: dict[str, Any] = {}
     if heartbeat_interval is not None:
         if grace_period is None:
-            grace_period = 2 * heartbeat_interval
+            # Optuna's default is twice the interval; a floor of 10 s keeps a busy (not dead) worker from being
+            # judged stale on a loaded machine, which would only waste its work.
+            grace_period = max(2 * heartbeat_interval, 10)
         kwargs.update(
             heartbeat_interval=int(heartbeat_interval),
             grace_period=int(grace_period),
@@ -97,11 +104,22 @@ def open_storage(
             return optuna.storages.RDBStorage(s, engine_kwargs=engine_kwargs, **kwargs)
     except ImportError as exc:
         driver = {"postgresql": "psycopg2-binary", "mysql": "PyMySQL"}.get(scheme, scheme)
-        raise StorageError(f"Cannot open {describe_storage(s)!r}: its database driver is missing. "
-                           f"Install it with: pip install {driver}") from exc
+        raise StorageError(
+            f"Cannot open {describe_storage(s)!r}: its database driver is missing. "
+            f"Install it with: pip install {driver}"
+        ) from exc
     except Exception as exc:  # SQLAlchemy raises many types (OperationalError, ArgumentError, ...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"Cannot open the study storage {describe_storage(s)!r}: {first}") from exc
+        raise StorageError(f"Cannot open the study storage {shown!r}: {first}") from exc
+
+
+def _postgres_driver(url: str) -> str:
+    """Name the installed driver: SQLAlchemy 2.1 defaults to psycopg 3, we depend on psycopg2-binary."""
+    import importlib.util
+
+    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
+        return "postgresql+psycopg2://" + url[len("postgresql://") :]
+    return url
 
 
 def _retry_callback(max_retry: int | None) -> Any:
@@ -111,21 +129,62 @@ def _retry_callback(max_retry: int | None) -> Any:
 
 
 def _journal(path: Path) -> optuna.storages.BaseStorage:
-    from optuna.storages.journal import JournalFileBackend, JournalStorage
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
 
     if path.is_dir():
-        raise StorageError(f"The storage path '{path}' is a directory; expected a journal file path "
-                           "such as 'study.journal'.")
+        raise StorageError(
+            f"The storage path '{path}' is a directory; expected a journal file path such as 'study.journal'."
+        )
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise StorageError(f"Cannot create the folder '{parent}' for the journal file '{path}': "
-                           f"{exc.strerror or exc}.") from exc
+        raise StorageError(
+            f"Cannot create the folder '{parent}' for the journal file '{path}': {exc.strerror or exc}."
+        ) from exc
     try:
-        return JournalStorage(JournalFileBackend(str(path)))
+        lock = JournalFileSymlinkLock(str(path))
+        _repair_torn_tail(path, lock)
+        return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
     except Exception as exc:  # a corrupt or unreadable journal: name the file
         raise StorageError(f"Cannot open the journal file '{path}': {exc}") from exc
+
+
+def _repair_torn_tail(path: Path, lock: Any) -> None:
+    """Drop a half-written last line left by a process killed while appending.
+
+    Every complete journal record ends with a newline.  Optuna skips a torn last line when reading, but the next
+    append would be glued onto it and corrupt the file for good.  Checked under the journal's own lock, so no
+    live writer can be caught mid-record.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    from optuna.storages.journal._file import get_lock_file
+
+    with get_lock_file(lock), open(path, "rb+") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        fh.seek(max(0, size - 1))
+        if fh.read(1) == b"\n":
+            return
+        # find the last newline; everything after it is the torn record
+        pos, chunk = size, 65536
+        while pos > 0:
+            start = max(0, pos - chunk)
+            fh.seek(start)
+            data = fh.read(pos - start)
+            idx = data.rfind(b"\n")
+            if idx >= 0:
+                keep = start + idx + 1
+                break
+            pos = start
+        else:
+            keep = 0
+        log.warning(
+            "journal '%s': dropping a torn last record (%d bytes) left by an interrupted write",
+            path,
+            size - keep,
+        )
+        fh.truncate(keep)
 
 
 def heartbeat_enabled(storage: optuna.storages.BaseStorage | None) -> bool:

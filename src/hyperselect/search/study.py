@@ -63,14 +63,16 @@ def make_sampler(name: str | optuna.samplers.BaseSampler, seed: int | None) -> o
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
-            return optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=seed,
-                                              warn_independent_sampling=False)
+            return optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=seed)
         if name == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if name == "cmaes":
             # CMA-ES handles the numeric dimensions; categorical ones fall back to its independent sampler
-            return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False,
-                                                independent_sampler=optuna.samplers.TPESampler(seed=seed))
+            return optuna.samplers.CmaEsSampler(
+                seed=seed,
+                warn_independent_sampling=False,
+                independent_sampler=optuna.samplers.TPESampler(seed=seed),
+            )
         if name == "qmc":
             return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
         if name == "gp":
@@ -173,7 +175,9 @@ def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> l
             continue
         try:
             storage.set_trial_user_attr(t._trial_id, "outcome", "interrupted")
-            storage.set_trial_user_attr(t._trial_id, "reason", f"interrupted: worker {w} stopped while running it")
+            storage.set_trial_user_attr(
+                t._trial_id, "reason", f"interrupted: worker {w} stopped while running it"
+            )
             if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
                 continue
         except optuna.exceptions.UpdateFinishedTrialError:
@@ -247,22 +251,39 @@ class SearchSettings:
     data: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"space": self.space.to_dict(), "n_trials": self.n_trials, "batch_size": self.batch_size,
-                "eta": self.eta, "rungs": list(self.rungs), "random_state": self.random_state,
-                "sampler": self.sampler, "task": self.task, "data": self.data}
+        return {
+            "space": self.space.to_dict(),
+            "n_trials": self.n_trials,
+            "batch_size": self.batch_size,
+            "eta": self.eta,
+            "rungs": list(self.rungs),
+            "random_state": self.random_state,
+            "sampler": self.sampler,
+            "task": self.task,
+            "data": self.data,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SearchSettings:
-        return cls(space=SearchSpace.from_dict(d["space"]), n_trials=int(d["n_trials"]),
-                   batch_size=int(d["batch_size"]), eta=int(d["eta"]), rungs=[int(r) for r in d["rungs"]],
-                   random_state=int(d["random_state"]), sampler=str(d["sampler"]), task=str(d["task"]),
-                   data=d.get("data"))
+        return cls(
+            space=SearchSpace.from_dict(d["space"]),
+            n_trials=int(d["n_trials"]),
+            batch_size=int(d["batch_size"]),
+            eta=int(d["eta"]),
+            rungs=[int(r) for r in d["rungs"]],
+            random_state=int(d["random_state"]),
+            sampler=str(d["sampler"]),
+            task=str(d["task"]),
+            data=d.get("data"),
+        )
 
 
 def study_settings(study: optuna.Study) -> SearchSettings:
     d = study.user_attrs.get(_ATTR)
     if not d:
-        raise StorageError(f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings).")
+        raise StorageError(
+            f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings)."
+        )
     return SearchSettings.from_dict(d)
 
 
@@ -284,27 +305,37 @@ def open_study(
     """Create the study (storing ``settings``) or, with ``resume``/``settings=None``, load an existing one."""
     exists = storage is not None and study_name in _study_names(storage)
     if exists and settings is not None and not resume:
-        raise StorageError(f"A study named {study_name!r} already exists in the storage; resume it "
-                           "(resume=True / --resume) or choose another study name.")
+        raise StorageError(
+            f"A study named {study_name!r} already exists in the storage; resume it "
+            "(resume=True / --resume) or choose another study name."
+        )
     if not exists and settings is None:
         names = _study_names(storage)
-        raise StorageError(f"No study named {study_name!r} in the storage; it holds: "
-                           f"{', '.join(names) if names else 'no study'}.")
+        raise StorageError(
+            f"No study named {study_name!r} in the storage; it holds: "
+            f"{', '.join(names) if names else 'no study'}."
+        )
     try:
         if exists:
-            study = optuna.load_study(study_name=study_name, storage=storage, sampler=sampler,
-                                      pruner=optuna.pruners.NopPruner())
+            study = optuna.load_study(
+                study_name=study_name, storage=storage, sampler=sampler, pruner=optuna.pruners.NopPruner()
+            )
         else:
-            study = optuna.create_study(study_name=study_name, storage=storage, sampler=sampler,
-                                        pruner=optuna.pruners.NopPruner(), direction="maximize",
-                                        load_if_exists=True)
+            study = optuna.create_study(
+                study_name=study_name,
+                storage=storage,
+                sampler=sampler,
+                pruner=optuna.pruners.NopPruner(),
+                direction="maximize",
+                load_if_exists=True,
+            )
     except (optuna.exceptions.DuplicatedStudyError, KeyError) as exc:
         raise StorageError(f"Cannot open study {study_name!r}: {exc}") from exc
-    if not exists and settings is not None:
-        if study.user_attrs.get(_ATTR) is None:  # another worker may have created it a moment ago
-            study.set_user_attr(_ATTR, settings.to_dict())
-            # The first trial is the advisor's default config (Adam, lr 1e-3, ...): a strong baseline to beat.
-            study.enqueue_trial(settings.space.default_params(), user_attrs={"prior_default": True})
+    # (a study another worker created a moment ago already has its settings)
+    if not exists and settings is not None and study.user_attrs.get(_ATTR) is None:
+        study.set_user_attr(_ATTR, settings.to_dict())
+        # The first trial is the advisor's default config (Adam, lr 1e-3, ...): a strong baseline to beat.
+        study.enqueue_trial(settings.space.default_params(), user_attrs={"prior_default": True})
     return study
 
 
@@ -344,7 +375,8 @@ def run_search(
     task = Task(settings.task)
     n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
     while True:
-        if deadline is not None and time.monotonic() > deadline:
+        # like Optuna's optimize, a timeout never stops the first batch from starting
+        if deadline is not None and stats.batches > 0 and time.monotonic() > deadline:
             log.info("timeout reached after %.1f s", time.monotonic() - t0)
             break
         if hb:
@@ -372,12 +404,15 @@ def run_search(
     return stats
 
 
-def _ask_batch(study: optuna.Study, settings: SearchSettings, k: int, n_total: int, wid: str,
-               stats: SearchStats) -> list[tuple[optuna.trial.Trial, MLPConfig]]:
+def _ask_batch(
+    study: optuna.Study, settings: SearchSettings, k: int, n_total: int, wid: str, stats: SearchStats
+) -> list[tuple[optuna.trial.Trial, MLPConfig]]:
     batch: list[tuple[optuna.trial.Trial, MLPConfig]] = []
     for _ in range(k):
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "heartbeat is supposed to be used with optimize": we beat ourselves
+            warnings.simplefilter(
+                "ignore"
+            )  # "heartbeat is supposed to be used with optimize": we beat ourselves
             trial = study.ask()
         trial.set_user_attr("worker", wid)
         stats.asked += 1
@@ -403,9 +438,17 @@ def _ask_batch(study: optuna.Study, settings: SearchSettings, k: int, n_total: i
     return batch
 
 
-def _train_batch(study: optuna.Study, data: Any, settings: SearchSettings,
-                 batch: list[tuple[optuna.trial.Trial, MLPConfig]], task: Task, n_classes: int | None,
-                 device: str | None, deadline: float | None, storage: Any) -> None:
+def _train_batch(
+    study: optuna.Study,
+    data: Any,
+    settings: SearchSettings,
+    batch: list[tuple[optuna.trial.Trial, MLPConfig]],
+    task: Task,
+    n_classes: int | None,
+    device: str | None,
+    deadline: float | None,
+    storage: Any,
+) -> None:
     trials = [t for t, _ in batch]
     configs = [c for _, c in batch]
     # seeds follow the slot, so a retried configuration is trained exactly as the interrupted one would have been
@@ -414,8 +457,18 @@ def _train_batch(study: optuna.Study, data: Any, settings: SearchSettings,
     max_epochs = max(c.max_epochs for c in configs)
     rungs = [r for r in settings.rungs if r < max_epochs] + [max_epochs]
     with _heartbeats(storage, [t._trial_id for t in trials]):
-        cohort = Cohort(configs, data.X_train, data.y_train, data.X_valid, data.y_valid, task=task,
-                        n_classes=n_classes, seeds=seeds, data_seed=settings.random_state, device=device)
+        cohort = Cohort(
+            configs,
+            data.X_train,
+            data.y_train,
+            data.X_valid,
+            data.y_valid,
+            task=task,
+            n_classes=n_classes,
+            seeds=seeds,
+            data_seed=settings.random_state,
+            device=device,
+        )
         run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
 
 
@@ -457,7 +510,7 @@ class TuneResult:
             "test_metrics": dict(self.test_metrics),
             "importances": dict(self.importances),
             "importances_note": f"PED-ANOVA on every trial's score after the first rung ({self.rungs[0]} epochs), "
-                                "the budget all trials reached",
+            "the budget all trials reached",
             "counts": dict(self.counts),
             "rungs": list(self.rungs),
             "refit_epochs": self.refit_epochs,
@@ -521,8 +574,9 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
     return {k: float(v) for k, v in imp.items()}
 
 
-def refit_and_test(config: MLPConfig, epochs: int, data: Any, *, random_state: int = 0,
-                   device: str | None = None) -> tuple[Any, dict[str, float]]:
+def refit_and_test(
+    config: MLPConfig, epochs: int, data: Any, *, random_state: int = 0, device: str | None = None
+) -> tuple[Any, dict[str, float]]:
     """Train ``config`` on train+valid for ``epochs`` epochs (no early stopping) and score it on the test split."""
     import torch
 
@@ -535,8 +589,17 @@ def refit_and_test(config: MLPConfig, epochs: int, data: Any, *, random_state: i
     y = np.concatenate([data.y_train, data.y_valid])
     n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
     cfg = config.replace(max_epochs=max(1, epochs), patience=None)
-    res = train_network(cfg, X, y, data.X_valid, data.y_valid, task=task, n_classes=n_classes,
-                        random_state=random_state, device=device)
+    res = train_network(
+        cfg,
+        X,
+        y,
+        data.X_valid,
+        data.y_valid,
+        task=task,
+        n_classes=n_classes,
+        random_state=random_state,
+        device=device,
+    )
     metrics: dict[str, float] = {}
     if len(data.y_test):
         model = res.model
@@ -553,18 +616,37 @@ def refit_and_test(config: MLPConfig, epochs: int, data: Any, *, random_state: i
     return res, metrics
 
 
-def summarize(study: optuna.Study, data: Any, settings: SearchSettings, *, storage_name: str, seconds: float,
-              refit: bool = True, device: str | None = None) -> TuneResult:
+def summarize(
+    study: optuna.Study,
+    data: Any,
+    settings: SearchSettings,
+    *,
+    storage_name: str,
+    seconds: float,
+    refit: bool = True,
+    device: str | None = None,
+) -> TuneResult:
     done = finished_trials(study)
-    complete = [t for t in done if t.state is TrialState.COMPLETE and t.value is not None]
-    if not complete:
-        reasons = sorted({str(t.user_attrs.get("reason")) for t in done})[:3]
-        raise TrainingError(f"No trial of study {study.study_name!r} completed ({len(done)} finished); "
-                            f"reasons: {reasons}.")
-    best = max(complete, key=lambda t: (t.value, -t.number))
+    complete = [t for t in done if t.state is TrialState.COMPLETE and is_finite(t.value)]
+    if complete:
+        best = max(complete, key=lambda t: (t.value, -t.number))
+    else:
+        # A timeout can stop every trial before its last rung: take the one that got furthest, then the best.
+        pruned = [
+            t
+            for t in done
+            if t.state is TrialState.PRUNED and is_finite(t.value) and "config" in t.user_attrs
+        ]
+        if not pruned:
+            reasons = sorted({str(t.user_attrs.get("reason")) for t in done})[:3]
+            raise TrainingError(
+                f"No trial of study {study.study_name!r} produced a score ({len(done)} finished); "
+                f"reasons: {reasons}."
+            )
+        best = max(pruned, key=lambda t: (t.user_attrs.get("epochs", 0), t.value, -t.number))
     config = config_from_dict(best.user_attrs["config"])
     epochs = int(best.user_attrs.get("best_epoch", config.max_epochs - 1)) + 1
-    model, test = None, {}
+    model, test = None, {}  # type: tuple[Any, dict[str, float]]
     if refit:
         res, test = refit_and_test(config, epochs, data, random_state=settings.random_state, device=device)
         model = res.model
@@ -575,13 +657,91 @@ def summarize(study: optuna.Study, data: Any, settings: SearchSettings, *, stora
     counts["surplus"] = sum(_is_surplus(t) for t in study.get_trials(deepcopy=False))
     counts["retried"] = sum(_is_crashed(t) for t in study.get_trials(deepcopy=False))
     return TuneResult(
-        study_name=study.study_name, storage=storage_name, task=settings.task,
-        score_name=Task(settings.task).score_name, best_trial=best.number, best_config=config,
-        best_valid_score=float(best.value), test_metrics=test,  # type: ignore[arg-type]
-        importances=rung_importances(study, settings.rungs[0]), trials=trials_table(study), counts=counts,
-        space=settings.space, rungs=list(settings.rungs), seconds=seconds, refit_epochs=epochs, refit_model=model,
+        study_name=study.study_name,
+        storage=storage_name,
+        task=settings.task,
+        score_name=Task(settings.task).score_name,
+        best_trial=best.number,
+        best_config=config,
+        best_valid_score=float(best.value) if best.value is not None else math.nan,
+        test_metrics=test,
+        importances=rung_importances(study, settings.rungs[0]),
+        trials=trials_table(study),
+        counts=counts,
+        space=settings.space,
+        rungs=list(settings.rungs),
+        seconds=seconds,
+        refit_epochs=epochs,
+        refit_model=model,
         study=study,
     )
+
+
+def create_study(
+    data: Any,
+    *,
+    storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
+    study_name: str | None = None,
+    n_trials: int = 30,
+    space: SearchSpace | None = None,
+    sampler: str | optuna.samplers.BaseSampler = "tpe",
+    random_state: int = 0,
+    resume: bool = False,
+    batch_size: int | None = None,
+    eta: int = 3,
+    min_epochs: int = 3,
+    max_epochs: int | None = None,
+    data_ref: Mapping[str, Any] | None = None,
+) -> tuple[optuna.Study, SearchSettings]:
+    """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
+
+    The settings (space, budget, rungs, data reference) are stored in the study's ``user_attrs``; on resume the
+    stored ones are used (``n_trials`` is updated to the new total).
+    """
+    store = open_storage(storage)
+    name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
+    if space is None:
+        space = advise(data)
+    if max_epochs is not None:
+        space = space.with_base(max_epochs=max_epochs)
+    K = batch_size if batch_size is not None else min(eta * eta, n_trials)
+    settings = SearchSettings(
+        space=space,
+        n_trials=n_trials,
+        batch_size=K,
+        eta=eta,
+        rungs=make_rungs(space.base.max_epochs, eta, min_epochs),
+        random_state=random_state,
+        sampler=sampler if isinstance(sampler, str) else "custom",
+        task=Task(data.task).value,
+        data=dict(data_ref) if data_ref else None,
+    )
+    existing = bool(resume and store is not None and name in _study_names(store))
+    seed = random_state
+    if existing:
+        assert store is not None
+        n_before = len(optuna.load_study(study_name=name, storage=store).get_trials(deepcopy=False))
+        seed = (
+            random_state + 7919 * n_before
+        )  # a resumed sampler must not replay the first run's random draws
+    study = open_study(
+        store,
+        name,
+        settings=None if existing else settings,
+        resume=resume,
+        sampler=make_sampler(sampler, seed),
+    )
+    if existing:
+        stored = study_settings(study)
+        if stored.task != settings.task:
+            raise ConfigError(
+                f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}."
+            )
+        if stored.n_trials != n_trials:
+            stored.n_trials = n_trials
+            study.set_user_attr(_ATTR, stored.to_dict())
+        settings = stored
+    return study, settings
 
 
 def tune(
@@ -618,40 +778,44 @@ def tune(
     if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
         raise ConfigError(f"The 'n_trials' parameter of tune must be an int in [1, inf). Got {n_trials!r}.")
     if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
-        raise ConfigError(f"The 'timeout' parameter of tune must be a float in (0, inf) or None. Got {timeout!r}.")
+        raise ConfigError(
+            f"The 'timeout' parameter of tune must be a float in (0, inf) or None. Got {timeout!r}."
+        )
     if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ConfigError(f"The 'batch_size' parameter of tune must be an int in [1, inf). Got {batch_size!r}.")
+        raise ConfigError(
+            f"The 'batch_size' parameter of tune must be an int in [1, inf). Got {batch_size!r}."
+        )
     if not isinstance(eta, int) or eta < 2:
         raise ConfigError(f"The 'eta' parameter of tune must be an int in [2, inf). Got {eta!r}.")
     t0 = time.monotonic()
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
-    name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
-    settings: SearchSettings | None = None
-    if space is None:
-        space = advise(data)
-    if max_epochs is not None:
-        space = space.with_base(max_epochs=max_epochs)
-    K = batch_size if batch_size is not None else min(eta * eta, n_trials)
-    settings = SearchSettings(space=space, n_trials=n_trials, batch_size=K, eta=eta,
-                              rungs=make_rungs(space.base.max_epochs, eta, min_epochs),
-                              random_state=random_state, sampler=sampler if isinstance(sampler, str) else "custom",
-                              task=Task(data.task).value, data=dict(data_ref) if data_ref else None)
-    existing = resume and store is not None and name in _study_names(store)
-    seed = random_state
-    if existing:
-        n_before = len(optuna.load_study(study_name=name, storage=store).get_trials(deepcopy=False))
-        seed = random_state + 7919 * n_before  # a resumed sampler must not replay the first run's random draws
-    study = open_study(store, name, settings=None if existing else settings, resume=resume,
-                       sampler=make_sampler(sampler, seed))
-    if existing:
-        stored = study_settings(study)
-        if stored.task != settings.task:
-            raise ConfigError(f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}.")
-        stored.n_trials = n_trials
-        settings = stored
+    study, settings = create_study(
+        data,
+        storage=store,
+        study_name=study_name,
+        n_trials=n_trials,
+        space=space,
+        sampler=sampler,
+        random_state=random_state,
+        resume=resume,
+        batch_size=batch_size,
+        eta=eta,
+        min_epochs=min_epochs,
+        max_epochs=max_epochs,
+        data_ref=data_ref,
+    )
     run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device)
-    return summarize(study, data, settings, storage_name=describe_storage(storage if store is not None else None),
-                     seconds=time.monotonic() - t0, refit=refit, device=device)
+    return summarize(
+        study,
+        data,
+        settings,
+        storage_name=describe_storage(
+            None if store is None else storage if isinstance(storage, str | os.PathLike) else "custom storage"
+        ),
+        seconds=time.monotonic() - t0,
+        refit=refit,
+        device=device,
+    )
 
 
 def run_worker(
@@ -671,15 +835,18 @@ def run_worker(
     probe = open_study(store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler())
     settings = study_settings(probe)
     if not settings.data:
-        raise StorageError(f"Study {study_name!r} was created from in-memory data: a worker cannot load it. "
-                           "Create the study with `hyperselect tune DATA --target COL --storage ...`.")
+        raise StorageError(
+            f"Study {study_name!r} was created from in-memory data: a worker cannot load it. "
+            "Create the study with `hyperselect tune DATA --target COL --storage ...`."
+        )
     data = load_data_ref(settings.data)
     # each worker its own seed: identical seeds would propose identical startup configurations
     seed = (settings.random_state * 1_000_003 + hash(worker_id())) % (2**31)
     sampler = settings.sampler if settings.sampler in SAMPLERS else "tpe"
     study = open_study(store, study_name, settings=None, resume=True, sampler=make_sampler(sampler, seed))
-    return run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device,
-                      poll_interval=poll_interval)
+    return run_search(
+        study, data, settings, n_trials=n_trials, timeout=timeout, device=device, poll_interval=poll_interval
+    )
 
 
 def load_data_ref(ref: Mapping[str, Any]) -> Any:
@@ -691,8 +858,10 @@ def load_data_ref(ref: Mapping[str, Any]) -> Any:
         return load_builtin(str(ref["builtin"]), random_state=rs)
     if "path" in ref and "target" in ref:
         return prepare_tabular(str(ref["path"]), str(ref["target"]), task=ref.get("task"), random_state=rs)
-    raise ConfigError(f"Unknown data reference {dict(ref)!r}; expected {{'builtin': name}} or "
-                      "{'path': file, 'target': column}.")
+    raise ConfigError(
+        f"Unknown data reference {dict(ref)!r}; expected {{'builtin': name}} or "
+        "{'path': file, 'target': column}."
+    )
 
 
 def is_finite(v: float | None) -> bool:

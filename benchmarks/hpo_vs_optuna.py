@@ -1,0 +1,213 @@
+"""hyperselect's search vs the way a user searches today, on the same space and data.
+
+* ``baseline``: Optuna TPE + MedianPruner, ``study.optimize`` with one PyTorch model per trial trained by a
+  ``DataLoader`` loop (torch's own optimizers), reporting each epoch's validation accuracy.
+* ``ours``: :func:`hyperselect.search.tune`: TPE proposing batches, cohorts, successive halving.
+
+Both search the advisor's space for the data set with the same ``max_epochs`` and number of trials.  Figures per
+data set (medians over seeds): wall time for each to reach the baseline's final best validation score, and the
+test accuracy of each one's best configuration, both refit the same way (train+valid, best epoch count).
+``summary``: ``time_to_target_ratio`` (baseline time / ours, per data set and the minimum) and ``test_delta``
+(ours - baseline, accuracy, median over data sets).  Timings are taken with one torch thread.
+
+    python benchmarks/hpo_vs_optuna.py [--quick] --json benchmarks/results/hpo_vs_optuna.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from hyperselect._io import atomic_write_json
+from hyperselect.data import load_builtin
+from hyperselect.nn.mlp import build_model
+from hyperselect.search import advise, tune
+from hyperselect.search.study import refit_and_test
+
+
+def baseline_search(
+    data: Any, space: Any, n_trials: int, seed: int
+) -> tuple[list[tuple[float, float]], Any, int]:
+    """Optuna TPE + MedianPruner, a DataLoader loop per trial. Returns (time, best-so-far) points, best config."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    Xtr = torch.as_tensor(data.X_train)
+    ytr = torch.as_tensor(data.y_train).long()
+    Xva = torch.as_tensor(data.X_valid)
+    yva = torch.as_tensor(data.y_valid).long()
+    n_classes = len(data.classes)
+    t0 = time.perf_counter()
+    points: list[tuple[float, float]] = []
+    best = [-math.inf]
+
+    def objective(trial: optuna.Trial) -> float:
+        cfg = space.suggest(trial)
+        torch.manual_seed(seed * 1000 + trial.number)
+        model = build_model(cfg, Xtr.shape[1], n_classes)
+        if cfg.optimizer == "adam":
+            opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        elif cfg.optimizer == "rmsprop":
+            opt = torch.optim.RMSprop(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum)
+        sched = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.max_epochs)
+            if cfg.lr_schedule == "cosine"
+            else None
+        )
+        loader = DataLoader(TensorDataset(Xtr, ytr), batch_size=cfg.batch_size, shuffle=True)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        best_acc, best_epoch = 0.0, 0
+        for epoch in range(cfg.max_epochs):
+            model.train()
+            for xb, yb in loader:
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
+            if sched is not None:
+                sched.step()
+            model.eval()
+            with torch.no_grad():
+                acc = float((model(Xva).argmax(1) == yva).double().mean())
+            if not math.isfinite(acc):
+                raise optuna.TrialPruned()
+            if acc > best_acc:
+                best_acc, best_epoch = acc, epoch
+            trial.report(acc, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned()
+        trial.set_user_attr("best_epoch", best_epoch)
+        trial.set_user_attr("config", cfg.to_dict())
+        if best_acc > best[0]:
+            best[0] = best_acc
+            points.append((time.perf_counter() - t0, best_acc))
+        return best_acc
+
+    study = optuna.create_study(
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+        pruner=optuna.pruners.MedianPruner(),
+    )
+    study.optimize(objective, n_trials=n_trials)
+    from hyperselect.nn.config import config_from_dict
+
+    bt = study.best_trial
+    return points, config_from_dict(bt.user_attrs["config"]), int(bt.user_attrs["best_epoch"]) + 1
+
+
+def ours_search(
+    data: Any, space: Any, n_trials: int, seed: int
+) -> tuple[list[tuple[float, float]], Any, int, float]:
+    t0 = time.perf_counter()
+    res = tune(data, n_trials=n_trials, space=space, random_state=seed, refit=False)
+    total = time.perf_counter() - t0
+    study = res.study
+    assert study is not None
+    start = min(t.datetime_start for t in study.trials if t.datetime_start).timestamp()
+    points = []
+    best = -math.inf
+    for t in sorted(
+        (t for t in study.trials if t.state.name == "COMPLETE" and t.datetime_complete),
+        key=lambda t: t.datetime_complete,
+    ):
+        if t.value > best:
+            best = t.value
+            points.append((t.datetime_complete.timestamp() - start, best))
+    return points, res.best_config, res.refit_epochs, total
+
+
+def time_to(points: list[tuple[float, float]], target: float) -> float | None:
+    for t, v in points:
+        if v >= target - 1e-12:
+            return t
+    return None
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 seed, 12 trials, 12 epochs")
+    ap.add_argument("--json", type=Path, required=True)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.simplefilter("ignore")
+    seeds = [0] if args.quick else [0, 1, 2]
+    n_trials = 12 if args.quick else 60
+    max_epochs = 12 if args.quick else 40
+    t_start = time.perf_counter()
+    per: dict[str, Any] = {}
+    for name in ["digits", "mnist1d"]:
+        data = load_builtin(name)
+        space = advise(data, max_epochs=max_epochs)
+        runs = []
+        for seed in seeds:
+            tb0 = time.perf_counter()
+            b_points, b_cfg, b_epochs = baseline_search(data, space, n_trials, seed)
+            b_total = time.perf_counter() - tb0
+            o_points, o_cfg, o_epochs, o_total = ours_search(data, space, n_trials, seed)
+            target = b_points[-1][1]
+            tb, to = time_to(b_points, target), time_to(o_points, target)
+            _, b_test = refit_and_test(b_cfg, b_epochs, data, random_state=seed, device="cpu")
+            _, o_test = refit_and_test(o_cfg, o_epochs, data, random_state=seed, device="cpu")
+            run = {
+                "seed": seed,
+                "target_valid_accuracy": target,
+                "baseline_time_to_target": tb,
+                "ours_time_to_target": to,
+                "ours_total_time": o_total,
+                "baseline_total_time": b_total,
+                "ours_best_valid": o_points[-1][1] if o_points else None,
+                "baseline_test_accuracy": b_test["test_accuracy"],
+                "ours_test_accuracy": o_test["test_accuracy"],
+                "ratio": (tb / to) if (tb is not None and to) else None,
+            }
+            runs.append(run)
+            print(name, json.dumps(run), flush=True)
+        ratios = [r["ratio"] for r in runs if r["ratio"] is not None]
+        per[name] = {
+            "runs": runs,
+            "median_time_to_target_ratio": statistics.median(ratios) if ratios else None,
+            "target_reached_by_ours": f"{len(ratios)}/{len(runs)}",
+            "median_test_delta": statistics.median(
+                r["ours_test_accuracy"] - r["baseline_test_accuracy"] for r in runs
+            ),
+        }
+    per["text"] = {"skipped": "no offline embedded-text task is wired into this benchmark yet"}
+    ratios = [v["median_time_to_target_ratio"] for k, v in per.items() if k != "text"]
+    deltas = [v["median_test_delta"] for k, v in per.items() if k != "text"]
+    summary = {
+        "time_to_target_ratio": {k: v["median_time_to_target_ratio"] for k, v in per.items() if k != "text"},
+        "min_time_to_target_ratio": min((r for r in ratios if r is not None), default=None),
+        "test_delta": float(np.median(deltas)),
+        "targets": {"time_to_target_ratio": ">= 5 on every data set", "test_delta": ">= -0.005"},
+    }
+    out = {
+        "benchmark": "hpo_vs_optuna",
+        "command": " ".join(["python", "benchmarks/hpo_vs_optuna.py", *sys.argv[1:]]),
+        "quick": args.quick,
+        "seeds": seeds,
+        "n_trials": n_trials,
+        "max_epochs": max_epochs,
+        "seconds": time.perf_counter() - t_start,
+        "datasets": per,
+        "summary": summary,
+    }
+    atomic_write_json(args.json, out)
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,345 @@
+"""The search loop: tune() over cohorts with successive halving, storages, budgets, results and the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+import torch
+from optuna.trial import TrialState
+from typer.testing import CliRunner
+
+from hyperselect.errors import ConfigError, StorageError
+from hyperselect.search import Categorical, Int, advise, slot_counts, tune
+from hyperselect.search.study import create_study, recover_interrupted
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():  # type: ignore[no-untyped-def]
+    # Tiny networks on a shared 2-core machine: one intra-op thread is ~10x faster than two fighting.
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+@pytest.fixture(scope="module")
+def digits():  # type: ignore[no-untyped-def]
+    from sklearn.datasets import load_digits
+
+    from hyperselect.data import prepare_arrays
+
+    X, y = load_digits(return_X_y=True)
+    return prepare_arrays(X[:400], y[:400], task="multiclass", random_state=0, name="digits400")
+
+
+def small_space(data):  # type: ignore[no-untyped-def]
+    return advise(data, max_epochs=6).extend("width", Int(16, 32, log=True)).fix(n_layers=1)
+
+
+def run(data, **kw):  # type: ignore[no-untyped-def]
+    kw.setdefault("space", small_space(data))
+    kw.setdefault("n_trials", 6)
+    kw.setdefault("batch_size", 3)
+    kw.setdefault("min_epochs", 2)
+    return tune(data, **kw)
+
+
+def test_tune_records_learning_curves_states_and_results(digits) -> None:  # type: ignore[no-untyped-def]
+    result = run(digits)
+    study = result.study
+    assert study is not None
+    trials = study.get_trials()
+    assert result.counts["finished"] == 6 == len(trials)
+    assert result.rungs == [2, 6]
+    states = {t.state for t in trials}
+    assert TrialState.COMPLETE in states and states <= {
+        TrialState.COMPLETE,
+        TrialState.PRUNED,
+        TrialState.FAIL,
+    }
+    for t in trials:
+        assert t.user_attrs["outcome"] in ("completed", "early_stopped", "pruned", "diverged")
+        if t.state is TrialState.FAIL:
+            continue
+        # one intermediate value per epoch trained: the study holds the learning curves
+        assert sorted(t.intermediate_values) == list(range(t.user_attrs["epochs"]))
+        if t.state is TrialState.PRUNED:
+            assert t.user_attrs["epochs"] == 2 and "successive halving" in t.user_attrs["reason"]
+        else:
+            assert t.value == pytest.approx(max(t.intermediate_values.values()))
+    # the first trial is the advisor's default configuration
+    assert trials[0].params["optimizer"] == "adam" and trials[0].params["lr"] == pytest.approx(1e-3)
+    best = max((t for t in trials if t.state is TrialState.COMPLETE), key=lambda t: t.value)
+    assert result.best_trial == best.number and result.best_valid_score == best.value
+    assert result.best_config.to_dict() == best.user_attrs["config"]
+    assert 0.5 < result.test_metrics["test_accuracy"] <= 1.0
+    assert result.refit_epochs == best.user_attrs["best_epoch"] + 1
+    assert set(result.importances) <= {p for t in trials for p in t.params} and result.importances
+    assert len(result.trials) == 6 and {"number", "state", "value", "param_lr"} <= set(result.trials.columns)
+    json.dumps(result.to_dict())  # JSON-ready
+
+
+def test_save_writes_result_and_trials_atomically(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = run(digits, n_trials=3)
+    out = result.save(tmp_path / "out")
+    assert sorted(p.name for p in out.iterdir()) == ["result.json", "trials.csv"]  # no temp files left
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["best_config"] == result.best_config.to_dict()
+    assert saved["test_metrics"]["test_accuracy"] == pytest.approx(result.test_metrics["test_accuracy"])
+    table = pd.read_csv(out / "trials.csv")
+    assert list(table["number"]) == [0, 1, 2]
+
+
+@pytest.mark.parametrize("backend", ["journal", "sqlite"])
+def test_every_storage_gives_the_same_search(digits, tmp_path: Path, backend: str) -> None:  # type: ignore[no-untyped-def]
+    reference = run(digits, random_state=3)
+    storage = str(tmp_path / "s.journal") if backend == "journal" else f"sqlite:///{tmp_path / 's.db'}"
+    other = run(digits, random_state=3, storage=storage, study_name="same")
+    assert other.best_config == reference.best_config
+    assert other.test_metrics == pytest.approx(reference.test_metrics)
+    ref_vals = [(t.number, t.state, t.value) for t in reference.study.get_trials()]  # type: ignore[union-attr]
+    assert [(t.number, t.state, t.value) for t in other.study.get_trials()] == ref_vals  # type: ignore[union-attr]
+    # the study is really stored there: it can be reopened by name
+    again = optuna.load_study(study_name="same", storage=other.study._storage)  # type: ignore[union-attr]
+    assert len(again.trials) == 6
+
+
+def test_diverged_trials_fail_with_their_reason_and_the_rest_go_on(digits) -> None:  # type: ignore[no-untyped-def]
+    space = (
+        small_space(digits)
+        .fix(optimizer="momentum", momentum=0.9, lr_schedule="constant")
+        .extend("lr", Categorical((0.01, 1e12)))
+    )
+    result = run(digits, space=space, n_trials=6, sampler="random")
+    trials = result.study.get_trials()  # type: ignore[union-attr]
+    failed = [t for t in trials if t.state is TrialState.FAIL]
+    assert failed, "lr=1e12 must diverge"
+    for t in failed:
+        assert t.params["lr"] == 1e12
+        assert t.user_attrs["outcome"] == "diverged" and "diverged" in t.user_attrs["reason"]
+        assert t.user_attrs["epochs"] == 1  # stopped at the epoch it diverged
+    assert all(t.params["lr"] == 0.01 for t in trials if t.state is TrialState.COMPLETE)
+    assert result.counts["finished"] == 6 and result.best_config.lr == 0.01
+
+
+def test_resume_continues_to_the_total(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    storage = str(tmp_path / "study.journal")
+    first = run(digits, n_trials=3, storage=storage, study_name="r")
+    first_values = [t.value for t in first.study.get_trials()]  # type: ignore[union-attr]
+    with pytest.raises(StorageError, match="already exists"):
+        run(digits, n_trials=6, storage=storage, study_name="r")
+    second = run(digits, n_trials=6, storage=storage, study_name="r", resume=True)
+    trials = second.study.get_trials()  # type: ignore[union-attr]
+    assert len(trials) == 6 and second.counts["finished"] == 6
+    assert [t.value for t in trials[:3]] == first_values
+    claimed, done = slot_counts(second.study)  # type: ignore[arg-type]
+    assert claimed == done == set(range(6))
+    # resuming a finished study runs nothing more
+    third = run(digits, n_trials=6, storage=storage, study_name="r", resume=True)
+    assert len(third.study.get_trials()) == 6  # type: ignore[union-attr]
+
+
+def test_timeout_stops_the_search(digits) -> None:  # type: ignore[no-untyped-def]
+    result = run(digits, n_trials=60, timeout=0.01)
+    trials = result.study.get_trials()  # type: ignore[union-attr]
+    assert len(trials) == 3  # one batch: the first always starts
+    assert all(t.state is TrialState.PRUNED for t in trials)
+    # halving stops two at the first rung; the timeout stops the survivor before the second
+    assert [t.user_attrs["reason"].split(":")[0] for t in trials].count("timeout") == 1
+    assert result.best_config is not None and "test_accuracy" in result.test_metrics
+
+
+@pytest.mark.parametrize("sampler", ["random", "cmaes", "qmc"])
+def test_other_samplers(digits, sampler: str) -> None:  # type: ignore[no-untyped-def]
+    result = run(digits, n_trials=3, sampler=sampler, refit=False)
+    assert result.counts["finished"] == 3 and result.test_metrics == {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"n_trials": 0}, ConfigError, "n_trials"),
+        ({"timeout": -1}, ConfigError, "timeout"),
+        ({"batch_size": 0}, ConfigError, "batch_size"),
+        ({"eta": 1}, ConfigError, "eta"),
+        ({"sampler": "annealing"}, ConfigError, "Unknown sampler"),
+        ({"storage": "ftp://host/x"}, StorageError, "Unknown storage URL scheme"),
+        ({"storage": "   "}, StorageError, "empty"),
+    ],
+)
+def test_bad_arguments(digits, kwargs, error, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(error, match=message):
+        run(digits, **kwargs)
+
+
+def test_storage_errors_name_the_storage(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(StorageError, match="is a directory"):
+        run(digits, storage=str(tmp_path))
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StorageError, match=rf"postgresql://u@127.0.0.1:{port}/db"):
+        run(digits, storage=f"postgresql://u:secret@127.0.0.1:{port}/db")
+
+
+def test_slot_accounting() -> None:
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+    add = study.add_trial
+    add(optuna.create_trial(params={"x": 0.1}, distributions=dist, value=1.0))  # 0 complete
+    add(optuna.create_trial(state=TrialState.FAIL, params={"x": 0.2}, distributions=dist))  # 1 crashed
+    add(
+        optuna.create_trial(
+            state=TrialState.WAITING,
+            params={"x": 0.2},
+            distributions=dist,
+            system_attrs={"failed_trial": 1, "retry_history": [1]},
+        )
+    )  # 2 retries 1
+    add(optuna.create_trial(state=TrialState.FAIL, user_attrs={"outcome": "surplus"}))  # 3 surplus
+    add(
+        optuna.create_trial(
+            state=TrialState.FAIL, params={"x": 0.3}, distributions=dist, user_attrs={"outcome": "diverged"}
+        )
+    )  # 4 final failure
+    add(
+        optuna.create_trial(
+            state=TrialState.FAIL,
+            params={"x": 0.4},
+            distributions=dist,
+            system_attrs={"failed_trial": 9, "retry_history": [9, 10, 11]},
+        )
+    )  # retries used up
+    claimed, done = slot_counts(study)
+    assert claimed == {0, 1, 4, 9} and done == {0, 4, 9}
+
+
+def test_recover_interrupted_requeues_trials_of_dead_processes(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    storage = str(tmp_path / "j.journal")
+    study, settings = create_study(digits, storage=storage, study_name="x", space=small_space(digits))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    trial = study.ask()
+    settings.space.suggest(trial)
+    trial.set_user_attr("worker", f"{socket.gethostname()}:{dead.pid}")
+    alive = study.ask()
+    settings.space.suggest(alive)
+    alive.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    assert recover_interrupted(study) == [trial.number]
+    frozen = {t.number: t for t in study.get_trials()}
+    assert frozen[trial.number].state is TrialState.FAIL
+    assert frozen[trial.number].user_attrs["outcome"] == "interrupted"
+    assert frozen[alive.number].state is TrialState.RUNNING  # a live process keeps its trial
+    retry = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == trial.number]
+    assert len(retry) == 1 and retry[0].state is TrialState.WAITING
+    assert retry[0].params == frozen[trial.number].params
+    assert recover_interrupted(study) == []  # idempotent: no second retry
+
+
+# -- CLI ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli():  # type: ignore[no-untyped-def]
+    import typer
+
+    from hyperselect.cli_search import register
+
+    app = typer.Typer()
+    register(app)
+    return app
+
+
+def test_cli_advise_prints_space_and_reasons(cli, tiny_classification_csv: Path) -> None:  # type: ignore[no-untyped-def]
+    res = CliRunner().invoke(cli, ["advise", str(tiny_classification_csv), "--target", "target"])
+    assert res.exit_code == 0, res.output
+    assert "multiclass" in res.output and "why:" in res.output and "learning" not in res.output.lower()[:0]
+    res = CliRunner().invoke(cli, ["advise", str(tiny_classification_csv), "--target", "target", "--json"])
+    assert json.loads(res.output)["dims"]["lr"]["log"] is True
+
+
+def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    space = tmp_path / "space.toml"
+    space.write_text("[base]\nmax_epochs = 4\n[fix]\nn_layers = 1\n")
+    out = tmp_path / "out"
+    args = [
+        "tune",
+        str(tiny_classification_csv),
+        "--target",
+        "target",
+        "--trials",
+        "3",
+        "--batch-size",
+        "3",
+        "--space",
+        str(space),
+        "--out",
+        str(out),
+        "--timeout",
+        "10m",
+    ]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 0, res.output
+    assert "best trial" in res.output and "test_accuracy" in res.output
+    saved = json.loads((out / "result.json").read_text())
+    assert saved["counts"]["finished"] == 3 and saved["best_config"]["max_epochs"] == 4
+    assert (out / "study.journal").exists() and len(pd.read_csv(out / "trials.csv")) == 3
+    # the journal holds the data reference and space, so a worker needs only --storage and --study
+    study = optuna.load_study(
+        study_name="tiny_classification-target",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(out / "study.journal"))
+        ),
+    )
+    assert study.user_attrs["hyperselect"]["data"]["target"] == "target"
+    res = CliRunner().invoke(cli, [*args, "--trials", "4", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "result.json").read_text())["counts"]["finished"] == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["tune", "{csv}"], "--target"),
+        (["tune", "{csv}", "--target", "nope"], "nope"),
+        (["tune", "{csv}", "--target", "target", "--timeout", "soon"], "duration"),
+        (["tune", "{csv}", "--target", "target", "--storage", "mongodb://x"], "Unknown storage URL scheme"),
+        (["tune", "missing.csv", "--target", "y"], "not found"),
+        (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "No study named 's'"),
+    ],
+)
+def test_cli_errors_exit_1_with_the_message(
+    cli,
+    tiny_classification_csv: Path,
+    tmp_path: Path,
+    args,  # type: ignore[no-untyped-def]
+    message,
+) -> None:
+    args = [a.format(csv=tiny_classification_csv, tmp=tmp_path) for a in args]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1, res.output
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_parse_duration() -> None:
+    from hyperselect.cli_search import parse_duration
+
+    assert parse_duration("90") == 90 and parse_duration("90s") == 90
+    assert parse_duration("10m") == 600 and parse_duration("1h30m") == 5400
+    assert parse_duration(None) is None
+    with pytest.raises(ConfigError):
+        parse_duration("0s")
+    assert math.isclose(parse_duration("1.5m") or 0, 90.0)
+    assert np.isfinite(parse_duration("2h") or math.nan)
