@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 from pathlib import Path
@@ -10,6 +11,12 @@ import numpy as np
 import pytest
 
 SEED = 0
+
+# One compute thread per process: tests train tiny networks (where a second thread only adds synchronisation)
+# and some start worker subprocesses that would otherwise fight over the same two cores.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +29,8 @@ def _fixed_seeds() -> None:
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.manual_seed(SEED)
+        if torch.get_num_threads() != 1:
+            torch.set_num_threads(1)
 
 
 def _tiny_table(n: int, regression: bool) -> str:
