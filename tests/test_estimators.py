@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
@@ -87,8 +88,11 @@ def test_fit_is_deterministic_and_records_training(clf_data):
 
 def test_validation_error_names_estimator_parameter_and_value(clf_data):
     X, y = clf_data
-    with pytest.raises(errors.ConfigError, match=r"The 'lr' parameter of NeuralNetClassifier must be a float "
-                                                 r"in \(0, inf\)\. Got -1\."):
+    with pytest.raises(
+        errors.ConfigError,
+        match=r"The 'lr' parameter of NeuralNetClassifier must be a float "
+        r"in \(0, inf\)\. Got -1\.",
+    ):
         NeuralNetClassifier(lr=-1).fit(X, y)
     with pytest.raises(errors.ConfigError, match="'loss' parameter of NeuralNetRegressor"):
         NeuralNetRegressor(loss="cross_entropy").fit(X, np.arange(len(X), dtype=float))
@@ -105,11 +109,30 @@ def test_unfitted_raises_both_not_fitted_errors(clf_data):
 
 
 def test_divergence_from_the_first_epoch_raises_training_error(clf_data):
-    X, y = clf_data
+    X, _ = clf_data
     with pytest.raises(errors.TrainingError, match="diverged"):
         NeuralNetRegressor(hidden=(16,), optimizer="sgd", lr=1e6, max_epochs=5, random_state=0).fit(
             X, np.linspace(0, 1, len(X))
         )
+
+
+def test_divergence_after_good_epochs_keeps_the_last_good_weights(clf_data, monkeypatch):
+    from hyperselect.train import trainer
+
+    X, y = clf_data
+    real = trainer.NetworkRun._one_epoch
+
+    def one_epoch(self):  # two good epochs, then the loss turns NaN (as a too-large step size makes it)
+        if self.epoch == 2:
+            with torch.no_grad():
+                next(self.model.parameters()).fill_(float("nan"))
+        real(self)
+
+    monkeypatch.setattr(trainer.NetworkRun, "_one_epoch", one_epoch)
+    with pytest.warns(ConvergenceWarning, match="diverged.*keeping the weights of epoch"):
+        est = NeuralNetClassifier(**FAST).fit(X, y)
+    assert est.status_ == "diverged" and "exploding_gradients" in {f.kind for f in est.findings_}
+    assert np.isfinite(est.predict_proba(X)).all()
 
 
 def test_multilabel(clf_data):
@@ -174,6 +197,12 @@ def test_feature_names_are_kept(tmp_path):
     back = load_estimator(est.save(tmp_path / "m"))
     assert list(back.feature_names_in_) == ["a", "b", "c", "d"]
     np.testing.assert_array_equal(back.predict(df), est.predict(df))
+
+
+def test_random_state_may_be_a_random_state_instance(clf_data):
+    X, y = clf_data
+    est = NeuralNetClassifier(**{**FAST, "max_epochs": 2, "random_state": np.random.RandomState(0)}).fit(X, y)
+    assert est.n_iter_ == 2
 
 
 def test_verbose_prints_epochs(clf_data, capsys):

@@ -23,7 +23,6 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -47,7 +46,7 @@ def print_error(exc: BaseException) -> None:
 class _ErrorHandlingGroup(TyperGroup):
     """Turns a HyperselectError raised by any (sub)command into a red message and exit status 1."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # Any: typer types it with its vendored click Context
         try:
             return super().invoke(ctx)
         except HyperselectError as exc:
@@ -77,7 +76,7 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
         lg.setLevel(level)
-        lg.propagate = False
+        # records still propagate: an application (or pytest's caplog) that configured the root logger sees them
     # data warnings (rows dropped, columns ignored) reach the user as log lines, not "file:line: Warning"
     logging.captureWarnings(True)
 
@@ -93,10 +92,14 @@ def _root(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More log output (-vv: debug)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors on stderr."),
     threads: int | None = typer.Option(
-        None, "--threads", min=1,
+        None,
+        "--threads",
+        min=1,
         help="torch CPU threads. On a shared or small machine 1 is often much faster (no thread contention).",
     ),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
 ) -> None:
     """Tune neural networks fast and tell honestly when a network is worth it."""
     configure_logging(verbose, quiet)
@@ -124,9 +127,14 @@ def _parse_value(name: str, raw: str, annotation: str) -> Any:
         if annotation.startswith("float"):
             return float(text)
     except ValueError:
-        kind = "a list of ints like 128,64" if annotation.startswith("tuple") else (
-            "an int" if annotation.startswith("int") else "a float")
-        raise ConfigError(f"--set {name}={raw}: the {name!r} hyperparameter must be {kind}. Got {raw!r}.") from None
+        kind = (
+            "a list of ints like 128,64"
+            if annotation.startswith("tuple")
+            else ("an int" if annotation.startswith("int") else "a float")
+        )
+        raise ConfigError(
+            f"--set {name}={raw}: the {name!r} hyperparameter must be {kind}. Got {raw!r}."
+        ) from None
     return text
 
 
@@ -216,15 +224,22 @@ def train(
     data: Path = typer.Argument(..., help="A CSV, TSV or Parquet file.", show_default=False),
     target: str = typer.Option(..., "--target", "-t", help="The column to predict."),
     task: str | None = typer.Option(
-        None, "--task", help="binary, multiclass, multilabel or regression (default: detected from the target)."
+        None,
+        "--task",
+        help="binary, multiclass, multilabel or regression (default: detected from the target).",
     ),
     overrides: list[str] = typer.Option(
-        [], "--set", "-s", help="A hyperparameter, key=value (repeatable), e.g. --set hidden=64,32 --set lr=3e-3."
+        [],
+        "--set",
+        "-s",
+        help="A hyperparameter, key=value (repeatable), e.g. --set hidden=64,32 --set lr=3e-3.",
     ),
     arch: str = typer.Option("mlp", "--arch", help="mlp, or cnn (rows viewed as 1-D signals)."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the initial weights and the batch order."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for result.json and model.safetensors."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for result.json and model.safetensors."
+    ),
 ) -> None:
     """Train one network on a table and print its metrics and training diagnostics."""
     from hyperselect.data import prepare_tabular
@@ -245,10 +260,15 @@ def train(
     summary = tabular.describe()
     console.print(
         f"[bold]{summary['source']}[/bold]: {summary['task']}, {summary['n_train']}/{summary['n_valid']}/"
-        f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features", highlight=False
+        f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features",
+        highlight=False,
     )
-    console.print(Text(f"{result.status}: {result.stop_reason}; best epoch {result.best_epoch}, "
-                       f"{result.n_parameters} parameters, {result.seconds:.1f}s"))
+    console.print(
+        Text(
+            f"{result.status}: {result.stop_reason}; best epoch {result.best_epoch}, "
+            f"{result.n_parameters} parameters, {result.seconds:.1f}s"
+        )
+    )
     console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))
     print_findings(doc["diagnostics"])
     if out is not None:
@@ -282,20 +302,38 @@ def _demo_train(ctx: DemoContext, dataset: str, config: Any, expect: float | Non
     with console.status(f"training on {dataset}..."):
         result, doc = train_and_evaluate(data, config, random_state=ctx.seed)
     acc = doc["metrics"]["test_accuracy"]
-    ok = "" if expect is None else ("  [green](>= %.2f)[/green]" % expect if acc >= expect
-                                    else "  [red](below %.2f)[/red]" % expect)
-    console.print(f"  {dataset}: test accuracy [bold]{acc:.4f}[/bold] ({config.arch}, {len(result.history)} "
-                  f"epochs, {result.seconds:.1f}s){ok}", highlight=False)
-    return {"dataset": dataset, "test_accuracy": acc, "config": config.to_dict(), "status": result.status,
-            "epochs": len(result.history), "seconds": result.seconds, "metrics": doc["metrics"]}
+    ok = ""
+    if expect is not None:
+        ok = f"  [green](>= {expect:.2f})[/green]" if acc >= expect else f"  [red](below {expect:.2f})[/red]"
+    console.print(
+        f"  {dataset}: test accuracy [bold]{acc:.4f}[/bold] ({config.arch}, {len(result.history)} "
+        f"epochs, {result.seconds:.1f}s){ok}",
+        highlight=False,
+    )
+    return {
+        "dataset": dataset,
+        "test_accuracy": acc,
+        "config": config.to_dict(),
+        "status": result.status,
+        "epochs": len(result.history),
+        "seconds": result.seconds,
+        "metrics": doc["metrics"],
+    }
 
 
 def _demo_digits(ctx: DemoContext) -> dict[str, Any]:
     from hyperselect.nn.config import MLPConfig
 
     # tuned by hand: a wide two-layer MLP with dropout and light weight decay; ~0.97 on the test split
-    config = MLPConfig(hidden=(256, 128), dropout=0.2, lr=2e-3, weight_decay=1e-4, batch_size=64,
-                       max_epochs=40 if ctx.quick else 100, patience=15)
+    config = MLPConfig(
+        hidden=(256, 128),
+        dropout=0.2,
+        lr=2e-3,
+        weight_decay=1e-4,
+        batch_size=64,
+        max_epochs=40 if ctx.quick else 100,
+        patience=15,
+    )
     return _demo_train(ctx, "digits", config, expect=0.95)
 
 
@@ -304,8 +342,17 @@ def _demo_mnist1d(ctx: DemoContext) -> dict[str, Any]:
 
     # tuned by hand: MLPs stall near 0.6-0.7 on mnist1d; a small 1-D CNN with batch norm and a cosine
     # schedule reaches ~0.93 (the shifts and scalings in the signals are what convolutions are invariant to)
-    config = CNNConfig(channels=(32, 64), kernel_size=5, norm="batch", hidden=(128,), input_shape=(1, 40),
-                       lr=2e-3, max_epochs=8 if ctx.quick else 40, patience=8, lr_schedule="cosine")
+    config = CNNConfig(
+        channels=(32, 64),
+        kernel_size=5,
+        norm="batch",
+        hidden=(128,),
+        input_shape=(1, 40),
+        lr=2e-3,
+        max_epochs=8 if ctx.quick else 40,
+        patience=8,
+        lr_schedule="cosine",
+    )
     return _demo_train(ctx, "mnist1d", config)
 
 
@@ -334,7 +381,9 @@ def add_demo_step(step: DemoStep, *, after: str | None = None) -> None:
 @app.command()
 def demo(
     quick: bool = typer.Option(False, "--quick", help="Fewer epochs: a smoke test in well under a minute."),
-    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for demo.json with every step's results."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Folder for demo.json with every step's results."
+    ),
     only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
@@ -342,7 +391,9 @@ def demo(
     known = [s.name for s in DEMO_STEPS]
     unknown = [n for n in only if n not in known]
     if unknown:
-        raise ConfigError(f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}.")
+        raise ConfigError(
+            f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}."
+        )
     ctx = DemoContext(quick=quick, out=out, seed=seed)
     for i, step in enumerate(s for s in DEMO_STEPS if not only or s.name in only):
         console.rule(f"[bold]{i + 1}. {step.title}")
@@ -376,12 +427,19 @@ def _import_part(module: str) -> ModuleType | Exception | None:
 
 def _stub(target: typer.Typer, name: str, exc: Exception) -> None:
     """A command that explains why the real one is unavailable (usually an optional extra not installed)."""
-    message = str(exc) if isinstance(exc, MissingDependencyError) else (
-        f"'hyperselect {name}' is unavailable: {exc}. Install the extras: pip install 'hyperselect[graph,text]'"
+    message = (
+        str(exc)
+        if isinstance(exc, MissingDependencyError)
+        else (
+            f"'hyperselect {name}' is unavailable: {exc}. Install the extras: pip install 'hyperselect[graph,text]'"
+        )
     )
 
-    @target.command(name, help=f"(unavailable: {message})",
-                    context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @target.command(
+        name,
+        help=f"(unavailable: {message})",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
     def _unavailable(ctx: typer.Context) -> None:
         raise MissingDependencyError(message)
 

@@ -43,7 +43,7 @@ from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.nn.mlp import build_model
 from hyperselect.tasks import Task
-from hyperselect.train.diagnostics import Finding
+from hyperselect.train.diagnostics import Finding, diagnose
 from hyperselect.train.trainer import EVAL_CHUNK, NetworkRun, infer_n_outputs
 
 log = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ class _NeuralNetBase(BaseEstimator):
         lr_schedule: str = "constant",
         grad_clip: float | None = None,
         validation_fraction: float = 0.1,
-        random_state: int | None = None,
+        random_state: int | np.random.RandomState | None = None,
         device: str | None = None,
         verbose: int = 0,
     ) -> None:
@@ -137,6 +137,8 @@ class _NeuralNetBase(BaseEstimator):
         """Check every constructor argument (the one place) and build the config they describe."""
         params = self.get_params(deep=False)
         constraints = {**MLPConfig._constraints(), **_extra_constraints(), "loss": Options(self._losses)}
+        if isinstance(self.random_state, np.random.RandomState):
+            del constraints["random_state"]  # scikit-learn's convention: a RandomState instance is fine too
         check_params(type(self).__name__, params, constraints)
         return MLPConfig(**{k: params[k] for k in CONFIG_FIELDS})
 
@@ -174,8 +176,9 @@ class _NeuralNetBase(BaseEstimator):
         perm = rng.permutation(n)
         return np.sort(perm[n_valid:]), np.sort(perm[:n_valid])
 
-    def _train(self, X: np.ndarray, y: np.ndarray, task: Task, n_classes: int | None,
-               y_codes: np.ndarray | None) -> None:
+    def _train(
+        self, X: np.ndarray, y: np.ndarray, task: Task, n_classes: int | None, y_codes: np.ndarray | None
+    ) -> None:
         config = self._validate_params()
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         tr, va = self._split(X.shape[0], y_codes, seed)
@@ -184,12 +187,23 @@ class _NeuralNetBase(BaseEstimator):
             name = type(self).__name__
 
             def callback(epoch: int, valid_score: float, valid_loss: float) -> bool:
-                print(f"[{name}] epoch {epoch}: valid loss {valid_loss:.5g}, valid {task.score_name} "
-                      f"{valid_score:.4f}")
+                print(
+                    f"[{name}] epoch {epoch}: valid loss {valid_loss:.5g}, valid {task.score_name} "
+                    f"{valid_score:.4f}"
+                )
                 return False
 
-        run = NetworkRun(config, X[tr], y[tr], X[va], y[va], task=task, n_classes=n_classes, random_state=seed,
-                         device=self._torch_device())
+        run = NetworkRun(
+            config,
+            X[tr],
+            y[tr],
+            X[va],
+            y[va],
+            task=task,
+            n_classes=n_classes,
+            random_state=seed,
+            device=self._torch_device(),
+        )
         run.run_epochs(config.max_epochs, callback)
         if run.status == "diverged":
             if run.best_state is None:
@@ -199,10 +213,14 @@ class _NeuralNetBase(BaseEstimator):
                 )
             # keep the last good weights rather than NaNs, but say so
             run.model.load_state_dict(run.best_state)
-            warnings.warn(f"{type(self).__name__}: {run.reason}; keeping the weights of epoch "
-                          f"{run.stopper.best_epoch}.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__}: {run.reason}; keeping the weights of epoch "
+                f"{run.stopper.best_epoch}.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
             self.status_, self.stop_reason_ = run.status, run.reason
-            self.findings_: list[Finding] = []
+            self.findings_: list[Finding] = diagnose(run.history, config.activation, None, run.status)
         else:
             result = run.result()
             self.status_, self.stop_reason_ = result.status, result.stop_reason
@@ -240,8 +258,10 @@ class _NeuralNetBase(BaseEstimator):
         Xt = torch.from_numpy(X).to(dev, torch.float64)
         self.model_.eval()
         with torch.no_grad():
-            out = [torch.func.functional_call(self.model_, state, (Xt[i : i + EVAL_CHUNK],))
-                   for i in range(0, Xt.shape[0], EVAL_CHUNK)]
+            out = [
+                torch.func.functional_call(self.model_, state, (Xt[i : i + EVAL_CHUNK],))
+                for i in range(0, Xt.shape[0], EVAL_CHUNK)
+            ]
         return torch.cat(out).cpu() if out else torch.zeros((0, self.n_outputs_), dtype=torch.float64)
 
     # ------------------------------------------------------------------ persistence
@@ -429,8 +449,9 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
     _losses = ("auto", "mse", "huber")
 
     def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
-        X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float32,
-                             ensure_min_samples=2)
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=np.float32, ensure_min_samples=2
+        )
         y = np.asarray(y.toarray() if hasattr(y, "toarray") else y, dtype=np.float64)
         self._y_ndim = y.ndim
         y2 = y.reshape(len(y), -1)

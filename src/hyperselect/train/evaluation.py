@@ -37,9 +37,17 @@ def predict_logits(model: nn.Module, X: Any) -> torch.Tensor:
     return torch.cat(out).float().cpu() if out else torch.zeros((0, 1))
 
 
-def split_metrics(model: nn.Module, X: Any, y: Any, task: Task | str, *, prefix: str = "",
-                  y_mean: float | None = None, y_std: float | None = None,
-                  n_classes: int | None = None) -> dict[str, float]:
+def split_metrics(
+    model: nn.Module,
+    X: Any,
+    y: Any,
+    task: Task | str,
+    *,
+    prefix: str = "",
+    y_mean: float | None = None,
+    y_std: float | None = None,
+    n_classes: int | None = None,
+) -> dict[str, float]:
     """Metrics of one split, keys prefixed (``test_accuracy``).  NaN where a metric is undefined.
 
     Classification: accuracy, balanced accuracy, macro F1, log loss (and ROC AUC for binary); multilabel:
@@ -97,21 +105,38 @@ def evaluate_splits(result: TrainResult, data: Any) -> dict[str, float]:
     n_classes = len(data.classes) if data.classes is not None else None
     metrics: dict[str, float] = {}
     for split in ("train", "valid", "test"):
-        metrics.update(split_metrics(
-            result.model, getattr(data, f"X_{split}"), getattr(data, f"y_{split}"), result.task,
-            prefix=f"{split}_", y_mean=data.y_mean, y_std=data.y_std, n_classes=n_classes,
-        ))
+        metrics.update(
+            split_metrics(
+                result.model,
+                getattr(data, f"X_{split}"),
+                getattr(data, f"y_{split}"),
+                result.task,
+                prefix=f"{split}_",
+                y_mean=data.y_mean,
+                y_std=data.y_std,
+                n_classes=n_classes,
+            )
+        )
     return metrics
 
 
-def train_and_evaluate(data: Any, config: MLPConfig, *, random_state: int = 0,
-                       device: str | None = None) -> tuple[TrainResult, dict[str, Any]]:
+def train_and_evaluate(
+    data: Any, config: MLPConfig, *, random_state: int = 0, device: str | None = None
+) -> tuple[TrainResult, dict[str, Any]]:
     """Train ``config`` on ``data`` (a TabularData), score every split, return the result and its document."""
     t0 = time.perf_counter()
     result = train_network(
-        config, data.X_train, data.y_train, data.X_valid, data.y_valid, task=data.task,
-        n_classes=len(data.classes) if data.classes is not None and data.task is not Task.REGRESSION else None,
-        random_state=random_state, device=device,
+        config,
+        data.X_train,
+        data.y_train,
+        data.X_valid,
+        data.y_valid,
+        task=data.task,
+        n_classes=len(data.classes)
+        if data.classes is not None and data.task is not Task.REGRESSION
+        else None,
+        random_state=random_state,
+        device=device,
     )
     metrics = evaluate_splits(result, data)
     doc = {
