@@ -3,7 +3,8 @@
 The rules are deliberately simple and stated in numbers so a user can check them against the history:
 
 * vanishing gradients: the first layer's gradient norm is < 1e-3 of the last layer's (median over epochs);
-* exploding gradients: a non-finite loss or gradient, or gradient norms growing by >= 3 orders of magnitude;
+* exploding gradients: a non-finite loss or gradient, gradient norms growing by >= 3 orders of magnitude, or a
+  gradient norm above 1e6 (an lr so large that the first epoch already explodes);
 * dead ReLU units: a hidden layer where >= 50 % of the units are never active on a validation batch;
 * plateau / saddle: >= 5 epochs where the training loss moves < 0.1 % per epoch while still above half of its
   first value, with small gradients;
@@ -24,6 +25,7 @@ from hyperselect.train.history import History
 
 VANISHING_RATIO = 1e-3
 EXPLODING_GROWTH = 1e3
+EXPLODING_ABS = 1e6  # a gradient norm this large is explosion whatever it started from
 DEAD_FRACTION = 0.5
 PLATEAU_EPOCHS = 5
 PLATEAU_REL_CHANGE = 1e-3
@@ -88,10 +90,12 @@ def diagnose(history: History | dict[str, Any], activation: str,
         per_epoch = gn.max(axis=1)
         first = max(per_epoch[0], 1e-12)
         growth = float(per_epoch.max() / first)
-    if nonfinite_loss or nonfinite_grad or growth >= EXPLODING_GROWTH:
+    largest = float(np.nanmax(np.where(np.isfinite(gn), gn, np.nan))) if gn.size and np.isfinite(gn).any() else 0.0
+    if nonfinite_loss or nonfinite_grad or growth >= EXPLODING_GROWTH or largest >= EXPLODING_ABS:
         what = ("the loss became NaN/inf" if nonfinite_loss
                 else "a gradient norm became NaN/inf" if nonfinite_grad
-                else f"the largest gradient norm grew {growth:.3g}x over training")
+                else f"the largest gradient norm grew {growth:.3g}x over training" if growth >= EXPLODING_GROWTH
+                else f"a gradient norm reached {largest:.3g}")
         findings.append(Finding(
             "exploding_gradients", "warning", f"Exploding gradients: {what}.",
             "Lower the learning rate (e.g. by 10x), clip gradients (grad_clip=1.0), add batch or layer "
