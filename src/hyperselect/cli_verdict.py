@@ -1,0 +1,86 @@
+"""``hyperselect compare DATA``: is a network worth it on this data?  Parse, call, print; no ML logic here."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from hyperselect.errors import DataError, HyperselectError
+
+log = logging.getLogger(__name__)
+
+BUILTIN_PREFIX = "builtin:"
+
+
+def load_compare_data(data: str, target: str | None, random_state: int = 0) -> Any:
+    """``builtin:NAME`` (or a bare built-in name that is not a file) or a table file with ``--target``."""
+    from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
+
+    if data.startswith(BUILTIN_PREFIX):
+        return load_builtin(data[len(BUILTIN_PREFIX) :], random_state=random_state)
+    path = Path(data)
+    if not path.exists() and data in BUILTIN_DATASETS:
+        return load_builtin(data, random_state=random_state)
+    if target is None:
+        raise DataError(
+            f"'{data}': --target COLUMN is needed to say which column to predict "
+            f"(or name a built-in data set as builtin:NAME, one of {', '.join(BUILTIN_DATASETS)})."
+        )
+    return prepare_tabular(path, target, random_state=random_state)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``compare`` command to ``app``."""
+
+    @app.command("compare")
+    def compare_cmd(
+        data: str = typer.Argument(
+            ..., help="A CSV/TSV/Parquet file, or builtin:NAME (e.g. builtin:digits).", show_default=False
+        ),
+        target: str | None = typer.Option(None, "--target", "-t", help="The column to predict (files only)."),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Folder for verdict.json."),
+        n_trials: int = typer.Option(20, "--trials", help="Network search trials per architecture."),
+        baseline_trials: int = typer.Option(
+            10, "--baseline-trials", help="Search trials per baseline family."
+        ),
+        protocol: str = typer.Option("kfold", "--protocol", help="kfold (corrected t-test) or 5x2 (F-test)."),
+        folds: int = typer.Option(5, "--folds", help="k of the repeated k-fold protocol."),
+        repeats: int = typer.Option(2, "--repeats", help="Repeats of the k-fold protocol."),
+        max_epochs: int | None = typer.Option(None, "--max-epochs", help="Cap on network training epochs."),
+        threads: int = typer.Option(1, "--threads", help="Threads every model is fitted and timed with."),
+        quick: bool = typer.Option(False, "--quick", help="The demo's small budgets (about a minute)."),
+        seed: int = typer.Option(0, "--seed", help="Seeds the split, the folds and every search."),
+    ) -> None:
+        """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
+        from hyperselect._io import safe_join
+        from hyperselect.evaluate.report_text import render_verdict
+        from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
+
+        try:
+            dataset = load_compare_data(data, target, random_state=seed)
+            settings: dict[str, Any] = {
+                "n_trials": n_trials,
+                "baseline_trials": baseline_trials,
+                "protocol": protocol,
+                "n_splits": folds,
+                "n_repeats": repeats,
+                "max_epochs": max_epochs,
+                "n_threads": threads,
+            }
+            if quick:
+                settings.update(DEMO_SETTINGS)
+            verdict = compare(dataset, random_state=seed, **settings)
+            typer.echo(render_verdict(verdict), nl=False)
+            if out is not None:
+                path = verdict.save(safe_join(out, "verdict.json"))
+                typer.echo(f"wrote {path}")
+        except HyperselectError as exc:
+            # library code raises; only the command line turns an error into a message and exit status 1
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+__all__ = ["load_compare_data", "register"]

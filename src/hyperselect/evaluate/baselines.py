@@ -1,0 +1,430 @@
+"""Strong classic baselines, each lightly tuned with Optuna so that the network is compared with their best.
+
+A network tuned with thirty trials against a random forest left at its defaults is not a fair fight; every
+family here gets the same machinery (Optuna's TPE, seeded) and a small budget, and its first trial is the
+scikit-learn default so a short search can never end below the default.  Families whose cost explodes with
+the number of rows (SVM) or that assume things the data breaks (naive Bayes on multi-output targets) are
+skipped with the reason recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hyperselect.errors import ConfigError
+from hyperselect.evaluate.metrics import score
+from hyperselect.tasks import Task
+
+log = logging.getLogger(__name__)
+
+#: Above this many training rows the kernel SVM is skipped: its fit time grows between n^2 and n^3.
+SVM_MAX_ROWS = 10_000
+#: Above this many rows x features kNN prediction (brute force over the training set) gets slow; skipped.
+KNN_MAX_CELLS = 50_000_000
+
+Params = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BaselineFamily:
+    """One classic model family: how to build it from parameters, its search space and its defaults."""
+
+    name: str
+    description: str
+    tasks: tuple[Task, ...]
+    build: Callable[[Task, Params, int], Any]
+    suggest: Callable[[Any, Task], Params]
+    defaults: Callable[[Task], Params]
+
+
+def _logistic_build(task: Task, p: Params, seed: int) -> Any:
+    if task is Task.REGRESSION:
+        from sklearn.linear_model import Ridge
+
+        return Ridge(alpha=p.get("alpha", 1.0))
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=p.get("C", 1.0), max_iter=1000)
+
+
+def _logistic_suggest(trial: Any, task: Task) -> Params:
+    if task is Task.REGRESSION:
+        return {"alpha": trial.suggest_float("alpha", 1e-3, 1e3, log=True)}
+    return {"C": trial.suggest_float("C", 1e-3, 1e2, log=True)}
+
+
+def _nb_build(task: Task, p: Params, seed: int) -> Any:
+    from sklearn.naive_bayes import GaussianNB
+
+    return GaussianNB(var_smoothing=p.get("var_smoothing", 1e-9))
+
+
+def _nb_suggest(trial: Any, task: Task) -> Params:
+    # the smoothing adds a fraction of the largest variance: large values help when features are near-constant
+    return {"var_smoothing": trial.suggest_float("var_smoothing", 1e-11, 1e-1, log=True)}
+
+
+def _knn_build(task: Task, p: Params, seed: int) -> Any:
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    cls = KNeighborsRegressor if task is Task.REGRESSION else KNeighborsClassifier
+    return cls(n_neighbors=p.get("n_neighbors", 5), weights=p.get("weights", "uniform"), p=p.get("p", 2))
+
+
+def _knn_suggest(trial: Any, task: Task) -> Params:
+    return {
+        "n_neighbors": trial.suggest_int("n_neighbors", 1, 50, log=True),
+        "weights": trial.suggest_categorical("weights", ["uniform", "distance"]),
+        "p": trial.suggest_categorical("p", [1, 2]),
+    }
+
+
+def _rf_build(task: Task, p: Params, seed: int) -> Any:
+    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
+
+    cls = RandomForestRegressor if task is Task.REGRESSION else RandomForestClassifier
+    default_mf = 1.0 if task is Task.REGRESSION else "sqrt"
+    # n_jobs=1: costs are measured single-threaded for every model so that they compare on equal footing
+    return cls(
+        n_estimators=p.get("n_estimators", 100),
+        max_features=p.get("max_features", default_mf),
+        min_samples_leaf=p.get("min_samples_leaf", 1),
+        n_jobs=1,
+        random_state=seed,
+    )
+
+
+def _rf_suggest(trial: Any, task: Task) -> Params:
+    # Fit time is linear in trees and in features tried per split.  Forests are insensitive to the number of
+    # trees past ~100 (more only smooths), so it stays at the default; the features per split and the leaf size
+    # are what a light search can usefully move.  sqrt is the classification default, 1.0 the regression one.
+    choices: list[Any] = [1.0, 0.33, "sqrt"] if task is Task.REGRESSION else ["sqrt", "log2", 0.33]
+    return {
+        "max_features": trial.suggest_categorical("max_features", choices),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 1, 10, log=True),
+    }
+
+
+def _hgb_build(task: Task, p: Params, seed: int) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    cls = HistGradientBoostingRegressor if task is Task.REGRESSION else HistGradientBoostingClassifier
+    # Early stopping on an internal 10% split always (not only above 10k rows): it is what a practitioner
+    # would use, and it keeps the cost of a bad learning rate bounded.
+    return cls(
+        learning_rate=p.get("learning_rate", 0.1),
+        max_leaf_nodes=p.get("max_leaf_nodes", 31),
+        min_samples_leaf=p.get("min_samples_leaf", 20),
+        l2_regularization=p.get("l2_regularization", 0.0),
+        max_iter=200,
+        early_stopping=True,
+        n_iter_no_change=10,
+        random_state=seed,
+    )
+
+
+def _hgb_suggest(trial: Any, task: Task) -> Params:
+    return {
+        "learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+        "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 8, 64, log=True),
+        "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 50, log=True),
+        "l2_regularization": trial.suggest_float("l2_regularization", 1e-6, 10.0, log=True),
+    }
+
+
+def _hgb_defaults(task: Task) -> Params:
+    # l2=0 is the library default but outside the log-scale range; 1e-6 is the same model for all purposes
+    return {"learning_rate": 0.1, "max_leaf_nodes": 31, "min_samples_leaf": 20, "l2_regularization": 1e-6}
+
+
+def _svm_build(task: Task, p: Params, seed: int) -> Any:
+    from sklearn.svm import SVC, SVR
+
+    if task is Task.REGRESSION:
+        return SVR(C=p.get("C", 1.0), gamma=p.get("gamma", "scale"), epsilon=p.get("epsilon", 0.1))
+    return SVC(C=p.get("C", 1.0), gamma=p.get("gamma", "scale"), random_state=seed)
+
+
+def _svm_suggest(trial: Any, task: Task) -> Params:
+    p: Params = {
+        "C": trial.suggest_float("C", 1e-2, 1e3, log=True),
+        # gamma relative to 'scale' (1 / (n_features * var)): the data is standardised, so 1/n_features
+        "gamma_factor": trial.suggest_float("gamma_factor", 1e-2, 1e2, log=True),
+    }
+    if task is Task.REGRESSION:
+        p["epsilon"] = trial.suggest_float("epsilon", 1e-3, 1.0, log=True)
+    return p
+
+
+def _svm_defaults(task: Task) -> Params:
+    p: Params = {"C": 1.0, "gamma_factor": 1.0}
+    if task is Task.REGRESSION:
+        p["epsilon"] = 0.1
+    return p
+
+
+_CLS = (Task.BINARY, Task.MULTICLASS)
+_ALL = (Task.BINARY, Task.MULTICLASS, Task.REGRESSION)
+
+FAMILIES: dict[str, BaselineFamily] = {
+    f.name: f
+    for f in (
+        BaselineFamily(
+            "linear",
+            "logistic regression (classification) / ridge regression",
+            _ALL,
+            _logistic_build,
+            _logistic_suggest,
+            lambda t: {"alpha": 1.0} if t is Task.REGRESSION else {"C": 1.0},
+        ),
+        BaselineFamily(
+            "naive_bayes",
+            "Gaussian naive Bayes",
+            _CLS,
+            _nb_build,
+            _nb_suggest,
+            lambda t: {"var_smoothing": 1e-9},
+        ),
+        BaselineFamily(
+            "knn",
+            "k-nearest neighbours",
+            _ALL,
+            _knn_build,
+            _knn_suggest,
+            lambda t: {"n_neighbors": 5, "weights": "uniform", "p": 2},
+        ),
+        BaselineFamily(
+            "random_forest",
+            "random forest",
+            _ALL,
+            _rf_build,
+            _rf_suggest,
+            lambda t: {"max_features": 1.0 if t is Task.REGRESSION else "sqrt", "min_samples_leaf": 1},
+        ),
+        BaselineFamily(
+            "hist_gradient_boosting",
+            "histogram gradient boosting",
+            _ALL,
+            _hgb_build,
+            _hgb_suggest,
+            _hgb_defaults,
+        ),
+        BaselineFamily("svm", "kernel SVM (RBF)", _ALL, _svm_build, _svm_suggest, _svm_defaults),
+    )
+}
+
+
+def resolve_params(name: str, params: Params, n_features: int) -> Params:
+    """Turn search parameters into estimator parameters (the SVM's relative gamma into an absolute one)."""
+    p = dict(params)
+    if name == "svm" and "gamma_factor" in p:
+        p["gamma"] = float(p.pop("gamma_factor")) / max(1, n_features)
+    if name == "random_forest" and isinstance(p.get("max_features"), float):
+        # fractions below one feature would make sklearn draw zero features
+        p["max_features"] = max(p["max_features"], 1.0 / max(1, n_features))
+    return p
+
+
+def make_baseline(
+    name: str, task: Task | str, params: Params | None = None, *, n_features: int = 1, random_state: int = 0
+) -> Any:
+    """An unfitted scikit-learn estimator of family ``name`` with (search) ``params``."""
+    fam = _family(name)
+    task = Task(task)
+    p = resolve_params(name, fam.defaults(task) if params is None else params, n_features)
+    return fam.build(task, p, random_state)
+
+
+def _family(name: str) -> BaselineFamily:
+    if name not in FAMILIES:
+        raise ConfigError(f"Unknown baseline {name!r}; expected one of {', '.join(FAMILIES)}.")
+    return FAMILIES[name]
+
+
+def select_baselines(
+    task: Task | str, n_rows: int, n_features: int, names: str | Sequence[str] = "auto"
+) -> tuple[list[str], dict[str, str]]:
+    """The families that suit this data and, for each one left out, the reason.
+
+    Multilabel targets are not handled by the baselines (nor by the verdict) yet.
+    """
+    task = Task(task)
+    wanted = list(FAMILIES) if names == "auto" else [names] if isinstance(names, str) else list(names)
+    for n in wanted:
+        _family(n)
+    chosen: list[str] = []
+    skipped: dict[str, str] = {}
+    for n in wanted:
+        fam = FAMILIES[n]
+        if task not in fam.tasks:
+            skipped[n] = f"{fam.description} does not handle a {task.value} task"
+        elif n == "svm" and n_rows > SVM_MAX_ROWS and names == "auto":
+            skipped[n] = (
+                f"{n_rows} training rows: a kernel SVM's fit time grows between n^2 and n^3, "
+                f"so it is kept for data below {SVM_MAX_ROWS} rows"
+            )
+        elif n == "knn" and n_rows * n_features > KNN_MAX_CELLS and names == "auto":
+            skipped[n] = (
+                f"{n_rows} x {n_features} values: brute-force neighbour search would dominate the cost"
+            )
+        else:
+            chosen.append(n)
+    return chosen, skipped
+
+
+@dataclass
+class BaselineFit:
+    """The outcome of tuning one family on the train/valid split."""
+
+    name: str
+    params: Params
+    valid_score: float
+    n_trials: int
+    seconds: float
+    estimator: Any = field(default=None, repr=False)
+    failed_trials: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "params": dict(self.params),
+            "valid_score": self.valid_score,
+            "n_trials": self.n_trials,
+            "seconds": self.seconds,
+            "failed_trials": list(self.failed_trials),
+        }
+
+
+def predict(estimator: Any, X: np.ndarray) -> np.ndarray:
+    return np.asarray(estimator.predict(X))
+
+
+def tune_baseline(
+    name: str,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_valid: np.ndarray,
+    y_valid: np.ndarray,
+    *,
+    task: Task | str,
+    n_trials: int = 10,
+    timeout: float | None = None,
+    random_state: int = 0,
+) -> BaselineFit:
+    """Tune family ``name`` with Optuna's TPE on a holdout split; the first trial is the default setting.
+
+    A trial that raises is recorded as failed with its reason (never silently dropped) and scores nothing;
+    the fitted estimator of the best trial is kept so it can be scored on a test split without refitting.
+    """
+    import optuna
+
+    fam = _family(name)
+    task = Task(task)
+    if n_trials < 1:
+        raise ConfigError(
+            f"The 'n_trials' parameter of tune_baseline must be an int in [1, inf). Got {n_trials}."
+        )
+    n_features = int(X_train.shape[1])
+    best: dict[str, Any] = {"score": -math.inf, "estimator": None}
+    failed: list[str] = []
+
+    def objective(trial: optuna.Trial) -> float:
+        params = fam.suggest(trial, task)
+        est = fam.build(task, resolve_params(name, params, n_features), random_state)
+        try:
+            with warnings.catch_warnings():
+                # lbfgs "failed to converge" at tiny C is a fact of that trial, not news for the user
+                warnings.simplefilter("ignore")
+                est.fit(X_train, y_train)
+                s = score(task, y_valid, predict(est, X_valid))
+        except (ValueError, ArithmeticError, MemoryError) as exc:
+            failed.append(f"trial {trial.number} {params}: {type(exc).__name__}: {exc}")
+            trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
+            raise optuna.TrialPruned(str(exc)) from exc
+        if not math.isfinite(s):
+            # e.g. R^2 of a constant prediction on a constant target: rank it last, keep the search going
+            s = -1e9
+        if s > best["score"]:
+            best["score"], best["estimator"] = s, est
+        return s
+
+    t0 = time.perf_counter()
+    prev = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # "a new study created" per family is noise here
+    try:
+        sampler = optuna.samplers.TPESampler(seed=random_state)
+        study = optuna.create_study(direction="maximize", sampler=sampler, study_name=f"baseline-{name}")
+        study.enqueue_trial(fam.defaults(task))
+        study.optimize(objective, n_trials=n_trials, timeout=timeout)
+    finally:
+        optuna.logging.set_verbosity(prev)
+    done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    if not done:
+        raise ConfigError(f"Every trial of baseline {name!r} failed: {failed[:3]}")
+    bt = study.best_trial
+    log.info(
+        "baseline %s: valid %s %.4f with %s (%d trials, %.1f s)",
+        name,
+        task.score_name,
+        bt.value,
+        bt.params,
+        len(study.trials),
+        time.perf_counter() - t0,
+    )
+    return BaselineFit(
+        name=name,
+        params=dict(bt.params),
+        valid_score=float(bt.value if bt.value is not None else math.nan),
+        n_trials=len(study.trials),
+        seconds=time.perf_counter() - t0,
+        estimator=best["estimator"],
+        failed_trials=failed,
+    )
+
+
+def count_stored_numbers(estimator: Any) -> int:
+    """The numbers a fitted baseline stores to predict: its 'parameter count' for the cost comparison.
+
+    Coefficients for linear models; means and variances for naive Bayes; the training set for kNN (it is
+    the model); per tree node a feature, threshold and value for forests and boosting; support vectors and
+    dual coefficients for an SVM.
+    """
+    total = 0
+    for attr in ("coef_", "intercept_", "theta_", "var_", "class_prior_", "dual_coef_", "support_vectors_"):
+        v = getattr(estimator, attr, None)
+        if v is not None:
+            total += int(np.size(v))
+    if hasattr(estimator, "_fit_X"):  # kNN keeps the training rows
+        total += int(np.size(estimator._fit_X))
+    if hasattr(estimator, "estimators_") and not hasattr(estimator, "_predictors"):
+        for tree in estimator.estimators_:
+            t = tree.tree_
+            total += int(t.node_count) * (2 + int(np.prod(t.value.shape[1:])))
+    predictors = getattr(estimator, "_predictors", None)
+    if predictors is not None:  # histogram gradient boosting
+        for stage in predictors:
+            for pred in stage:
+                total += len(pred.nodes) * 3
+    return total
+
+
+__all__ = [
+    "FAMILIES",
+    "SVM_MAX_ROWS",
+    "BaselineFamily",
+    "BaselineFit",
+    "count_stored_numbers",
+    "make_baseline",
+    "predict",
+    "resolve_params",
+    "select_baselines",
+    "tune_baseline",
+]

@@ -1,0 +1,194 @@
+"""Scores and the statistics behind the verdict: corrected resampled t-test, 5x2cv F-test, Holm, effect sizes.
+
+Why not a plain paired t-test over cross-validation folds: the training sets of the folds overlap, so the fold
+scores are correlated and the plain test's variance is far too small; it declares differences significant that
+are not (Dietterich 1998; Nadeau & Bengio 2003).  The two tests here are the standard remedies.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from hyperselect.errors import ConfigError
+from hyperselect.tasks import Task
+
+log = logging.getLogger(__name__)
+
+
+def score(task: Task | str, y_true: Any, y_pred: Any) -> float:
+    """The task's higher-is-better score (``Task.score_name``): accuracy, micro-F1 or R^2.
+
+    The same score the trainer uses for early stopping and the search for ranking, so a network and a
+    baseline are judged by one yardstick.
+    """
+    task = Task(task)
+    yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if task in (Task.BINARY, Task.MULTICLASS):
+        return float(np.mean(yt.astype(np.int64) == yp.astype(np.int64)))
+    if task is Task.MULTILABEL:
+        yt, yp = yt.astype(bool), yp.astype(bool)
+        tp = float(np.sum(yt & yp))
+        fp = float(np.sum(~yt & yp))
+        fn = float(np.sum(yt & ~yp))
+        return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+    yt = yt.reshape(len(yt), -1).astype(np.float64)
+    yp = yp.reshape(len(yp), -1).astype(np.float64)
+    ss_res = float(np.sum((yt - yp) ** 2))
+    ss_tot = float(np.sum((yt - yt.mean(axis=0)) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """A significance test of ``mean_diff`` = score(A) - score(B) over paired resamples.
+
+    ``ci_low``/``ci_high`` bound the mean difference at ``confidence`` with the same (corrected) variance the
+    test uses; ``effect_size`` is the mean difference over its standard deviation across resamples.
+    """
+
+    test: str
+    statistic: float
+    p_value: float
+    df: tuple[float, ...]
+    mean_diff: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    effect_size: float
+    n_resamples: int
+
+    def significant(self, alpha: float = 0.05) -> bool:
+        return bool(self.p_value < alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["df"] = list(self.df)
+        return d
+
+
+def _check_confidence(confidence: float) -> None:
+    if not (0.0 < confidence < 1.0):
+        raise ConfigError(f"The 'confidence' parameter must be a float in (0, 1). Got {confidence!r}.")
+
+
+def _cohen(diffs: np.ndarray) -> float:
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0
+    mean = float(np.mean(diffs))
+    if sd == 0.0:
+        return 0.0 if mean == 0.0 else math.copysign(math.inf, mean)
+    return mean / sd
+
+
+def corrected_resampled_ttest(
+    diffs: Sequence[float] | np.ndarray, n_train: int, n_test: int, *, confidence: float = 0.95
+) -> TestResult:
+    """Nadeau & Bengio's corrected resampled t-test over ``J`` paired resamples (e.g. r x k-fold CV).
+
+    ``t = mean(d) / sqrt((1/J + n_test/n_train) * var(d))`` with ``J - 1`` degrees of freedom; the
+    ``n_test/n_train`` term inflates the variance for the overlap between training sets.  Two-sided.
+    """
+    _check_confidence(confidence)
+    d = np.asarray(diffs, dtype=np.float64).ravel()
+    J = len(d)
+    if J < 2:
+        raise ConfigError(f"The corrected resampled t-test needs at least 2 resamples. Got {J}.")
+    if n_train < 1 or n_test < 1:
+        raise ConfigError(f"n_train and n_test must be positive. Got {n_train=}, {n_test=}.")
+    mean = float(np.mean(d))
+    var = float(np.var(d, ddof=1))
+    se = math.sqrt((1.0 / J + n_test / n_train) * var)
+    df = J - 1
+    if se == 0.0:
+        # every resample gave the same difference: no spread to test against
+        t, p = (0.0, 1.0) if mean == 0.0 else (math.copysign(math.inf, mean), 0.0)
+    else:
+        t = mean / se
+        p = float(2.0 * stats.t.sf(abs(t), df))
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
+    return TestResult(
+        "corrected_resampled_t",
+        float(t),
+        p,
+        (float(df),),
+        mean,
+        mean - half,
+        mean + half,
+        confidence,
+        _cohen(d),
+        J,
+    )
+
+
+def paired_ftest_5x2cv(
+    diffs: Sequence[Sequence[float]] | np.ndarray, *, confidence: float = 0.95
+) -> TestResult:
+    """Alpaydin's combined 5x2cv F-test; ``diffs`` has shape (5, 2): replication x fold.
+
+    ``F = sum_ij d_ij^2 / (2 * sum_i s_i^2)`` with ``s_i^2 = sum_j (d_ij - mean_i)^2``, F(10, 5) under the null.
+    The F-test is non-directional; the confidence interval (corrected t, n_test/n_train = 1) gives the sign.
+    """
+    _check_confidence(confidence)
+    d = np.asarray(diffs, dtype=np.float64)
+    if d.shape != (5, 2):
+        raise ConfigError(f"The 5x2cv F-test needs differences of shape (5, 2). Got {d.shape}.")
+    s2 = np.sum((d - d.mean(axis=1, keepdims=True)) ** 2, axis=1)
+    num = float(np.sum(d**2))
+    den = 2.0 * float(np.sum(s2))
+    if den == 0.0:
+        f, p = (0.0, 1.0) if num == 0.0 else (math.inf, 0.0)
+    else:
+        f = num / den
+        p = float(stats.f.sf(f, 10, 5))
+    ci = corrected_resampled_ttest(d.ravel(), 1, 1, confidence=confidence)
+    return TestResult(
+        "5x2cv_F",
+        float(f),
+        p,
+        (10.0, 5.0),
+        ci.mean_diff,
+        ci.ci_low,
+        ci.ci_high,
+        confidence,
+        ci.effect_size,
+        10,
+    )
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1), in the input order."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.empty(m)
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * float(p[i])))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def slope_per_doubling(n_rows: Sequence[int], scores: Sequence[float]) -> float:
+    """Least-squares slope of score against log2(training rows): the gain from doubling the data."""
+    x = np.log2(np.asarray(n_rows, dtype=np.float64))
+    y = np.asarray(scores, dtype=np.float64)
+    ok = np.isfinite(y)
+    if ok.sum() < 2 or np.ptp(x[ok]) == 0:
+        return math.nan
+    return float(np.polyfit(x[ok], y[ok], 1)[0])
+
+
+__all__ = [
+    "TestResult",
+    "corrected_resampled_ttest",
+    "holm",
+    "paired_ftest_5x2cv",
+    "score",
+    "slope_per_doubling",
+]

@@ -1,0 +1,288 @@
+"""The verdict: statistics against known values, baselines, and the verdict on digits, mnist1d and a regression.
+
+The end-to-end checks run with reduced budgets (few trials, one round of 5-fold CV, single-threaded) so they
+stay fast on two shared cores; the full mnist1d run with the demo's budgets is marked ``slow``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import typer
+from scipy import stats
+from typer.testing import CliRunner
+
+from hyperselect.data import load_builtin, prepare_arrays
+from hyperselect.errors import ConfigError
+from hyperselect.evaluate import (
+    RECOMMENDATIONS,
+    Verdict,
+    compare,
+    corrected_resampled_ttest,
+    count_stored_numbers,
+    holm,
+    make_baseline,
+    paired_ftest_5x2cv,
+    render_verdict,
+    score,
+    select_baselines,
+    slope_per_doubling,
+    tune_baseline,
+)
+from hyperselect.evaluate.verdict import LearningCurve, network_win_p
+from hyperselect.tasks import Task
+
+# --------------------------------------------------------------------------------------------- statistics
+
+
+def test_corrected_ttest_known_value() -> None:
+    # d = 1..5: mean 3, var 2.5; (1/5 + 1/4) * 2.5 = 1.125 -> t = 3 / sqrt(1.125) = 2*sqrt(2), df = 4
+    r = corrected_resampled_ttest([1, 2, 3, 4, 5], n_train=4, n_test=1)
+    assert r.statistic == pytest.approx(2 * math.sqrt(2))
+    assert r.df == (4.0,)
+    assert r.p_value == pytest.approx(0.04742, abs=1e-5)  # 2 * P(T_4 > 2.8284)
+    half = 2.7764451 * math.sqrt(1.125)  # t_{0.975, 4}
+    assert (r.ci_low, r.ci_high) == pytest.approx((3 - half, 3 + half), rel=1e-6)
+    assert r.effect_size == pytest.approx(3 / math.sqrt(2.5))
+
+
+def test_corrected_ttest_reduces_to_plain_ttest_without_overlap() -> None:
+    rng = np.random.default_rng(0)
+    d = rng.normal(0.01, 0.02, size=10)
+    r = corrected_resampled_ttest(d, n_train=10**12, n_test=1)
+    ref = stats.ttest_1samp(d, 0.0)
+    assert r.statistic == pytest.approx(ref.statistic, rel=1e-6)
+    assert r.p_value == pytest.approx(ref.pvalue, rel=1e-6)
+
+
+def test_corrected_ttest_is_more_conservative_than_plain() -> None:
+    d = [0.02, 0.01, 0.03, 0.015, 0.025, 0.02, 0.01, 0.03, 0.02, 0.018]
+    plain = stats.ttest_1samp(d, 0.0).pvalue
+    corrected = corrected_resampled_ttest(d, n_train=900, n_test=100).p_value
+    assert corrected > plain
+
+
+def test_5x2cv_ftest_known_values() -> None:
+    # each replication [1, -1]: mean 0, s^2 = 2; F = 10 / (2 * 10) = 0.5 on (10, 5) degrees of freedom
+    r = paired_ftest_5x2cv([[1.0, -1.0]] * 5)
+    assert r.statistic == pytest.approx(0.5)
+    assert r.df == (10.0, 5.0)
+    assert r.p_value == pytest.approx(stats.f.sf(0.5, 10, 5))
+    assert r.p_value == pytest.approx(0.8358, abs=1e-4)
+    # a consistent large difference with little spread is significant
+    d = [[0.20, 0.22], [0.21, 0.19], [0.20, 0.21], [0.22, 0.20], [0.19, 0.21]]
+    strong = paired_ftest_5x2cv(d)
+    num = sum(x * x for row in d for x in row)
+    den = 2 * sum((a - (a + b) / 2) ** 2 + (b - (a + b) / 2) ** 2 for a, b in d)
+    assert strong.statistic == pytest.approx(num / den)
+    assert strong.p_value < 1e-4 and strong.ci_low > 0
+    with pytest.raises(ConfigError, match="shape"):
+        paired_ftest_5x2cv(np.zeros((2, 5)))
+
+
+def test_holm_known_values() -> None:
+    assert holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert holm([0.5, 0.9]) == pytest.approx([1.0, 1.0])
+    assert holm([]) == []
+
+
+def test_slope_and_scores() -> None:
+    n = [100, 200, 400, 800]
+    assert slope_per_doubling(n, [0.5 + 0.1 * math.log2(k) for k in n]) == pytest.approx(0.1)
+    assert score("multiclass", [0, 1, 2, 2], [0, 1, 1, 2]) == pytest.approx(0.75)
+    from sklearn.metrics import r2_score
+
+    y, p = np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.1, 1.9, 3.2, 3.7])
+    assert score(Task.REGRESSION, y, p) == pytest.approx(r2_score(y, p))
+
+
+def test_network_win_needs_every_baseline() -> None:
+    comps = {"a": {"mean_diff": 0.1, "p_value": 0.001}, "b": {"mean_diff": 0.02, "p_value": 0.2}}
+    assert network_win_p(comps) == (0.2, "b")
+    comps["c"] = {"mean_diff": -0.01, "p_value": 0.5}
+    assert network_win_p(comps) == (1.0, "c")
+
+
+def test_learning_curve_trend() -> None:
+    rising = LearningCurve([0.25, 0.5, 1.0], [100, 200, 400], [0.6, 0.7, 0.8], [0.6, 0.61, 0.615], "test")
+    assert rising.trend() == "network_pulling_ahead"
+    assert rising.network_last_gain == pytest.approx(0.1)
+    flat = LearningCurve([0.5, 1.0], [200, 400], [0.9, 0.901], [0.88, 0.882], "test")
+    assert flat.trend() == "both_flat"
+
+
+# ---------------------------------------------------------------------------------------------- baselines
+
+
+def test_select_baselines_reasons() -> None:
+    names, skipped = select_baselines("regression", 500, 10)
+    assert "naive_bayes" in skipped and "naive_bayes" not in names
+    names, skipped = select_baselines("multiclass", 50_000, 10)
+    assert "svm" in skipped and "rows" in skipped["svm"]
+    with pytest.raises(ConfigError, match="Unknown baseline"):
+        select_baselines("binary", 10, 2, ["xgboost"])
+
+
+def test_tune_baseline_starts_from_defaults_and_counts_parameters() -> None:
+    d = load_builtin("iris")
+    fit = tune_baseline("linear", d.X_train, d.y_train, d.X_valid, d.y_valid, task=d.task, n_trials=4)
+    default = make_baseline("linear", d.task).fit(d.X_train, d.y_train)
+    assert fit.valid_score >= score(d.task, d.y_valid, default.predict(d.X_valid))
+    assert fit.n_trials == 4
+    assert count_stored_numbers(fit.estimator) == 3 * 4 + 3  # coefficients + intercepts
+    rf = make_baseline("random_forest", d.task, random_state=0).fit(d.X_train, d.y_train)
+    assert count_stored_numbers(rf) > 0
+
+
+# ------------------------------------------------------------------------------------------------ verdicts
+FAST = {"n_splits": 5, "n_repeats": 1, "n_threads": 1}
+
+
+def _check_verdict(v: Verdict) -> dict:
+    assert v.recommendation in RECOMMENDATIONS
+    assert v.reasons and all(isinstance(r, str) and r for r in v.reasons)
+    doc = json.loads(json.dumps(v.to_dict(), allow_nan=True))
+    for key in ("recommendation", "network", "baseline", "test", "comparisons", "learning_curve", "seconds"):
+        assert key in doc
+    # identical folds: every compared model has one score per fold
+    n = v.protocol["n_folds"]
+    assert len(v.network.cv_scores) == n and all(len(c.cv_scores) in (0, n) for c in v.candidates)
+    assert v.network.fit_seconds > 0 and v.network.n_parameters > 0 and v.baseline.n_parameters > 0
+    assert "recommendation" in render_verdict(v)
+    return doc
+
+
+def test_digits_no_significant_network_win() -> None:
+    """Published and measured: on digits a tuned SVM/kNN ties a network; the verdict must not claim a win."""
+    v = compare(
+        load_builtin("digits"),
+        n_trials=3,
+        baseline_trials=2,
+        max_epochs=12,
+        curve_fractions=(),
+        **FAST,
+    )
+    _check_verdict(v)
+    assert {c.name for c in v.candidates} >= {"mlp", "cnn", "svm", "knn", "random_forest"}
+    assert v.recommendation != "network"
+    assert not v.network_beats_all_baselines
+    assert v.baseline.cv_mean > 0.95
+
+
+def _mnist1d_subset(n: int) -> object:
+    from hyperselect.data.builtin import _mnist1d_arrays
+
+    x, y, xt, yt = _mnist1d_arrays()
+    return prepare_arrays(
+        x[:n], y[:n], task="multiclass", name=f"mnist1d[:{n}]", input_shape=(1, 40), test=(xt[:500], yt[:500])
+    )
+
+
+def test_mnist1d_cnn_beats_every_baseline_reduced() -> None:
+    """1,000 signals, a CNN with two trials against every baseline with two: the CNN must win significantly."""
+    v = compare(
+        _mnist1d_subset(1000),
+        archs=["cnn"],
+        n_trials=2,
+        baseline_trials=2,
+        max_epochs=20,
+        curve_fractions=(),
+        **FAST,
+    )
+    _check_verdict(v)
+    assert v.network.name == "cnn"
+    assert v.recommendation == "network", v.reasons
+    assert v.network_beats_all_baselines
+    assert v.network.cv_mean > v.baseline.cv_mean + 0.1
+
+
+@pytest.mark.slow
+def test_mnist1d_cnn_beats_every_baseline_full() -> None:
+    from hyperselect.evaluate import demo_verdict
+
+    v = demo_verdict("mnist1d")
+    _check_verdict(v)
+    assert v.recommendation == "network" and v.network.name == "cnn"
+    assert v.network_beats_all_baselines
+    assert v.network.test_score > 0.9  # published CNN: 94-99%
+    assert v.learning_curve is not None
+
+
+def test_regression_verdict() -> None:
+    v = compare(
+        load_builtin("diabetes"),
+        n_trials=3,
+        baseline_trials=3,
+        max_epochs=30,
+        curve_fractions=(0.5, 1.0),
+        **FAST,
+    )
+    doc = _check_verdict(v)
+    assert v.score_name == "r2" and doc["data"]["task"] == "regression"
+    assert "naive_bayes" in v.skipped and "linear" in v.comparisons
+    assert v.network.name == "mlp"  # a plain table: no CNN
+    assert -1.0 < v.baseline.cv_mean < 1.0
+
+
+def test_compare_rejects_bad_arguments() -> None:
+    d = load_builtin("iris")
+    with pytest.raises(ConfigError, match="input_shape"):
+        compare(d, archs=["cnn"])
+    with pytest.raises(ConfigError, match="protocol"):
+        compare(d, protocol="loo")
+    with pytest.raises(ConfigError, match="n_trials"):
+        compare(d, n_trials=0)
+
+
+# ----------------------------------------------------------------------------------------------------- CLI
+def _app() -> typer.Typer:
+    from hyperselect.cli_verdict import register
+
+    app = typer.Typer()
+
+    @app.callback()
+    def _root() -> None:  # a group, so that `compare` stays a named subcommand
+        pass
+
+    register(app)
+    return app
+
+
+def test_cli_compare_writes_verdict(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = CliRunner().invoke(
+        _app(),
+        [
+            "compare",
+            "builtin:iris",
+            "--trials",
+            "2",
+            "--baseline-trials",
+            "2",
+            "--protocol",
+            "5x2",
+            "--max-epochs",
+            "10",
+            "--out",
+            str(out),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "recommendation" in res.output
+    doc = json.loads((out / "verdict.json").read_text())
+    assert doc["recommendation"] in RECOMMENDATIONS
+    assert len(doc["network"]["cv_scores"]) == 10 and doc["test"]["test"] == "5x2cv_F"
+    assert 0 <= doc["test"]["p_value"] <= 1
+    assert not list(out.glob(".*.tmp"))  # written atomically: no temporary file left behind
+
+
+def test_cli_compare_errors_exit_1(tmp_path: Path) -> None:
+    runner = CliRunner()
+    res = runner.invoke(_app(), ["compare", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 1 and "--target" in res.output
+    res = runner.invoke(_app(), ["compare", "builtin:nope"])
+    assert res.exit_code == 1 and "Unknown built-in" in res.output
