@@ -58,8 +58,9 @@ CLIP_EPS = 1e-6  # torch.nn.utils.clip_grad_norm_ adds this to the total norm
 EVAL_ELEMENTS = 1 << 24  # cap on k * rows * width of one evaluation chunk: bounds evaluation memory
 
 # The weight views share storage with the [K, P] row matrix, so their gradients are strided views too; autograd
-# warns that this layout is unusual but accumulates into them in place, which is exactly what we want.
-warnings.filterwarnings("ignore", message="grad and param do not obey the gradient layout contract")
+# warns (once per process) that this layout is unusual but accumulates into them in place, which is what we want.
+_LAYOUT_WARNING = "grad and param do not obey the gradient layout contract"
+_layout_warning_seen = False
 
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
@@ -130,8 +131,9 @@ def member_widths(configs: Sequence[MLPConfig]) -> tuple[int, ...]:
     return tuple(max(c.hidden[layer] for c in configs) for layer in range(configs[0].depth))
 
 
-def estimate_bytes(n_members: int, n_in: int, widths: Sequence[int], n_out: int, batch_size: int, norm: str,
-                   itemsize: int) -> int:
+def estimate_bytes(
+    n_members: int, n_in: int, widths: Sequence[int], n_out: int, batch_size: int, norm: str, itemsize: int
+) -> int:
     """Peak memory of a population, estimated before anything is allocated (the planner's memory guard).
 
     Rows of [k, P]: parameters, gradients, two optimizer moments, best weights, padding mask, and the best
@@ -188,8 +190,10 @@ class PopulationTrainer:
         self.loss_name = resolve_loss(first, task)
         self.batch_size = first.batch_size
         if self.norm == "layer" and len({c.hidden for c in self.configs}) > 1:
-            raise ValueError("layer-normed members cannot be padded: their hidden widths must be equal, got "
-                             f"{sorted({c.hidden for c in self.configs})}")
+            raise ValueError(
+                "layer-normed members cannot be padded: their hidden widths must be equal, got "
+                f"{sorted({c.hidden for c in self.configs})}"
+            )
         self.device = dev = torch.device(device) if device is not None else default_device()
         self.dtype = dtype
         self.Xtr, self.ytr = as_tensors(X_train, y_train, task, dev, dtype)
@@ -207,7 +211,9 @@ class PopulationTrainer:
         n = len(self.configs)
         self.histories = [History() for _ in range(n)]
         self.stoppers = [
-            EarlyStopping(c.patience, "min" if c.early_stopping_metric == "valid_loss" else "max", c.min_delta)
+            EarlyStopping(
+                c.patience, "min" if c.early_stopping_metric == "valid_loss" else "max", c.min_delta
+            )
             for c in self.configs
         ]
         self._status = ["running"] * n
@@ -227,8 +233,8 @@ class PopulationTrainer:
             opt.step()  # a no-op (no gradient) that tells the scheduler the optimizer has stepped: no warning
         self._t = 0  # optimizer steps taken: the same for every member, they step together
 
-        # rows ordered by (optimizer, activation): each optimizer/activation updates a contiguous block
-        self._ids = sorted(range(n), key=lambda i: (self.configs[i].optimizer, self.configs[i].activation, i))
+        # rows ordered by activation: each activation is applied to a contiguous block of rows
+        self._ids = sorted(range(n), key=lambda i: (self.configs[i].activation, i))
         self._init_state()
 
     # ------------------------------------------------------------------ state
@@ -264,12 +270,13 @@ class PopulationTrainer:
         self._rebuild()
 
     @staticmethod
-    def _module_tensors(model: nn.Module) -> list[tuple[torch.Tensor, torch.Tensor, Any, Any]]:
+    def _module_tensors(model: nn.Module) -> list[tuple[Any, Any, Any, Any]]:
         """(weight [out, in], bias, norm weight, norm bias) per layer of an ``MLP``, output layer last."""
-        out: list[tuple[torch.Tensor, torch.Tensor, Any, Any]] = []
-        for lin, norm in zip(model.linears, model.norms, strict=True):  # type: ignore[arg-type]
+        mlp: Any = model
+        out: list[tuple[Any, Any, Any, Any]] = []
+        for lin, norm in zip(mlp.linears, mlp.norms, strict=True):
             out.append((lin.weight, lin.bias, getattr(norm, "weight", None), getattr(norm, "bias", None)))
-        out.append((model.out.weight, model.out.bias, None, None))  # type: ignore[union-attr]
+        out.append((mlp.out.weight, mlp.out.bias, None, None))
         return out
 
     @staticmethod
@@ -304,18 +311,15 @@ class PopulationTrainer:
         f64 = torch.float64
         # float64 copies where torch computes in Python floats (bias corrections, decoupled decay factor)
         self._lr64 = col([opt.param_groups[0]["lr"] for opt in (self._lr_opts[m] for m in self._ids)], f64)
-        self._wd64 = col([c.weight_decay for c in cfgs], f64)
         self._b1_64 = col([c.beta1 for c in cfgs], f64)
         self._b2_64 = col([c.beta2 for c in cfgs], f64)
         self._lr = self._lr64.to(dt)
-        self._wd = self._wd64.to(dt)
-        self._omb1 = (1 - self._b1_64).to(dt)
-        self._b2 = self._b2_64.to(dt)
-        self._omb2 = (1 - self._b2_64).to(dt)
         self._eps = col([c.eps for c in cfgs])
         self._mom = col([c.momentum for c in cfgs])
         clips = [c.grad_clip for c in cfgs]
-        self._clip = col([math.inf if c is None else c for c in clips]) if any(c is not None for c in clips) else None
+        self._clip = (
+            col([math.inf if c is None else c for c in clips]) if any(c is not None for c in clips) else None
+        )
         drops = [c.dropout for c in cfgs]
         self._drop = col(drops).unsqueeze(2) if any(d > 0 for d in drops) else None
         if self._drop is not None:
@@ -323,7 +327,7 @@ class PopulationTrainer:
         smooth = [c.label_smoothing for c in cfgs]
         self._smooth = col(smooth).unsqueeze(2) if any(s > 0 for s in smooth) else None
         self._delta = col([c.huber_delta for c in cfgs]).unsqueeze(2)
-        self._any_wd = any(c.weight_decay > 0 for c in cfgs)
+        self._set_update_coefficients(cfgs, col)
 
         def blocks(key: Callable[[MLPConfig], str]) -> list[tuple[int, int, str]]:
             out: list[tuple[int, int, str]] = []
@@ -335,9 +339,36 @@ class PopulationTrainer:
                     out.append((row, row + 1, name))
             return out
 
-        self._opt_blocks = blocks(lambda c: c.optimizer)
-        # activations are contiguous within each optimizer block, not necessarily overall
         self._act_blocks = blocks(lambda c: c.activation)
+
+    def _set_update_coefficients(self, cfgs: list[MLPConfig], col: Callable[..., torch.Tensor]) -> None:
+        """The per-member columns of the update template (see ``_update``)."""
+        adam = [c.optimizer in ("adam", "adamw") for c in cfgs]
+        rms = [c.optimizer == "rmsprop" for c in cfgs]
+        mom = [c.optimizer in ("momentum", "nesterov") for c in cfgs]
+        alpha = RMSPROP_ALPHA
+        c1 = [c.beta1 if a else c.momentum if m else 0.0 for c, a, m in zip(cfgs, adam, mom, strict=True)]
+        c2 = [1 - c.beta1 if a else 1.0 if m else 0.0 for c, a, m in zip(cfgs, adam, mom, strict=True)]
+        d1 = [c.beta2 if a else alpha if r else 0.0 for c, a, r in zip(cfgs, adam, rms, strict=True)]
+        d2 = [1 - c.beta2 if a else 1 - alpha if r else 0.0 for c, a, r in zip(cfgs, adam, rms, strict=True)]
+        a1 = [
+            1.0 if (a or c.optimizer == "momentum") else c.momentum if c.optimizer == "nesterov" else 0.0
+            for c, a in zip(cfgs, adam, strict=True)
+        ]
+        a2 = [0.0 if (a or c.optimizer == "momentum") else 1.0 for c, a in zip(cfgs, adam, strict=True)]
+        self._uses_m, self._uses_v, self._any_a2 = any(adam) or any(mom), any(adam) or any(rms), any(a2)
+        self._c1, self._c2, self._d1, self._d2 = col(c1), col(c2), col(d1), col(d2)
+        self._a1, self._a2 = col(a1), col(a2)
+        self._eps_eff = col([c.eps if (a or r) else 1.0 for c, a, r in zip(cfgs, adam, rms, strict=True)])
+        self._vscale64 = col([1.0 if r else 0.0 for r in rms], torch.float64)
+        self._vscale = self._vscale64.to(self.dtype)
+        self._is_adam = col(adam, torch.bool) if any(adam) else None
+        decoupled = [c.weight_decay if c.optimizer == "adamw" else 0.0 for c in cfgs]
+        self._wd_dec64 = col(decoupled, torch.float64)
+        self._any_decoupled = any(d > 0 for d in decoupled)
+        coupled = [0.0 if c.optimizer == "adamw" else c.weight_decay for c in cfgs]
+        self._wd_c = col(coupled)
+        self._any_coupled = any(d > 0 for d in coupled)
 
     # ------------------------------------------------------------------ public state
     def __len__(self) -> int:
@@ -380,7 +411,11 @@ class PopulationTrainer:
     def _activate(self, h: torch.Tensor) -> torch.Tensor:
         if len(self._act_blocks) == 1:
             return _ACTIVATIONS[self._act_blocks[0][2]](h)
-        return torch.cat([_ACTIVATIONS[name](h[a:b]) for a, b, name in self._act_blocks])
+        # split, not slicing: the backward of a slice fills a full-size zero tensor per block, split's is one cat
+        parts = h.split([b - a for a, b, _ in self._act_blocks])
+        return torch.cat(
+            [_ACTIVATIONS[name](x) for x, (_, _, name) in zip(parts, self._act_blocks, strict=True)]
+        )
 
     def _forward(self, x: torch.Tensor, train: bool) -> torch.Tensor:
         """Logits [k, rows, n_out] of every stacked member on the shared input rows ``x``."""
@@ -391,8 +426,9 @@ class PopulationTrainer:
             if layer == self.layout.depth:
                 return h
             if self.norm == "layer":
-                h = torch.addcmul(self._beta[layer], F.layer_norm(h, (h.shape[-1],), eps=LN_EPS),
-                                  self._gamma[layer])
+                h = torch.addcmul(
+                    self._beta[layer], F.layer_norm(h, (h.shape[-1],), eps=LN_EPS), self._gamma[layer]
+                )
             elif self.norm == "batch":
                 if train:
                     mean = h.mean(1, keepdim=True)
@@ -400,14 +436,20 @@ class PopulationTrainer:
                     with torch.no_grad():
                         n = h.shape[1]
                         self._rm[layer].mul_(1 - BN_MOMENTUM).add_(mean.squeeze(1), alpha=BN_MOMENTUM)
-                        self._rv[layer].mul_(1 - BN_MOMENTUM).add_(var.squeeze(1) * (n / max(n - 1, 1)),
-                                                                  alpha=BN_MOMENTUM)
+                        self._rv[layer].mul_(1 - BN_MOMENTUM).add_(
+                            var.squeeze(1) * (n / max(n - 1, 1)), alpha=BN_MOMENTUM
+                        )
                 else:
                     mean, var = self._rm[layer].unsqueeze(1), self._rv[layer].unsqueeze(1)
-                h = torch.addcmul(self._beta[layer], (h - mean) * torch.rsqrt(var + BN_EPS), self._gamma[layer])
+                h = torch.addcmul(
+                    self._beta[layer], (h - mean) * torch.rsqrt(var + BN_EPS), self._gamma[layer]
+                )
             h = self._activate(h)
             if train and self._drop is not None:
-                keep = torch.rand(h.shape, generator=self.generator, device=h.device, dtype=h.dtype) >= self._drop
+                keep = (
+                    torch.rand(h.shape, generator=self.generator, device=h.device, dtype=h.dtype)
+                    >= self._drop
+                )
                 h = h * (keep * self._keep_scale)
         raise AssertionError("unreachable")
 
@@ -430,7 +472,9 @@ class PopulationTrainer:
         diff = logits - target
         if self.loss_name == "huber":
             ad = diff.abs()
-            return torch.where(ad < self._delta, 0.5 * diff * diff, self._delta * (ad - 0.5 * self._delta)).mean((1, 2))
+            return torch.where(
+                ad < self._delta, 0.5 * diff * diff, self._delta * (ad - 0.5 * self._delta)
+            ).mean((1, 2))
         return (diff * diff).mean((1, 2))
 
     def _scores(self, logits: torch.Tensor, y: torch.Tensor) -> list[float]:
@@ -444,7 +488,14 @@ class PopulationTrainer:
         xb, yb = self.Xtr[idx], self.ytr[idx]
         self.gflat.zero_()
         losses = self._losses(self._forward(xb, train=True), yb)
-        losses.sum().backward()  # members are independent: d(sum)/d(member) is that member's own gradient
+        global _layout_warning_seen
+        if _layout_warning_seen:
+            losses.sum().backward()  # members are independent: d(sum)/d(member) is that member's own gradient
+        else:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=_LAYOUT_WARNING)
+                losses.sum().backward()
+            _layout_warning_seen = True
         with torch.no_grad():
             if self.mask is not None:
                 self.gflat.mul_(self.mask)  # keeps padded units at exactly zero
@@ -457,40 +508,49 @@ class PopulationTrainer:
         return losses.detach(), gn
 
     def _update(self) -> None:
-        """The optimizer step of every stacked member, block by block; formulas as torch's (see nn/optim.py)."""
+        """One optimizer step of every stacked member as ONE update over the whole [k, P] row matrix.
+
+        Every optimizer is an instance of one template with per-member coefficient columns (set in
+        ``_rebuild``): m <- c1 m + c2 g; v <- d1 v + d2 g^2; p <- p - step (a1 m + a2 g) / (s sqrt(v) + e).
+        Adam: (b1, 1-b1), (b2, 1-b2), numerator m, s = 1/sqrt(1-b2^t), step lr/(1-b1^t); RMSprop: v with
+        alpha 0.99, numerator g; momentum: m <- mom m + g, numerator m; Nesterov: numerator g + mom m; SGD:
+        numerator g, denominator exactly 1.  Unused terms are exact zeros/ones, so SGD's step is bit-exact and
+        the others differ from torch's formulas only in rounding.  One template instead of a block per
+        optimizer: with six optimizers and seven activations a mixed population would otherwise pay dozens of
+        small operations per step (measured: the update dominated a K=32, width-32 step).
+        """
         t, dt = self._t, self.dtype
-        for a, b, name in self._opt_blocks:
-            p, g, m1, m2 = self.flat[a:b], self.gflat[a:b], self.m1[a:b], self.m2[a:b]
-            lr = self._lr[a:b]
-            if name == "adamw":
-                p.mul_((1 - self._lr64[a:b] * self._wd64[a:b]).to(dt))
-            elif self._any_wd:
-                g = torch.addcmul(g, p, self._wd[a:b])  # coupled L2: grad + wd * param
-            if name in ("adam", "adamw"):
-                b1, b2 = self._b1_64[a:b], self._b2_64[a:b]
-                step_size = (self._lr64[a:b] / (1 - b1**t)).to(dt)
-                bc2_sqrt = (1 - b2**t).sqrt().to(dt)
-                m1.lerp_(g, self._omb1[a:b])
-                m2.mul_(self._b2[a:b]).addcmul_(g, g * self._omb2[a:b])
-                denom = m2.sqrt().div_(bc2_sqrt).add_(self._eps[a:b])
-                p.sub_(m1.div(denom).mul_(step_size))
-            elif name == "rmsprop":
-                m2.mul_(RMSPROP_ALPHA).addcmul_(g, g, value=1 - RMSPROP_ALPHA)
-                p.sub_(g.div(m2.sqrt().add_(self._eps[a:b])).mul_(lr))
-            elif name == "sgd":
-                p.sub_(g * lr)
-            else:  # momentum / nesterov: dampening 0, the buffer starts as the first gradient (0 * m + g)
-                mom = self._mom[a:b]
-                m1.mul_(mom).add_(g)
-                step = g + m1 * mom if name == "nesterov" else m1
-                p.sub_(step * lr)
+        p, g, m1, m2 = self.flat, self.gflat, self.m1, self.m2
+        if self._any_decoupled:
+            p.mul_((1 - self._lr64 * self._wd_dec64).to(dt))  # AdamW: decay the weights before the step
+        if self._any_coupled:
+            g = torch.addcmul(g, p, self._wd_c)  # Adam/SGD/RMSprop: L2 added to the gradient
+        if self._uses_m:
+            m1.mul_(self._c1).add_(g * self._c2)
+        num = (
+            g * self._a2
+            if not self._uses_m
+            else (m1 * self._a1 if not self._any_a2 else torch.addcmul(g * self._a2, m1, self._a1))
+        )
+        if self._is_adam is not None:
+            bc1 = torch.where(self._is_adam, 1 - self._b1_64**t, 1.0)
+            step = (self._lr64 / bc1).to(dt)
+            vscale = torch.where(self._is_adam, 1 / (1 - self._b2_64**t).sqrt(), self._vscale64).to(dt)
+        else:
+            step, vscale = self._lr, self._vscale
+        if self._uses_v:
+            m2.mul_(self._d1).addcmul_(g, g * self._d2)
+            num.div_(m2.sqrt().mul_(vscale).add_(self._eps_eff))
+        p.sub_(num.mul_(step))
 
     @torch.no_grad()
     def _evaluate(self) -> tuple[list[float], list[float]]:
         k = len(self._ids)
         rows = max(1, EVAL_ELEMENTS // (k * max([*self.widths, self.n_out])))
-        logits = torch.cat([self._forward(self.Xva[i : i + rows], train=False)
-                            for i in range(0, self.Xva.shape[0], rows)], dim=1)
+        logits = torch.cat(
+            [self._forward(self.Xva[i : i + rows], train=False) for i in range(0, self.Xva.shape[0], rows)],
+            dim=1,
+        )
         return self._losses(logits, self.yva).tolist(), self._scores(logits, self.yva)
 
     # ------------------------------------------------------------------ epochs
@@ -525,14 +585,32 @@ class PopulationTrainer:
             lr_now = self._lr_opts[m].param_groups[0]["lr"]
             tl, gns = train_loss[row], grad_norms[row]
             if not math.isfinite(tl) or not all(math.isfinite(g) for g in gns):
-                hist.append(epoch=epoch, train_loss=tl, valid_loss=math.nan, valid_score=math.nan, lr=lr_now,
-                            grad_norms=gns, seconds=seconds)
-                what = f"training loss became {tl}" if not math.isfinite(tl) else "gradient norm became non-finite"
+                hist.append(
+                    epoch=epoch,
+                    train_loss=tl,
+                    valid_loss=math.nan,
+                    valid_score=math.nan,
+                    lr=lr_now,
+                    grad_norms=gns,
+                    seconds=seconds,
+                )
+                what = (
+                    f"training loss became {tl}"
+                    if not math.isfinite(tl)
+                    else "gradient norm became non-finite"
+                )
                 self._stop(m, "diverged", f"diverged: the {what} at epoch {epoch}")
                 continue
             vl, vs = valid_loss[row], valid_score[row]
-            hist.append(epoch=epoch, train_loss=tl, valid_loss=vl, valid_score=vs, lr=lr_now, grad_norms=gns,
-                        seconds=seconds)
+            hist.append(
+                epoch=epoch,
+                train_loss=tl,
+                valid_loss=vl,
+                valid_score=vs,
+                lr=lr_now,
+                grad_norms=gns,
+                seconds=seconds,
+            )
             if not math.isfinite(vl):
                 self._stop(m, "diverged", f"diverged: the validation loss became {vl} at epoch {epoch}")
                 continue
@@ -562,8 +640,11 @@ class PopulationTrainer:
             self.best_mean.index_copy_(0, idx, self.run_mean.index_select(0, idx))
             self.best_var.index_copy_(0, idx, self.run_var.index_select(0, idx))
         if lr_changed:
-            self._lr64 = torch.tensor([self._lr_opts[m].param_groups[0]["lr"] for m in self._ids],
-                                      device=self.device, dtype=torch.float64).reshape(-1, 1)
+            self._lr64 = torch.tensor(
+                [self._lr_opts[m].param_groups[0]["lr"] for m in self._ids],
+                device=self.device,
+                dtype=torch.float64,
+            ).reshape(-1, 1)
             self._lr = self._lr64.to(self.dtype)
         self._compact()
 
@@ -607,7 +688,9 @@ class PopulationTrainer:
     def build_member_model(self, i: int) -> nn.Module:
         """A standard ``MLP`` module holding member ``i``'s weights (``build_model`` + the member's row)."""
         cfg, lay = self.configs[i], self.layout
-        model = build_model(cfg, self.n_in, self.n_out, seed=self.seeds[i]).to(device=self.device, dtype=self.dtype)
+        model = build_model(cfg, self.n_in, self.n_out, seed=self.seeds[i]).to(
+            device=self.device, dtype=self.dtype
+        )
         state = self.member_state(i)
         row = state["params"].unsqueeze(0)
         offs = lay.stat_offsets
@@ -619,7 +702,7 @@ class PopulationTrainer:
                 g.copy_(self._row_view(row, 0, lay.gamma[layer])[0, :d_out])
                 be.copy_(self._row_view(row, 0, lay.beta[layer])[0, :d_out])
             if layer < lay.depth and self.norm == "batch":
-                bn = model.norms[layer]  # type: ignore[index]
+                bn: Any = model.norms[layer]  # type: ignore[index]
                 bn.running_mean.copy_(state["mean"][offs[layer] : offs[layer] + d_out])
                 bn.running_var.copy_(state["var"][offs[layer] : offs[layer] + d_out])
                 bn.num_batches_tracked.fill_(int(state["steps"]))
@@ -636,9 +719,18 @@ class PopulationTrainer:
         reason = self._reason[i] or f"completed {len(hist)} epochs"
         stats = activation_stats(model, self.Xva[:DIAG_ROWS]) if status != "diverged" else []
         return TrainResult(
-            model=model, config=cfg, task=self.task, history=hist, status=status, stop_reason=reason,
-            best_epoch=best, best_valid_loss=vl, best_valid_score=vs, n_parameters=count_parameters(model),
-            seconds=self._seconds[i], findings=diagnose(hist, cfg.activation, stats, status),
+            model=model,
+            config=cfg,
+            task=self.task,
+            history=hist,
+            status=status,
+            stop_reason=reason,
+            best_epoch=best,
+            best_valid_loss=vl,
+            best_valid_score=vs,
+            n_parameters=count_parameters(model),
+            seconds=self._seconds[i],
+            findings=diagnose(hist, cfg.activation, stats, status),
             activation_stats=stats,
         )
 

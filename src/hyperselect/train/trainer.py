@@ -214,7 +214,7 @@ class NetworkRun:
 
     def _one_epoch(self) -> None:
         model, opt, config = self.model, self.opt, self.config
-        Xtr, ytr, dev = self.Xtr, self.ytr, self.device
+        Xtr, dev = self.Xtr, self.device
         epoch = self.epoch
         te = time.perf_counter()
         model.train()

@@ -1,0 +1,306 @@
+"""Population trainer vs one-by-one training: configs x epochs per second, side by side in one run.
+
+    python benchmarks/population.py --quick --json benchmarks/results/population_quick.json
+    python benchmarks/population.py --json benchmarks/results/population.json
+
+For each data set (digits, mnist1d generated offline), hidden width w (two hidden layers of w units) and
+population size K, K random configurations (optimizer, activation, lr, weight decay, momentum/betas, dropout,
+init, seed all drawn per member; batch size 64) are trained for E epochs by
+
+* ``standard``: the loop an Optuna user writes per configuration: DataLoader(TensorDataset, shuffle=True) and a
+  torch.optim optimizer, evaluating on the validation set after each epoch;
+* ``single``: our single-network trainer (NetworkRun), one configuration after the other;
+* ``population``: all K in one PopulationTrainer (forced);
+* ``planned``: a Cohort in mode "auto" (the planner times both on this machine and picks).
+
+Sequential methods cost the sum of their configurations' times, so the standard loop is timed on min(K, S)
+of the K configurations and the single trainer on min(K, 32), reported per configuration.  Methods are interleaved within each repeat and the medians
+over repeats are reported, because this machine may be shared: the ratio planned/single is the median of the
+per-repeat ratios of back-to-back runs.  GFLOP/s of a population step (6 x batch x sum(in x out) per member:
+forward, and backward to inputs and weights) is compared with a large matmul timed in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader, TensorDataset
+
+from hyperselect.data.builtin import load_builtin
+from hyperselect.nn.config import ACTIVATIONS, OPTIMIZERS, MLPConfig
+from hyperselect.nn.mlp import build_model
+from hyperselect.nn.optim import make_optimizer
+from hyperselect.train import planner as planner_mod
+from hyperselect.train.cohort import Cohort
+from hyperselect.train.population import PopulationTrainer
+from hyperselect.train.trainer import NetworkRun
+
+BATCH = 64
+SINGLE_MAX = 32
+
+
+def matmul_peak(n: int, repeats: int = 7) -> float:
+    """GFLOP/s of an n x n matmul: the device's practical arithmetic limit."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * n**3 / statistics.median(times) / 1e9
+
+
+def random_configs(k: int, width: int, rng: np.random.Generator) -> list[MLPConfig]:
+    out = []
+    for _ in range(k):
+        opt = str(rng.choice(OPTIMIZERS))
+        lr = (
+            float(10 ** rng.uniform(-2.5, -1.0))
+            if opt in ("sgd", "momentum", "nesterov")
+            else float(10 ** rng.uniform(-3.5, -2.0))
+        )
+        out.append(
+            MLPConfig(
+                hidden=(width, width),
+                activation=str(rng.choice(ACTIVATIONS)),
+                optimizer=opt,
+                lr=lr,
+                weight_decay=float(rng.choice([0.0, 1e-4, 1e-3])),
+                momentum=float(rng.uniform(0.8, 0.95)),
+                beta1=float(rng.uniform(0.85, 0.95)),
+                beta2=float(rng.choice([0.99, 0.999])),
+                dropout=float(rng.choice([0.0, 0.1, 0.2])),
+                init=str(rng.choice(["default", "he", "xavier"])),
+                batch_size=BATCH,
+                max_epochs=1000,
+                patience=None,
+            )
+        )
+    return out
+
+
+def standard_loop(config: MLPConfig, seed: int, data: tuple[np.ndarray, ...], epochs: int) -> None:
+    """What a user writes per trial: DataLoader + torch.optim + per-epoch validation accuracy."""
+    Xtr, ytr, Xva, yva = (torch.as_tensor(a) for a in data)
+    torch.manual_seed(seed)
+    model = build_model(config, Xtr.shape[1], 10)
+    opt = make_optimizer(config, model.parameters())
+    loader = DataLoader(TensorDataset(Xtr.float(), ytr.long()), batch_size=config.batch_size, shuffle=True)
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss = F.cross_entropy(model(xb), yb)
+            loss.backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            float((model(Xva.float()).argmax(1) == yva).float().mean())
+
+
+def step_flops(configs: list[MLPConfig], n_in: int, n_out: int) -> float:
+    total = 0
+    for c in configs:
+        dims = [n_in, *c.hidden, n_out]
+        total += sum(a * b for a, b in itertools.pairwise(dims))
+    return 6.0 * BATCH * total
+
+
+def run_cell(
+    name: str,
+    data: tuple[np.ndarray, ...],
+    k: int,
+    width: int,
+    epochs: int,
+    repeats: int,
+    n_seq: int,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    configs = random_configs(k, width, rng)
+    seeds = list(range(k))
+    sub = min(k, n_seq)
+    kw: dict[str, Any] = dict(task="multiclass", n_classes=10)
+    times: dict[str, list[float]] = {m: [] for m in ("standard", "single", "population", "planned")}
+    ratios = []
+    calib = []
+    chosen = ""
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for j in range(sub):
+            standard_loop(configs[j], seeds[j], data, epochs)
+        times["standard"].append((time.perf_counter() - t0) / (sub * epochs))
+
+        # the single trainer on the same configurations as the planned cohort (up to SINGLE_MAX of them): the
+        # planner ratio must not depend on which configurations happened to be in a subset
+        n_single = min(k, SINGLE_MAX)
+        runs = [
+            NetworkRun(configs[j], *data, random_state=seeds[j], data_seed=0, **kw) for j in range(n_single)
+        ]
+        t0 = time.perf_counter()
+        for r in runs:
+            r.run_epochs(epochs)
+        t_single = (time.perf_counter() - t0) / (n_single * epochs)
+        times["single"].append(t_single)
+
+        pop = PopulationTrainer(configs, *data, seeds=seeds, data_seed=0, **kw)
+        t0 = time.perf_counter()
+        pop.run_epochs(epochs)
+        times["population"].append((time.perf_counter() - t0) / (k * epochs))
+        del pop
+
+        planner_mod._TIMINGS.clear()  # every repeat pays (and reports) its own calibration
+        t0 = time.perf_counter()
+        cohort = Cohort(configs, *data, seeds=seeds, data_seed=0, mode="auto", **kw)
+        calib.append(time.perf_counter() - t0)
+        chosen = ",".join(sorted({f"{u.kind}x{len(u.members)}" for u in cohort.plan.units}))
+        t0 = time.perf_counter()
+        cohort.run_epochs(epochs)
+        t_planned = (time.perf_counter() - t0) / (k * epochs)
+        times["planned"].append(t_planned)
+        ratios.append(t_single / t_planned)
+        del cohort
+
+    pop = PopulationTrainer(configs, *data, seeds=seeds, data_seed=0, **kw)
+    step = pop.time_steps(5)
+    flops = step_flops(configs, data[0].shape[1], 10)
+    med = {m: statistics.median(v) for m, v in times.items()}
+    row = {
+        "dataset": name,
+        "K": k,
+        "width": width,
+        "epochs": epochs,
+        "repeats": repeats,
+        "sequential_timed": sub,
+        **{f"{m}_configs_epochs_per_s": 1.0 / med[m] for m in med},
+        "speedup_population_vs_standard": med["standard"] / med["population"],
+        "speedup_population_vs_single": med["single"] / med["population"],
+        "speedup_planned_vs_single": statistics.median(ratios),
+        "planned_units": chosen,
+        "calibration_s": statistics.median(calib),
+        "population_step_ms": step * 1e3,
+        "population_step_gflops": flops / step / 1e9,
+    }
+    print(
+        f"{name:8s} K={k:4d} w={width:4d}  standard {row['standard_configs_epochs_per_s']:8.1f}  single "
+        f"{row['single_configs_epochs_per_s']:8.1f}  population {row['population_configs_epochs_per_s']:8.1f}  "
+        f"planned {row['planned_configs_epochs_per_s']:8.1f}  pop/std {row['speedup_population_vs_standard']:6.2f}"
+        f"  planned/single {row['speedup_planned_vs_single']:5.2f}  [{chosen}]  "
+        f"{row['population_step_gflops']:.1f} GFLOP/s",
+        flush=True,
+    )
+    return row
+
+
+def padding_vs_bucketing(
+    data: tuple[np.ndarray, ...], rng: np.random.Generator, repeats: int
+) -> dict[str, Any]:
+    """24 members of widths 32/64/128 (8 each): one padded population vs three bucketed ones, ms per step."""
+    configs = [c for w in (32, 64, 128) for c in random_configs(8, w, rng)]
+    kw: dict[str, Any] = dict(task="multiclass", n_classes=10)
+    padded, bucketed = [], []
+    for _ in range(repeats):
+        padded.append(PopulationTrainer(configs, *data, **kw).time_steps(5))
+        bucketed.append(
+            sum(PopulationTrainer(configs[i : i + 8], *data, **kw).time_steps(5) for i in (0, 8, 16))
+        )
+    out = {"padded_ms": statistics.median(padded) * 1e3, "bucketed_ms": statistics.median(bucketed) * 1e3}
+    print(
+        f"padding vs bucketing (widths 32/64/128 x 8): padded {out['padded_ms']:.2f} ms/step, bucketed "
+        f"{out['bucketed_ms']:.2f} ms/step",
+        flush=True,
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="fewer cells, epochs and repeats (a few minutes)")
+    ap.add_argument("--json", type=Path, required=True, help="where to write the results")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a shared 2-core machine a second thread mostly waits)",
+    )
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    if args.quick:
+        ks, widths, epochs, repeats, n_seq = (1, 8, 32), (32, 128), 1, 3, 4
+    else:
+        ks, widths, epochs, repeats, n_seq = (1, 8, 32, 128), (32, 128, 512), 2, 3, 8
+    rng = np.random.default_rng(0)
+    peak = matmul_peak(1024 if args.quick else 2048)
+    print(f"matmul peak {peak:.1f} GFLOP/s, {torch.get_num_threads()} thread(s)", flush=True)
+    rows = []
+    datasets = {}
+    for name in ("digits", "mnist1d"):
+        d = load_builtin(name, random_state=0)
+        datasets[name] = (d.X_train, d.y_train, d.X_valid, d.y_valid)
+        for width in widths:
+            for k in ks:
+                rows.append(run_cell(name, datasets[name], k, width, epochs, repeats, n_seq, rng))
+    for r in rows:
+        r["population_step_fraction_of_peak"] = r["population_step_gflops"] / peak
+    pad = padding_vs_bucketing(datasets["digits"], rng, repeats)
+
+    def pick(k: int, w: int) -> float:
+        return min(r["speedup_population_vs_standard"] for r in rows if r["K"] == k and r["width"] == w)
+
+    summary = {
+        "speedup_k32_w32": pick(32, 32),
+        "speedup_k32_w128": pick(32, 128),
+        "planner_min_speedup": min(r["speedup_planned_vs_single"] for r in rows),
+        "matmul_peak_gflops": peak,
+        "best_population_fraction_of_peak": max(r["population_step_fraction_of_peak"] for r in rows),
+        "note": "speedups are the minimum over the two data sets; medians over repeats on a shared machine",
+    }
+    print(json.dumps(summary, indent=2))
+    result = {
+        "benchmark": "population",
+        "command": "python benchmarks/population.py " + " ".join(sys.argv[1:]),
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "load_average": os.getloadavg(),
+        },
+        "settings": {
+            "K": list(ks),
+            "widths": list(widths),
+            "hidden_layers": 2,
+            "batch_size": BATCH,
+            "epochs": epochs,
+            "repeats": repeats,
+            "sequential_timed_configs": n_seq,
+        },
+        "summary": summary,
+        "padding_vs_bucketing": pad,
+        "cells": rows,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    # atomic write: a crash never leaves a half-written file that a later run trusts
+    with tempfile.NamedTemporaryFile("w", dir=args.json.parent, delete=False, suffix=".tmp") as f:
+        json.dump(
+            result, f, indent=2, default=lambda x: None if isinstance(x, float) and math.isnan(x) else x
+        )
+    os.replace(f.name, args.json)
+
+
+if __name__ == "__main__":
+    main()

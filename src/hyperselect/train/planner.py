@@ -1,0 +1,327 @@
+"""The planner: which configurations train together as populations, and which train one by one.
+
+Batching pays when per-step overhead dominates (narrow networks, small batches) and stops paying when the
+arithmetic dominates (wide networks on a CPU): then a population is no faster than its members one after the
+other.  Rather than guess, the planner times one step of each candidate population and of the single trainer on
+the actual device and data, and keeps whichever is faster, so a plan is never slower than sequential training
+(up to timing noise).  Members of different widths are either padded into one population or bucketed by width;
+that too is decided by timing both.
+
+The memory guard estimates a population's peak memory before anything is allocated and splits populations
+that would not fit in half of the free memory (CUDA: ``torch.cuda.mem_get_info``; CPU: available RAM).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from hyperselect.nn.config import MLPConfig
+from hyperselect.tasks import Task
+from hyperselect.train.population import PopulationTrainer, estimate_bytes, member_widths, population_key
+from hyperselect.train.trainer import NetworkRun, as_tensors, default_device, infer_n_outputs
+
+log = logging.getLogger(__name__)
+
+MODES = ("auto", "population", "sequential")
+CALIBRATION_MEMBERS = (
+    16  # a population is timed with at most this many members and scaled linearly (pessimistic)
+)
+CALIBRATION_STEPS = 5
+POPULATION_MARGIN = 0.9  # choose a population only when it is timed >= 10 % faster: noise must not flip a tie
+MEMORY_FRACTION = 0.5
+
+# measured seconds per step, keyed by everything that changes them: a search calibrates once per shape
+_TIMINGS: dict[tuple[Any, ...], float] = {}
+
+
+@dataclass
+class Unit:
+    """A population (``kind="population"``) or one member trained alone (``kind="sequential"``)."""
+
+    kind: str
+    members: list[int]
+    padded: bool = False
+
+
+@dataclass
+class Plan:
+    units: list[Unit]
+    notes: list[str] = field(default_factory=list)  # why: the timings behind each choice
+
+    @property
+    def n_populations(self) -> int:
+        return sum(u.kind == "population" for u in self.units)
+
+
+def available_memory(device: torch.device) -> int:
+    """Bytes free for new tensors on ``device``."""
+    if device.type == "cuda":
+        free, _total = torch.cuda.mem_get_info(device)
+        return int(free)
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:  # psutil is optional; Linux and macOS expose the same figure through sysconf
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def split_for_memory(members: list[int], bytes_for: Any, budget: float) -> list[list[int]]:
+    """Split ``members`` into as few equal parts as keep ``bytes_for(part)`` within ``budget``."""
+    n_parts = 1
+    while n_parts < len(members):
+        size = math.ceil(len(members) / n_parts)
+        if bytes_for(members[:size]) <= budget:
+            break
+        n_parts += 1
+    size = math.ceil(len(members) / n_parts)
+    return [members[i : i + size] for i in range(0, len(members), size)]
+
+
+class Planner:
+    """Plan how ``configs`` train: ``mode`` "auto" (timed), "population" (forced) or "sequential"."""
+
+    def __init__(
+        self,
+        configs: Sequence[MLPConfig],
+        X_train: Any,
+        y_train: Any,
+        X_valid: Any,
+        y_valid: Any,
+        *,
+        task: Task | str,
+        n_classes: int | None = None,
+        seeds: Sequence[int] | None = None,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype = torch.float32,
+        memory_budget: float | None = None,
+    ) -> None:
+        self.configs = list(configs)
+        self.seeds = list(seeds) if seeds is not None else list(range(len(self.configs)))
+        self.task = Task(task)
+        self.data = (X_train, y_train, X_valid, y_valid)
+        self.n_classes = n_classes
+        self.device = torch.device(device) if device is not None else default_device()
+        self.dtype = dtype
+        self.memory_budget = memory_budget
+        self.n_in = (
+            int(np.asarray(X_train).shape[1]) if not torch.is_tensor(X_train) else int(X_train.shape[1])
+        )
+        self._calib_data: tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    # ------------------------------------------------------------------ grouping
+    def groups(self) -> tuple[list[list[int]], list[int]]:
+        """Members that may share a population (same key), and members that must train alone."""
+        by_key: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+        alone: list[int] = []
+        for i, c in enumerate(self.configs):
+            key = population_key(c, self.task)
+            if key is None:
+                alone.append(i)
+            else:
+                by_key[key].append(i)
+        return list(by_key.values()), alone
+
+    @staticmethod
+    def _buckets(configs: list[MLPConfig], members: list[int]) -> list[list[int]]:
+        by_hidden: dict[tuple[int, ...], list[int]] = defaultdict(list)
+        for i in members:
+            by_hidden[configs[i].hidden].append(i)
+        return [by_hidden[h] for h in sorted(by_hidden)]
+
+    def plan(self, mode: str = "auto") -> Plan:
+        if mode not in MODES:
+            raise ValueError(
+                f"The 'mode' parameter of Cohort must be one of {', '.join(map(repr, MODES))}. Got {mode!r}."
+            )
+        if mode == "sequential" or not self.configs:
+            return Plan([Unit("sequential", [i]) for i in range(len(self.configs))], ["mode='sequential'"])
+        groups, alone = self.groups()
+        units = [Unit("sequential", [i]) for i in alone]
+        notes = [
+            f"member {i}: {type(self.configs[i]).__name__} trains alone (no population support)"
+            for i in alone
+        ]
+        for group in groups:
+            buckets = self._buckets(self.configs, group)
+            if mode == "population":
+                units += [Unit("population", b) for b in buckets]
+                continue
+            units += self._decide(group, buckets, notes)
+        return Plan(self._guard_memory(units, notes), notes)
+
+    # ------------------------------------------------------------------ timing
+    def _tensors(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        if self._calib_data is None:
+            Xtr, ytr, Xva, yva = self.data
+            a = as_tensors(Xtr, ytr, self.task, self.device, self.dtype)
+            b = as_tensors(Xva, yva, self.task, self.device, self.dtype)
+            self._calib_data = (a[0], a[1], b[0], b[1])
+        return self._calib_data
+
+    def _shape_key(self, cfgs: list[MLPConfig]) -> tuple[Any, ...]:
+        c = cfgs[0]
+        return (
+            str(self.device),
+            str(self.dtype),
+            self.n_in,
+            self._n_out(c),
+            c.batch_size,
+            population_key(c, self.task),
+            member_widths(cfgs),
+            tuple(sorted({(x.activation, x.optimizer) for x in cfgs})),
+            any(x.dropout > 0 for x in cfgs),
+            any(x.grad_clip is not None for x in cfgs),
+        )
+
+    def _n_out(self, config: MLPConfig) -> int:
+        return infer_n_outputs(config, self.task, self.data[1], self.n_classes)
+
+    def time_sequential(self, member: int) -> float:
+        """Seconds of one step of the single trainer for ``configs[member]`` (median of a few)."""
+        cfg = self.configs[member]
+        key = ("seq", *self._shape_key([cfg]))
+        if key not in _TIMINGS:
+            Xtr, ytr, Xva, yva = self._tensors()
+            run = NetworkRun(
+                cfg,
+                Xtr,
+                ytr,
+                Xva,
+                yva,
+                task=self.task,
+                n_classes=self.n_classes,
+                random_state=self.seeds[member],
+                device=self.device,
+                dtype=self.dtype,
+            )
+            idx = torch.arange(min(cfg.batch_size, Xtr.shape[0]), device=self.device)
+            times = []
+            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+                for j in range(2 + CALIBRATION_STEPS):
+                    t0 = _now(self.device)
+                    loss, _ = run.train_step(idx)
+                    float(loss)
+                    if j >= 2:
+                        times.append(_now(self.device) - t0)
+            _TIMINGS[key] = float(np.median(times))
+        return _TIMINGS[key]
+
+    def time_population(self, members: list[int]) -> float:
+        """Seconds of one step of a population of ``members``: timed on at most CALIBRATION_MEMBERS of them
+        and scaled linearly, which overestimates (a larger population is, per member, no slower)."""
+        sample = members[:: max(1, math.ceil(len(members) / CALIBRATION_MEMBERS))][:CALIBRATION_MEMBERS]
+        cfgs = [self.configs[i] for i in members]
+        key = ("pop", len(sample), *self._shape_key(cfgs))
+        if key not in _TIMINGS:
+            Xtr, ytr, Xva, yva = self._tensors()
+            # the padded widths of the whole group, so the sample costs what its members will cost
+            widths = member_widths(cfgs)
+            sample_cfgs = [self.configs[i] for i in sample]
+            if member_widths(sample_cfgs) != widths:
+                sample_cfgs[0] = sample_cfgs[0].replace(hidden=widths)
+            pop = PopulationTrainer(
+                sample_cfgs,
+                Xtr,
+                ytr,
+                Xva,
+                yva,
+                task=self.task,
+                n_classes=self.n_classes,
+                seeds=[self.seeds[i] for i in sample],
+                device=self.device,
+                dtype=self.dtype,
+            )
+            _TIMINGS[key] = pop.time_steps(CALIBRATION_STEPS)
+        return _TIMINGS[key] * len(members) / len(sample)
+
+    def _decide(self, group: list[int], buckets: list[list[int]], notes: list[str]) -> list[Unit]:
+        """Per width bucket: population or one by one, whichever is timed faster; then padding vs buckets."""
+        if len(group) == 1:
+            notes.append(f"member {group[0]}: alone in its group, trains sequentially")
+            return [Unit("sequential", group)]
+        units: list[Unit] = []
+        bucketed_cost = 0.0
+        seq_total = 0.0
+        for bucket in buckets:
+            seq = self.time_sequential(bucket[0]) * len(bucket)
+            seq_total += seq
+            if len(bucket) == 1:
+                units.append(Unit("sequential", bucket))
+                bucketed_cost += seq
+                continue
+            pop = self.time_population(bucket)
+            if pop <= POPULATION_MARGIN * seq:
+                units.append(Unit("population", bucket))
+                bucketed_cost += pop
+            else:
+                units += [Unit("sequential", [i]) for i in bucket]
+                bucketed_cost += seq
+            notes.append(
+                f"members {_span(bucket)} (hidden {self.configs[bucket[0]].hidden}): population "
+                f"{pop * 1e3:.3g} ms/step vs sequential {seq * 1e3:.3g} ms/step -> {units[-1].kind}"
+            )
+        can_pad = len(buckets) > 1 and self.configs[group[0]].norm != "layer"
+        if can_pad:
+            padded = self.time_population(group)
+            notes.append(
+                f"members {_span(group)}: one padded population {padded * 1e3:.3g} ms/step vs "
+                f"bucketed {bucketed_cost * 1e3:.3g} ms/step"
+            )
+            if padded <= POPULATION_MARGIN * bucketed_cost and padded <= POPULATION_MARGIN * seq_total:
+                return [Unit("population", group, padded=True)]
+        return units
+
+    # ------------------------------------------------------------------ memory
+    def population_bytes(self, members: list[int]) -> int:
+        cfgs = [self.configs[i] for i in members]
+        return estimate_bytes(
+            len(members),
+            self.n_in,
+            member_widths(cfgs),
+            self._n_out(cfgs[0]),
+            cfgs[0].batch_size,
+            cfgs[0].norm,
+            torch.empty((), dtype=self.dtype).element_size(),
+        )
+
+    def _guard_memory(self, units: list[Unit], notes: list[str]) -> list[Unit]:
+        if not any(u.kind == "population" for u in units):
+            return units
+        budget = self.memory_budget
+        if budget is None:
+            budget = MEMORY_FRACTION * available_memory(self.device)
+        out: list[Unit] = []
+        for u in units:
+            if u.kind != "population":
+                out.append(u)
+                continue
+            parts = split_for_memory(u.members, self.population_bytes, budget)
+            if len(parts) > 1:
+                notes.append(
+                    f"members {_span(u.members)}: estimated {self.population_bytes(u.members) / 2**20:.0f}"
+                    f" MiB > budget {budget / 2**20:.0f} MiB, split into {len(parts)} populations"
+                )
+            out += [Unit("population" if len(p) > 1 else "sequential", p, u.padded) for p in parts]
+        return out
+
+
+def _now(device: torch.device) -> float:
+    import time
+
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
+def _span(members: Sequence[int]) -> str:
+    return f"{members[0]}..{members[-1]} ({len(members)})" if len(members) > 1 else str(members[0])

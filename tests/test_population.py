@@ -1,0 +1,370 @@
+"""The population trainer against its reference, the single-network trainer (``NetworkRun``).
+
+Every member of a population must follow the trajectory of ``NetworkRun`` with the same config and seed: in
+float64 the loss curves, gradient norms and learning rates agree to a relative 1e-6 for every optimizer and
+activation (without dropout; with dropout the distribution of results agrees).  The data are small so that
+each test runs in about a second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy import stats
+from sklearn.datasets import load_digits
+
+from hyperselect.nn.config import ACTIVATIONS, OPTIMIZERS, CNNConfig, MLPConfig
+from hyperselect.train.cohort import Cohort
+from hyperselect.train.planner import Planner, split_for_memory
+from hyperselect.train.population import PopulationTrainer
+from hyperselect.train.trainer import NetworkRun
+
+RTOL = 1e-6
+EPOCHS = 4
+DATA_SEED = 5
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():  # type: ignore[no-untyped-def]
+    """These tensors are tiny: a second thread only adds synchronisation, and on a shared CI machine much more."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    return X[:240], y[:240], X[1500:1620], y[1500:1620]
+
+
+def _lr(optimizer: str) -> float:
+    return 0.05 if optimizer in ("sgd", "momentum", "nesterov") else 0.01
+
+
+def _grid_configs() -> list[MLPConfig]:
+    """One config per (optimizer, activation), varied in everything else a member may choose on its own."""
+    configs = []
+    for n, (opt, act) in enumerate(itertools.product(OPTIMIZERS, ACTIVATIONS)):
+        configs.append(
+            MLPConfig(
+                hidden=((16, 8), (12, 8), (16, 6))[n % 3],  # different widths: the population is padded
+                activation=act,
+                optimizer=opt,
+                lr=_lr(opt) * (1 + 0.1 * (n % 4)),
+                weight_decay=(0.0, 1e-3)[n % 2],
+                momentum=(0.9, 0.8)[n % 2],
+                beta1=(0.9, 0.85)[n % 2],
+                beta2=(0.999, 0.99)[n % 2],
+                init=("default", "he", "xavier")[n % 3],
+                lr_schedule=("constant", "cosine", "plateau")[n % 3],
+                grad_clip=(None, 0.5)[(n // 2) % 2],
+                label_smoothing=(0.0, 0.1)[(n // 3) % 2],
+                batch_size=32,
+                max_epochs=EPOCHS,
+                patience=None,
+            )
+        )
+    return configs
+
+
+def _reference(
+    config: MLPConfig, seed: int, data: tuple[np.ndarray, ...], epochs: int = EPOCHS
+) -> NetworkRun:
+    run = NetworkRun(
+        config,
+        *data,
+        task="multiclass",
+        n_classes=10,
+        random_state=seed,
+        data_seed=DATA_SEED,
+        dtype=torch.float64,
+    )
+    run.run_epochs(epochs)
+    return run
+
+
+def _curves(history) -> np.ndarray:  # type: ignore[no-untyped-def]
+    return np.array(
+        [
+            *history.train_loss,
+            *history.valid_loss,
+            *history.lr,
+            *itertools.chain.from_iterable(history.grad_norms),
+        ]
+    )
+
+
+def _assert_same_trajectory(ref: NetworkRun, pop: PopulationTrainer, i: int) -> None:
+    a, b = _curves(ref.history), _curves(pop.history(i))
+    assert a.shape == b.shape
+    rel = np.abs(a - b) / np.maximum(np.abs(a), 1e-12)
+    assert rel.max() < RTOL, f"member {i}: max relative difference {rel.max():.3g}"
+    np.testing.assert_allclose(pop.history(i).valid_score, ref.history.valid_score, rtol=RTOL, atol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def grid_population(digits) -> tuple[list[MLPConfig], PopulationTrainer]:  # type: ignore[no-untyped-def]
+    configs = _grid_configs()
+    pop = PopulationTrainer(
+        configs,
+        *digits,
+        task="multiclass",
+        n_classes=10,
+        seeds=range(100, 100 + len(configs)),
+        data_seed=DATA_SEED,
+        dtype=torch.float64,
+    )
+    pop.run_epochs(EPOCHS)
+    return configs, pop
+
+
+@pytest.mark.parametrize(("optimizer", "activation"), list(itertools.product(OPTIMIZERS, ACTIVATIONS)))
+def test_member_follows_single_trainer(grid_population, digits, optimizer: str, activation: str) -> None:  # type: ignore[no-untyped-def]
+    configs, pop = grid_population
+    i = next(j for j, c in enumerate(configs) if (c.optimizer, c.activation) == (optimizer, activation))
+    ref = _reference(configs[i], 100 + i, digits)
+    _assert_same_trajectory(ref, pop, i)
+    # the member's module (build_model + its best weights) is the reference's module
+    ra, rb = ref.result(), pop.result(i)
+    assert rb.status == ra.status == "completed" and rb.best_epoch == ra.best_epoch
+    for (ka, va), (kb, vb) in zip(ra.model.state_dict().items(), rb.model.state_dict().items(), strict=True):
+        assert ka == kb
+        torch.testing.assert_close(vb, va, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("norm", ["batch", "layer"])
+def test_normalised_members_follow_single_trainer(digits, norm: str) -> None:  # type: ignore[no-untyped-def]
+    configs = [
+        MLPConfig(
+            hidden=(16, 8) if norm == "layer" or n % 2 else (12, 8),
+            norm=norm,
+            optimizer=opt,
+            lr=_lr(opt),
+            batch_size=32,
+            max_epochs=EPOCHS,
+            patience=None,
+        )
+        for n, opt in enumerate(("adam", "momentum", "rmsprop", "adamw"))
+    ]
+    pop = PopulationTrainer(
+        configs,
+        *digits,
+        task="multiclass",
+        n_classes=10,
+        seeds=range(4),
+        data_seed=DATA_SEED,
+        dtype=torch.float64,
+    )
+    pop.run_epochs(EPOCHS)
+    for i, c in enumerate(configs):
+        ref = _reference(c, i, digits)
+        _assert_same_trajectory(ref, pop, i)
+        sa, sb = ref.result().model.state_dict(), pop.result(i).model.state_dict()
+        for k in sa:
+            torch.testing.assert_close(sb[k].double(), sa[k].double(), rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("task", "loss"),
+    [
+        ("binary", "bce"),
+        ("binary", "cross_entropy"),
+        ("regression", "mse"),
+        ("regression", "huber"),
+        ("multilabel", "bce"),
+    ],
+)
+def test_every_loss_matches(digits, task: str, loss: str) -> None:  # type: ignore[no-untyped-def]
+    Xtr, ytr, Xva, yva = digits
+    if task == "binary":
+        ytr, yva = (ytr >= 5).astype(int), (yva >= 5).astype(int)
+    elif task == "regression":
+        ytr, yva = ytr / 9.0, yva / 9.0
+    else:
+        ytr = np.stack([ytr >= 5, ytr % 2 == 0], 1).astype(float)
+        yva = np.stack([yva >= 5, yva % 2 == 0], 1).astype(float)
+    configs = [
+        MLPConfig(
+            hidden=(8,),
+            loss=loss,
+            optimizer=o,
+            lr=_lr(o),
+            huber_delta=d,
+            label_smoothing=ls,
+            batch_size=32,
+            max_epochs=3,
+            patience=None,
+        )
+        for o, d, ls in (("adam", 1.0, 0.0), ("sgd", 0.3, 0.1 if loss == "bce" else 0.0))
+    ]
+    pop = PopulationTrainer(
+        configs, Xtr, ytr, Xva, yva, task=task, seeds=[1, 2], data_seed=0, dtype=torch.float64
+    )
+    pop.run_epochs(3)
+    for i, c in enumerate(configs):
+        ref = NetworkRun(
+            c, Xtr, ytr, Xva, yva, task=task, random_state=i + 1, data_seed=0, dtype=torch.float64
+        )
+        ref.run_epochs(3)
+        _assert_same_trajectory(ref, pop, i)
+
+
+def test_dropout_distribution_matches(digits) -> None:  # type: ignore[no-untyped-def]
+    """With dropout the masks differ, so compare the spread of results over seeds: same distribution."""
+    config = MLPConfig(hidden=(32,), dropout=0.5, lr=0.01, batch_size=32, max_epochs=3, patience=None)
+    n = 16
+    pop = PopulationTrainer(
+        [config] * n,
+        *digits,
+        task="multiclass",
+        n_classes=10,
+        seeds=range(n),
+        data_seed=0,
+        dtype=torch.float64,
+    )
+    pop.run_epochs(3)
+    pop_final = np.array([pop.history(i).valid_loss[-1] for i in range(n)])
+    single = np.array([_reference(config, s, digits, 3).history.valid_loss[-1] for s in range(n)])
+    no_drop = _reference(config.replace(dropout=0.0), 0, digits, 3).history.valid_loss[-1]
+    assert abs(pop_final[0] - no_drop) > 1e-6  # dropout did something
+    assert stats.ks_2samp(pop_final, single).pvalue > 0.01
+    assert stats.ttest_ind(pop_final, single, equal_var=False).pvalue > 0.01
+
+
+def test_compaction_early_stopping_and_pruning(digits) -> None:  # type: ignore[no-untyped-def]
+    configs = [
+        MLPConfig(hidden=(16,), lr=lr, optimizer=o, batch_size=32, max_epochs=me, patience=p)
+        for lr, o, me, p in (
+            (0.01, "adam", 6, None),
+            (0.5, "sgd", 6, 1),
+            (0.01, "rmsprop", 2, None),
+            (0.02, "adam", 6, None),
+            (0.05, "momentum", 6, None),
+        )
+    ]
+    pop = PopulationTrainer(
+        configs,
+        *digits,
+        task="multiclass",
+        n_classes=10,
+        seeds=range(5),
+        data_seed=DATA_SEED,
+        dtype=torch.float64,
+    )
+    pruned_at: list[int] = []
+
+    def cb(member: int, epoch: int, score: float, loss: float) -> bool:
+        if member == 3 and epoch == 1:
+            pruned_at.append(epoch)
+            return True
+        return False
+
+    pop.run_epochs(3, cb)
+    assert pop.status(2) == "completed" and pop.epochs_done(2) == 2
+    assert pop.status(3) == "pruned" and pop.epochs_done(3) == 2 and pruned_at == [1]
+    pop.prune([4], "halving rung 1")
+    assert pop.status(4) == "pruned" and pop.n_stacked == len(pop.active)
+    pop.run_epochs(3)
+    assert pop.n_stacked == len(pop.active)
+    # the survivors are untouched by compaction: still the reference trajectory
+    for i in (0, 1):
+        ref = _reference(configs[i], i, digits, pop.epochs_done(i))
+        _assert_same_trajectory(ref, pop, i)
+        assert ref.status == pop.status(i) or (ref.status == "running" and pop.status(i) == "completed")
+    # a removed member still gives its module and history
+    assert pop.result(3).status == "pruned" and len(pop.result(3).history) == 2
+
+
+def test_divergence_is_contained(digits) -> None:  # type: ignore[no-untyped-def]
+    Xtr, ytr, Xva, yva = digits
+    data = (Xtr, ytr / 9.0, Xva, yva / 9.0)
+    configs = [
+        MLPConfig(
+            hidden=(16,),
+            activation="leaky_relu",
+            optimizer="sgd",
+            lr=lr,
+            batch_size=32,
+            max_epochs=3,
+            patience=None,
+        )
+        for lr in (0.05, 1e3, 0.1)
+    ]
+    pop = PopulationTrainer(
+        configs, *data, task="regression", seeds=range(3), data_seed=DATA_SEED, dtype=torch.float64
+    )
+    pop.run_epochs(3)
+    assert pop.status(1) == "diverged" and "diverged" in pop.reason(1)
+    assert pop.n_stacked == 0 and pop.epochs_done(1) < 3
+    result = pop.result(1)
+    assert result.status == "diverged" and any(f.kind == "exploding_gradients" for f in result.findings)
+    for i in (0, 2):
+        ref = NetworkRun(
+            configs[i], *data, task="regression", random_state=i, data_seed=DATA_SEED, dtype=torch.float64
+        )
+        ref.run_epochs(3)
+        _assert_same_trajectory(ref, pop, i)
+        assert math.isfinite(pop.result(i).best_valid_loss)
+
+
+def test_planner_choices(digits) -> None:  # type: ignore[no-untyped-def]
+    narrow = [MLPConfig(hidden=(8,), lr=0.01 * (1 + j), batch_size=32) for j in range(24)]
+    cnn = CNNConfig(channels=(4,), input_shape=(1, 8, 8), hidden=(8,))
+    other_batch = MLPConfig(hidden=(8,), batch_size=16)
+    configs = [*narrow, cnn, other_batch]
+    planner = Planner(configs, *digits, task="multiclass", n_classes=10)
+    kinds = {tuple(u.members): u.kind for u in planner.plan("population").units}
+    assert kinds[tuple(range(24))] == "population"
+    assert kinds[(24,)] == kinds[(25,)] == "sequential"  # a CNN, and a group of one
+    assert all(u.kind == "sequential" for u in planner.plan("sequential").units)
+    # narrow networks are overhead-bound: batching 24 of them is timed faster than 24 single runs
+    auto = planner.plan("auto")
+    assert any(u.kind == "population" and len(u.members) == 24 for u in auto.units), auto.notes
+    # memory guard: a budget for about 10 members splits 24 into 3 populations
+    per = Planner(narrow, *digits, task="multiclass", n_classes=10).population_bytes(list(range(10)))
+    guarded = Planner(narrow, *digits, task="multiclass", n_classes=10, memory_budget=per).plan("population")
+    assert [len(u.members) for u in guarded.units] == [8, 8, 8]
+    assert split_for_memory(list(range(5)), lambda m: len(m), 2) == [[0, 1], [2, 3], [4]]
+
+
+def test_cohort_modes_agree(digits) -> None:  # type: ignore[no-untyped-def]
+    configs = [
+        MLPConfig(hidden=(16,), optimizer=o, lr=_lr(o), batch_size=32, max_epochs=4, patience=2)
+        for o in ("adam", "sgd", "rmsprop")
+    ]
+    seen: dict[str, list[tuple[int, int]]] = {}
+    cohorts = {}
+    for mode in ("sequential", "population"):
+        calls: list[tuple[int, int]] = []
+        c = Cohort(
+            configs,
+            *digits,
+            task="multiclass",
+            n_classes=10,
+            seeds=[7, 8, 9],
+            data_seed=1,
+            dtype=torch.float64,
+            mode=mode,
+        )
+        c.run_epochs(2, lambda i, e, s, loss, calls=calls: (calls.append((i, e)), i == 1)[1])
+        c.prune([2], "rung")
+        c.run_epochs(2)
+        seen[mode], cohorts[mode] = sorted(calls), c
+    assert cohorts["population"].trained_by(0) == "population"
+    assert seen["sequential"] == seen["population"]
+    seq, pop = cohorts["sequential"], cohorts["population"]
+    for i in range(3):
+        assert seq.status(i) == pop.status(i) and seq.epochs_done(i) == pop.epochs_done(i)
+        np.testing.assert_allclose(pop.valid_scores(i), seq.valid_scores(i), rtol=RTOL)
+        np.testing.assert_allclose(
+            pop.result(i).history.valid_loss, seq.result(i).history.valid_loss, rtol=RTOL
+        )
+    assert pop.active == seq.active == []  # member 0 completed, 1 pruned by the callback, 2 by prune()
+    assert [pop.status(i) for i in range(3)] == ["completed", "pruned", "pruned"]
