@@ -17,8 +17,6 @@ import dataclasses
 import importlib
 import logging
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -277,132 +275,21 @@ def train(
 
 
 # ---------------------------------------------------------------------------------------------- demo
-@dataclass
-class DemoContext:
-    quick: bool
-    out: Path | None
-    seed: int = 0
-    results: dict[str, Any] = field(default_factory=dict)  # step name -> what the step returned
-
-
-@dataclass
-class DemoStep:
-    """One part of ``hyperselect demo``.  ``run`` prints its own lines and returns a JSON-ready summary."""
-
-    name: str
-    title: str
-    run: Callable[[DemoContext], dict[str, Any]]
-
-
-def _demo_train(ctx: DemoContext, dataset: str, config: Any, expect: float | None = None) -> dict[str, Any]:
-    from hyperselect.data import load_builtin
-    from hyperselect.train.evaluation import train_and_evaluate
-
-    data = load_builtin(dataset, random_state=ctx.seed)
-    with console.status(f"training on {dataset}..."):
-        result, doc = train_and_evaluate(data, config, random_state=ctx.seed)
-    acc = doc["metrics"]["test_accuracy"]
-    ok = ""
-    if expect is not None:
-        ok = f"  [green](>= {expect:.2f})[/green]" if acc >= expect else f"  [red](below {expect:.2f})[/red]"
-    console.print(
-        f"  {dataset}: test accuracy [bold]{acc:.4f}[/bold] ({config.arch}, {len(result.history)} "
-        f"epochs, {result.seconds:.1f}s){ok}",
-        highlight=False,
-    )
-    return {
-        "dataset": dataset,
-        "test_accuracy": acc,
-        "config": config.to_dict(),
-        "status": result.status,
-        "epochs": len(result.history),
-        "seconds": result.seconds,
-        "metrics": doc["metrics"],
-    }
-
-
-def _demo_digits(ctx: DemoContext) -> dict[str, Any]:
-    from hyperselect.nn.config import MLPConfig
-
-    # tuned by hand: a wide two-layer MLP with dropout and light weight decay; ~0.97 on the test split
-    config = MLPConfig(
-        hidden=(256, 128),
-        dropout=0.2,
-        lr=2e-3,
-        weight_decay=1e-4,
-        batch_size=64,
-        max_epochs=40 if ctx.quick else 100,
-        patience=15,
-    )
-    return _demo_train(ctx, "digits", config, expect=0.95)
-
-
-def _demo_mnist1d(ctx: DemoContext) -> dict[str, Any]:
-    from hyperselect.nn.config import CNNConfig
-
-    # tuned by hand: MLPs stall near 0.6-0.7 on mnist1d; a small 1-D CNN with batch norm and a cosine
-    # schedule reaches ~0.93 (the shifts and scalings in the signals are what convolutions are invariant to)
-    config = CNNConfig(
-        channels=(32, 64),
-        kernel_size=5,
-        norm="batch",
-        hidden=(128,),
-        input_shape=(1, 40),
-        lr=2e-3,
-        max_epochs=8 if ctx.quick else 40,
-        patience=8,
-        lr_schedule="cosine",
-    )
-    return _demo_train(ctx, "mnist1d", config)
-
-
-#: The demo, in order.  Other parts add theirs with :func:`add_demo_step`.
-DEMO_STEPS: list[DemoStep] = [
-    DemoStep("digits", "A hand-tuned MLP on scikit-learn's digits", _demo_digits),
-    DemoStep("mnist1d", "A hand-tuned 1-D CNN on mnist1d", _demo_mnist1d),
-]
-
-
-def add_demo_step(step: DemoStep, *, after: str | None = None) -> None:
-    """Append ``step`` to the demo (or insert it after the step named ``after``); a name is replaced in place."""
-    for i, s in enumerate(DEMO_STEPS):
-        if s.name == step.name:
-            DEMO_STEPS[i] = step
-            return
-    if after is None:
-        DEMO_STEPS.append(step)
-        return
-    idx = next((i for i, s in enumerate(DEMO_STEPS) if s.name == after), None)
-    if idx is None:
-        raise ValueError(f"no demo step named {after!r}; steps: {[s.name for s in DEMO_STEPS]}")
-    DEMO_STEPS.insert(idx + 1, step)
-
-
 @app.command()
 def demo(
-    quick: bool = typer.Option(False, "--quick", help="Fewer epochs: a smoke test in well under a minute."),
-    out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for demo.json with every step's results."
-    ),
+    quick: bool = typer.Option(False, "--quick", help="Smaller budgets: a smoke test of the whole tour."),
+    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder for the results and report."),
     only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:
-    """Run every demo step on built-in data that needs no download."""
-    known = [s.name for s in DEMO_STEPS]
-    unknown = [n for n in only if n not in known]
-    if unknown:
-        raise ConfigError(
-            f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}."
-        )
-    ctx = DemoContext(quick=quick, out=out, seed=seed)
-    for i, step in enumerate(s for s in DEMO_STEPS if not only or s.name in only):
-        console.rule(f"[bold]{i + 1}. {step.title}")
-        ctx.results[step.name] = step.run(ctx)
-    if out is not None:
-        from hyperselect._io import atomic_write_json, safe_join
+    """Run the whole tour on built-in data that needs no download, ending with the report's path."""
+    from hyperselect.demo import run_demo
 
-        atomic_write_json(safe_join(out, "demo.json"), {"quick": quick, "seed": seed, "steps": ctx.results})
-        console.print(f"wrote {out / 'demo.json'}", highlight=False)
+    ctx = run_demo(console, out=out, quick=quick, only=list(only), seed=seed)
+    console.print(f"wrote {out / 'demo.json'}", highlight=False)
+    report = ctx.results.get("report", {}).get("report")
+    if report:
+        console.print(f"[bold green]Report:[/bold green] {report}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------- extensions
@@ -490,4 +377,4 @@ def main() -> None:
         sys.exit(130)
 
 
-__all__ = ["DEMO_STEPS", "DemoContext", "DemoStep", "add_demo_step", "app", "main", "parse_overrides"]
+__all__ = ["app", "main", "parse_overrides"]
