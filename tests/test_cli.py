@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import logging
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
