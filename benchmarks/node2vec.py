@@ -103,7 +103,12 @@ def run_worker(args: argparse.Namespace) -> None:
 # parent side
 # ------------------------------------------------------------------------------------------------------------
 def _pecanpy_python(arg: str | None) -> str | None:
-    for cand in (arg, os.environ.get("PECANPY_PYTHON"), ".venv-pecanpy/bin/python", "/tmp/pecanpy-venv/bin/python"):
+    for cand in (
+        arg,
+        os.environ.get("PECANPY_PYTHON"),
+        ".venv-pecanpy/bin/python",
+        "/tmp/pecanpy-venv/bin/python",
+    ):
         if cand and Path(cand).exists():
             return cand
     return None

@@ -1,6 +1,6 @@
 """Parameter constraints declared as data and checked in one place, with one message template.
 
-    The 'lr' parameter of MLPConfig must be a float in (0, inf). Got -1.
+The 'lr' parameter of MLPConfig must be a float in (0, inf). Got -1.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ class IntTuple:
             return False
         if not value and not self.allow_empty:
             return False
-        return all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= self.low for v in value)
+        return all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= self.low for v in value
+        )
 
     def describe(self) -> str:
         return f"a {'possibly empty ' if self.allow_empty else 'non-empty '}sequence of ints >= {self.low}"

@@ -60,16 +60,29 @@ def _train(ctx: DemoContext, dataset: str, config: Any, expect: float | None = N
     )
     for f in result.findings:
         ctx.say(f"  [yellow]{f.kind}[/yellow]: {f.evidence} Remedy: {f.remedy}")
-    return {"dataset": dataset, "test_accuracy": acc, "config": config.to_dict(), "status": result.status,
-            "epochs": len(result.history), "seconds": result.seconds}
+    return {
+        "dataset": dataset,
+        "test_accuracy": acc,
+        "config": config.to_dict(),
+        "status": result.status,
+        "epochs": len(result.history),
+        "seconds": result.seconds,
+    }
 
 
 def step_digits(ctx: DemoContext) -> dict[str, Any]:
     from hyperselect.nn.config import MLPConfig
 
     # tuned by hand: a wide two-layer MLP with dropout and light weight decay; ~0.97 on the test split
-    config = MLPConfig(hidden=(256, 128), dropout=0.2, lr=2e-3, weight_decay=1e-4, batch_size=64,
-                       max_epochs=40 if ctx.quick else 100, patience=15)
+    config = MLPConfig(
+        hidden=(256, 128),
+        dropout=0.2,
+        lr=2e-3,
+        weight_decay=1e-4,
+        batch_size=64,
+        max_epochs=40 if ctx.quick else 100,
+        patience=15,
+    )
     return _train(ctx, "digits", config, expect=0.95)
 
 
@@ -78,8 +91,17 @@ def step_mnist1d(ctx: DemoContext) -> dict[str, Any]:
 
     # tuned by hand: MLPs stall near 0.6-0.7 on mnist1d; a small 1-D CNN with batch norm and a cosine schedule
     # reaches ~0.93 (the shifts and scalings in the signals are what convolutions are invariant to)
-    config = CNNConfig(channels=(32, 64), kernel_size=5, norm="batch", hidden=(128,), input_shape=(1, 40),
-                       lr=2e-3, max_epochs=8 if ctx.quick else 40, patience=8, lr_schedule="cosine")
+    config = CNNConfig(
+        channels=(32, 64),
+        kernel_size=5,
+        norm="batch",
+        hidden=(128,),
+        input_shape=(1, 40),
+        lr=2e-3,
+        max_epochs=8 if ctx.quick else 40,
+        patience=8,
+        lr_schedule="cosine",
+    )
     return _train(ctx, "mnist1d", config)
 
 
@@ -91,15 +113,23 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
     n_trials = 8 if ctx.quick else 32
     t0 = time.perf_counter()
     with ctx.console.status(f"searching {n_trials} configurations on digits (successive halving)..."):
-        res = tune(data, n_trials=n_trials, timeout=30 if ctx.quick else 90, random_state=ctx.seed,
-                   max_epochs=15 if ctx.quick else 40)
+        res = tune(
+            data,
+            n_trials=n_trials,
+            timeout=30 if ctx.quick else 90,
+            random_state=ctx.seed,
+            max_epochs=15 if ctx.quick else 40,
+        )
     res.save(ctx.out)
     doc = res.to_dict()
     test = {k: v for k, v in doc.get("test_metrics", {}).items() if k.startswith("test_")}
     ctx.say(f"  best valid score {res.best_valid_score:.4f}; test {test}; {time.perf_counter() - t0:.0f}s")
     ctx.say(f"  best configuration: {res.best_config.to_dict()}")
-    return {"best_valid_score": res.best_valid_score, "test_metrics": test,
-            "seconds": time.perf_counter() - t0}
+    return {
+        "best_valid_score": res.best_valid_score,
+        "test_metrics": test,
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 def _verdict(ctx: DemoContext, name: str, folder: Path) -> dict[str, Any]:
@@ -116,8 +146,10 @@ def _verdict(ctx: DemoContext, name: str, folder: Path) -> dict[str, Any]:
 
 def step_verdict(ctx: DemoContext) -> dict[str, Any]:
     # digits gets its own folder; mnist1d's verdict heads the tour's report
-    return {"digits": _verdict(ctx, "digits", ctx.out / "compare_digits"),
-            "mnist1d": _verdict(ctx, "mnist1d", ctx.out)}
+    return {
+        "digits": _verdict(ctx, "digits", ctx.out / "compare_digits"),
+        "mnist1d": _verdict(ctx, "mnist1d", ctx.out),
+    }
 
 
 def step_graph(ctx: DemoContext) -> dict[str, Any]:
@@ -134,11 +166,15 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
     who = "Evelyn Jefferson"
     similar = model.most_similar(who, 3)
     rec = model.recommend(who, 3)
-    ctx.say(f"  women most like {who}: " + ", ".join(f"{a.node} (sim {a.similarity:.2f}, support "
-                                                      f"{a.support:.0%})" for a in similar))
+    ctx.say(
+        f"  women most like {who}: "
+        + ", ".join(f"{a.node} (sim {a.similarity:.2f}, support {a.support:.0%})" for a in similar)
+    )
     ctx.say(f"  events to suggest to {who}: " + ", ".join(f"{a.node} ({a.support:.0%})" for a in rec.add))
-    atomic_write_json(safe_join(ctx.out, "similar.json"),
-                      {"node": who, "answers": [a.to_dict() for a in similar], "effort": model.effort_})
+    atomic_write_json(
+        safe_join(ctx.out, "similar.json"),
+        {"node": who, "answers": [a.to_dict() for a in similar], "effort": model.effort_},
+    )
     atomic_write_json(safe_join(ctx.out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
     model.save(ctx.out / "embeddings")
 
@@ -154,8 +190,11 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
     for name, r in res["models"].items():
         if "macro_f1" in r:
             ctx.say(f"  karate faction, {name}: Macro-F1 {r['macro_f1']:.3f}, Micro-F1 {r['micro_f1']:.3f}")
-    return {"similar": [a.node for a in similar], "recommend": [a.node for a in rec.add],
-            "karate": {k: v.get("macro_f1") for k, v in res["models"].items()}}
+    return {
+        "similar": [a.node for a in similar],
+        "recommend": [a.node for a in rec.add],
+        "karate": {k: v.get("macro_f1") for k, v in res["models"].items()},
+    }
 
 
 def step_report(ctx: DemoContext) -> dict[str, Any]:
@@ -173,8 +212,9 @@ DEMO_STEPS: list[DemoStep] = [
     DemoStep("mnist1d", "A hand-tuned 1-D CNN on mnist1d", step_mnist1d),
     DemoStep("tune", "Hyperparameter search on digits: priors, populations, successive halving", step_tune),
     DemoStep("verdict", "Is deep learning worth it? Tuned network vs classic baselines", step_verdict),
-    DemoStep("graph", "node2vec: recommendations on the Davis graph, classification on the karate club",
-             step_graph),
+    DemoStep(
+        "graph", "node2vec: recommendations on the Davis graph, classification on the karate club", step_graph
+    ),
     DemoStep("report", "The HTML report", step_report),
 ]
 
@@ -185,22 +225,28 @@ def add_demo_step(step: DemoStep, *, after: str | None = None) -> None:
         if s.name == step.name:
             DEMO_STEPS[i] = step
             return
-    idx = len(DEMO_STEPS) if after is None else next(
-        (i + 1 for i, s in enumerate(DEMO_STEPS) if s.name == after), None)
+    idx = (
+        len(DEMO_STEPS)
+        if after is None
+        else next((i + 1 for i, s in enumerate(DEMO_STEPS) if s.name == after), None)
+    )
     if idx is None:
         raise ValueError(f"no demo step named {after!r}; steps: {[s.name for s in DEMO_STEPS]}")
     DEMO_STEPS.insert(idx, step)
 
 
-def run_demo(console: Console, *, out: Path, quick: bool = False, only: list[str] | None = None,
-             seed: int = 0) -> DemoContext:
+def run_demo(
+    console: Console, *, out: Path, quick: bool = False, only: list[str] | None = None, seed: int = 0
+) -> DemoContext:
     """Run the tour (or the steps in ``only``); writes ``out/demo.json`` and returns the context."""
     from hyperselect.errors import ConfigError
 
     known = [s.name for s in DEMO_STEPS]
     unknown = [n for n in (only or []) if n not in known]
     if unknown:
-        raise ConfigError(f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}.")
+        raise ConfigError(
+            f"The '--only' option must name demo steps among {', '.join(known)}. Got {unknown}."
+        )
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(quick=quick, out=out, console=console, seed=seed)
     t0 = time.perf_counter()
@@ -209,8 +255,10 @@ def run_demo(console: Console, *, out: Path, quick: bool = False, only: list[str
         console.rule(f"[bold]{i + 1}/{len(steps)}. {step.title}")
         ts = time.perf_counter()
         ctx.results[step.name] = {**step.run(ctx), "step_seconds": time.perf_counter() - ts}
-    atomic_write_json(safe_join(out, "demo.json"),
-                      {"quick": quick, "seed": seed, "seconds": time.perf_counter() - t0, "steps": ctx.results})
+    atomic_write_json(
+        safe_join(out, "demo.json"),
+        {"quick": quick, "seed": seed, "seconds": time.perf_counter() - t0, "steps": ctx.results},
+    )
     return ctx
 
 

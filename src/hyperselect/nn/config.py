@@ -88,8 +88,18 @@ class MLPConfig:
         if isinstance(self.hidden, list):
             object.__setattr__(self, "hidden", tuple(self.hidden))
         # ints are fine where floats are expected: the user writes lr=1 as happily as lr=1.0
-        for name in ("dropout", "label_smoothing", "huber_delta", "lr", "weight_decay", "momentum", "beta1",
-                     "beta2", "eps", "min_delta"):
+        for name in (
+            "dropout",
+            "label_smoothing",
+            "huber_delta",
+            "lr",
+            "weight_decay",
+            "momentum",
+            "beta1",
+            "beta2",
+            "eps",
+            "min_delta",
+        ):
             v = getattr(self, name)
             if isinstance(v, int) and not isinstance(v, bool):
                 object.__setattr__(self, name, float(v))

@@ -19,7 +19,12 @@ _VALID = {
     Task.MULTILABEL: ("bce",),
     Task.REGRESSION: ("mse", "huber"),
 }
-_DEFAULT = {Task.BINARY: "bce", Task.MULTICLASS: "cross_entropy", Task.MULTILABEL: "bce", Task.REGRESSION: "mse"}
+_DEFAULT = {
+    Task.BINARY: "bce",
+    Task.MULTICLASS: "cross_entropy",
+    Task.MULTILABEL: "bce",
+    Task.REGRESSION: "mse",
+}
 
 
 def resolve_loss(config: MLPConfig, task: Task) -> str:

@@ -36,8 +36,11 @@ def _init_linear(layer: nn.Linear | nn.Conv1d | nn.Conv2d, init: str, activation
         return
     if init == "he":
         nonlin = "leaky_relu" if activation == "leaky_relu" else "relu"
-        nn.init.kaiming_normal_(layer.weight, a=LEAKY_SLOPE if nonlin == "leaky_relu" else 0.0,
-                                nonlinearity=nonlin)
+        nn.init.kaiming_normal_(
+            layer.weight,
+            a=LEAKY_SLOPE if nonlin == "leaky_relu" else 0.0,
+            nonlinearity="leaky_relu" if nonlin == "leaky_relu" else "relu",
+        )
     elif init == "xavier":
         gain = nn.init.calculate_gain("tanh") if activation == "tanh" else 1.0
         nn.init.xavier_uniform_(layer.weight, gain=gain)
@@ -95,7 +98,10 @@ class CNN(nn.Module):
         dims = config.spatial_dims
         conv_cls = nn.Conv1d if dims == 1 else nn.Conv2d
         bn_cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
-        pool_cls = {1: {"max": nn.MaxPool1d, "avg": nn.AvgPool1d}, 2: {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}}
+        pool_cls: dict[int, dict[str, type[nn.Module]]] = {
+            1: {"max": nn.MaxPool1d, "avg": nn.AvgPool1d},
+            2: {"max": nn.MaxPool2d, "avg": nn.AvgPool2d},
+        }
         blocks: list[nn.Module] = []
         in_c, spatial = shape[0], list(shape[1:])
         self.activations = nn.ModuleList()
@@ -116,8 +122,17 @@ class CNN(nn.Module):
             in_c = c
         self.features = nn.Sequential(*blocks)
         n_flat = in_c * math.prod(spatial)
-        self.head = MLP(MLPConfig(**{k: v for k, v in config.to_dict().items()
-                                     if k in MLPConfig.__dataclass_fields__ and k != "arch"}), n_flat, n_outputs)
+        self.head = MLP(
+            MLPConfig(
+                **{
+                    k: v
+                    for k, v in config.to_dict().items()
+                    if k in MLPConfig.__dataclass_fields__ and k != "arch"
+                }
+            ),
+            n_flat,
+            n_outputs,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.reshape(x.shape[0], *self.input_shape)

@@ -20,10 +20,13 @@ PLATEAU_FACTOR = 0.5
 def make_optimizer(config: MLPConfig, params: Iterable[torch.nn.Parameter]) -> torch.optim.Optimizer:
     o, lr, wd = config.optimizer, config.lr, config.weight_decay
     if o == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=(config.beta1, config.beta2), eps=config.eps, weight_decay=wd)
+        return torch.optim.Adam(
+            params, lr=lr, betas=(config.beta1, config.beta2), eps=config.eps, weight_decay=wd
+        )
     if o == "adamw":
-        return torch.optim.AdamW(params, lr=lr, betas=(config.beta1, config.beta2), eps=config.eps,
-                                 weight_decay=wd)
+        return torch.optim.AdamW(
+            params, lr=lr, betas=(config.beta1, config.beta2), eps=config.eps, weight_decay=wd
+        )
     if o == "sgd":
         return torch.optim.SGD(params, lr=lr, weight_decay=wd)
     if o == "momentum":

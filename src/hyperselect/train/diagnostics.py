@@ -13,6 +13,7 @@ The rules are deliberately simple and stated in numbers so a user can check them
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -75,12 +76,18 @@ def _finite(xs: list[float]) -> list[float]:
     return [x for x in xs if math.isfinite(x)]
 
 
-def diagnose(history: History | dict[str, Any], activation: str,
-             act_stats: list[dict[str, float]] | None = None, status: str = "") -> list[Finding]:
+def diagnose(
+    history: History | dict[str, Any],
+    activation: str,
+    act_stats: list[dict[str, float]] | None = None,
+    status: str = "",
+) -> list[Finding]:
     """Findings for one training run (history of a single network or of one population member)."""
     h = history if isinstance(history, History) else History.from_dict(history)
     findings: list[Finding] = []
-    gn = np.array([row for row in h.grad_norms if len(row)], dtype=float) if h.grad_norms else np.zeros((0, 0))
+    gn = (
+        np.array([row for row in h.grad_norms if len(row)], dtype=float) if h.grad_norms else np.zeros((0, 0))
+    )
 
     # exploding: non-finite values, or growth by orders of magnitude
     nonfinite_loss = any(not math.isfinite(x) for x in h.train_loss) or status == "diverged"
@@ -90,71 +97,98 @@ def diagnose(history: History | dict[str, Any], activation: str,
         per_epoch = gn.max(axis=1)
         first = max(per_epoch[0], 1e-12)
         growth = float(per_epoch.max() / first)
-    largest = float(np.nanmax(np.where(np.isfinite(gn), gn, np.nan))) if gn.size and np.isfinite(gn).any() else 0.0
+    largest = (
+        float(np.nanmax(np.where(np.isfinite(gn), gn, np.nan))) if gn.size and np.isfinite(gn).any() else 0.0
+    )
     if nonfinite_loss or nonfinite_grad or growth >= EXPLODING_GROWTH or largest >= EXPLODING_ABS:
-        what = ("the loss became NaN/inf" if nonfinite_loss
-                else "a gradient norm became NaN/inf" if nonfinite_grad
-                else f"the largest gradient norm grew {growth:.3g}x over training" if growth >= EXPLODING_GROWTH
-                else f"a gradient norm reached {largest:.3g}")
-        findings.append(Finding(
-            "exploding_gradients", "warning", f"Exploding gradients: {what}.",
-            "Lower the learning rate (e.g. by 10x), clip gradients (grad_clip=1.0), add batch or layer "
-            "normalisation.", {"growth": growth},
-        ))
+        what = (
+            "the loss became NaN/inf"
+            if nonfinite_loss
+            else "a gradient norm became NaN/inf"
+            if nonfinite_grad
+            else f"the largest gradient norm grew {growth:.3g}x over training"
+            if growth >= EXPLODING_GROWTH
+            else f"a gradient norm reached {largest:.3g}"
+        )
+        findings.append(
+            Finding(
+                "exploding_gradients",
+                "warning",
+                f"Exploding gradients: {what}.",
+                "Lower the learning rate (e.g. by 10x), clip gradients (grad_clip=1.0), add batch or layer "
+                "normalisation.",
+                {"growth": growth},
+            )
+        )
 
     # vanishing: first layer far weaker than the last
     if gn.size and gn.shape[1] >= 3 and np.isfinite(gn).all():
         ratios = gn[:, 0] / np.maximum(gn[:, -1], 1e-30)
         ratio = float(np.median(ratios))
         if ratio < VANISHING_RATIO:
-            findings.append(Finding(
-                "vanishing_gradients", "warning",
-                f"Vanishing gradients: the first layer's gradient norm is {ratio:.2e} of the last layer's "
-                f"(median over {gn.shape[0]} epochs) across {gn.shape[1]} layers.",
-                "Use a ReLU-family activation in hidden layers with He initialisation, add batch/layer "
-                "normalisation, or use fewer layers.", {"ratio": ratio},
-            ))
+            findings.append(
+                Finding(
+                    "vanishing_gradients",
+                    "warning",
+                    f"Vanishing gradients: the first layer's gradient norm is {ratio:.2e} of the last layer's "
+                    f"(median over {gn.shape[0]} epochs) across {gn.shape[1]} layers.",
+                    "Use a ReLU-family activation in hidden layers with He initialisation, add batch/layer "
+                    "normalisation, or use fewer layers.",
+                    {"ratio": ratio},
+                )
+            )
 
     # dead ReLUs
     if act_stats and activation in RELU_FAMILY:
         worst = max(range(len(act_stats)), key=lambda i: act_stats[i]["dead_fraction"])
         frac = act_stats[worst]["dead_fraction"]
         if frac >= DEAD_FRACTION:
-            findings.append(Finding(
-                "dead_relu", "warning",
-                f"Dead ReLU units: {frac:.0%} of the units of hidden layer {worst + 1} are never active on a "
-                "validation batch.",
-                "Switch to leaky_relu or elu, re-initialise (He initialisation, zero biases), or lower the "
-                "learning rate.", {"layer": worst + 1, "dead_fraction": frac},
-            ))
+            findings.append(
+                Finding(
+                    "dead_relu",
+                    "warning",
+                    f"Dead ReLU units: {frac:.0%} of the units of hidden layer {worst + 1} are never active on a "
+                    "validation batch.",
+                    "Switch to leaky_relu or elu, re-initialise (He initialisation, zero biases), or lower the "
+                    "learning rate.",
+                    {"layer": worst + 1, "dead_fraction": frac},
+                )
+            )
 
     # plateau: flat loss, far from where it started, small gradients
     tl = _finite(h.train_loss)
     if len(tl) >= PLATEAU_EPOCHS + 1 and not nonfinite_loss:
         run, longest = 0, 0
-        for a, b in zip(tl[:-1], tl[1:], strict=True):
+        for a, b in itertools.pairwise(tl):
             flat = abs(b - a) / max(abs(a), 1e-12) < PLATEAU_REL_CHANGE and b > 0.5 * tl[0]
             run = run + 1 if flat else 0
             longest = max(longest, run)
         if longest >= PLATEAU_EPOCHS:
-            findings.append(Finding(
-                "plateau", "warning",
-                f"Plateau: the training loss moved less than {PLATEAU_REL_CHANGE:.1%} per epoch for {longest} "
-                f"epochs while still at {tl[-1]:.4g} (first epoch {tl[0]:.4g}).",
-                "Raise the learning rate or use Adam, re-initialise (He/Xavier), add normalisation; if gradients "
-                "are also vanishing, change the activation.", {"epochs": longest},
-            ))
+            findings.append(
+                Finding(
+                    "plateau",
+                    "warning",
+                    f"Plateau: the training loss moved less than {PLATEAU_REL_CHANGE:.1%} per epoch for {longest} "
+                    f"epochs while still at {tl[-1]:.4g} (first epoch {tl[0]:.4g}).",
+                    "Raise the learning rate or use Adam, re-initialise (He/Xavier), add normalisation; if gradients "
+                    "are also vanishing, change the activation.",
+                    {"epochs": longest},
+                )
+            )
 
     # overfitting: valid rising while train falls
     vl = h.valid_loss
     if len(vl) >= 3 and all(math.isfinite(v) for v in vl):
         best = int(np.argmin(vl))
         if best < len(vl) - 1 and vl[-1] >= OVERFIT_RISE * vl[best] and h.train_loss[-1] < h.train_loss[best]:
-            findings.append(Finding(
-                "overfitting", "info",
-                f"Overfitting: the validation loss rose from {vl[best]:.4g} (epoch {h.epoch[best]}) to {vl[-1]:.4g} "
-                "while the training loss kept falling; the weights of the best epoch were kept.",
-                "More dropout or weight decay, a smaller network, or more data; early stopping already limits it.",
-                {"best_epoch": h.epoch[best]},
-            ))
+            findings.append(
+                Finding(
+                    "overfitting",
+                    "info",
+                    f"Overfitting: the validation loss rose from {vl[best]:.4g} (epoch {h.epoch[best]}) to {vl[-1]:.4g} "
+                    "while the training loss kept falling; the weights of the best epoch were kept.",
+                    "More dropout or weight decay, a smaller network, or more data; early stopping already limits it.",
+                    {"best_epoch": h.epoch[best]},
+                )
+            )
     return findings

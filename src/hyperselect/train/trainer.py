@@ -74,7 +74,9 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def as_tensors(X: Any, y: Any, task: Task, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+def as_tensors(
+    X: Any, y: Any, task: Task, device: torch.device, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
     Xt = torch.as_tensor(np.asarray(X), dtype=dtype, device=device)
     if task in (Task.BINARY, Task.MULTICLASS):
         yt = torch.as_tensor(np.asarray(y), dtype=torch.long, device=device)
@@ -95,8 +97,13 @@ def infer_n_outputs(config: MLPConfig, task: Task, y: Any, n_classes: int | None
 
 
 @torch.no_grad()
-def evaluate_loss_score(model: nn.Module, loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
-                        X: torch.Tensor, y: torch.Tensor, task: Task) -> tuple[float, float]:
+def evaluate_loss_score(
+    model: nn.Module,
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    X: torch.Tensor,
+    y: torch.Tensor,
+    task: Task,
+) -> tuple[float, float]:
     was = model.training
     model.eval()
     logits = torch.cat([model(X[i : i + EVAL_CHUNK]) for i in range(0, X.shape[0], EVAL_CHUNK)])
@@ -140,7 +147,9 @@ class NetworkRun:
         self.Xtr, self.ytr = as_tensors(X_train, y_train, task, dev, dtype)
         self.Xva, self.yva = as_tensors(X_valid, y_valid, task, dev, dtype)
         n_out = infer_n_outputs(config, task, y_train, n_classes)
-        self.model = build_model(config, self.Xtr.shape[1], n_out, seed=random_state).to(device=dev, dtype=dtype)
+        self.model = build_model(config, self.Xtr.shape[1], n_out, seed=random_state).to(
+            device=dev, dtype=dtype
+        )
         self.loss_fn = make_loss(config, task)
         self.opt = make_optimizer(config, self.model.parameters())
         self.sched = make_scheduler(config, self.opt)
@@ -184,8 +193,9 @@ class NetworkRun:
                 self._one_epoch()
                 if not self.active:
                     break
-                if callback is not None and callback(self.epoch - 1, self.history.valid_score[-1],
-                                                     self.history.valid_loss[-1]):
+                if callback is not None and callback(
+                    self.epoch - 1, self.history.valid_score[-1], self.history.valid_loss[-1]
+                ):
                     self.stop("pruned", f"pruned after epoch {self.epoch - 1}")
                     break
             else:
@@ -231,14 +241,32 @@ class NetworkRun:
         grad_norms = (gn_sum / len(self.bounds)).tolist()
         lr_now = opt.param_groups[0]["lr"]
         if not math.isfinite(train_loss) or not all(math.isfinite(g) for g in grad_norms):
-            self.history.append(epoch=epoch, train_loss=train_loss, valid_loss=math.nan, valid_score=math.nan,
-                                lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
-            what = f"training loss became {train_loss}" if not math.isfinite(train_loss) else "gradient norm became non-finite"
+            self.history.append(
+                epoch=epoch,
+                train_loss=train_loss,
+                valid_loss=math.nan,
+                valid_score=math.nan,
+                lr=lr_now,
+                grad_norms=grad_norms,
+                seconds=time.perf_counter() - te,
+            )
+            what = (
+                f"training loss became {train_loss}"
+                if not math.isfinite(train_loss)
+                else "gradient norm became non-finite"
+            )
             self.stop("diverged", f"diverged: the {what} at epoch {epoch}")
             return
         valid_loss, valid_score = evaluate_loss_score(model, self.loss_fn, self.Xva, self.yva, self.task)
-        self.history.append(epoch=epoch, train_loss=train_loss, valid_loss=valid_loss, valid_score=valid_score,
-                            lr=lr_now, grad_norms=grad_norms, seconds=time.perf_counter() - te)
+        self.history.append(
+            epoch=epoch,
+            train_loss=train_loss,
+            valid_loss=valid_loss,
+            valid_score=valid_score,
+            lr=lr_now,
+            grad_norms=grad_norms,
+            seconds=time.perf_counter() - te,
+        )
         if not math.isfinite(valid_loss):
             self.stop("diverged", f"diverged: the validation loss became {valid_loss} at epoch {epoch}")
             return
@@ -265,9 +293,18 @@ class NetworkRun:
         stats = activation_stats(self.model, self.Xva[:DIAG_ROWS]) if status != "diverged" else []
         findings = diagnose(hist, self.config.activation, stats, status)
         return TrainResult(
-            model=self.model, config=self.config, task=self.task, history=hist, status=status,
-            stop_reason=reason, best_epoch=best, best_valid_loss=vl, best_valid_score=vs,
-            n_parameters=count_parameters(self.model), seconds=self._seconds, findings=findings,
+            model=self.model,
+            config=self.config,
+            task=self.task,
+            history=hist,
+            status=status,
+            stop_reason=reason,
+            best_epoch=best,
+            best_valid_loss=vl,
+            best_valid_score=vs,
+            n_parameters=count_parameters(self.model),
+            seconds=self._seconds,
+            findings=findings,
             activation_stats=stats,
         )
 
@@ -292,10 +329,26 @@ def train_network(
 
     ``max_epochs`` caps the number of epochs of this call below the config's own.
     """
-    run = NetworkRun(config, X_train, y_train, X_valid, y_valid, task=task, n_classes=n_classes,
-                     random_state=random_state, data_seed=data_seed, device=device, dtype=dtype)
+    run = NetworkRun(
+        config,
+        X_train,
+        y_train,
+        X_valid,
+        y_valid,
+        task=task,
+        n_classes=n_classes,
+        random_state=random_state,
+        data_seed=data_seed,
+        device=device,
+        dtype=dtype,
+    )
     run.run_epochs(config.max_epochs if max_epochs is None else min(max_epochs, config.max_epochs), callback)
     result = run.result()
-    log.debug("trained %s: %s (best epoch %d, valid score %.4f)", config, result.stop_reason,
-              result.best_epoch, result.best_valid_score)
+    log.debug(
+        "trained %s: %s (best epoch %d, valid score %.4f)",
+        config,
+        result.stop_reason,
+        result.best_epoch,
+        result.best_valid_score,
+    )
     return result
