@@ -139,6 +139,33 @@ def test_member_follows_single_trainer(grid_population, digits, optimizer: str, 
         torch.testing.assert_close(vb, va, rtol=1e-6, atol=1e-9)
 
 
+def test_compiled_update_matches_eager(grid_population, digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The torch.compile'd update (used for large populations) follows the eager one, which follows the
+    reference; where compilation is unavailable the trainer falls back to eager and this is skipped."""
+    from hyperselect.train import population as population_mod
+
+    configs, eager = grid_population
+    assert not eager._compile  # the grid is below COMPILE_MIN_ELEMENTS: the eager path
+    monkeypatch.setenv("HYPERSELECT_COMPILE", "1")
+    pop = PopulationTrainer(
+        configs,
+        *digits,
+        task="multiclass",
+        n_classes=10,
+        seeds=range(100, 100 + len(configs)),
+        data_seed=DATA_SEED,
+        dtype=torch.float64,
+    )
+    pop.run_epochs(EPOCHS)
+    if population_mod._compile_failed:
+        pytest.skip("torch.compile is unavailable here: the eager update was used")
+    assert pop._compile
+    for i in range(len(configs)):
+        a, b = _curves(eager.history(i)), _curves(pop.history(i))
+        rel = np.abs(a - b) / np.maximum(np.abs(a), 1e-12)
+        assert rel.max() < RTOL, f"member {i}: max relative difference {rel.max():.3g}"
+
+
 @pytest.mark.parametrize("norm", ["batch", "layer"])
 def test_normalised_members_follow_single_trainer(digits, norm: str) -> None:  # type: ignore[no-untyped-def]
     configs = [

@@ -25,6 +25,7 @@ with dropout a member follows the reference in distribution, not sample by sampl
 from __future__ import annotations
 
 import math
+import os
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -62,15 +63,126 @@ EVAL_ELEMENTS = 1 << 24  # cap on k * rows * width of one evaluation chunk: boun
 _LAYOUT_WARNING = "grad and param do not obey the gradient layout contract"
 _layout_warning_seen = False
 
+
+class _Tanh(torch.autograd.Function):
+    """tanh(x) = 2 sigmoid(2x) - 1: torch's CPU tanh kernel is several times slower than its sigmoid (measured
+    3x over forward and backward on [32, 64, 32]); the results differ by rounding only."""
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
+        y = torch.sigmoid(x * 2).mul_(2).sub_(1)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
+        (y,) = ctx.saved_tensors
+        return torch.addcmul(grad, grad * y, y, value=-1)  # grad (1 - y^2)
+
+
+class _CrossEntropy(torch.autograd.Function):
+    """Per-member mean cross-entropy of logits [k, rows, C] against shared labels [rows], and its gradient
+    (softmax - one-hot) / rows written by hand: torch's log_softmax over a short last dimension is slow on a
+    CPU (measured 4x over forward and backward on [32, 64, 10])."""
+
+    @staticmethod
+    def forward(ctx: Any, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        k, rows, _ = logits.shape
+        z = logits - logits.amax(-1, keepdim=True)
+        e = z.exp()
+        s = e.sum(-1, keepdim=True)
+        idx = y.view(1, rows, 1).expand(k, rows, 1)
+        nll = (s.log() - z.gather(2, idx)).squeeze(2).mean(1)
+        ctx.save_for_backward(e.div_(s), idx)
+        return nll
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
+        probs, idx = ctx.saved_tensors
+        k, rows, _ = probs.shape
+        minus_one = torch.full((1, 1, 1), -1.0, dtype=probs.dtype, device=probs.device).expand(k, rows, 1)
+        d = probs.scatter_add(2, idx, minus_one)
+        return d.mul_((grad / rows).view(k, 1, 1)), None
+
+
 _ACTIVATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
     "relu": F.relu,
     "leaky_relu": lambda h: F.leaky_relu(h, LEAKY_SLOPE),
     "gelu": F.gelu,
     "elu": F.elu,
     "selu": F.selu,
-    "tanh": torch.tanh,
+    "tanh": _Tanh.apply,
     "sigmoid": torch.sigmoid,
 }
+
+
+def _update_math(
+    p: torch.Tensor,
+    g: torch.Tensor,
+    m1: torch.Tensor,
+    m2: torch.Tensor,
+    decay: torch.Tensor,
+    wd: torch.Tensor,
+    c1: torch.Tensor,
+    c2: torch.Tensor,
+    a1: torch.Tensor,
+    a2: torch.Tensor,
+    d1: torch.Tensor,
+    d2: torch.Tensor,
+    vscale: torch.Tensor,
+    eps: torch.Tensor,
+    step: torch.Tensor,
+) -> None:
+    """The update template of ``PopulationTrainer._update`` with no shortcuts, for ``torch.compile``: fused
+    into one pass over the [k, P] rows.  Also clears the gradient rows for the next step."""
+    p.mul_(decay)
+    gw = g + wd * p
+    m1.mul_(c1).add_(c2 * gw)
+    num = a2 * gw + a1 * m1
+    m2.mul_(d1).add_(d2 * gw * gw)
+    p.sub_(step * num / (m2.sqrt() * vscale + eps))
+    g.zero_()
+
+
+# The eager update makes about fifteen passes over the [k, P] rows; compiled (inductor, one C++/Triton loop)
+# it makes one: measured 20x faster at K=32, width 128 on a CPU, where the eager update was ~40 % of a step.
+# Compiled once per process and dtype (dynamic shapes: compaction does not recompile), ~3-8 s.  Used only
+# where it pays back quickly (k * P >= COMPILE_MIN_ELEMENTS); HYPERSELECT_COMPILE=0 turns it off, =1 forces it.
+# Any failure (no C++ compiler, no Triton) falls back to the eager update with one warning.
+COMPILE_MIN_ELEMENTS = 1 << 16
+_compiled_update: Callable[..., None] | None = None
+_compile_failed = False
+
+
+def compile_wanted(n_elements: int) -> bool:
+    """Whether a population with ``n_elements`` = k * P parameters uses the compiled update."""
+    flag = os.environ.get("HYPERSELECT_COMPILE", "auto").lower()
+    if _compile_failed or flag in ("0", "false", "no", "off"):
+        return False
+    return flag in ("1", "true", "yes", "on") or n_elements >= COMPILE_MIN_ELEMENTS
+
+
+def _run_compiled_update(*args: torch.Tensor) -> bool:
+    """Run the compiled update; False (nothing changed) when compilation is unavailable."""
+    global _compiled_update, _compile_failed
+    if _compile_failed:
+        return False
+    try:
+        if _compiled_update is None:
+            _compiled_update = torch.compile(_update_math, dynamic=True)
+        with warnings.catch_warnings():  # torch's own deprecation notices while inductor loads
+            warnings.simplefilter("ignore", DeprecationWarning)
+            _compiled_update(*args)
+        return True
+    except Exception as exc:  # a missing compiler or backend: the eager update is always correct
+        _compile_failed = True
+        warnings.warn(
+            f"torch.compile of the population update failed ({type(exc).__name__}: {exc}); using the eager "
+            "update (correct, slower). Set HYPERSELECT_COMPILE=0 to skip the attempt.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
 
 
 def population_key(config: MLPConfig, task: Task) -> tuple[Any, ...] | None:
@@ -260,6 +372,7 @@ class PopulationTrainer:
                     self._row_view(mask, row, lay.beta[layer])[0, :d_out] = 1
         self.mask: torch.Tensor | None = mask if padded else None
         self.gflat = torch.zeros_like(self.flat)
+        self._grad_clean = True  # gflat is all zeros (the compiled update clears it after use)
         self.m1 = torch.zeros_like(self.flat)  # Adam first moment / SGD momentum buffer
         self.m2 = torch.zeros_like(self.flat)  # Adam second moment / RMSprop square average
         self.best = self.flat.clone()
@@ -328,6 +441,7 @@ class PopulationTrainer:
         self._smooth = col(smooth).unsqueeze(2) if any(s > 0 for s in smooth) else None
         self._delta = col([c.huber_delta for c in cfgs]).unsqueeze(2)
         self._set_update_coefficients(cfgs, col)
+        self._compile = compile_wanted(self.flat.numel())
 
         def blocks(key: Callable[[MLPConfig], str]) -> list[tuple[int, int, str]]:
             out: list[tuple[int, int, str]] = []
@@ -457,10 +571,11 @@ class PopulationTrainer:
         """Per-member mean loss [k], the same formulas as ``nn.losses.make_loss``."""
         k, rows = logits.shape[0], logits.shape[1]
         if self.loss_name == "cross_entropy":
-            logp = logits.log_softmax(-1)
-            nll = -logp.gather(2, y.long().view(1, rows, 1).expand(k, rows, 1)).squeeze(2).mean(1)
             if self._smooth is None:
-                return nll
+                loss: torch.Tensor = _CrossEntropy.apply(logits, y.long())
+                return loss
+            logp = logits - logits.logsumexp(-1, keepdim=True)
+            nll = -logp.gather(2, y.long().view(1, rows, 1).expand(k, rows, 1)).squeeze(2).mean(1)
             ls = self._smooth.view(k)
             return (1 - ls) * nll + ls * (-logp.mean(2).mean(1))
         target = y.to(logits.dtype).reshape(1, rows, -1)
@@ -486,7 +601,8 @@ class PopulationTrainer:
     def _train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One step of every stacked member: (losses [k], weight gradient norms [k, layers]), both detached."""
         xb, yb = self.Xtr[idx], self.ytr[idx]
-        self.gflat.zero_()
+        if not self._grad_clean:
+            self.gflat.zero_()
         losses = self._losses(self._forward(xb, train=True), yb)
         global _layout_warning_seen
         if _layout_warning_seen:
@@ -521,6 +637,33 @@ class PopulationTrainer:
         """
         t, dt = self._t, self.dtype
         p, g, m1, m2 = self.flat, self.gflat, self.m1, self.m2
+        if self._compile:
+            if self._is_adam is not None:
+                bc1 = torch.where(self._is_adam, 1 - self._b1_64**t, 1.0)
+                step = (self._lr64 / bc1).to(dt)
+                vscale = torch.where(self._is_adam, 1 / (1 - self._b2_64**t).sqrt(), self._vscale64).to(dt)
+            else:
+                step, vscale = self._lr, self._vscale
+            decay = (1 - self._lr64 * self._wd_dec64).to(dt)
+            args = (
+                p,
+                g,
+                m1,
+                m2,
+                decay,
+                self._wd_c,
+                self._c1,
+                self._c2,
+                self._a1,
+                self._a2,
+                self._d1,
+                self._d2,
+            )
+            if _run_compiled_update(*args, vscale, self._eps_eff, step):
+                self._grad_clean = True
+                return
+            self._compile = False
+        self._grad_clean = False
         if self._any_decoupled:
             p.mul_((1 - self._lr64 * self._wd_dec64).to(dt))  # AdamW: decay the weights before the step
         if self._any_coupled:
