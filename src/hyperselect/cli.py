@@ -77,6 +77,11 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
         # records still propagate: an application (or pytest's caplog) that configured the root logger sees them
     # data warnings (rows dropped, columns ignored) reach the user as log lines, not "file:line: Warning"
     logging.captureWarnings(True)
+    # Optuna announces every study and trial at INFO; our progress output says what matters, so its chatter
+    # appears only with -v
+    import optuna
+
+    optuna.logging.set_verbosity(logging.INFO if verbose >= 1 else logging.WARNING)
 
 
 def _version(value: bool) -> None:
