@@ -110,13 +110,13 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
     from hyperselect.search import tune
 
     data = load_builtin("digits", random_state=ctx.seed)
-    n_trials = 8 if ctx.quick else 32
+    n_trials = 8 if ctx.quick else 24
     t0 = time.perf_counter()
     with ctx.console.status(f"searching {n_trials} configurations on digits (successive halving)..."):
         res = tune(
             data,
             n_trials=n_trials,
-            timeout=30 if ctx.quick else 90,
+            timeout=30 if ctx.quick else 45,
             random_state=ctx.seed,
             max_epochs=15 if ctx.quick else 40,
         )
@@ -124,12 +124,28 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
     doc = res.to_dict()
     test = {k: v for k, v in doc.get("test_metrics", {}).items() if k.startswith("test_")}
     ctx.say(f"  best valid score {res.best_valid_score:.4f}; test {test}; {time.perf_counter() - t0:.0f}s")
-    ctx.say(f"  best configuration: {res.best_config.to_dict()}")
+    cfg = res.best_config.to_dict()
+    keys = (
+        "arch",
+        "channels",
+        "hidden",
+        "activation",
+        "optimizer",
+        "lr",
+        "batch_size",
+        "dropout",
+        "weight_decay",
+    )
+    ctx.say("  best configuration: " + ", ".join(f"{k}={_short(cfg[k])}" for k in keys if k in cfg))
     return {
         "best_valid_score": res.best_valid_score,
         "test_metrics": test,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def _short(v: Any) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
 
 
 def _verdict(ctx: DemoContext, name: str, folder: Path) -> dict[str, Any]:
