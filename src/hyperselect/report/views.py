@@ -352,7 +352,8 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
         else:
             for key, ys in lc.items():
                 if (
-                    key not in ("fractions", "train_fractions", "sizes")
+                    # the verdict's LearningCurve also lists row counts and the gap per fraction: not scores
+                    key not in ("fractions", "train_fractions", "sizes", "n_rows", "rows", "gap")
                     and isinstance(ys, list)
                     and all(num(y) is not None or y is None for y in ys)
                     and len(ys) == len(fractions)
@@ -365,7 +366,7 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
         if isinstance(trend, Mapping):
             notes = [f"{k}: {t}" for k, t in trend.items()]
         elif isinstance(trend, str):
-            notes = [trend]
+            notes = [f"trend: {trend.replace('_', ' ')}"]
         elif isinstance(trend, list):
             notes = [str(t) for t in trend]
     elif isinstance(lc, Mapping):  # {model: {fractions, scores, std}}
