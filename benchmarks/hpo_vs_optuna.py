@@ -151,7 +151,8 @@ def main() -> None:
     per: dict[str, Any] = {}
     for name in ["digits", "mnist1d"]:
         data = load_builtin(name)
-        space = advise(data, max_epochs=max_epochs)
+        # the MLP family: the comparison is about training many MLPs together (CNNs train one by one)
+        space = advise(data, max_epochs=max_epochs, arch="mlp")
         runs = []
         for seed in seeds:
             tb0 = time.perf_counter()

@@ -100,6 +100,12 @@ def test_save_writes_result_and_trials_atomically(digits, tmp_path: Path) -> Non
     assert saved["test_metrics"]["test_accuracy"] == pytest.approx(result.test_metrics["test_accuracy"])
     table = pd.read_csv(out / "trials.csv")
     assert list(table["number"]) == [0, 1, 2]
+    # every trial's learning curve travels in result.json (the report plots it whatever the storage)
+    study_trials = result.study.get_trials()  # type: ignore[union-attr]
+    assert [t["number"] for t in saved["trials"]] == [0, 1, 2]
+    for rec, t in zip(saved["trials"], study_trials, strict=True):
+        assert rec["intermediate_values"] == {str(k): v for k, v in sorted(t.intermediate_values.items())}
+        assert rec["intermediate_values"] and rec["state"] == t.state.name and rec["params"] == t.params
 
 
 @pytest.mark.parametrize("backend", ["journal", "sqlite"])
@@ -111,6 +117,8 @@ def test_every_storage_gives_the_same_search(digits, tmp_path: Path, backend: st
     assert other.test_metrics == pytest.approx(reference.test_metrics)
     ref_vals = [(t.number, t.state, t.value) for t in reference.study.get_trials()]  # type: ignore[union-attr]
     assert [(t.number, t.state, t.value) for t in other.study.get_trials()] == ref_vals  # type: ignore[union-attr]
+    curves = [t["intermediate_values"] for t in other.to_dict()["trials"]]
+    assert curves == [t["intermediate_values"] for t in reference.to_dict()["trials"]] and all(curves)
     # the study is really stored there: it can be reopened by name
     again = optuna.load_study(study_name="same", storage=other.study._storage)  # type: ignore[union-attr]
     assert len(again.trials) == 6
@@ -159,6 +167,24 @@ def test_timeout_stops_the_search(digits) -> None:  # type: ignore[no-untyped-de
     # halving stops two at the first rung; the timeout stops the survivor before the second
     assert [t.user_attrs["reason"].split(":")[0] for t in trials].count("timeout") == 1
     assert result.best_config is not None and "test_accuracy" in result.test_metrics
+
+
+def test_tune_searches_cnns_where_rows_are_images() -> None:
+    from sklearn.datasets import load_digits
+
+    from hyperselect.data import prepare_arrays
+    from hyperselect.nn.config import CNNConfig
+
+    X, y = load_digits(return_X_y=True)
+    data = prepare_arrays(X[:240], y[:240], task="multiclass", random_state=0, input_shape=(1, 8, 8))
+    space = advise(data, max_epochs=2).fix(n_layers=1, width=16, n_conv=1, conv_channels=8)
+    assert "arch" in space.dims  # auto: the CNN family is offered next to the MLP
+    result = tune(data, space=space, arch="cnn", n_trials=2, batch_size=2, min_epochs=1, refit=False)
+    assert isinstance(result.best_config, CNNConfig) and result.best_config.input_shape == (1, 8, 8)
+    assert result.counts["COMPLETE"] + result.counts["PRUNED"] == 2
+    assert set(result.trials["param_kernel_size"]) <= {3, 5} and "param_arch" not in result.trials
+    with pytest.raises(ConfigError, match="arch"):
+        tune(data, space=space, arch="transformer", n_trials=1)
 
 
 @pytest.mark.parametrize("sampler", ["random", "cmaes", "qmc"])
@@ -268,6 +294,16 @@ def test_cli_advise_prints_space_and_reasons(cli, tiny_classification_csv: Path)
     assert "multiclass" in res.output and "why:" in res.output and "learning" not in res.output.lower()[:0]
     res = CliRunner().invoke(cli, ["advise", str(tiny_classification_csv), "--target", "target", "--json"])
     assert json.loads(res.output)["dims"]["lr"]["log"] is True
+
+
+def test_cli_advise_offers_the_cnn_for_images(cli) -> None:  # type: ignore[no-untyped-def]
+    res = CliRunner().invoke(cli, ["advise", "digits"])
+    assert res.exit_code == 0, res.output
+    assert "convolutions share weights" in res.output and "kernel_size" in res.output
+    res = CliRunner().invoke(cli, ["advise", "digits", "--arch", "mlp"])
+    assert res.exit_code == 0 and "kernel_size" not in res.output
+    res = CliRunner().invoke(cli, ["advise", "digits", "--arch", "rnn"])
+    assert res.exit_code == 1 and "arch" in res.output
 
 
 def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 
@@ -33,8 +34,8 @@ def _sample(space: SearchSpace, n: int = 30, seed: int = 0) -> list[tuple[dict, 
 def test_advise_sizes_the_space_to_the_data() -> None:
     small = advise(n_rows=300, n_features=10, task="binary")
     large = advise(n_rows=100_000, n_features=200, task="multiclass", n_classes=10)
-    assert small.dims["n_layers"] == Int(1, 2)
-    assert large.dims["n_layers"] == Int(1, 4)
+    assert (small.dims["n_layers"].low, small.dims["n_layers"].high) == (1, 2)  # type: ignore[attr-defined]
+    assert (large.dims["n_layers"].low, large.dims["n_layers"].high) == (1, 4)  # type: ignore[attr-defined]
     assert small.dims["width"].high < large.dims["width"].high  # type: ignore[attr-defined]
     # batch size no larger than a tenth of the training rows
     assert small.dims["batch_size"].high <= 30  # type: ignore[attr-defined]
@@ -54,7 +55,7 @@ def test_advise_has_a_reason_for_every_choice() -> None:
     for name in ("max_epochs", "patience", "loss"):
         assert name in space.reasons
     assert "mean squared error" in space.reasons["loss"]
-    assert space.dims["lr"] == Float(1e-4, 3e-2, log=True)
+    assert space.dims["lr"] == Float(1e-4, 3e-2, log=True, prior=1e-3)
     assert set(space.dims["activation"].choices) <= {"relu", "leaky_relu", "gelu", "elu", "selu"}  # type: ignore[attr-defined]
     assert space.dims["optimizer"].choices[0] == "adam"  # type: ignore[attr-defined]
     assert {"momentum", "rmsprop"} <= set(space.dims["optimizer"].choices)  # type: ignore[attr-defined]
@@ -118,7 +119,7 @@ def test_fix_narrow_extend() -> None:
         .extend("weight_decay", {"type": "float", "low": 1e-6, "high": 1e-2, "log": True})
     )
     assert "activation" not in edited.dims and edited.fixed["activation"] == "gelu"
-    assert edited.dims["lr"] == Float(1e-3, 1e-2, log=True)
+    assert edited.dims["lr"] == Float(1e-3, 1e-2, log=True, prior=1e-3)  # the prior is kept, clipped
     assert edited.dims["weight_decay"] == Float(1e-6, 1e-2, log=True)
     for params, cfg in _sample(edited, 15):
         assert cfg.activation == "gelu" and cfg.depth == 2
@@ -197,7 +198,7 @@ def test_toml_and_yaml_files_give_the_same_space(tmp_path: Path) -> None:
     assert a.to_dict()["dims"] == b.to_dict()["dims"]
     assert a.fixed == b.fixed == {"activation": "relu"}
     assert a.base.max_epochs == b.base.max_epochs == 12
-    assert a.dims["optimizer"] == Categorical(("adam", "rmsprop"))
+    assert a.dims["optimizer"] == Categorical(("adam", "rmsprop"), weights=(0.6, 0.2))
     assert a.dims["weight_decay"] == Float(1e-6, 1e-3, log=True)
 
 
@@ -238,3 +239,107 @@ def test_make_rungs() -> None:
     assert make_rungs(9, eta=3, min_epochs=1) == [1, 3, 9]
     with pytest.raises(ValueError, match="eta"):
         make_rungs(10, eta=1)
+
+
+# -- priors: where the startup trials are drawn ---------------------------------------------------------------
+
+
+def _startup(sampler: optuna.samplers.BaseSampler, space: SearchSpace, n: int) -> list[dict]:
+    study = optuna.create_study(sampler=sampler)
+    out = []
+    for _ in range(n):
+        trial = study.ask()
+        space.suggest(trial)
+        out.append(dict(trial.params))
+        study.tell(trial, 0.0)
+    return out
+
+
+def test_prior_sampler_proposes_adam_and_relu_more_often_than_uniform() -> None:
+    from hyperselect.search.study import make_sampler
+
+    space = advise(n_rows=5000, n_features=20, task="binary")
+    n = 60
+    prior = _startup(make_sampler("tpe", 0, space=space, n_prior=n), space, n)
+    uniform = _startup(optuna.samplers.RandomSampler(seed=0), space, n)
+
+    def share(rows: list[dict], key: str, value: str) -> float:
+        return sum(r[key] == value for r in rows) / len(rows)
+
+    for key, value in (("optimizer", "adam"), ("activation", "relu"), ("lr_schedule", "cosine")):
+        assert share(prior, key, value) > share(uniform, key, value) + 0.1, key
+    # the learning rate concentrates around Adam's 1e-3 on the log scale; the full range stays reachable
+    log_lr = np.log10([r["lr"] for r in prior])
+    assert abs(np.median(log_lr) + 3) < 0.4 and np.std(log_lr) < np.std(np.log10([r["lr"] for r in uniform]))
+    assert np.median([r["dropout"] for r in prior]) < np.median([r["dropout"] for r in uniform])
+
+
+def test_prior_sampler_hands_over_to_the_model_after_n_prior() -> None:
+    from hyperselect.search.sampler import PriorSampler
+    from hyperselect.search.study import make_sampler
+
+    space = advise(n_rows=5000, n_features=20, task="binary")
+    sampler = make_sampler("tpe", 0, space=space, n_prior=4)
+    assert isinstance(sampler, PriorSampler) and isinstance(sampler.base, optuna.samplers.TPESampler)
+    study = optuna.create_study(sampler=sampler)
+    phases = []
+    for i in range(6):
+        trial = study.ask()
+        phases.append(sampler.in_prior_phase(study, study._storage.get_trial(trial._trial_id)))
+        space.suggest(trial)
+        study.tell(trial, float(i))
+    assert phases == [True] * 4 + [False] * 2
+    # random search and a space without priors stay uniform
+    assert isinstance(make_sampler("random", 0, space=space), optuna.samplers.RandomSampler)
+    bare = SearchSpace({"lr": Float(1e-4, 1e-1, log=True)})
+    assert isinstance(make_sampler("tpe", 0, space=bare), optuna.samplers.TPESampler)
+
+
+def test_priors_are_validated_serialised_and_kept_by_narrow() -> None:
+    with pytest.raises(ConfigError, match="prior must lie in its range"):
+        Float(1e-4, 1e-2, log=True, prior=0.5)
+    with pytest.raises(ConfigError, match="one non-negative number per choice"):
+        Categorical(("a", "b"), weights=(1.0,))
+    dim = Int(8, 512, log=True, prior=64)
+    rng = np.random.default_rng(0)
+    draws = [dim.sample_prior(rng) for _ in range(200)]
+    assert all(8 <= d <= 512 for d in draws) and 32 <= np.median(draws) <= 128
+    space = advise(n_rows=5000, n_features=20, task="binary")
+    again = SearchSpace.from_dict(json.loads(json.dumps(space.to_dict())))
+    assert again.dims == space.dims
+    assert "prior" not in Float(0.0, 1.0).to_dict()  # spaces without priors serialise as before
+    assert space.narrow("lr", low=1e-2).dims["lr"].prior == 1e-2  # type: ignore[attr-defined]
+
+
+# -- the convolutional family --------------------------------------------------------------------------------
+
+
+def test_advise_offers_cnn_when_rows_are_signals() -> None:
+    from hyperselect.nn.config import CNNConfig
+
+    space = advise(n_rows=3000, n_features=40, task="multiclass", n_classes=10, input_shape=(1, 40))
+    assert space.dims["arch"].choices == ("mlp", "cnn")  # type: ignore[attr-defined]
+    assert "convolutions share weights" in space.reasons["arch"]
+    assert space.fixed["input_shape"] == (1, 40)
+    assert space.build(space.default_params()).arch == "mlp"  # the first trial is the MLP baseline
+    samples = _sample(space, 30)
+    cnns = [(p, c) for p, c in samples if p["arch"] == "cnn"]
+    mlps = [(p, c) for p, c in samples if p["arch"] == "mlp"]
+    assert cnns and mlps
+    for p, c in cnns:
+        assert isinstance(c, CNNConfig) and c.input_shape == (1, 40) and c.kernel_size == p["kernel_size"]
+        assert c.channels[0] == p["conv_channels"] and len(c.channels) == p["n_conv"]
+    for p, c in mlps:  # conditional: an MLP trial suggests no conv parameter
+        assert type(c) is MLPConfig and not {"n_conv", "kernel_size", "pool"} & set(p)
+    only_cnn = advise(
+        n_rows=300, n_features=64, task="multiclass", n_classes=10, input_shape=(1, 8, 8), arch="cnn"
+    )
+    assert "arch" not in only_cnn.dims and isinstance(only_cnn.build(only_cnn.default_params()), CNNConfig)
+    assert only_cnn.dims["kernel_size"].choices == (3, 5)  # type: ignore[attr-defined]
+    no_cnn = advise(n_rows=3000, n_features=40, task="binary", input_shape=(1, 40), arch="mlp")
+    assert "arch" not in no_cnn.dims and "kernel_size" not in no_cnn.dims
+    assert "arch" not in advise(n_rows=3000, n_features=40, task="binary").dims  # no shape: no CNN
+    with pytest.raises(ConfigError, match="input_shape"):
+        advise(n_rows=300, n_features=40, task="binary", arch="cnn")
+    with pytest.raises(ConfigError, match="40 values"):
+        advise(n_rows=300, n_features=40, task="binary", input_shape=(1, 8, 8))

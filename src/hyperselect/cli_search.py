@@ -95,6 +95,9 @@ def register(app: typer.Typer) -> None:
         heartbeat: Annotated[
             int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")
         ] = None,
+        arch: Annotated[
+            str, typer.Option(help="auto (the CNN family too where rows are signals/images), mlp or cnn")
+        ] = "auto",
     ) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
         from hyperselect.search import advise
@@ -104,7 +107,7 @@ def register(app: typer.Typer) -> None:
         try:
             seconds = parse_duration(timeout)
             d, ref = load_data(data, target, seed)
-            sp = advise(d, max_epochs=max_epochs)
+            sp = advise(d, max_epochs=max_epochs, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)
             store = storage or str(
@@ -147,13 +150,16 @@ def register(app: typer.Typer) -> None:
         target: Annotated[str | None, typer.Option("--target", "-t", help="column to predict")] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the space as JSON")] = False,
+        arch: Annotated[
+            str, typer.Option(help="auto (the CNN family too where rows are signals/images), mlp or cnn")
+        ] = "auto",
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
         from hyperselect.search import advise as run_advise
 
         try:
             d, _ = load_data(data, target)
-            sp = run_advise(d)
+            sp = run_advise(d, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)
         except HyperselectError as exc:

@@ -361,7 +361,7 @@ def network_space(data: TabularData, arch: str, max_epochs: int | None = None) -
     :func:`cnn_base_config` (the conv stack itself is fixed: the search space names MLPConfig fields)."""
     from hyperselect.search import SearchSpace, advise
 
-    space = advise(data, max_epochs=max_epochs)
+    space = advise(data, max_epochs=max_epochs, arch="mlp")
     if arch == "mlp":
         return space
     assert data.input_shape is not None

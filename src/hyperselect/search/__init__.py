@@ -8,6 +8,7 @@
 
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
+from hyperselect.search.sampler import PriorSampler
 from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchSpace, load_overrides
 from hyperselect.search.storage import open_storage
 from hyperselect.search.study import (
@@ -17,6 +18,7 @@ from hyperselect.search.study import (
     create_study,
     load_data_ref,
     make_sampler,
+    prior_trials,
     run_worker,
     slot_counts,
     tune,
@@ -28,6 +30,7 @@ __all__ = [
     "Dimension",
     "Float",
     "Int",
+    "PriorSampler",
     "SearchSettings",
     "SearchSpace",
     "TuneResult",
@@ -38,6 +41,7 @@ __all__ = [
     "make_rungs",
     "make_sampler",
     "open_storage",
+    "prior_trials",
     "run_halving",
     "run_worker",
     "slot_counts",

@@ -10,6 +10,10 @@ The rules encode what practitioners know about small and medium MLPs on tabular-
 * the batch size is sized to the data: no larger than a tenth of the training rows, so an epoch has >= 10 steps;
 * epochs are not searched: early stopping decides, ``max_epochs`` only caps the budget;
 * dropout is searched higher where overfitting risk is higher (few training rows per parameter).
+
+Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, little
+dropout, cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
+trials are drawn (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchS
 from hyperselect.tasks import Task
 
 log = logging.getLogger(__name__)
+
+ARCH_CHOICES = ("auto", "mlp", "cnn")
 
 
 @dataclass(frozen=True)
@@ -90,31 +96,52 @@ def advise(
     task: Task | str | None = None,
     n_classes: int | None = None,
     max_epochs: int | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    arch: str = "auto",
 ) -> SearchSpace:
     """The default search space for this data, with ``space.reasons[name]`` explaining every choice.
 
     ``data`` is a :class:`~hyperselect.data.TabularData` (its training split is what counts); alternatively
-    give ``n_rows`` (training rows), ``n_features``, ``task`` and ``n_classes``.
+    give ``n_rows`` (training rows), ``n_features``, ``task`` and ``n_classes``.  Where a row is a signal or an
+    image (``data.input_shape`` or ``input_shape``), ``arch="auto"`` searches the MLP and the convolutional
+    family side by side; ``"mlp"`` and ``"cnn"`` keep one.
     """
+    if arch not in ARCH_CHOICES:
+        raise ConfigError(f"The 'arch' parameter of advise must be one of {ARCH_CHOICES}. Got {arch!r}.")
     s = data_shape(data, n_rows=n_rows, n_features=n_features, task=task, n_classes=n_classes)
+    if input_shape is None and data is not None:
+        input_shape = getattr(data, "input_shape", None)
+    if input_shape is not None:
+        input_shape = tuple(int(v) for v in input_shape)
+        if math.prod(input_shape) != s.n_features or len(input_shape) not in (2, 3):
+            raise ConfigError(
+                f"input_shape must be (channels, length) or (channels, height, width) with {s.n_features} "
+                f"values in all (one per feature). Got {input_shape}."
+            )
+    if arch == "cnn" and input_shape is None:
+        raise ConfigError(
+            "arch='cnn' needs to know how a row is a signal or an image: give data with input_shape "
+            "(mnist1d: (1, 40); digits: (1, 8, 8)) or input_shape=..."
+        )
     n, f = s.n_rows, s.n_features
     dims: dict[str, Dimension] = {}
     reasons: dict[str, str] = {}
 
     # 1. learning rate: the single most important hyperparameter; effects are multiplicative -> log scale
-    dims["lr"] = Float(1e-4, 3e-2, log=True)
+    dims["lr"] = Float(1e-4, 3e-2, log=True, prior=1e-3)
     reasons["lr"] = (
-        "log-uniform because its effect is multiplicative; suggested first since it matters most "
-        "for every optimizer; [1e-4, 3e-2] covers Adam's sweet spot (~1e-3) and SGD's (~1e-2)"
+        "log scale because its effect is multiplicative; suggested first since it matters most "
+        "for every optimizer; [1e-4, 3e-2] covers Adam's sweet spot (~1e-3, where the startup trials "
+        "concentrate) and SGD's (~1e-2)"
     )
 
     # 2. optimizer: Adam first, but keep the alternatives practitioners still win with
-    dims["optimizer"] = Categorical(("adam", "momentum", "rmsprop"))
+    dims["optimizer"] = Categorical(("adam", "momentum", "rmsprop"), weights=(0.6, 0.2, 0.2))
     reasons["optimizer"] = (
-        "Adam is the default (the first trial uses it: robust to the learning rate); SGD "
-        "with momentum and RMSProp stay in the space because they sometimes generalise better"
+        "Adam is the default (the first trial uses it, and most startup trials: robust to the learning "
+        "rate); SGD with momentum and RMSProp stay in the space because they sometimes generalise better"
     )
-    dims["momentum"] = Float(0.8, 0.99)
+    dims["momentum"] = Float(0.8, 0.99, prior=0.9)
     reasons["momentum"] = (
         "only for SGD-momentum and RMSProp (conditional); 0.9 is typical, 0.8-0.99 the usual range"
     )
@@ -129,7 +156,7 @@ def advise(
         max_depth, depth_why = 3, f"{n} training rows: 1-3 hidden layers"
     else:
         max_depth, depth_why = 4, f"{n} training rows can feed up to 4 hidden layers"
-    dims["n_layers"] = Int(1, max_depth)
+    dims["n_layers"] = Int(1, max_depth, prior=min(2, max_depth), spread=0.35)
     reasons["n_layers"] = depth_why + "; depth beyond 4 rarely helps an MLP on tabular data"
 
     # The widest layer: a few times the input width, but capped so that the network has no more than ~ten
@@ -138,25 +165,29 @@ def advise(
     w_rows = _pow2_floor(math.sqrt(10 * n))
     w_high = int(min(1024, max(32, min(max(64, w_input), w_rows))))
     w_low = int(min(w_high // 2, 16 if f < 64 else 32))  # always a range of at least 2x
-    dims["width"] = Int(w_low, w_high, log=True)
+    w_mid = round(math.sqrt(w_low * w_high))  # the middle of the range on its log scale
+    dims["width"] = Int(w_low, w_high, log=True, prior=w_mid)
     reasons["width"] = (
         f"log scale from {w_low} to {w_high}: about twice the {f} input features, capped at "
-        f"~sqrt(10 x {n} rows) so the network is not far larger than the data can fit"
+        f"~sqrt(10 x {n} rows) so the network is not far larger than the data can fit; startup trials "
+        f"centre on a moderate {w_mid}"
     )
     dims["shape"] = Categorical(("constant", "funnel"))
     reasons["shape"] = "equal-width layers or a funnel that halves each layer; both are common defaults"
 
     # 4. activations: ReLU family in hidden layers
-    dims["activation"] = Categorical(("relu", "leaky_relu", "gelu"))
+    dims["activation"] = Categorical(("relu", "leaky_relu", "gelu"), weights=(0.5, 0.25, 0.25))
     reasons["activation"] = (
         "ReLU family: non-saturating, so gradients survive depth; tanh/sigmoid saturate "
-        "and are left out (add them with extend)"
+        "and are left out (add them with extend); plain ReLU is the most common winner, so half the "
+        "startup trials use it"
     )
 
     # 5. batch size: sized to the data
     b_high = int(max(8, min(512, _pow2_floor(n / 10))))
     b_low = int(min(b_high, 16 if n >= 500 else 8))
-    dims["batch_size"] = Int(b_low, b_high, log=True)
+    b_base = int(min(b_high, max(b_low, 64)))
+    dims["batch_size"] = Int(b_low, b_high, log=True, prior=b_base, spread=0.35)
     reasons["batch_size"] = (
         f"log scale in [{b_low}, {b_high}]: at most a tenth of the {n} training rows so an "
         "epoch has at least ten updates; small batches regularise, large ones are faster"
@@ -171,15 +202,27 @@ def advise(
         d_high, d_why = 0.3, "a few training rows per parameter: moderate overfitting risk"
     else:
         d_high, d_why = 0.2, "many training rows per parameter: low overfitting risk"
-    dims["dropout"] = Float(0.0, d_high)
+    dims["dropout"] = Float(0.0, d_high, prior=0.0)
     reasons["dropout"] = (
         f"[0, {d_high}] because a mid-sized network has ~{mid_params:,} parameters for {n:,} "
-        f"rows ({rows_per_param:.2g} rows per parameter): {d_why}"
+        f"rows ({rows_per_param:.2g} rows per parameter): {d_why}; startup trials favour little "
+        "dropout, since it slows training and early stopping already regularises"
     )
 
     # 7. schedule: cheap to search, cosine often helps at the end of training
-    dims["lr_schedule"] = Categorical(("constant", "cosine"))
-    reasons["lr_schedule"] = "constant or cosine decay; cosine often gains the last bit of validation score"
+    dims["lr_schedule"] = Categorical(("constant", "cosine"), weights=(1.0, 2.0))
+    reasons["lr_schedule"] = (
+        "constant or cosine decay; cosine often gains the last bit of validation score, so the first "
+        "trial and two thirds of the startup trials use it"
+    )
+
+    # 8. architecture family: convolutions where a row is a signal or an image
+    fixed: dict[str, Any] = {}
+    if input_shape is not None and arch != "mlp":
+        _conv_dims(dims, reasons, input_shape, arch)
+        fixed["input_shape"] = input_shape
+        if arch == "cnn":
+            fixed["arch"] = "cnn"
 
     # Not searched: epochs (early stopping), loss (task), patience
     if max_epochs is None:
@@ -190,12 +233,12 @@ def advise(
         optimizer="adam",
         lr=1e-3,
         activation="relu",
-        batch_size=int(min(b_high, max(b_low, 64))),
+        batch_size=b_base,
         max_epochs=max_epochs,
         patience=patience,
         early_stopping_metric="valid_loss",
         loss="auto",
-        lr_schedule="constant",
+        lr_schedule="cosine",
     )
     reasons["max_epochs"] = (
         f"epochs are not searched: early stopping (patience {patience}) decides; "
@@ -211,9 +254,48 @@ def advise(
     reasons["loss"] = f"the output activation and loss follow the {s.task.value} task: {loss}"
     notes = [
         f"task {s.task.value}: {loss} (not searched)",
-        "the first trial is the default config (Adam, lr 1e-3, ReLU, one hidden layer): a strong baseline "
-        "that the sampler must beat",
+        "the first trial is the default config (Adam, lr 1e-3, ReLU, one hidden layer, cosine decay): a "
+        "strong baseline that the sampler must beat",
+        "the next startup trials are drawn from the priors (lr near 1e-3, mostly Adam and ReLU, little "
+        "dropout, moderate width) rather than uniformly; the sampler then models all of them over the "
+        "full ranges",
         "successive halving compares configurations after the same number of epochs and stops the worst",
     ]
     log.debug("advised space for %s", s)
-    return SearchSpace(dims, base=base, reasons=reasons, notes=notes)
+    return SearchSpace(dims, base=base, fixed=fixed, reasons=reasons, notes=notes)
+
+
+def _conv_dims(
+    dims: dict[str, Dimension], reasons: dict[str, str], shape: tuple[int, ...], arch: str
+) -> None:
+    """The convolutional family's dimensions (suggested only when ``arch`` is ``"cnn"``)."""
+    kind = "signal" if len(shape) == 2 else "image"
+    a_kind = "a signal" if kind == "signal" else "an image"
+    size = "x".join(str(v) for v in shape[1:])
+    why = (
+        f"each row is {a_kind} of shape {shape}: convolutions share weights across positions, so a "
+        "pattern learnt in one place is recognised everywhere with far fewer parameters than a dense layer"
+    )
+    if arch == "auto":
+        dims["arch"] = Categorical(("mlp", "cnn"))
+        reasons["arch"] = why + "; the MLP stays in the space as the baseline (the first trial)"
+    else:
+        reasons["arch"] = why + "; fixed to 'cnn' by the caller"
+    long_enough = min(shape[1:]) >= 16
+    max_blocks = 3 if long_enough else 2
+    dims["n_conv"] = Int(1, max_blocks, prior=2)
+    reasons["n_conv"] = f"1-{max_blocks} conv blocks, each pooling by 2: a {size} {kind} is " + (
+        "long enough for three" if long_enough else "too small for more than two"
+    )
+    dims["conv_channels"] = Int(8, 64, log=True, prior=16)
+    reasons["conv_channels"] = (
+        "channels of the first block (each next block doubles them), log scale: 8-64 filters suffice "
+        "for small signals and images"
+    )
+    kernels = (3, 5, 7) if long_enough else (3, 5)
+    dims["kernel_size"] = Categorical(kernels, weights=(1.0, 2.0, 1.0) if long_enough else (2.0, 1.0))
+    reasons["kernel_size"] = f"odd sizes keep the {kind} centred; " + (
+        f"5 spans a stroke of a {size} signal" if long_enough else f"3 suits a {size} image"
+    )
+    dims["pool"] = Categorical(("max", "avg"), weights=(2.0, 1.0))
+    reasons["pool"] = "max pooling keeps the strongest response (the usual default); average pooling smooths"

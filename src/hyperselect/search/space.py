@@ -39,8 +39,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from hyperselect.errors import ConfigError
-from hyperselect.nn.config import MLPConfig
+from hyperselect.nn.config import CNNConfig, MLPConfig
 
 if TYPE_CHECKING:
     import optuna
@@ -50,19 +52,46 @@ log = logging.getLogger(__name__)
 #: Dimensions that are not MLPConfig fields: they are combined into ``hidden``.
 ARCH_DIMS = ("n_layers", "width", "shape")
 SHAPES = ("constant", "funnel")
+#: Dimensions that build a CNN's ``channels``: ``n_conv`` blocks, the first ``conv_channels`` wide, each next
+#: one twice as wide (at most MAX_CONV_CHANNELS).
+CONV_DIMS = ("n_conv", "conv_channels")
+MAX_CONV_CHANNELS = 256
+#: Everything that only means something for ``arch="cnn"``: not suggested, and dropped, for an MLP.
+CNN_ONLY = (
+    *CONV_DIMS,
+    *(
+        f.name
+        for f in dataclasses.fields(CNNConfig)
+        if f.init and f.name not in {g.name for g in dataclasses.fields(MLPConfig)}
+    ),
+)
+ARCHS: dict[str, type[MLPConfig]] = {"mlp": MLPConfig, "cnn": CNNConfig}
 #: ``momentum`` only means something for these optimizers; elsewhere it is not suggested at all.
 MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop")
 #: Order of suggestion: learning rate first (the most important single hyperparameter), then the architecture.
-_ORDER = ("lr", "optimizer", "momentum", "n_layers", "width", "shape", "batch_size")
+_ORDER = (
+    "lr",
+    "optimizer",
+    "momentum",
+    "arch",
+    "n_conv",
+    "conv_channels",
+    "kernel_size",
+    "pool",
+    "n_layers",
+    "width",
+    "shape",
+    "batch_size",
+)
 
 
 def _config_fields() -> list[str]:
-    return [f.name for f in dataclasses.fields(MLPConfig) if f.init and f.name != "hidden"]
+    return [f.name for f in dataclasses.fields(CNNConfig) if f.init and f.name not in ("hidden", "channels")]
 
 
 def known_dimensions() -> list[str]:
     """Every name a dimension may have."""
-    return [*ARCH_DIMS, *_config_fields()]
+    return [*ARCH_DIMS, *CONV_DIMS, "arch", "channels", *_config_fields()]
 
 
 def _check_name(name: str) -> None:
@@ -89,15 +118,33 @@ class Dimension:
         d = dataclasses.asdict(self)
         if "choices" in d:
             d["choices"] = list(d["choices"])
+        if d.get("weights", 0) is None:
+            del d["weights"]
+        elif d.get("weights") is not None:
+            d["weights"] = list(d["weights"])
+        if d.get("prior", 0) is None:  # no prior: keep the dict as it was before priors existed
+            del d["prior"], d["spread"]
         return {"type": _TYPE_NAMES[type(self)], **d}
 
     def describe(self) -> str:
         raise NotImplementedError
 
+    @property
+    def has_prior(self) -> bool:
+        return False
+
+    def sample_prior(self, rng: np.random.Generator) -> Any:
+        """A draw from the dimension's prior (uniform on its scale where it has none)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Categorical(Dimension):
+    """One of ``choices``; ``weights`` (optional, one per choice) is the prior: how often practitioners'
+    experience says each choice is the right one.  It shapes the startup trials, not the range."""
+
     choices: tuple[Any, ...]
+    weights: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(self.choices))
@@ -107,6 +154,27 @@ class Categorical(Dimension):
             # Optuna stores categorical choices in the study: only JSON scalars survive every storage.
             if not (c is None or isinstance(c, bool | int | float | str)):
                 raise ConfigError(f"Categorical choices must be None, bool, int, float or str. Got {c!r}.")
+        if self.weights is not None:
+            w = tuple(float(x) for x in self.weights)
+            if len(w) != len(self.choices) or any(not math.isfinite(x) or x < 0 for x in w) or sum(w) <= 0:
+                raise ConfigError(
+                    f"Categorical weights must be one non-negative number per choice {list(self.choices)}, "
+                    f"not all zero. Got {list(self.weights)}."
+                )
+            object.__setattr__(self, "weights", w)
+
+    @property
+    def has_prior(self) -> bool:
+        return self.weights is not None
+
+    def sample_prior(self, rng: np.random.Generator) -> Any:
+        w = np.ones(len(self.choices)) if self.weights is None else np.asarray(self.weights)
+        return self.choices[int(rng.choice(len(self.choices), p=w / w.sum()))]
+
+    def weight(self, value: Any) -> float:
+        """The prior probability of ``value`` (uniform without weights)."""
+        w = [1.0] * len(self.choices) if self.weights is None else list(self.weights)
+        return w[self.choices.index(value)] / sum(w) if value in self.choices else 0.0
 
     def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> Any:
         return trial.suggest_categorical(name, list(self.choices))
@@ -115,17 +183,76 @@ class Categorical(Dimension):
         return value in self.choices
 
     def describe(self) -> str:
-        return "one of " + ", ".join(repr(c) for c in self.choices)
+        if self.weights is None:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        total = sum(self.weights)
+        return "one of " + ", ".join(
+            f"{c!r} ({w / total:.0%})" for c, w in zip(self.choices, self.weights, strict=True)
+        )
+
+
+class _Numeric(Dimension):
+    """Shared by :class:`Int` and :class:`Float`: the prior is a normal distribution on the dimension's own
+    scale (log scale where ``log``), centred on ``prior``, with standard deviation ``spread`` times the width of
+    the range, truncated to the range."""
+
+    low: Any
+    high: Any
+    log: bool
+    prior: Any
+    spread: float
+
+    def _check_prior(self) -> None:
+        if self.prior is None:
+            return
+        if isinstance(self.prior, bool) or not isinstance(self.prior, int | float):
+            raise ConfigError(f"A dimension's prior must be a number in its range. Got {self.prior!r}.")
+        if not self.low <= self.prior <= self.high:
+            raise ConfigError(
+                f"A dimension's prior must lie in its range [{self.low}, {self.high}]. Got {self.prior}."
+            )
+        if not (math.isfinite(self.spread) and self.spread > 0):
+            raise ConfigError(f"A dimension's prior spread must be a float in (0, inf). Got {self.spread}.")
+
+    @property
+    def has_prior(self) -> bool:
+        return self.prior is not None
+
+    def _to_unit(self, v: float) -> float:
+        return math.log(v) if self.log else float(v)
+
+    def _from_unit(self, u: float) -> float:
+        return math.exp(u) if self.log else u
+
+    def _draw(self, rng: np.random.Generator) -> float:
+        lo, hi = self._to_unit(self.low), self._to_unit(self.high)
+        if self.prior is None or hi == lo:
+            return self._from_unit(float(rng.uniform(lo, hi)))
+        mu, sigma = self._to_unit(self.prior), self.spread * (hi - lo)
+        for _ in range(100):  # truncation by rejection: the mass inside is >= 16% whatever mu and sigma
+            u = float(rng.normal(mu, sigma))
+            if lo <= u <= hi:
+                return self._from_unit(u)
+        return self._from_unit(min(max(mu, lo), hi))
+
+    def _clipped(self, low: Any, high: Any) -> Any:
+        return None if self.prior is None else min(max(self.prior, low), high)
 
 
 @dataclass(frozen=True)
-class Int(Dimension):
+class Int(_Numeric):
     low: int
     high: int
     log: bool = False
+    prior: int | None = None
+    spread: float = 0.25
 
     def __post_init__(self) -> None:
         _check_range(self.low, self.high, self.log, int)
+        self._check_prior()
+
+    def sample_prior(self, rng: np.random.Generator) -> int:
+        return int(min(max(round(self._draw(rng)), self.low), self.high))
 
     def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, log=self.log)
@@ -134,19 +261,31 @@ class Int(Dimension):
         return isinstance(value, int) and not isinstance(value, bool) and self.low <= value <= self.high
 
     def describe(self) -> str:
-        return f"integer in [{self.low}, {self.high}]" + (" (log scale)" if self.log else "")
+        return (
+            f"integer in [{self.low}, {self.high}]"
+            + (" (log scale)" if self.log else "")
+            + (f", prior ~{self.prior}" if self.prior is not None else "")
+        )
 
 
 @dataclass(frozen=True)
-class Float(Dimension):
+class Float(_Numeric):
     low: float
     high: float
     log: bool = False
+    prior: float | None = None
+    spread: float = 0.25
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "low", float(self.low))
         object.__setattr__(self, "high", float(self.high))
         _check_range(self.low, self.high, self.log, float)
+        if self.prior is not None and not isinstance(self.prior, bool):
+            object.__setattr__(self, "prior", float(self.prior))
+        self._check_prior()
+
+    def sample_prior(self, rng: np.random.Generator) -> float:
+        return float(min(max(self._draw(rng), self.low), self.high))
 
     def suggest(self, trial: optuna.trial.BaseTrial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, log=self.log)
@@ -157,7 +296,11 @@ class Float(Dimension):
         )
 
     def describe(self) -> str:
-        return f"float in [{self.low:g}, {self.high:g}]" + (" (log scale)" if self.log else "")
+        return (
+            f"float in [{self.low:g}, {self.high:g}]"
+            + (" (log scale)" if self.log else "")
+            + (f", prior ~{self.prior:g}" if self.prior is not None else "")
+        )
 
 
 def _check_range(low: Any, high: Any, log: bool, kind: type) -> None:
@@ -187,7 +330,8 @@ def dimension_from_dict(d: Mapping[str, Any], where: str = "") -> Dimension:
         kind = "categorical" if "choices" in d else ("float" if isinstance(d.get("low"), float) else "int")
     try:
         if kind == "categorical":
-            return Categorical(tuple(d.pop("choices")), **d)
+            weights = d.pop("weights", None)
+            return Categorical(tuple(d.pop("choices")), None if weights is None else tuple(weights), **d)
         if kind == "int":
             return Int(**d)
         if kind == "float":
@@ -280,7 +424,8 @@ class SearchSpace:
                     f"Cannot narrow {name!r} to {outside}: not among its choices {list(dim.choices)}. "
                     "Use extend to replace the dimension."
                 )
-            new = Categorical(tuple(choices))
+            w = None if dim.weights is None else tuple(dim.weights[dim.choices.index(c)] for c in choices)
+            new = Categorical(tuple(choices), None if w is None or sum(w) <= 0 else w)
         else:
             assert isinstance(dim, Int | Float)
             if choices is not None:
@@ -295,9 +440,9 @@ class SearchSpace:
                     f"{dim.high}]. Use extend to replace the dimension."
                 )
             new = (
-                Int(int(lo), int(hi), dim.log)
+                Int(int(lo), int(hi), dim.log, dim._clipped(int(lo), int(hi)), dim.spread)
                 if isinstance(dim, Int)
-                else Float(float(lo), float(hi), dim.log)
+                else Float(float(lo), float(hi), dim.log, dim._clipped(float(lo), float(hi)), dim.spread)
             )
         dims = dict(self.dims)
         dims[name] = new
@@ -375,17 +520,27 @@ class SearchSpace:
         """Draw a configuration through the trial's define-by-run ``suggest_*`` calls."""
         values: dict[str, Any] = dict(self.fixed)
         for name, dim in self._ordered():
-            if name == "momentum":
-                optimizer = values.get("optimizer", self.base.optimizer)
-                if optimizer not in MOMENTUM_OPTIMIZERS:
-                    continue  # conditional: a parameter the optimizer ignores would only add noise to TPE
+            if not self._applies(name, values):
+                continue  # conditional: a parameter the config ignores would only add noise to TPE
             values[name] = dim.suggest(trial, name)
         return self.build(values)
+
+    def _applies(self, name: str, values: Mapping[str, Any]) -> bool:
+        """Whether dimension ``name`` means something given the values chosen so far."""
+        if name == "momentum":
+            return values.get("optimizer", self.base.optimizer) in MOMENTUM_OPTIMIZERS
+        if name in CNN_ONLY:
+            return values.get("arch", self.base.arch) == "cnn"
+        return True
 
     def build(self, values: Mapping[str, Any]) -> MLPConfig:
         """The config for a set of dimension values (plus the fixed ones and the base)."""
         values = {**self.fixed, **values}
+        arch_name = values.pop("arch", self.base.arch)
+        if arch_name not in ARCHS:
+            raise ConfigError(f"The 'arch' dimension must be one of {tuple(ARCHS)}. Got {arch_name!r}.")
         arch = {k: values.pop(k) for k in ARCH_DIMS if k in values}
+        conv = {k: values.pop(k) for k in CONV_DIMS if k in values}
         changes = dict(values)
         if arch:
             n_layers = int(arch.get("n_layers", len(self.base.hidden) or 1))
@@ -398,23 +553,43 @@ class SearchSpace:
             else:
                 hidden = (width,) * n_layers
             changes["hidden"] = hidden
-        return self.base.replace(**changes)
+        if arch_name != "cnn":
+            for k in CNN_ONLY:
+                changes.pop(k, None)
+            return _as_config(self.base, MLPConfig, changes)
+        if conv:
+            base_channels = getattr(self.base, "channels", (16, 32))
+            n_conv = int(conv.get("n_conv", len(base_channels)))
+            first = int(conv.get("conv_channels", base_channels[0]))
+            changes["channels"] = tuple(min(MAX_CONV_CHANNELS, first * 2**i) for i in range(n_conv))
+        if "input_shape" not in changes and not isinstance(self.base, CNNConfig):
+            raise ConfigError(
+                "A CNN needs the input shape of a row (channels, length) or (channels, height, width): "
+                "fix it, e.g. space.fix(input_shape=(1, 40)), or give data with input_shape."
+            )
+        return _as_config(self.base, CNNConfig, changes)
 
     def default_params(self) -> dict[str, Any]:
         """The base config's value of each searched dimension, clipped into range: a sensible first trial."""
         out: dict[str, Any] = {}
         base = self.base
         for name, dim in self._ordered():
+            if not self._applies(name, {**self.fixed, **out}):
+                continue
             if name == "n_layers":
                 v: Any = len(base.hidden)
             elif name == "width":
                 v = base.hidden[0] if base.hidden else 64
             elif name == "shape":
                 v = "constant"
-            else:
+            elif name == "n_conv" and isinstance(base, CNNConfig):
+                v = len(base.channels)
+            elif name == "conv_channels" and isinstance(base, CNNConfig):
+                v = base.channels[0]
+            elif hasattr(base, name) and not (name in CNN_ONLY and not isinstance(base, CNNConfig)):
                 v = getattr(base, name)
-            if name == "momentum" and out.get("optimizer", base.optimizer) not in MOMENTUM_OPTIMIZERS:
-                continue
+            else:  # a CNN dimension over an MLP base: the prior's centre, else the first choice / low bound
+                v = _centre(dim)
             if isinstance(dim, Categorical):
                 v = v if v in dim.choices else dim.choices[0]
             elif isinstance(dim, Int):
@@ -478,6 +653,26 @@ class SearchSpace:
             lines.append("Rules:")
             lines.extend(f"  - {n}" for n in self.notes)
         return "\n".join(lines)
+
+
+def _centre(dim: Dimension) -> Any:
+    if isinstance(dim, Categorical):
+        return dim.choices[int(np.argmax(dim.weights))] if dim.weights is not None else dim.choices[0]
+    assert isinstance(dim, Int | Float)
+    return dim.prior if dim.prior is not None else dim.low
+
+
+def _as_config(base: MLPConfig, cls: type[MLPConfig], changes: Mapping[str, Any]) -> MLPConfig:
+    """``base`` with ``changes``, as an instance of ``cls`` (an MLP base becomes a CNN and vice versa)."""
+    if type(base) is cls:
+        return base.replace(**changes)
+    fields = {f.name for f in dataclasses.fields(cls) if f.init}
+    values = {k: v for k, v in base.to_dict().items() if k in fields}
+    values.update(changes)
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def load_overrides(path: str | Path) -> dict[str, Any]:

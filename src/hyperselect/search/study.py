@@ -39,7 +39,8 @@ from hyperselect.errors import ConfigError, StorageError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
-from hyperselect.search.space import SearchSpace
+from hyperselect.search.sampler import PriorSampler
+from hyperselect.search.space import Dimension, SearchSpace
 from hyperselect.search.storage import MAX_RETRY, describe_storage, heartbeat_enabled, open_storage
 from hyperselect.tasks import Task
 from hyperselect.train.cohort import Cohort
@@ -55,15 +56,59 @@ _ATTR = "hyperselect"
 # samplers
 
 
-def make_sampler(name: str | optuna.samplers.BaseSampler, seed: int | None) -> optuna.samplers.BaseSampler:
+#: Startup trials drawn from the priors (the advisor's default configuration, enqueued first, is one of them).
+N_PRIOR_TRIALS = 10
+
+
+def prior_trials(n_trials: int) -> int:
+    """How many startup trials to draw from the priors for a budget of ``n_trials``: a third, 5 to 15.
+
+    An informative prior earns more startup trials than a uniform draw would (TPE's default is 10 whatever the
+    budget), but the model must keep most of the budget.
+    """
+    return int(min(15, max(5, n_trials // 3)))
+
+
+#: Model-based samplers whose uniform startup is replaced by prior draws when the space has priors.
+PRIOR_GUIDED = ("tpe", "gp", "cmaes")
+
+
+def make_sampler(
+    name: str | optuna.samplers.BaseSampler,
+    seed: int | None,
+    *,
+    space: SearchSpace | Mapping[str, Dimension] | None = None,
+    n_prior: int = N_PRIOR_TRIALS,
+) -> optuna.samplers.BaseSampler:
     """``"tpe"`` (multivariate, grouped for conditional dimensions, constant liar for batches), ``"random"``,
-    ``"cmaes"``, ``"qmc"`` or ``"gp"``; an Optuna sampler instance is used as given."""
+    ``"cmaes"``, ``"qmc"`` or ``"gp"``; an Optuna sampler instance is used as given.
+
+    With a ``space`` whose dimensions carry priors, the model-based samplers (tpe, gp, cmaes) draw their first
+    ``n_prior`` trials from the priors (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly;
+    ``random`` and ``qmc`` stay uniform (they are the baselines and the space-filling design).
+    """
     if isinstance(name, optuna.samplers.BaseSampler):
         return name
+    # After the prior phase the model takes over as soon as half as many trials have finished: in batch mode the
+    # next batch is asked before the last prior trials finish, and must not fall back to uniform draws.
+    base = _base_sampler(name, seed, n_startup=max(2, n_prior // 2) if space is not None else None)
+    dims = space.dims if isinstance(space, SearchSpace) else dict(space or {})
+    if name in PRIOR_GUIDED and n_prior > 0 and any(d.has_prior for d in dims.values()):
+        return PriorSampler(dims, base, n_prior=n_prior, seed=None if seed is None else seed + 1)
+    return base
+
+
+def _base_sampler(name: str, seed: int | None, n_startup: int | None) -> optuna.samplers.BaseSampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
-            return optuna.samplers.TPESampler(multivariate=True, group=True, constant_liar=True, seed=seed)
+            return optuna.samplers.TPESampler(
+                multivariate=True,
+                group=True,
+                constant_liar=True,
+                seed=seed,
+                n_startup_trials=10 if n_startup is None else n_startup,
+            )
         if name == "random":
             return optuna.samplers.RandomSampler(seed=seed)
         if name == "cmaes":
@@ -76,7 +121,9 @@ def make_sampler(name: str | optuna.samplers.BaseSampler, seed: int | None) -> o
         if name == "qmc":
             return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
         if name == "gp":
-            return optuna.samplers.GPSampler(seed=seed)
+            return optuna.samplers.GPSampler(
+                seed=seed, n_startup_trials=10 if n_startup is None else n_startup
+            )
     raise ConfigError(f"Unknown sampler {name!r}; expected one of {', '.join(SAMPLERS)}.")
 
 
@@ -497,6 +544,30 @@ class TuneResult:
     refit_epochs: int
     refit_model: Any = field(default=None, repr=False)
     study: optuna.Study | None = field(default=None, repr=False)
+    #: trial number -> {epoch: validation score}: every trial's learning curve, read from the study once so
+    #: that result.json carries it whatever the storage (a database the report cannot open, say)
+    curves: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
+
+    def trial_records(self) -> list[dict[str, Any]]:
+        """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
+        ``intermediate_values`` ({epoch: validation score})."""
+        out = []
+        for raw in self.trials.to_dict(orient="records"):
+            row: dict[str, Any] = {str(k): v for k, v in raw.items()}
+            rec: dict[str, Any] = {}
+            params: dict[str, Any] = {}
+            for k, value in row.items():
+                v = _jsonable(value)
+                if k.startswith("param_"):
+                    if v is not None:
+                        params[k[len("param_") :]] = v
+                else:
+                    rec[k] = v
+            rec["params"] = params
+            curve = self.curves.get(int(row["number"]), {})
+            rec["intermediate_values"] = {str(k): _jsonable(v) for k, v in sorted(curve.items())}
+            out.append(rec)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -516,6 +587,7 @@ class TuneResult:
             "refit_epochs": self.refit_epochs,
             "seconds": self.seconds,
             "space": self.space.to_dict(),
+            "trials": self.trial_records(),
         }
 
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
@@ -674,6 +746,7 @@ def summarize(
         refit_epochs=epochs,
         refit_model=model,
         study=study,
+        curves={t.number: dict(t.intermediate_values) for t in study.get_trials(deepcopy=False)},
     )
 
 
@@ -692,6 +765,7 @@ def create_study(
     min_epochs: int = 3,
     max_epochs: int | None = None,
     data_ref: Mapping[str, Any] | None = None,
+    arch: str = "auto",
 ) -> tuple[optuna.Study, SearchSettings]:
     """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
 
@@ -700,8 +774,7 @@ def create_study(
     """
     store = open_storage(storage)
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
-    if space is None:
-        space = advise(data)
+    space = space_for_arch(data, space, arch)
     if max_epochs is not None:
         space = space.with_base(max_epochs=max_epochs)
     K = batch_size if batch_size is not None else min(eta * eta, n_trials)
@@ -729,7 +802,7 @@ def create_study(
         name,
         settings=None if existing else settings,
         resume=resume,
-        sampler=make_sampler(sampler, seed),
+        sampler=make_sampler(sampler, seed, space=space, n_prior=prior_trials(n_trials)),
     )
     if existing:
         stored = study_settings(study)
@@ -742,6 +815,27 @@ def create_study(
             study.set_user_attr(_ATTR, stored.to_dict())
         settings = stored
     return study, settings
+
+
+def space_for_arch(data: Any, space: SearchSpace | None, arch: str) -> SearchSpace:
+    """The advisor's space for ``arch`` ("auto", "mlp", "cnn"), or the user's ``space`` restricted to it."""
+    from hyperselect.search.priors import ARCH_CHOICES
+
+    if arch not in ARCH_CHOICES:
+        raise ConfigError(f"The 'arch' parameter of tune must be one of {ARCH_CHOICES}. Got {arch!r}.")
+    if space is None:
+        return advise(data, arch=arch)
+    if arch == "auto":
+        return space
+    if arch == "cnn" and "input_shape" not in space.fixed and space.base.arch != "cnn":
+        shape = getattr(data, "input_shape", None)
+        if shape is None:
+            raise ConfigError(
+                "arch='cnn' needs to know how a row is a signal or an image: the data has no input_shape "
+                "and the space fixes none."
+            )
+        space = space.fix(input_shape=tuple(shape))
+    return space.fix(arch=arch)
 
 
 def tune(
@@ -759,6 +853,7 @@ def tune(
     eta: int = 3,
     min_epochs: int = 3,
     max_epochs: int | None = None,
+    arch: str = "auto",
     refit: bool = True,
     device: str | None = None,
     data_ref: Mapping[str, Any] | None = None,
@@ -771,6 +866,8 @@ def tune(
     defaults to :func:`~hyperselect.search.advise`'s.  ``storage``: ``None`` (in memory), a journal file path,
     or a ``sqlite:///``/``postgresql://`` URL.  ``batch_size`` configurations are trained together (default
     ``eta**2``, capped at ``n_trials``); halving rungs are ``make_rungs(max_epochs, eta, min_epochs)``.
+    ``arch``: ``"auto"`` searches the MLP and, where rows are signals or images (``data.input_shape``), the
+    CNN family too; ``"mlp"`` or ``"cnn"`` keeps one.
     ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
     load the same data.  Nothing is written unless ``storage`` is a file/database or you call
     :meth:`TuneResult.save`.
@@ -803,6 +900,7 @@ def tune(
         min_epochs=min_epochs,
         max_epochs=max_epochs,
         data_ref=data_ref,
+        arch=arch,
     )
     run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device)
     return summarize(
@@ -843,7 +941,13 @@ def run_worker(
     # each worker its own seed: identical seeds would propose identical startup configurations
     seed = (settings.random_state * 1_000_003 + hash(worker_id())) % (2**31)
     sampler = settings.sampler if settings.sampler in SAMPLERS else "tpe"
-    study = open_study(store, study_name, settings=None, resume=True, sampler=make_sampler(sampler, seed))
+    study = open_study(
+        store,
+        study_name,
+        settings=None,
+        resume=True,
+        sampler=make_sampler(sampler, seed, space=settings.space, n_prior=prior_trials(settings.n_trials)),
+    )
     return run_search(
         study, data, settings, n_trials=n_trials, timeout=timeout, device=device, poll_interval=poll_interval
     )
@@ -862,6 +966,15 @@ def load_data_ref(ref: Mapping[str, Any]) -> Any:
         f"Unknown data reference {dict(ref)!r}; expected {{'builtin': name}} or "
         "{'path': file, 'target': column}."
     )
+
+
+def _jsonable(v: Any) -> Any:
+    """numpy/pandas scalars as Python values; NaN (pandas' missing value) as None."""
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
 
 
 def is_finite(v: float | None) -> bool:

@@ -1,0 +1,96 @@
+"""A prior-guided startup for an Optuna sampler: the first trials come from the advisor's priors.
+
+TPE (like every model-based sampler) needs a handful of observations before it can model anything, and Optuna
+draws them uniformly at random.  On a neural-network space most of that volume is poor (a learning rate of
+0.05, tanh, heavy dropout ...), so a uniform startup spends its budget where practitioners already know not to
+look.  :class:`PriorSampler` draws the first ``n_prior`` trials from each dimension's prior instead
+(:meth:`~hyperselect.search.space.Dimension.sample_prior`: a normal on the log scale around lr 1e-3, Adam and
+ReLU most of the time, ...), then hands over to the wrapped sampler, which models those trials like any others.
+This is the startup half of piBO (Hvarfner et al., 2022, "piBO: Augmenting acquisition functions with user
+beliefs for Bayesian optimization"); since the prior only decides *where to start*, a wrong prior costs a few
+trials, never the ability to find the optimum: the wrapped sampler keeps the full range.
+
+The sampler is stateless apart from its random generator, so many workers on one storage each wrap their own:
+which phase a trial is in follows from the trials already in the study.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import optuna
+from optuna.distributions import BaseDistribution
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from hyperselect.search.space import Dimension
+
+#: Trials that count as "already proposed": everything but WAITING (enqueued, not yet asked).
+_STARTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
+
+
+class PriorSampler(optuna.samplers.BaseSampler):
+    """Draw the first ``n_prior`` trials from the priors of ``dims``, every later one from ``base``.
+
+    ``dims`` maps parameter names (as suggested to the trial) to dimensions; a parameter without a dimension
+    or without a prior is drawn by ``base`` (whose own startup is uniform).  Enqueued trials (the advisor's
+    default configuration) keep their fixed values and count towards ``n_prior``.
+    """
+
+    def __init__(
+        self,
+        dims: Mapping[str, Dimension],
+        base: optuna.samplers.BaseSampler,
+        *,
+        n_prior: int = 10,
+        seed: int | None = None,
+    ) -> None:
+        if n_prior < 0:
+            raise ValueError(f"n_prior must be >= 0; got {n_prior=}")
+        self.dims = dict(dims)
+        self.base = base
+        self.n_prior = int(n_prior)
+        self._rng = np.random.default_rng(seed)
+
+    def in_prior_phase(self, study: Study, trial: FrozenTrial) -> bool:
+        if self.n_prior == 0:
+            return False
+        before = study._get_trials(deepcopy=False, states=_STARTED, use_cache=True)
+        return sum(t.number < trial.number for t in before) < self.n_prior
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        if self.in_prior_phase(study, trial):
+            return {}  # every parameter goes through sample_independent, i.e. the prior
+        return self.base.infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        return self.base.sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
+    ) -> Any:
+        dim = self.dims.get(param_name)
+        if dim is not None and dim.has_prior and self.in_prior_phase(study, trial):
+            value = dim.sample_prior(self._rng)
+            # the distribution is the dimension's own, unless the space was edited under a running study
+            if param_distribution._contains(param_distribution.to_internal_repr(value)):
+                return value
+        return self.base.sample_independent(study, trial, param_name, param_distribution)
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        self.base.before_trial(study, trial)
+
+    def after_trial(
+        self, study: Study, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None
+    ) -> None:
+        self.base.after_trial(study, trial, state, values)
+
+    def reseed_rng(self) -> None:
+        self._rng = np.random.default_rng()
+        self.base.reseed_rng()
