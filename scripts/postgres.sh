@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL server for tests and CI: ./scripts/postgres.sh start|stop|url|status
 #
-# Installs Debian's postgresql package when it is missing, initialises a cluster in ./.pg (gitignored), starts it
+# Installs Debian's postgresql package when it is missing, initialises a cluster in ./.pg (gitignored; as root in
+# /tmp/hyperselect-pg-<checksum of the checkout path>), starts it
 # on 127.0.0.1 on a free port with trust authentication (loopback only, test data only) and creates the database
 # 'hyperselect'.  Idempotent: `start` on a running server only prints its URL.  `url` prints the URL of the running
 # server (exit 1 if none).  PG_DIR overrides the folder.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-PG_DIR="${PG_DIR:-$ROOT/.pg}"
+if [ "$(id -u)" -eq 0 ]; then
+  # As root the server runs as the 'postgres' user, who may not be able to enter the checkout (a clone in a
+  # 0700 temporary folder, say): keep the cluster under /tmp instead, one per checkout.
+  PG_DIR="${PG_DIR:-/tmp/hyperselect-pg-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)}"
+else
+  PG_DIR="${PG_DIR:-$ROOT/.pg}"
+fi
 DATA="$PG_DIR/data"
 PORT_FILE="$PG_DIR/port"
 LOG="$PG_DIR/server.log"
@@ -36,7 +43,7 @@ install_pg() {
 # initdb and postgres refuse to run as root: run them as the 'postgres' user the Debian package creates.
 as_pg() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
+    (cd / && runuser -u postgres -- "$@")
   else
     "$@"
   fi
