@@ -15,7 +15,7 @@ import logging
 import math
 import os
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -286,6 +286,20 @@ def from_edges(
     return graph
 
 
+def _read_lines(p: Path) -> Iterator[tuple[int, str]]:
+    """(line number, line) of a UTF-8 text file; undecodable bytes are a :class:`DataError` naming the line."""
+    lineno = 0
+    try:
+        with p.open("r", encoding="utf-8-sig") as fh:
+            for lineno, raw in enumerate(fh, start=1):
+                yield lineno, raw
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{p}:{lineno + 1}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r}); "
+            "expected a UTF-8 text file."
+        ) from None
+
+
 def _sniff_delimiter(line: str) -> str | None:
     if "\t" in line:
         return "\t"
@@ -316,42 +330,41 @@ def read_edgelist(
     wts: list[float] = []
     ncols = 0
     sep: str | None = None
-    with p.open("r", encoding="utf-8-sig") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if ncols == 0:
-                sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
-            parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
-            if ncols == 0:
-                ncols = len(parts)
-                if ncols not in (2, 3):
-                    raise DataError(
-                        f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: {line[:80]!r}."
-                    )
-                if weighted is True and ncols == 2:
-                    raise DataError(f"{p}:{lineno}: weighted=True but the line has no weight column.")
-            if len(parts) != ncols:
+    for lineno, raw in _read_lines(p):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if ncols == 0:
+            sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
+        parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+        if ncols == 0:
+            ncols = len(parts)
+            if ncols not in (2, 3):
                 raise DataError(
-                    f"{p}:{lineno}: expected {ncols} columns like the first data line, found {len(parts)}: "
-                    f"{line[:80]!r}."
+                    f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: {line[:80]!r}."
                 )
-            u, v = parts[0], parts[1]
-            if not u or not v:
-                raise DataError(f"{p}:{lineno}: empty node id in {line[:80]!r}.")
-            if ncols == 3:
-                try:
-                    wt = float(parts[2])
-                except ValueError:
-                    raise DataError(
-                        f"{p}:{lineno}: weight {parts[2]!r} is not a number (expected a positive number)."
-                    ) from None
-                if not math.isfinite(wt) or wt <= 0:
-                    raise DataError(f"{p}:{lineno}: weight {parts[2]!r} must be a finite number > 0.")
-                wts.append(wt)
-            src.append(ids.setdefault(u, len(ids)))
-            dst.append(ids.setdefault(v, len(ids)))
+            if weighted is True and ncols == 2:
+                raise DataError(f"{p}:{lineno}: weighted=True but the line has no weight column.")
+        if len(parts) != ncols:
+            raise DataError(
+                f"{p}:{lineno}: expected {ncols} columns like the first data line, found {len(parts)}: "
+                f"{line[:80]!r}."
+            )
+        u, v = parts[0], parts[1]
+        if not u or not v:
+            raise DataError(f"{p}:{lineno}: empty node id in {line[:80]!r}.")
+        if ncols == 3:
+            try:
+                wt = float(parts[2])
+            except ValueError:
+                raise DataError(
+                    f"{p}:{lineno}: weight {parts[2]!r} is not a number (expected a positive number)."
+                ) from None
+            if not math.isfinite(wt) or wt <= 0:
+                raise DataError(f"{p}:{lineno}: weight {parts[2]!r} must be a finite number > 0.")
+            wts.append(wt)
+        src.append(ids.setdefault(u, len(ids)))
+        dst.append(ids.setdefault(v, len(ids)))
     if not src:
         raise DataError(f"Edge list {str(p)!r} is empty (no edge lines).")
     use_weights = ncols == 3 and weighted is not False
@@ -491,24 +504,23 @@ def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto")
     classes: dict[str, None] = {}
     sep: str | None = None
     seen_data = False
-    with p.open("r", encoding="utf-8-sig") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if not line or line.startswith("#"):
-                continue
-            if not seen_data:
-                sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
-                seen_data = True
-            parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
-            if len(parts) != 2 or not parts[0] or not parts[1]:
-                raise DataError(
-                    f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}."
-                )
-            node, lab = parts
-            have = labels.setdefault(node, [])
-            if lab not in have:
-                have.append(lab)
-            classes.setdefault(lab, None)
+    for lineno, raw in _read_lines(p):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not seen_data:
+            sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
+            seen_data = True
+        parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+        if len(parts) != 2 or not parts[0] or not parts[1]:
+            raise DataError(
+                f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}."
+            )
+        node, lab = parts
+        have = labels.setdefault(node, [])
+        if lab not in have:
+            have.append(lab)
+        classes.setdefault(lab, None)
     if not labels:
         raise DataError(f"Label file {str(p)!r} is empty (no node/label lines).")
     return NodeLabels({k: tuple(v) for k, v in labels.items()}, sorted(classes), source=str(p))

@@ -143,6 +143,8 @@ def _read_jsonl(p: Path, shown: str) -> pd.DataFrame:
                 rec = json.loads(line)
             except json.JSONDecodeError as exc:
                 raise DataError(f"{shown}: line {n} is not valid JSON ({exc.msg}).") from None
+            except RecursionError:
+                raise DataError(f"{shown}: line {n} is JSON nested too deeply to read.") from None
             if not isinstance(rec, dict):
                 raise DataError(f"{shown}: line {n} is a JSON {type(rec).__name__}, expected an object.")
             records.append(

@@ -8,10 +8,18 @@ stacked into vectorised populations where that pays, one by one (``NetworkRun``)
 that can be stacked; "sequential" trains each member alone (the reference).  In a population the callback is
 called epoch by epoch for all its members, rather than member by member; each member's own sequence of calls
 is the same.
+
+Running out of memory is contained: when a population raises ``torch.OutOfMemoryError`` (or ``MemoryError``) its
+running members are moved to two half-size units (recursively, down to single networks), rebuilt from their
+initial weights and caught up to the epochs they had done without calling the callback again for those; a member
+that runs out of memory alone is stopped as ``diverged`` with the reason ``"out of memory: ..."``, and the
+others go on.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -23,8 +31,17 @@ from hyperselect.train.planner import Plan, Planner
 from hyperselect.train.population import PopulationTrainer
 from hyperselect.train.trainer import NetworkRun, TrainResult
 
+log = logging.getLogger(__name__)
+
 # (member index, epoch, valid score, valid loss) -> True to prune that member now
 MemberCallback = Callable[[int, int, float, float], bool]
+
+OUT_OF_MEMORY: tuple[type[BaseException], ...] = (torch.OutOfMemoryError, MemoryError)
+
+
+def _oom_reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return "out of memory: " + (text.splitlines()[0] if text else type(exc).__name__)
 
 
 class Cohort:
@@ -64,47 +81,56 @@ class Cohort:
             device=device,
             dtype=dtype,
         ).plan(mode)
+        self._data = (X_train, y_train, X_valid, y_valid)
+        self._kw: dict[str, Any] = {
+            "task": self.task,
+            "n_classes": n_classes,
+            "data_seed": data_seed,
+            "device": device,
+            "dtype": dtype,
+        }
         self._units: list[NetworkRun | PopulationTrainer] = []
+        self._members: list[list[int]] = []  # unit -> its members (cohort indices), in unit order
         self._where: dict[int, tuple[int, int]] = {}  # member -> (unit, index inside the unit)
+        self._retired: set[int] = set()  # populations whose running members moved away after an OOM
         for unit in self.plan.units:
-            u = len(self._units)
-            if unit.kind == "population":
-                self._units.append(
-                    PopulationTrainer(
-                        [self.configs[i] for i in unit.members],
-                        X_train,
-                        y_train,
-                        X_valid,
-                        y_valid,
-                        task=self.task,
-                        n_classes=n_classes,
-                        seeds=[self.seeds[i] for i in unit.members],
-                        data_seed=data_seed,
-                        device=device,
-                        dtype=dtype,
-                    )
-                )
-                for j, i in enumerate(unit.members):
-                    self._where[i] = (u, j)
-            else:
-                (i,) = unit.members
-                self._units.append(
-                    NetworkRun(
-                        self.configs[i],
-                        X_train,
-                        y_train,
-                        X_valid,
-                        y_valid,
-                        task=self.task,
-                        n_classes=n_classes,
-                        random_state=self.seeds[i],
-                        data_seed=data_seed,
-                        device=device,
-                        dtype=dtype,
-                    )
-                )
-                self._where[i] = (u, 0)
-        self._members: list[list[int]] = [u.members for u in self.plan.units]
+            self._add_unit(self._new_unit(unit.members, population=unit.kind == "population"), unit.members)
+
+    def _new_unit(
+        self, members: list[int], *, population: bool, device: Any = None
+    ) -> NetworkRun | PopulationTrainer:
+        kw = self._kw
+        dev = kw["device"] if device is None else device
+        if population:
+            return PopulationTrainer(
+                [self.configs[i] for i in members],
+                *self._data,
+                task=kw["task"],
+                n_classes=kw["n_classes"],
+                seeds=[self.seeds[i] for i in members],
+                data_seed=kw["data_seed"],
+                device=dev,
+                dtype=kw["dtype"],
+            )
+        (i,) = members
+        return NetworkRun(
+            self.configs[i],
+            *self._data,
+            task=kw["task"],
+            n_classes=kw["n_classes"],
+            random_state=self.seeds[i],
+            data_seed=kw["data_seed"],
+            device=dev,
+            dtype=kw["dtype"],
+        )
+
+    def _add_unit(self, unit: NetworkRun | PopulationTrainer, members: list[int]) -> int:
+        u = len(self._units)
+        self._units.append(unit)
+        self._members.append(list(members))
+        for j, i in enumerate(members):
+            self._where[i] = (u, j)
+        return u
 
     def __len__(self) -> int:
         return len(self.configs)
@@ -120,7 +146,16 @@ class Cohort:
 
     def run_epochs(self, n_epochs: int, callback: MemberCallback | None = None) -> None:
         """Advance every active member by up to ``n_epochs``."""
-        for unit, members in zip(self._units, self._members, strict=True):
+        for u in range(len(self._units)):  # units added by an out-of-memory split are run by the split itself
+            if u not in self._retired:
+                self._run_unit(u, n_epochs, callback)
+
+    def _run_unit(self, u: int, n_epochs: int, callback: MemberCallback | None) -> None:
+        unit, members = self._units[u], self._members[u]
+        if isinstance(unit, PopulationTrainer):
+            running = unit.active
+            before = unit.epochs_done(running[0]) if running else 0  # members of a population step together
+        try:
             if isinstance(unit, PopulationTrainer):
                 pcb = (
                     None
@@ -132,6 +167,67 @@ class Cohort:
                 i = members[0]
                 cb = None if callback is None else (lambda e, s, loss, i=i: callback(i, e, s, loss))
                 unit.run_epochs(n_epochs, cb)
+        except OUT_OF_MEMORY as exc:
+            reason = _oom_reason(exc)
+            del exc  # its traceback holds the frames, and with them the tensors that filled the memory
+            _release_memory()
+            if isinstance(unit, NetworkRun):
+                log.warning("member %d stopped: %s", members[0], reason)
+                unit.stop("diverged", reason)
+            else:
+                self._split(u, before, n_epochs, callback, reason)
+
+    def _split(
+        self, u: int, before: int, n_epochs: int, callback: MemberCallback | None, reason: str
+    ) -> None:
+        """Population ``u`` ran out of memory: move its running members into two halves, rebuilt from their
+        initial weights, caught up to the epochs they had done (no callback: it has seen those epochs) and then
+        given the rest of the ``n_epochs`` the population was asked for, starting from epoch ``before``."""
+        pop = self._units[u]
+        assert isinstance(pop, PopulationTrainer)
+        running = pop.active
+        if not running:
+            return
+        moved = [self._members[u][j] for j in running]
+        done = pop.epochs_done(running[0])
+        log.warning("population of members %s: %s; retrying them in two halves", moved, reason)
+        pop.prune(running, f"moved to a smaller unit ({reason})")  # drops their rows: frees the memory
+        self._retired.add(u)
+        _release_memory()
+        half = (len(moved) + 1) // 2
+        for part in (moved[:half], moved[half:]):
+            if len(part) > 1:
+                try:
+                    unit = self._new_unit(part, population=True)
+                except OUT_OF_MEMORY:
+                    _release_memory()
+                    for i in part:  # too big even to build: one network at a time
+                        self._place_alone(i, done, before + n_epochs - done, callback)
+                    continue
+                self._catch_up(self._add_unit(unit, part), done, before + n_epochs - done, callback)
+            elif part:
+                self._place_alone(part[0], done, before + n_epochs - done, callback)
+
+    def _place_alone(self, i: int, done: int, n_epochs: int, callback: MemberCallback | None) -> None:
+        try:
+            unit = self._new_unit([i], population=False)
+        except OUT_OF_MEMORY as exc:
+            reason = _oom_reason(exc)
+            del exc
+            _release_memory()
+            # not even one network fits on the device: keep a record of the member (on the CPU), stopped
+            record = self._new_unit([i], population=False, device="cpu")
+            assert isinstance(record, NetworkRun)
+            record.stop("diverged", reason)
+            self._add_unit(record, [i])
+            return
+        self._catch_up(self._add_unit(unit, [i]), done, n_epochs, callback)
+
+    def _catch_up(self, v: int, done: int, n_epochs: int, callback: MemberCallback | None) -> None:
+        if done:
+            self._run_unit(v, done, None)
+        if n_epochs > 0:
+            self._run_unit(v, n_epochs, callback)
 
     def prune(self, members: Sequence[int], reason: str = "pruned") -> None:
         by_pop: dict[int, list[int]] = {}
@@ -172,3 +268,9 @@ class Cohort:
         """ "population" or "sequential": how the planner chose to train member ``i``."""
         u, _ = self._where[i]
         return "population" if isinstance(self._units[u], PopulationTrainer) else "sequential"
+
+
+def _release_memory() -> None:
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
