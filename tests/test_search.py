@@ -78,7 +78,9 @@ def test_tune_records_learning_curves_states_and_results(digits) -> None:  # typ
         if t.state is TrialState.PRUNED:
             assert t.user_attrs["epochs"] == 2 and "successive halving" in t.user_attrs["reason"]
         else:
-            assert t.value == pytest.approx(max(t.intermediate_values.values()))
+            # the value is the score at the epoch the trainer keeps (chosen by validation loss), not the max
+            assert t.value == pytest.approx(t.intermediate_values[t.user_attrs["best_epoch"]])
+            assert t.value <= max(t.intermediate_values.values())
     # the first trial is the advisor's default configuration
     assert trials[0].params["optimizer"] == "adam" and trials[0].params["lr"] == pytest.approx(1e-3)
     best = max((t for t in trials if t.state is TrialState.COMPLETE), key=lambda t: t.value)
@@ -379,3 +381,31 @@ def test_parse_duration() -> None:
         parse_duration("0s")
     assert math.isclose(parse_duration("1.5m") or 0, 90.0)
     assert np.isfinite(parse_duration("2h") or math.nan)
+
+
+def test_batch_size_grid_keeps_the_range_and_the_prior(digits) -> None:  # type: ignore[no-untyped-def]
+    from hyperselect.search.study import batch_size_grid
+
+    space = advise(digits, max_epochs=6).extend("batch_size", Int(16, 100, log=True, prior=64))
+    grid = batch_size_grid(space)
+    dim = grid.dims["batch_size"]
+    assert isinstance(dim, Categorical) and dim.choices == (16, 32, 64)
+    assert (
+        dim.weights is not None and max(dim.weights) == dim.weights[2]
+    )  # the prior's mode stays the favourite
+    assert batch_size_grid(grid) == grid  # idempotent: a categorical is left alone
+    # fewer than two powers of two in the range, or a linear range: unchanged
+    for d in (Int(40, 60, log=True), Int(16, 64)):
+        s = space.extend("batch_size", d)
+        assert batch_size_grid(s).dims["batch_size"] == d
+    # tune searches the grid by default and the space as given with batch_grid=False
+    on = run(digits, space=small_space(digits).extend("batch_size", Int(16, 64, log=True)), refit=False)
+    assert {c["params"]["batch_size"] for c in on.trial_records()} <= {16, 32, 64}
+    assert isinstance(on.space.dims["batch_size"], Categorical)
+    off = run(
+        digits,
+        space=small_space(digits).extend("batch_size", Int(16, 64, log=True)),
+        refit=False,
+        batch_grid=False,
+    )
+    assert isinstance(off.space.dims["batch_size"], Int)

@@ -40,7 +40,7 @@ from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
 from hyperselect.search.sampler import PriorSampler
-from hyperselect.search.space import Dimension, SearchSpace
+from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
 from hyperselect.search.storage import MAX_RETRY, describe_storage, heartbeat_enabled, open_storage
 from hyperselect.tasks import Task
 from hyperselect.train.cohort import Cohort
@@ -766,6 +766,7 @@ def create_study(
     max_epochs: int | None = None,
     data_ref: Mapping[str, Any] | None = None,
     arch: str = "auto",
+    batch_grid: bool = True,
 ) -> tuple[optuna.Study, SearchSettings]:
     """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
 
@@ -777,6 +778,8 @@ def create_study(
     space = space_for_arch(data, space, arch)
     if max_epochs is not None:
         space = space.with_base(max_epochs=max_epochs)
+    if batch_grid:
+        space = batch_size_grid(space)
     K = batch_size if batch_size is not None else min(eta * eta, n_trials)
     settings = SearchSettings(
         space=space,
@@ -815,6 +818,37 @@ def create_study(
             study.set_user_attr(_ATTR, stored.to_dict())
         settings = stored
     return study, settings
+
+
+def batch_size_grid(space: SearchSpace) -> SearchSpace:
+    """``space`` with a log-scale integer ``batch_size`` searched on the powers of two in its range instead.
+
+    Members of a cohort can share a vectorised population only when they use the same batch size (and depth):
+    with a continuous batch size every configuration has its own, and a batch trains one member at a time.  On
+    the grid a batch of configurations falls into a few populations.  The prior carries over: each power of two
+    is weighted by the integer dimension's prior density (normal on the log scale).  Spaces without such a
+    dimension, or whose range holds fewer than two powers of two, are returned unchanged.
+    """
+    dim = space.dims.get("batch_size")
+    if not isinstance(dim, Int) or not dim.log:
+        return space
+    grid = [2**k for k in range(int(dim.low).bit_length() - 1, int(dim.high).bit_length()) if dim.low <= 2**k]
+    grid = [g for g in grid if g <= dim.high]
+    if len(grid) < 2:
+        return space
+    weights = None
+    if dim.prior is not None:
+        lo, hi = math.log(dim.low), math.log(dim.high)
+        sigma = dim.spread * (hi - lo)
+        weights = tuple(math.exp(-0.5 * ((math.log(g) - math.log(dim.prior)) / sigma) ** 2) for g in grid)
+    dims = dict(space.dims)
+    dims["batch_size"] = Categorical(tuple(grid), weights)
+    reasons = dict(space.reasons)
+    reasons["batch_size"] = (
+        reasons.get("batch_size", "") + f" Searched on the powers of two in [{dim.low}, {dim.high}] so that "
+        "configurations trained together can share a vectorised population."
+    ).strip()
+    return space._copy(dims=dims, reasons=reasons)
 
 
 def space_for_arch(data: Any, space: SearchSpace | None, arch: str) -> SearchSpace:
@@ -858,6 +892,7 @@ def tune(
     device: str | None = None,
     data_ref: Mapping[str, Any] | None = None,
     heartbeat_interval: int | None = None,
+    batch_grid: bool = True,
 ) -> TuneResult:
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
 
@@ -867,7 +902,9 @@ def tune(
     or a ``sqlite:///``/``postgresql://`` URL.  ``batch_size`` configurations are trained together (default
     ``eta**2``, capped at ``n_trials``); halving rungs are ``make_rungs(max_epochs, eta, min_epochs)``.
     ``arch``: ``"auto"`` searches the MLP and, where rows are signals or images (``data.input_shape``), the
-    CNN family too; ``"mlp"`` or ``"cnn"`` keeps one.
+    CNN family too; ``"mlp"`` or ``"cnn"`` keeps one.  ``batch_grid`` (default) searches a log-scale integer
+    batch size on its powers of two (:func:`batch_size_grid`), so that a batch's configurations can be stacked
+    into vectorised populations; ``False`` searches the space exactly as given.
     ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
     load the same data.  Nothing is written unless ``storage`` is a file/database or you call
     :meth:`TuneResult.save`.
@@ -901,6 +938,7 @@ def tune(
         max_epochs=max_epochs,
         data_ref=data_ref,
         arch=arch,
+        batch_grid=batch_grid,
     )
     run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device)
     return summarize(
