@@ -127,6 +127,7 @@ def register(app: typer.Typer) -> None:
                 batch_size=batch_size,
                 data_ref=ref,
                 heartbeat_interval=heartbeat,
+                progress=True,
             )
             if out is not None:
                 result.save(out)
@@ -191,7 +192,12 @@ def register(app: typer.Typer) -> None:
         _quiet_optuna()
         try:
             stats = run_worker(
-                storage, study, n_trials=trials, timeout=parse_duration(timeout), heartbeat_interval=heartbeat
+                storage,
+                study,
+                n_trials=trials,
+                timeout=parse_duration(timeout),
+                heartbeat_interval=heartbeat,
+                progress=True,
             )
         except HyperselectError as exc:
             raise _fail(exc) from exc

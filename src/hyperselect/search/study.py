@@ -408,8 +408,31 @@ def run_search(
     timeout: float | None = None,
     device: str | None = None,
     poll_interval: float = 1.0,
+    progress: bool = False,
 ) -> SearchStats:
-    """Ask, train and tell batches until ``n_trials`` slots are finished (by anyone) or ``timeout`` passes."""
+    """Ask, train and tell batches until ``n_trials`` slots are finished (by anyone) or ``timeout`` passes.
+
+    ``progress`` draws a bar with ETA on stderr (finished trials of the study, by any worker).
+    """
+    import contextlib
+
+    from hyperselect.progress import make_progress
+
+    with contextlib.ExitStack() as stack:
+        bar = stack.enter_context(make_progress(transient=True)) if progress else None
+        return _run_search(study, data, settings, n_trials, timeout, device, poll_interval, bar)
+
+
+def _run_search(
+    study: optuna.Study,
+    data: Any,
+    settings: SearchSettings,
+    n_trials: int | None,
+    timeout: float | None,
+    device: str | None,
+    poll_interval: float,
+    bar: Any,
+) -> SearchStats:
     n_total = settings.n_trials if n_trials is None else int(n_trials)
     t0 = time.monotonic()
     deadline = None if timeout is None else t0 + float(timeout)
@@ -421,6 +444,7 @@ def run_search(
         stats.recovered = recover_interrupted(study)
     task = Task(settings.task)
     n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
+    bar_task = None if bar is None else bar.add_task(f"search {study.study_name}", total=n_total)
     while True:
         # like Optuna's optimize, a timeout never stops the first batch from starting
         if deadline is not None and stats.batches > 0 and time.monotonic() > deadline:
@@ -431,6 +455,8 @@ def run_search(
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 optuna.storages.fail_stale_trials(study)
         claimed, done = slot_counts(study)
+        if bar is not None:
+            bar.update(bar_task, completed=min(len(done), n_total))
         if len(done) >= n_total:
             break
         free = n_total - len(claimed)
@@ -893,6 +919,7 @@ def tune(
     data_ref: Mapping[str, Any] | None = None,
     heartbeat_interval: int | None = None,
     batch_grid: bool = True,
+    progress: bool = False,
 ) -> TuneResult:
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
 
@@ -940,7 +967,7 @@ def tune(
         arch=arch,
         batch_grid=batch_grid,
     )
-    run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device)
+    run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device, progress=progress)
     return summarize(
         study,
         data,
@@ -963,6 +990,7 @@ def run_worker(
     device: str | None = None,
     heartbeat_interval: int | None = None,
     poll_interval: float = 1.0,
+    progress: bool = False,
 ) -> SearchStats:
     """Join an existing study and work on it until its budget is finished; the data comes from the study."""
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
@@ -987,7 +1015,14 @@ def run_worker(
         sampler=make_sampler(sampler, seed, space=settings.space, n_prior=prior_trials(settings.n_trials)),
     )
     return run_search(
-        study, data, settings, n_trials=n_trials, timeout=timeout, device=device, poll_interval=poll_interval
+        study,
+        data,
+        settings,
+        n_trials=n_trials,
+        timeout=timeout,
+        device=device,
+        poll_interval=poll_interval,
+        progress=progress,
     )
 
 

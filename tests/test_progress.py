@@ -1,0 +1,20 @@
+"""The search draws a progress bar over the study's finished trials when asked, and it reaches the total."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from hyperselect.data import load_builtin
+from hyperselect.search import tune
+
+
+def test_tune_progress_bar_reaches_the_total(monkeypatch):
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=100)
+    monkeypatch.setattr("hyperselect.progress.get_console", lambda: console)
+    res = tune(load_builtin("iris"), n_trials=4, max_epochs=3, random_state=0, refit=False, progress=True)
+    assert res.best_config is not None
+    out = buf.getvalue()
+    assert "search" in out and "4/4" in out
