@@ -141,7 +141,7 @@ def embed(
 
     def go() -> None:
         graph, _ = _load(edges, labels, directed)
-        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph)
+        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         console.print(f"[bold]{graph.n_nodes}[/] nodes, {graph.n_edges} edges: {_effort_line(model)}")
         if out is not None:
             name = "embeddings.txt" if format == "word2vec" else "embeddings"
@@ -182,7 +182,7 @@ def similar(
     def go() -> None:
         graph, lab = _load(edges, labels, directed)
         _check_node(node, graph, lab)
-        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph)
+        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
         console.print(_answers_table(f"most similar to {node}", answers))
         console.print(_effort_line(model))
@@ -217,7 +217,7 @@ def recommend(
     def go() -> None:
         graph, lab = _load(edges, labels, directed)
         _check_node(node, graph, lab)
-        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph)
+        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
         console.print(_answers_table(f"peers of {node}", rec.peers[:5]))
         table = Table(title=f"add to {node}")
@@ -261,7 +261,7 @@ def classify(
         from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
 
         graph, lab = _load(edges, labels, directed)
-        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph)
+        model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         x, y = labelled_matrix(model.embeddings_, model.nodes_, lab)
         res = evaluate_embeddings(
             x,

@@ -176,8 +176,20 @@ class Node2Vec:
         check_params("Node2Vec", params, constraints)
 
     # -- fitting --------------------------------------------------------------------------------------------
-    def fit(self, graph: Graph | Any, y: Any = None) -> Node2Vec:
-        """Walk and train (once per ensemble member); ``graph`` is a :class:`Graph` or a networkx graph."""
+    def fit(self, graph: Graph | Any, y: Any = None, *, progress: bool = False) -> Node2Vec:
+        """Walk and train (once per ensemble member); ``graph`` is a :class:`Graph` or a networkx graph.
+
+        ``progress`` draws a bar with ETA on stderr over the walks and trainings of all ensemble members.
+        """
+        import contextlib
+
+        from hyperselect.progress import make_progress
+
+        with contextlib.ExitStack() as stack:
+            bar = stack.enter_context(make_progress(transient=True)) if progress else None
+            return self._fit(graph, bar)
+
+    def _fit(self, graph: Graph | Any, bar: Any) -> Node2Vec:
         self._validate()
         if not isinstance(graph, Graph):
             graph = from_networkx(graph)
@@ -195,6 +207,7 @@ class Node2Vec:
 
         members, walk_s, train_s = [], 0.0, 0.0
         mode = "auto"
+        task = None if bar is None else bar.add_task("node2vec walks + skip-gram", total=2 * len(seeds))
         for seed in seeds:
             wr = generate_walks(
                 graph,
@@ -207,6 +220,8 @@ class Node2Vec:
                 workers=workers,
             )
             mode = wr.mode
+            if bar is not None:
+                bar.advance(task)
             sg = train_skipgram(
                 wr.walks,
                 graph.n_nodes,
@@ -220,6 +235,8 @@ class Node2Vec:
             walk_s += wr.seconds
             train_s += sg.seconds
             members.append(sg.vectors)
+            if bar is not None:
+                bar.advance(task)
         self._set_state(graph.nodes, members)
         self.graph_: Graph | None = graph
         self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
