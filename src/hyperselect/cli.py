@@ -257,8 +257,16 @@ def train(
     if arch == "cnn" and "input_shape" not in values:
         values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
     config = cls(**values)
-    with console.status("training..."):
-        result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device)
+    from hyperselect.progress import make_progress
+
+    with make_progress(transient=True) as bar:
+        task_id = bar.add_task("training (epochs; early stopping may end it sooner)", total=config.max_epochs)
+
+        def _advance(epoch: int, score: float, loss: float) -> bool:
+            bar.update(task_id, completed=epoch + 1, description=f"training: valid {score:.4f}")
+            return False  # never stops training: it only shows progress
+
+        result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device, callback=_advance)
     doc["command"] = {"data": str(data), "target": target, "task": task, "set": list(overrides), "arch": arch}
     summary = tabular.describe()
     console.print(

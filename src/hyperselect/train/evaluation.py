@@ -19,7 +19,7 @@ from torch import nn
 from hyperselect.nn.config import MLPConfig
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.tasks import Task
-from hyperselect.train.trainer import EVAL_CHUNK, TrainResult, train_network
+from hyperselect.train.trainer import EVAL_CHUNK, EpochCallback, TrainResult, train_network
 
 
 @torch.no_grad()
@@ -121,7 +121,12 @@ def evaluate_splits(result: TrainResult, data: Any) -> dict[str, float]:
 
 
 def train_and_evaluate(
-    data: Any, config: MLPConfig, *, random_state: int = 0, device: str | None = None
+    data: Any,
+    config: MLPConfig,
+    *,
+    random_state: int = 0,
+    device: str | None = None,
+    callback: EpochCallback | None = None,
 ) -> tuple[TrainResult, dict[str, Any]]:
     """Train ``config`` on ``data`` (a TabularData), score every split, return the result and its document."""
     t0 = time.perf_counter()
@@ -137,6 +142,7 @@ def train_and_evaluate(
         else None,
         random_state=random_state,
         device=device,
+        callback=callback,
     )
     metrics = evaluate_splits(result, data)
     doc = {
