@@ -265,6 +265,49 @@ def test_dropout_distribution_matches(digits) -> None:  # type: ignore[no-untype
     assert stats.ttest_ind(pop_final, single, equal_var=False).pvalue > 0.01
 
 
+@pytest.mark.parametrize("smoothing", [0.0, 0.1])
+def test_manual_step_matches_autograd(digits, smoothing: float) -> None:  # type: ignore[no-untyped-def]
+    """The hand-written backward (members without norm layers) against autograd on the same population:
+    padded widths, every activation, dropout (the same masks: both draw them in the same order), clipping."""
+    configs = [
+        MLPConfig(
+            hidden=((16, 8), (12, 8), (16, 6))[n % 3],
+            activation=ACTIVATIONS[n % len(ACTIVATIONS)],
+            optimizer=OPTIMIZERS[n % len(OPTIMIZERS)],
+            lr=0.01,
+            dropout=(0.0, 0.2, 0.5)[n % 3],
+            grad_clip=(None, 0.5)[n % 2],
+            label_smoothing=smoothing,
+            batch_size=32,
+        )
+        for n in range(len(ACTIVATIONS) * 2)
+    ]
+    kw = dict(task="multiclass", n_classes=10, seeds=range(len(configs)), dtype=torch.float64)
+    manual, auto = (PopulationTrainer(configs, *digits, **kw) for _ in range(2))  # type: ignore[arg-type]
+    assert manual.mask is not None  # padded
+    for step in range(6):
+        idx = torch.arange(32 * step, 32 * (step + 1))
+        xb, yb = manual.Xtr[idx], manual.ytr[idx]
+        la, ga = manual._manual_step(xb, yb)
+        lb, gb = auto._autograd_step(xb, yb)
+        torch.testing.assert_close(la, lb, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(ga, gb, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(manual.flat, auto.flat, rtol=1e-10, atol=1e-12)
+
+
+def test_dropout_masks_have_each_members_rate(digits) -> None:  # type: ignore[no-untyped-def]
+    rates = [0.0, 0.1, 0.5, 0.9]
+    configs = [MLPConfig(hidden=(50,), dropout=p, batch_size=32) for p in rates]
+    pop = PopulationTrainer(configs, *digits, task="multiclass", n_classes=10, dtype=torch.float64)
+    n = 200 * 50
+    masks = torch.cat([pop._dropout_mask(torch.Size([len(rates), 200, 50])) for _ in range(5)], 1)
+    for row, m in enumerate(pop._ids):
+        p, mask = rates[m], masks[row]
+        assert set(mask.unique().tolist()) <= {0.0, 1 / (1 - p)}
+        kept = float((mask > 0).double().mean())
+        assert abs(kept - (1 - p)) < 4 * math.sqrt(p * (1 - p) / (5 * n)) + 1e-12, (p, kept)
+
+
 def test_compaction_early_stopping_and_pruning(digits) -> None:  # type: ignore[no-untyped-def]
     configs = [
         MLPConfig(hidden=(16,), lr=lr, optimizer=o, batch_size=32, max_epochs=me, patience=p)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,9 @@ CALIBRATION_MEMBERS = (
     16  # a population is timed with at most this many members and scaled linearly (pessimistic)
 )
 CALIBRATION_STEPS = 5
+# the single trainer is timed on up to this many members of a bucket, spread over it: one member stood for the
+# bucket before, and a cheap one (ReLU, SGD, no dropout) made sequential training look up to 2x cheaper than it was
+SEQUENTIAL_SAMPLE = 4
 POPULATION_MARGIN = 0.9  # choose a population only when it is timed >= 10 % faster: noise must not flip a tie
 MEMORY_FRACTION = 0.5
 
@@ -186,6 +190,12 @@ class Planner:
     def _n_out(self, config: MLPConfig) -> int:
         return infer_n_outputs(config, self.task, self.data[1], self.n_classes)
 
+    def time_sequential_members(self, members: list[int]) -> float:
+        """Seconds of one step of each of ``members``, one after the other: the mean over a sample of up to
+        SEQUENTIAL_SAMPLE of them, spread over the list, times their number."""
+        sample = members[:: max(1, math.ceil(len(members) / SEQUENTIAL_SAMPLE))][:SEQUENTIAL_SAMPLE]
+        return float(np.mean([self.time_sequential(i) for i in sample])) * len(members)
+
     def time_sequential(self, member: int) -> float:
         """Seconds of one step of the single trainer for ``configs[member]`` (median of a few)."""
         cfg = self.configs[member]
@@ -206,13 +216,14 @@ class Planner:
             )
             idx = torch.arange(min(cfg.batch_size, Xtr.shape[0]), device=self.device)
             times = []
+            clock = _clock(self.device)
             with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
                 for j in range(2 + CALIBRATION_STEPS):
-                    t0 = _now(self.device)
+                    t0 = clock()
                     loss, _ = run.train_step(idx)
                     float(loss)
                     if j >= 2:
-                        times.append(_now(self.device) - t0)
+                        times.append(clock() - t0)
             _TIMINGS[key] = float(np.median(times))
         return _TIMINGS[key]
 
@@ -241,7 +252,7 @@ class Planner:
                 device=self.device,
                 dtype=self.dtype,
             )
-            _TIMINGS[key] = pop.time_steps(CALIBRATION_STEPS)
+            _TIMINGS[key] = pop.time_steps(CALIBRATION_STEPS, clock=_clock(self.device))
         return _TIMINGS[key] * len(members) / len(sample)
 
     def _decide(self, group: list[int], buckets: list[list[int]], notes: list[str]) -> list[Unit]:
@@ -253,7 +264,7 @@ class Planner:
         bucketed_cost = 0.0
         seq_total = 0.0
         for bucket in buckets:
-            seq = self.time_sequential(bucket[0]) * len(bucket)
+            seq = self.time_sequential_members(bucket)
             seq_total += seq
             if len(bucket) == 1:
                 units.append(Unit("sequential", bucket))
@@ -315,12 +326,18 @@ class Planner:
         return out
 
 
-def _now(device: torch.device) -> float:
-    import time
-
+def _clock(device: torch.device) -> Callable[[], float]:
+    """The calibration clock: on a CPU with one torch thread, this process's CPU seconds (equal to elapsed
+    time on an idle machine, and not distorted by other processes on a shared one); else elapsed seconds,
+    after a CUDA synchronisation."""
     if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter()
+
+        def now() -> float:
+            torch.cuda.synchronize(device)
+            return time.perf_counter()
+
+        return now
+    return time.process_time if torch.get_num_threads() == 1 else time.perf_counter
 
 
 def _span(members: Sequence[int]) -> str:
