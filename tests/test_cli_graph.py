@@ -113,3 +113,22 @@ def test_tune_records_trials(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads((out / "tune.json").read_text())
     assert len(data["trials"]) == 3 and {"p", "q", "dimensions"} == set(data["best_params"])
+
+
+def test_similar_and_recommend_show_tied_groups(tmp_path: Path) -> None:
+    edges = tmp_path / "courses.edg"
+    rows = [f"D:{d}\tC:{d}{i}\n" for d in "ab" for i in range(8)] + ["D:a\tC:shared\n", "D:b\tC:shared\n"]
+    edges.write_text("".join(rows), encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["similar", str(edges), "--node", "C:a3", "--k", "2", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert "C:a0 (+6 tied: C:a1, C:a2, C:a4, ...)" in flat, res.output
+    first = json.loads((out / "similar.json").read_text())["answers"][0]
+    assert first["node"] == "C:a0" and first["equivalent"] and len(first["tied"]) == 6
+    res = runner.invoke(app, ["recommend", str(edges), "--node", "D:a", "--k", "2", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    add = json.loads((out / "recommend.json").read_text())["add"]
+    assert [(a["node"], len(a["tied"])) for a in add] == [("C:b0", 7)]
+    flat = " ".join(res.output.split())
+    assert "C:b0 (+7 tied: C:b1, C:b2, C:b3, ...)" in flat and "C:a0 (+7 tied: C:a1, C:a2, ...)" in flat

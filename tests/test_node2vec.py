@@ -140,11 +140,13 @@ def test_recommend_on_davis() -> None:
 
 
 def test_save_load_roundtrip(tmp_path: Path) -> None:
-    graph = from_networkx(nx.karate_club_graph())
+    graph = from_networkx(nx.karate_club_graph(), weight=None)
     model = Node2Vec(dimensions=8, num_walks=5, epochs=1, ensemble=2, random_state=0, workers=1).fit(graph)
     folder = model.save(tmp_path / "emb")
     loaded = Node2Vec.load(folder)
     assert loaded.nodes_ == model.nodes_ and np.allclose(loaded.embeddings_, model.embeddings_)
+    assert np.array_equal(loaded.equivalence_, model.equivalence_)  # unweighted, 17 and 21 share {0, 1}
+    assert model.tied_with("17") == loaded.tied_with("17") == ["21"]
     assert [a.node for a in loaded.most_similar("3", 4)] == [a.node for a in model.most_similar("3", 4)]
     text = model.save(tmp_path / "emb.txt", format="word2vec")
     w2v = Node2Vec.load(text)
@@ -204,3 +206,71 @@ def test_tune_reuses_walks() -> None:
     )
     assert res.walk_sets <= 2 < len(res.trials) + 1
     assert set(res.best_params) == {"p", "q", "dimensions"}
+
+
+def _two_departments() -> Graph:
+    """Two departments with eight courses of their own each and one course they share."""
+    g = nx.Graph()
+    for d in ("D:a", "D:b"):
+        g.add_edges_from((d, f"C:{d[-1]}{i}") for i in range(8))
+        g.add_edge(d, "C:shared")
+    return from_networkx(g)
+
+
+def test_equivalence_classes_hash_neighbours_and_weights() -> None:
+    from hyperselect.represent.node2vec import equivalence_classes
+
+    graph = _two_departments()
+    rep = equivalence_classes(graph)
+    names = graph.nodes
+    assert {names[rep[graph.index_of(f"C:a{i}")]] for i in range(8)} == {"C:a0"}
+    assert names[rep[graph.index_of("C:shared")]] == "C:shared" and rep[0] != rep[graph.index_of("D:b")]
+    weighted = nx.Graph()
+    weighted.add_weighted_edges_from([("x", "hub", 1.0), ("y", "hub", 1.0), ("z", "hub", 2.0)])
+    weighted.add_node("lonely1")
+    weighted.add_node("lonely2")
+    with pytest.warns(UserWarning):
+        wg = from_networkx(weighted)
+    wrep = [wg.nodes[r] for r in equivalence_classes(wg)]
+    assert dict(zip(wg.nodes, wrep, strict=True)) == {
+        "x": "x",
+        "y": "x",
+        "z": "z",  # same neighbour, another weight: not tied
+        "hub": "hub",
+        "lonely1": "lonely1",  # nodes with no neighbours are never grouped
+        "lonely2": "lonely2",
+    }
+    with pytest.warns(UserWarning, match="no outgoing edge"):
+        directed = from_networkx(nx.DiGraph([("s", "a"), ("s", "b"), ("a", "t"), ("b", "t"), ("c", "t")]))
+    drep = dict(zip(directed.nodes, (directed.nodes[r] for r in equivalence_classes(directed)), strict=True))
+    assert drep["b"] == "a" and drep["c"] == "c"  # c has the same out-neighbour but no in-neighbour
+
+
+def test_grouped_answers_stable_across_seeds_raw_lists_not() -> None:
+    graph = _two_departments()
+    models = [
+        Node2Vec(dimensions=16, num_walks=10, epochs=1, ensemble=1, random_state=s, workers=1).fit(graph)
+        for s in range(5)
+    ]
+    grouped = [m.most_similar("C:a3", k=2) for m in models]
+    first = grouped[0]
+    assert first[0].equivalent and first[0].node == "C:a0" and first[0].similarity == 1.0
+    assert first[0].tied == ("C:a1", "C:a2", "C:a4", "C:a5", "C:a6", "C:a7")
+    assert first[0].to_dict()["tied"] == list(first[0].tied) and first[0].to_dict()["equivalent"]
+    assert all([a.node for a in answers] == [a.node for a in first] for answers in grouped)
+    assert (
+        not first[1].equivalent
+        and first[1].to_dict()["tied"] == []
+        and "equivalent" not in first[1].to_dict()
+    )
+    raw = [m.most_similar("C:a3", k=2, group_equivalent=False) for m in models]
+    assert all(a.tied == () and a.node.startswith("C:a") for answers in raw for a in answers)
+    # which two of the seven tied courses come first is down to the seed
+    assert len({tuple(a.node for a in answers) for answers in raw}) > 1
+    # a department's answers: its own course classes are not offered (other side), the peer is
+    assert [a.node for a in models[0].most_similar("D:a", k=3)] == ["D:b"]
+    # grouped recommendations: D:a is offered D:b's eight own courses as one tied class
+    rec = models[0].recommend("D:a", k=3)
+    assert [(a.node, len(a.tied)) for a in rec.add] == [("C:b0", 7)]
+    res = stability(graph, seeds=(0, 1, 2), k=2, queries=["C:a3"], dimensions=16, num_walks=5, workers=1)
+    assert res["mean_topk_overlap"] == 1.0 and res["mean_topk_overlap_raw"] < 1.0

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hyperselect._io import atomic_write_json, safe_join
@@ -103,13 +104,29 @@ def _check_node(node: str, graph: Any, lab: Any) -> None:
         raise DataError(f"Node {node!r} appears only in the label file: no neighbours, cannot be embedded.")
 
 
+def _label(answer: Any, shown: int = 3) -> str:
+    """``C:AAE_210 (+11 tied: C:AAE_412, C:AAE_415, C:AAE_420, ...)``: a class of equally good answers."""
+    text = _tied_text(answer.node, list(answer.tied), shown)
+    if answer.equivalent:
+        text += " (same neighbours as the query)"
+    return text
+
+
+def _tied_text(node: str, tied: list[str], shown: int = 3) -> str:
+    text = escape(node)
+    if tied:
+        names = ", ".join(tied[:shown]) + (", ..." if len(tied) > shown else "")
+        text += escape(f" (+{len(tied)} tied: {names})")
+    return text
+
+
 def _answers_table(title: str, answers: list[Any]) -> Table:
     table = Table(title=title)
     table.add_column("node")
     table.add_column("similarity", justify="right")
     table.add_column("support", justify="right")
     for a in answers:
-        table.add_row(a.node, f"{a.similarity:.3f}", f"{a.support:.0%}")
+        table.add_row(_label(a), f"{a.similarity:.3f}", f"{a.support:.0%}")
     return table
 
 
@@ -224,13 +241,20 @@ def recommend(
         for col in ("item", "peer share", "support"):
             table.add_column(col)
         for a in rec.add:
-            table.add_row(a.node, f"{a.score:.2f}", f"{a.support:.0%}")
+            table.add_row(_label(a), f"{a.score:.2f}", f"{a.support:.0%}")
         console.print(table)
         sub = Table(title="substitutes")
         sub.add_column("has")
         sub.add_column("closest alternatives (support)")
+        seen: set[str] = set()
         for item, alts in rec.substitutes.items():
-            sub.add_row(item, ", ".join(f"{a.node} ({a.support:.0%})" for a in alts))
+            if item in seen:
+                continue
+            tied = model.tied_with(item)  # held items with the same holders share one row
+            seen.update(tied)
+            sub.add_row(
+                _tied_text(item, tied, 2), ", ".join(f"{_label(a, 2)} ({a.support:.0%})" for a in alts)
+            )
         console.print(sub)
         if out is not None:
             atomic_write_json(safe_join(out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})

@@ -6,6 +6,14 @@ repeat across runs, and the fraction of members that agree on an answer (``suppo
 to trust it.  On small graphs the sampling effort (walks per node, epochs) is also raised, because it is cheap
 there; on large graphs the defaults fall back to the node2vec paper's (10 walks, 1 epoch, one run).  The chosen
 values are kept in ``effort_``.
+
+Why answers are grouped: many nodes of a real graph are structurally equivalent (the same neighbours with the
+same weights, e.g. the courses offered only by one department).  Such nodes are exchangeable, so for any query
+their similarities are equal in expectation, and which five of forty tied courses make a top 5 is decided by
+noise that no amount of sampling removes.  ``most_similar`` and ``recommend`` therefore answer per equivalence
+class: one representative (the smallest node id, so every run names a class the same way), the nodes tied with
+it, and the class's mean similarity.  Nodes in another connected component never share a walk with the query,
+so their cosine carries no information; they are not offered as answers when the graph is known.
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +38,25 @@ from hyperselect.represent.node2vec.walks import generate_walks, resolve_mode
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Answer", "Node2Vec", "Recommendation", "auto_effort"]
+__all__ = [
+    "Answer",
+    "Node2Vec",
+    "Recommendation",
+    "auto_effort",
+    "equivalence_classes",
+    "stability",
+    "topk_overlap",
+]
 
 #: Tokens x epochs the "auto" effort aims at per ensemble member on small graphs.  Measured on Davis (32
 #: nodes): five cheap members (20 walks, 3 epochs) gave a mean top-5 overlap of 0.89 across seeds, while one
 #: expensive run (100 walks, 16 epochs, 25x the tokens) gave 0.78, so the budget goes to the ensemble first.
+#: On osu_department_course_bipartite (2,746 nodes, where the floor of 10 walks and 1 epoch applies) the same
+#: held at equal cost (top-5 overlap of grouped answers, departments / all nodes): 2 members of 10 walks
+#: 0.888 / 0.922, 1 member of 20 walks 0.896 / 0.905, 1 member of 2 epochs 0.885 / 0.902; 4-5 units: 5
+#: members 0.915 / 0.945, 2 of 20 walks 0.910 / 0.929, 2 of 2 epochs 0.908 / 0.923.  The defaults already
+#: pass 0.8 there, and more walks or epochs per member did no better than more members at equal cost, so
+#: the floor is not raised.
 AUTO_TOKEN_BUDGET = 150_000
 AUTO_MAX_WALKS = 20
 AUTO_MAX_EPOCHS = 5
@@ -45,15 +67,29 @@ AUTO_ENSEMBLE_MEMBERS = 5
 
 @dataclass(frozen=True)
 class Answer:
-    """One answer: the node, its mean cosine similarity over members, and the share of members agreeing."""
+    """One answer: the node, its mean cosine similarity over members, and the share of members agreeing.
+
+    With grouping (the default), ``node`` represents an equivalence class: ``tied`` lists the other nodes with
+    exactly the same neighbours (sorted), which are equally good answers, and ``similarity`` is the class's mean.
+    ``equivalent`` marks the answer made of the query's own class: nodes with exactly the query's neighbours,
+    similar to it by structure (similarity and support 1.0, whatever the noisy embedding cosine says).
+    """
 
     node: str
     similarity: float
     support: float
     score: float | None = None  # recommend: the similarity-weighted share of peers that have the item
+    tied: tuple[str, ...] = ()
+    equivalent: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        d: dict[str, Any] = {"node": self.node, "similarity": self.similarity, "support": self.support}
+        if self.score is not None:
+            d["score"] = self.score
+        d["tied"] = list(self.tied)
+        if self.equivalent:
+            d["equivalent"] = True
+        return d
 
 
 @dataclass
@@ -104,14 +140,54 @@ _CONSTRAINTS: dict[str, Constraint] = {
 _INT_OR_AUTO = {"num_walks": 1, "epochs": 1, "ensemble": 1}
 
 
+def equivalence_classes(graph: Graph) -> np.ndarray:
+    """For every node, the index of its class representative: nodes with identical neighbours share a class.
+
+    Identical means the same neighbours with the same weights (for a directed graph, the same out- and
+    in-neighbours), found by hashing the CSR rows, O(edges).  The representative is the class's smallest node
+    id (as a string), so it does not depend on the order of the input file.  Nodes with no neighbours are
+    their own class.  Adjacent twins (``u - v`` plus identical other neighbours) are not merged.
+    """
+    rows_in = None
+    if graph.directed:
+        t = graph.to_scipy().T.tocsr()
+        t.sort_indices()
+        rows_in = (t.indptr, t.indices.astype(np.int32), t.data.astype(np.float64))
+    indptr, indices, weights = graph.indptr, graph.indices, graph.weights
+    groups: dict[tuple[bytes, ...], list[int]] = {}
+    rep = np.arange(graph.n_nodes, dtype=np.int64)
+    for i in range(graph.n_nodes):
+        lo, hi = indptr[i], indptr[i + 1]
+        key: tuple[bytes, ...] = (indices[lo:hi].tobytes(), weights[lo:hi].tobytes())
+        if rows_in is not None:
+            ip, ix, w = rows_in
+            key += (ix[ip[i] : ip[i + 1]].tobytes(), w[ip[i] : ip[i + 1]].tobytes())
+        if not any(key):
+            continue  # no neighbours at all
+        groups.setdefault(key, []).append(i)
+    names = graph.nodes
+    for members in groups.values():
+        if len(members) > 1:
+            rep[members] = min(members, key=lambda j: names[j])
+    return rep
+
+
+def _components(graph: Graph) -> np.ndarray:
+    from scipy.sparse.csgraph import connected_components
+
+    _, labels = connected_components(graph.to_scipy(), directed=graph.directed, connection="weak")
+    return np.asarray(labels, dtype=np.int64)
+
+
 class Node2Vec:
     """node2vec embeddings (Grover & Leskovec 2016) with stable, supported answers on small graphs.
 
     ``num_walks``, ``epochs`` and ``ensemble`` accept ``"auto"`` (see :func:`auto_effort`); pass numbers to
     reproduce the paper's setting (``num_walks=10, epochs=1, ensemble=1``).  After ``fit``: ``embeddings_``
     (rows in node order; NaN for nodes with no neighbours; with an ensemble, the members' vectors rotated onto
-    the first member's and averaged), ``nodes_``, ``member_embeddings_``, ``embedded_``, ``effort_`` and
-    ``timings_``.
+    the first member's and averaged), ``nodes_``, ``member_embeddings_``, ``embedded_``, ``effort_``,
+    ``timings_``, ``equivalence_`` (each node's class representative: nodes with identical neighbours share
+    one, see :func:`equivalence_classes`) and ``component_`` (connected component of each node).
     """
 
     def __init__(
@@ -237,15 +313,26 @@ class Node2Vec:
             members.append(sg.vectors)
             if bar is not None:
                 bar.advance(task)
-        self._set_state(graph.nodes, members)
+        self._set_state(graph.nodes, members, equivalence_classes(graph), _components(graph))
         self.graph_: Graph | None = graph
         self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
         self.timings_ = {"walks_s": walk_s, "train_s": train_s}
         logger.info("Node2Vec fitted: %s, walks %.2fs, training %.2fs", self.effort_, walk_s, train_s)
         return self
 
-    def _set_state(self, nodes: list[str], members: list[np.ndarray]) -> None:
+    def _set_state(
+        self,
+        nodes: list[str],
+        members: list[np.ndarray],
+        equivalence: np.ndarray | None = None,
+        component: np.ndarray | None = None,
+    ) -> None:
         self.nodes_ = list(nodes)
+        n = len(self.nodes_)
+        #: index of each node's class representative (identical neighbours); a loaded word2vec file has none
+        self.equivalence_ = np.arange(n) if equivalence is None else np.asarray(equivalence, dtype=np.int64)
+        #: connected component of each node; all zero when unknown
+        self.component_ = np.zeros(n, dtype=np.int64) if component is None else np.asarray(component)
         self.member_embeddings_ = [np.asarray(m, dtype=np.float32) for m in members]
         self.embedded_: np.ndarray = np.asarray(~np.isnan(self.member_embeddings_[0]).any(axis=1))
         self.embeddings_ = _aligned_mean(self.member_embeddings_, self.embedded_)
@@ -278,11 +365,33 @@ class Node2Vec:
     def vector(self, node: Any) -> np.ndarray:
         return self.embeddings_[self._row(node)]
 
+    def tied_with(self, node: Any) -> list[str]:
+        """The other nodes with exactly the same neighbours as ``node`` (sorted); empty if none or unknown."""
+        i = self._row(node)
+        same = np.flatnonzero(self.equivalence_ == self.equivalence_[i])
+        return sorted(self.nodes_[j] for j in same if j != i)
+
     def _sides(self, graph: Graph | None) -> np.ndarray | None:
         g = graph if graph is not None else getattr(self, "graph_", None)
         return None if g is None else g.bipartite_sides()
 
-    def _candidates(self, i: int, same_side: bool | None, graph: Graph | None) -> np.ndarray:
+    def _structure(self, graph: Graph | None) -> tuple[np.ndarray, np.ndarray]:
+        """Equivalence classes and components: the fitted graph's, or those of a graph passed to a look-up."""
+        if graph is None or graph is getattr(self, "graph_", None):
+            return self.equivalence_, self.component_
+        cached = getattr(self, "_structure_cache", None)
+        if cached is None or cached[0] is not graph:
+            if graph.nodes != self.nodes_:  # rows do not line up: no structure to use
+                n = len(self.nodes_)
+                cached = (graph, np.arange(n), np.zeros(n, dtype=np.int64))
+            else:
+                cached = (graph, equivalence_classes(graph), _components(graph))
+            self._structure_cache = cached
+        return cached[1], cached[2]
+
+    def _candidates(
+        self, i: int, same_side: bool | None, graph: Graph | None, same_component: bool = True
+    ) -> np.ndarray:
         mask = self.embedded_.copy()
         mask[i] = False
         sides = self._sides(graph)
@@ -292,27 +401,70 @@ class Node2Vec:
             if sides is None:
                 raise DataError("same_side=True needs a bipartite graph (two node sides); this one is not.")
             mask &= sides == sides[i]
+        if same_component:
+            _, component = self._structure(graph)
+            mask &= component == component[i]  # no walk joins two components: their cosine is noise
         return mask
 
     def most_similar(
-        self, node: Any, k: int = 10, *, same_side: bool | None = None, graph: Graph | None = None
+        self,
+        node: Any,
+        k: int = 10,
+        *,
+        same_side: bool | None = None,
+        graph: Graph | None = None,
+        group_equivalent: bool = True,
+        same_component: bool = True,
     ) -> list[Answer]:
         """The ``k`` nodes closest to ``node`` by cosine, aggregated over ensemble members by mean rank.
 
         ``same_side=None`` restricts a bipartite graph's answers to the node's own side (peers: women like this
-        woman, departments like this department), which is the question asked of such graphs.
+        woman, departments like this department), which is the question asked of such graphs.  With
+        ``same_component=True`` only nodes of the query's connected component are answers (fewer than ``k``
+        if it is small): no walk joins two components, so a cosine across them is noise.
+
+        ``group_equivalent=True`` answers per equivalence class (nodes with identical neighbours): ``k``
+        answers, each a representative with its ``tied`` nodes and the class's mean similarity.  Nodes with
+        exactly the query's neighbours come first, as one answer marked ``equivalent`` with similarity 1.
+        ``group_equivalent=False`` ranks single nodes, as plain node2vec does.
         """
         i = self._row(node)
-        mask = self._candidates(i, same_side, graph)
-        scores = self._unit[:, mask, :] @ self._unit[:, i, :][:, :, None]
-        return self._aggregate(scores[:, :, 0], np.flatnonzero(mask), k)
+        cand = np.flatnonzero(self._candidates(i, same_side, graph, same_component))
+        scores = (self._unit[:, cand, :] @ self._unit[:, i, :][:, :, None])[:, :, 0]
+        if not group_equivalent:
+            return self._aggregate(scores, cand, k)
+        equivalence, _ = self._structure(graph)
+        twins = equivalence[cand] == equivalence[i]
+        answers: list[Answer] = []
+        if twins.any() and k > 0:
+            names = sorted(self.nodes_[j] for j in cand[twins])
+            answers.append(Answer(names[0], 1.0, 1.0, tied=tuple(names[1:]), equivalent=True))
+        rest = ~twins
+        answers += self._aggregate(
+            scores[:, rest], cand[rest], k - len(answers), groups=equivalence[cand[rest]]
+        )
+        return answers
 
     def _aggregate(
-        self, scores: np.ndarray, cand: np.ndarray, k: int, sims: np.ndarray | None = None
+        self,
+        scores: np.ndarray,
+        cand: np.ndarray,
+        k: int,
+        sims: np.ndarray | None = None,
+        groups: np.ndarray | None = None,
     ) -> list[Answer]:
-        """Rank candidates by their mean rank over members (ties: mean score); support = share in member top-k."""
+        """Rank candidates by their mean rank over members (ties: mean score); support = share in member top-k.
+
+        With ``groups`` (a class label per candidate) the candidates are first merged per class, with the
+        class's mean score and similarity in every member, and each answer names the class.
+        """
         if scores.shape[1] == 0 or k <= 0:
             return []
+        inv = None
+        if groups is not None:
+            _, inv = np.unique(groups, return_inverse=True)
+            scores = _class_mean(scores, inv)
+            sims = None if sims is None else _class_mean(sims, inv)
         k = min(int(k), scores.shape[1])
         order = np.argsort(-scores, axis=1, kind="stable")
         ranks = np.empty_like(order)
@@ -323,23 +475,37 @@ class Node2Vec:
         top = np.lexsort((-mean_score, mean_rank))[:k]
         support = (ranks[:, top] < k).mean(axis=0)
         sim = mean_score if sims is None else sims.mean(axis=0)
-        return [
-            Answer(
-                node=self.nodes_[cand[j]],
-                similarity=float(sim[j]),
-                support=float(s),
-                score=None if sims is None else float(mean_score[j]),
+        answers = []
+        for j, s in zip(top, support, strict=True):
+            names = [self.nodes_[cand[j]]] if inv is None else sorted(self.nodes_[x] for x in cand[inv == j])
+            answers.append(
+                Answer(
+                    node=names[0],
+                    similarity=float(sim[j]),
+                    support=float(s),
+                    score=None if sims is None else float(mean_score[j]),
+                    tied=tuple(names[1:]),
+                )
             )
-            for j, s in zip(top, support, strict=True)
-        ]
+        return answers
 
     def recommend(
-        self, node: Any, k: int = 10, *, n_peers: int = 10, n_substitutes: int = 3, graph: Graph | None = None
+        self,
+        node: Any,
+        k: int = 10,
+        *,
+        n_peers: int = 10,
+        n_substitutes: int = 3,
+        graph: Graph | None = None,
+        group_equivalent: bool = True,
     ) -> Recommendation:
         """For a bipartite graph: items the node's closest peers have and it lacks, and substitutes per item.
 
         An item's score in one member is the similarity-weighted share of the node's ``n_peers`` closest peers
         (that member's) that hold it; scores are aggregated over members by rank like :meth:`most_similar`.
+        With ``group_equivalent`` (default) every answer is an equivalence class (see :meth:`most_similar`),
+        peers tied with each other vote with their class's mean similarity (so which of them make the cut
+        does not matter), and the query's own class does not vote (its members hold exactly what it holds).
         """
         g = graph if graph is not None else getattr(self, "graph_", None)
         if g is None:
@@ -353,19 +519,25 @@ class Node2Vec:
         gi = g.index_of(node)
         if g.nodes[gi] != self.nodes_[i]:
             raise DataError("The graph passed to recommend is not the one the model was fitted on.")
-        peers = self.most_similar(node, n_peers, same_side=True, graph=g)
+        peers = self.most_similar(node, n_peers, same_side=True, graph=g, group_equivalent=group_equivalent)
+        equivalence, component = self._structure(g)
         held = set(g.indices[g.indptr[gi] : g.indptr[gi + 1]].tolist())
-        items = np.flatnonzero((sides != sides[gi]) & self.embedded_)
+        items = np.flatnonzero((sides != sides[gi]) & self.embedded_ & (component == component[i]))
         items = np.asarray([j for j in items if j not in held], dtype=np.int64)
 
         # per member: its own top peers, each voting for its items with its similarity
         peer_mask = self._candidates(i, True, g)
+        if group_equivalent:
+            peer_mask &= equivalence != equivalence[i]
         peer_idx = np.flatnonzero(peer_mask)
+        peer_inv = np.unique(equivalence[peer_idx], return_inverse=True)[1] if group_equivalent else None
         adj = g.to_scipy()
         adj.data[:] = 1.0
         scores = np.zeros((self._unit.shape[0], len(items)))
         for m in range(self._unit.shape[0]):
             sim = self._unit[m, peer_idx] @ self._unit[m, i]
+            if peer_inv is not None and len(peer_idx):
+                sim = _class_mean(sim[None, :], peer_inv)[0][peer_inv]
             top = np.argsort(-sim, kind="stable")[:n_peers]
             w = np.clip(sim[top], 0, None)
             if w.sum() <= 0:
@@ -374,17 +546,27 @@ class Node2Vec:
             scores[m] = np.asarray(votes).ravel()[items] / w.sum()
         sims = self._unit[:, items, :] @ self._unit[:, i, :][:, :, None]
         keep = scores.max(axis=0) > 0
-        add = self._aggregate(scores[:, keep], items[keep], k, sims=sims[:, keep, 0])
+        add = self._aggregate(
+            scores[:, keep],
+            items[keep],
+            k,
+            sims=sims[:, keep, 0],
+            groups=equivalence[items[keep]] if group_equivalent else None,
+        )
 
         substitutes: dict[str, list[Answer]] = {}
-        item_set = np.zeros(len(self.nodes_), dtype=bool)
-        item_set[items] = True
+        per_class: dict[int, list[Answer]] = {}  # tied held items share their substitutes
+        cand = items
         for h in sorted(held):
             if not self.embedded_[h]:
                 continue
-            cand = np.flatnonzero(item_set)
+            if group_equivalent and int(equivalence[h]) in per_class:
+                substitutes[self.nodes_[h]] = per_class[int(equivalence[h])]
+                continue
             sc = self._unit[:, cand, :] @ self._unit[:, h, :][:, :, None]
-            substitutes[self.nodes_[h]] = self._aggregate(sc[:, :, 0], cand, n_substitutes)
+            substitutes[self.nodes_[h]] = per_class[int(equivalence[h])] = self._aggregate(
+                sc[:, :, 0], cand, n_substitutes, groups=equivalence[cand] if group_equivalent else None
+            )
         return Recommendation(node=self.nodes_[i], peers=peers, add=add, substitutes=substitutes)
 
     # -- persistence ----------------------------------------------------------------------------------------
@@ -421,6 +603,9 @@ class Node2Vec:
             "params": self.get_params(),
             "effort": getattr(self, "effort_", None),
             "timings": getattr(self, "timings_", None),
+            # the graph's structure, so a loaded model groups tied answers and stays within components
+            "equivalence": self.equivalence_.tolist(),
+            "component": self.component_.tolist(),
         }
         atomic_write_json(target / "nodes.json", meta)  # written last: its presence marks a complete save
         return target
@@ -438,7 +623,7 @@ class Node2Vec:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             model = cls(**meta.get("params", {}))
             members = np.load(src / "members.npy", allow_pickle=False)
-            model._set_state(meta["nodes"], list(members))
+            model._set_state(meta["nodes"], list(members), meta.get("equivalence"), meta.get("component"))
             if meta.get("effort"):
                 model.effort_ = meta["effort"]
             return model
@@ -465,6 +650,14 @@ class Node2Vec:
         return model
 
 
+def _class_mean(values: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Column means of ``values`` (members x candidates) per class label ``inv`` (0..n_classes-1)."""
+    order = np.argsort(inv, kind="stable")
+    counts = np.bincount(inv)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    return np.add.reduceat(values[:, order], starts, axis=1) / counts
+
+
 def _aligned_mean(members: list[np.ndarray], ok: np.ndarray) -> np.ndarray:
     """Rotate each member onto the first (orthogonal Procrustes on embedded rows) and average.
 
@@ -482,6 +675,32 @@ def _aligned_mean(members: list[np.ndarray], ok: np.ndarray) -> np.ndarray:
     return (total / len(members)).astype(np.float32)
 
 
+def topk_overlap(models: list[Node2Vec], queries: list[str], k: int = 5, **lookup: Any) -> dict[str, Any]:
+    """Mean top-``k`` overlap of ``most_similar`` between every pair of ``models``, answers as returned.
+
+    Answers are compared by ``node`` (with grouping, the class's representative, which does not depend on the
+    run).  For one query and two runs the overlap is ``|A & B| / max(|A|, |B|)``, which is ``/ k`` whenever
+    both give ``k`` answers; a query that has no answer in either run (a node alone on its side of its
+    component) is left out and counted in ``no_answer``.  ``lookup`` goes to ``most_similar``.
+    """
+    tops = [{u: {a.node for a in m.most_similar(u, k, **lookup)} for u in queries} for m in models]
+    overlaps: list[float] = []
+    no_answer: set[str] = set()
+    for a in range(len(models)):
+        for b in range(a + 1, len(models)):
+            for u in queries:
+                ta, tb = tops[a][u], tops[b][u]
+                if not ta and not tb:
+                    no_answer.add(u)
+                    continue
+                overlaps.append(len(ta & tb) / max(len(ta), len(tb)))
+    return {
+        "overlap": float(np.mean(overlaps)) if overlaps else float("nan"),
+        "queries": len(queries),
+        "no_answer": len(no_answer),
+    }
+
+
 def stability(
     graph: Graph,
     *,
@@ -492,8 +711,10 @@ def stability(
 ) -> dict[str, Any]:
     """Mean top-``k`` overlap of ``most_similar`` between runs with different seeds, and what it cost.
 
-    The overlap of two runs for one query is ``|top_a & top_b| / k``; averaged over all pairs of runs and all
-    queries (default: every embedded node).
+    Averaged over all pairs of runs and all queries (default: every embedded node); see :func:`topk_overlap`.
+    ``mean_topk_overlap`` compares the answers as returned (equivalence classes, by representative);
+    ``mean_topk_overlap_raw`` compares plain node lists (``group_equivalent=False``), where the choice among
+    tied nodes is left to chance.
     """
     t0 = time.perf_counter()
     models = [Node2Vec(random_state=s, **params).fit(graph) for s in seeds]
@@ -503,16 +724,15 @@ def stability(
         if queries is not None
         else [u for u, ok in zip(graph.nodes, models[0].embedded_, strict=True) if ok]
     )
-    tops = [{u: {a.node for a in m.most_similar(u, k)} for u in qs} for m in models]
-    overlaps: list[float] = []
-    for a in range(len(models)):
-        for b in range(a + 1, len(models)):
-            overlaps.extend(len(tops[a][u] & tops[b][u]) / k for u in qs)
+    grouped = topk_overlap(models, qs, k)
+    raw = topk_overlap(models, qs, k, group_equivalent=False)
     return {
-        "mean_topk_overlap": float(np.mean(overlaps)) if overlaps else float("nan"),
+        "mean_topk_overlap": grouped["overlap"],
+        "mean_topk_overlap_raw": raw["overlap"],
         "k": k,
         "runs": len(seeds),
         "queries": len(qs),
+        "queries_without_answers": grouped["no_answer"],
         "effort": models[0].effort_,
         "wall_s_per_fit": wall / len(seeds),
     }
