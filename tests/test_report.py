@@ -396,3 +396,17 @@ def test_progress_follows_the_cli_logging_console_and_quiet() -> None:
 def test_track_yields_every_item() -> None:
     assert list(track(range(5), "work", disable=True)) == [0, 1, 2, 3, 4]
     assert list(track(iter("abc"), "work", disable=True)) == ["a", "b", "c"]
+
+
+def test_graph_answers_show_their_tied_nodes(tmp_path: Path) -> None:
+    run = tmp_path / "g"
+    answers = [
+        {"node": "C:a0", "similarity": 1.0, "support": 1.0, "tied": ["C:a1", "C:a2"], "equivalent": True},
+        {"node": "C:b0", "similarity": 0.8, "support": 0.6, "tied": [f"C:b{i}" for i in range(1, 12)]},
+        {"node": "C:c", "similarity": 0.5, "support": 0.4, "tied": []},
+    ]
+    write_json(run / "similar.json", {"node": "C:q", "answers": answers})
+    text = " ".join(parse(render_report(load_run(run))).text)
+    assert "tied with (identical neighbours)" in text
+    assert "2: C:a1, C:a2" in text
+    assert "11: C:b1" in text and "(+3)" in text and "C:b11" not in text

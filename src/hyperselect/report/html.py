@@ -589,7 +589,19 @@ def _answers(rows: Any, what: str = "node") -> str:
     keys = list(dict.fromkeys(keys))
     names = {"node": what, "score": "peer share", "support": "support (share of ensemble members)"}
     headers = [names.get(k, k) for k in keys]
-    return table(headers, [[_pct(r.get(k)) if k == "support" else r.get(k) for k in keys] for r in rows])
+    body = [[_pct(r.get(k)) if k == "support" else r.get(k) for k in keys] for r in rows]
+    if any(r.get("tied") for r in rows):  # structurally equivalent nodes answered once (node2vec grouping)
+        headers.append("tied with (identical neighbours)")
+        for line, r in zip(body, rows, strict=True):
+            line.append(_tied(r.get("tied")))
+    return table(headers, body)
+
+
+def _tied(tied: Any, show: int = 8) -> str:
+    if not isinstance(tied, list) or not tied:
+        return ""
+    names = ", ".join(str(t) for t in tied[:show])
+    return f"{len(tied)}: {names}" + (f", … (+{len(tied) - show})" if len(tied) > show else "")
 
 
 def _pct(value: Any) -> Any:
@@ -672,6 +684,7 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
                             item,
                             ", ".join(
                                 f"{a.get('node')} ({_pct(a.get('support'))})"
+                                + (f" +{len(a['tied'])} tied" if a.get("tied") else "")
                                 if isinstance(a, Mapping)
                                 else str(a)
                                 for a in (alts or [])
