@@ -85,9 +85,17 @@ def train_skipgram(
     seed: int = 0,
     tmp_dir: str | None = None,
     feed: str = "iterable",
+    backend: str = "gensim",
 ) -> SkipGramResult:
-    """Train SGNS on ``walks`` (int matrix of node indices) and return one vector per node index."""
-    models = require("gensim.models", "graph", package="gensim")
+    """Train SGNS on ``walks`` (int matrix of node indices) and return one vector per node index.
+
+    ``backend="numba"`` runs the same algorithm compiled over the walk matrix (:mod:`._sgns`): no token strings
+    and no producer thread, all threads busy; ``feed`` applies to gensim only.
+    """
+    if backend not in ("gensim", "numba"):
+        raise ValueError(f"backend must be 'gensim' or 'numba', got {backend=}")
+    if feed not in ("iterable", "file"):
+        raise ValueError(f"feed must be 'iterable' or 'file', got {feed=}")
     t0 = time.perf_counter()
     flat = walks.ravel()
     counts = np.bincount(flat[flat >= 0], minlength=n_nodes)
@@ -95,8 +103,27 @@ def train_skipgram(
     vectors = np.full((n_nodes, dimensions), np.nan, dtype=np.float32)
     if len(seen) == 0:
         return SkipGramResult(vectors, time.perf_counter() - t0)
-    if feed not in ("iterable", "file"):
-        raise ValueError(f"feed must be 'iterable' or 'file', got {feed=}")
+    if backend == "numba":
+        from hyperselect.represent.node2vec import _sgns
+
+        trained = _sgns.train(
+            walks,
+            counts,
+            dimensions=int(dimensions),
+            window=int(window),
+            negative=int(negative),
+            epochs=int(epochs),
+            alpha=float(alpha),
+            min_alpha=float(min_alpha),
+            sample=float(sample),
+            workers=max(1, int(workers)),
+            seed=int(seed),
+        )
+        vectors[seen] = trained[seen]
+        seconds = time.perf_counter() - t0
+        logger.info("skip-gram (numba) on %d tokens, %d epoch(s): %.2fs", int(counts.sum()), epochs, seconds)
+        return SkipGramResult(vectors, seconds)
+    models = require("gensim.models", "graph", package="gensim")
     n_tokens = int(counts.sum())
     path = None
     if feed == "file":
