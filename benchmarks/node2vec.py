@@ -15,6 +15,8 @@ PecanPy runs from its own virtual environment (same numba and gensim versions):
     python3.11 -m venv /tmp/pecanpy-venv && /tmp/pecanpy-venv/bin/pip install pecanpy psutil "numpy<2"
 
 and is found through ``--pecanpy-python`` (default: $PECANPY_PYTHON, then /tmp/pecanpy-venv/bin/python).
+``ours-numba`` is the same pipeline with the compiled skip-gram (``backend="numba"``) instead of gensim's, so
+the backend choice is decided by this benchmark (summary keys ending in ``_numba_skipgram``).
 The ``stability`` section measures issue 10's target: the mean top-5 overlap of ``most_similar`` between 5
 seeds with the library's defaults, on Davis Southern Women and on osu_department_course_bipartite, for the
 answers as returned (tied nodes grouped) and for raw node lists.  It alone can be re-run and merged into an
@@ -40,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "graphs"
 SETTINGS = [(1.0, 1.0), (0.25, 4.0)]
 WEIGHTED = {"Wikipedia": True}
+#: our methods and the skip-gram backend each uses ("ours" is the library's default)
+OURS = {"ours": "gensim", "ours-numba": "numba"}
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -49,7 +53,9 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
 
 
-def worker_ours(edg: str, p: float, q: float, workers: int, seed: int, out: str) -> dict[str, Any]:
+def worker_ours(
+    edg: str, p: float, q: float, workers: int, seed: int, out: str, backend: str = "gensim"
+) -> dict[str, Any]:
     import warnings
 
     import numpy as np
@@ -66,7 +72,14 @@ def worker_ours(edg: str, p: float, q: float, workers: int, seed: int, out: str)
     wr = generate_walks(graph, num_walks=10, walk_length=80, p=p, q=q, random_state=seed, workers=workers)
     t2 = time.perf_counter()
     sg = train_skipgram(
-        wr.walks, graph.n_nodes, dimensions=128, window=10, epochs=1, workers=workers, seed=seed
+        wr.walks,
+        graph.n_nodes,
+        dimensions=128,
+        window=10,
+        epochs=1,
+        workers=workers,
+        seed=seed,
+        backend=backend,
     )
     t3 = time.perf_counter()
     np.save(out, sg.vectors)
@@ -95,8 +108,8 @@ def worker_pecanpy(
 
 
 def run_worker(args: argparse.Namespace) -> None:
-    if args.worker == "ours":
-        res = worker_ours(args.edg, args.p, args.q, args.workers, args.seed, args.out)
+    if args.worker in OURS:
+        res = worker_ours(args.edg, args.p, args.q, args.workers, args.seed, args.out, OURS[args.worker])
     else:
         res = worker_pecanpy(args.edg, args.p, args.q, args.workers, args.seed, args.out, args.worker)
     res["peak_rss_mb"] = _peak_rss_mb()
@@ -300,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
         help="run only this section and merge it (and its summary keys) into the existing --json file",
     )
     # worker mode (internal)
-    ap.add_argument("--worker", choices=["ours", "SparseOTF", "PreComp"])
+    ap.add_argument("--worker", choices=[*OURS, "SparseOTF", "PreComp"])
     ap.add_argument("--edg")
     ap.add_argument("--p", type=float, default=1.0)
     ap.add_argument("--q", type=float, default=1.0)
@@ -344,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         "pecanpy_python": pecan,
         "runs": [],
     }
-    methods = ["ours"] + (["SparseOTF", "PreComp"] if pecan else [])
+    methods = [*OURS] + (["SparseOTF", "PreComp"] if pecan else [])
     if not pecan:
         result["pecanpy_skipped"] = "no PecanPy interpreter found (see the module docstring)"
     for name in graphs:
@@ -352,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         labels = read_labels(args.data / name / f"{name}.labels.tsv")
         for p, q in SETTINGS:
             for method in methods:
-                python = sys.executable if method == "ours" else str(pecan)
+                python = sys.executable if method in OURS else str(pecan)
                 res = run_method(python, method, edg, p, q, args.workers, args.seed)
                 row = {
                     "graph": name,
@@ -373,28 +386,29 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     summary: dict[str, Any] = {}
-    ratios, rss, deltas = [], [], []
-    for r in result["runs"]:
-        if r["method"] != "ours" or r.get("failed"):
-            continue
-        ref = next(
-            (
-                x
-                for x in result["runs"]
-                if x["graph"] == r["graph"]
-                and x["p"] == r["p"]
-                and x["method"] == "SparseOTF"
-                and not x.get("failed")
-            ),
-            None,
-        )
-        if ref:
-            ratios.append(r["total_s"] / ref["total_s"])
-            rss.append(r["peak_rss_mb"] / ref["peak_rss_mb"])
-            deltas.append(r["macro_f1"] - ref["macro_f1"])
-    summary["wall_ratio_vs_pecanpy"] = max(ratios) if ratios else None
-    summary["rss_ratio_vs_pecanpy"] = max(rss) if rss else None
-    summary["macro_f1_delta"] = min(deltas) if deltas else None
+    for method, suffix in (("ours", ""), ("ours-numba", "_numba_skipgram")):
+        ratios, rss, deltas = [], [], []
+        for r in result["runs"]:
+            if r["method"] != method or r.get("failed"):
+                continue
+            ref = next(
+                (
+                    x
+                    for x in result["runs"]
+                    if x["graph"] == r["graph"]
+                    and x["p"] == r["p"]
+                    and x["method"] == "SparseOTF"
+                    and not x.get("failed")
+                ),
+                None,
+            )
+            if ref:
+                ratios.append(r["total_s"] / ref["total_s"])
+                rss.append(r["peak_rss_mb"] / ref["peak_rss_mb"])
+                deltas.append(r["macro_f1"] - ref["macro_f1"])
+        summary["wall_ratio_vs_pecanpy" + suffix] = max(ratios) if ratios else None
+        summary["rss_ratio_vs_pecanpy" + suffix] = max(rss) if rss else None
+        summary["macro_f1_delta" + suffix] = min(deltas) if deltas else None
     tuned = result.get("blogcatalog_tuned")
     summary["blogcatalog_tuned_macro_f1"] = tuned["test"]["macro_f1"] if tuned else None
     summary.update(stability_summary(result.get("stability", {})))
