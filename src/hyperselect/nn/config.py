@@ -54,9 +54,9 @@ class MLPConfig:
     """A multi-layer perceptron and how to train it.
 
     ``hidden`` lists the neurons of each hidden layer (``()`` is a linear model).  ``patience=None`` disables
-    early stopping; ``grad_clip`` is a max global L2 norm.  ``momentum`` is used by ``momentum``,
-    ``nesterov`` and ``rmsprop`` (as RMSProp's momentum; 0 there is plain RMSProp); ``beta1``/``beta2`` by
-    Adam and AdamW; RMSProp's smoothing constant is ``beta2``'s sibling ``alpha`` fixed at 0.99 as in torch.
+    early stopping; ``grad_clip`` is a max global L2 norm.  ``momentum`` is used by ``momentum`` and
+    ``nesterov`` only (RMSProp runs without momentum, torch's default); ``beta1``/``beta2`` by Adam and
+    AdamW; RMSProp's smoothing constant is ``beta2``'s sibling ``alpha`` fixed at 0.99 as in torch.
     """
 
     hidden: tuple[int, ...] = (128, 64)

@@ -106,8 +106,11 @@ def run_halving(
 ) -> list[MemberOutcome | None]:
     """Advance ``cohort`` (member ``i`` is ``trials[i]``) through ``rungs``, telling every trial its outcome.
 
-    ``deadline`` is a ``time.monotonic()`` value: past it, members still running are pruned at the next rung
-    boundary with reason ``"timeout"``.  Returns one outcome per member (``None`` where the trial was lost to
+    ``deadline`` is a ``time.monotonic()`` value, checked after every epoch of every member (not only between
+    rungs, which can be many epochs apart): past it, a member is stopped once it has a score (after its current
+    epoch) and told ``PRUNED`` with a reason starting ``"timeout"``; members trained one by one that have not
+    started are stopped unstarted.  So the search overruns the deadline by at most one epoch of each vectorised
+    population and of one single network.  Returns one outcome per member (``None`` where the trial was lost to
     another worker and nothing was told).
     """
     n = len(trials)
@@ -115,7 +118,11 @@ def run_halving(
         raise ValueError(f"got {n} trials for a cohort of {len(cohort)}")
     outcomes: list[MemberOutcome | None] = [None] * n
     lost: set[int] = set()
+    timed_out: set[int] = set()
     numbers = {t.number for t in trials}
+
+    def past_deadline() -> bool:
+        return deadline is not None and time.monotonic() > deadline
 
     def report(i: int, epoch: int, score: float, loss: float) -> bool:
         if not math.isfinite(score):
@@ -128,7 +135,29 @@ def run_halving(
             log.warning("trial %d was finished elsewhere (%s); dropping it here", trials[i].number, exc)
             lost.add(i)
             return True
+        if past_deadline() and epoch + 1 < cohort.configs[i].max_epochs:  # (its last epoch completes it)
+            timed_out.add(i)
+            # Single networks waiting for their turn in this rung would each train an epoch more: stop them
+            # now.  (Only single networks: this callback may run inside a population's epoch, whose members
+            # must not be touched from here; a population overruns by the one epoch it is in.)
+            waiting = [
+                j
+                for j in cohort.active
+                if j != i and j not in lost and j not in timed_out and cohort.trained_by(j) == "sequential"
+            ]
+            if waiting:
+                cohort.prune(waiting, "timeout")
+                timed_out.update(waiting)
+            return True
         return False
+
+    def tell_timed_out(members: Sequence[int]) -> None:
+        for i in members:
+            if outcomes[i] is not None or i in lost:
+                continue
+            e = cohort.epochs_done(i)
+            reason = f"timeout: stopped after {e} epochs" if e else "timeout: stopped before its first epoch"
+            tell(i, TrialState.PRUNED, "pruned", reason, None)
 
     def tell(i: int, state: TrialState, outcome: str, reason: str, value: float | None) -> None:
         res = cohort.result(i)
@@ -164,17 +193,12 @@ def run_halving(
         active = [i for i in cohort.active if i not in lost]
         if not active:
             break
-        # the first rung always runs: a member with no score at all would be a wasted trial
-        if k > 0 and deadline is not None and time.monotonic() > deadline:
+        # the first rung always starts (a batch that was asked should produce scores); the callback then
+        # stops every member after its first epoch past the deadline
+        if k > 0 and past_deadline():
             cohort.prune(active, "timeout")
-            for i in active:
-                tell(
-                    i,
-                    TrialState.PRUNED,
-                    "pruned",
-                    f"timeout: stopped after {cohort.epochs_done(i)} epochs",
-                    None,
-                )
+            timed_out.update(active)
+            tell_timed_out(active)
             break
         todo = rung - min(cohort.epochs_done(i) for i in active)
         if todo > 0:
@@ -182,6 +206,18 @@ def run_halving(
         for i in list(lost):
             if cohort.is_active(i):
                 cohort.prune([i], "lost")
+        tell_timed_out(sorted(timed_out))
+        if timed_out:
+            # the others of the batch ended on their own: tell them, and stop
+            for i in range(n):
+                if outcomes[i] is None and i not in lost and not cohort.is_active(i):
+                    _tell_finished(i, cohort, tell)
+            still = [i for i in cohort.active if i not in lost]
+            if still:  # members of a population that was not past the deadline in its epoch
+                cohort.prune(still, "timeout")
+                timed_out.update(still)
+                tell_timed_out(still)
+            break
         # Members that ended on their own this rung (early stopping, divergence, max_epochs) are told now, so the
         # next batches and other workers see them as soon as possible.
         for i in range(n):

@@ -143,7 +143,7 @@ def advise(
     )
     dims["momentum"] = Float(0.8, 0.99, prior=0.9)
     reasons["momentum"] = (
-        "only for SGD-momentum and RMSProp (conditional); 0.9 is typical, 0.8-0.99 the usual range"
+        "only for SGD with momentum or Nesterov (conditional; our RMSProp has none); 0.9 is typical, 0.8-0.99 the usual range"
     )
 
     # 3. depth and width: capacity follows the number of rows and the input width

@@ -10,8 +10,13 @@ This is the startup half of piBO (Hvarfner et al., 2022, "piBO: Augmenting acqui
 beliefs for Bayesian optimization"); since the prior only decides *where to start*, a wrong prior costs a few
 trials, never the ability to find the optimum: the wrapped sampler keeps the full range.
 
-The sampler is stateless apart from its random generator, so many workers on one storage each wrap their own:
-which phase a trial is in follows from the trials already in the study.
+With ``random_every=m``, every ``m``-th trial after the prior phase is drawn uniformly at random instead (BOHB's
+random fraction, Falkner et al., 2018): a model fitted to a few good trials concentrates its proposals around
+them, and a misleading prior or an early lucky trial can hold a long search in one region; the interleaved
+uniform draws keep exploring the whole space at a fixed, small cost.
+
+The sampler is stateless apart from its random generators, so many workers on one storage each wrap their own:
+which phase a trial is in follows from the trials already in the study (and its number).
 """
 
 from __future__ import annotations
@@ -46,13 +51,18 @@ class PriorSampler(optuna.samplers.BaseSampler):
         *,
         n_prior: int = 10,
         seed: int | None = None,
+        random_every: int = 0,
     ) -> None:
         if n_prior < 0:
             raise ValueError(f"n_prior must be >= 0; got {n_prior=}")
+        if random_every < 0 or random_every == 1:
+            raise ValueError(f"random_every must be 0 (off) or >= 2; got {random_every=}")
         self.dims = dict(dims)
         self.base = base
         self.n_prior = int(n_prior)
+        self.random_every = int(random_every)
         self._rng = np.random.default_rng(seed)
+        self._uniform = optuna.samplers.RandomSampler(seed=None if seed is None else seed + 2)
 
     def in_prior_phase(self, study: Study, trial: FrozenTrial) -> bool:
         if self.n_prior == 0:
@@ -60,9 +70,15 @@ class PriorSampler(optuna.samplers.BaseSampler):
         before = study._get_trials(deepcopy=False, states=_STARTED, use_cache=True)
         return sum(t.number < trial.number for t in before) < self.n_prior
 
+    def is_uniform_trial(self, study: Study, trial: FrozenTrial) -> bool:
+        """Whether ``trial`` is one of the interleaved uniform draws (``random_every``)."""
+        if self.random_every == 0 or trial.number % self.random_every != self.random_every - 1:
+            return False
+        return not self.in_prior_phase(study, trial)
+
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        if self.in_prior_phase(study, trial):
-            return {}  # every parameter goes through sample_independent, i.e. the prior
+        if self.in_prior_phase(study, trial) or self.is_uniform_trial(study, trial):
+            return {}  # every parameter goes through sample_independent: the prior, or a uniform draw
         return self.base.infer_relative_search_space(study, trial)
 
     def sample_relative(
@@ -75,6 +91,8 @@ class PriorSampler(optuna.samplers.BaseSampler):
     def sample_independent(
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
+        if self.is_uniform_trial(study, trial):
+            return self._uniform.sample_independent(study, trial, param_name, param_distribution)
         dim = self.dims.get(param_name)
         if dim is not None and dim.has_prior and self.in_prior_phase(study, trial):
             value = dim.sample_prior(self._rng)
@@ -93,4 +111,5 @@ class PriorSampler(optuna.samplers.BaseSampler):
 
     def reseed_rng(self) -> None:
         self._rng = np.random.default_rng()
+        self._uniform.reseed_rng()
         self.base.reseed_rng()

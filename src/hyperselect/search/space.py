@@ -67,7 +67,7 @@ CNN_ONLY = (
 )
 ARCHS: dict[str, type[MLPConfig]] = {"mlp": MLPConfig, "cnn": CNNConfig}
 #: ``momentum`` only means something for these optimizers; elsewhere it is not suggested at all.
-MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov")  # RMSProp runs without momentum (nn/optim.py)
 #: Order of suggestion: learning rate first (the most important single hyperparameter), then the architecture.
 _ORDER = (
     "lr",

@@ -79,13 +79,15 @@ def make_sampler(
     *,
     space: SearchSpace | Mapping[str, Dimension] | None = None,
     n_prior: int = N_PRIOR_TRIALS,
+    random_every: int = 0,
 ) -> optuna.samplers.BaseSampler:
     """``"tpe"`` (multivariate, grouped for conditional dimensions, constant liar for batches), ``"random"``,
     ``"cmaes"``, ``"qmc"`` or ``"gp"``; an Optuna sampler instance is used as given.
 
     With a ``space`` whose dimensions carry priors, the model-based samplers (tpe, gp, cmaes) draw their first
     ``n_prior`` trials from the priors (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly;
-    ``random`` and ``qmc`` stay uniform (they are the baselines and the space-filling design).
+    ``random`` and ``qmc`` stay uniform (they are the baselines and the space-filling design).  ``random_every``
+    (0: off) makes every such trial after the prior phase a uniform draw (:class:`PriorSampler`'s).
     """
     if isinstance(name, optuna.samplers.BaseSampler):
         return name
@@ -94,7 +96,13 @@ def make_sampler(
     base = _base_sampler(name, seed, n_startup=max(2, n_prior // 2) if space is not None else None)
     dims = space.dims if isinstance(space, SearchSpace) else dict(space or {})
     if name in PRIOR_GUIDED and n_prior > 0 and any(d.has_prior for d in dims.values()):
-        return PriorSampler(dims, base, n_prior=n_prior, seed=None if seed is None else seed + 1)
+        return PriorSampler(
+            dims,
+            base,
+            n_prior=n_prior,
+            seed=None if seed is None else seed + 1,
+            random_every=random_every,
+        )
     return base
 
 
@@ -924,7 +932,10 @@ def tune(
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
 
     ``n_trials`` is the total number of trials the study must finish (a resumed study continues up to it);
-    ``timeout`` (seconds) stops asking new batches and prunes running ones at the next rung.  ``space``
+    ``timeout`` (seconds, counted from the call) bounds the search's wall time: no batch starts after it, and
+    the deadline is checked after every epoch, so running trials stop at most about one epoch past it
+    (``PRUNED``, reason ``"timeout: ..."``; the first batch always gets its first epoch); the refit of the best
+    configuration follows (one network, for the best trial's epochs).  ``space``
     defaults to :func:`~hyperselect.search.advise`'s.  ``storage``: ``None`` (in memory), a journal file path,
     or a ``sqlite:///``/``postgresql://`` URL.  ``batch_size`` configurations are trained together (default
     ``eta**2``, capped at ``n_trials``); halving rungs are ``make_rungs(max_epochs, eta, min_epochs)``.
@@ -967,6 +978,8 @@ def tune(
         arch=arch,
         batch_grid=batch_grid,
     )
+    if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
+        timeout = max(1e-3, timeout - (time.monotonic() - t0))
     run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device, progress=progress)
     return summarize(
         study,
