@@ -175,7 +175,9 @@ def best_so_far(trials: list[Any], t0: float) -> list[tuple[float, float]]:
     return points
 
 
-def ours_search(data: Any, space: Any, n_trials: int, seed: int, budget: float) -> dict[str, Any]:
+def ours_search(
+    data: Any, space: Any, n_trials: int, seed: int, budget: float, batch: int | None = None
+) -> dict[str, Any]:
     """:func:`tune` with the baseline's wall time as its ``timeout`` and no trial cap that binds.
 
     A trial's value is the same as the baseline's (the validation accuracy at the epoch early stopping chose,
@@ -184,7 +186,15 @@ def ours_search(data: Any, space: Any, n_trials: int, seed: int, budget: float) 
     for a trial-for-trial comparison.
     """
     t0 = time.time()
-    res = tune(data, n_trials=CAP_TRIALS, timeout=budget, space=space, random_state=seed, refit=False)
+    res = tune(
+        data,
+        n_trials=CAP_TRIALS,
+        timeout=budget,
+        space=space,
+        random_state=seed,
+        refit=False,
+        batch_size=batch,
+    )
     total = time.time() - t0
     study = res.study
     assert study is not None
@@ -239,6 +249,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="1 seed, 12 trials, 12 epochs")
     ap.add_argument("--json", type=Path, required=True)
+    ap.add_argument("--ours-batch", type=int, help="configurations per ask for ours (default: tune's)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -264,7 +275,7 @@ def main() -> None:
             b_points, b_cfg, b_epochs = baseline_search(data, space, n_trials, seed)
             b_total = time.perf_counter() - tb0
             # the same wall budget: ours searches until the baseline's total time, however many trials
-            ours = ours_search(data, space, n_trials, seed, budget=b_total)
+            ours = ours_search(data, space, n_trials, seed, budget=b_total, batch=args.ours_batch)
             o_points = ours["points"]
             target = b_points[-1][1]
             tb, to = time_to(b_points, target), time_to(o_points, target)
