@@ -300,12 +300,32 @@ def test_dropout_masks_have_each_members_rate(digits) -> None:  # type: ignore[n
     configs = [MLPConfig(hidden=(50,), dropout=p, batch_size=32) for p in rates]
     pop = PopulationTrainer(configs, *digits, task="multiclass", n_classes=10, dtype=torch.float64)
     n = 200 * 50
-    masks = torch.cat([pop._dropout_mask(torch.Size([len(rates), 200, 50])) for _ in range(5)], 1)
+    masks = torch.cat([pop._dropout_mask(torch.Size([len(rates), 200, 50]), 0) for _ in range(5)], 1)
     for row, m in enumerate(pop._ids):
         p, mask = rates[m], masks[row]
         assert set(mask.unique().tolist()) <= {0.0, 1 / (1 - p)}
         kept = float((mask > 0).double().mean())
         assert abs(kept - (1 - p)) < 4 * math.sqrt(p * (1 - p) / (5 * n)) + 1e-12, (p, kept)
+
+
+def test_a_members_dropout_masks_do_not_depend_on_its_population(digits) -> None:  # type: ignore[no-untyped-def]
+    """The same member (config and seed) draws the same masks alone, among others, and padded to a wider
+    population, so the planner's choice cannot change a search's result."""
+    me = MLPConfig(hidden=(12, 8), dropout=0.3, batch_size=32)
+    alone = PopulationTrainer([me], *digits, task="multiclass", n_classes=10, seeds=[7])
+    others = [
+        MLPConfig(hidden=(20, 16), dropout=0.5, batch_size=32),
+        MLPConfig(hidden=(12, 8), batch_size=32),
+    ]
+    mixed = PopulationTrainer(
+        [others[0], me, others[1]], *digits, task="multiclass", n_classes=10, seeds=[1, 7, 2]
+    )
+    for layer, width in enumerate(me.hidden):
+        a = alone._dropout_mask(torch.Size([1, 32, width]), layer)[0]
+        b = mixed._dropout_mask(torch.Size([3, 32, 20 if layer == 0 else 16]), layer)
+        torch.testing.assert_close(b[1, :, :width], a, rtol=0, atol=0)
+        assert bool((b[1, :, width:] > 0).all()) and bool((b[2] == 1).all())  # padding kept; no dropout
+        assert not torch.equal(b[0, :, :width], a)
 
 
 def test_compaction_early_stopping_and_pruning(digits) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ import torch
 from hyperselect.nn.config import MLPConfig
 from hyperselect.tasks import Task
 from hyperselect.train.planner import Plan, Planner
-from hyperselect.train.population import PopulationTrainer
+from hyperselect.train.population import PopulationTrainer, population_key
 from hyperselect.train.trainer import NetworkRun, TrainResult
 
 log = logging.getLogger(__name__)
@@ -97,8 +97,10 @@ class Cohort:
             self._add_unit(self._new_unit(unit.members, population=unit.kind == "population"), unit.members)
 
     def _new_unit(
-        self, members: list[int], *, population: bool, device: Any = None
+        self, members: list[int], *, population: bool, device: Any = None, network: bool = False
     ) -> NetworkRun | PopulationTrainer:
+        """A population of ``members``, or one member alone; ``network=True``: alone as a ``NetworkRun`` even
+        with dropout (after running out of memory, where a lone member must be able to fail)."""
         kw = self._kw
         dev = kw["device"] if device is None else device
         if population:
@@ -113,6 +115,14 @@ class Cohort:
                 dtype=kw["dtype"],
             )
         (i,) = members
+        if (
+            not network
+            and self.configs[i].dropout > 0
+            and population_key(self.configs[i], kw["task"]) is not None
+        ):
+            # alone, but as a population of one: its dropout masks come from its own stream as they would in
+            # any population, so a search's result does not depend on the planner's timing-based choice
+            return self._new_unit(members, population=True, device=device)
         return NetworkRun(
             self.configs[i],
             *self._data,
@@ -210,13 +220,13 @@ class Cohort:
 
     def _place_alone(self, i: int, done: int, n_epochs: int, callback: MemberCallback | None) -> None:
         try:
-            unit = self._new_unit([i], population=False)
+            unit = self._new_unit([i], population=False, network=True)
         except OUT_OF_MEMORY as exc:
             reason = _oom_reason(exc)
             del exc
             _release_memory()
             # not even one network fits on the device: keep a record of the member (on the CPU), stopped
-            record = self._new_unit([i], population=False, device="cpu")
+            record = self._new_unit([i], population=False, device="cpu", network=True)
             assert isinstance(record, NetworkRun)
             record.stop("diverged", reason)
             self._add_unit(record, [i])
@@ -265,9 +275,11 @@ class Cohort:
         return unit.result(j) if isinstance(unit, PopulationTrainer) else unit.result()
 
     def trained_by(self, i: int) -> str:
-        """ "population" or "sequential": how the planner chose to train member ``i``."""
+        """ "population" or "sequential": how the planner chose to train member ``i`` (a member with dropout
+        trained alone runs as a population of one, see ``_new_unit``: still "sequential")."""
         u, _ = self._where[i]
-        return "population" if isinstance(self._units[u], PopulationTrainer) else "sequential"
+        alone = len(self._members[u]) == 1
+        return "population" if isinstance(self._units[u], PopulationTrainer) and not alone else "sequential"
 
 
 def _release_memory() -> None:

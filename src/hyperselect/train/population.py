@@ -190,6 +190,7 @@ def _update_math(
 # where it pays back quickly (k * P >= COMPILE_MIN_ELEMENTS); HYPERSELECT_COMPILE=0 turns it off, =1 forces it.
 # Any failure (no C++ compiler, no Triton) falls back to the eager update with one warning.
 COMPILE_MIN_ELEMENTS = 1 << 16
+_DROPOUT_STREAM = 0x64726F70  # mixed into each member's seed for its dropout stream ("drop")
 COLUMN_STEPS = 64  # steps of optimizer coefficients computed at once (see PopulationTrainer._step_columns)
 _compiled_update: Callable[..., None] | None = None
 _compile_failed = False
@@ -361,7 +362,13 @@ class PopulationTrainer:
         seed = int(np.random.SeedSequence([int(s) for s in self.seeds]).generate_state(1)[0])
         self.generator = torch.Generator(device=dev)
         self.generator.manual_seed(seed)
-        self._bits = np.random.Generator(np.random.PCG64(seed))  # CPU dropout masks, see _dropout_mask
+        # CPU dropout masks (see _dropout_mask): each member draws from its own stream, seeded by its seed alone,
+        # so its trajectory depends neither on the other members of its population nor on padding, and a
+        # search gives the same result whether the planner stacks a member or trains it alone (cohort.py)
+        self._member_bits = [
+            np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(s), _DROPOUT_STREAM])))
+            for s in self.seeds
+        ]
 
         n = len(self.configs)
         self.histories = [History() for _ in range(n)]
@@ -611,7 +618,7 @@ class PopulationTrainer:
                 )
             h = self._activate(h)
             if train and self._drop is not None:
-                h = h * self._dropout_mask(h.shape)
+                h = h * self._dropout_mask(h.shape, layer)
         raise AssertionError("unreachable")
 
     def _output_layer(self, h: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -622,24 +629,33 @@ class PopulationTrainer:
         b, w = self._b[depth].transpose(1, 2), self._W[depth].transpose(1, 2)
         return torch.baddbmm(b, w, h.transpose(1, 2), out=out).transpose(1, 2)
 
-    def _dropout_mask(self, shape: torch.Size, out: torch.Tensor | None = None) -> torch.Tensor:
+    def _dropout_mask(self, shape: torch.Size, layer: int, out: torch.Tensor | None = None) -> torch.Tensor:
         """Inverted-dropout multipliers, 0 or 1 / (1 - p) with each member's own p, of the given shape.
 
         On a CPU torch draws one Mersenne-twister number per float (measured ~2 ns an element, and the bool
         mask arithmetic after it as much again: a third of a K=32, width-128 step); here each unit takes 16
         bits of numpy's PCG64 stream and the mask is made with float arithmetic only (no bool tensors, which
-        are slow on a CPU).  Elsewhere (CUDA) torch's generator is fast and used as is."""
+        are slow on a CPU).  Each member draws ``rows x its own width`` units of hidden layer ``layer`` from its
+        own stream; padding and members without dropout are always kept.  Elsewhere (CUDA) torch's generator
+        is fast and used as is."""
         assert self._drop is not None
         if out is None:
             out = torch.empty(shape, device=self.device, dtype=self.dtype)
         if self.device.type != "cpu":
             u = torch.rand(shape, generator=self.generator, device=self.device, dtype=self.dtype)
             return out.copy_(u >= self._drop).mul_(self._keep_scale)
-        n = math.prod(shape)
-        raw = self._bits.bit_generator.random_raw((n + 3) // 4)
-        bits = torch.from_numpy(raw.view(np.int16)[:n]).view(shape)
+        k, rows, width = shape
+        draws = np.full((k, rows, width), 32767, dtype=np.int16)
+        for r, m in enumerate(self._ids):
+            cfg = self.configs[m]
+            if cfg.dropout <= 0:
+                continue
+            w = min(int(cfg.hidden[layer]), width)
+            n = rows * w
+            raw = self._member_bits[m].bit_generator.random_raw((n + 3) // 4)
+            draws[r, :, :w] = raw.view(np.int16)[:n].reshape(rows, w)
         # draw - (threshold - 1) is >= 1 for a kept unit and <= 0 for a dropped one: clamped to exactly 1 / 0
-        return out.copy_(bits).sub_(self._drop_shift).clamp_(0, 1).mul_(self._keep_scale)
+        return out.copy_(torch.from_numpy(draws)).sub_(self._drop_shift).clamp_(0, 1).mul_(self._keep_scale)
 
     def _losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-member mean loss [k], the same formulas as ``nn.losses.make_loss``."""
@@ -747,7 +763,7 @@ class PopulationTrainer:
                 )  # on views of the blocks made once with the buffers: slicing costs as much as a block
             h = a
             if self._drop is not None:
-                mask = self._dropout_mask(a.shape, out=buf["mask"][layer])
+                mask = self._dropout_mask(a.shape, layer, out=buf["mask"][layer])
                 h = torch.mul(a, mask, out=buf["dropped"][layer])
         inputs.append(h)
         losses, d = self._loss_and_grad(self._output_layer(h, out=buf["logits"][0]), yb)
