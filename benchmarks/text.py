@@ -96,6 +96,7 @@ def run_wine(args: argparse.Namespace) -> dict[str, Any]:
         res = evaluate_text(
             data,
             split,
+            models=(*DEFAULT_MODELS, "wide_net"),
             embeddings=E,
             n_trials=args.trials,
             timeout=args.timeout,
