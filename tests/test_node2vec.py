@@ -206,6 +206,9 @@ def test_tune_reuses_walks() -> None:
     )
     assert res.walk_sets <= 2 < len(res.trials) + 1
     assert set(res.best_params) == {"p", "q", "dimensions"}
+    # the whole 2 x 1 x 2 grid is trained exactly once; repeats proposed by TPE are cached and do not count
+    trained = {(t["p"], t["q"], t["dimensions"]) for t in res.trials if not t.get("cached")}
+    assert len(trained) == 4 == sum(not t.get("cached") for t in res.trials)
 
 
 def _two_departments() -> Graph:

@@ -191,7 +191,8 @@ def tune_node2vec(
 
     As in the paper, ``validation_fraction`` of the labelled nodes is held out and scored by a logistic
     regression trained on the other labelled nodes.  Walks depend only on (p, q), so they are generated once
-    per pair and reused by every dimension; a repeated configuration is answered from the cache.
+    per pair and reused by every dimension; a repeated configuration is answered from the cache and does not
+    count: ``n_trials`` distinct configurations are trained (at most the whole grid).
     """
     optuna = __import__("optuna")
     from sklearn.metrics import f1_score
@@ -257,7 +258,16 @@ def tune_node2vec(
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study.optimize(objective, n_trials=n_trials, catch=(Exception,))
+    # n_trials counts distinct configurations: TPE on a small categorical grid often proposes a point again,
+    # which is answered from the cache at no cost and must not use up the budget (the grid bounds the loop)
+    distinct = min(int(n_trials), len(p_values) * len(q_values) * len(dimensions))
+
+    def enough(study: Any, trial: Any) -> None:
+        failed = sum(t.state == optuna.trial.TrialState.FAIL for t in study.trials)
+        if len(score_cache) + failed >= distinct:
+            study.stop()
+
+    study.optimize(objective, n_trials=20 * distinct, catch=(Exception,), callbacks=[enough])
     for t in study.trials:  # failures are recorded with their reason, never swallowed
         if t.state != optuna.trial.TrialState.COMPLETE:
             trials.append(

@@ -1,17 +1,22 @@
-"""Skip-gram with negative sampling over walks, using gensim's Word2Vec.
+"""Skip-gram with negative sampling over walks: our compiled kernel (default) or gensim's Word2Vec.
 
-Why gensim and how it is fed (decided by measurement): its Cython kernels are the proven implementation.  Two
-ways to feed it: ``feed="iterable"`` (default) streams each walk as a list of shared token strings, built lazily
-from the walk matrix, so no copy of the corpus is held; ``feed="file"`` writes the walks to a temporary text
-file for gensim's ``corpus_file`` mode, where each thread reads its own slice without the GIL.  On PPI (p=q=1,
-2 workers, logistic regression, 5 splits) the file mode gave Macro-F1 0.170 / 0.171 for two walk seeds against
-0.181 / 0.176 fed as an iterable (PecanPy, which feeds lists: 0.181), at a similar speed on a quiet machine
-(9.9 vs 12.4 s, 7.6 vs 7.8 s; the file mode was 1.5x faster under heavy load).  Quality decides the default.
-The vocabulary is built from node counts (``np.bincount``) instead of a scan over the walks.
+Why the compiled kernel by default (decided by ``benchmarks/node2vec.py``, which runs both side by side as
+``ours`` and ``ours-numba``): it is the same algorithm as gensim's ``sg=1`` negative sampling (see
+:mod:`._sgns`), run directly over the walk matrix with every thread busy, where gensim needs a token string per
+node and a Python producer thread.  On PPI (p=q=1 and p=0.25,q=4, 2 workers, two runs on a quiet machine) it
+trained in 3.5-3.8 s against gensim's 8.1-8.9 s (2.3x), with Macro-F1 0.1795 / 0.1785 and 0.1756 / 0.1755
+against gensim's 0.1830 / 0.1806 and 0.1712 / 0.1733 (PecanPy SparseOTF: 0.181-0.185 and 0.176-0.177):
+equal within run-to-run noise.  ``backend="gensim"`` keeps the proven implementation one argument away.
+
+How gensim is fed (decided by measurement): ``feed="iterable"`` (default) streams each walk as a list of shared
+token strings, built lazily from the walk matrix, so no copy of the corpus is held; ``feed="file"`` writes the
+walks to a temporary text file for gensim's ``corpus_file`` mode, where each thread reads its own slice without
+the GIL.  On PPI the file mode gave Macro-F1 0.170 / 0.171 for two walk seeds against 0.181 / 0.176 fed as an
+iterable, at a similar speed; quality decided.  The vocabulary is built from node counts (``np.bincount``).
 
 The defaults match gensim's and PecanPy's (alpha 0.025, ``sample=1e-3``, 5 negatives, shrinking windows) so
 that quality comparisons are like for like.  Embeddings are bit-reproducible only with ``workers=1``: with
-several threads gensim's updates interleave nondeterministically (the walks stay reproducible).
+several threads the updates interleave nondeterministically in both backends (the walks stay reproducible).
 """
 
 from __future__ import annotations
@@ -85,12 +90,12 @@ def train_skipgram(
     seed: int = 0,
     tmp_dir: str | None = None,
     feed: str = "iterable",
-    backend: str = "gensim",
+    backend: str = "numba",
 ) -> SkipGramResult:
     """Train SGNS on ``walks`` (int matrix of node indices) and return one vector per node index.
 
-    ``backend="numba"`` runs the same algorithm compiled over the walk matrix (:mod:`._sgns`): no token strings
-    and no producer thread, all threads busy; ``feed`` applies to gensim only.
+    ``backend="numba"`` (default) runs the algorithm compiled over the walk matrix (:mod:`._sgns`);
+    ``backend="gensim"`` runs gensim's Word2Vec, and ``feed`` applies to it only.
     """
     if backend not in ("gensim", "numba"):
         raise ValueError(f"backend must be 'gensim' or 'numba', got {backend=}")
