@@ -16,12 +16,19 @@ njit, prange = numba.njit, numba.prange
 
 
 @njit(cache=True, inline="always")
-def splitmix(state):
+def splitmix_raw(state):
+    """splitmix64: the new state and a 64-bit random integer (also the skip-gram kernel's generator)."""
     state = state + np.uint64(0x9E3779B97F4A7C15)
     z = state
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
+    return state, z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, inline="always")
+def splitmix(state):
+    """splitmix64: the new state and a uniform float in [0, 1) from its top 53 bits."""
+    state, z = splitmix_raw(state)
     return state, (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 

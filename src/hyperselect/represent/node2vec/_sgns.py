@@ -21,19 +21,10 @@ import math
 import numpy as np
 
 from hyperselect.errors import require
+from hyperselect.represent.node2vec._kernels import splitmix_raw as _next
 
 numba = require("numba", "graph")
 njit, prange = numba.njit, numba.prange
-
-
-@njit(cache=True, inline="always")
-def _next(state):
-    """splitmix64: returns the new state and a 64-bit random integer."""
-    state = state + np.uint64(0x9E3779B97F4A7C15)
-    z = state
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return state, z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, nogil=True, fastmath=True)
