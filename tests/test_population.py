@@ -372,6 +372,38 @@ def test_compaction_early_stopping_and_pruning(digits) -> None:  # type: ignore[
     assert pop.result(3).status == "pruned" and len(pop.result(3).history) == 2
 
 
+@pytest.mark.parametrize("kind", ["population", "single"])
+def test_should_stop_interrupts_inside_an_epoch(digits, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """``should_stop`` is asked before every step: True in the middle of the second epoch stops every running
+    member at once, that epoch unrecorded, the first epoch exactly as an uninterrupted run has it."""
+    configs = [MLPConfig(hidden=(16,), lr=0.01 * (i + 1), batch_size=16, max_epochs=10) for i in range(3)]
+    steps_per_epoch = math.ceil(len(digits[0]) / 16)  # 15
+    calls = [0]
+
+    def should_stop() -> bool:
+        calls[0] += 1
+        return calls[0] > steps_per_epoch + 4  # the 5th step of the second epoch
+
+    kw = dict(task="multiclass", n_classes=10, data_seed=DATA_SEED, dtype=torch.float64)
+    if kind == "population":
+        pop = PopulationTrainer(configs, *digits, seeds=range(3), **kw)
+        pop.run_epochs(5, should_stop=should_stop)
+        results = [pop.result(i) for i in range(3)]
+        assert pop.active == [] and pop.n_stacked == 0
+    else:
+        run = NetworkRun(configs[0], *digits, random_state=0, **kw)
+        run.run_epochs(5, should_stop=should_stop)
+        results = [run.result()]
+        assert not run.active and run.epoch == 1
+    assert calls[0] == steps_per_epoch + 5
+    for i, res in enumerate(results):
+        assert res.status == "pruned" and res.stop_reason == "interrupted during epoch 1"
+        ref = _reference(configs[i], i, digits, 1)
+        assert len(res.history) == 1
+        np.testing.assert_allclose(res.history.train_loss, ref.history.train_loss, rtol=RTOL)
+        np.testing.assert_allclose(res.history.valid_loss, ref.history.valid_loss, rtol=RTOL)
+
+
 def test_divergence_is_contained(digits) -> None:  # type: ignore[no-untyped-def]
     Xtr, ytr, Xva, yva = digits
     data = (Xtr, ytr / 9.0, Xva, yva / 9.0)

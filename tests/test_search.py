@@ -235,6 +235,60 @@ def test_deadline_stops_members_inside_a_rung(digits, mode: str) -> None:  # typ
     assert len(done[0].intermediate_values) == 1  # the best so far has a score
 
 
+@pytest.mark.parametrize("mode", ["population", "sequential"])
+def test_deadline_interrupts_an_epoch_once_the_study_has_scores(digits, mode: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Once the study holds a score, the deadline is checked before every training step: training stops
+    within a step of it, in the middle of an epoch (which on a large data set can take minutes), and every
+    member is told PRUNED with its timeout reason and the epochs it finished."""
+    from hyperselect.nn.config import MLPConfig
+    from hyperselect.search import halving, run_halving
+    from hyperselect.train.cohort import Cohort
+
+    class Clock:  # each reading advances one tick: the deadline falls after a known number of checks
+        now = 0.0
+
+        def monotonic(self) -> float:
+            self.now += 1.0
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr(halving, "time", clock)
+    configs = [MLPConfig(hidden=(16,), max_epochs=20, batch_size=8, lr=1e-3 * (i + 1)) for i in range(3)]
+    steps = math.ceil(len(digits.X_train) / 8)
+    study = optuna.create_study(direction="maximize")
+    study.tell(study.ask(), 0.5)  # an earlier batch's score
+    trials = [study.ask() for _ in configs]
+    cohort = Cohort(
+        configs,
+        digits.X_train,
+        digits.y_train,
+        digits.X_valid,
+        digits.y_valid,
+        task="multiclass",
+        n_classes=10,
+        mode=mode,
+    )
+    deadline = 1.5 * steps  # the middle of the second epoch (population) / of the second member's first epoch
+    outcomes = run_halving(study, trials, cohort, rungs=[10, 20], deadline=deadline)
+    assert clock.now <= deadline + 4  # a step or so past the deadline, not the rest of an epoch
+    assert all(o is not None and o.state is TrialState.PRUNED for o in outcomes)
+    epochs = [o.epochs for o in outcomes if o is not None]
+    reasons = [o.reason for o in outcomes if o is not None]
+    if mode == "population":
+        assert epochs == [1, 1, 1] and reasons == ["timeout: stopped after 1 epochs"] * 3
+    else:  # the first member trains one epoch (steps + its report), the second is cut inside its first
+        assert epochs[0] == 1 and epochs[1:] == [0, 0]
+        assert reasons[1:] == ["timeout: stopped before its first epoch"] * 2
+    again = optuna.create_study(direction="maximize")  # an empty study: the first epoch completes
+    clock.now = 0.0
+    trials = [again.ask() for _ in configs]
+    cohort = Cohort(
+        configs, digits.X_train, digits.y_train, digits.X_valid, digits.y_valid, task="multiclass", mode=mode
+    )
+    outcomes = run_halving(again, trials, cohort, rungs=[10, 20], deadline=0.0)
+    assert outcomes[0] is not None and outcomes[0].epochs == 1
+
+
 def test_tune_searches_cnns_where_rows_are_images() -> None:
     from sklearn.datasets import load_digits
 

@@ -28,6 +28,7 @@ import optuna
 from optuna.trial import TrialState
 
 from hyperselect.train.cohort import Cohort
+from hyperselect.train.population import INTERRUPTED
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +107,13 @@ def run_halving(
 ) -> list[MemberOutcome | None]:
     """Advance ``cohort`` (member ``i`` is ``trials[i]``) through ``rungs``, telling every trial its outcome.
 
-    ``deadline`` is a ``time.monotonic()`` value, checked after every epoch of every member (not only between
-    rungs, which can be many epochs apart): past it, a member is stopped once it has a score (after its current
-    epoch) and told ``PRUNED`` with a reason starting ``"timeout"``; members trained one by one that have not
-    started are stopped unstarted.  So the search overruns the deadline by at most one epoch of each vectorised
-    population and of one single network.  Returns one outcome per member (``None`` where the trial was lost to
+    ``deadline`` is a ``time.monotonic()`` value, checked before every training step of every member (not only
+    between rungs, which can be many epochs apart, nor only between epochs, which can take minutes on a large
+    data set): past it, training stops at once, the interrupted epoch is not recorded, and every member still
+    running is told ``PRUNED`` with a reason starting ``"timeout"`` (``"timeout: stopped before its first
+    epoch"`` for one that had not finished an epoch).  So the search overruns the deadline by about one step.
+    One exception keeps a search useful: while the study holds no score at all, the first epoch completes
+    (then the members stop), so that even a tiny budget ends with a scored trial to refit.  Returns one outcome per member (``None`` where the trial was lost to
     another worker and nothing was told).
     """
     n = len(trials)
@@ -124,9 +127,18 @@ def run_halving(
     def past_deadline() -> bool:
         return deadline is not None and time.monotonic() > deadline
 
+    # Inside an epoch the deadline interrupts training before the next step, so a budget holds to within a
+    # step even where one epoch takes minutes -- except while the study has no score at all: the first epoch
+    # of a search completes, so that a search always ends with a scored trial to refit.
+    scored = [deadline is not None and _has_score(study)]
+
+    def interrupt() -> bool:
+        return scored[0] and past_deadline()
+
     def report(i: int, epoch: int, score: float, loss: float) -> bool:
         if not math.isfinite(score):
             return False  # a diverged epoch: the trainer stops the member itself and we record FAIL
+        scored[0] = True
         try:
             trials[i].report(score, epoch)
         except (optuna.exceptions.UpdateFinishedTrialError, RuntimeError, ValueError) as exc:
@@ -202,7 +214,13 @@ def run_halving(
             break
         todo = rung - min(cohort.epochs_done(i) for i in active)
         if todo > 0:
-            cohort.run_epochs(todo, report)
+            cohort.run_epochs(todo, report, interrupt if deadline is not None else None)
+            interrupted = [
+                i
+                for i in range(n)
+                if i not in lost and not cohort.is_active(i) and cohort.reason(i).startswith(INTERRUPTED)
+            ]
+            timed_out.update(interrupted)
         for i in list(lost):
             if cohort.is_active(i):
                 cohort.prune([i], "lost")
@@ -268,6 +286,13 @@ def _tell_finished(
         else:
             outcome = "early_stopped" if status == "early_stopped" else "completed"
             tell(i, TrialState.COMPLETE, outcome, res.stop_reason, value)
+
+
+def _has_score(study: optuna.Study) -> bool:
+    """Whether any trial of the study has a validation score (a completed one, or a reported epoch)."""
+    return any(
+        t.state is TrialState.COMPLETE or t.intermediate_values for t in study.get_trials(deepcopy=False)
+    )
 
 
 def _best(scores: list[float]) -> float:

@@ -93,6 +93,7 @@ class Cohort:
         self._members: list[list[int]] = []  # unit -> its members (cohort indices), in unit order
         self._where: dict[int, tuple[int, int]] = {}  # member -> (unit, index inside the unit)
         self._retired: set[int] = set()  # populations whose running members moved away after an OOM
+        self._should_stop: Callable[[], bool] | None = None  # set for the duration of run_epochs
         for unit in self.plan.units:
             self._add_unit(self._new_unit(unit.members, population=unit.kind == "population"), unit.members)
 
@@ -154,11 +155,24 @@ class Cohort:
     def active(self) -> list[int]:
         return [i for i in range(len(self.configs)) if self.is_active(i)]
 
-    def run_epochs(self, n_epochs: int, callback: MemberCallback | None = None) -> None:
-        """Advance every active member by up to ``n_epochs``."""
-        for u in range(len(self._units)):  # units added by an out-of-memory split are run by the split itself
-            if u not in self._retired:
-                self._run_unit(u, n_epochs, callback)
+    def run_epochs(
+        self,
+        n_epochs: int,
+        callback: MemberCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Advance every active member by up to ``n_epochs``.
+
+        ``should_stop()`` is asked before every training step of every unit: True stops the members of the
+        unit in training (its epoch interrupted) and of every unit after it, as ``"pruned"`` with a reason
+        starting ``"interrupted"`` (see :meth:`PopulationTrainer.run_epochs`)."""
+        self._should_stop = should_stop
+        try:
+            for u in range(len(self._units)):  # units added by an out-of-memory split are run by the split
+                if u not in self._retired:
+                    self._run_unit(u, n_epochs, callback)
+        finally:
+            self._should_stop = None
 
     def _run_unit(self, u: int, n_epochs: int, callback: MemberCallback | None) -> None:
         unit, members = self._units[u], self._members[u]
@@ -172,11 +186,11 @@ class Cohort:
                     if callback is None
                     else (lambda j, e, s, loss, members=members: callback(members[j], e, s, loss))
                 )
-                unit.run_epochs(n_epochs, pcb)
+                unit.run_epochs(n_epochs, pcb, self._should_stop)
             elif unit.active:
                 i = members[0]
                 cb = None if callback is None else (lambda e, s, loss, i=i: callback(i, e, s, loss))
-                unit.run_epochs(n_epochs, cb)
+                unit.run_epochs(n_epochs, cb, self._should_stop)
         except OUT_OF_MEMORY as exc:
             reason = _oom_reason(exc)
             del exc  # its traceback holds the frames, and with them the tensors that filled the memory
@@ -262,6 +276,12 @@ class Cohort:
         u, j = self._where[i]
         unit = self._units[u]
         return unit.status(j) if isinstance(unit, PopulationTrainer) else unit.status
+
+    def reason(self, i: int) -> str:
+        """Why member ``i`` stopped ("" while it runs)."""
+        u, j = self._where[i]
+        unit = self._units[u]
+        return unit.reason(j) if isinstance(unit, PopulationTrainer) else unit.reason
 
     def valid_scores(self, i: int) -> list[float]:
         u, j = self._where[i]

@@ -44,18 +44,25 @@ from torch import nn
 
 from hyperselect.nn.config import CNNConfig, MLPConfig
 from hyperselect.nn.losses import resolve_loss
-from hyperselect.nn.mlp import LEAKY_SLOPE, build_model, count_parameters
+from hyperselect.nn.mlp import LEAKY_SLOPE, build_model
 from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
 from hyperselect.train.batching import EpochShuffler, batch_bounds
-from hyperselect.train.diagnostics import activation_stats, diagnose
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
 from hyperselect.train.metrics import score_from_logits
-from hyperselect.train.trainer import DIAG_ROWS, TrainResult, as_tensors, default_device, infer_n_outputs
+from hyperselect.train.trainer import (
+    TrainResult,
+    as_tensors,
+    assemble_result,
+    default_device,
+    infer_n_outputs,
+)
 
 # (member index, epoch, valid score, valid loss) -> True to prune that member now
 MemberCallback = Callable[[int, int, float, float], bool]
+#: The start of the stop reason of members whose epoch ``should_stop`` interrupted (see ``run_epochs``).
+INTERRUPTED = "interrupted"
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm defaults, mirrored so results match the single trainer
 BN_MOMENTUM = 0.1
@@ -922,20 +929,40 @@ class PopulationTrainer:
         return self._losses(logits, self.yva).tolist(), self._scores(logits, self.yva)
 
     # ------------------------------------------------------------------ epochs
-    def run_epochs(self, n_epochs: int, callback: MemberCallback | None = None) -> None:
-        """Advance every active member by up to ``n_epochs``; ``callback(member, ...)`` True prunes it."""
+    def run_epochs(
+        self,
+        n_epochs: int,
+        callback: MemberCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Advance every active member by up to ``n_epochs``; ``callback(member, ...)`` True prunes it.
+
+        ``should_stop()`` is asked before every training step: True interrupts the epoch and stops every
+        running member as ``"pruned"`` with a reason starting :data:`INTERRUPTED` (the interrupted epoch is
+        not recorded; a member keeps its best epoch's weights).  A wall-clock budget is then kept to within a
+        step, not an epoch, which matters when one epoch of a large data set takes minutes.
+        """
         for _ in range(n_epochs):
             if not self._ids:
                 return
-            self._one_epoch(callback)
+            if not self._one_epoch(callback, should_stop):
+                return
 
-    def _one_epoch(self, callback: MemberCallback | None) -> None:
+    def _one_epoch(self, callback: MemberCallback | None, should_stop: Callable[[], bool] | None) -> bool:
+        """One epoch of every stacked member; False when ``should_stop`` interrupted it."""
         te = time.perf_counter()
         k = len(self._ids)
         perm = self.shuffler.next_permutation().to(self.device)
         loss_sum = torch.zeros(k, device=self.device, dtype=self.dtype)
         gn_sum = torch.zeros(k, self.layout.depth + 1, device=self.device, dtype=self.dtype)
         for s, e in self.bounds:
+            if should_stop is not None and should_stop():
+                seconds = (time.perf_counter() - te) / k
+                for m in list(self._ids):
+                    self._seconds[m] += seconds
+                    self._stop(m, "pruned", f"{INTERRUPTED} during epoch {self._epochs[m]}")
+                self._compact()
+                return False
             losses, gn = self._train_step(perm[s:e])
             loss_sum.add_(losses, alpha=e - s)
             gn_sum.add_(gn)
@@ -1013,6 +1040,7 @@ class PopulationTrainer:
             )
             self._columns = None
         self._compact()
+        return True
 
     def _compact(self) -> None:
         """Drop the rows of members that stopped; keep what ``result`` needs of them."""
@@ -1076,28 +1104,16 @@ class PopulationTrainer:
 
     def result(self, i: int) -> TrainResult:
         """Member ``i`` as it stands, as the single trainer reports it, with a standard module."""
-        model = self.build_member_model(i)
-        cfg, hist, stopper = self.configs[i], self.histories[i], self.stoppers[i]
-        best = stopper.best_epoch
-        vl = hist.valid_loss[best] if best >= 0 else math.nan
-        vs = hist.valid_score[best] if best >= 0 else math.nan
-        status = "completed" if self._status[i] == "running" else self._status[i]
-        reason = self._reason[i] or f"completed {len(hist)} epochs"
-        stats = activation_stats(model, self.Xva[:DIAG_ROWS]) if status != "diverged" else []
-        return TrainResult(
-            model=model,
-            config=cfg,
-            task=self.task,
-            history=hist,
-            status=status,
-            stop_reason=reason,
-            best_epoch=best,
-            best_valid_loss=vl,
-            best_valid_score=vs,
-            n_parameters=count_parameters(model),
-            seconds=self._seconds[i],
-            findings=diagnose(hist, cfg.activation, stats, status),
-            activation_stats=stats,
+        return assemble_result(
+            self.build_member_model(i),
+            self.configs[i],
+            self.task,
+            self.histories[i],
+            self.stoppers[i],
+            self._status[i],
+            self._reason[i],
+            self._seconds[i],
+            self.Xva,
         )
 
     # ------------------------------------------------------------------ calibration

@@ -178,8 +178,17 @@ class NetworkRun:
         if self.active:
             self.status, self.reason = status, reason
 
-    def run_epochs(self, n_epochs: int, callback: EpochCallback | None = None) -> None:
-        """Advance by up to ``n_epochs`` (fewer when the run stops, early or by the callback)."""
+    def run_epochs(
+        self,
+        n_epochs: int,
+        callback: EpochCallback | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> None:
+        """Advance by up to ``n_epochs`` (fewer when the run stops, early or by the callback).
+
+        ``should_stop()`` is asked before every training step: True interrupts the epoch (not recorded) and
+        stops the run as ``"pruned"`` with a reason starting ``"interrupted"``, as the population trainer does.
+        """
         if not self.active:
             return
         t = time.perf_counter()
@@ -190,7 +199,7 @@ class NetworkRun:
                 if self.epoch >= self.config.max_epochs:
                     self.status, self.reason = "completed", f"completed {len(self.history)} epochs"
                     break
-                self._one_epoch()
+                self._one_epoch(should_stop)
                 if not self.active:
                     break
                 if callback is not None and callback(
@@ -222,7 +231,7 @@ class NetworkRun:
         opt.step()
         return loss.detach(), gn
 
-    def _one_epoch(self) -> None:
+    def _one_epoch(self, should_stop: Callable[[], bool] | None = None) -> None:
         model, opt, config = self.model, self.opt, self.config
         Xtr, dev = self.Xtr, self.device
         epoch = self.epoch
@@ -232,6 +241,9 @@ class NetworkRun:
         loss_sum = torch.zeros((), device=dev, dtype=Xtr.dtype)
         gn_sum = torch.zeros(len(self.weights), device=dev, dtype=Xtr.dtype)
         for s, e in self.bounds:
+            if should_stop is not None and should_stop():
+                self.stop("pruned", f"interrupted during epoch {epoch}")
+                return
             loss, gn = self.train_step(perm[s:e])
             if gn is not None:
                 gn_sum += gn
@@ -284,29 +296,53 @@ class NetworkRun:
         """The run as it stands, with the best epoch's weights restored (not for a diverged run)."""
         if self.best_state is not None and self.status != "diverged":
             self.model.load_state_dict(self.best_state)
-        best = self.stopper.best_epoch
-        hist = self.history
-        vl = hist.valid_loss[best] if best >= 0 else math.nan
-        vs = hist.valid_score[best] if best >= 0 else math.nan
-        status = "completed" if self.status == "running" else self.status
-        reason = self.reason or f"completed {len(hist)} epochs"
-        stats = activation_stats(self.model, self.Xva[:DIAG_ROWS]) if status != "diverged" else []
-        findings = diagnose(hist, self.config.activation, stats, status)
-        return TrainResult(
-            model=self.model,
-            config=self.config,
-            task=self.task,
-            history=hist,
-            status=status,
-            stop_reason=reason,
-            best_epoch=best,
-            best_valid_loss=vl,
-            best_valid_score=vs,
-            n_parameters=count_parameters(self.model),
-            seconds=self._seconds,
-            findings=findings,
-            activation_stats=stats,
+        return assemble_result(
+            self.model,
+            self.config,
+            self.task,
+            self.history,
+            self.stopper,
+            self.status,
+            self.reason,
+            self._seconds,
+            self.Xva,
         )
+
+
+def assemble_result(
+    model: nn.Module,
+    config: MLPConfig,
+    task: Task,
+    history: History,
+    stopper: EarlyStopping,
+    status: str,
+    reason: str | None,
+    seconds: float,
+    X_valid: torch.Tensor,
+) -> TrainResult:
+    """A run's :class:`TrainResult` from its parts: the best epoch's figures, the final status, and the
+    diagnostics (activation statistics on up to DIAG_ROWS validation rows; none for a diverged run).  One
+    place for the single trainer and the population's members, so that they report identically."""
+    best = stopper.best_epoch
+    vl = history.valid_loss[best] if best >= 0 else math.nan
+    vs = history.valid_score[best] if best >= 0 else math.nan
+    status = "completed" if status == "running" else status
+    stats = activation_stats(model, X_valid[:DIAG_ROWS]) if status != "diverged" else []
+    return TrainResult(
+        model=model,
+        config=config,
+        task=task,
+        history=history,
+        status=status,
+        stop_reason=reason or f"completed {len(history)} epochs",
+        best_epoch=best,
+        best_valid_loss=vl,
+        best_valid_score=vs,
+        n_parameters=count_parameters(model),
+        seconds=seconds,
+        findings=diagnose(history, config.activation, stats, status),
+        activation_stats=stats,
+    )
 
 
 def train_network(
