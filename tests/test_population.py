@@ -456,6 +456,37 @@ def test_planner_choices(digits) -> None:  # type: ignore[no-untyped-def]
     assert split_for_memory(list(range(5)), lambda m: len(m), 2) == [[0, 1], [2, 3], [4]]
 
 
+def test_planner_floor_skips_sequential_timings_only_when_it_is_a_bound(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A population timed below the cheapest single network's step times its members' count is chosen without
+    timing them one by one; a population timed above that bound still gets the members timed."""
+    from hyperselect.train import planner as planner_mod
+
+    narrow = [MLPConfig(hidden=(8,), lr=0.01 * (1 + j), batch_size=32) for j in range(12)]
+    planner = Planner(narrow, *digits, task="multiclass", n_classes=10)
+    timed: list[int] = []
+    real = Planner.time_sequential
+    monkeypatch.setattr(Planner, "time_sequential", lambda self, i: timed.append(i) or real(self, i))
+    monkeypatch.setattr(planner_mod, "_TIMINGS", {})
+    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1.0)  # a single step "costs" a second
+    monkeypatch.setattr(Planner, "time_population", lambda self, m: 0.5 * len(m))
+    plan = planner.plan("auto")
+    assert [u.kind for u in plan.units] == ["population"] and timed == []
+    assert any("sequential >= 1.2e+04 ms" in n for n in plan.notes), plan.notes
+    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1e-9)  # now no bound: the members are timed
+    plan = planner.plan("auto")
+    assert timed and len(set(timed)) <= planner_mod.SEQUENTIAL_SAMPLE
+    assert {u.kind for u in plan.units} == {"sequential"}  # 0.5 s a member vs real sub-millisecond steps
+
+
+def test_width_cells_are_quarter_octaves() -> None:
+    from hyperselect.train.planner import _width_cell
+
+    cells = [_width_cell(w) for w in range(1, 1025)]
+    assert cells[:8] == list(range(1, 9))
+    assert all(w <= c < 1.2 * w + 1 for w, c in zip(range(1, 1025), cells, strict=True))
+    assert len(set(cells)) < 8 + 4 * 7 + 1  # 8 below, then 4 per octave up to 1024
+
+
 def test_cohort_modes_agree(digits) -> None:  # type: ignore[no-untyped-def]
     configs = [
         MLPConfig(hidden=(16,), optimizer=o, lr=_lr(o), batch_size=32, max_epochs=4, patience=2)

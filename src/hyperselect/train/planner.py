@@ -173,7 +173,13 @@ class Planner:
         return self._calib_data
 
     def _shape_key(self, cfgs: list[MLPConfig]) -> tuple[Any, ...]:
+        """What a step's time depends on, coarse enough that a search's later batches reuse the timings of its
+        earlier ones: widths on a grid of quarter octaves (a step's time is within ~20 % across a cell), and
+        for a population the set of activations (one block of kernels each) but not of optimizers (every
+        optimizer is one fused update).  Exact keys made almost every batch of a search recalibrate: about a
+        tenth of a small search's time went to timing."""
         c = cfgs[0]
+        mix = (c.activation, c.optimizer) if len(cfgs) == 1 else tuple(sorted({x.activation for x in cfgs}))
         return (
             str(self.device),
             str(self.dtype),
@@ -181,8 +187,8 @@ class Planner:
             self._n_out(c),
             c.batch_size,
             population_key(c, self.task),
-            member_widths(cfgs),
-            tuple(sorted({(x.activation, x.optimizer) for x in cfgs})),
+            tuple(_width_cell(w) for w in member_widths(cfgs)),
+            mix,
             any(x.dropout > 0 for x in cfgs),
             any(x.grad_clip is not None for x in cfgs),
         )
@@ -201,30 +207,55 @@ class Planner:
         cfg = self.configs[member]
         key = ("seq", *self._shape_key([cfg]))
         if key not in _TIMINGS:
-            Xtr, ytr, Xva, yva = self._tensors()
-            run = NetworkRun(
-                cfg,
-                Xtr,
-                ytr,
-                Xva,
-                yva,
-                task=self.task,
-                n_classes=self.n_classes,
-                random_state=self.seeds[member],
-                device=self.device,
-                dtype=self.dtype,
-            )
-            idx = torch.arange(min(cfg.batch_size, Xtr.shape[0]), device=self.device)
-            times = []
-            clock = _clock(self.device)
-            with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
-                for j in range(2 + CALIBRATION_STEPS):
-                    t0 = clock()
-                    loss, _ = run.train_step(idx)
-                    float(loss)
-                    if j >= 2:
-                        times.append(clock() - t0)
-            _TIMINGS[key] = float(np.median(times))
+            _TIMINGS[key] = self._time_single(cfg, self.seeds[member])
+        return _TIMINGS[key]
+
+    def _time_single(self, cfg: MLPConfig, seed: int) -> float:
+        Xtr, ytr, Xva, yva = self._tensors()
+        run = NetworkRun(
+            cfg,
+            Xtr,
+            ytr,
+            Xva,
+            yva,
+            task=self.task,
+            n_classes=self.n_classes,
+            random_state=seed,
+            device=self.device,
+            dtype=self.dtype,
+        )
+        idx = torch.arange(min(cfg.batch_size, Xtr.shape[0]), device=self.device)
+        times = []
+        clock = _clock(self.device)
+        with torch.random.fork_rng(devices=[self.device] if self.device.type == "cuda" else []):
+            for j in range(2 + CALIBRATION_STEPS):
+                t0 = clock()
+                loss, _ = run.train_step(idx)
+                float(loss)
+                if j >= 2:
+                    times.append(clock() - t0)
+        return float(np.median(times))
+
+    def time_floor(self, member: int) -> float:
+        """Seconds of one step of the cheapest network the single trainer could train here: one hidden unit,
+        ReLU, plain SGD, no dropout, norm or clipping, at ``configs[member]``'s batch size, depth 1 and loss.
+        Every configuration's single step costs at least this (the same calls, and more of them), so a
+        population timed below ``len(members) * floor`` is faster than its members one by one without timing
+        each of them (``_decide``)."""
+        c = self.configs[member]
+        floor = c.replace(
+            hidden=(1,),
+            activation="relu",
+            optimizer="sgd",
+            dropout=0.0,
+            norm="none",
+            grad_clip=None,
+            weight_decay=0.0,
+            lr_schedule="constant",
+        )
+        key = ("floor", str(self.device), str(self.dtype), self.n_in, self._n_out(c), c.batch_size, c.loss)
+        if key not in _TIMINGS:
+            _TIMINGS[key] = self._time_single(floor, self.seeds[member])
         return _TIMINGS[key]
 
     def time_population(self, members: list[int]) -> float:
@@ -264,13 +295,19 @@ class Planner:
         bucketed_cost = 0.0
         seq_total = 0.0
         for bucket in buckets:
-            seq = self.time_sequential_members(bucket)
-            seq_total += seq
             if len(bucket) == 1:
+                seq = self.time_sequential_members(bucket)
+                seq_total += seq
                 units.append(Unit("sequential", bucket))
                 bucketed_cost += seq
                 continue
             pop = self.time_population(bucket)
+            # Narrow networks: the population is faster than even the cheapest single network would be, so
+            # timing the members one by one cannot change the choice (a search's batches skip most timings).
+            # seq is then that lower bound, which keeps the padding comparison below on the safe side.
+            floor = self.time_floor(bucket[0]) * len(bucket)
+            seq = floor if pop <= POPULATION_MARGIN * floor else self.time_sequential_members(bucket)
+            seq_total += seq
             if pop <= POPULATION_MARGIN * seq:
                 units.append(Unit("population", bucket))
                 bucketed_cost += pop
@@ -279,7 +316,8 @@ class Planner:
                 bucketed_cost += seq
             notes.append(
                 f"members {_span(bucket)} (hidden {self.configs[bucket[0]].hidden}): population "
-                f"{pop * 1e3:.3g} ms/step vs sequential {seq * 1e3:.3g} ms/step -> {units[-1].kind}"
+                f"{pop * 1e3:.3g} ms/step vs sequential {'>= ' if seq == floor else ''}{seq * 1e3:.3g} ms/step"
+                f" -> {units[-1].kind}"
             )
         can_pad = len(buckets) > 1 and self.configs[group[0]].norm != "layer"
         if can_pad:
@@ -324,6 +362,11 @@ class Planner:
                 )
             out += [Unit("population" if len(p) > 1 else "sequential", p, u.padded) for p in parts]
         return out
+
+
+def _width_cell(width: int) -> int:
+    """The calibration cell of a hidden width: its quarter-octave above 8 (8, 10, 11, 13, 16, 19, 23, 27, 32, ...)."""
+    return width if width <= 8 else round(8 * 2 ** (math.ceil(4 * math.log2(width / 8) - 1e-9) / 4))
 
 
 def _clock(device: torch.device) -> Callable[[], float]:
