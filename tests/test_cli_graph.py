@@ -112,7 +112,38 @@ def test_tune_records_trials(tmp_path: Path) -> None:
     res = runner.invoke(app, [*args, "--workers", "1", "--out", str(out)])
     assert res.exit_code == 0, res.output
     data = json.loads((out / "tune.json").read_text())
-    assert len(data["trials"]) == 3 and {"p", "q", "dimensions"} == set(data["best_params"])
+    assert len(data["trials"]) == 3
+    assert {"p", "q", "dimensions", "C", "normalize"} == set(data["best_params"])
+    assert data["best_params"]["C"] in (1.0, 10.0, 100.0) and data["best_params"]["normalize"] in (
+        False,
+        True,
+    )
+    flat = " ".join(res.output.split())
+    b = data["best_params"]
+    assert f"C={b['C']:g} normalize={b['normalize']}" in flat
+    assert f"--C {b['C']:g} {'--normalize' if b['normalize'] else '--no-normalize'}" in flat
+    res = runner.invoke(app, [*args, "--C-values", "1,0", "--workers", "1"])
+    assert res.exit_code == 1 and "must be a finite number > 0" in res.output
+    res = runner.invoke(app, [*args, "--normalize-values", "maybe", "--workers", "1"])
+    assert res.exit_code == 1 and "--normalize-values must be comma-separated true/false" in res.output
+
+
+def test_classify_C_and_normalize(tmp_path: Path) -> None:
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    labels.write_text("".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["classify", str(edges), "--labels", str(labels), "--models", "logreg", "--repeats", "2", *FAST]
+    res = runner.invoke(app, [*args, "--C", "10", "--normalize", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    logreg = json.loads((out / "classify.json").read_text())["models"]["logreg"]
+    assert logreg["C"] == 10.0 and logreg["normalize"] is True
+    assert "C=10, rows L2-normalised" in " ".join(res.output.split())
+    for bad in ("0", "-2", "nan"):
+        res = runner.invoke(app, [*args, "--C", bad])
+        assert res.exit_code == 1 and "--C must be a finite number > 0" in res.output, res.output
 
 
 def test_similar_and_recommend_show_tied_groups(tmp_path: Path) -> None:

@@ -205,10 +205,113 @@ def test_tune_reuses_walks() -> None:
         workers=1,
     )
     assert res.walk_sets <= 2 < len(res.trials) + 1
-    assert set(res.best_params) == {"p", "q", "dimensions"}
+    assert set(res.best_params) == {"p", "q", "dimensions", "C", "normalize"}
     # the whole 2 x 1 x 2 grid is trained exactly once; repeats proposed by TPE are cached and do not count
     trained = {(t["p"], t["q"], t["dimensions"]) for t in res.trials if not t.get("cached")}
     assert len(trained) == 4 == sum(not t.get("cached") for t in res.trials)
+
+
+def _multilabel_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """400 rows, 6 labels (some rare), where the row norm varies a lot and the direction carries the labels."""
+    rng = np.random.default_rng(seed)
+    n, d, k = 400, 8, 6
+    centres = rng.normal(size=(k, d))
+    y = np.zeros((n, k), dtype=np.int8)
+    y[np.arange(n), rng.choice(k, size=n, p=[0.35, 0.3, 0.15, 0.1, 0.06, 0.04])] = 1
+    y[rng.random(n) < 0.2, 0] = 1  # a second label on some rows
+    direction = y @ centres + rng.normal(scale=1.5, size=(n, d))
+    x = direction * rng.lognormal(sigma=1.0, size=(n, 1))
+    return x, y
+
+
+def test_logreg_normalize_equals_manually_normalised_rows() -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings
+
+    x, y = _multilabel_data()
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    kw = {"models": ("logreg",), "repeats": 2, "n_jobs": 1, "C": 10.0}
+    normed = evaluate_embeddings(x, y, normalize=True, **kw)["models"]["logreg"]
+    manual = evaluate_embeddings(unit, y, **kw)["models"]["logreg"]
+    raw = evaluate_embeddings(x, y, **kw)["models"]["logreg"]
+    for key in ("macro_f1", "micro_f1"):
+        assert normed[key] == pytest.approx(manual[key], abs=1e-12)
+    assert normed["normalize"] is True and manual["normalize"] is False and normed["C"] == 10.0
+    assert normed["macro_f1"] != raw["macro_f1"]  # the option does something on these rows
+
+
+def test_logreg_C_changes_the_result() -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings
+
+    x, y = _multilabel_data(1)
+    kw = {"models": ("logreg",), "repeats": 2, "n_jobs": 1}
+    default = evaluate_embeddings(x, y, **kw)["models"]["logreg"]
+    one = evaluate_embeddings(x, y, C=1.0, **kw)["models"]["logreg"]
+    strong = evaluate_embeddings(x, y, C=1e-4, **kw)["models"]["logreg"]
+    assert default == one | {"seconds_per_repeat": default["seconds_per_repeat"]}  # C=1 is the default
+    assert default["C"] == 1.0 and default["normalize"] is False
+    # heavy regularisation flattens the per-label scores towards the label rates: rare labels are never picked
+    assert strong["macro_f1"] < default["macro_f1"] - 0.05
+
+
+@pytest.mark.parametrize("bad", [0, -1.0, float("nan"), float("inf"), "1", True, None])
+def test_bad_C_is_a_clear_error(bad: object) -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings
+
+    x, y = _multilabel_data()
+    with pytest.raises(ConfigError, match=r"C \(inverse regularisation strength\) must be a"):
+        evaluate_embeddings(x, y, models=("logreg",), repeats=1, n_jobs=1, C=bad)  # type: ignore[arg-type]
+
+
+def test_bad_normalize_and_grids_are_clear_errors() -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings, tune_node2vec
+
+    x, y = _multilabel_data()
+    with pytest.raises(ConfigError, match="normalize must be True or False"):
+        evaluate_embeddings(x, y, models=("logreg",), repeats=1, n_jobs=1, normalize="yes")  # type: ignore[arg-type]
+    g = nx.karate_club_graph()
+    graph, labels = from_networkx(g), labels_from_mapping(nx.get_node_attributes(g, "club"))
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match=r"must be a finite number > 0\. Got 0"):
+        tune_node2vec(graph, labels, n_trials=1, C_values=(1.0, 0.0), workers=1)
+    with pytest.raises(ConfigError, match="at least one value"):
+        tune_node2vec(graph, labels, n_trials=1, normalize_values=(), workers=1)
+    assert time.perf_counter() - t0 < 5  # refused before any walk or embedding
+
+
+def test_tune_selects_classifier_on_validation() -> None:
+    from hyperselect.evaluate.node_classification import tune_node2vec
+
+    g = nx.karate_club_graph()
+    labels = labels_from_mapping(nx.get_node_attributes(g, "club"))
+    c_grid, norm_grid = (1e-4, 1.0, 30.0), (False, True)
+    res = tune_node2vec(
+        from_networkx(g),
+        labels,
+        n_trials=3,
+        p_values=(0.5, 1.0, 2.0),
+        q_values=(1.0,),
+        dimensions=(8,),
+        C_values=c_grid,
+        normalize_values=norm_grid,
+        num_walks=5,
+        validation_fraction=0.3,
+        workers=1,
+    )
+    done = [t for t in res.trials if "score" in t]
+    assert done and all(t["C"] in c_grid and t["normalize"] in norm_grid for t in done)
+    for t in done:
+        if t.get("cached"):
+            continue
+        cells = t["classifier_scores"]
+        assert [(c["normalize"], c["C"]) for c in cells] == [(v, c) for v in norm_grid for c in c_grid]
+        best = max(cells, key=lambda c: c["score"])
+        assert t["score"] == best["score"] and (t["C"], t["normalize"]) == (best["C"], best["normalize"])
+    top = max(done, key=lambda t: t["score"])
+    assert res.best_score == top["score"]
+    assert res.best_params["C"] in c_grid and res.best_params["normalize"] in norm_grid
+    winner = next(t for t in done if (t["p"], t["q"]) == (res.best_params["p"], res.best_params["q"]))
+    assert (res.best_params["C"], res.best_params["normalize"]) == (winner["C"], winner["normalize"])
+    assert res.to_dict()["best_params"] == res.best_params
 
 
 def _two_departments() -> Graph:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hyperselect._io import atomic_write_json, safe_join
-from hyperselect.errors import DataError, HyperselectError
+from hyperselect.errors import ConfigError, DataError, HyperselectError
 
 app = typer.Typer(help="Graph embeddings (node2vec): similar nodes, recommendations, node classification.")
 console = Console()
@@ -44,6 +44,23 @@ def _auto_int(name: str, value: str) -> int | str:
         return int(value)
     except ValueError:
         raise DataError(f"--{name.replace('_', '-')} must be an integer or 'auto'. Got {value!r}.") from None
+
+
+def _float_list(name: str, value: str) -> list[float]:
+    try:
+        return [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise ConfigError(f"--{name} must be comma-separated numbers. Got {value!r}.") from None
+
+
+def _bool_list(name: str, value: str) -> list[bool]:
+    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    out = []
+    for v in value.split(","):
+        if v.strip().lower() not in words:
+            raise ConfigError(f"--{name} must be comma-separated true/false. Got {value!r}.")
+        out.append(words[v.strip().lower()])
+    return out
 
 
 def _run(fn: Callable[[], None]) -> None:
@@ -278,12 +295,24 @@ def classify(
     workers: int | None = WorkersOpt,
     repeats: int = typer.Option(5, "--repeats", help="Random 50% splits to average."),
     models: str = typer.Option("logreg,random_forest,network", "--models", help="Comma-separated models."),
+    C: float = typer.Option(
+        1.0,
+        "--C",
+        help="Logistic regression's inverse regularisation strength (> 0; `graph tune` selects it).",
+    ),
+    normalize: bool = typer.Option(
+        False,
+        "--normalize/--no-normalize",
+        help="Scale embedding rows to unit L2 norm for the logistic regression.",
+    ),
 ) -> None:
     """Macro/Micro-F1 of classifiers on the embeddings (top-k labels per node for multi-label graphs)."""
 
     def go() -> None:
         from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
 
+        if not 0 < C < float("inf"):  # also catches nan
+            raise ConfigError(f"--C must be a finite number > 0. Got {C}.")
         graph, lab = _load(edges, labels, directed)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         x, y = labelled_matrix(model.embeddings_, model.nodes_, lab)
@@ -294,6 +323,8 @@ def classify(
             repeats=repeats,
             random_state=seed,
             n_jobs=workers or 2,
+            C=C,
+            normalize=normalize,
         )
         table = Table(title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)")
         for col in ("model", "Macro-F1", "Micro-F1"):
@@ -308,6 +339,7 @@ def classify(
                     f"{r['micro_f1']:.4f} ± {r['micro_f1_std']:.4f}",
                 )
         console.print(table)
+        console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
         console.print(_effort_line(model))
         if out is not None:
             atomic_write_json(safe_join(out, "classify.json"), {**res, "effort": model.effort_})
@@ -327,8 +359,15 @@ def tune(
     epochs: int = typer.Option(1, "--epochs"),
     seed: int = SeedOpt,
     workers: int = typer.Option(2, "--workers"),
+    C_values: str = typer.Option(
+        "1,10,100", "--C-values", help="Comma-separated logistic regression C values (> 0) to select from."
+    ),
+    normalize_values: str = typer.Option(
+        "false,true", "--normalize-values", help="Row L2 normalisation settings to select from: false, true."
+    ),
 ) -> None:
-    """Select p, q and the dimension against a validation Macro-F1 (10% of labels held out)."""
+    """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
+    (10% of labels held out); pass the chosen --C and --normalize to `graph classify`."""
 
     def go() -> None:
         from hyperselect.evaluate.node_classification import tune_node2vec
@@ -338,26 +377,45 @@ def tune(
             dims = [int(d) for d in dimensions.split(",")]
         except ValueError:
             raise DataError(f"--dimensions must be comma-separated integers. Got {dimensions!r}.") from None
+        c_grid = _float_list("C-values", C_values)
+        norm_grid = _bool_list("normalize-values", normalize_values)
         res = tune_node2vec(
             graph,
             lab,
             n_trials=trials,
             dimensions=dims,
+            C_values=c_grid,
+            normalize_values=norm_grid,
             num_walks=num_walks,
             epochs=epochs,
             workers=workers,
             random_state=seed,
         )
         table = Table(title="trials")
-        for col in ("#", "p", "q", "dim", "validation Macro-F1"):
+        for col in ("#", "p", "q", "dim", "C", "normalize", "validation Macro-F1"):
             table.add_column(col)
         for t in res.trials:
             score = f"{t['score']:.4f}" if "score" in t else f"failed: {t.get('reason')}"
-            table.add_row(str(t["number"]), str(t.get("p")), str(t.get("q")), str(t.get("dimensions")), score)
+            table.add_row(
+                str(t["number"]),
+                str(t.get("p")),
+                str(t.get("q")),
+                str(t.get("dimensions")),
+                f"{t['C']:g}" if "C" in t else "",
+                str(t.get("normalize", "")),
+                score,
+            )
         console.print(table)
+        b = res.best_params
         console.print(
-            f"best: {res.best_params} (validation Macro-F1 {res.best_score:.4f}); "
+            f"best: p={b['p']:g} q={b['q']:g} dimensions={b['dimensions']} C={b['C']:g} "
+            f"normalize={b['normalize']} (validation Macro-F1 {res.best_score:.4f}); "
             f"{res.walk_sets} walk sets for {len(res.trials)} trials, {res.seconds:.0f}s"
+        )
+        norm_flag = "--normalize" if b["normalize"] else "--no-normalize"
+        console.print(
+            f"classify with: --p {b['p']:g} --q {b['q']:g} --dimensions {b['dimensions']} "
+            f"--C {b['C']:g} {norm_flag}"
         )
         if out is not None:
             atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
