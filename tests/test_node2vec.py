@@ -275,6 +275,10 @@ def test_bad_normalize_and_grids_are_clear_errors() -> None:
         tune_node2vec(graph, labels, n_trials=1, C_values=(1.0, 0.0), workers=1)
     with pytest.raises(ConfigError, match="at least one value"):
         tune_node2vec(graph, labels, n_trials=1, normalize_values=(), workers=1)
+    with pytest.raises(ConfigError, match="validation_repeats"):
+        tune_node2vec(graph, labels, n_trials=1, validation_repeats=0, workers=1)
+    with pytest.raises(ConfigError, match="validation_fraction"):
+        tune_node2vec(graph, labels, n_trials=1, validation_fraction=1.0, workers=1)
     assert time.perf_counter() - t0 < 5  # refused before any walk or embedding
 
 
@@ -306,6 +310,8 @@ def test_tune_selects_classifier_on_validation() -> None:
         assert [(c["normalize"], c["C"]) for c in cells] == [(v, c) for v in norm_grid for c in c_grid]
         best = max(cells, key=lambda c: c["score"])
         assert t["score"] == best["score"] and (t["C"], t["normalize"]) == (best["C"], best["normalize"])
+        # each cell's score is the mean over the validation_repeats (default 3) held-out slices
+        assert all(len(c["splits"]) == 3 and c["score"] == pytest.approx(np.mean(c["splits"])) for c in cells)
     top = max(done, key=lambda t: t["score"])
     assert res.best_score == top["score"]
     assert res.best_params["C"] in c_grid and res.best_params["normalize"] in norm_grid

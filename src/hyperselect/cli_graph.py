@@ -365,9 +365,13 @@ def tune(
     normalize_values: str = typer.Option(
         "false,true", "--normalize-values", help="Row L2 normalisation settings to select from: false, true."
     ),
+    validation_repeats: int = typer.Option(
+        3, "--validation-repeats", help="Disjoint 10% validation slices averaged per configuration."
+    ),
 ) -> None:
     """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
-    (10% of labels held out); pass the chosen --C and --normalize to `graph classify`."""
+    (10% of labels held out, averaged over --validation-repeats disjoint slices); pass the chosen --C and
+    --normalize to `graph classify`."""
 
     def go() -> None:
         from hyperselect.evaluate.node_classification import tune_node2vec
@@ -386,6 +390,7 @@ def tune(
             dimensions=dims,
             C_values=c_grid,
             normalize_values=norm_grid,
+            validation_repeats=validation_repeats,
             num_walks=num_walks,
             epochs=epochs,
             workers=workers,

@@ -230,6 +230,7 @@ def tune_node2vec(
     C_values: Sequence[float] = (1.0, 10.0, 100.0),
     normalize_values: Sequence[bool] = (False, True),
     validation_fraction: float = 0.1,
+    validation_repeats: int = 3,
     walk_length: int = 80,
     num_walks: int = 10,
     window: int = 10,
@@ -241,7 +242,11 @@ def tune_node2vec(
     the logistic regression's regularisation ``C`` and row normalisation.
 
     As in the paper, ``validation_fraction`` of the labelled nodes is held out and scored by a logistic
-    regression trained on the other labelled nodes.  Walks depend only on (p, q), so they are generated once
+    regression trained on the other labelled nodes; this is done for ``validation_repeats`` disjoint held-out
+    slices and the scores averaged.  One slice of BlogCatalog (about 1,000 nodes, 39 labels, many rare) scores
+    Macro-F1 to about +-0.01, as much as the differences between good (p, q, C) choices, so the best of a
+    dozen trials on one slice is mostly the luckiest: selected that way, the winner scored 0.285 on its
+    slice and 0.245 on the test protocol.  Walks depend only on (p, q), so they are generated once
     per pair and reused by every dimension; a repeated configuration is answered from the cache and does not
     count: ``n_trials`` distinct configurations are trained (at most the whole grid).
 
@@ -272,22 +277,41 @@ def tune_node2vec(
     rows, y = labels.align(graph.nodes, embedded)
     if len(rows) < 10:
         raise DataError(f"Only {len(rows)} labelled nodes: too few to hold out a validation set for tuning.")
+    if not 0 < validation_fraction < 1:
+        raise ConfigError(f"validation_fraction must be in (0, 1). Got {validation_fraction!r}.")
+    if (
+        isinstance(validation_repeats, bool)
+        or not isinstance(validation_repeats, int)
+        or validation_repeats < 1
+    ):
+        raise ConfigError(f"validation_repeats must be an integer >= 1. Got {validation_repeats!r}.")
     rng = np.random.default_rng(random_state)
     perm = rng.permutation(len(rows))
     n_val = max(2, round(validation_fraction * len(rows)))
-    val, tr = perm[:n_val], perm[n_val:]
-    k_val = y[val].sum(axis=1)
+    # disjoint held-out slices of one permutation while they fit, fresh permutations after that
+    splits = []
+    for r in range(validation_repeats):
+        if (r + 1) * n_val > len(rows):
+            perm = rng.permutation(len(rows))
+        start = (r * n_val) % len(rows) if (r + 1) * n_val <= len(rows) else 0
+        val = perm[start : start + n_val]
+        splits.append((val, np.setdiff1d(perm, val, assume_unique=True)))
     trials: list[dict[str, Any]] = []
 
     def classifier_cells(x: np.ndarray) -> list[dict[str, Any]]:
-        """Validation Macro-F1 of every (normalize, C) cell for one embedding, in grid order."""
+        """Validation Macro-F1 of every (normalize, C) cell for one embedding, in grid order: the mean over
+        the validation splits (each cell's per-split scores under ``"splits"``)."""
         cells = []
         for norm in norm_grid:
             for c in C_grid:
-                scores = _scores("logreg", x[tr], y[tr], x[val], random_state, workers, C=c, normalize=norm)
-                pred = top_k_predictions(scores, k_val)
-                f1 = float(f1_score(y[val], pred, average="macro", zero_division=0))
-                cells.append({"C": c, "normalize": norm, "score": f1})
+                f1s = []
+                for val, tr in splits:
+                    scores = _scores(
+                        "logreg", x[tr], y[tr], x[val], random_state, workers, C=c, normalize=norm
+                    )
+                    pred = top_k_predictions(scores, y[val].sum(axis=1))
+                    f1s.append(float(f1_score(y[val], pred, average="macro", zero_division=0)))
+                cells.append({"C": c, "normalize": norm, "score": float(np.mean(f1s)), "splits": f1s})
         return cells
 
     def objective(trial: Any) -> float:
