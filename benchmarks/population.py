@@ -302,6 +302,9 @@ def main() -> None:
         help="wall: elapsed seconds; cpu: this process's CPU seconds (same work on every side; with one "
         "thread it equals wall time on an idle machine and ignores time lost to other processes)",
     )
+    ap.add_argument("--ks", type=int, nargs="+", help="population sizes instead of the default set")
+    ap.add_argument("--widths", type=int, nargs="+", help="hidden widths instead of the default set")
+    ap.add_argument("--repeats", type=int, help="interleaved repeats per cell instead of the default (5)")
     args = ap.parse_args()
     global clock
     clock = CLOCKS[args.clock]
@@ -311,6 +314,9 @@ def main() -> None:
         ks, widths, epochs, repeats, n_seq = (1, 8, 32), (32, 128), 1, 5, 4
     else:
         ks, widths, epochs, repeats, n_seq = (1, 8, 32, 128), (32, 128, 512), 2, 5, 8
+    ks = tuple(args.ks) if args.ks else ks
+    widths = tuple(args.widths) if args.widths else widths
+    repeats = args.repeats if args.repeats else repeats
     rng = np.random.default_rng(0)
     peak = matmul_peak(1024 if args.quick else 2048)
     print(f"matmul peak {peak:.1f} GFLOP/s, {torch.get_num_threads()} thread(s)", flush=True)
@@ -329,12 +335,14 @@ def main() -> None:
         r["population_step_fraction_of_peak"] = r["population_step_gflops"] / peak
     pad = padding_vs_bucketing(datasets["digits"], rng, repeats)
 
-    def pick(k: int, w: int) -> float:
-        return min(r["speedup_population_vs_standard"] for r in rows if r["K"] == k and r["width"] == w)
+    def pick(k: int, w: int) -> float | None:
+        cells = [r["speedup_population_vs_standard"] for r in rows if r["K"] == k and r["width"] == w]
+        return min(cells) if cells else None
 
     summary = {
         "speedup_k32_w32": pick(32, 32),
         "speedup_k32_w128": pick(32, 128),
+        "speedup_k128_w128": pick(128, 128),
         "planner_min_speedup": min(r["speedup_planned_vs_single"] for r in rows),
         "matmul_peak_gflops": peak,
         "update_compile_s": compile_s,
