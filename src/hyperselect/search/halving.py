@@ -113,8 +113,8 @@ def run_halving(
     running is told ``PRUNED`` with a reason starting ``"timeout"`` (``"timeout: stopped before its first
     epoch"`` for one that had not finished an epoch).  So the search overruns the deadline by about one step.
     One exception keeps a search useful: while the study holds no score at all, the first epoch completes
-    (then the members stop), so that even a tiny budget ends with a scored trial to refit.  Returns one outcome per member (``None`` where the trial was lost to
-    another worker and nothing was told).
+    (then the members stop), so that even a tiny budget ends with a scored trial to refit.  Returns one outcome
+    per member (``None`` where the trial was lost to another worker and nothing was told).
     """
     n = len(trials)
     if len(cohort) != n:
