@@ -279,6 +279,8 @@ def test_bad_normalize_and_grids_are_clear_errors() -> None:
         tune_node2vec(graph, labels, n_trials=1, validation_repeats=0, workers=1)
     with pytest.raises(ConfigError, match="validation_fraction"):
         tune_node2vec(graph, labels, n_trials=1, validation_fraction=1.0, workers=1)
+    with pytest.raises(ConfigError, match="train_fraction"):
+        tune_node2vec(graph, labels, n_trials=1, train_fraction=0.95, workers=1)
     assert time.perf_counter() - t0 < 5  # refused before any walk or embedding
 
 

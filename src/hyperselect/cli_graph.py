@@ -360,13 +360,18 @@ def tune(
     seed: int = SeedOpt,
     workers: int = typer.Option(2, "--workers"),
     C_values: str = typer.Option(
-        "1,10,100", "--C-values", help="Comma-separated logistic regression C values (> 0) to select from."
+        "1,3,10,30,100",
+        "--C-values",
+        help="Comma-separated logistic regression C values (> 0) to select from.",
     ),
     normalize_values: str = typer.Option(
         "false,true", "--normalize-values", help="Row L2 normalisation settings to select from: false, true."
     ),
     validation_repeats: int = typer.Option(
         3, "--validation-repeats", help="Disjoint 10% validation slices averaged per configuration."
+    ),
+    train_fraction: float = typer.Option(
+        0.5, "--train-fraction", help="Share of labelled nodes the validation classifier trains on."
     ),
 ) -> None:
     """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
@@ -391,6 +396,7 @@ def tune(
             C_values=c_grid,
             normalize_values=norm_grid,
             validation_repeats=validation_repeats,
+            train_fraction=train_fraction,
             num_walks=num_walks,
             epochs=epochs,
             workers=workers,
