@@ -122,11 +122,13 @@ def test_divergence_after_good_epochs_keeps_the_last_good_weights(clf_data, monk
     X, y = clf_data
     real = trainer.NetworkRun._one_epoch
 
-    def one_epoch(self):  # two good epochs, then the loss turns NaN (as a too-large step size makes it)
+    def one_epoch(
+        self, *args
+    ):  # two good epochs, then the loss turns NaN (as a too-large step size makes it)
         if self.epoch == 2:
             with torch.no_grad():
                 next(self.model.parameters()).fill_(float("nan"))
-        real(self)
+        real(self, *args)
 
     monkeypatch.setattr(trainer.NetworkRun, "_one_epoch", one_epoch)
     with pytest.warns(ConvergenceWarning, match="diverged.*keeping the weights of epoch"):

@@ -123,16 +123,29 @@ def test_member_that_alone_runs_out_of_memory_fails_alone(monkeypatch: pytest.Mo
 
 
 def test_sequential_member_out_of_memory_is_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = NetworkRun.train_step
+    """A member alone trains as a population of one; out of memory there, it is retried as a single network
+    (from its initial weights, caught up), and out of memory again it is recorded, the others unharmed."""
+    real, real_pop = NetworkRun.train_step, PopulationTrainer._train_step
+    tried: list[str] = []
 
     def step(self: NetworkRun, idx: torch.Tensor) -> Any:
         if self.random_state == 1 and self.epoch >= 1:
+            tried.append("network")
             raise torch.OutOfMemoryError("CUDA out of memory.")
         return real(self, idx)
 
+    def pop_step(self: PopulationTrainer, idx: torch.Tensor) -> Any:
+        if self.seeds[self._ids[0]] == 1 and self._epochs[self._ids[0]] >= 1:
+            tried.append("population")
+            raise torch.OutOfMemoryError("CUDA out of memory.")
+        return real_pop(self, idx)
+
     monkeypatch.setattr(NetworkRun, "train_step", step)
+    monkeypatch.setattr(PopulationTrainer, "_train_step", pop_step)
     c = _cohort(_configs(3), mode="sequential")
+    assert c.trained_by(1) == "sequential"
     c.run_epochs(EPOCHS)
+    assert tried == ["population", "network"]
     assert c.status(1) == "diverged" and c.result(1).stop_reason == "out of memory: CUDA out of memory."
     assert len(c.result(1).history) == 1  # the epoch before it ran out is kept
     assert c.status(0) == c.status(2) == "completed"

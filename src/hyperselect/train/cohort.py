@@ -116,13 +116,11 @@ class Cohort:
                 dtype=kw["dtype"],
             )
         (i,) = members
-        if (
-            not network
-            and self.configs[i].dropout > 0
-            and population_key(self.configs[i], kw["task"]) is not None
-        ):
+        if not network and population_key(self.configs[i], kw["task"]) is not None:
             # alone, but as a population of one: its dropout masks come from its own stream as they would in
-            # any population, so a search's result does not depend on the planner's timing-based choice
+            # any population, so a search's result does not depend on the planner's timing-based choice; and
+            # the population's hand-written backward and fused update make its step the faster one (mnist1d,
+            # two hidden layers, Adam, one thread: 0.33 vs 0.59 ms at width 32, 2.5 vs 2.8 ms at 512)
             return self._new_unit(members, population=True, device=device)
         return NetworkRun(
             self.configs[i],
