@@ -9,7 +9,8 @@ init, seed all drawn per member; batch size 64) are trained for E epochs by
 
 * ``standard``: the loop an Optuna user writes per configuration: DataLoader(TensorDataset, shuffle=True) and a
   torch.optim optimizer, evaluating on the validation set after each epoch;
-* ``single``: our single-network trainer (NetworkRun), one configuration after the other;
+* ``single``: one configuration after the other, as a cohort trains a member alone (a population of one, whose
+  hand-written step is faster than the single-network trainer's; NetworkRun where populations do not apply);
 * ``population``: all K in one PopulationTrainer (forced);
 * ``planned``: a Cohort in mode "auto" (the planner times both on this machine and picks).
 
