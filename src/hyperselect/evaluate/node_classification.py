@@ -303,9 +303,9 @@ def tune_node2vec(
     # disjoint held-out slices of one permutation while they fit, fresh permutations after that
     splits = []
     for r in range(validation_repeats):
-        if (r + 1) * n_val > len(rows):
-            perm = rng.permutation(len(rows))
-        start = (r * n_val) % len(rows) if (r + 1) * n_val <= len(rows) else 0
+        start = r * n_val
+        if start + n_val > len(rows):
+            perm, start = rng.permutation(len(rows)), 0
         val = perm[start : start + n_val]
         rest = np.setdiff1d(perm, val, assume_unique=True)
         fit = rest if n_fit is None else rng.permutation(rest)[: min(n_fit, len(rest))]
@@ -336,14 +336,7 @@ def tune_node2vec(
         record: dict[str, Any] = {"number": trial.number, "p": p, "q": q, "dimensions": dim}
         t0 = time.perf_counter()
         if key in score_cache:
-            best = score_cache[key]
-            record.update(
-                score=best["score"], C=best["C"], normalize=best["normalize"], cached=True, seconds=0.0
-            )
-            trial.set_user_attr("C", best["C"])
-            trial.set_user_attr("normalize", best["normalize"])
-            trials.append(record)
-            return float(best["score"])
+            return finish(trial, record, score_cache[key], cached=True, seconds=0.0)
         reused = (p, q) in walks_cache
         if not reused:
             walks_cache[(p, q)] = generate_walks(
@@ -367,17 +360,6 @@ def tune_node2vec(
         cells = classifier_cells(emb[rows])
         best = max(cells, key=lambda cell: cell["score"])  # the first of equal cells, in grid order
         score_cache[key] = best
-        trial.set_user_attr("C", best["C"])
-        trial.set_user_attr("normalize", best["normalize"])
-        record.update(
-            score=best["score"],
-            C=best["C"],
-            normalize=best["normalize"],
-            classifier_scores=cells,
-            walks_reused=reused,
-            seconds=time.perf_counter() - t0,
-        )
-        trials.append(record)
         logger.info(
             "tune trial %d: p=%g q=%g dim=%d -> validation Macro-F1 %.4f (C=%g, normalize=%s)",
             trial.number,
@@ -388,6 +370,21 @@ def tune_node2vec(
             best["C"],
             best["normalize"],
         )
+        return finish(
+            trial,
+            record,
+            best,
+            classifier_scores=cells,
+            walks_reused=reused,
+            seconds=time.perf_counter() - t0,
+        )
+
+    def finish(trial: Any, record: dict[str, Any], best: dict[str, Any], **extra: Any) -> float:
+        """Record a trial's best classifier cell (on the Optuna trial too, for ``best_params``)."""
+        trial.set_user_attr("C", best["C"])
+        trial.set_user_attr("normalize", best["normalize"])
+        record.update(score=best["score"], C=best["C"], normalize=best["normalize"], **extra)
+        trials.append(record)
         return float(best["score"])
 
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=random_state))

@@ -28,7 +28,7 @@ import optuna
 from optuna.trial import TrialState
 
 from hyperselect.train.cohort import Cohort
-from hyperselect.train.population import INTERRUPTED
+from hyperselect.train.trainer import INTERRUPTED
 
 log = logging.getLogger(__name__)
 

@@ -217,13 +217,9 @@ class Planner:
         return _TIMINGS[key]
 
     def _time_population_of(self, cfgs: list[MLPConfig], seeds: list[int]) -> float:
-        Xtr, ytr, Xva, yva = self._tensors()
         pop = PopulationTrainer(
             cfgs,
-            Xtr,
-            ytr,
-            Xva,
-            yva,
+            *self._tensors(),
             task=self.task,
             n_classes=self.n_classes,
             seeds=seeds,
@@ -319,7 +315,8 @@ class Planner:
             # timing the members one by one cannot change the choice (a search's batches skip most timings).
             # seq is then that lower bound, which keeps the padding comparison below on the safe side.
             floor = self.time_floor(bucket[0]) * len(bucket)
-            seq = floor if pop <= POPULATION_MARGIN * floor else self.time_sequential_members(bucket)
+            bounded = pop <= POPULATION_MARGIN * floor
+            seq = floor if bounded else self.time_sequential_members(bucket)
             seq_total += seq
             if pop <= POPULATION_MARGIN * seq:
                 units.append(Unit("population", bucket))
@@ -329,7 +326,7 @@ class Planner:
                 bucketed_cost += seq
             notes.append(
                 f"members {_span(bucket)} (hidden {self.configs[bucket[0]].hidden}): population "
-                f"{pop * 1e3:.3g} ms/step vs sequential {'>= ' if seq == floor else ''}{seq * 1e3:.3g} ms/step"
+                f"{pop * 1e3:.3g} ms/step vs sequential {'>= ' if bounded else ''}{seq * 1e3:.3g} ms/step"
                 f" -> {units[-1].kind}"
             )
         can_pad = len(buckets) > 1 and self.configs[group[0]].norm != "layer"

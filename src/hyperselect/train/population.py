@@ -52,6 +52,7 @@ from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
 from hyperselect.train.metrics import score_from_logits
 from hyperselect.train.trainer import (
+    INTERRUPTED,
     TrainResult,
     as_tensors,
     assemble_result,
@@ -61,8 +62,6 @@ from hyperselect.train.trainer import (
 
 # (member index, epoch, valid score, valid loss) -> True to prune that member now
 MemberCallback = Callable[[int, int, float, float], bool]
-#: The start of the stop reason of members whose epoch ``should_stop`` interrupted (see ``run_epochs``).
-INTERRUPTED = "interrupted"
 
 BN_EPS = 1e-5  # torch.nn.BatchNorm1d / LayerNorm defaults, mirrored so results match the single trainer
 BN_MOMENTUM = 0.1

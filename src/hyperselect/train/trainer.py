@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 EVAL_CHUNK = 8192
 DIAG_ROWS = 512
+#: The start of the stop reason of a run whose epoch ``should_stop`` interrupted (see ``run_epochs``).
+INTERRUPTED = "interrupted"
 
 # Called after every epoch with (epoch, valid_score, valid_loss); returning True stops training ("pruned").
 EpochCallback = Callable[[int, float, float], bool]
@@ -187,7 +189,7 @@ class NetworkRun:
         """Advance by up to ``n_epochs`` (fewer when the run stops, early or by the callback).
 
         ``should_stop()`` is asked before every training step: True interrupts the epoch (not recorded) and
-        stops the run as ``"pruned"`` with a reason starting ``"interrupted"``, as the population trainer does.
+        stops the run as ``"pruned"`` with a reason starting :data:`INTERRUPTED`, as the population trainer does.
         """
         if not self.active:
             return
@@ -242,7 +244,7 @@ class NetworkRun:
         gn_sum = torch.zeros(len(self.weights), device=dev, dtype=Xtr.dtype)
         for s, e in self.bounds:
             if should_stop is not None and should_stop():
-                self.stop("pruned", f"interrupted during epoch {epoch}")
+                self.stop("pruned", f"{INTERRUPTED} during epoch {epoch}")
                 return
             loss, gn = self.train_step(perm[s:e])
             if gn is not None:
