@@ -308,6 +308,50 @@ def test_dropout_masks_have_each_members_rate(digits) -> None:  # type: ignore[n
         assert abs(kept - (1 - p)) < 4 * math.sqrt(p * (1 - p) / (5 * n)) + 1e-12, (p, kept)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dropout_kernel_matches_its_numpy_definition(dtype: type) -> None:
+    """The compiled mask kernel writes exactly the masks of the vectorised numpy version (the fallback without
+    numba), call after call: padding, members without dropout, and calls whose units end inside a word."""
+    pytest.importorskip("numba")
+    from hyperselect.train import _dropout
+
+    keys = np.array([_dropout.member_key(s) for s in (1, 2, 3)], dtype=np.uint64)
+    rows_member = np.array([2, 0, 1])
+    widths = np.array([5, 0, 7])  # member 0 has no dropout; row widths below the population's 7 are padded
+    thresholds = np.array([round(0.3 * 65536), 0, round(0.5 * 65536)])
+    keep = np.array([1 / 0.7, 1.0, 2.0], dtype=dtype)
+    used_a, used_b = np.zeros(3, dtype=np.int64), np.zeros(3, dtype=np.int64)
+    kernel = _dropout._make_kernel()
+    assert kernel is not None
+    for rows in (3, 8, 1, 5):
+        a, b = np.empty((3, rows, 7), dtype=dtype), np.empty((3, rows, 7), dtype=dtype)
+        kernel(a, rows_member, keys, used_a, widths, thresholds, keep)
+        _dropout.fill_masks_numpy(b, rows_member, keys, used_b, widths, thresholds, keep)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(used_a, used_b)
+        assert (a[1] == 1).all() and (a[0, :, 5:] == keep[0]).all()  # no dropout; padding kept
+    # words used, by member: 0 has no dropout, 1 draws 7 units a row, 2 draws 5
+    assert used_a.tolist() == [0, *(sum((r * w + 3) // 4 for r in (3, 8, 1, 5)) for w in (7, 5))]
+
+
+def test_dropout_masks_without_numba_are_the_same(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without the compiled kernel (no numba) a population draws the very same masks, through numpy."""
+    from hyperselect.train import _dropout
+
+    configs = [MLPConfig(hidden=(12, 8), dropout=0.3, batch_size=32), MLPConfig(hidden=(6, 8), dropout=0.5, batch_size=32)]
+    masks = []
+    for kernel in (True, False):
+        if not kernel:
+            monkeypatch.setattr(_dropout, "_kernel", None)
+            monkeypatch.setattr(_dropout, "_kernel_tried", True)
+        pop = PopulationTrainer(configs, *digits, task="multiclass", n_classes=10, seeds=[4, 5])
+        masks.append(
+            [pop._dropout_mask(torch.Size([2, 32, w]), layer) for layer, w in ((0, 12), (1, 8), (0, 12))]
+        )
+    for a, b in zip(*masks, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_a_members_dropout_masks_do_not_depend_on_its_population(digits) -> None:  # type: ignore[no-untyped-def]
     """The same member (config and seed) draws the same masks alone, among others, and padded to a wider
     population, so the planner's choice cannot change a search's result."""

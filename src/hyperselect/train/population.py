@@ -47,6 +47,7 @@ from hyperselect.nn.losses import resolve_loss
 from hyperselect.nn.mlp import LEAKY_SLOPE, build_model
 from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
+from hyperselect.train._dropout import fill_masks, member_key
 from hyperselect.train.batching import EpochShuffler, batch_bounds
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
@@ -196,7 +197,6 @@ def _update_math(
 # where it pays back quickly (k * P >= COMPILE_MIN_ELEMENTS); HYPERSELECT_COMPILE=0 turns it off, =1 forces it.
 # Any failure (no C++ compiler, no Triton) falls back to the eager update with one warning.
 COMPILE_MIN_ELEMENTS = 1 << 16
-_DROPOUT_STREAM = 0x64726F70  # mixed into each member's seed for its dropout stream ("drop")
 COLUMN_STEPS = 64  # steps of optimizer coefficients computed at once (see PopulationTrainer._step_columns)
 _compiled_update: Callable[..., None] | None = None
 _compile_failed = False
@@ -371,10 +371,8 @@ class PopulationTrainer:
         # CPU dropout masks (see _dropout_mask): each member draws from its own stream, seeded by its seed alone,
         # so its trajectory depends neither on the other members of its population nor on padding, and a
         # search gives the same result whether the planner stacks a member or trains it alone (cohort.py)
-        self._member_bits = [
-            np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(s), _DROPOUT_STREAM])))
-            for s in self.seeds
-        ]
+        self._drop_keys = np.array([member_key(s) for s in self.seeds], dtype=np.uint64)
+        self._drop_used = np.zeros(len(self.seeds), dtype=np.int64)  # words of its stream each member used
 
         n = len(self.configs)
         self.histories = [History() for _ in range(n)]
@@ -495,7 +493,9 @@ class PopulationTrainer:
             self._keep_scale = 1 / (1 - self._drop)
             # 16-bit dropout draws: unit dropped when its draw u (uniform on 0..65535, stored as u - 32768) is
             # below round(p * 65536), i.e. p is rounded to a multiple of 1/65536
-            self._drop_shift = col([round(d * 65536) - 32769 for d in drops]).unsqueeze(2)
+            # 16-bit draws: kept when the draw (0..65535) is >= round(p * 65536) (see _dropout.py)
+            self._drop_thresholds = np.array([round(d * 65536) for d in drops], dtype=np.int64)
+            self._keep_np = self._keep_scale.reshape(-1).cpu().numpy()  # in the population's dtype
         smooth = [c.label_smoothing for c in cfgs]
         self._smooth = col(smooth).unsqueeze(2) if any(s > 0 for s in smooth) else None
         self._delta = col([c.huber_delta for c in cfgs]).unsqueeze(2)
@@ -514,6 +514,8 @@ class PopulationTrainer:
 
         self._act_blocks = blocks(lambda c: c.activation)
         self._buffers: dict[int, dict[str, list[Any]]] = {}  # rows -> _step_buffers
+        self._ids_np = np.array(self._ids, dtype=np.int64)
+        self._drop_widths: dict[tuple[int, int], np.ndarray] = {}  # see _dropout_mask
 
     def _set_update_coefficients(self, cfgs: list[MLPConfig], col: Callable[..., torch.Tensor]) -> None:
         """The per-member columns of the update template (see ``_update``)."""
@@ -640,28 +642,39 @@ class PopulationTrainer:
 
         On a CPU torch draws one Mersenne-twister number per float (measured ~2 ns an element, and the bool
         mask arithmetic after it as much again: a third of a K=32, width-128 step); here each unit takes 16
-        bits of numpy's PCG64 stream and the mask is made with float arithmetic only (no bool tensors, which
-        are slow on a CPU).  Each member draws ``rows x its own width`` units of hidden layer ``layer`` from its
-        own stream; padding and members without dropout are always kept.  Elsewhere (CUDA) torch's generator
-        is fast and used as is."""
+        bits of its member's own counter-based stream, drawn, compared and written in one compiled pass
+        (``_dropout.fill_masks``; numpy's generators and a float mask made in torch cost a sixth of a K=32,
+        width-32 step).  Each member draws ``rows x its own width`` units of hidden layer ``layer`` from its own
+        stream; padding and members without dropout are always kept.  Elsewhere (CUDA) torch's generator is
+        fast and used as is."""
         assert self._drop is not None
         if out is None:
             out = torch.empty(shape, device=self.device, dtype=self.dtype)
         if self.device.type != "cpu":
             u = torch.rand(shape, generator=self.generator, device=self.device, dtype=self.dtype)
             return out.copy_(u >= self._drop).mul_(self._keep_scale)
-        k, rows, width = shape
-        draws = np.full((k, rows, width), 32767, dtype=np.int16)
-        for r, m in enumerate(self._ids):
-            cfg = self.configs[m]
-            if cfg.dropout <= 0:
-                continue
-            w = min(int(cfg.hidden[layer]), width)
-            n = rows * w
-            raw = self._member_bits[m].bit_generator.random_raw((n + 3) // 4)
-            draws[r, :, :w] = raw.view(np.int16)[:n].reshape(rows, w)
-        # draw - (threshold - 1) is >= 1 for a kept unit and <= 0 for a dropped one: clamped to exactly 1 / 0
-        return out.copy_(torch.from_numpy(draws)).sub_(self._drop_shift).clamp_(0, 1).mul_(self._keep_scale)
+        width = shape[2]
+        key = (layer, width)
+        widths = self._drop_widths.get(key)
+        if widths is None:  # units each member draws per row: its width in this layer, 0 without dropout
+            widths = np.array(
+                [
+                    min(int(self.configs[m].hidden[layer]), width) if self.configs[m].dropout > 0 else 0
+                    for m in self._ids
+                ],
+                dtype=np.int64,
+            )
+            self._drop_widths[key] = widths
+        fill_masks(
+            out.numpy(),
+            self._ids_np,
+            self._drop_keys,
+            self._drop_used,
+            widths,
+            self._drop_thresholds,
+            self._keep_np,
+        )
+        return out
 
     def _losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Per-member mean loss [k], the same formulas as ``nn.losses.make_loss``."""
