@@ -57,6 +57,8 @@ from hyperselect.train.early_stopping import EarlyStopping
 #: ours' trial budget: high enough never to bind, so the wall budget (the baseline's total time) decides
 CAP_TRIALS = 10_000
 
+DATASETS = ("digits", "mnist1d", "bbc-minilm")
+
 BBC = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "bbc" / "bbc_news.csv.gz"
 
 
@@ -250,17 +252,25 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="1 seed, 12 trials, 12 epochs")
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--ours-batch", type=int, help="configurations per ask for ours (default: tune's)")
+    ap.add_argument(
+        "--datasets",
+        nargs="+",
+        choices=DATASETS,
+        default=list(DATASETS),
+        help="which data sets (default: all)",
+    )
+    ap.add_argument("--seeds", type=int, nargs="+", help="which seeds (default: 0 1 2; --quick: 0)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")
-    seeds = [0] if args.quick else [0, 1, 2]
+    seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
     n_trials = 12 if args.quick else 60
     max_epochs = 12 if args.quick else 40
     t_start = time.perf_counter()
     warmup = warm_up()
     per: dict[str, Any] = {}
-    for name in ["digits", "mnist1d", "bbc-minilm"]:
+    for name in args.datasets:
         data, skipped = load_task(name)
         if data is None:
             per[name] = {"skipped": skipped}

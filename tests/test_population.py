@@ -338,7 +338,10 @@ def test_dropout_masks_without_numba_are_the_same(digits, monkeypatch) -> None: 
     """Without the compiled kernel (no numba) a population draws the very same masks, through numpy."""
     from hyperselect.train import _dropout
 
-    configs = [MLPConfig(hidden=(12, 8), dropout=0.3, batch_size=32), MLPConfig(hidden=(6, 8), dropout=0.5, batch_size=32)]
+    configs = [
+        MLPConfig(hidden=(12, 8), dropout=0.3, batch_size=32),
+        MLPConfig(hidden=(6, 8), dropout=0.5, batch_size=32),
+    ]
     masks = []
     for kernel in (True, False):
         if not kernel:

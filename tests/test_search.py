@@ -527,3 +527,35 @@ def test_batch_size_grid_keeps_the_range_and_the_prior(digits) -> None:  # type:
         batch_grid=False,
     )
     assert isinstance(off.space.dims["batch_size"], Int)
+
+
+def test_a_batch_comes_in_groups_that_share_batch_size_and_depth(digits) -> None:  # type: ignore[no-untyped-def]
+    from hyperselect.train.population import population_key
+
+    space = advise(digits, max_epochs=4).extend("batch_size", Int(16, 64, log=True))
+    res = run(digits, space=space, n_trials=8, batch_size=4, group_size=2, refit=False)
+    study = res.study
+    assert study is not None and study.user_attrs["hyperselect"]["group_size"] == 2
+    trials = sorted(study.get_trials(), key=lambda t: t.number)
+    assert len(trials) == 8
+    for lead, follow in zip(trials[0::2], trials[1::2], strict=True):
+        # the follower keeps the leader's structure, so both train in one population ...
+        assert "group_of" not in lead.user_attrs and follow.user_attrs["group_of"] == lead.number
+        for name in ("batch_size", "n_layers"):
+            assert follow.params[name] == lead.params[name]
+        cfgs = [config_of(t) for t in (lead, follow)]
+        assert population_key(cfgs[0], "multiclass") == population_key(cfgs[1], "multiclass")
+        # ... and the sampler draws the rest on its own
+        assert follow.params["lr"] != lead.params["lr"]
+    # group_size=1: every trial draws its own structure (no trial is enqueued as a follower)
+    solo = run(digits, space=space, n_trials=8, batch_size=4, group_size=1, refit=False)
+    assert solo.study is not None
+    assert not any("group_of" in t.user_attrs for t in solo.study.get_trials())
+    with pytest.raises(ConfigError, match="group_size"):
+        run(digits, space=space, group_size=0)
+
+
+def config_of(trial):  # type: ignore[no-untyped-def]
+    from hyperselect.nn.config import config_from_dict
+
+    return config_from_dict(trial.user_attrs["config"])

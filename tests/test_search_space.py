@@ -44,6 +44,10 @@ def test_advise_sizes_the_space_to_the_data() -> None:
     few = advise(n_rows=300, n_features=50, task="binary")
     many = advise(n_rows=1_000_000, n_features=20, task="binary")
     assert few.dims["dropout"].high > many.dims["dropout"].high  # type: ignore[attr-defined]
+    # ... and the startup trials start from more of it: the prior's centre follows the risk too
+    assert few.dims["dropout"].prior > many.dims["dropout"].prior == 0.0  # type: ignore[attr-defined]
+    draws = [few.dims["dropout"].sample_prior(np.random.default_rng(i)) for i in range(200)]
+    assert 0.15 < float(np.median(draws)) < 0.35
     assert "high overfitting risk" in few.reasons["dropout"]
     assert large.base.max_epochs < small.base.max_epochs
 

@@ -88,6 +88,14 @@ def register(app: typer.Typer) -> None:
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
         sampler: Annotated[str, typer.Option(help="tpe, random, cmaes, qmc or gp")] = "tpe",
         batch_size: Annotated[int | None, typer.Option(min=1, help="configurations trained together")] = None,
+        group_size: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                help="trials of a batch that share batch size and depth, so they train as one population "
+                "(default: the whole batch; 1: each draws its own)",
+            ),
+        ] = None,
         max_epochs: Annotated[
             int | None, typer.Option(min=1, help="epoch cap (early stopping decides)")
         ] = None,
@@ -125,6 +133,7 @@ def register(app: typer.Typer) -> None:
                 random_state=seed,
                 resume=resume,
                 batch_size=batch_size,
+                group_size=group_size,
                 data_ref=ref,
                 heartbeat_interval=heartbeat,
                 progress=True,

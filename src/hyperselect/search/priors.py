@@ -11,8 +11,8 @@ The rules encode what practitioners know about small and medium MLPs on tabular-
 * epochs are not searched: early stopping decides, ``max_epochs`` only caps the budget;
 * dropout is searched higher where overfitting risk is higher (few training rows per parameter).
 
-Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, little
-dropout, cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
+Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, dropout
+from 0 to 0.25 as the overfitting risk grows, cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
 trials are drawn (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly.
 """
 
@@ -197,16 +197,21 @@ def advise(
     mid_params = _mlp_params(f, int(math.sqrt(w_low * w_high)), max(1, (1 + max_depth) // 2), s.n_outputs)
     rows_per_param = n / mid_params
     if rows_per_param < 1:
-        d_high, d_why = 0.5, "fewer than one training row per parameter: high overfitting risk"
+        d_high, d_prior, d_why = 0.5, 0.25, "fewer than one training row per parameter: high overfitting risk"
     elif rows_per_param < 10:
-        d_high, d_why = 0.3, "a few training rows per parameter: moderate overfitting risk"
+        d_high, d_prior, d_why = 0.3, 0.1, "a few training rows per parameter: moderate overfitting risk"
     else:
-        d_high, d_why = 0.2, "many training rows per parameter: low overfitting risk"
-    dims["dropout"] = Float(0.0, d_high, prior=0.0)
+        d_high, d_prior, d_why = 0.2, 0.0, "many training rows per parameter: low overfitting risk"
+    dims["dropout"] = Float(0.0, d_high, prior=d_prior)
     reasons["dropout"] = (
         f"[0, {d_high}] because a mid-sized network has ~{mid_params:,} parameters for {n:,} "
-        f"rows ({rows_per_param:.2g} rows per parameter): {d_why}; startup trials favour little "
-        "dropout, since it slows training and early stopping already regularises"
+        f"rows ({rows_per_param:.2g} rows per parameter): {d_why}; startup trials centre on "
+        f"{d_prior:g}"
+        + (
+            " (little dropout: it slows training and early stopping already regularises)"
+            if d_prior == 0
+            else " (the higher the risk, the more dropout, as in Srivastava et al. 2014)"
+        )
     )
 
     # 7. schedule: cheap to search, cosine often helps at the end of training
@@ -256,9 +261,9 @@ def advise(
         f"task {s.task.value}: {loss} (not searched)",
         "the first trial is the default config (Adam, lr 1e-3, ReLU, one hidden layer, cosine decay): a "
         "strong baseline that the sampler must beat",
-        "the next startup trials are drawn from the priors (lr near 1e-3, mostly Adam and ReLU, little "
-        "dropout, moderate width) rather than uniformly; the sampler then models all of them over the "
-        "full ranges",
+        "the next startup trials are drawn from the priors (lr near 1e-3, mostly Adam and ReLU, dropout "
+        f"near {d_prior:g}, moderate width) rather than uniformly; the sampler then models all of them over "
+        "the full ranges",
         "successive halving compares configurations after the same number of epochs and stops the worst",
     ]
     log.debug("advised space for %s", s)
