@@ -439,6 +439,8 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
         "3",
         "--batch-size",
         "3",
+        "--group-size",
+        "2",
         "--space",
         str(space),
         "--out",
@@ -460,6 +462,7 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
         ),
     )
     assert study.user_attrs["hyperselect"]["data"]["target"] == "target"
+    assert study.user_attrs["hyperselect"]["group_size"] == 2
     res = CliRunner().invoke(cli, [*args, "--trials", "4", "--resume"])
     assert res.exit_code == 0, res.output
     assert json.loads((out / "result.json").read_text())["counts"]["finished"] == 4
