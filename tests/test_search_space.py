@@ -46,6 +46,8 @@ def test_advise_sizes_the_space_to_the_data() -> None:
     assert few.dims["dropout"].high > many.dims["dropout"].high  # type: ignore[attr-defined]
     # ... and the startup trials start from more of it: the prior's centre follows the risk too
     assert few.dims["dropout"].prior > many.dims["dropout"].prior == 0.0  # type: ignore[attr-defined]
+    mid = advise(n_rows=3_500, n_features=20, task="regression")  # ~2 rows per parameter: range only
+    assert "moderate overfitting risk" in mid.reasons["dropout"] and mid.dims["dropout"].prior == 0.0  # type: ignore[attr-defined]
     draws = [few.dims["dropout"].sample_prior(np.random.default_rng(i)) for i in range(200)]
     assert 0.15 < float(np.median(draws)) < 0.35
     assert "high overfitting risk" in few.reasons["dropout"]

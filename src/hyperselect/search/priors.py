@@ -11,8 +11,8 @@ The rules encode what practitioners know about small and medium MLPs on tabular-
 * epochs are not searched: early stopping decides, ``max_epochs`` only caps the budget;
 * dropout is searched higher where overfitting risk is higher (few training rows per parameter).
 
-Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, dropout
-from 0 to 0.25 as the overfitting risk grows, cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
+Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, no dropout
+unless there are fewer training rows than parameters (then 0.25), cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
 trials are drawn (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly.
 """
 
@@ -199,7 +199,7 @@ def advise(
     if rows_per_param < 1:
         d_high, d_prior, d_why = 0.5, 0.25, "fewer than one training row per parameter: high overfitting risk"
     elif rows_per_param < 10:
-        d_high, d_prior, d_why = 0.3, 0.1, "a few training rows per parameter: moderate overfitting risk"
+        d_high, d_prior, d_why = 0.3, 0.0, "a few training rows per parameter: moderate overfitting risk"
     else:
         d_high, d_prior, d_why = 0.2, 0.0, "many training rows per parameter: low overfitting risk"
     dims["dropout"] = Float(0.0, d_high, prior=d_prior)
@@ -210,7 +210,8 @@ def advise(
         + (
             " (little dropout: it slows training and early stopping already regularises)"
             if d_prior == 0
-            else " (the higher the risk, the more dropout, as in Srivastava et al. 2014)"
+            else " (a network this much larger than its data needs more than early stopping; Srivastava et al. "
+            "2014 use 0.2-0.5)"
         )
     )
 
