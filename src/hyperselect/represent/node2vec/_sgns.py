@@ -34,6 +34,8 @@ def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha
     n_table = table.shape[0]
     length = walks.shape[1]
     n_rows = hi - lo
+    tgt = np.empty(negative + 1, dtype=np.int64)
+    sink = np.float32(0.0)
     for r in range(lo, hi):
         alpha = alpha0 + (alpha1 - alpha0) * (r - lo) / max(n_rows, 1)
         # kept tokens of this walk (downsampling), into buf
@@ -57,18 +59,26 @@ def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha
                 if j == i:
                     continue
                 ctx = buf[j]
-                for k in range(dim):
-                    neu[k] = np.float32(0.0)
+                # draw this pair's targets first and touch every cache line of their output rows, so that the
+                # (random, mostly L2-missing) rows load in parallel instead of one after another
+                n_t = 0
                 for d in range(negative + 1):
                     if d == 0:
-                        target = word
-                        label = 1.0
+                        tgt[n_t] = word
                     else:
                         state, z = _next(state)
                         target = table[np.int64(z % np.uint64(n_table))]
                         if target == word:
                             continue
-                        label = 0.0
+                        tgt[n_t] = target
+                    for k in range(0, dim, 16):
+                        sink += syn1[tgt[n_t], k]
+                    n_t += 1
+                for k in range(dim):
+                    neu[k] = np.float32(0.0)
+                for d in range(n_t):
+                    target = tgt[d]
+                    label = 1.0 if d == 0 else 0.0
                     f = np.float32(0.0)
                     for k in range(dim):
                         f += syn0[ctx, k] * syn1[target, k]
@@ -84,6 +94,8 @@ def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha
                         syn1[target, k] += g * syn0[ctx, k]
                 for k in range(dim):
                     syn0[ctx, k] += neu[k]
+    if sink == np.float32(1e30):  # never true: keeps the touches from being optimised away
+        neu[0] += sink
     return state
 
 
