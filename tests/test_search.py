@@ -562,3 +562,27 @@ def config_of(trial):  # type: ignore[no-untyped-def]
     from hyperselect.nn.config import config_from_dict
 
     return config_from_dict(trial.user_attrs["config"])
+
+
+def test_a_follower_left_waiting_by_a_dead_worker_is_closed_once_the_budget_is_done(
+    digits, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    journal = str(tmp_path / "s.journal")
+    run(digits, n_trials=3, storage=journal, study_name="s", refit=False)
+    study = optuna.load_study(
+        study_name="s",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(journal)),
+    )
+    # a worker enqueued a group follower and was killed before asking it
+    study.enqueue_trial({"batch_size": 64}, user_attrs={"group_of": 0})
+    res = run(digits, n_trials=3, storage=journal, study_name="s", resume=True, refit=False)
+    assert res.study is not None
+    trials = res.study.get_trials()
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    stray = [t for t in trials if t.user_attrs.get("outcome") == "surplus"]
+    assert (
+        len(stray) == 1
+        and stray[0].state is TrialState.FAIL
+        and "already finished" in stray[0].user_attrs["reason"]
+    )
+    assert res.counts["finished"] == 3

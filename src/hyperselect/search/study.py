@@ -469,6 +469,7 @@ def _run_search(
         if bar is not None:
             bar.update(bar_task, completed=min(len(done), n_total))
         if len(done) >= n_total:
+            _retire_waiting(study, n_total, stats)
             break
         free = n_total - len(claimed)
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
@@ -486,6 +487,20 @@ def _run_search(
             stats.batches += 1
     stats.seconds = time.monotonic() - t0
     return stats
+
+
+def _retire_waiting(study: optuna.Study, n_total: int, stats: SearchStats) -> None:
+    """Once every slot of the budget is finished, a trial still WAITING will never run (a group follower whose
+    worker died between enqueueing and asking it): take each and close it as FAIL, outcome "surplus", so
+    that the study holds nothing that looks pending (a surplus trial counts against no budget)."""
+    for _ in range(len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trial = study.ask()  # the oldest WAITING one (or, if another worker took it meanwhile, a new one)
+        trial.set_user_attr("outcome", "surplus")
+        trial.set_user_attr("reason", f"not run: the budget of {n_total} trials was already finished")
+        study.tell(trial, state=TrialState.FAIL)
+        stats.surplus += 1
 
 
 #: The dimensions that decide whether two configurations can share a vectorised population
