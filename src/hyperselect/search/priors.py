@@ -12,8 +12,9 @@ The rules encode what practitioners know about small and medium MLPs on tabular-
 * dropout is searched higher where overfitting risk is higher (few training rows per parameter).
 
 Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, no dropout
-unless there are fewer training rows than parameters (then 0.25), cosine decay, a moderate width).  The prior does not narrow the range; it decides where the startup
-trials are drawn (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly.
+unless there are fewer training rows than parameters (then 0.25), cosine decay, a moderate width).  The prior
+does not narrow the range; it decides where the startup trials are drawn
+(:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly.
 """
 
 from __future__ import annotations

@@ -522,8 +522,6 @@ def _ask_batch(
     for _ in range(k):
         if fixed and in_group < group:
             study.enqueue_trial(fixed, user_attrs={"group_of": leader})
-        else:
-            fixed, in_group = {}, 0
         with warnings.catch_warnings():
             warnings.simplefilter(
                 "ignore"
@@ -551,13 +549,11 @@ def _ask_batch(
             continue
         batch.append((trial, config))
         if group > 1:
-            if not fixed:
-                # (a retried or another worker's enqueued trial may be popped instead: it leads a new group)
-                fixed = {n: trial.params[n] for n in STRUCTURE_PARAMS if n in trial.params}
-                leader = trial.number
-                in_group = 1 if fixed else group
-            else:
+            structure = {n: trial.params[n] for n in STRUCTURE_PARAMS if n in trial.params}
+            if fixed and structure == fixed and in_group < group:
                 in_group += 1
+            else:  # a new group; also where ask popped a retried or another worker's trial instead
+                fixed, leader, in_group = structure, trial.number, 1
     return batch
 
 
