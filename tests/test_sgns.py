@@ -29,12 +29,20 @@ def _separation(vectors: np.ndarray) -> float:
     return float(s[same].mean() - s[side[:, None] != side[None, :]].mean())
 
 
-@pytest.mark.parametrize("backend", ["gensim", "numba"])
-def test_both_backends_separate_communities(backend: str) -> None:
+@pytest.mark.parametrize(("backend", "shared"), [("gensim", None), ("numba", True), ("numba", False)])
+def test_both_backends_separate_communities(backend: str, shared: bool | None) -> None:
     graph = _two_cliques()
     walks = generate_walks(graph, num_walks=20, walk_length=20, random_state=0).walks
     vec = train_skipgram(
-        walks, graph.n_nodes, dimensions=16, window=5, epochs=3, workers=1, seed=0, backend=backend
+        walks,
+        graph.n_nodes,
+        dimensions=16,
+        window=5,
+        epochs=3,
+        workers=1,
+        seed=0,
+        backend=backend,
+        shared_negatives=shared,
     )
     assert vec.vectors.shape == (graph.n_nodes, 16)
     assert np.isfinite(vec.vectors).all()
@@ -58,3 +66,26 @@ def test_numba_backend_unseen_nodes_are_nan_and_bad_backend_raises() -> None:
     assert np.isnan(vec[2:]).all() and np.isfinite(vec[:2]).all()
     with pytest.raises(ValueError, match="backend"):
         train_skipgram(walks, 4, backend="word2vec-c")
+
+
+def test_shared_negatives_is_the_default_changes_the_draws_and_is_reproducible() -> None:
+    graph = _two_cliques()
+    walks = generate_walks(graph, num_walks=5, walk_length=20, random_state=0).walks
+    kw = dict(dimensions=8, window=3, workers=1, backend="numba", seed=3)
+    default = train_skipgram(walks, graph.n_nodes, **kw).vectors  # type: ignore[arg-type]
+    shared = train_skipgram(walks, graph.n_nodes, shared_negatives=True, **kw).vectors  # type: ignore[arg-type]
+    exact = train_skipgram(walks, graph.n_nodes, shared_negatives=False, **kw).vectors  # type: ignore[arg-type]
+    assert np.array_equal(default, shared)
+    assert not np.array_equal(shared, exact)
+    again = train_skipgram(walks, graph.n_nodes, shared_negatives=False, **kw).vectors  # type: ignore[arg-type]
+    assert np.array_equal(exact, again)
+
+
+def test_shared_negatives_with_gensim_or_a_non_bool_is_a_clear_error() -> None:
+    from hyperselect.represent.node2vec.model import Node2Vec
+
+    walks = np.array([[0, 1, 0, 1]], dtype=np.int32)
+    with pytest.raises(ValueError, match="shared_negatives"):
+        train_skipgram(walks, 2, backend="gensim", shared_negatives=True)
+    with pytest.raises(ValueError, match="shared_negatives"):
+        Node2Vec(shared_negatives="yes").fit(_two_cliques())  # type: ignore[arg-type]

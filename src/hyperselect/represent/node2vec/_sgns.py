@@ -8,7 +8,9 @@ over the kept tokens); for each (centre, context) pair the context's input vecto
 graph); linear learning-rate decay from ``alpha`` to ``min_alpha``.
 What differs: the exact logistic function instead of a 1000-entry table clipped at +-6, and the corpus is the
 walk matrix itself (no token strings, no Python producer thread holding the GIL), split into chunks that the
-threads process Hogwild-style (lock-free shared updates, as gensim's threads do).  Each thread decays its own
+threads process Hogwild-style (lock-free shared updates, as gensim's threads do).  With ``shared`` (the
+library's default) a centre's negatives are drawn once for all of its context pairs (Ji et al. 2016): the
+kernel is bound by loading random output rows, and this loads each centre's rows once instead of once per pair.  Each thread decays its own
 learning rate over its own share, and each chunk has its own random stream, so a run with one thread is
 bit-reproducible.
 """
@@ -28,7 +30,9 @@ njit, prange = numba.njit, numba.prange
 
 
 @njit(cache=True, nogil=True, fastmath=True)
-def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha0, alpha1, state, buf, neu):
+def _train_chunk(
+    walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha0, alpha1, state, buf, neu, shared
+):
     """Train on walks[lo:hi]; the learning rate goes linearly from alpha0 to alpha1 over the chunk."""
     dim = syn0.shape[1]
     n_table = table.shape[0]
@@ -55,25 +59,28 @@ def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha
             reduced = window - np.int64(z % np.uint64(window))
             start = max(0, i - reduced)
             stop = min(n, i + reduced + 1)
+            n_t = 0
             for j in range(start, stop):
                 if j == i:
                     continue
                 ctx = buf[j]
-                # draw this pair's targets first and touch every cache line of their output rows, so that the
-                # (random, mostly L2-missing) rows load in parallel instead of one after another
-                n_t = 0
-                for d in range(negative + 1):
-                    if d == 0:
-                        tgt[n_t] = word
-                    else:
-                        state, z = _next(state)
-                        target = table[np.int64(z % np.uint64(n_table))]
-                        if target == word:
-                            continue
-                        tgt[n_t] = target
-                    for k in range(0, dim, 16):
-                        sink += syn1[tgt[n_t], k]
-                    n_t += 1
+                if n_t == 0 or not shared:
+                    # draw the targets first and touch every cache line of their output rows, so that the
+                    # (random, mostly L2-missing) rows load in parallel instead of one after another; with
+                    # ``shared`` the centre's first context draws them and all its contexts use them
+                    n_t = 0
+                    for d in range(negative + 1):
+                        if d == 0:
+                            tgt[n_t] = word
+                        else:
+                            state, z = _next(state)
+                            target = table[np.int64(z % np.uint64(n_table))]
+                            if target == word:
+                                continue
+                            tgt[n_t] = target
+                        for k in range(0, dim, 16):
+                            sink += syn1[tgt[n_t], k]
+                        n_t += 1
                 for k in range(dim):
                     neu[k] = np.float32(0.0)
                 for d in range(n_t):
@@ -100,7 +107,9 @@ def _train_chunk(walks, lo, hi, syn0, syn1, table, keep, window, negative, alpha
 
 
 @njit(cache=True, parallel=True, nogil=True)
-def train_epochs(walks, syn0, syn1, table, keep, window, negative, alpha, min_alpha, epochs, n_threads, seed):
+def train_epochs(
+    walks, syn0, syn1, table, keep, window, negative, alpha, min_alpha, epochs, n_threads, seed, shared
+):
     """All epochs; thread t takes chunks t, t + T, ... in order and decays its learning rate over them."""
     n_walks = walks.shape[0]
     n_chunks = max(n_threads, min(n_walks, 64 * n_threads))
@@ -123,7 +132,7 @@ def train_epochs(walks, syn0, syn1, table, keep, window, negative, alpha, min_al
                 a1 = alpha - (alpha - min_alpha) * (done + 1) / total
                 state = np.uint64(seed) * np.uint64(1000003) + np.uint64(e * n_chunks + c + 1)
                 _train_chunk(
-                    walks, lo, hi, syn0, syn1, table, keep, window, negative, a0, a1, state, buf, neu
+                    walks, lo, hi, syn0, syn1, table, keep, window, negative, a0, a1, state, buf, neu, shared
                 )
                 done += 1
 
@@ -141,6 +150,7 @@ def train(
     sample: float,
     workers: int,
     seed: int,
+    shared_negatives: bool = False,
 ) -> np.ndarray:
     """Input vectors (n_nodes x dimensions, float32) trained on ``walks`` (-1 padded); ``counts`` per node."""
     n_nodes = counts.shape[0]
@@ -180,6 +190,7 @@ def train(
             int(epochs),
             n_threads,
             int(seed) % (2**63),
+            bool(shared_negatives),
         )
     finally:
         numba.set_num_threads(previous)
