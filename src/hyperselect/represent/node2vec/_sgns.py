@@ -1,4 +1,4 @@
-"""Compiled skip-gram with negative sampling (numba), the same algorithm as gensim's ``sg=1, negative=k``.
+"""Compiled skip-gram with negative sampling (numba): gensim's ``sg=1, negative=k``, or shared negatives.
 
 What is the same as gensim (so that quality compares like for like): vectors initialised uniform in
 ``[-1, 1) / dimensions`` and output weights at zero; frequent-token downsampling with gensim's formula for
@@ -8,11 +8,11 @@ over the kept tokens); for each (centre, context) pair the context's input vecto
 graph); linear learning-rate decay from ``alpha`` to ``min_alpha``.
 What differs: the exact logistic function instead of a 1000-entry table clipped at +-6, and the corpus is the
 walk matrix itself (no token strings, no Python producer thread holding the GIL), split into chunks that the
-threads process Hogwild-style (lock-free shared updates, as gensim's threads do).  With ``shared`` (the
-library's default) a centre's negatives are drawn once for all of its context pairs (Ji et al. 2016): the
-kernel is bound by loading random output rows, and this loads each centre's rows once instead of once per pair.  Each thread decays its own
+threads process Hogwild-style (lock-free shared updates, as gensim's threads do).  Each thread decays its own
 learning rate over its own share, and each chunk has its own random stream, so a run with one thread is
-bit-reproducible.
+bit-reproducible.  With ``shared`` (the library's default) a centre's negatives are drawn once for all of its
+context pairs (Ji et al. 2016): the per-pair kernel is bound by loading random output rows, and this loads
+each centre's rows once instead of once per pair (about 2x faster per thread at the same Macro-F1).
 """
 # mypy: ignore-errors
 
