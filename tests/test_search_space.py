@@ -374,3 +374,20 @@ def test_advise_offers_cnn_when_rows_are_signals() -> None:
         advise(n_rows=300, n_features=40, task="binary", arch="cnn")
     with pytest.raises(ConfigError, match="40 values"):
         advise(n_rows=300, n_features=40, task="binary", input_shape=(1, 8, 8))
+
+
+def test_the_first_batch_is_drawn_from_the_priors_whatever_its_size() -> None:
+    """A batch is asked before any trial finishes: past the prior draws the model would sample uniformly."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.search.sampler import PriorSampler
+    from hyperselect.search.study import create_study, prior_trials
+
+    assert prior_trials(30) == 10 and prior_trials(300) == 15 and prior_trials(6) == 5
+    assert prior_trials(300, 9) == 15 and prior_trials(300, 32) == 32 and prior_trials(20, 32) == 20
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)).astype(np.float32)
+    data = prepare_arrays(X, (X[:, 0] > 0).astype(int), task="binary", random_state=0, name="prior-batch")
+    for batch, expected in ((None, 10), (24, 24)):
+        study, settings = create_study(data, n_trials=30, batch_size=batch)
+        assert isinstance(study.sampler, PriorSampler)
+        assert study.sampler.n_prior == expected == max(10, settings.batch_size)

@@ -60,13 +60,15 @@ _ATTR = "hyperselect"
 N_PRIOR_TRIALS = 10
 
 
-def prior_trials(n_trials: int) -> int:
-    """How many startup trials to draw from the priors for a budget of ``n_trials``: a third, 5 to 15.
+def prior_trials(n_trials: int, batch_size: int = 0) -> int:
+    """How many startup trials to draw from the priors for a budget of ``n_trials``: a third, 5 to 15, and at
+    least the first batch (``batch_size``, at most ``n_trials``).
 
     An informative prior earns more startup trials than a uniform draw would (TPE's default is 10 whatever the
-    budget), but the model must keep most of the budget.
+    budget), but the model must keep most of the budget.  The first batch is asked before any trial has
+    finished, so the model has nothing to go on there: past the prior draws its trials would be uniform ones.
     """
-    return int(min(15, max(5, n_trials // 3)))
+    return int(max(min(15, max(5, n_trials // 3)), min(batch_size, n_trials)))
 
 
 #: Model-based samplers whose uniform startup is replaced by prior draws when the space has priors.
@@ -883,7 +885,7 @@ def create_study(
         name,
         settings=None if existing else settings,
         resume=resume,
-        sampler=make_sampler(sampler, seed, space=space, n_prior=prior_trials(n_trials)),
+        sampler=make_sampler(sampler, seed, space=space, n_prior=prior_trials(n_trials, K)),
     )
     if existing:
         stored = study_settings(study)
@@ -1074,7 +1076,12 @@ def run_worker(
         study_name,
         settings=None,
         resume=True,
-        sampler=make_sampler(sampler, seed, space=settings.space, n_prior=prior_trials(settings.n_trials)),
+        sampler=make_sampler(
+            sampler,
+            seed,
+            space=settings.space,
+            n_prior=prior_trials(settings.n_trials, settings.batch_size),
+        ),
     )
     return run_search(
         study,
