@@ -391,3 +391,20 @@ def test_the_first_batch_is_drawn_from_the_priors_whatever_its_size() -> None:
         study, settings = create_study(data, n_trials=30, batch_size=batch)
         assert isinstance(study.sampler, PriorSampler)
         assert study.sampler.n_prior == expected == max(10, settings.batch_size)
+
+
+def test_default_batch_size_doubles_only_for_budgets_of_three_double_batches() -> None:
+    from hyperselect.search import default_batch_size
+    from hyperselect.search.study import create_study
+
+    assert [default_batch_size(n) for n in (1, 5, 9, 30, 53, 54, 10_000)] == [1, 5, 9, 9, 9, 18, 18]
+    assert default_batch_size(100, eta=2) == 8 and default_batch_size(200, eta=4) == 32
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5)).astype(np.float32)
+    from hyperselect.data import prepare_arrays
+
+    data = prepare_arrays(X, (X[:, 0] > 0).astype(int), task="binary", random_state=0, name="batch-default")
+    assert create_study(data, n_trials=30)[1].batch_size == 9
+    _, settings = create_study(data, n_trials=60)
+    assert settings.batch_size == settings.group_size == 18
+    assert create_study(data, n_trials=60, batch_size=5)[1].batch_size == 5
