@@ -77,9 +77,9 @@ def default_batch_size(n_trials: int, eta: int = 3) -> int:
 
     ``eta**2`` is the smallest batch whose halving keeps a trial to the last rung; twice that keeps two, which
     train as one population for little more than one (a step of 18 copies of the advisor's default network
-    costs 1.2-1.6x a step of 9 on digits and mnist1d).  ``benchmarks/hpo_vs_optuna.py``, two runs each:
+    costs 1.2-1.6x a step of 9 on digits and mnist1d, ``benchmarks/batch_step_cost.py``).  ``benchmarks/hpo_vs_optuna.py``, two runs each:
     time-to-target digits 7.70 / 6.56 with 18 against 5.16 / 6.30 with 9, mnist1d 6.56 / 8.00 against 3.39 /
-    3.74; on embedded BBC News, whose 384-wide first layer is compute-bound (1.75x), 2.79 / 2.18 against 2.78 /
+    3.74; on embedded BBC News, whose 384-wide first layer is compute-bound (1.6-1.8x), 2.79 / 2.18 against 2.78 /
     3.43.  Small budgets keep ``eta**2``, so that the model proposes more than one or two batches.
     """
     double = 2 * eta * eta
