@@ -100,8 +100,8 @@ def train_skipgram(
     ``shared_negatives`` (numba only; default on there): a centre node's negative samples are drawn once and
     serve all of its context pairs (Ji et al. 2016, "Parallelizing Word2Vec in Shared and Distributed
     Memory"), so each centre's output rows are loaded once rather than once per pair: about 2x faster per
-    thread at the same Macro-F1 on BlogCatalog, PPI and Wikipedia (``benchmarks/sgns_negatives.py``, ``benchmarks/node2vec.py``).  ``False``
-    is word2vec's and gensim's per-pair draws.
+    thread at the same Macro-F1 on BlogCatalog, PPI and Wikipedia (``benchmarks/sgns_negatives.py``,
+    ``benchmarks/node2vec.py``).  ``False`` is word2vec's and gensim's per-pair draws.
     """
     if backend not in ("gensim", "numba"):
         raise ValueError(f"backend must be 'gensim' or 'numba', got {backend=}")
