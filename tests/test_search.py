@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -392,6 +393,45 @@ def test_recover_interrupted_requeues_trials_of_dead_processes(digits, tmp_path:
     assert len(retry) == 1 and retry[0].state is TrialState.WAITING
     assert retry[0].params == frozen[trial.number].params
     assert recover_interrupted(study) == []  # idempotent: no second retry
+
+
+def test_a_worker_killed_while_telling_is_retried_cleanly(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A worker writes a trial's result attributes, then tells its state; killed in between, the trial fails by
+    heartbeat with the attributes on it.  Seen in CI: a trial FAIL with "outcome: pruned".  A PRUNED/COMPLETE
+    outcome half told is a crash (retried, and the retry does not inherit it); a FAIL outcome half told
+    (diverged) is final: heartbeat's FAIL is what the worker was telling, and a retry would train it twice."""
+    from hyperselect.search.storage import open_storage
+    from hyperselect.search.study import trials_table
+
+    storage = open_storage(f"sqlite:///{tmp_path / 'hb.db'}", heartbeat_interval=1, grace_period=1)
+    study, settings = create_study(digits, storage=storage, study_name="hb", space=small_space(digits))
+    trials = {}
+    for name, outcome in (("pruned", "pruned"), ("diverged", "diverged"), ("bare", None)):
+        t = study.ask()
+        settings.space.suggest(t)
+        t.set_user_attr("worker", "elsewhere:1")
+        if outcome is not None:
+            t.set_user_attr("epochs", 3)
+            t.set_user_attr("reason", f"{outcome} after epoch 2")
+            t.set_user_attr("outcome", outcome)
+        storage.record_heartbeat(t._trial_id)
+        trials[name] = t.number
+    time.sleep(2.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        optuna.storages.fail_stale_trials(study)
+    frozen = {t.number: t for t in study.get_trials()}
+    retries = {t.system_attrs["failed_trial"]: t for t in frozen.values() if "failed_trial" in t.system_attrs}
+    assert all(frozen[n].state is TrialState.FAIL for n in trials.values())
+    assert sorted(retries) == [trials["pruned"], trials["bare"]]  # not the diverged one
+    for n, r in retries.items():
+        assert r.state is TrialState.WAITING and r.params == frozen[n].params
+        assert not {"outcome", "reason", "epochs", "worker"} & set(r.user_attrs), r.user_attrs
+    claimed, done = slot_counts(study)
+    assert claimed == set(trials.values()) and done == {trials["diverged"]}
+    table = trials_table(study).set_index("number")
+    assert table.loc[trials["pruned"], "outcome"] == "crashed"
+    assert table.loc[trials["diverged"], "outcome"] == "diverged"
 
 
 # -- CLI ---------------------------------------------------------------------------------------------------

@@ -174,7 +174,6 @@ def run_halving(
     def tell(i: int, state: TrialState, outcome: str, reason: str, value: float | None) -> None:
         res = cohort.result(i)
         attrs: dict[str, Any] = {
-            "outcome": outcome,
             "reason": reason,
             "epochs": cohort.epochs_done(i),
             "best_epoch": res.best_epoch,
@@ -186,6 +185,10 @@ def run_halving(
         }
         if extra_attrs is not None:
             attrs.update(extra_attrs(i))
+        # the outcome last: a worker killed while writing these leaves either no outcome (plainly crashed) or
+        # every attribute with it; the state is told after them (storage.RESULT_ATTRS, study._is_crashed)
+        attrs.pop("outcome", None)
+        attrs["outcome"] = outcome
         trial = trials[i]
         try:
             for k, v in attrs.items():

@@ -6,7 +6,7 @@
 * ``sqlite:///path.db``: an RDB storage in a local file.
 * ``postgresql://user@host:port/db`` (or ``mysql://``): an RDB storage for many machines.  Heartbeats are on,
   so a worker that dies mid-trial has its trials marked FAIL by the others after ``grace_period`` seconds,
-  and :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` re-queues their configurations.
+  and :class:`StaleTrialRetry` re-queues their configurations.
 
 The journal backend has no heartbeat; a crashed local process is detected from the worker id (host + pid)
 that the search records in every trial (see :func:`hyperselect.search.study.recover_interrupted`).
@@ -14,6 +14,7 @@ that the search records in every trial (see :func:`hyperselect.search.study.reco
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import warnings
@@ -30,6 +31,25 @@ RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 DEFAULT_HEARTBEAT_INTERVAL = 30
 #: A crashed trial is re-queued at most this many times (a config that kills its worker every time must end).
 MAX_RETRY = 3
+#: Outcomes a worker gives a trial it ends as FAIL on purpose (it diverged, its configuration is invalid, it was
+#: asked beyond the budget): final, never retried.
+FINAL_FAIL_OUTCOMES = ("diverged", "error", "surplus")
+#: The user attributes a worker writes when it finishes a trial, ``outcome`` always last (see
+#: :func:`hyperselect.search.halving.run_halving`).  A re-queued copy of a crashed trial must not inherit them:
+#: a worker killed between writing them and telling the trial's state leaves them on a trial that then fails
+#: by heartbeat, and its retry would otherwise carry "outcome: pruned" while it waits and runs.
+RESULT_ATTRS = (
+    "outcome",
+    "reason",
+    "worker",
+    "epochs",
+    "best_epoch",
+    "best_valid_score",
+    "best_valid_loss",
+    "n_parameters",
+    "seconds",
+    "config",
+)
 
 
 def is_url(storage: str) -> bool:
@@ -122,10 +142,34 @@ def _postgres_driver(url: str) -> str:
     return url
 
 
-def _retry_callback(max_retry: int | None) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+class StaleTrialRetry:
+    """Re-queue a crashed trial's configuration (Optuna's :class:`~optuna.storages.RetryFailedTrialCallback`,
+    whose ``failed_trial``/``retry_history`` system attributes the slot accounting reads), with two differences:
+
+    * the copy leaves the crashed run's results (:data:`RESULT_ATTRS`) behind, so a waiting retry never looks
+      finished;
+    * a trial whose worker had already written a final FAIL outcome (:data:`FINAL_FAIL_OUTCOMES`) and died
+      before telling it is not re-queued: heartbeat's FAIL is then the state the worker was about to tell, and
+      a retry would train the configuration a second time for a slot that is already finished.
+    """
+
+    def __init__(self, max_retry: int | None = MAX_RETRY) -> None:
+        self.max_retry = max_retry
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
+
+    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if trial.user_attrs.get("outcome") in FINAL_FAIL_OUTCOMES:
+            return
+        clean = copy.deepcopy(trial)
+        for name in RESULT_ATTRS:
+            clean.user_attrs.pop(name, None)
+        self._retry(study, clean)
+
+
+def _retry_callback(max_retry: int | None) -> StaleTrialRetry:
+    return StaleTrialRetry(max_retry)
 
 
 def _journal(path: Path) -> optuna.storages.BaseStorage:

@@ -15,7 +15,6 @@ finished slots, each finished once.
 from __future__ import annotations
 
 import bisect
-import copy
 import logging
 import math
 import os
@@ -41,14 +40,20 @@ from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
 from hyperselect.search.sampler import PriorSampler
 from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
-from hyperselect.search.storage import MAX_RETRY, describe_storage, heartbeat_enabled, open_storage
+from hyperselect.search.storage import (
+    FINAL_FAIL_OUTCOMES,
+    MAX_RETRY,
+    StaleTrialRetry,
+    describe_storage,
+    heartbeat_enabled,
+    open_storage,
+)
 from hyperselect.tasks import Task
 from hyperselect.train.cohort import Cohort
 
 log = logging.getLogger(__name__)
 
 SAMPLERS = ("tpe", "random", "cmaes", "qmc", "gp")
-FINAL_FAIL_OUTCOMES = ("diverged", "error")
 _ATTR = "hyperselect"
 
 
@@ -169,8 +174,10 @@ def _is_surplus(t: optuna.trial.FrozenTrial) -> bool:
 
 
 def _is_crashed(t: optuna.trial.FrozenTrial) -> bool:
-    """FAIL without a recorded outcome: its process died (heartbeat) or was interrupted (journal recovery)."""
-    return t.state is TrialState.FAIL and t.user_attrs.get("outcome") in (None, "interrupted")
+    """FAIL without a final outcome of its own: its process died (heartbeat) or was interrupted (journal
+    recovery) -- also where it died while telling a PRUNED or COMPLETE outcome (the attributes are written
+    before the state, so such a trial can fail by heartbeat with "outcome: pruned" on it)."""
+    return t.state is TrialState.FAIL and t.user_attrs.get("outcome") not in FINAL_FAIL_OUTCOMES
 
 
 def _retries_exhausted(t: optuna.trial.FrozenTrial) -> bool:
@@ -181,7 +188,7 @@ def _is_done(t: optuna.trial.FrozenTrial) -> bool:
     if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     if t.state is TrialState.FAIL:
-        if t.user_attrs.get("outcome") in FINAL_FAIL_OUTCOMES:
+        if t.user_attrs.get("outcome") in ("diverged", "error"):  # (surplus trials hold no slot)
             return True
         return _is_crashed(t) and _retries_exhausted(t)  # given up: no retry will come
     return False
@@ -230,9 +237,7 @@ def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> l
     """
     host = socket.gethostname()
     now = time.time()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+    retry = StaleTrialRetry(MAX_RETRY)
     recovered: list[int] = []
     storage = study._storage  # the public API has no way to fail a trial another process was running
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
@@ -262,13 +267,7 @@ def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> l
             latest[_slot(t)] = t
     for t in latest.values():
         if _is_crashed(t) and not _retries_exhausted(t):
-            frozen = copy.deepcopy(study._storage.get_trial(t._trial_id))
-            attrs = {k: v for k, v in frozen.user_attrs.items() if k not in ("outcome", "reason", "worker")}
-            frozen.user_attrs.clear()
-            frozen.user_attrs.update(attrs)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                retry(study, frozen)
+            retry(study, study._storage.get_trial(t._trial_id))
     if recovered:
         log.warning("re-queued %d interrupted trial(s): %s", len(recovered), recovered)
     return recovered
@@ -691,17 +690,21 @@ class TuneResult:
 def trials_table(study: optuna.Study) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
+        outcome, reason = t.user_attrs.get("outcome"), t.user_attrs.get("reason")
+        if _is_crashed(t) and outcome not in (None, "interrupted"):
+            # died between recording its outcome and telling it: heartbeat's FAIL is what counts
+            outcome, reason = "crashed", f"its worker stopped while recording the outcome {outcome!r}"
         row: dict[str, Any] = {
             "number": t.number,
             "slot": _slot(t),
             "state": t.state.name,
             "value": t.value,
-            "outcome": t.user_attrs.get("outcome"),
+            "outcome": outcome,
             "epochs": t.user_attrs.get("epochs"),
             "best_epoch": t.user_attrs.get("best_epoch"),
             "n_parameters": t.user_attrs.get("n_parameters"),
             "seconds": t.user_attrs.get("seconds"),
-            "reason": t.user_attrs.get("reason"),
+            "reason": reason,
             "worker": t.user_attrs.get("worker"),
         }
         row.update({f"param_{k}": v for k, v in t.params.items()})
