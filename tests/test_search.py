@@ -395,6 +395,29 @@ def test_recover_interrupted_requeues_trials_of_dead_processes(digits, tmp_path:
     assert recover_interrupted(study) == []  # idempotent: no second retry
 
 
+def test_a_trials_outcome_is_the_last_attribute_written_before_its_state(digits) -> None:  # type: ignore[no-untyped-def]
+    """What makes a half-told trial recognisable: every other result attribute is written before "outcome", and
+    the state after it, so a worker killed in between leaves either no outcome or all of its attributes."""
+    calls: list[tuple[int, str]] = []
+
+    class Recording(optuna.storages.InMemoryStorage):
+        def set_trial_user_attr(self, trial_id: int, key: str, value: object) -> None:
+            calls.append((trial_id, key))
+            super().set_trial_user_attr(trial_id, key, value)
+
+        def set_trial_state_values(self, trial_id, state, values=None):  # type: ignore[no-untyped-def]
+            if state.is_finished():
+                calls.append((trial_id, "<state>"))
+            return super().set_trial_state_values(trial_id, state, values)
+
+    result = run(digits, storage=Recording())
+    assert result.counts["finished"] == 6
+    for t in result.study.get_trials():  # type: ignore[union-attr]
+        mine = [key for tid, key in calls if tid == t._trial_id]
+        assert mine[-2:] == ["outcome", "<state>"], mine
+        assert {"reason", "epochs", "best_epoch", "config"} <= set(mine[: mine.index("outcome")])
+
+
 def test_a_worker_killed_while_telling_is_retried_cleanly(digits, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A worker writes a trial's result attributes, then tells its state; killed in between, the trial fails by
     heartbeat with the attributes on it.  Seen in CI: a trial FAIL with "outcome: pruned".  A PRUNED/COMPLETE
