@@ -453,7 +453,8 @@ def test_a_worker_killed_while_telling_is_retried_cleanly(digits, tmp_path: Path
     claimed, done = slot_counts(study)
     assert claimed == set(trials.values()) and done == {trials["diverged"]}
     table = trials_table(study).set_index("number")
-    assert table.loc[trials["pruned"], "outcome"] == "crashed"
+    assert table.loc[trials["pruned"], "outcome"] == table.loc[trials["bare"], "outcome"] == "crashed"
+    assert "heartbeat" in table.loc[trials["bare"], "reason"]
     assert table.loc[trials["diverged"], "outcome"] == "diverged"
 
 

@@ -691,9 +691,17 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     rows = []
     for t in study.get_trials(deepcopy=False):
         outcome, reason = t.user_attrs.get("outcome"), t.user_attrs.get("reason")
-        if _is_crashed(t) and outcome not in (None, "interrupted"):
-            # died between recording its outcome and telling it: heartbeat's FAIL is what counts
-            outcome, reason = "crashed", f"its worker stopped while recording the outcome {outcome!r}"
+        if _is_crashed(t) and outcome != "interrupted":  # (journal recovery names its own)
+            # failed by heartbeat; where it died between recording its outcome and telling it, that outcome
+            # never took effect
+            outcome, reason = (
+                "crashed",
+                (
+                    "its worker stopped responding while running it (heartbeat)"
+                    if outcome is None
+                    else f"its worker stopped while recording the outcome {outcome!r}"
+                ),
+            )
         row: dict[str, Any] = {
             "number": t.number,
             "slot": _slot(t),
