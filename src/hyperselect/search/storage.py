@@ -31,11 +31,13 @@ RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 DEFAULT_HEARTBEAT_INTERVAL = 30
 #: A crashed trial is re-queued at most this many times (a config that kills its worker every time must end).
 MAX_RETRY = 3
-#: Outcomes a worker gives a trial it ends as FAIL on purpose (it diverged, its configuration is invalid, it was
-#: asked beyond the budget): final, never retried.
-FINAL_FAIL_OUTCOMES = ("diverged", "error", "surplus")
-#: The user attributes a worker writes when it finishes a trial, ``outcome`` always last (see
-#: :func:`hyperselect.search.halving.run_halving`).  A re-queued copy of a crashed trial must not inherit them:
+#: Outcomes of a trial its worker ended as FAIL on purpose and that fill a slot of the budget (it diverged, its
+#: configuration is invalid).
+SLOT_FAIL_OUTCOMES = ("diverged", "error")
+#: Those, and a trial asked beyond the budget (no slot): final, never retried.
+FINAL_FAIL_OUTCOMES = (*SLOT_FAIL_OUTCOMES, "surplus")
+#: The user attributes of a trial's run: its worker's id (written when asked) and its results (written when it
+#: finishes, ``outcome`` always last; see :func:`hyperselect.search.halving.run_halving`).  A re-queued copy of a crashed trial must not inherit them:
 #: a worker killed between writing them and telling the trial's state leaves them on a trial that then fails
 #: by heartbeat, and its retry would otherwise carry "outcome: pruned" while it waits and runs.
 RESULT_ATTRS = (
@@ -112,7 +114,7 @@ def open_storage(
         kwargs.update(
             heartbeat_interval=int(heartbeat_interval),
             grace_period=int(grace_period),
-            heartbeat_stale_trial_callback=_retry_callback(max_retry),
+            heartbeat_stale_trial_callback=StaleTrialRetry(max_retry),
         )
     engine_kwargs: dict[str, Any] = {}
     if scheme == "postgresql":
@@ -154,7 +156,6 @@ class StaleTrialRetry:
     """
 
     def __init__(self, max_retry: int | None = MAX_RETRY) -> None:
-        self.max_retry = max_retry
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry)
@@ -166,10 +167,6 @@ class StaleTrialRetry:
         for name in RESULT_ATTRS:
             clean.user_attrs.pop(name, None)
         self._retry(study, clean)
-
-
-def _retry_callback(max_retry: int | None) -> StaleTrialRetry:
-    return StaleTrialRetry(max_retry)
 
 
 def _journal(path: Path) -> optuna.storages.BaseStorage:

@@ -43,6 +43,7 @@ from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
 from hyperselect.search.storage import (
     FINAL_FAIL_OUTCOMES,
     MAX_RETRY,
+    SLOT_FAIL_OUTCOMES,
     StaleTrialRetry,
     describe_storage,
     heartbeat_enabled,
@@ -188,7 +189,7 @@ def _is_done(t: optuna.trial.FrozenTrial) -> bool:
     if t.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     if t.state is TrialState.FAIL:
-        if t.user_attrs.get("outcome") in ("diverged", "error"):  # (surplus trials hold no slot)
+        if t.user_attrs.get("outcome") in SLOT_FAIL_OUTCOMES:
             return True
         return _is_crashed(t) and _retries_exhausted(t)  # given up: no retry will come
     return False
