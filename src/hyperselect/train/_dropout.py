@@ -60,39 +60,43 @@ def _make_kernel():
     except ImportError:
         return None
 
-    @numba.njit(cache=True, nogil=True)
+    # Two loops per member, both vectorised by LLVM: the words of its stream into a scratch buffer, then the
+    # units, read as that buffer's 16-bit lanes (little-endian: lane q of word t is uint16 element 4 t + q, the
+    # order the units are consumed in).  Measured 2-2.5x faster than one loop drawing a word every fourth unit.
+    # error_model="numpy" and slices indexed from 0 keep numba's checks out of the loops.
+    @numba.njit(cache=True, nogil=True, error_model="numpy", boundscheck=False)
     def fill(out, rows_member, keys, counters, widths, thresholds, keep):  # pragma: no cover - compiled
         k, rows, width = out.shape
+        scratch = np.empty((rows * width + 3) // 4, dtype=np.uint64)
+        units = scratch.view(np.uint16)
         for r in range(k):
             w = widths[r]
             kr = keep[r]  # in out's dtype
             zero = kr - kr
             if w == 0:
                 for i in range(rows):
+                    o = out[r, i]
                     for j in range(width):
-                        out[r, i, j] = kr
+                        o[j] = kr
                 continue
             m = rows_member[r]
             key = keys[m]
-            c = counters[m]
-            thr = np.uint64(thresholds[r])
-            word = np.uint64(0)
-            q = 4
+            c0 = np.uint64(counters[m])
+            n_words = (rows * w + 3) // 4
+            for t in range(n_words):
+                z = key + (c0 + np.uint64(t + 1)) * np.uint64(0x9E3779B97F4A7C15)
+                z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+                z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+                scratch[t] = z ^ (z >> np.uint64(31))
+            thr = thresholds[r]
             for i in range(rows):
+                o = out[r, i]
+                u = units[i * w : i * w + w]
                 for j in range(w):
-                    if q == 4:
-                        c += 1
-                        z = key + np.uint64(c) * np.uint64(0x9E3779B97F4A7C15)
-                        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-                        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-                        word = z ^ (z >> np.uint64(31))
-                        q = 0
-                    u = (word >> np.uint64(16 * q)) & np.uint64(0xFFFF)
-                    q += 1
-                    out[r, i, j] = kr if u >= thr else zero
+                    o[j] = kr if np.int64(u[j]) >= thr else zero
                 for j in range(w, width):
-                    out[r, i, j] = kr
-            counters[m] = c
+                    o[j] = kr
+            counters[m] = c0 + np.uint64(n_words)
 
     return fill
 

@@ -47,6 +47,7 @@ from hyperselect.nn.losses import resolve_loss
 from hyperselect.nn.mlp import LEAKY_SLOPE, build_model
 from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
+from hyperselect.train import _cpu_update
 from hyperselect.train._dropout import fill_masks, member_key
 from hyperselect.train.batching import EpochShuffler, batch_bounds
 from hyperselect.train.early_stopping import EarlyStopping
@@ -208,6 +209,15 @@ def compile_wanted(n_elements: int) -> bool:
     if _compile_failed or flag in ("0", "false", "no", "off"):
         return False
     return flag in ("1", "true", "yes", "on") or n_elements >= COMPILE_MIN_ELEMENTS
+
+
+def fused_wanted(device: torch.device) -> bool:
+    """Whether a population on ``device`` uses the fused CPU update (``_cpu_update``: numba installed, a CPU,
+    and not turned off with HYPERSELECT_FUSED=0)."""
+    flag = os.environ.get("HYPERSELECT_FUSED", "auto").lower()
+    if device.type != "cpu" or flag in ("0", "false", "no", "off"):
+        return False
+    return _cpu_update.available()
 
 
 def _run_compiled_update(*args: torch.Tensor) -> bool:
@@ -501,6 +511,9 @@ class PopulationTrainer:
         self._delta = col([c.huber_delta for c in cfgs]).unsqueeze(2)
         self._set_update_coefficients(cfgs, col)
         self._compile = compile_wanted(self.flat.numel())
+        self._fused = fused_wanted(self.device)
+        if self._fused:
+            self._fused_setup()
 
         def blocks(key: Callable[[MLPConfig], str]) -> list[tuple[int, int, str]]:
             out: list[tuple[int, int, str]] = []
@@ -544,6 +557,104 @@ class PopulationTrainer:
         coupled = [0.0 if c.optimizer == "adamw" else c.weight_decay for c in cfgs]
         self._wd_c = col(coupled)
         self._any_coupled = any(d > 0 for d in coupled)
+
+    def _fused_setup(self) -> None:
+        """The arrays of the fused CPU update (``_cpu_update``) for the current member set: numpy views of the
+        rows and coefficient columns, the manual step's weight-gradient buffer, and the segment table.
+
+        A manual step writes each hidden layer's weight gradient into its own contiguous ``[k, in, out]`` block
+        of one layer-major buffer (``_gw_major``), where the kernel reads it: no copy into ``gflat``.  Biases
+        and the output layer (whose gradient is computed transposed) still go to ``gflat``; the autograd step
+        writes everything there.  A segment is (flat offset, length, source 0 = gflat / 1 = layer-major, start
+        in the source, stride from one member to the next); every weight matrix is a segment of its own, so the
+        per-layer weight-gradient norms come out of the kernel's sums of squares.
+        """
+        k, lay, dt = len(self._ids), self.layout, self.dtype
+        manual, size = self.norm == "none", lay.size
+        per_layer = [k * lay.W[layer].size for layer in range(lay.depth)] if manual else []
+        self._gw_major = torch.empty(max(sum(per_layer), 1), dtype=dt)
+        self._gw_views: list[torch.Tensor] = []
+        start = 0
+        for layer in range(lay.depth if manual else 0):
+            W = lay.W[layer]
+            self._gw_views.append(self._gw_major[start : start + k * W.size].view(k, *W.shape))
+            start += k * W.size
+
+        def segments(buffers: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            seg: list[tuple[int, int, int, int, int]] = []
+            w_seg: list[int] = []
+            start = 0
+            for layer in range(lay.depth + 1):
+                W = lay.W[layer]
+                if buffers and layer < lay.depth:
+                    seg.append((W.offset, W.size, 1, start, W.size))
+                    start += k * W.size
+                else:
+                    seg.append((W.offset, W.size, 0, W.offset, size))
+                w_seg.append(len(seg) - 1)
+                rest = W.offset + W.size  # bias and norm weights, up to the next layer's weight
+                end = lay.W[layer + 1].offset if layer < lay.depth else size
+                if end > rest:
+                    seg.append((rest, end - rest, 0, rest, size))
+            # [5, segments], the weight matrices' segments, and the segments' sums of squares [k, segments]
+            table = np.array(seg, dtype=np.int64).T.copy()
+            return table, np.array(w_seg, dtype=np.int64), np.zeros((k, len(seg)), dtype=np.float64)
+
+        def vec(t: torch.Tensor) -> np.ndarray:
+            return t.reshape(-1).numpy()
+
+        self._fa: dict[str, Any] = {
+            "rows": (
+                self.flat.numpy(),
+                self.m1.numpy(),
+                self.m2.numpy(),
+                vec(self.gflat),
+                self._gw_major.numpy(),
+            ),
+            "segments": {False: segments(False), True: segments(True)}
+            if manual
+            else {False: segments(False)},
+            "mask": self.mask.numpy()
+            if self.mask is not None
+            else np.zeros((1, 1), dtype=self.flat.numpy().dtype),
+            "coefficients": np.stack(
+                [
+                    vec(c)
+                    for c in (
+                        self._wd_c,
+                        self._c1,
+                        self._c2,
+                        self._a1,
+                        self._a2,
+                        self._d1,
+                        self._d2,
+                        self._eps_eff,
+                    )
+                ]
+            ),
+            "ones": np.ones(k, dtype=self.flat.numpy().dtype),
+            "clip": vec(self._clip).astype(np.float64) if self._clip is not None else None,
+        }
+
+    def _fused_apply(self, from_buffers: bool) -> torch.Tensor:
+        """``_apply_gradients`` as one or two compiled passes (``_cpu_update``): the weight gradient norms."""
+        a = self._fa
+        seg, w_seg, sq = a["segments"][from_buffers]
+        self._t += 1
+        self._grad_clean = False
+        self._step_columns()
+        cols = self._columns_np[self._t - self._columns[0]]  # type: ignore[index]
+        sq_norms, update = _cpu_update.kernels()
+        p, m1, m2, g0, g1 = a["rows"]
+        mask, use_mask = a["mask"], self.mask is not None
+        if a["clip"] is None:  # the norms in the same pass as the update
+            scale, want_sq = a["ones"], True
+        else:  # the clipping factor needs the total norm first
+            sq_norms(g0, g1, seg, mask, use_mask, sq)
+            total = np.sqrt(sq.sum(1))
+            scale, want_sq = np.minimum(a["clip"] / (total + CLIP_EPS), 1.0).astype(a["ones"].dtype), False
+        update(p, m1, m2, g0, g1, seg, mask, use_mask, scale, want_sq, sq, a["coefficients"], cols)
+        return torch.from_numpy(np.sqrt(sq[:, w_seg])).to(self.dtype)
 
     # ------------------------------------------------------------------ public state
     def __len__(self) -> int:
@@ -741,8 +852,11 @@ class PopulationTrainer:
         with torch.no_grad():
             return losses.detach(), self._apply_gradients()
 
-    def _apply_gradients(self) -> torch.Tensor:
-        """Mask, diagnose, clip and apply the gradient rows in ``gflat``: the weight gradient norms [k, layers]."""
+    def _apply_gradients(self, from_buffers: bool = False) -> torch.Tensor:
+        """Mask, diagnose, clip and apply the gradient rows in ``gflat`` (with the fused update and
+        ``from_buffers``, the hidden weights' gradients in ``_gw_views``): the weight gradient norms [k, layers]."""
+        if self._fused:
+            return self._fused_apply(from_buffers)
         if self.mask is not None:
             self.gflat.mul_(self.mask)  # keeps padded units at exactly zero
         gn = torch.stack([torch.linalg.vector_norm(w.grad, dim=(1, 2)) for w in self._W], 1)  # type: ignore[arg-type]
@@ -794,6 +908,8 @@ class PopulationTrainer:
             # the output layer's is computed transposed, for the reason given in _output_layer
             if layer == depth:
                 gw.copy_(torch.bmm(d.transpose(1, 2), h, out=buf["gw"][layer]).transpose(1, 2))
+            elif self._fused:  # the fused update reads it where it is (_fused_setup)
+                torch.bmm(inputs[layer].transpose(1, 2), d, out=buf["gw"][layer])
             else:
                 gw.copy_(torch.bmm(inputs[layer].transpose(1, 2), d, out=buf["gw"][layer]))
             torch.sum(d, 1, keepdim=True, out=gb)
@@ -811,7 +927,7 @@ class PopulationTrainer:
             )
             for grad_fn, gb_, zb, ab in blocks:
                 grad_fn(gb_, zb, ab)
-        return losses, self._apply_gradients()
+        return losses, self._apply_gradients(from_buffers=True)
 
     def _step_buffers(self, rows: int) -> dict[str, list[Any]]:
         """The tensors of a manual step with ``rows`` rows, allocated once per (members, rows)."""
@@ -829,7 +945,11 @@ class PopulationTrainer:
                 # weight gradients do not depend on the rows: one set for the full and the last batch
                 "gw": next(iter(self._buffers.values()))["gw"]
                 if self._buffers
-                else [new(k, dims[i], dims[i + 1]) for i in range(len(dims) - 2)]
+                else (
+                    self._gw_views
+                    if self._fused
+                    else [new(k, dims[i], dims[i + 1]) for i in range(len(dims) - 2)]
+                )
                 + [new(k, dims[-1], dims[-2])],
                 "logits": [new(k, self.n_out, rows)],  # transposed: see _output_layer
             }
@@ -927,6 +1047,8 @@ class PopulationTrainer:
             # each column its own tensor: views at a different offset every step made torch.compile guard on
             # the offsets and recompile the update
             block = self._columns = (t, [tuple(c.clone() for c in cols[i]) for i in range(COLUMN_STEPS)])
+            if self._fused:  # the same columns as numpy vectors for the fused update
+                self._columns_np = list(cols.reshape(COLUMN_STEPS, 3, -1).numpy())  # [3, k] each
         decay_, step_, vscale_ = block[1][t - block[0]]
         return decay_, step_, vscale_
 
