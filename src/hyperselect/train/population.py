@@ -527,6 +527,7 @@ class PopulationTrainer:
 
         self._act_blocks = blocks(lambda c: c.activation)
         self._buffers: dict[int, dict[str, list[Any]]] = {}  # rows -> _step_buffers
+        self._eval_buffers: dict[int, dict[str, Any]] = {}  # rows -> _eval_forward's buffers
         self._ids_np = np.array(self._ids, dtype=np.int64)
         self._drop_widths: dict[tuple[int, int], np.ndarray] = {}  # see _dropout_mask
 
@@ -1056,11 +1057,47 @@ class PopulationTrainer:
     def _evaluate(self) -> tuple[list[float], list[float]]:
         k = len(self._ids)
         rows = max(1, EVAL_ELEMENTS // (k * max([*self.widths, self.n_out])))
-        logits = torch.cat(
-            [self._forward(self.Xva[i : i + rows], train=False) for i in range(0, self.Xva.shape[0], rows)],
-            dim=1,
+        forward = self._eval_forward if self.norm == "none" else (lambda x: self._forward(x, train=False))
+        n = self.Xva.shape[0]
+        logits = (
+            forward(self.Xva)
+            if rows >= n
+            else torch.cat([forward(self.Xva[i : i + rows]) for i in range(0, n, rows)], dim=1)
         )
         return self._losses(logits, self.yva).tolist(), self._scores(logits, self.yva)
+
+    @torch.no_grad()
+    def _eval_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``_forward(x, train=False)`` without norm layers, into buffers kept from epoch to epoch (a view of
+        them, valid until the next call): fresh [k, rows, width] tensors of megabytes cost page faults, measured
+        as much as the bias broadcast they receive takes arithmetic (K=32, 270 rows, width 128: 0.95 ms a
+        layer)."""
+        k, rows = len(self._ids), x.shape[0]
+        buf = self._eval_buffers.get(rows)
+        if buf is None:
+
+            def new(*shape: int) -> torch.Tensor:
+                return torch.empty(shape, device=self.device, dtype=self.dtype)
+
+            zs, acts = [new(k, rows, w) for w in self.widths], [new(k, rows, w) for w in self.widths]
+            blocks = [
+                [(z[r0:r1], a[r0:r1]) for r0, r1, _ in self._act_blocks]
+                for z, a in zip(zs, acts, strict=True)
+            ]
+            buf = self._eval_buffers[rows] = {
+                "z": zs,
+                "a": acts,
+                "blocks": blocks,
+                "logits": new(k, self.n_out, rows),
+            }
+        forward = [_ACTIVATIONS_INTO[name] for _, _, name in self._act_blocks]
+        h = x.expand(k, *x.shape)
+        for layer in range(self.layout.depth):
+            torch.baddbmm(self._b[layer], h, self._W[layer], out=buf["z"][layer])
+            for f, (zb, ab) in zip(forward, buf["blocks"][layer], strict=True):
+                f(zb, ab)
+            h = buf["a"][layer]
+        return self._output_layer(h, out=buf["logits"])
 
     # ------------------------------------------------------------------ epochs
     def run_epochs(
