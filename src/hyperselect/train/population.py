@@ -197,6 +197,7 @@ def _update_math(
 # Compiled once per process and dtype (dynamic shapes: compaction does not recompile), ~3-8 s.  Used only
 # where it pays back quickly (k * P >= COMPILE_MIN_ELEMENTS); HYPERSELECT_COMPILE=0 turns it off, =1 forces it.
 # Any failure (no C++ compiler, no Triton) falls back to the eager update with one warning.
+# On a CPU with numba installed the fused update of _cpu_update replaces it (see fused_wanted).
 COMPILE_MIN_ELEMENTS = 1 << 16
 COLUMN_STEPS = 64  # steps of optimizer coefficients computed at once (see PopulationTrainer._step_columns)
 _compiled_update: Callable[..., None] | None = None
