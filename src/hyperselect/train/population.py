@@ -559,6 +559,8 @@ class PopulationTrainer:
         coupled = [0.0 if c.optimizer == "adamw" else c.weight_decay for c in cfgs]
         self._wd_c = col(coupled)
         self._any_coupled = any(d > 0 for d in coupled)
+        # the template's constant columns in the order both compiled updates take them (_update_math, _cpu_update)
+        self._coef_cols = (self._wd_c, self._c1, self._c2, self._a1, self._a2, self._d1, self._d2)
 
     def _fused_setup(self) -> None:
         """The arrays of the fused CPU update (``_cpu_update``) for the current member set: numpy views of the
@@ -619,21 +621,7 @@ class PopulationTrainer:
             "mask": self.mask.numpy()
             if self.mask is not None
             else np.zeros((1, 1), dtype=self.flat.numpy().dtype),
-            "coefficients": np.stack(
-                [
-                    vec(c)
-                    for c in (
-                        self._wd_c,
-                        self._c1,
-                        self._c2,
-                        self._a1,
-                        self._a2,
-                        self._d1,
-                        self._d2,
-                        self._eps_eff,
-                    )
-                ]
-            ),
+            "coefficients": np.stack([vec(c) for c in (*self._coef_cols, self._eps_eff)]),
             "ones": np.ones(k, dtype=self.flat.numpy().dtype),
             "clip": vec(self._clip).astype(np.float64) if self._clip is not None else None,
         }
@@ -887,16 +875,9 @@ class PopulationTrainer:
         buf = self._step_buffers(rows)
         h = xb.expand(k, *xb.shape)  # a stride-0 view: bmm reads the shared rows without copying them
         inputs: list[torch.Tensor] = []
-        forward = [_ACTIVATIONS_INTO[name] for _, _, name in self._act_blocks]
         for layer in range(depth):
             inputs.append(h)
-            z, a = buf["z"][layer], buf["a"][layer]
-            torch.baddbmm(self._b[layer], h, self._W[layer], out=z)
-            for f, zb, ab in zip(forward, buf["z_blocks"][layer], buf["a_blocks"][layer], strict=True):
-                f(
-                    zb, ab
-                )  # on views of the blocks made once with the buffers: slicing costs as much as a block
-            h = a
+            h = a = self._hidden_layer(layer, h, buf)
             if self._drop is not None:
                 mask = self._dropout_mask(a.shape, layer, out=buf["mask"][layer])
                 h = torch.mul(a, mask, out=buf["dropped"][layer])
@@ -996,20 +977,7 @@ class PopulationTrainer:
         self._grad_clean = False
         decay, step, vscale = self._step_columns()
         if self._compile:
-            args = (
-                p,
-                g,
-                m1,
-                m2,
-                decay,
-                self._wd_c,
-                self._c1,
-                self._c2,
-                self._a1,
-                self._a2,
-                self._d1,
-                self._d2,
-            )
+            args = (p, g, m1, m2, decay, *self._coef_cols)
             if _run_compiled_update(*args, vscale, self._eps_eff, step):
                 return
             self._compile = False
@@ -1067,6 +1035,17 @@ class PopulationTrainer:
         )
         return self._losses(logits, self.yva).tolist(), self._scores(logits, self.yva)
 
+    def _hidden_layer(self, layer: int, h: torch.Tensor, buf: dict[str, Any]) -> torch.Tensor:
+        """Hidden layer ``layer`` without norm into kept buffers: ``z = h W + b`` into ``buf["z"]``, then each
+        activation block of it into its block of ``buf["a"]`` (views made once with the buffers, in
+        ``buf["z_blocks"]`` and ``buf["a_blocks"]``: slicing costs as much as a block).  Returns the activations."""
+        z, a = buf["z"][layer], buf["a"][layer]
+        torch.baddbmm(self._b[layer], h, self._W[layer], out=z)
+        blocks = zip(self._act_blocks, buf["z_blocks"][layer], buf["a_blocks"][layer], strict=True)
+        for (_, _, name), zb, ab in blocks:
+            _ACTIVATIONS_INTO[name](zb, ab)
+        return a
+
     @torch.no_grad()
     def _eval_forward(self, x: torch.Tensor) -> torch.Tensor:
         """``_forward(x, train=False)`` without norm layers, into buffers kept from epoch to epoch (a view of
@@ -1081,23 +1060,16 @@ class PopulationTrainer:
                 return torch.empty(shape, device=self.device, dtype=self.dtype)
 
             zs, acts = [new(k, rows, w) for w in self.widths], [new(k, rows, w) for w in self.widths]
-            blocks = [
-                [(z[r0:r1], a[r0:r1]) for r0, r1, _ in self._act_blocks]
-                for z, a in zip(zs, acts, strict=True)
-            ]
             buf = self._eval_buffers[rows] = {
                 "z": zs,
                 "a": acts,
-                "blocks": blocks,
+                "z_blocks": [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in zs],
+                "a_blocks": [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in acts],
                 "logits": new(k, self.n_out, rows),
             }
-        forward = [_ACTIVATIONS_INTO[name] for _, _, name in self._act_blocks]
         h = x.expand(k, *x.shape)
         for layer in range(self.layout.depth):
-            torch.baddbmm(self._b[layer], h, self._W[layer], out=buf["z"][layer])
-            for f, (zb, ab) in zip(forward, buf["blocks"][layer], strict=True):
-                f(zb, ab)
-            h = buf["a"][layer]
+            h = self._hidden_layer(layer, h, buf)
         return self._output_layer(h, out=buf["logits"])
 
     # ------------------------------------------------------------------ epochs
