@@ -139,6 +139,34 @@ def test_member_follows_single_trainer(grid_population, digits, optimizer: str, 
         torch.testing.assert_close(vb, va, rtol=1e-6, atol=1e-9)
 
 
+def test_odd_widths_are_padded_to_the_alignment_and_change_nothing(digits) -> None:  # type: ignore[no-untyped-def]
+    """A population's layer just below a multiple of WIDTH_ALIGN is padded up to it (faster matrix products);
+    the padding is masked, so a lone member of widths (30, 5) still follows the single trainer."""
+    from hyperselect.train.population import WIDTH_ALIGN, member_widths
+
+    assert WIDTH_ALIGN == 16
+    assert [member_widths([MLPConfig(hidden=(w,))])[0] for w in (30, 33, 45, 52, 60, 63, 64, 120)] == [
+        32,
+        33,
+        48,
+        52,
+        64,
+        64,
+        64,
+        120,
+    ]
+    cfg = MLPConfig(hidden=(30, 5), lr=0.01, batch_size=32, max_epochs=EPOCHS, patience=None, dropout=0.0)
+    pop = PopulationTrainer(
+        [cfg], *digits, task="multiclass", n_classes=10, seeds=[3], data_seed=DATA_SEED, dtype=torch.float64
+    )
+    assert pop.widths == (32, 5)
+    pop.run_epochs(EPOCHS)
+    _assert_same_trajectory(_reference(cfg, 3, digits), pop, 0)
+    assert pop.result(0).n_parameters == pop.summary(0).n_parameters == (64 + 1) * 30 + 31 * 5 + 6 * 10
+    layer_norm = cfg.replace(norm="layer")
+    assert PopulationTrainer([layer_norm], *digits, task="multiclass", n_classes=10).widths == (30, 5)
+
+
 def test_compiled_update_matches_eager(grid_population, digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The torch.compile'd update (used for large populations) follows the eager one, which follows the
     reference; where compilation is unavailable the trainer falls back to eager and this is skipped."""
@@ -608,5 +636,12 @@ def test_cohort_modes_agree(digits) -> None:  # type: ignore[no-untyped-def]
         np.testing.assert_allclose(
             pop.result(i).history.valid_loss, seq.result(i).history.valid_loss, rtol=RTOL
         )
+        for c in (seq, pop):  # the search's summary: the result's figures without building a module
+            res, summ = c.result(i), c.summary(i)
+            for name in ("status", "stop_reason", "best_epoch", "n_parameters", "seconds", "config"):
+                assert getattr(summ, name) == getattr(res, name), name
+            np.testing.assert_equal(
+                (summ.best_valid_loss, summ.best_valid_score), (res.best_valid_loss, res.best_valid_score)
+            )
     assert pop.active == seq.active == []  # member 0 completed, 1 pruned by the callback, 2 by prune()
     assert [pop.status(i) for i in range(3)] == ["completed", "pruned", "pruned"]

@@ -172,7 +172,7 @@ def run_halving(
             tell(i, TrialState.PRUNED, "pruned", reason, None)
 
     def tell(i: int, state: TrialState, outcome: str, reason: str, value: float | None) -> None:
-        res = cohort.result(i)
+        res = cohort.summary(i)
         attrs: dict[str, Any] = {
             "reason": reason,
             "epochs": cohort.epochs_done(i),
@@ -277,7 +277,7 @@ def _tell_finished(
     i: int, cohort: Cohort, tell: Callable[[int, TrialState, str, str, float | None], None]
 ) -> None:
     status = cohort.status(i)
-    res = cohort.result(i)
+    res = cohort.summary(i)
     if status == "diverged":
         tell(i, TrialState.FAIL, "diverged", res.stop_reason, None)
     elif status == "pruned":

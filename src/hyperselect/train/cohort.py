@@ -29,7 +29,7 @@ from hyperselect.nn.config import MLPConfig
 from hyperselect.tasks import Task
 from hyperselect.train.planner import Plan, Planner
 from hyperselect.train.population import PopulationTrainer, population_key
-from hyperselect.train.trainer import NetworkRun, TrainResult
+from hyperselect.train.trainer import NetworkRun, RunSummary, TrainResult
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,12 @@ class Cohort:
         unit = self._units[u]
         hist = unit.history(j) if isinstance(unit, PopulationTrainer) else unit.history
         return list(hist.valid_score)
+
+    def summary(self, i: int) -> RunSummary:
+        """Member ``i``'s figures as :meth:`result` reports them, without its module and diagnostics."""
+        u, j = self._where[i]
+        unit = self._units[u]
+        return unit.summary(j) if isinstance(unit, PopulationTrainer) else unit.summary()
 
     def result(self, i: int) -> TrainResult:
         u, j = self._where[i]

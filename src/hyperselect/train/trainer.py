@@ -294,6 +294,18 @@ class NetworkRun:
         if self.stopper.should_stop:
             self.stop("early_stopped", self.stopper.reason)
 
+    def summary(self) -> RunSummary:
+        """:meth:`result`'s figures without the model and the diagnostics."""
+        return summarize_run(
+            self.config,
+            self.history,
+            self.stopper,
+            self.status,
+            self.reason,
+            self._seconds,
+            count_parameters(self.model),
+        )
+
     def result(self) -> TrainResult:
         """The run as it stands, with the best epoch's weights restored (not for a diverged run)."""
         if self.best_state is not None and self.status != "diverged":
@@ -311,6 +323,44 @@ class NetworkRun:
         )
 
 
+@dataclass(frozen=True)
+class RunSummary:
+    """What a search tells a trial about a run as it stands: :class:`TrainResult`'s figures without the model
+    and the diagnostics, which cost a model build and a forward pass each (a search's tell needs neither)."""
+
+    config: MLPConfig
+    status: str
+    stop_reason: str
+    best_epoch: int
+    best_valid_loss: float
+    best_valid_score: float
+    n_parameters: int
+    seconds: float
+
+
+def summarize_run(
+    config: MLPConfig,
+    history: History,
+    stopper: EarlyStopping,
+    status: str,
+    reason: str | None,
+    seconds: float,
+    n_parameters: int,
+) -> RunSummary:
+    """The best epoch's figures and the final status, as :func:`assemble_result` reports them."""
+    best = stopper.best_epoch
+    return RunSummary(
+        config=config,
+        status="completed" if status == "running" else status,
+        stop_reason=reason or f"completed {len(history)} epochs",
+        best_epoch=best,
+        best_valid_loss=history.valid_loss[best] if best >= 0 else math.nan,
+        best_valid_score=history.valid_score[best] if best >= 0 else math.nan,
+        n_parameters=n_parameters,
+        seconds=seconds,
+    )
+
+
 def assemble_result(
     model: nn.Module,
     config: MLPConfig,
@@ -325,24 +375,21 @@ def assemble_result(
     """A run's :class:`TrainResult` from its parts: the best epoch's figures, the final status, and the
     diagnostics (activation statistics on up to DIAG_ROWS validation rows; none for a diverged run).  One
     place for the single trainer and the population's members, so that they report identically."""
-    best = stopper.best_epoch
-    vl = history.valid_loss[best] if best >= 0 else math.nan
-    vs = history.valid_score[best] if best >= 0 else math.nan
-    status = "completed" if status == "running" else status
-    stats = activation_stats(model, X_valid[:DIAG_ROWS]) if status != "diverged" else []
+    s = summarize_run(config, history, stopper, status, reason, seconds, count_parameters(model))
+    stats = activation_stats(model, X_valid[:DIAG_ROWS]) if s.status != "diverged" else []
     return TrainResult(
         model=model,
         config=config,
         task=task,
         history=history,
-        status=status,
-        stop_reason=reason or f"completed {len(history)} epochs",
-        best_epoch=best,
-        best_valid_loss=vl,
-        best_valid_score=vs,
-        n_parameters=count_parameters(model),
+        status=s.status,
+        stop_reason=s.stop_reason,
+        best_epoch=s.best_epoch,
+        best_valid_loss=s.best_valid_loss,
+        best_valid_score=s.best_valid_score,
+        n_parameters=s.n_parameters,
         seconds=seconds,
-        findings=diagnose(history, config.activation, stats, status),
+        findings=diagnose(history, config.activation, stats, s.status),
         activation_stats=stats,
     )
 
