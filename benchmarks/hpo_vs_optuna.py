@@ -17,6 +17,9 @@ time for each to reach the baseline's final best validation score (from the star
 included), and the test accuracy of each one's best configuration, both refit the same way (train+valid, the
 best epoch count): ours' best at the end of the equal wall budget, and (``*_first_n_trials``) ours' best among
 its first ``n_trials`` trials.
+Both sides run in one process, so the baseline's TPE also computes log Phi with scipy's vectorised function
+once hyperselect has installed it (``search.sampler.vectorise_tpe_log_ndtr``, done by the warm-up's search):
+that speed-up is not counted for ours alone.
 ``summary``: ``time_to_target_ratio`` (baseline time / ours, per data set and the minimum) and ``test_delta``
 (ours - baseline, accuracy, median over data sets).  Timings are taken with one torch thread.
 

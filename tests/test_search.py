@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from hyperselect.errors import ConfigError, StorageError
 from hyperselect.search import Categorical, Int, advise, slot_counts, tune
-from hyperselect.search.study import create_study, recover_interrupted
+from hyperselect.search.study import create_study, make_sampler, recover_interrupted
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -650,3 +650,17 @@ def test_a_follower_left_waiting_by_a_dead_worker_is_closed_once_the_budget_is_d
         and "already finished" in stray[0].user_attrs["reason"]
     )
     assert res.counts["finished"] == 3
+
+
+def test_tpe_gets_scipys_log_ndtr_with_the_same_values() -> None:
+    from optuna.samplers._tpe import _truncnorm
+    from scipy.special import log_ndtr
+
+    from hyperselect.search import sampler
+
+    make_sampler("tpe", 0)
+    assert sampler.vectorise_tpe_log_ndtr() is True
+    assert _truncnorm._log_ndtr is log_ndtr
+    (theirs,) = sampler._OPTUNA_LOG_NDTR
+    x = np.random.default_rng(0).normal(size=500) * 15
+    np.testing.assert_allclose(log_ndtr(x), theirs(x), rtol=1e-6, atol=1e-12)

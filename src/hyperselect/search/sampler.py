@@ -113,3 +113,40 @@ class PriorSampler(optuna.samplers.BaseSampler):
         self._rng = np.random.default_rng()
         self._uniform.reseed_rng()
         self.base.reseed_rng()
+
+
+def vectorise_tpe_log_ndtr() -> bool:
+    """Give Optuna's TPE scipy's vectorised normal log-CDF; returns whether it is in use.
+
+    TPE's truncated-normal kernels need log Phi for every kernel bound at every proposal, and Optuna computes it
+    element by element in Python (``np.frompyfunc``; it avoids depending on scipy).  ``scipy.special.log_ndtr``
+    is the same function vectorised: on embedded BBC News (18 proposals per batch, ~200 trials of history) a
+    batch's proposals took 87 ms instead of 120 ms, with the same values to 1e-7 (Optuna's is the less exact of
+    the two, near its branch at 6).  Replaced process-wide, once, and only where Optuna still has the function
+    and it agrees with scipy's on a grid of the range TPE uses.
+    """
+    global _LOG_NDTR_PATCHED
+    if _LOG_NDTR_PATCHED is not None:
+        return _LOG_NDTR_PATCHED
+    _LOG_NDTR_PATCHED = False
+    try:
+        from optuna.samplers._tpe import _truncnorm
+        from scipy.special import log_ndtr
+    except ImportError:
+        return False
+    theirs = getattr(_truncnorm, "_log_ndtr", None)
+    if theirs is None:
+        return False
+    grid = np.concatenate([np.linspace(-40.0, 40.0, 801), [-1e3, -20.5, 0.0, 5.9, 6.1, 1e3]])
+    with np.errstate(all="ignore"):
+        a, b = np.asarray(theirs(grid), dtype=float), log_ndtr(grid)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-12):
+        return False  # a different definition than the one this was checked against: leave Optuna's
+    _OPTUNA_LOG_NDTR.append(theirs)
+    _truncnorm._log_ndtr = log_ndtr
+    _LOG_NDTR_PATCHED = True
+    return True
+
+
+_LOG_NDTR_PATCHED: bool | None = None
+_OPTUNA_LOG_NDTR: list[Any] = []  # the function replaced (for the tests)

@@ -38,7 +38,7 @@ from hyperselect.errors import ConfigError, StorageError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
-from hyperselect.search.sampler import PriorSampler
+from hyperselect.search.sampler import PriorSampler, vectorise_tpe_log_ndtr
 from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
 from hyperselect.search.storage import (
     FINAL_FAIL_OUTCOMES,
@@ -114,6 +114,8 @@ def make_sampler(
     """
     if isinstance(name, optuna.samplers.BaseSampler):
         return name
+    if name == "tpe":
+        vectorise_tpe_log_ndtr()
     # After the prior phase the model takes over as soon as half as many trials have finished: in batch mode the
     # next batch is asked before the last prior trials finish, and must not fall back to uniform draws.
     base = _base_sampler(name, seed, n_startup=max(2, n_prior // 2) if space is not None else None)
