@@ -595,6 +595,28 @@ def test_planner_floor_skips_sequential_timings_only_when_it_is_a_bound(digits, 
     assert {u.kind for u in plan.units} == {"sequential"}  # 0.5 s a member vs real sub-millisecond steps
 
 
+def test_planner_pads_without_timing_buckets_when_the_floor_bounds_them(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every bucket costs at least the cheapest single network's step, so a padded population timed below that
+    many floors is chosen at once; above the bound the buckets are timed as before."""
+    from hyperselect.train import planner as planner_mod
+
+    mixed = [MLPConfig(hidden=(w,), batch_size=32) for w in (8, 12, 16, 20, 24, 28)]
+    planner = Planner(mixed, *digits, task="multiclass", n_classes=10)
+    pops: list[int] = []
+    monkeypatch.setattr(planner_mod, "_TIMINGS", {})
+    monkeypatch.setattr(Planner, "time_population", lambda self, m: pops.append(len(m)) or 0.1 * len(m))
+    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1.0)
+    plan = planner.plan("auto")
+    assert [(u.kind, u.padded) for u in plan.units] == [("population", True)] and pops == [6], plan.notes
+    assert any("6 buckets >= 6e+03 ms/step" in n for n in plan.notes), plan.notes
+    pops.clear()
+    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 0.01)  # no bound: each bucket is weighed
+    monkeypatch.setattr(Planner, "time_sequential", lambda self, i: 0.01)
+    plan = planner.plan("auto")
+    assert pops == [6]  # the padded population once; single-member buckets are timed as single networks
+    assert all(u.kind == "sequential" for u in plan.units), plan.notes  # 6 x 0.01 s beats 0.6 s padded
+
+
 def test_width_cells_are_quarter_octaves() -> None:
     from hyperselect.train.planner import _width_cell
 
