@@ -9,7 +9,8 @@ place.  The optimiser update is therefore a handful of tensor operations on whol
 each member's hyperparameters as a ``[k, 1]`` column, instead of a loop over members and layers.  Members are
 ordered by (optimizer, activation) so each optimizer and each activation works on a contiguous block of rows.
 
-Widths.  Members of one population may have different hidden widths: they are zero-padded to the widest and a
+Widths.  Members of one population may have different hidden widths: they are zero-padded to the widest (and a
+few units further up to a multiple of 16, where matrix products are faster: ``member_widths``) and a
 gradient mask keeps the padding at zero (padded units have zero incoming and outgoing weights, so they never
 change a real unit).  The planner decides by measurement whether to pad or to bucket by width.  Layer norm is
 not padded (its statistics would count the padding): such members must share widths.
