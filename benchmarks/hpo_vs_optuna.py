@@ -21,7 +21,11 @@ Both sides run in one process, so the baseline's TPE also computes log Phi with 
 once hyperselect has installed it (``search.sampler.vectorise_tpe_log_ndtr``, done by the warm-up's search):
 that speed-up is not counted for ours alone.
 ``summary``: ``time_to_target_ratio`` (baseline time / ours, per data set and the minimum) and ``test_delta``
-(ours - baseline, accuracy, median over data sets).  Timings are taken with one torch thread.
+(ours - baseline, accuracy, median over data sets), the targets.  Supplementary, not a target:
+``supplementary_target_hit_rate_ratio``, completed trials scoring at least the target per second of the equal
+budget, ours / baseline, pooled over seeds.  Where the target is a rare top score (embedded BBC News: 312 of 320
+validation rows, ~4 % of completed trials on either side) the first hit is a rare event, and the time ratio's
+median over three seeds says less than this rate does.  Timings are taken with one torch thread.
 
     python benchmarks/hpo_vs_optuna.py [--quick] --json benchmarks/results/hpo_vs_optuna.json
 """
@@ -92,9 +96,9 @@ def load_task(name: str) -> tuple[Any, str | None]:
 
 def baseline_search(
     data: Any, space: Any, n_trials: int, seed: int
-) -> tuple[list[tuple[float, float]], Any, int]:
-    """Optuna TPE + MedianPruner, a DataLoader loop per trial. Returns (time, best-so-far) points, best config
-    and its epoch count.
+) -> tuple[list[tuple[float, float]], Any, int, list[tuple[float, float]]]:
+    """Optuna TPE + MedianPruner, a DataLoader loop per trial. Returns (time, best-so-far) points, best config,
+    its epoch count, and (time, value) of every completed trial.
 
     The loop trains exactly what the configuration says, as the library's own trainer does: the same model
     (``build_model``), optimizer and schedule (``make_optimizer``/``make_scheduler``), loss (label smoothing),
@@ -111,6 +115,7 @@ def baseline_search(
     n_classes = len(data.classes)
     task = Task(data.task)
     points: list[tuple[float, float]] = []
+    completed: list[tuple[float, float]] = []
     best = [-math.inf]
 
     def objective(trial: optuna.Trial) -> float:
@@ -153,6 +158,7 @@ def baseline_search(
                 break
         trial.set_user_attr("best_epoch", stopper.best_epoch)
         trial.set_user_attr("config", cfg.to_dict())
+        completed.append((time.perf_counter() - t0, value))
         if value > best[0]:
             best[0] = value
             points.append((time.perf_counter() - t0, value))
@@ -166,7 +172,7 @@ def baseline_search(
     )
     study.optimize(objective, n_trials=n_trials)
     bt = study.best_trial
-    return points, config_from_dict(bt.user_attrs["config"]), int(bt.user_attrs["best_epoch"]) + 1
+    return points, config_from_dict(bt.user_attrs["config"]), int(bt.user_attrs["best_epoch"]) + 1, completed
 
 
 def best_so_far(trials: list[Any], t0: float) -> list[tuple[float, float]]:
@@ -208,6 +214,7 @@ def ours_search(
     best_first = max(first, key=lambda t: (t.value, -t.number)) if first else None
     return {
         "points": best_so_far(complete, t0),
+        "completed": [(t.datetime_complete.timestamp() - t0, float(t.value)) for t in complete],
         "config": res.best_config,
         "epochs": res.refit_epochs,
         "total": total,
@@ -285,7 +292,7 @@ def main() -> None:
         runs = []
         for seed in seeds:
             tb0 = time.perf_counter()
-            b_points, b_cfg, b_epochs = baseline_search(data, space, n_trials, seed)
+            b_points, b_cfg, b_epochs, b_completed = baseline_search(data, space, n_trials, seed)
             b_total = time.perf_counter() - tb0
             # the same wall budget: ours searches until the baseline's total time, however many trials
             ours = ours_search(data, space, n_trials, seed, budget=b_total, batch=args.ours_batch)
@@ -312,6 +319,11 @@ def main() -> None:
                 "ours_trials": ours["n_trials"],
                 "ours_counts": ours["counts"],
                 "ours_best_valid": o_points[-1][1] if o_points else None,
+                # supplementary: how many completed trials reached the target, over the whole equal budget
+                "baseline_target_hits": sum(v >= target - 1e-12 for _, v in b_completed),
+                "ours_target_hits": sum(v >= target - 1e-12 for _, v in ours["completed"]),
+                "baseline_completed": len(b_completed),
+                "ours_completed": len(ours["completed"]),
                 "ours_best_valid_first_n_trials": None if ours["first_n"] is None else ours["first_n"][2],
                 "baseline_test_accuracy": b_test["test_accuracy"],
                 "ours_test_accuracy": o_test["test_accuracy"],
@@ -322,7 +334,13 @@ def main() -> None:
             runs.append(run)
             print(name, json.dumps(run), flush=True)
         ratios = [r["ratio"] for r in runs]
+        rate = {
+            side: sum(r[f"{side}_target_hits"] for r in runs) / sum(r[f"{side}_total_time"] for r in runs)
+            for side in ("baseline", "ours")
+        }
         per[name] = {
+            "target_hits_per_second": rate,
+            "target_hit_rate_ratio": rate["ours"] / rate["baseline"] if rate["baseline"] else None,
             "runs": runs,
             "median_time_to_target_ratio": statistics.median(ratios) if ratios else None,
             "target_reached_by_ours": f"{sum(r['ours_time_to_target'] is not None for r in runs)}/{len(runs)}",
@@ -342,6 +360,7 @@ def main() -> None:
         "test_delta_first_n_trials_per_dataset": {
             k: v["median_test_delta_first_n_trials"] for k, v in done.items()
         },
+        "supplementary_target_hit_rate_ratio": {k: v["target_hit_rate_ratio"] for k, v in done.items()},
         "skipped": {k: v["skipped"] for k, v in per.items() if "skipped" in v},
         "min_time_to_target_ratio": min((r for r in ratios if r is not None), default=None),
         "test_delta": float(np.median(deltas)),
