@@ -46,7 +46,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--quick", action="store_true", help="2 repeats")
     args = ap.parse_args()
+    if args.quick:
+        args.repeats = 2
     torch.set_num_threads(1)
     rng = np.random.default_rng(0)
     cases = []
@@ -79,6 +82,7 @@ def main() -> None:
     out = {
         "benchmark": "width_alignment",
         "command": " ".join(["python", "benchmarks/width_alignment.py", *sys.argv[1:]]),
+        "quick": args.quick,
         "threads": 1,
         "repeats": args.repeats,
         "load_average": os.getloadavg(),
