@@ -965,7 +965,7 @@ class PopulationTrainer:
                 bufs["mask"] = [new(k, rows, w) for w in self.widths]
                 bufs["dropped"] = [new(k, rows, w) for w in self.widths]
             for name in ("z", "a", "grad"):
-                bufs[f"{name}_blocks"] = [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in bufs[name]]
+                bufs[f"{name}_blocks"] = self._block_views(bufs[name])
             self._buffers[rows] = bufs
         return bufs
 
@@ -1060,6 +1060,10 @@ class PopulationTrainer:
         )
         return self._losses(logits, self.yva).tolist(), self._scores(logits, self.yva)
 
+    def _block_views(self, tensors: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """Per tensor, its views on the rows of each activation block (``_act_blocks``)."""
+        return [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in tensors]
+
     def _hidden_layer(self, layer: int, h: torch.Tensor, buf: dict[str, Any]) -> torch.Tensor:
         """Hidden layer ``layer`` without norm into kept buffers: ``z = h W + b`` into ``buf["z"]``, then each
         activation block of it into its block of ``buf["a"]`` (views made once with the buffers, in
@@ -1088,8 +1092,8 @@ class PopulationTrainer:
             buf = self._eval_buffers[rows] = {
                 "z": zs,
                 "a": acts,
-                "z_blocks": [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in zs],
-                "a_blocks": [[t[r0:r1] for r0, r1, _ in self._act_blocks] for t in acts],
+                "z_blocks": self._block_views(zs),
+                "a_blocks": self._block_views(acts),
                 "logits": new(k, self.n_out, rows),
             }
         h = x.expand(k, *x.shape)

@@ -10,7 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -379,18 +379,11 @@ def assemble_result(
     stats = activation_stats(model, X_valid[:DIAG_ROWS]) if s.status != "diverged" else []
     return TrainResult(
         model=model,
-        config=config,
         task=task,
         history=history,
-        status=s.status,
-        stop_reason=s.stop_reason,
-        best_epoch=s.best_epoch,
-        best_valid_loss=s.best_valid_loss,
-        best_valid_score=s.best_valid_score,
-        n_parameters=s.n_parameters,
-        seconds=seconds,
         findings=diagnose(history, config.activation, stats, s.status),
         activation_stats=stats,
+        **{f.name: getattr(s, f.name) for f in fields(s)},  # the summary's figures (shallow: config stays)
     )
 
 
