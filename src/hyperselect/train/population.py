@@ -304,7 +304,7 @@ class _Layout:
 #: WIDTH_PAD units (not layer-normed ones, which cannot be padded).  Batched matrix products run markedly slower
 #: just below such a multiple: K=18 members, 64 rows, 384 inputs, one thread, a layer's forward took 703 us at
 #: width 45 and 474 us at 48, 984 us at 63 and 615 us at 64.  Whole steps (``benchmarks/width_alignment.py``):
-#: 45 -> 48 and 63 -> 64 1.2-1.3x faster at 18 members, 60 -> 64 1.03x, but 120 -> 128 0.86-0.91x, so more
+#: 45 -> 48 and 63 -> 64 1.1-1.3x faster at 18 members, 60 -> 64 0.98-1.08x, but 120 -> 128 0.86-0.91x, so more
 #: padding than that is not worth it.  The padding is masked like any other, so no member's result changes.
 WIDTH_ALIGN = 16
 WIDTH_PAD = 4
