@@ -204,6 +204,15 @@ def run_halving(
         v = frozen.value if frozen.value is not None else math.nan
         outcomes[i] = MemberOutcome(trial.number, state, outcome, float(v), reason, cohort.epochs_done(i))
 
+    def tell_stopped(members: list[int]) -> None:
+        # Members that ended on their own (early stopping, their last epoch, divergence) are told at once, not
+        # when the rung's slowest member is done: the study (the sampler's next batch, other workers, a user
+        # watching) sees a finished trial as soon as it is finished.  Members stopped by the deadline or the
+        # halving decision are told below, with their reasons.
+        for i in members:
+            if outcomes[i] is None and i not in lost and i not in timed_out and cohort.status(i) != "pruned":
+                _tell_finished(i, cohort, tell)
+
     for k, rung in enumerate(rungs):
         active = [i for i in cohort.active if i not in lost]
         if not active:
@@ -217,7 +226,7 @@ def run_halving(
             break
         todo = rung - min(cohort.epochs_done(i) for i in active)
         if todo > 0:
-            cohort.run_epochs(todo, report, interrupt if deadline is not None else None)
+            cohort.run_epochs(todo, report, interrupt if deadline is not None else None, tell_stopped)
             interrupted = [
                 i
                 for i in range(n)
@@ -239,8 +248,8 @@ def run_halving(
                 timed_out.update(still)
                 tell_timed_out(still)
             break
-        # Members that ended on their own this rung (early stopping, divergence, max_epochs) are told now, so the
-        # next batches and other workers see them as soon as possible.
+        # Members that ended on their own this rung were told as they stopped (tell_stopped); any left (a unit
+        # rebuilt after running out of memory) are told now.
         for i in range(n):
             if outcomes[i] is None and i not in lost and not cohort.is_active(i):
                 _tell_finished(i, cohort, tell)

@@ -94,6 +94,7 @@ class Cohort:
         self._where: dict[int, tuple[int, int]] = {}  # member -> (unit, index inside the unit)
         self._retired: set[int] = set()  # populations whose running members moved away after an OOM
         self._should_stop: Callable[[], bool] | None = None  # set for the duration of run_epochs
+        self._on_stop: Callable[[list[int]], None] | None = None  # likewise
         for unit in self.plan.units:
             self._add_unit(self._new_unit(unit.members, population=unit.kind == "population"), unit.members)
 
@@ -158,25 +159,41 @@ class Cohort:
         n_epochs: int,
         callback: MemberCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_stop: Callable[[list[int]], None] | None = None,
     ) -> None:
         """Advance every active member by up to ``n_epochs``.
 
         ``should_stop()`` is asked before every training step of every unit: True stops the members of the
         unit in training (its epoch interrupted) and of every unit after it, as ``"pruned"`` with a reason
-        starting ``"interrupted"`` (see :meth:`PopulationTrainer.run_epochs`)."""
+        starting ``"interrupted"`` (see :meth:`PopulationTrainer.run_epochs`).  ``on_stop(members)`` is called
+        as soon as members stop during these epochs (early stopping, their last epoch, divergence, the callback
+        or ``should_stop``): after the epoch they stop in, while the others of their population go on, so a
+        search can record a finished trial without waiting for its slowest batch-mate."""
         self._should_stop = should_stop
+        self._on_stop = on_stop
         try:
             for u in range(len(self._units)):  # units added by an out-of-memory split are run by the split
                 if u not in self._retired:
                     self._run_unit(u, n_epochs, callback)
         finally:
             self._should_stop = None
+            self._on_stop = None
+
+    def _stopped_since(self, u: int, running: set[int]) -> None:
+        """Call ``on_stop`` with the members of unit ``u`` in ``running`` that no longer run (and forget them)."""
+        if self._on_stop is None:
+            return
+        done = [i for i in self._members[u] if i in running and not self.is_active(i)]
+        if done:
+            running.difference_update(done)
+            self._on_stop(done)
 
     def _run_unit(self, u: int, n_epochs: int, callback: MemberCallback | None) -> None:
         unit, members = self._units[u], self._members[u]
         if isinstance(unit, PopulationTrainer):
             running = unit.active
             before = unit.epochs_done(running[0]) if running else 0  # members of a population step together
+        alive = {i for i in members if self.is_active(i)}
         try:
             if isinstance(unit, PopulationTrainer):
                 pcb = (
@@ -184,11 +201,13 @@ class Cohort:
                     if callback is None
                     else (lambda j, e, s, loss, members=members: callback(members[j], e, s, loss))
                 )
-                unit.run_epochs(n_epochs, pcb, self._should_stop)
+                unit.run_epochs(n_epochs, pcb, self._should_stop, lambda: self._stopped_since(u, alive))
+                self._stopped_since(u, alive)  # an interrupted epoch stops its members without an epoch end
             elif unit.active:
                 i = members[0]
                 cb = None if callback is None else (lambda e, s, loss, i=i: callback(i, e, s, loss))
                 unit.run_epochs(n_epochs, cb, self._should_stop)
+                self._stopped_since(u, alive)
         except OUT_OF_MEMORY as exc:
             reason = _oom_reason(exc)
             del exc  # its traceback holds the frames, and with them the tensors that filled the memory

@@ -1107,6 +1107,7 @@ class PopulationTrainer:
         n_epochs: int,
         callback: MemberCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_epoch_end: Callable[[], None] | None = None,
     ) -> None:
         """Advance every active member by up to ``n_epochs``; ``callback(member, ...)`` True prunes it.
 
@@ -1114,12 +1115,16 @@ class PopulationTrainer:
         running member as ``"pruned"`` with a reason starting :data:`INTERRUPTED` (the interrupted epoch is
         not recorded; a member keeps its best epoch's weights).  A wall-clock budget is then kept to within a
         step, not an epoch, which matters when one epoch of a large data set takes minutes.
+        ``on_epoch_end()`` is called after every completed epoch, once the members that stopped in it are
+        compacted away (their results are final).
         """
         for _ in range(n_epochs):
             if not self._ids:
                 return
             if not self._one_epoch(callback, should_stop):
                 return
+            if on_epoch_end is not None:
+                on_epoch_end()
 
     def _one_epoch(self, callback: MemberCallback | None, should_stop: Callable[[], bool] | None) -> bool:
         """One epoch of every stacked member; False when ``should_stop`` interrupted it."""
