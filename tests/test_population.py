@@ -584,12 +584,12 @@ def test_planner_floor_skips_sequential_timings_only_when_it_is_a_bound(digits, 
     real = Planner.time_sequential
     monkeypatch.setattr(Planner, "time_sequential", lambda self, i: timed.append(i) or real(self, i))
     monkeypatch.setattr(planner_mod, "_TIMINGS", {})
-    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1.0)  # a single step "costs" a second
+    monkeypatch.setattr(Planner, "time_floor", lambda self, m: 1.0)  # a single step "costs" a second
     monkeypatch.setattr(Planner, "time_population", lambda self, m: 0.5 * len(m))
     plan = planner.plan("auto")
     assert [u.kind for u in plan.units] == ["population"] and timed == []
     assert any("sequential >= 1.2e+04 ms" in n for n in plan.notes), plan.notes
-    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1e-9)  # now no bound: the members are timed
+    monkeypatch.setattr(Planner, "time_floor", lambda self, m: 1e-9)  # now no bound: the members are timed
     plan = planner.plan("auto")
     assert timed and len(set(timed)) <= planner_mod.SEQUENTIAL_SAMPLE
     assert {u.kind for u in plan.units} == {"sequential"}  # 0.5 s a member vs real sub-millisecond steps
@@ -605,23 +605,55 @@ def test_planner_pads_without_timing_buckets_when_the_floor_bounds_them(digits, 
     pops: list[int] = []
     monkeypatch.setattr(planner_mod, "_TIMINGS", {})
     monkeypatch.setattr(Planner, "time_population", lambda self, m: pops.append(len(m)) or 0.1 * len(m))
-    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 1.0)
+    monkeypatch.setattr(Planner, "time_floor", lambda self, m: 1.0)
     plan = planner.plan("auto")
     assert [(u.kind, u.padded) for u in plan.units] == [("population", True)] and pops == [6], plan.notes
     assert any("6 buckets >= 6e+03 ms/step" in n for n in plan.notes), plan.notes
     pops.clear()
-    monkeypatch.setattr(Planner, "time_floor", lambda self, i: 0.01)  # no bound: each bucket is weighed
+    monkeypatch.setattr(Planner, "time_floor", lambda self, m: 0.01)  # no bound: each bucket is weighed
     monkeypatch.setattr(Planner, "time_sequential", lambda self, i: 0.01)
     plan = planner.plan("auto")
     assert pops == [6]  # the padded population once; single-member buckets are timed as single networks
     assert all(u.kind == "sequential" for u in plan.units), plan.notes  # 6 x 0.01 s beats 0.6 s padded
 
 
+def test_time_floor_is_the_cheapest_network_at_the_narrowest_widths(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The floor is a ReLU/SGD network as narrow as the narrowest member in each layer (on the width grid, so
+    later batches reuse it), the cheaper of its two trainers; members of other widths in the same cell share it."""
+    from hyperselect.train import planner as planner_mod
+
+    cfgs = [
+        MLPConfig(hidden=(45, 40), batch_size=32, activation="gelu", optimizer="adam", dropout=0.2),
+        MLPConfig(hidden=(64, 20), batch_size=32, activation="tanh", optimizer="rmsprop"),
+        MLPConfig(hidden=(39, 64), batch_size=32),
+    ]
+    planner = Planner(cfgs, *digits, task="multiclass", n_classes=10)
+    timed: list[tuple[str, MLPConfig]] = []
+    monkeypatch.setattr(planner_mod, "_TIMINGS", {})
+    monkeypatch.setattr(Planner, "_time_single", lambda self, c, seed: timed.append(("single", c)) or 2.0)
+    monkeypatch.setattr(
+        Planner, "_time_population_of", lambda self, cs, seeds: timed.append(("pop", cs[0])) or 1.0
+    )
+    assert planner.time_floor([0, 1, 2]) == 1.0
+    assert [k for k, _ in timed] == ["single", "pop"]
+    floor = timed[0][1]
+    assert floor.hidden == (38, 19)  # min widths 39 and 20, rounded down to the grid
+    assert (floor.activation, floor.optimizer, floor.dropout) == ("relu", "sgd", 0.0)
+    assert (
+        planner.time_floor([0]) != planner.time_floor([0, 1, 2]) or len(timed) > 2
+    )  # (45, 40): its own cell
+    n = len(timed)
+    assert planner.time_floor([2, 1]) == 1.0 and len(timed) == n  # the same narrowest cell: no new timing
+
+
 def test_width_cells_are_quarter_octaves() -> None:
-    from hyperselect.train.planner import _width_cell
+    from hyperselect.train.planner import _width_cell, _width_floor
 
     cells = [_width_cell(w) for w in range(1, 1025)]
     assert cells[:8] == list(range(1, 9))
+    floors = [_width_floor(w) for w in range(1, 1025)]
+    assert all(f <= w and f in cells for w, f in zip(range(1, 1025), floors, strict=True))
+    assert floors == sorted(floors) and floors[37:40] == [38, 38, 38] and floors[44] == 45
     assert all(w <= c < 1.2 * w + 1 for w, c in zip(range(1, 1025), cells, strict=True))
     assert len(set(cells)) < 8 + 4 * 7 + 1  # 8 below, then 4 per octave up to 1024
 

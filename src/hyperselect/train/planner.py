@@ -254,15 +254,22 @@ class Planner:
                     times.append(clock() - t0)
         return float(np.median(times))
 
-    def time_floor(self, member: int) -> float:
-        """Seconds of one step of the cheapest network the single trainer could train here: one hidden unit,
-        ReLU, plain SGD, no dropout, norm or clipping, at ``configs[member]``'s batch size, depth 1 and loss.
-        Every configuration's single step costs at least this (the same calls, and more of them), so a
-        population timed below ``len(members) * floor`` is faster than its members one by one without timing
-        each of them (``_decide``)."""
-        c = self.configs[member]
+    def time_floor(self, members: int | Sequence[int]) -> float:
+        """Seconds of one step of the cheapest network the single trainer could train here: ReLU, plain SGD, no
+        dropout, norm or clipping, at the members' batch size and loss, each hidden layer as narrow as the
+        narrowest of ``members`` there (rounded down to a width cell, so that a search's batches share the
+        timing).  Every configuration among them costs at least this in a step (the same calls, as many or more,
+        on matrices as wide or wider), so a population timed below ``len(members) * floor`` is faster than its
+        members one by one without timing each of them (``_decide``).  A floor of width one, as this was at
+        first, bounded too loosely to spare the timings: 13 buckets of widths 32-64 at 0.19 ms each against a
+        padded population of 2.3 ms/step, while each bucket alone took 0.28-0.45 ms."""
+        group = [members] if isinstance(members, int) else list(members)
+        c = self.configs[group[0]]  # the members of a group share their depth (population_key)
+        narrowest = tuple(
+            _width_floor(min(w)) for w in zip(*(self.configs[i].hidden for i in group), strict=True)
+        )
         floor = c.replace(
-            hidden=(1,),
+            hidden=narrowest,
             activation="relu",
             optimizer="sgd",
             dropout=0.0,
@@ -271,12 +278,21 @@ class Planner:
             weight_decay=0.0,
             lr_schedule="constant",
         )
-        key = ("floor", str(self.device), str(self.dtype), self.n_in, self._n_out(c), c.batch_size, c.loss)
+        key = (
+            "floor",
+            str(self.device),
+            str(self.dtype),
+            self.n_in,
+            self._n_out(c),
+            c.batch_size,
+            c.loss,
+            narrowest,
+        )
         if key not in _TIMINGS:
             # a member alone trains as a population of one or a NetworkRun: the cheaper of the two bounds
             _TIMINGS[key] = min(
-                self._time_single(floor, self.seeds[member]),
-                self._time_population_of([floor], [self.seeds[member]]),
+                self._time_single(floor, self.seeds[group[0]]),
+                self._time_population_of([floor], [self.seeds[group[0]]]),
             )
         return _TIMINGS[key]
 
@@ -306,7 +322,7 @@ class Planner:
             # a padded population faster than that many floors beats every alternative without timing them.
             # (Embedded BBC News, batches of 18 members in 10-15 width buckets: about half skip their 5-15 timings.)
             padded = self.time_population(group)
-            floor = self.time_floor(group[0])
+            floor = self.time_floor(group)
             if padded <= POPULATION_MARGIN * len(buckets) * floor:
                 notes.append(
                     f"members {_span(group)}: one padded population {padded * 1e3:.3g} ms/step vs {len(buckets)}"
@@ -327,7 +343,7 @@ class Planner:
             # Narrow networks: the population is faster than even the cheapest single network would be, so
             # timing the members one by one cannot change the choice (a search's batches skip most timings).
             # seq is then that lower bound, which keeps the padding comparison below on the safe side.
-            floor = self.time_floor(bucket[0]) * len(bucket)
+            floor = self.time_floor(bucket) * len(bucket)
             bounded = pop <= POPULATION_MARGIN * floor
             seq = floor if bounded else self.time_sequential_members(bucket)
             seq_total += seq
@@ -388,6 +404,18 @@ class Planner:
 def _width_cell(width: int) -> int:
     """The calibration cell of a hidden width: its quarter-octave above 8 (8, 10, 11, 13, 16, 19, 23, 27, 32, ...)."""
     return width if width <= 8 else round(8 * 2 ** (math.ceil(4 * math.log2(width / 8) - 1e-9) / 4))
+
+
+def _width_floor(width: int) -> int:
+    """The largest quarter-octave grid width (that of ``_width_cell``: 8, 10, 11, 13, 16, ...) at most ``width``."""
+    if width <= 8:
+        return width
+    k = math.ceil(
+        4 * math.log2(width / 8)
+    )  # then down to the first grid width that fits (rounding: 38 is 8*2**2.25)
+    while k > 0 and round(8 * 2 ** (k / 4)) > width:
+        k -= 1
+    return round(8 * 2 ** (k / 4))
 
 
 def _clock(device: torch.device) -> Callable[[], float]:
