@@ -707,3 +707,63 @@ def test_tpe_gets_scipys_log_ndtr_with_the_same_values() -> None:
     (theirs,) = sampler._OPTUNA_LOG_NDTR
     x = np.random.default_rng(0).normal(size=500) * 15
     np.testing.assert_allclose(log_ndtr(x), theirs(x), rtol=1e-6, atol=1e-12)
+
+
+def _propose_in_batches(sampler: optuna.samplers.BaseSampler) -> list[dict[str, object]]:
+    """Eight batches of six proposals on a conditional space: per batch two trials PRUNED with a score, two
+    COMPLETE (values rounded: ties), two left RUNNING until the next batch has been asked (constant liar)."""
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    waiting: list[optuna.trial.Trial] = []
+
+    def value(p: dict[str, object]) -> float:
+        lr = float(p["lr"])  # type: ignore[arg-type]
+        widths = sum(float(p[f"w{i}"]) for i in range(int(p["n_layers"])))  # type: ignore[call-overload]
+        return round(
+            1.0 - abs(math.log10(lr) + 2.5) / 4 - abs(widths - 80) / 400 - 0.05 * (p["opt"] == "sgd"), 2
+        )
+
+    for _ in range(8):
+        trials = [study.ask() for _ in range(6)]
+        for t in trials:
+            t.suggest_float("lr", 1e-4, 1e-1, log=True)
+            for i in range(t.suggest_int("n_layers", 1, 3)):
+                t.suggest_int(f"w{i}", 8, 64, log=True)
+            if t.suggest_categorical("opt", ["adam", "sgd", "rmsprop"]) == "sgd":
+                t.suggest_float("momentum", 0.0, 0.99)
+        for t in waiting:
+            study.tell(t, value(t.params))
+        for j, t in enumerate(trials[:4]):
+            if j % 2:
+                study.tell(t, value(t.params))
+            else:
+                t.report(value(t.params) - 0.1, 2)
+                study.tell(t, state=TrialState.PRUNED)
+        waiting = trials[4:]
+    return [t.params for t in study.trials]
+
+
+@pytest.mark.parametrize("group", [True, False])
+def test_batch_tpe_proposes_exactly_what_optunas_tpe_proposes(group: bool) -> None:
+    """The cached TPE is a speed-up only: the same seed gives the same proposals, parameter for parameter, with
+    running (constant liar), pruned and tied trials and a conditional space."""
+    import warnings
+
+    from hyperselect.search.sampler import BatchTPESampler, batch_tpe_available
+
+    assert batch_tpe_available()
+    kw = {"multivariate": True, "group": group, "constant_liar": True, "n_startup_trials": 5, "seed": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = _propose_in_batches(optuna.samplers.TPESampler(**kw))  # type: ignore[arg-type]
+        ours = _propose_in_batches(BatchTPESampler(**kw))
+    assert len(ours) == 48 and ours == theirs
+    assert len({tuple(sorted(p.items())) for p in ours}) > 40  # the model proposed, not a constant
+    base = make_sampler("tpe", 0)
+    assert isinstance(base, BatchTPESampler)
+    # any other TPE sampler in the process keeps Optuna's split (the hook is inactive outside ours)
+    from optuna.samplers._tpe import sampler as tpe_module
+
+    from hyperselect.search import sampler as sampler_mod
+
+    assert tpe_module._split_trials is sampler_mod._split_trials
+    assert getattr(sampler_mod._ACTIVE, "sampler", None) is None

@@ -21,6 +21,8 @@ which phase a trial is in follows from the trials already in the study (and its 
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -150,3 +152,154 @@ def vectorise_tpe_log_ndtr() -> bool:
 
 _LOG_NDTR_PATCHED: bool | None = None
 _OPTUNA_LOG_NDTR: list[Any] = []  # the function replaced (for the tests)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# TPE with per-trial caches
+
+
+class BatchTPESampler(optuna.samplers.TPESampler):
+    """Optuna's :class:`~optuna.samplers.TPESampler`, proposing exactly what it proposes, faster on long studies.
+
+    Each proposal of the stock sampler starts from scratch: it decomposes the search space over every finished
+    trial, ranks them all into the good and the rest, and converts every trial's parameters to arrays, all in
+    Python, before it fits the two Parzen estimators.  That is linear in the study, so a search's total is
+    quadratic: with 2,000 trials a batch of 18 proposals took 1.2 s on digits, more than the batch trained.
+    A finished trial never changes, and within a batch only RUNNING trials are added, so this sampler keeps:
+
+    * each finished trial's parameters in the internal representation (per trial and parameter set);
+    * the ranking of the finished trials for the last (study, finished trials, number of good ones): the
+      running trials of a batch go to "the rest" (constant liar) without ranking the others again;
+    * the space decomposition (``group=True``), extended by the trials finished since the last proposal.
+
+    What it proposes for a given seed is the same, parameter for parameter, as the stock sampler's (a test
+    checks it on a conditional space, in batches with running and pruned trials).  It relies on Optuna's private
+    hooks (``_get_internal_repr``, ``_split_trials``, ``_group_decomposed_search_space``): where they are missing
+    (another Optuna version), :func:`batch_tpe_available` is False and :func:`make_tpe` builds the stock sampler.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if self._group:
+            self._group_decomposed_search_space = _IncrementalGroupDecomposition()  # type: ignore[assignment]
+        # parameter set -> trial id -> its parameters' internal values (None: not all of them)
+        self._reprs: dict[tuple[Any, ...], dict[int, tuple[float, ...] | None]] = {}
+        self._split_key: tuple[Any, ...] | None = None
+        self._split_value: tuple[list[FrozenTrial], list[FrozenTrial]] = ([], [])
+
+    def _get_internal_repr(
+        self, trials: list[FrozenTrial], search_space: dict[str, BaseDistribution], study: Study
+    ) -> dict[str, np.ndarray]:
+        space = tuple(search_space.items())
+        names = list(search_space)
+        cache = self._reprs.setdefault(space, {})
+        rows: list[tuple[float, ...]] = []
+        for t in trials:
+            finished = t.state.is_finished()
+            row = cache.get(t._trial_id, _MISSING) if finished else _MISSING
+            if row is _MISSING:
+                params = self._get_params(t, study)
+                row = (
+                    tuple(d.to_internal_repr(params[n]) for n, d in space)
+                    if search_space.keys() <= params.keys()
+                    else None
+                )
+                if finished:
+                    cache[t._trial_id] = row
+            if row is not None:
+                rows.append(row)
+        if not rows:
+            return {n: np.asarray([]) for n in names}
+        # column by column, as Optuna builds them (a categorical's indices stay integers)
+        return {n: np.asarray(col) for n, col in zip(names, zip(*rows, strict=True), strict=True)}
+
+    def _sample(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        _ACTIVE.sampler = self
+        try:
+            return super()._sample(study, trial, search_space)
+        finally:
+            _ACTIVE.sampler = None
+
+    def split(
+        self, study: Study, trials: list[FrozenTrial], n_below: int
+    ) -> tuple[list[FrozenTrial], list[FrozenTrial]]:
+        """Optuna's ``_split_trials``, the finished trials' part remembered (RUNNING ones always go above)."""
+        finished = [t for t in trials if t.state != TrialState.RUNNING]
+        running = [t for t in trials if t.state == TrialState.RUNNING]
+        key = (study._study_id, id(study._storage), n_below, tuple(t._trial_id for t in finished))
+        if key != self._split_key:
+            self._split_value = _OPTUNA_SPLIT[0](study, finished, n_below)
+            self._split_key = key
+        below, above = self._split_value
+        return list(below), sorted([*above, *running], key=lambda t: t.number)
+
+
+class _IncrementalGroupDecomposition:
+    """Optuna's ``_GroupDecomposedSearchSpace(include_pruned=True)``, fed each finished trial once: adding a
+    trial's distributions again leaves the groups (and their order) as they are, so skipping it is exact."""
+
+    def __init__(self) -> None:
+        from optuna.search_space.group_decomposed import _SearchSpaceGroup
+
+        self._group = _SearchSpaceGroup()
+        self._seen: set[int] = set()
+        self._study_id: int | None = None
+        self._copy: Any = None
+
+    def calculate(self, study: Study, use_cache: bool = False) -> Any:
+        if self._study_id is None:
+            self._study_id = study._study_id
+        elif self._study_id != study._study_id:
+            raise ValueError("`_GroupDecomposedSearchSpace` cannot handle multiple studies.")
+        states = (TrialState.COMPLETE, TrialState.PRUNED)
+        for t in study._get_trials(deepcopy=False, states=states, use_cache=use_cache):
+            if t._trial_id not in self._seen:
+                self._seen.add(t._trial_id)
+                self._group.add_distributions(t.distributions)
+                self._copy = None
+        if self._copy is None:  # the callers only read it
+            self._copy = copy.deepcopy(self._group)
+        return self._copy
+
+
+_MISSING: Any = object()
+_ACTIVE = threading.local()  # the BatchTPESampler whose proposal is being computed on this thread, if any
+_OPTUNA_SPLIT: list[Any] = []  # Optuna's _split_trials, once replaced
+
+
+def _split_trials(study: Study, trials: list[FrozenTrial], n_below: int) -> tuple[list[Any], list[Any]]:
+    sampler = getattr(_ACTIVE, "sampler", None)
+    if sampler is None:  # any other TPESampler: Optuna's own, untouched
+        return _OPTUNA_SPLIT[0](study, trials, n_below)  # type: ignore[no-any-return]
+    return sampler.split(study, trials, n_below)  # type: ignore[no-any-return]
+
+
+def batch_tpe_available() -> bool:
+    """Whether this Optuna has the private hooks :class:`BatchTPESampler` relies on (installs the split hook)."""
+    if _OPTUNA_SPLIT:
+        return True
+    try:
+        from optuna.samplers._tpe import sampler as tpe_module
+        from optuna.search_space.group_decomposed import _SearchSpaceGroup
+    except ImportError:
+        return False
+    probe = optuna.samplers.TPESampler
+    needed = ("_get_internal_repr", "_sample", "_get_params", "_build_parzen_estimator")
+    if not all(hasattr(probe, n) for n in needed) or not callable(getattr(tpe_module, "_split_trials", None)):
+        return False
+    if not hasattr(_SearchSpaceGroup, "add_distributions"):
+        return False
+    _OPTUNA_SPLIT.append(tpe_module._split_trials)
+    tpe_module._split_trials = _split_trials
+    return True
+
+
+def make_tpe(**kwargs: Any) -> optuna.samplers.TPESampler:
+    """A :class:`BatchTPESampler` where this Optuna supports it, else Optuna's ``TPESampler`` (same arguments)."""
+    if batch_tpe_available():
+        sampler = BatchTPESampler(**kwargs)
+        if not sampler._group or hasattr(sampler, "_group_decomposed_search_space"):
+            return sampler
+    return optuna.samplers.TPESampler(**kwargs)

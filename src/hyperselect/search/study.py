@@ -38,7 +38,7 @@ from hyperselect.errors import ConfigError, StorageError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
-from hyperselect.search.sampler import PriorSampler, vectorise_tpe_log_ndtr
+from hyperselect.search.sampler import PriorSampler, make_tpe, vectorise_tpe_log_ndtr
 from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
 from hyperselect.search.storage import (
     FINAL_FAIL_OUTCOMES,
@@ -135,7 +135,7 @@ def _base_sampler(name: str, seed: int | None, n_startup: int | None) -> optuna.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
-            return optuna.samplers.TPESampler(
+            return make_tpe(
                 multivariate=True,
                 group=True,
                 constant_liar=True,
