@@ -44,13 +44,13 @@ test-all: $(STAMP) services
 bench-quick: $(STAMP) .venv-pecanpy/bin/python
 	$(BIN)/pip install --quiet -e '.[bench]'
 	mkdir -p benchmarks/results
-	for b in trainer population width_alignment hpo_vs_optuna fcnet verdict node2vec text; do \
+	for b in trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text; do \
 	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --quick --json benchmarks/results/$${b}_quick.json || exit 1; done
 
 bench: $(STAMP) .venv-pecanpy/bin/python
 	$(BIN)/pip install --quiet -e '.[bench]'
 	mkdir -p benchmarks/results
-	for b in trainer population width_alignment hpo_vs_optuna fcnet verdict node2vec text; do \
+	for b in trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text; do \
 	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --json benchmarks/results/$$b.json || exit 1; done
 
 clean:
