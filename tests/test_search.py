@@ -201,21 +201,11 @@ def test_timeout_bounds_a_rung_longer_than_the_timeout() -> None:
     assert elapsed < timeout + 1.5 + 1.5 * batch_epoch, (elapsed, batch_epoch)
 
 
-@pytest.mark.parametrize("mode", ["population", "sequential"])
-def test_a_member_that_stops_early_is_told_before_its_batch_finishes(digits, mode: str) -> None:  # type: ignore[no-untyped-def]
-    """A trial that early-stops is COMPLETE in the study while a batch-mate of its rung still trains, with the
-    same figures as when it was told at the end of the rung; the batch-mate is told when it is done."""
-    from hyperselect.nn.config import MLPConfig
-    from hyperselect.search import run_halving
+def _digits_cohort(digits, configs, mode: str):  # type: ignore[no-untyped-def]
     from hyperselect.train.cohort import Cohort
 
-    # patience 1 and an improvement threshold nothing meets: it stops after its second epoch; the other runs 12
-    quick = MLPConfig(hidden=(16,), max_epochs=12, batch_size=32, lr=1e-3, patience=1, min_delta=10.0)
-    slow = MLPConfig(hidden=(16,), max_epochs=12, batch_size=32, lr=3e-3, patience=50)
-    study = optuna.create_study(direction="maximize")
-    trials = [study.ask() for _ in range(2)]
-    cohort = Cohort(
-        [quick, slow],
+    return Cohort(
+        configs,
         digits.X_train,
         digits.y_train,
         digits.X_valid,
@@ -224,11 +214,26 @@ def test_a_member_that_stops_early_is_told_before_its_batch_finishes(digits, mod
         n_classes=10,
         mode=mode,
     )
-    seen: list[tuple[int, str, int]] = []  # (trial, its state, the batch-mate's epochs) at each report
+
+
+@pytest.mark.parametrize("mode", ["population", "sequential"])
+def test_a_member_that_stops_early_is_told_before_its_batch_finishes(digits, mode: str) -> None:  # type: ignore[no-untyped-def]
+    """A trial that early-stops is COMPLETE in the study while a batch-mate of its rung still trains, with the
+    same figures as when it was told at the end of the rung; the batch-mate is told when it is done."""
+    from hyperselect.nn.config import MLPConfig
+    from hyperselect.search import run_halving
+
+    # patience 1 and an improvement threshold nothing meets: it stops after its second epoch; the other runs 12
+    quick = MLPConfig(hidden=(16,), max_epochs=12, batch_size=32, lr=1e-3, patience=1, min_delta=10.0)
+    slow = MLPConfig(hidden=(16,), max_epochs=12, batch_size=32, lr=3e-3, patience=50)
+    study = optuna.create_study(direction="maximize")
+    trials = [study.ask() for _ in range(2)]
+    cohort = _digits_cohort(digits, [quick, slow], mode)
+    seen: list[tuple[str, int]] = []  # (the quick trial's state, the batch-mate's epoch) at each report
     orig = trials[1].report
 
     def watch(value: float, step: int) -> None:
-        seen.append((0, study.get_trials()[0].state.name, step))
+        seen.append((study.get_trials()[0].state.name, step))
         orig(value, step)
 
     trials[1].report = watch  # type: ignore[method-assign]
@@ -236,7 +241,7 @@ def test_a_member_that_stops_early_is_told_before_its_batch_finishes(digits, mod
     assert [o.state if o else None for o in outcomes] == [TrialState.COMPLETE, TrialState.COMPLETE]
     assert outcomes[0] is not None and outcomes[0].outcome == "early_stopped" and outcomes[0].epochs == 2
     # the quick one was COMPLETE while the slow one still had epochs to report
-    complete_at = [step for _, state, step in seen if state == "COMPLETE"]
+    complete_at = [step for state, step in seen if state == "COMPLETE"]
     assert complete_at and complete_at[0] <= outcomes[0].epochs + 1 < 11, seen
     assert outcomes[1] is not None and outcomes[1].epochs == 12
     summary = cohort.summary(0)
@@ -250,21 +255,11 @@ def test_deadline_stops_members_inside_a_rung(digits, mode: str) -> None:  # typ
     networks waiting for their turn before they start; every trial is told PRUNED with a timeout reason."""
     from hyperselect.nn.config import MLPConfig
     from hyperselect.search import run_halving
-    from hyperselect.train.cohort import Cohort
 
     configs = [MLPConfig(hidden=(16,), max_epochs=20, batch_size=32, lr=1e-3 * (i + 1)) for i in range(3)]
     study = optuna.create_study(direction="maximize")
     trials = [study.ask() for _ in configs]
-    cohort = Cohort(
-        configs,
-        digits.X_train,
-        digits.y_train,
-        digits.X_valid,
-        digits.y_valid,
-        task="multiclass",
-        n_classes=10,
-        mode=mode,
-    )
+    cohort = _digits_cohort(digits, configs, mode)
     outcomes = run_halving(study, trials, cohort, rungs=[10, 20], deadline=time.monotonic() - 1.0)
     done = study.get_trials()
     assert all(o is not None and o.state is TrialState.PRUNED for o in outcomes)
@@ -302,16 +297,7 @@ def test_deadline_interrupts_an_epoch_once_the_study_has_scores(digits, mode: st
     study = optuna.create_study(direction="maximize")
     study.tell(study.ask(), 0.5)  # an earlier batch's score
     trials = [study.ask() for _ in configs]
-    cohort = Cohort(
-        configs,
-        digits.X_train,
-        digits.y_train,
-        digits.X_valid,
-        digits.y_valid,
-        task="multiclass",
-        n_classes=10,
-        mode=mode,
-    )
+    cohort = _digits_cohort(digits, configs, mode)
     deadline = 1.5 * steps  # the middle of the second epoch (population) / of the second member's first epoch
     outcomes = run_halving(study, trials, cohort, rungs=[10, 20], deadline=deadline)
     assert clock.now <= deadline + 4  # a step or so past the deadline, not the rest of an epoch

@@ -254,7 +254,7 @@ class Planner:
                     times.append(clock() - t0)
         return float(np.median(times))
 
-    def time_floor(self, members: int | Sequence[int]) -> float:
+    def time_floor(self, members: Sequence[int]) -> float:
         """Seconds of one step of the cheapest network the single trainer could train here: ReLU, plain SGD, no
         dropout, norm or clipping, at the members' batch size and loss, each hidden layer as narrow as the
         narrowest of ``members`` there (rounded down to a width cell, so that a search's batches share the
@@ -263,10 +263,9 @@ class Planner:
         members one by one without timing each of them (``_decide``).  A floor of width one, as this was at
         first, bounded too loosely to spare the timings: 13 buckets of widths 32-64 at 0.19 ms each against a
         padded population of 2.3 ms/step, while each bucket alone took 0.28-0.45 ms."""
-        group = [members] if isinstance(members, int) else list(members)
-        c = self.configs[group[0]]  # the members of a group share their depth (population_key)
+        c = self.configs[members[0]]  # the members of a group share their depth (population_key)
         narrowest = tuple(
-            _width_floor(min(w)) for w in zip(*(self.configs[i].hidden for i in group), strict=True)
+            _width_floor(min(w)) for w in zip(*(self.configs[i].hidden for i in members), strict=True)
         )
         floor = c.replace(
             hidden=narrowest,
@@ -291,8 +290,8 @@ class Planner:
         if key not in _TIMINGS:
             # a member alone trains as a population of one or a NetworkRun: the cheaper of the two bounds
             _TIMINGS[key] = min(
-                self._time_single(floor, self.seeds[group[0]]),
-                self._time_population_of([floor], [self.seeds[group[0]]]),
+                self._time_single(floor, self.seeds[members[0]]),
+                self._time_population_of([floor], [self.seeds[members[0]]]),
             )
         return _TIMINGS[key]
 
@@ -410,9 +409,8 @@ def _width_floor(width: int) -> int:
     """The largest quarter-octave grid width (that of ``_width_cell``: 8, 10, 11, 13, 16, ...) at most ``width``."""
     if width <= 8:
         return width
-    k = math.ceil(
-        4 * math.log2(width / 8)
-    )  # then down to the first grid width that fits (rounding: 38 is 8*2**2.25)
+    # from the cell above down to the first grid width that fits (rounded: 38 stands for 8 * 2**2.25 = 38.05)
+    k = math.ceil(4 * math.log2(width / 8))
     while k > 0 and round(8 * 2 ** (k / 4)) > width:
         k -= 1
     return round(8 * 2 ** (k / 4))
