@@ -233,7 +233,9 @@ def test_fused_cpu_update_matches_torch_update(digits, monkeypatch, norm: str, d
         a, b = _curves(reference.history(i)), _curves(fused.history(i))
         rel = np.abs(a - b) / np.maximum(np.abs(a), 1e-6)
         assert rel.max() < tol, f"member {i}: max relative difference {rel.max():.3g}"  # grad norms too
-    torch.testing.assert_close(fused.flat, reference.flat, rtol=tol * 10, atol=tol * 1e-2)
+    # the absolute tolerance is for weights near zero: after 3 epochs of float64 with batch norm, one of 15,768
+    # moved 1.3e-10 (relative 1.3e-8) on an Intel Xeon with AMX, where a Zen 4 agreed to 1e-11
+    torch.testing.assert_close(fused.flat, reference.flat, rtol=tol * 10, atol=tol * 1e-1)
 
 
 @pytest.mark.parametrize("norm", ["batch", "layer"])
