@@ -753,27 +753,3 @@ def test_batch_tpe_proposes_exactly_what_optunas_tpe_proposes(group: bool) -> No
 
     assert tpe_module._split_trials is sampler_mod._split_trials
     assert getattr(sampler_mod._ACTIVE, "sampler", None) is None
-
-
-def test_each_batch_draws_its_own_data_order_from_the_study_seed(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A population shares one order of minibatches, but batches do not: each draws its own (from the study's
-    seed and its first slot), as separately trained networks would, so that the study's scores do not all share
-    the luck of one shuffle.  The same seed gives the same orders."""
-    from hyperselect.search import study as study_mod
-
-    seen: list[int] = []
-    real = study_mod.Cohort
-
-    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
-        seen.append(kwargs["data_seed"])
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(study_mod, "Cohort", spy)
-    run(digits, n_trials=9, batch_size=3, random_state=7)
-    first, seen[:] = list(seen), []
-    assert len(first) == 3 and len(set(first)) == 3, first
-    run(digits, n_trials=9, batch_size=3, random_state=7)
-    assert seen == first
-    seen.clear()
-    run(digits, n_trials=9, batch_size=3, random_state=8)
-    assert not set(seen) & set(first)

@@ -576,21 +576,6 @@ def _ask_batch(
     return batch
 
 
-def batch_data_seed(random_state: int, slots: list[int]) -> int:
-    """The seed of a batch's data order (``EpochShuffler``): the study's seed and the batch's first slot.
-
-    A population's members share one order of minibatches (each step reads the same rows for all of them), but
-    batches draw their own, as separately trained networks would: with one order for the whole study every trial
-    would see the same shuffles, and its scores would share that order's luck.  On a validation set where the
-    best scores are a few rows apart (embedded BBC News: 312 of 320) that luck is a large part of a score, and a
-    study whose order happens to be a poor one finds few of them whatever its configurations.  Measured with
-    ``benchmarks/hpo_vs_optuna.py``'s bbc set, seeds 0-15, two runs: trials reaching 312/320 per seed ranged
-    0-14 with one order (three seeds held half of them) and 1-6 with an order per batch, for about as many in
-    all; the median time to the baseline's best fell by 1.2-1.5x over seeds 0-7.
-    """
-    return int(np.random.SeedSequence([random_state, min(slots), 0x0DA7A]).generate_state(1)[0])
-
-
 def _train_batch(
     study: optuna.Study,
     data: Any,
@@ -604,7 +589,7 @@ def _train_batch(
 ) -> None:
     trials = [t for t, _ in batch]
     configs = [c for _, c in batch]
-    # weight and dropout seeds follow the slot, so a retried configuration starts from the same weights
+    # seeds follow the slot, so a retried configuration is trained exactly as the interrupted one would have been
     slots = [_slot(study._storage.get_trial(t._trial_id)) for t in trials]
     seeds = [settings.random_state * 100_003 + s for s in slots]
     max_epochs = max(c.max_epochs for c in configs)
@@ -619,7 +604,7 @@ def _train_batch(
             task=task,
             n_classes=n_classes,
             seeds=seeds,
-            data_seed=batch_data_seed(settings.random_state, slots),
+            data_seed=settings.random_state,
             device=device,
         )
         run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
