@@ -36,6 +36,7 @@ import argparse
 import json
 import math
 import os
+import platform
 import statistics
 import sys
 import time
@@ -250,6 +251,30 @@ def warm_up() -> float:
     return time.perf_counter() - t0
 
 
+def machine() -> dict[str, Any]:
+    """What ran the benchmark: its figures differ between CPUs (on an AMX Xeon the time ratios came out lower
+    than on a Zen 4 with the same code, mostly through the baseline's own draws; see the README)."""
+    model, flags = platform.processor() or platform.machine(), []
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
+            lines = f.read().splitlines()
+        model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), model)
+        have = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
+        flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in have]
+    except OSError:
+        pass
+    return {
+        "cpu": model,
+        "cpu_flags": flags,
+        "cpu_count": os.cpu_count(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "optuna": optuna.__version__,
+    }
+
+
 def time_to(points: list[tuple[float, float]], target: float) -> float | None:
     for t, v in points:
         if v >= target - 1e-12:
@@ -375,6 +400,7 @@ def main() -> None:
         "max_epochs": max_epochs,
         "seconds": time.perf_counter() - t_start,
         "load_average": os.getloadavg(),
+        "machine": machine(),
         "warm_up_seconds": warmup,
         "datasets": per,
         "summary": summary,
