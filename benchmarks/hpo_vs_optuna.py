@@ -260,7 +260,7 @@ def machine() -> dict[str, Any]:
             lines = f.read().splitlines()
         model = next((ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")), model)
         have = next((ln.split(":", 1)[1].split() for ln in lines if ln.startswith("flags")), [])
-        flags = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in have]
+        flags = [flag for flag in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if flag in have]
     except OSError:
         pass
     return {
