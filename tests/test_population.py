@@ -619,6 +619,35 @@ def test_planner_pads_without_timing_buckets_when_the_floor_bounds_them(digits, 
     assert all(u.kind == "sequential" for u in plan.units), plan.notes  # 6 x 0.01 s beats 0.6 s padded
 
 
+def test_planner_pads_without_timing_single_member_buckets_when_it_beats_sequential(
+    digits, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Members of (mostly) distinct widths: bucketing them is about training them one by one, so a padded
+    population timed faster than a sample of them trained alone is chosen without timing each bucket; slower,
+    the buckets are weighed as before."""
+    from hyperselect.train import planner as planner_mod
+
+    mixed = [MLPConfig(hidden=(w,), batch_size=32) for w in (8, 12, 16, 20, 24, 28, 28)]
+    planner = Planner(mixed, *digits, task="multiclass", n_classes=10)
+    pops: list[int] = []
+    seqs: list[int] = []
+    monkeypatch.setattr(planner_mod, "_TIMINGS", {})
+    monkeypatch.setattr(Planner, "time_population", lambda self, m: pops.append(len(m)) or 0.05 * len(m))
+    monkeypatch.setattr(Planner, "time_floor", lambda self, m: 0.01)  # no floor bound (7 x 0.01 < 0.35)
+    monkeypatch.setattr(Planner, "time_sequential", lambda self, i: seqs.append(i) or 0.1)
+    plan = planner.plan("auto")
+    assert [(u.kind, u.padded) for u in plan.units] == [("population", True)], plan.notes
+    assert pops == [7] and 0 < len(seqs) <= planner_mod.SEQUENTIAL_SAMPLE  # no bucket was timed
+    assert any("buckets not timed" in n for n in plan.notes), plan.notes
+    pops.clear()
+    monkeypatch.setattr(
+        Planner, "time_sequential", lambda self, i: 0.04
+    )  # alone is faster: weigh each bucket
+    plan = planner.plan("auto")
+    assert pops == [7, 2]  # the padded population, then the one bucket of two members (width 28)
+    assert all(u.kind == "sequential" for u in plan.units), plan.notes
+
+
 def test_time_floor_is_the_cheapest_network_at_the_narrowest_widths(digits, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The floor is a ReLU/SGD network as narrow as the narrowest member in each layer (on the width grid, so
     later batches reuse it), the cheaper of its two trainers; members of other widths in the same cell share it."""

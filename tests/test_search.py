@@ -681,18 +681,25 @@ def test_a_follower_left_waiting_by_a_dead_worker_is_closed_once_the_budget_is_d
     assert res.counts["finished"] == 3
 
 
-def test_tpe_gets_scipys_log_ndtr_with_the_same_values() -> None:
+def test_tpe_gets_scipys_normal_cdfs_with_the_same_values() -> None:
     from optuna.samplers._tpe import _truncnorm
-    from scipy.special import log_ndtr
+    from scipy.special import log_ndtr, ndtr
 
     from hyperselect.search import sampler
 
     make_sampler("tpe", 0)
     assert sampler.vectorise_tpe_log_ndtr() is True
-    assert _truncnorm._log_ndtr is log_ndtr
-    (theirs,) = sampler._OPTUNA_LOG_NDTR
+    assert _truncnorm._log_ndtr is log_ndtr and _truncnorm._ndtr is ndtr
+    (theirs_log,) = sampler._OPTUNA_LOG_NDTR
+    (theirs,) = sampler._OPTUNA_NDTR
     x = np.random.default_rng(0).normal(size=500) * 15
-    np.testing.assert_allclose(log_ndtr(x), theirs(x), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(log_ndtr(x), theirs_log(x), rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(ndtr(x / 4), theirs(x / 4), rtol=1e-9, atol=1e-15)
+    # what TPE computes with ndtr: the mass of a kernel that straddles zero, as Optuna computed it
+    a, b = -np.abs(x[:50] / 4) - 0.1, np.abs(x[50:100] / 4) + 0.1
+    np.testing.assert_allclose(
+        _truncnorm._log_gauss_mass(a, b), np.log1p(-theirs(a) - theirs(-b)), rtol=1e-9, atol=1e-15
+    )
 
 
 def _propose_in_batches(sampler: optuna.samplers.BaseSampler) -> list[dict[str, object]]:

@@ -549,8 +549,12 @@ def _ask_batch(
         trial.set_user_attr("worker", wid)
         stats.asked += 1
         frozen = study._storage.get_trial(trial._trial_id)
-        claimed = sorted({_slot(t) for t in study.get_trials(deepcopy=False) if not _is_surplus(t)})
-        rank = bisect.bisect_right(claimed, _slot(frozen))
+        # its rank among the claimed slots is at most its slot + 1 (slots are trial numbers): count only near
+        # the end of the budget
+        rank = 0
+        if _slot(frozen) >= n_total:
+            claimed = sorted({_slot(t) for t in study.get_trials(deepcopy=False) if not _is_surplus(t)})
+            rank = bisect.bisect_right(claimed, _slot(frozen))
         if rank > n_total:
             trial.set_user_attr("outcome", "surplus")
             trial.set_user_attr("reason", f"not run: the budget of {n_total} trials was already claimed")

@@ -516,7 +516,7 @@ class PopulationTrainer:
         self._b1_np = np.array([c.beta1 for c in cfgs], dtype=np.float64)
         self._b2_np = np.array([c.beta2 for c in cfgs], dtype=np.float64)
         # (first step, per step (decay, step, vscale)): see _step_columns
-        self._columns: tuple[int, list[tuple[torch.Tensor, ...]]] | None = None
+        self._columns: tuple[int, torch.Tensor] | None = None
         self._eps = col([c.eps for c in cfgs])
         self._mom = col([c.momentum for c in cfgs])
         clips = [c.grad_clip for c in cfgs]
@@ -657,8 +657,8 @@ class PopulationTrainer:
         seg, w_seg, sq = a["segments"][from_buffers]
         self._t += 1
         self._grad_clean = False
-        self._step_columns()
-        cols = self._columns_np[self._t - self._columns[0]]  # type: ignore[index]
+        first = self._column_block()[0]  # (also makes _columns_np)
+        cols = self._columns_np[self._t - first]
         sq_norms, update = _cpu_update.kernels()
         p, m1, m2, g0, g1 = a["rows"]
         mask, use_mask = a["mask"], self.mask is not None
@@ -1028,6 +1028,16 @@ class PopulationTrainer:
         as torch.optim computes them in Python floats, for COLUMN_STEPS steps at once and moved in one
         conversion: computed step by step they cost as much as the compiled update itself at K=32, width 32.
         The block is recomputed when the learning rates change (``_lr_np``) or the members do (``_rebuild``)."""
+        block = self._column_block()
+        # each column its own tensor: views at a different offset every step made torch.compile guard on
+        # the offsets and recompile the update
+        decay_, step_, vscale_ = (c.clone() for c in block[1][self._t - block[0]])
+        return decay_, step_, vscale_
+
+    def _column_block(self) -> tuple[int, torch.Tensor]:
+        """(first step, columns [COLUMN_STEPS, 3, k, 1]) holding this step's, and with the fused update the same
+        as numpy vectors in ``_columns_np`` (which is all it reads: cloning every step's columns when the block
+        was made, 192 clones, was a fifth of the set-up of a planner's timing)."""
         t = self._t
         block = self._columns
         if block is None or not block[0] <= t < block[0] + COLUMN_STEPS:
@@ -1039,13 +1049,10 @@ class PopulationTrainer:
             decay = np.broadcast_to(1 - lr * self._wd_dec_np, step.shape)
             cols = torch.from_numpy(np.stack([decay, step, vscale], axis=1)[:, :, :, None])
             cols = cols.to(device=self.device, dtype=self.dtype)  # [steps, 3, k, 1]
-            # each column its own tensor: views at a different offset every step made torch.compile guard on
-            # the offsets and recompile the update
-            block = self._columns = (t, [tuple(c.clone() for c in cols[i]) for i in range(COLUMN_STEPS)])
+            block = self._columns = (t, cols)
             if self._fused:  # the same columns as numpy vectors for the fused update
                 self._columns_np = list(cols.reshape(COLUMN_STEPS, 3, -1).numpy())  # [3, k] each
-        decay_, step_, vscale_ = block[1][t - block[0]]
-        return decay_, step_, vscale_
+        return block
 
     @torch.no_grad()
     def _evaluate(self) -> tuple[list[float], list[float]]:
