@@ -640,9 +640,8 @@ def test_planner_pads_without_timing_single_member_buckets_when_it_beats_sequent
     assert pops == [7] and 0 < len(seqs) <= planner_mod.SEQUENTIAL_SAMPLE  # no bucket was timed
     assert any("buckets not timed" in n for n in plan.notes), plan.notes
     pops.clear()
-    monkeypatch.setattr(
-        Planner, "time_sequential", lambda self, i: 0.04
-    )  # alone is faster: weigh each bucket
+    # alone is faster: weigh each bucket
+    monkeypatch.setattr(Planner, "time_sequential", lambda self, i: 0.04)
     plan = planner.plan("auto")
     assert pops == [7, 2]  # the padded population, then the one bucket of two members (width 28)
     assert all(u.kind == "sequential" for u in plan.units), plan.notes

@@ -301,6 +301,40 @@ def test_prior_sampler_hands_over_to_the_model_after_n_prior() -> None:
     assert isinstance(make_sampler("tpe", 0, space=bare), optuna.samplers.TPESampler)
 
 
+def test_prior_phase_answers_after_caching_match_a_fresh_count() -> None:
+    """The sampler remembers the first trial number past the prior phase; an earlier-numbered trial asked later
+    (enqueued before, popped after) is still counted, and two studies do not share the memory."""
+    from hyperselect.search.study import make_sampler
+
+    space = advise(n_rows=5000, n_features=20, task="binary")
+    sampler = make_sampler("tpe", 0, space=space, n_prior=3)
+    study = optuna.create_study(sampler=sampler)
+    trials = [study.ask() for _ in range(3)]
+    study.enqueue_trial({"lr": 1e-3})  # trial 3: WAITING, so not yet counted before trial 4
+    late = study.ask()  # pops the enqueued trial 3
+    fresh = [study.ask() for _ in range(2)]  # trials 4 and 5
+    assert late.number == 3 and [t.number for t in fresh] == [4, 5]
+
+    def phase(s: optuna.samplers.BaseSampler, st: optuna.Study, number: int) -> bool:
+        return s.in_prior_phase(st, st._storage.get_trial(st.trials[number]._trial_id))  # type: ignore[attr-defined]
+
+    expected = [True, True, True, False, False, False]  # counted fresh: numbers 0-2 started before 3
+    # later numbers first: the cache is filled before the earlier ones are asked
+    order = [5, 4, 0, 3, 1, 2, 5]
+    for n in order:
+        uncached = make_sampler("tpe", 0, space=space, n_prior=3)
+        assert phase(sampler, study, n) == phase(uncached, study, n) == expected[n], n
+    # another study whose trial 3 has no started trial before it (0-2 wait in the queue): in its prior phase,
+    # whatever the first study's trial 3 was
+    other = optuna.create_study(sampler=sampler)
+    for _ in range(3):
+        other.enqueue_trial({"lr": 1e-3})
+    other._storage.create_new_trial(other._study_id)
+    assert phase(sampler, other, 3) is True
+    for t in [*trials, late, *fresh]:
+        study.tell(t, 0.0)
+
+
 def test_prior_sampler_interleaves_uniform_draws_after_the_prior_phase() -> None:
     from hyperselect.search.study import make_sampler
 

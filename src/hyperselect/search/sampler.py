@@ -80,7 +80,7 @@ class PriorSampler(optuna.samplers.BaseSampler):
         before = study._get_trials(deepcopy=False, states=_STARTED, use_cache=True)
         if sum(t.number < trial.number for t in before) < self.n_prior:
             return True
-        self._past_prior[key] = min(trial.number, past if past is not None else trial.number)
+        self._past_prior[key] = trial.number  # below any number cached before (those returned above)
         return False
 
     def is_uniform_trial(self, study: Study, trial: FrozenTrial) -> bool:
@@ -147,39 +147,40 @@ def vectorise_tpe_log_ndtr() -> bool:
         from scipy.special import log_ndtr
     except ImportError:
         return False
-    theirs = getattr(_truncnorm, "_log_ndtr", None)
-    if theirs is None:
-        return False
     grid = np.concatenate([np.linspace(-40.0, 40.0, 801), [-1e3, -20.5, 0.0, 5.9, 6.1, 1e3]])
-    with np.errstate(all="ignore"):
-        a, b = np.asarray(theirs(grid), dtype=float), log_ndtr(grid)
-    if a.shape != b.shape or not np.allclose(a, b, rtol=1e-6, atol=1e-12):
-        return False  # a different definition than the one this was checked against: leave Optuna's
-    _OPTUNA_LOG_NDTR.append(theirs)
-    _truncnorm._log_ndtr = log_ndtr
+    if not _replace_if_same(_truncnorm, "_log_ndtr", log_ndtr, grid, 1e-6, 1e-12, _OPTUNA_LOG_NDTR):
+        return (
+            False  # missing, or a different definition than the one this was checked against: leave Optuna's
+        )
     _LOG_NDTR_PATCHED = True
-    _vectorise_tpe_ndtr(_truncnorm, grid)
+    # The normal CDF itself, for kernels that straddle zero: Optuna's goes through ``math.erf`` element by element
+    # below 2,000 values (13x scipy's ``ndtr`` on 300 kernels); scipy's is the more exact in the far left tail,
+    # where ``0.5 + 0.5 erf`` rounds to 0, hence the absolute tolerance.
+    from scipy.special import ndtr
+
+    _replace_if_same(_truncnorm, "_ndtr", ndtr, grid, 1e-9, 1e-15, _OPTUNA_NDTR)
     return True
 
 
-def _vectorise_tpe_ndtr(module: Any, grid: np.ndarray) -> None:
-    """The normal CDF itself, which TPE needs for kernels that straddle zero: Optuna's goes through ``math.erf``
-    element by element below 2,000 values (13x scipy's ``ndtr`` on 300 kernels).  Replaced where it agrees to
-    1e-15 absolute (scipy's is the more exact in the far left tail, where ``0.5 + 0.5 erf`` rounds to 0)."""
-    from scipy.special import ndtr
-
-    theirs = getattr(module, "_ndtr", None)
+def _replace_if_same(
+    module: Any, name: str, ours: Any, grid: np.ndarray, rtol: float, atol: float, replaced: list[Any]
+) -> bool:
+    """Set ``module.name`` to ``ours`` where it exists and agrees with it on ``grid``; the old one goes to
+    ``replaced``.  Returns whether it was replaced."""
+    theirs = getattr(module, name, None)
     if theirs is None:
-        return
+        return False
     with np.errstate(all="ignore"):
-        a, b = np.asarray(theirs(grid), dtype=float), ndtr(grid)
-    if a.shape == b.shape and np.allclose(a, b, rtol=1e-9, atol=1e-15):
-        _OPTUNA_NDTR.append(theirs)
-        module._ndtr = ndtr
+        a, b = np.asarray(theirs(grid), dtype=float), ours(grid)
+    if a.shape != b.shape or not np.allclose(a, b, rtol=rtol, atol=atol):
+        return False
+    replaced.append(theirs)
+    setattr(module, name, ours)
+    return True
 
 
 _LOG_NDTR_PATCHED: bool | None = None
-_OPTUNA_LOG_NDTR: list[Any] = []  # the function replaced (for the tests)
+_OPTUNA_LOG_NDTR: list[Any] = []  # the functions replaced (for the tests)
 _OPTUNA_NDTR: list[Any] = []
 
 
