@@ -124,6 +124,11 @@ def test_build_model_is_reproducible_and_leaves_global_rng_alone():
         assert torch.equal(pa, pb)
     assert not torch.equal(next(a.parameters()), next(c.parameters()))
     assert count_parameters(a) == 5 * 16 + 16 + 16 * 8 + 8 + 8 * 3 + 3
+    # the same weights as torch.manual_seed(7) followed by an unseeded build (seeding the CPU generator alone)
+    torch.manual_seed(7)
+    d = build_model(MLPConfig(hidden=(16, 8)), 5, 3)
+    for pa, pd in zip(a.parameters(), d.parameters(), strict=True):
+        assert torch.equal(pa, pd)
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)

