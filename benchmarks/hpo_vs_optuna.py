@@ -332,8 +332,8 @@ def main() -> None:
     ap.add_argument(
         "--baseline-cache",
         type=Path,
-        help="a JSON file of baseline runs per (data set, seed, trials, epochs): runs found there are reused "
-        "(their time as measured then), the others are run and added. For comparing variants of ours over many "
+        help="a JSON file of baseline runs per (data set, seed, trials, epochs): runs found there and taken on "
+        "this CPU are reused (their time as measured then), the others are run and added. For comparing variants of ours over many "
         "seeds against the same baseline draws; the figures are then not side by side in one run, and each run "
         "says whether its baseline came from the cache",
     )
@@ -367,9 +367,15 @@ def main() -> None:
         runs = []
         for seed in seeds:
             key = f"{name}:{seed}:{n_trials}:{max_epochs}"
-            cached = key in baselines
+            # a run taken on another CPU is not reused (its times are not this machine's): it is run again
+            cached = key in baselines and baselines[key].get("machine") == machine()["cpu"]
             if cached:
-                b_points, b_cfg, b_epochs, b_completed, b_total = _baseline_from_json(baselines[key])
+                try:
+                    b_points, b_cfg, b_epochs, b_completed, b_total = _baseline_from_json(baselines[key])
+                except (KeyError, TypeError, ValueError) as exc:
+                    sys.exit(
+                        f"--baseline-cache {args.baseline_cache}: entry {key!r} is not a baseline run ({exc!r})"
+                    )
             else:
                 tb0 = time.perf_counter()
                 b_points, b_cfg, b_epochs, b_completed = baseline_search(data, space, n_trials, seed)
