@@ -129,7 +129,7 @@ class PriorSampler(optuna.samplers.BaseSampler):
 
 
 def vectorise_tpe_log_ndtr() -> bool:
-    """Give Optuna's TPE scipy's vectorised normal log-CDF; returns whether it is in use.
+    """Give Optuna's TPE scipy's vectorised normal log-CDF (and its CDF); returns whether the log-CDF is in use.
 
     TPE's truncated-normal kernels need log Phi for every kernel bound at every proposal, and Optuna computes it
     element by element in Python (``np.frompyfunc``; it avoids depending on scipy).  ``scipy.special.log_ndtr``
@@ -148,10 +148,9 @@ def vectorise_tpe_log_ndtr() -> bool:
     except ImportError:
         return False
     grid = np.concatenate([np.linspace(-40.0, 40.0, 801), [-1e3, -20.5, 0.0, 5.9, 6.1, 1e3]])
+    # missing, or a different definition than the one this was checked against: leave Optuna's (both of them)
     if not _replace_if_same(_truncnorm, "_log_ndtr", log_ndtr, grid, 1e-6, 1e-12, _OPTUNA_LOG_NDTR):
-        return (
-            False  # missing, or a different definition than the one this was checked against: leave Optuna's
-        )
+        return False
     _LOG_NDTR_PATCHED = True
     # The normal CDF itself, for kernels that straddle zero: Optuna's goes through ``math.erf`` element by element
     # below 2,000 values (13x scipy's ``ndtr`` on 300 kernels); scipy's is the more exact in the far left tail,
