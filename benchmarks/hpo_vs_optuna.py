@@ -193,7 +193,13 @@ def best_so_far(trials: list[Any], t0: float) -> list[tuple[float, float]]:
 
 
 def ours_search(
-    data: Any, space: Any, n_trials: int, seed: int, budget: float, batch: int | None = None
+    data: Any,
+    space: Any,
+    n_trials: int,
+    seed: int,
+    budget: float,
+    batch: int | None = None,
+    rung_rows: list[float] | None = None,
 ) -> dict[str, Any]:
     """:func:`tune` with the baseline's wall time as its ``timeout`` and no trial cap that binds.
 
@@ -211,6 +217,7 @@ def ours_search(
         random_state=seed,
         refit=False,
         batch_size=batch,
+        rung_rows=rung_rows,
     )
     total = time.time() - t0
     study = res.study
@@ -322,6 +329,12 @@ def main() -> None:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--ours-batch", type=int, help="configurations per ask for ours (default: tune's)")
     ap.add_argument(
+        "--ours-rung-rows",
+        type=float,
+        nargs="+",
+        help="fractions of the training rows ours trains its first rungs on (default: every row)",
+    )
+    ap.add_argument(
         "--datasets",
         nargs="+",
         choices=DATASETS,
@@ -384,7 +397,15 @@ def main() -> None:
                     baselines[key] = _baseline_to_json(b_points, b_cfg, b_epochs, b_completed, b_total)
                     atomic_write_json(args.baseline_cache, baselines)
             # the same wall budget: ours searches until the baseline's total time, however many trials
-            ours = ours_search(data, space, n_trials, seed, budget=b_total, batch=args.ours_batch)
+            ours = ours_search(
+                data,
+                space,
+                n_trials,
+                seed,
+                budget=b_total,
+                batch=args.ours_batch,
+                rung_rows=args.ours_rung_rows,
+            )
             o_points = ours["points"]
             target = b_points[-1][1]
             tb, to = time_to(b_points, target), time_to(o_points, target)

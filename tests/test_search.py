@@ -569,6 +569,11 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
         (["tune", "{csv}", "--target", "target", "--timeout", "soon"], "duration"),
         (["tune", "{csv}", "--target", "target", "--storage", "mongodb://x"], "Unknown storage URL scheme"),
         (["tune", "missing.csv", "--target", "y"], "not found"),
+        (
+            ["tune", "{csv}", "--target", "target", "--rung-rows", "a third"],
+            "--rung-rows: cannot read 'a third'",
+        ),
+        (["tune", "{csv}", "--target", "target", "--rung-rows", "0.5,0.2"], "must not decrease"),
         (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "No study named 's'"),
     ],
 )
@@ -595,6 +600,16 @@ def test_parse_duration() -> None:
         parse_duration("0s")
     assert math.isclose(parse_duration("1.5m") or 0, 90.0)
     assert np.isfinite(parse_duration("2h") or math.nan)
+
+
+def test_parse_fractions() -> None:
+    from hyperselect.cli_search import parse_fractions
+
+    assert parse_fractions("1/9, 1/3", "--rung-rows") == [1 / 9, 1 / 3]
+    assert parse_fractions("0.25", "--rung-rows") == [0.25]
+    assert parse_fractions(None, "--x") is None and parse_fractions(" ", "--x") is None
+    with pytest.raises(ConfigError, match="--rung-rows: cannot read '1/0'"):
+        parse_fractions("1/0", "--rung-rows")
 
 
 def test_batch_size_grid_keeps_the_range_and_the_prior(digits) -> None:  # type: ignore[no-untyped-def]

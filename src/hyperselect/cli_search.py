@@ -35,6 +35,25 @@ def parse_duration(text: str | None) -> float | None:
     return total
 
 
+def parse_fractions(text: str | None, option: str) -> list[float] | None:
+    """``"0.11,0.33"`` -> ``[0.11, 0.33]``; fractions may be written ``1/9``.  None or "" -> None."""
+    if text is None or not text.strip():
+        return None
+    out = []
+    for part in text.split(","):
+        p = part.strip()
+        try:
+            num, _, den = p.partition("/")
+            value = float(num) / float(den) if den else float(num)
+        except (ValueError, ZeroDivisionError):
+            raise ConfigError(
+                f"{option}: cannot read {p!r} in {text!r}; expected fractions separated by commas, "
+                "e.g. 0.11,0.33 or 1/9,1/3."
+            ) from None
+        out.append(value)
+    return out
+
+
 def load_data(data: str, target: str | None, random_state: int = 0) -> tuple[Any, dict[str, Any]]:
     """A file (with ``--target``) or a built-in data set name -> (TabularData, reference for workers)."""
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
@@ -99,6 +118,13 @@ def register(app: typer.Typer) -> None:
         max_epochs: Annotated[
             int | None, typer.Option(min=1, help="epoch cap (early stopping decides)")
         ] = None,
+        rung_rows: Annotated[
+            str | None,
+            typer.Option(
+                help="fractions of the training rows the first halving rungs train on, e.g. 1/9,1/3 "
+                "(large data: screening on a subset is cheaper; the last rung always uses every row)"
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option(help="random_state for splits, sampler and weights")] = 0,
         heartbeat: Annotated[
             int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")
@@ -114,6 +140,7 @@ def register(app: typer.Typer) -> None:
         _quiet_optuna()
         try:
             seconds = parse_duration(timeout)
+            fractions = parse_fractions(rung_rows, "--rung-rows")
             d, ref = load_data(data, target, seed)
             sp = advise(d, max_epochs=max_epochs, arch=arch)
             if space is not None:
@@ -134,6 +161,7 @@ def register(app: typer.Typer) -> None:
                 resume=resume,
                 batch_size=batch_size,
                 group_size=group_size,
+                rung_rows=fractions,
                 data_ref=ref,
                 heartbeat_interval=heartbeat,
                 progress=True,

@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pandas as pd
+import torch
 from optuna.trial import TrialState
 
 from hyperselect._io import atomic_write_json, atomic_write_text, safe_join
@@ -50,6 +51,7 @@ from hyperselect.search.storage import (
     open_storage,
 )
 from hyperselect.tasks import Task
+from hyperselect.train.batching import RowSchedule, nested_row_order
 from hyperselect.train.cohort import Cohort
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,41 @@ def default_batch_size(n_trials: int, eta: int = 3) -> int:
     """
     double = 2 * eta * eta
     return min(n_trials, double if n_trials >= 3 * double else eta * eta)
+
+
+#: Fewest rows a subset epoch trains on (see :func:`check_rung_rows`): below this a rung's scores are noise.
+MIN_SUBSET_ROWS = 256
+
+
+def check_rung_rows(rung_rows: Sequence[float] | None, rungs: Sequence[int]) -> list[float] | None:
+    """Validate ``rung_rows``, the fractions of the training rows that the first rungs train on.
+
+    One fraction per rung from the first, each in (0, 1] and none smaller than the one before (a member that
+    goes on keeps its rows and gains more: the subsets are nested), fewer fractions than rungs (the last rung
+    trains on every row, so the value a trial reports is that of the full data).  A subset epoch holds at
+    least :data:`MIN_SUBSET_ROWS` rows and two mini-batches.  Returns them as a list (None: all rows).
+    """
+    if rung_rows is None:
+        return None
+    if isinstance(rung_rows, str | bytes) or not isinstance(rung_rows, Sequence):
+        raise ConfigError(
+            f"The 'rung_rows' parameter must be a list of fractions in (0, 1]. Got {rung_rows!r}."
+        )
+    out: list[float] = []
+    for i, f in enumerate(rung_rows):
+        if isinstance(f, bool) or not isinstance(f, int | float) or not 0 < f <= 1:
+            raise ConfigError(f"rung_rows[{i}] must be a fraction in (0, 1]. Got {f!r}.")
+        if out and f < out[-1]:
+            raise ConfigError(
+                f"rung_rows must not decrease (the subsets are nested): rung_rows[{i}] = {f} < {out[-1]}."
+            )
+        out.append(float(f))
+    if len(out) >= len(rungs):
+        raise ConfigError(
+            f"rung_rows has {len(out)} fractions for {len(rungs)} rungs {list(rungs)}: the last rung trains on "
+            f"every row, so give at most {len(rungs) - 1}."
+        )
+    return out or None
 
 
 #: Model-based samplers whose uniform startup is replaced by prior draws when the space has priors.
@@ -324,6 +361,8 @@ class SearchSettings:
     task: str
     data: dict[str, Any] | None = None
     group_size: int = 1
+    #: fractions of the training rows the first rungs train on (Hyperband's data budget); later rungs use all
+    rung_rows: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -337,6 +376,7 @@ class SearchSettings:
             "task": self.task,
             "data": self.data,
             "group_size": self.group_size,
+            "rung_rows": self.rung_rows,
         }
 
     @classmethod
@@ -352,6 +392,7 @@ class SearchSettings:
             task=str(d["task"]),
             data=d.get("data"),
             group_size=int(d.get("group_size", 1)),  # studies from before groups: none
+            rung_rows=None if d.get("rung_rows") is None else [float(f) for f in d["rung_rows"]],
         )
 
 
@@ -475,6 +516,8 @@ def _run_search(
     task = Task(settings.task)
     n_classes = len(data.classes) if getattr(data, "classes", None) is not None else None
     bar_task = None if bar is None else bar.add_task(f"search {study.study_name}", total=n_total)
+    # the nested, stratified order the first rungs' subsets are prefixes of (the same for every batch)
+    row_order = nested_row_order(data.y_train, settings.random_state) if settings.rung_rows else None
     while True:
         # like Optuna's optimize, a timeout never stops the first batch from starting
         if deadline is not None and stats.batches > 0 and time.monotonic() > deadline:
@@ -502,7 +545,7 @@ def _run_search(
         k = min(settings.batch_size, max(free, 0) + len(waiting))
         batch = _ask_batch(study, settings, k, n_total, wid, stats)
         if batch:
-            _train_batch(study, data, settings, batch, task, n_classes, device, deadline, storage)
+            _train_batch(study, data, settings, batch, task, n_classes, device, deadline, storage, row_order)
             stats.batches += 1
     stats.seconds = time.monotonic() - t0
     return stats
@@ -590,6 +633,7 @@ def _train_batch(
     device: str | None,
     deadline: float | None,
     storage: Any,
+    row_order: torch.Tensor | None = None,
 ) -> None:
     trials = [t for t, _ in batch]
     configs = [c for _, c in batch]
@@ -598,6 +642,11 @@ def _train_batch(
     seeds = [settings.random_state * 100_003 + s for s in slots]
     max_epochs = max(c.max_epochs for c in configs)
     rungs = [r for r in settings.rungs if r < max_epochs] + [max_epochs]
+    schedule = None
+    if settings.rung_rows and row_order is not None:
+        # at least two batches of the largest batch size in a subset epoch, and never a handful of rows
+        min_rows = max(MIN_SUBSET_ROWS, 2 * max(c.batch_size for c in configs))
+        schedule = RowSchedule.from_fractions(row_order, rungs[:-1], settings.rung_rows, min_rows)
     with _heartbeats(storage, [t._trial_id for t in trials]):
         cohort = Cohort(
             configs,
@@ -610,6 +659,7 @@ def _train_batch(
             seeds=seeds,
             data_seed=settings.random_state,
             device=device,
+            row_schedule=schedule,
         )
         run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
 
@@ -642,6 +692,8 @@ class TuneResult:
     #: trial number -> {epoch: validation score}: every trial's learning curve, read from the study once so
     #: that result.json carries it whatever the storage (a database the report cannot open, say)
     curves: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
+    #: fractions of the training rows the first rungs trained on (None: every rung on every row)
+    rung_rows: list[float] | None = None
 
     def trial_records(self) -> list[dict[str, Any]]:
         """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
@@ -679,6 +731,7 @@ class TuneResult:
             "the budget all trials reached",
             "counts": dict(self.counts),
             "rungs": list(self.rungs),
+            "rung_rows": None if self.rung_rows is None else list(self.rung_rows),
             "refit_epochs": self.refit_epochs,
             "seconds": self.seconds,
             "space": self.space.to_dict(),
@@ -854,6 +907,7 @@ def summarize(
         refit_model=model,
         study=study,
         curves={t.number: dict(t.intermediate_values) for t in study.get_trials(deepcopy=False)},
+        rung_rows=None if settings.rung_rows is None else list(settings.rung_rows),
     )
 
 
@@ -875,6 +929,7 @@ def create_study(
     arch: str = "auto",
     batch_grid: bool = True,
     group_size: int | None = None,
+    rung_rows: Sequence[float] | None = None,
 ) -> tuple[optuna.Study, SearchSettings]:
     """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
 
@@ -893,17 +948,19 @@ def create_study(
         raise ConfigError(
             f"The 'group_size' parameter must be an int in [1, inf) or None. Got {group_size!r}."
         )
+    rungs = make_rungs(space.base.max_epochs, eta, min_epochs)
     settings = SearchSettings(
         space=space,
         n_trials=n_trials,
         batch_size=K,
         eta=eta,
-        rungs=make_rungs(space.base.max_epochs, eta, min_epochs),
+        rungs=rungs,
         random_state=random_state,
         sampler=sampler if isinstance(sampler, str) else "custom",
         task=Task(data.task).value,
         data=dict(data_ref) if data_ref else None,
         group_size=K if group_size is None else group_size,
+        rung_rows=check_rung_rows(rung_rows, rungs),
     )
     existing = bool(resume and store is not None and name in _study_names(store))
     seed = random_state
@@ -1007,6 +1064,7 @@ def tune(
     heartbeat_interval: int | None = None,
     batch_grid: bool = True,
     group_size: int | None = None,
+    rung_rows: Sequence[float] | None = None,
     progress: bool = False,
 ) -> TuneResult:
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
@@ -1027,6 +1085,8 @@ def tune(
     batch (default: the whole batch; 1: none) share the batch size and depth of the first of them, drawn by
     the sampler; the sampler draws everything else per trial.  A group trains as one population instead of
     falling apart into single networks (embedded BBC News, batches of 9: 2.2x the trials in the same time).
+    ``rung_rows`` (e.g. ``[1/9, 1/3]``) trains the first rungs on those fractions of the training rows
+    (Hyperband's data budget, :func:`check_rung_rows`); the last rung always trains on all of them.
     ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
     load the same data.  Nothing is written unless ``storage`` is a file/database or you call
     :meth:`TuneResult.save`.
@@ -1062,6 +1122,7 @@ def tune(
         arch=arch,
         batch_grid=batch_grid,
         group_size=group_size,
+        rung_rows=rung_rows,
     )
     if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
         timeout = max(1e-3, timeout - (time.monotonic() - t0))

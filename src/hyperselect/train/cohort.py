@@ -27,6 +27,7 @@ import torch
 
 from hyperselect.nn.config import MLPConfig
 from hyperselect.tasks import Task
+from hyperselect.train.batching import RowSchedule
 from hyperselect.train.planner import Plan, Planner
 from hyperselect.train.population import PopulationTrainer, population_key
 from hyperselect.train.trainer import NetworkRun, RunSummary, TrainResult
@@ -45,7 +46,8 @@ def _oom_reason(exc: BaseException) -> str:
 
 
 class Cohort:
-    """Train ``configs`` together; ``seeds[i]`` seeds member ``i``'s weights, ``data_seed`` the shared batches."""
+    """Train ``configs`` together; ``seeds[i]`` seeds member ``i``'s weights, ``data_seed`` the shared batches,
+    ``row_schedule`` (optional) the epochs that train on a subset of the rows (every member the same)."""
 
     def __init__(
         self,
@@ -62,6 +64,7 @@ class Cohort:
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
         mode: str = "auto",
+        row_schedule: RowSchedule | None = None,
     ) -> None:
         self.configs = list(configs)
         self.seeds = list(seeds) if seeds is not None else list(range(len(self.configs)))
@@ -88,6 +91,7 @@ class Cohort:
             "data_seed": data_seed,
             "device": device,
             "dtype": dtype,
+            "row_schedule": row_schedule,
         }
         self._units: list[NetworkRun | PopulationTrainer] = []
         self._members: list[list[int]] = []  # unit -> its members (cohort indices), in unit order
@@ -115,6 +119,7 @@ class Cohort:
                 data_seed=kw["data_seed"],
                 device=dev,
                 dtype=kw["dtype"],
+                row_schedule=kw["row_schedule"],
             )
         (i,) = members
         if not network and population_key(self.configs[i], kw["task"]) is not None:
@@ -132,6 +137,7 @@ class Cohort:
             data_seed=kw["data_seed"],
             device=dev,
             dtype=kw["dtype"],
+            row_schedule=kw["row_schedule"],
         )
 
     def _add_unit(self, unit: NetworkRun | PopulationTrainer, members: list[int]) -> int:

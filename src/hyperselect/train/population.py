@@ -50,7 +50,7 @@ from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
 from hyperselect.train import _cpu_update
 from hyperselect.train._dropout import fill_masks, member_key
-from hyperselect.train.batching import EpochShuffler, batch_bounds
+from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
 from hyperselect.train.metrics import score_from_logits
@@ -347,8 +347,9 @@ class PopulationTrainer:
     """Train ``configs`` (multi-layer perceptrons sharing a batch size, depth, loss and norm) as one computation.
 
     Member ``i`` is ``configs[i]`` with initial weights ``build_model(configs[i], seed=seeds[i])``; every
-    member sees the batches of ``EpochShuffler(n, data_seed)``.  Stopped, pruned and diverged members are
-    removed from the stacked tensors (compaction), so they cost nothing afterwards.  Never raises for a
+    member sees the batches of ``EpochShuffler(n, data_seed, row_schedule)`` (``row_schedule``: the epochs that
+    train on a subset of the rows, as :class:`~hyperselect.train.batching.RowSchedule`).  Stopped, pruned and
+    diverged members are removed from the stacked tensors (compaction), so they cost nothing afterwards.  Never raises for a
     diverging member: it is recorded as ``status="diverged"`` and the others go on.
     """
 
@@ -366,6 +367,7 @@ class PopulationTrainer:
         data_seed: int = 0,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
+        row_schedule: RowSchedule | None = None,
     ) -> None:
         self.configs = list(configs)
         if not self.configs:
@@ -397,8 +399,8 @@ class PopulationTrainer:
         self.n_out = infer_n_outputs(first, task, y_train, n_classes)
         self.widths = member_widths(self.configs)
         self.layout = _Layout(self.n_in, self.widths, self.n_out, self.norm)
-        self.bounds = batch_bounds(self.Xtr.shape[0], self.batch_size)
-        self.shuffler = EpochShuffler(self.Xtr.shape[0], data_seed)
+        self.bounds = batch_bounds(self.Xtr.shape[0], self.batch_size)  # of an epoch over every row
+        self.shuffler = EpochShuffler(self.Xtr.shape[0], data_seed, row_schedule)
         seed = int(np.random.SeedSequence([int(s) for s in self.seeds]).generate_state(1)[0])
         self.generator = torch.Generator(device=dev)
         self.generator.manual_seed(seed)
@@ -1139,9 +1141,11 @@ class PopulationTrainer:
         te = time.perf_counter()
         k = len(self._ids)
         perm = self.shuffler.next_permutation().to(self.device)
+        n_rows = int(perm.shape[0])  # fewer than all where a row schedule holds this epoch to a subset
+        bounds = self.bounds if n_rows == self.Xtr.shape[0] else batch_bounds(n_rows, self.batch_size)
         loss_sum = torch.zeros(k, device=self.device, dtype=self.dtype)
         gn_sum = torch.zeros(k, self.layout.depth + 1, device=self.device, dtype=self.dtype)
-        for s, e in self.bounds:
+        for s, e in bounds:
             if should_stop is not None and should_stop():
                 seconds = (time.perf_counter() - te) / k
                 for m in list(self._ids):
@@ -1152,8 +1156,8 @@ class PopulationTrainer:
             losses, gn = self._train_step(perm[s:e])
             loss_sum.add_(losses, alpha=e - s)
             gn_sum.add_(gn)
-        train_loss = (loss_sum / self.Xtr.shape[0]).tolist()
-        grad_norms = (gn_sum / len(self.bounds)).tolist()
+        train_loss = (loss_sum / n_rows).tolist()
+        grad_norms = (gn_sum / len(bounds)).tolist()
         valid_loss, valid_score = self._evaluate()
         seconds = (time.perf_counter() - te) / k  # the member's share of the population's epoch
         improved: list[int] = []

@@ -22,7 +22,7 @@ from hyperselect.nn.losses import make_loss, n_outputs_for, resolve_loss
 from hyperselect.nn.mlp import build_model, count_parameters
 from hyperselect.nn.optim import make_optimizer, make_scheduler
 from hyperselect.tasks import Task
-from hyperselect.train.batching import EpochShuffler, batch_bounds
+from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
 from hyperselect.train.diagnostics import Finding, activation_stats, diagnose
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
@@ -139,6 +139,7 @@ class NetworkRun:
         data_seed: int | None = None,
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
+        row_schedule: RowSchedule | None = None,
     ) -> None:
         self.task = task = Task(task)
         self.config = config
@@ -156,8 +157,10 @@ class NetworkRun:
         self.opt = make_optimizer(config, self.model.parameters())
         self.sched = make_scheduler(config, self.opt)
         self.weights = weight_params(self.model)
-        self.shuffler = EpochShuffler(self.Xtr.shape[0], random_state if data_seed is None else data_seed)
-        self.bounds = batch_bounds(self.Xtr.shape[0], config.batch_size)
+        self.shuffler = EpochShuffler(
+            self.Xtr.shape[0], random_state if data_seed is None else data_seed, row_schedule
+        )
+        self.bounds = batch_bounds(self.Xtr.shape[0], config.batch_size)  # of an epoch over every row
         self.monitor_loss = config.early_stopping_metric == "valid_loss"
         self.stopper = EarlyStopping(config.patience, "min" if self.monitor_loss else "max", config.min_delta)
         self.history = History()
@@ -241,9 +244,11 @@ class NetworkRun:
         te = time.perf_counter()
         model.train()
         perm = self.shuffler.next_permutation().to(dev)
+        n_rows = int(perm.shape[0])  # fewer than all where a row schedule holds this epoch to a subset
+        bounds = self.bounds if n_rows == Xtr.shape[0] else batch_bounds(n_rows, config.batch_size)
         loss_sum = torch.zeros((), device=dev, dtype=Xtr.dtype)
         gn_sum = torch.zeros(len(self.weights), device=dev, dtype=Xtr.dtype)
-        for s, e in self.bounds:
+        for s, e in bounds:
             if should_stop is not None and should_stop():
                 self.stop("pruned", f"{INTERRUPTED} during epoch {epoch}")
                 return
@@ -252,8 +257,8 @@ class NetworkRun:
                 gn_sum += gn
             loss_sum += loss * (e - s)
         self.epoch += 1
-        train_loss = float(loss_sum) / Xtr.shape[0]
-        grad_norms = (gn_sum / len(self.bounds)).tolist()
+        train_loss = float(loss_sum) / n_rows
+        grad_norms = (gn_sum / len(bounds)).tolist()
         lr_now = opt.param_groups[0]["lr"]
         if not math.isfinite(train_loss) or not all(math.isfinite(g) for g in grad_norms):
             self.history.append(
