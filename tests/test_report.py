@@ -197,6 +197,17 @@ def test_trials_csv_alone_gives_the_search_section(tmp_path: Path) -> None:
     assert all(t["reason"] for t in s["trials"])  # trials.csv's reason column (halving, early stopping)
 
 
+def test_halving_note_names_the_rungs_and_their_rows() -> None:
+    from hyperselect.report.html import halving_note
+
+    assert halving_note({}) == "" and halving_note({"rungs": "3,9"}) == ""
+    plain = halving_note({"rungs": [3, 9, 27], "rung_rows": None})
+    assert "rungs at 3, 9, 27 epochs" in plain and "rows" not in plain
+    sub = halving_note({"rungs": [3, 9, 27], "rung_rows": [1 / 9, 1 / 3]})
+    assert "epochs up to 3 on 11% of the training rows; epochs up to 9 on 33%" in sub
+    assert "later epochs on every row" in sub
+
+
 def test_learning_curves_come_from_the_study_journal(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, "tune"))
     assert run.curves and all(len(c) >= 1 for c in run.curves.values())

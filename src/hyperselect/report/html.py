@@ -375,14 +375,32 @@ def section_diagnostics(run: RunData, **_: Any) -> list[Section]:
     return [Section("diagnostics", "Training diagnostics", "".join(items))]
 
 
+def halving_note(result: Mapping[str, Any]) -> str:
+    """One sentence on the halving rungs of a search result (and the rows they trained on), or ""."""
+    rungs = result.get("rungs")
+    if not isinstance(rungs, list) or not rungs or not all(isinstance(r, int) for r in rungs):
+        return ""
+    text = f"Successive halving rungs at {', '.join(map(str, rungs))} epochs"
+    fractions = result.get("rung_rows")
+    if isinstance(fractions, list) and fractions and all(isinstance(f, int | float) for f in fractions):
+        spans = [
+            f"epochs up to {r} on {f:.0%} of the training rows"
+            for r, f in zip(rungs, fractions, strict=False)
+        ]
+        text += f" ({'; '.join(spans)}; later epochs on every row)"
+    return f'<p class="note">{esc(text)}.</p>'
+
+
 def section_search(run: RunData, **_: Any) -> list[Section]:
     s = search_view(run.result, run.trials_csv, run.curves)
     if s is None or not s["trials"]:
         return []
     trials, maximize, metric = s["trials"], s["maximize"], s["metric"]
-    parts = [
+    halving = halving_note(run.result or {})
+    parts = [halving] if halving else []
+    parts.append(
         figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")
-    ]
+    )
     params: list[str] = sorted(s["importances"], key=lambda k: -s["importances"][k]) or list(s["best_config"])
     for t in trials:
         params += [p for p in t["params"] if p not in params]
