@@ -574,6 +574,7 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
             "--rung-rows: cannot read 'a third'",
         ),
         (["tune", "{csv}", "--target", "target", "--rung-rows", "0.5,0.2"], "must not decrease"),
+        (["tune", "{csv}", "--target", "target", "--rung-rows", ".1,.2,.3,.4"], "give at most 3"),
         (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "No study named 's'"),
     ],
 )
@@ -583,11 +584,17 @@ def test_cli_errors_exit_1_with_the_message(
     tmp_path: Path,
     args,  # type: ignore[no-untyped-def]
     message,
+    monkeypatch,
 ) -> None:
     args = [a.format(csv=tiny_classification_csv, tmp=tmp_path) for a in args]
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)  # where the CLI puts its default journal
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 1, res.output
     assert message in res.output and "Traceback" not in res.output
+    if "--rung-rows" in args:  # rejected before any study file is written
+        assert not any(work.iterdir())
 
 
 def test_parse_duration() -> None:

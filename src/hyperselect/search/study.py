@@ -1103,6 +1103,9 @@ def tune(
         )
     if not isinstance(eta, int) or eta < 2:
         raise ConfigError(f"The 'eta' parameter of tune must be an int in [2, inf). Got {eta!r}.")
+    if rung_rows is not None:  # before the storage is opened: a bad value must not leave an empty study file
+        sp = space_for_arch(data, space, arch)
+        check_rung_rows(rung_rows, make_rungs(max_epochs or sp.base.max_epochs, eta, min_epochs))
     t0 = time.monotonic()
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     study, settings = create_study(
