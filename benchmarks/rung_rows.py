@@ -35,16 +35,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from hpo_vs_optuna import machine, time_to, warm_up
 
 from hyperselect._io import atomic_write_json
+from hyperselect.cli_search import parse_fractions
 from hyperselect.search import advise, tune
 from hyperselect.search.study import batch_size_grid
-
-
-def parse_variant(text: str) -> list[float]:
-    out = []
-    for part in text.split(","):
-        num, _, den = part.partition("/")
-        out.append(float(num) / float(den) if den else float(num))
-    return out
 
 
 def make_data(rows: int, seed: int = 0) -> Any:
@@ -119,7 +112,10 @@ def main() -> int:
     warm = warm_up()
     data = make_data(args.rows)
     space = batch_size_grid(advise(data, max_epochs=40, arch="mlp"))
-    variants: dict[str, list[float] | None] = {"all": None, **{v: parse_variant(v) for v in args.variants}}
+    variants: dict[str, list[float] | None] = {
+        "all": None,
+        **{v: parse_fractions(v, "--variants") for v in args.variants},
+    }
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in variants}
     for seed in args.seeds:
         for name, rr in variants.items():
@@ -164,7 +160,7 @@ def main() -> int:
             "train_rows": len(data.y_train),
             "budget_seconds": args.budget,
             "seeds": args.seeds,
-            "variants": {k: v for k, v in variants.items()},
+            "variants": variants,
             "torch_threads": torch.get_num_threads(),
             "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
             "machine": machine(),

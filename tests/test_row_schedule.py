@@ -165,3 +165,12 @@ def test_search_with_rung_rows_trains_the_first_rung_on_a_subset(digits_data) ->
     assert any(x != y for x, y in first), first
     with pytest.raises(ConfigError, match="the last rung trains on every row"):
         _tune(digits_data, rung_rows=[0.3, 0.5])
+
+
+def test_create_study_checks_its_arguments_before_it_opens_the_storage(digits_data, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "s.journal"
+    with pytest.raises(ConfigError, match="must not decrease"):
+        create_study(digits_data, storage=journal, rung_rows=[0.5, 0.2])
+    with pytest.raises(ConfigError, match="group_size"):
+        create_study(digits_data, storage=journal, group_size=0)
+    assert not journal.exists()

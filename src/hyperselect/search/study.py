@@ -930,13 +930,14 @@ def create_study(
     batch_grid: bool = True,
     group_size: int | None = None,
     rung_rows: Sequence[float] | None = None,
+    heartbeat_interval: int | None = None,
 ) -> tuple[optuna.Study, SearchSettings]:
     """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
 
     The settings (space, budget, rungs, data reference) are stored in the study's ``user_attrs``; on resume the
-    stored ones are used (``n_trials`` is updated to the new total).
+    stored ones are used (``n_trials`` is updated to the new total).  The arguments are checked before the
+    storage is opened, so a bad one leaves no empty journal file or database behind.
     """
-    store = open_storage(storage)
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
     space = space_for_arch(data, space, arch)
     if max_epochs is not None:
@@ -962,6 +963,7 @@ def create_study(
         group_size=K if group_size is None else group_size,
         rung_rows=check_rung_rows(rung_rows, rungs),
     )
+    store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     existing = bool(resume and store is not None and name in _study_names(store))
     seed = random_state
     if existing:
@@ -1103,14 +1105,10 @@ def tune(
         )
     if not isinstance(eta, int) or eta < 2:
         raise ConfigError(f"The 'eta' parameter of tune must be an int in [2, inf). Got {eta!r}.")
-    if rung_rows is not None:  # before the storage is opened: a bad value must not leave an empty study file
-        sp = space_for_arch(data, space, arch)
-        check_rung_rows(rung_rows, make_rungs(max_epochs or sp.base.max_epochs, eta, min_epochs))
     t0 = time.monotonic()
-    store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     study, settings = create_study(
         data,
-        storage=store,
+        storage=storage,
         study_name=study_name,
         n_trials=n_trials,
         space=space,
@@ -1126,6 +1124,7 @@ def tune(
         batch_grid=batch_grid,
         group_size=group_size,
         rung_rows=rung_rows,
+        heartbeat_interval=heartbeat_interval,
     )
     if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
         timeout = max(1e-3, timeout - (time.monotonic() - t0))
@@ -1135,7 +1134,11 @@ def tune(
         data,
         settings,
         storage_name=describe_storage(
-            None if store is None else storage if isinstance(storage, str | os.PathLike) else "custom storage"
+            None
+            if storage is None
+            else storage
+            if isinstance(storage, str | os.PathLike)
+            else "custom storage"
         ),
         seconds=time.monotonic() - t0,
         refit=refit,

@@ -349,8 +349,8 @@ class PopulationTrainer:
     Member ``i`` is ``configs[i]`` with initial weights ``build_model(configs[i], seed=seeds[i])``; every
     member sees the batches of ``EpochShuffler(n, data_seed, row_schedule)`` (``row_schedule``: the epochs that
     train on a subset of the rows, as :class:`~hyperselect.train.batching.RowSchedule`).  Stopped, pruned and
-    diverged members are removed from the stacked tensors (compaction), so they cost nothing afterwards.  Never raises for a
-    diverging member: it is recorded as ``status="diverged"`` and the others go on.
+    diverged members are removed from the stacked tensors (compaction), so they cost nothing afterwards.  Never
+    raises for a diverging member: it is recorded as ``status="diverged"`` and the others go on.
     """
 
     def __init__(
