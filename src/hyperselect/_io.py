@@ -69,3 +69,25 @@ def safe_join(out_dir: str | os.PathLike[str], name: str) -> Path:
     if candidate != base and base not in candidate.parents:
         raise DataError(f"Output name {name!r} would be written outside the output directory {str(base)!r}.")
     return candidate
+
+
+def check_out_folder(path: str | os.PathLike[str] | None) -> Path | None:
+    """``path`` if results can be written into it as a folder (it exists as one, or can be created), else a
+    DataError saying why: checked before any work, so a long run never ends in an unwritable output."""
+    if path is None:
+        return None
+    p = Path(path)
+    if p.exists():
+        if not p.is_dir():
+            raise DataError(f"'{p}' is a file; expected a folder for the results (it is created if missing).")
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise DataError(f"'{p}': the folder is not writable.")
+        return p
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"'{p}': cannot create the folder, because '{parent}' is a file.")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataError(f"'{p}': cannot create the folder, because '{parent}' is not writable.")
+    return p

@@ -28,6 +28,7 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from hyperselect import __version__
+from hyperselect._cli_options import out_folder
 from hyperselect.errors import ConfigError, HyperselectError, MissingDependencyError
 
 log = logging.getLogger("hyperselect.cli")
@@ -241,7 +242,7 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the initial weights and the batch order."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for result.json and model.safetensors."
+        None, "--out", "-o", help="Folder for result.json and model.safetensors.", callback=out_folder
     ),
 ) -> None:
     """Train one network on a table and print its metrics and training diagnostics."""
@@ -253,6 +254,9 @@ def train(
         raise ConfigError(f"The '--arch' option must be one of 'mlp', 'cnn'. Got {arch!r}.")
     cls = CNNConfig if arch == "cnn" else MLPConfig
     values = parse_overrides(overrides, cls)  # parse before loading: a typo should fail fast
+    from hyperselect.train.trainer import check_device
+
+    check_device(device, "--device")
     tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed)
     if arch == "cnn" and "input_shape" not in values:
         values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
@@ -291,7 +295,9 @@ def train(
 @app.command()
 def demo(
     quick: bool = typer.Option(False, "--quick", help="Smaller budgets: a smoke test of the whole tour."),
-    out: Path = typer.Option(Path("runs/demo"), "--out", "-o", help="Run folder for the results and report."),
+    out: Path = typer.Option(
+        Path("runs/demo"), "--out", "-o", help="Run folder for the results and report.", callback=out_folder
+    ),
     only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable)."),
     seed: int = typer.Option(0, "--seed"),
 ) -> None:

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from hyperselect._cli_options import out_folder
 from hyperselect._io import atomic_write_json, safe_join
 from hyperselect.errors import ConfigError, DataError, HyperselectError
 
@@ -25,7 +26,9 @@ console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # error messages stay greppable, one line each
 
 LabelsOpt = typer.Option(None, "--labels", help="node<TAB>label file (several lines per node = multi-label).")
-OutOpt = typer.Option(None, "--out", help="Folder for the JSON results (and embeddings).")
+OutOpt = typer.Option(
+    None, "--out", help="Folder for the JSON results (and embeddings).", callback=out_folder
+)
 DirectedOpt = typer.Option(False, "--directed", help="Read the edge list as directed.")
 POpt = typer.Option(1.0, "--p", help="Return parameter p.")
 QOpt = typer.Option(1.0, "--q", help="In-out parameter q.")

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hyperselect._cli_options import out_folder
 from hyperselect.errors import ConfigError, HyperselectError
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,22 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(1)
 
 
+def _interrupted(storage: str | None, study: str, *, resume_hint: bool) -> typer.Exit:
+    """Ctrl-C: say where the finished trials are and how to go on (typer would exit with no word)."""
+    from hyperselect.search.storage import describe_storage, is_url
+
+    if storage is not None and (is_url(storage) or Path(storage).exists()):
+        how = "rerun the same command with --resume" if resume_hint else "start a worker again"
+        typer.echo(
+            f"interrupted: the finished trials of study {study!r} are kept in {describe_storage(storage)}; "
+            f"{how} to continue (interrupted trials are run again).",
+            err=True,
+        )
+    else:
+        typer.echo("interrupted before the study was stored.", err=True)
+    return typer.Exit(130)
+
+
 def _quiet_optuna() -> None:
     import optuna
 
@@ -102,7 +119,8 @@ def register(app: typer.Typer) -> None:
         study: Annotated[str | None, typer.Option(help="study name (default: FILE-TARGET)")] = None,
         resume: Annotated[bool, typer.Option("--resume", help="continue an existing study")] = False,
         out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="write result.json and trials.csv here")
+            Path | None,
+            typer.Option("--out", "-o", help="write result.json and trials.csv here", callback=out_folder),
         ] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
         sampler: Annotated[str, typer.Option(help="tpe, random, cmaes, qmc or gp")] = "tpe",
@@ -138,6 +156,8 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import tune as run_tune
 
         _quiet_optuna()
+        store: str | None = None
+        name = study or ""
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
@@ -170,6 +190,8 @@ def register(app: typer.Typer) -> None:
                 result.save(out)
         except HyperselectError as exc:
             raise _fail(exc) from exc
+        except KeyboardInterrupt:
+            raise _interrupted(store, name, resume_hint=True) from None
         c = result.counts
         typer.echo(
             f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
@@ -238,6 +260,8 @@ def register(app: typer.Typer) -> None:
             )
         except HyperselectError as exc:
             raise _fail(exc) from exc
+        except KeyboardInterrupt:
+            raise _interrupted(storage, study, resume_hint=False) from None
         typer.echo(
             f"worker done: {stats.batches} batches, {stats.asked - stats.surplus} trials run, "
             f"{stats.surplus} surplus, {stats.seconds:.1f} s"

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hyperselect._cli_options import out_folder
 from hyperselect._io import atomic_write_json, safe_join
 from hyperselect.errors import ConfigError, HyperselectError
 
@@ -51,7 +52,7 @@ def text_command(
         "--balance",
         help="Same rows per class: as many as the smallest class allows, or N per class with '--balance N'.",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Folder for text_result.json."),
+    out: Path | None = typer.Option(None, "--out", help="Folder for text_result.json.", callback=out_folder),
     model: str | None = typer.Option(
         None,
         "--model",

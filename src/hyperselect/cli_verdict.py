@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from hyperselect._cli_options import out_folder
 from hyperselect.errors import DataError, HyperselectError
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def register(app: typer.Typer) -> None:
             ..., help="A CSV/TSV/Parquet file, or builtin:NAME (e.g. builtin:digits).", show_default=False
         ),
         target: str | None = typer.Option(None, "--target", "-t", help="The column to predict (files only)."),
-        out: Path | None = typer.Option(None, "--out", "-o", help="Folder for verdict.json."),
+        out: Path | None = typer.Option(
+            None, "--out", "-o", help="Folder for verdict.json.", callback=out_folder
+        ),
         n_trials: int = typer.Option(20, "--trials", help="Network search trials per architecture."),
         baseline_trials: int = typer.Option(
             10, "--baseline-trials", help="Search trials per baseline family."

@@ -549,8 +549,19 @@ def search_view(
     imp = first(result, "importances", "param_importances", "importance")
     metrics = metrics_of(result)
     counts: dict[str, int] = {}
-    for t in trials:
-        counts[t["state"]] = counts.get(t["state"], 0) + 1
+    stored = result.get("counts")
+    if isinstance(stored, Mapping) and all(
+        isinstance(stored.get(k), int) for k in ("COMPLETE", "PRUNED", "FAIL")
+    ):
+        # the search's own tally: crashed or interrupted trials that were run again and surplus trials (two
+        # workers racing for the last slot) are not failed configurations, though their state is FAIL
+        counts = {k: int(stored[k]) for k in ("COMPLETE", "PRUNED", "FAIL")}
+        for key, label in (("retried", "run again after a crash or interrupt"), ("surplus", "surplus")):
+            if isinstance(stored.get(key), int) and stored[key] > 0:
+                counts[label] = int(stored[key])
+    else:
+        for t in trials:
+            counts[t["state"]] = counts.get(t["state"], 0) + 1
     return {
         "best_config": dict(best) if isinstance(best, Mapping) else {},
         "best_value": num(first(result, "best_valid_score", "best_value", "best_score")),

@@ -15,6 +15,7 @@ finished slots, each finished once.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import math
 import os
@@ -363,6 +364,8 @@ class SearchSettings:
     group_size: int = 1
     #: fractions of the training rows the first rungs train on (Hyperband's data budget); later rungs use all
     rung_rows: list[float] | None = None
+    #: what the data looked like (``data_fingerprint``): a resumed study or a worker must train on the same
+    fingerprint: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -377,6 +380,7 @@ class SearchSettings:
             "data": self.data,
             "group_size": self.group_size,
             "rung_rows": self.rung_rows,
+            "fingerprint": self.fingerprint,
         }
 
     @classmethod
@@ -393,6 +397,7 @@ class SearchSettings:
             data=d.get("data"),
             group_size=int(d.get("group_size", 1)),  # studies from before groups: none
             rung_rows=None if d.get("rung_rows") is None else [float(f) for f in d["rung_rows"]],
+            fingerprint=d.get("fingerprint"),  # studies from before fingerprints: none
         )
 
 
@@ -403,6 +408,93 @@ def study_settings(study: optuna.Study) -> SearchSettings:
             f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings)."
         )
     return SearchSettings.from_dict(d)
+
+
+def data_fingerprint(data: Any) -> dict[str, Any]:
+    """The split sizes, the number of features and a digest of the split arrays of ``data``.
+
+    A study's trials are only comparable when they trained and were scored on the same rows: a resumed study or
+    a worker that loads other data (another file, another target, another seed and so other splits, a file
+    edited since) must be refused, not mixed in.  Features are rounded to 6 decimals before hashing, so that a
+    machine whose floating-point sums differ in the last bit still agrees; labels are hashed as they are.
+    """
+    h = hashlib.sha256()
+    sizes = {}
+    for part in ("train", "valid", "test"):
+        X, y = getattr(data, f"X_{part}", None), getattr(data, f"y_{part}", None)
+        if X is None or y is None:
+            continue
+        Xa, ya = np.asarray(X), np.asarray(y)
+        sizes[part] = int(Xa.shape[0])
+        h.update(f"{part}:{Xa.shape}:{ya.shape}:".encode())
+        if np.issubdtype(Xa.dtype, np.number):
+            h.update(np.ascontiguousarray(np.round(Xa.astype(np.float64), 6)).tobytes())
+        else:
+            h.update(repr(Xa.tolist()).encode())
+        yv = np.round(ya.astype(np.float64), 6) if np.issubdtype(ya.dtype, np.floating) else ya
+        h.update(np.ascontiguousarray(yv).tobytes() if yv.dtype != object else repr(yv.tolist()).encode())
+    X_train = getattr(data, "X_train", None)
+    n_features = int(np.asarray(X_train).shape[1]) if X_train is not None and np.ndim(X_train) > 1 else None
+    return {"rows": sizes, "features": n_features, "sha256": h.hexdigest()[:16]}
+
+
+def _describe_ref(ref: Mapping[str, Any] | None) -> str:
+    if not ref:
+        return "in-memory data"
+    if "builtin" in ref:
+        return f"built-in {ref['builtin']!r} (seed {ref.get('random_state', 0)})"
+    return f"{ref.get('path')!r}, target {ref.get('target')!r}, seed {ref.get('random_state', 0)}"
+
+
+def check_same_data(
+    name: str, stored: SearchSettings, ref: Mapping[str, Any] | None, fingerprint: Mapping[str, Any]
+) -> None:
+    """Raise ConfigError where the data of this run is not the data study ``name`` was created from."""
+    old_ref = stored.data
+    why = []
+    if old_ref and ref:
+        for key in ("builtin", "target", "random_state"):
+            if old_ref.get(key) != ref.get(key):
+                why.append(f"{key} {old_ref.get(key)!r} then, {ref.get(key)!r} now")
+        if stored.fingerprint is None and old_ref.get("path") != ref.get("path"):
+            why.append(f"file {old_ref.get('path')!r} then, {ref.get('path')!r} now")
+    old = stored.fingerprint
+    if not why and old is not None and dict(old) != dict(fingerprint):
+        if old.get("rows") != fingerprint.get("rows") or old.get("features") != fingerprint.get("features"):
+            why.append(
+                f"rows per split {old.get('rows')} and {old.get('features')} features then, "
+                f"{fingerprint.get('rows')} and {fingerprint.get('features')} features now"
+            )
+        else:
+            why.append("the same shape, but other values (the file was edited, or the splits differ)")
+    if why:
+        raise ConfigError(
+            f"Study {name!r} was created from {_describe_ref(old_ref)}, and this run's data differ "
+            f"({'; '.join(why)}): trials trained on other data cannot be compared. Use the study's data, or "
+            "another --study name (or storage) for this data."
+        )
+
+
+def _ignored_settings(
+    stored: SearchSettings, given: SearchSettings, defaults: Sequence[str] = ()
+) -> list[str]:
+    """How the settings of a resumed run differ from the study's stored ones (which win), for a warning;
+    ``defaults`` names settings this run did not choose (a default batch size follows ``n_trials``)."""
+    out = []
+    for key in ("batch_size", "eta", "rungs", "sampler", "group_size", "rung_rows"):
+        if key in defaults:
+            continue
+        old, new = getattr(stored, key), getattr(given, key)
+        if old != new:
+            out.append(f"{key} {new!r} (stored {old!r})")
+    old_space, new_space = stored.space.to_dict(), given.space.to_dict()
+    changed: set[str] = set()
+    for part in ("dims", "fixed", "base"):
+        a, b = old_space.get(part) or {}, new_space.get(part) or {}
+        changed |= {k for k in set(a) | set(b) if a.get(k) != b.get(k)}
+    if changed:
+        out.append(f"the search space ({', '.join(sorted(changed))})")
+    return out
 
 
 def _study_names(storage: Any) -> list[str]:
@@ -962,9 +1054,17 @@ def create_study(
         data=dict(data_ref) if data_ref else None,
         group_size=K if group_size is None else group_size,
         rung_rows=check_rung_rows(rung_rows, rungs),
+        fingerprint=data_fingerprint(data),
     )
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
-    existing = bool(resume and store is not None and name in _study_names(store))
+    names = _study_names(store) if resume and store is not None else []
+    existing = name in names
+    if resume and store is not None and not existing:
+        held = f" (it holds: {', '.join(map(repr, names))})" if names else ""
+        where = (
+            "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
+        )
+        log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, held)
     seed = random_state
     if existing:
         assert store is not None
@@ -984,6 +1084,16 @@ def create_study(
         if stored.task != settings.task:
             raise ConfigError(
                 f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}."
+            )
+        assert settings.fingerprint is not None
+        check_same_data(name, stored, settings.data, settings.fingerprint)
+        defaults = [k for k, v in (("batch_size", batch_size), ("group_size", group_size)) if v is None]
+        ignored = _ignored_settings(stored, settings, defaults)
+        if ignored:
+            log.warning(
+                "Study %r continues with its stored settings; this run's differ and are ignored: %s.",
+                name,
+                "; ".join(ignored),
             )
         if stored.n_trials != n_trials:
             stored.n_trials = n_trials
@@ -1169,6 +1279,7 @@ def run_worker(
             "Create the study with `hyperselect tune DATA --target COL --storage ...`."
         )
     data = load_data_ref(settings.data)
+    check_same_data(study_name, settings, settings.data, data_fingerprint(data))  # e.g. a file edited since
     # each worker its own seed: identical seeds would propose identical startup configurations
     seed = (settings.random_state * 1_000_003 + hash(worker_id())) % (2**31)
     sampler = settings.sampler if settings.sampler in SAMPLERS else "tpe"
