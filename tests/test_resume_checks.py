@@ -185,3 +185,11 @@ def test_report_counts_follow_the_searchs_tally() -> None:
     }
     del result["counts"]  # an older result: counted from the trials' states
     assert search_view(result, None)["counts"] == {"FAIL": 4, "COMPLETE": 1}  # type: ignore[index]
+
+
+def test_a_worker_on_a_missing_journal_creates_nothing(tmp_path: Path) -> None:
+    from hyperselect.errors import StorageError
+
+    with pytest.raises(StorageError, match="no journal file"):
+        run_worker(str(tmp_path / "nothere.journal"), "s")
+    assert list(tmp_path.iterdir()) == []

@@ -575,7 +575,7 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
         ),
         (["tune", "{csv}", "--target", "target", "--rung-rows", "0.5,0.2"], "must not decrease"),
         (["tune", "{csv}", "--target", "target", "--rung-rows", ".1,.2,.3,.4"], "give at most 3"),
-        (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "No study named 's'"),
+        (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "There is no journal file at"),
     ],
 )
 def test_cli_errors_exit_1_with_the_message(

@@ -8,6 +8,10 @@
   so a worker that dies mid-trial has its trials marked FAIL by the others after ``grace_period`` seconds,
   and :class:`StaleTrialRetry` re-queues their configurations.
 
+A journal path must name a new file, an empty one or an Optuna journal: any other file (a CSV, a result JSON) is
+refused and left byte-identical, and a corrupt journal is refused naming the line.  A half-written last record
+(a process killed while appending) is the one thing dropped.
+
 The journal backend has no heartbeat; a crashed local process is detected from the worker id (host + pid)
 that the search records in every trial (see :func:`hyperselect.search.study.recover_interrupted`).
 """
@@ -15,19 +19,27 @@ that the search records in every trial (see :func:`hyperselect.search.study.reco
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages.journal._storage import JournalOperation
 
 from hyperselect.errors import StorageError
 
 log = logging.getLogger(__name__)
 
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
+#: A database scheme (``sqlite``, ``postgresql+psycopg2``, ...) and a colon: a URL, even when its ``//`` is missing.
+_SCHEME_PREFIX = re.compile(rf"^({'|'.join(RDB_SCHEMES)})(\+[\w.-]*)?:", re.IGNORECASE)
+#: How every Optuna journal record begins (whitespace aside); a torn record is a prefix of it or starts with it.
+_RECORD_HEAD = b'{"op_code":'
+_OP_CODES = sorted(int(x) for x in JournalOperation)
 DEFAULT_HEARTBEAT_INTERVAL = 30
 #: A crashed trial is re-queued at most this many times (a config that kills its worker every time must end).
 MAX_RETRY = 3
@@ -79,11 +91,14 @@ def open_storage(
     heartbeat_interval: int | None = None,
     grace_period: int | None = None,
     max_retry: int | None = MAX_RETRY,
+    must_exist: bool = False,
 ) -> optuna.storages.BaseStorage | None:
     """Open a storage from a URL or path (see the module doc); ``None`` stays ``None`` (in memory).
 
     ``heartbeat_interval`` (seconds; default 30 for server databases, off for SQLite) and ``grace_period``
-    (default: twice the interval, at least 10 s) apply to RDB storages.  Raises :class:`StorageError` naming the storage.
+    (default: twice the interval, at least 10 s) apply to RDB storages.  ``must_exist`` (for a caller that only
+    joins existing studies, such as a worker): a journal file or SQLite database file that does not exist is an
+    error, and nothing is created.  Raises :class:`StorageError` naming the storage.
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -91,7 +106,8 @@ def open_storage(
     if not s.strip():
         raise StorageError("The storage is an empty string; expected a journal file path or a database URL.")
     if not is_url(s):
-        return _journal(Path(s))
+        _check_not_a_url(s)
+        return _journal(Path(s), must_exist=must_exist)
     scheme = s.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme not in RDB_SCHEMES:
         raise StorageError(
@@ -99,6 +115,8 @@ def open_storage(
             f"file path or one of {', '.join(f'{x}://' for x in RDB_SCHEMES)}."
         )
     shown = describe_storage(s)  # as the user wrote it, without a password
+    if scheme == "sqlite":
+        _check_sqlite(s, must_exist=must_exist)
     if scheme == "postgres":  # SQLAlchemy only knows the long spelling
         s = "postgresql" + s[len("postgres") :]
     if s.startswith("postgresql://"):
@@ -135,6 +153,46 @@ def open_storage(
         raise StorageError(f"Cannot open the study storage {shown!r}: {first}") from exc
 
 
+def _check_not_a_url(s: str) -> None:
+    """Refuse ``sqlite:/x.db`` and the like: a database URL missing its ``//`` would otherwise become a journal
+    path (and a folder named ``sqlite:``)."""
+    m = _SCHEME_PREFIX.match(s)
+    if m is None:
+        return
+    scheme = m.group(1).lower()
+    secret = "@" in s  # never echo a password
+    shown = f"{m.group(0)}...@{s.rsplit('@', 1)[1]}" if secret else s
+    example = "sqlite:///path/to/file.db" if scheme == "sqlite" else f"{scheme}://user@host:port/database"
+    as_path = f"./{m.group(0)}..." if secret else f"./{s}"
+    raise StorageError(
+        f"The storage {shown!r} looks like a database URL but lacks the '//' after '{m.group(0)}'; expected a "
+        f"URL such as '{example}' (or, for a journal file whose name starts with '{m.group(0)}', the path "
+        f"written '{as_path}')."
+    )
+
+
+def _check_sqlite(url: str, *, must_exist: bool) -> None:
+    """An SQLite URL must name a database file: ``sqlite:///`` or ``:memory:`` would silently store nothing."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:  # a malformed URL: RDBStorage reports it, naming the storage
+        return
+    database = parsed.database or ""
+    if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
+        raise StorageError(
+            f"The storage {url!r} names no database file, so SQLite would keep the study in memory and store "
+            "nothing; expected 'sqlite:///path/to/file.db' (three slashes and a relative path, four for an "
+            "absolute one), or no storage at all for an in-memory study."
+        )
+    if must_exist and parsed.query.get("uri") is None and not Path(database).is_file():
+        raise StorageError(
+            f"There is no SQLite database file at '{database}' (from {url!r}); expected the storage of an "
+            "existing study. Create the study first with `hyperselect tune DATA --target COL --storage ...`."
+        )
+
+
 def _postgres_driver(url: str) -> str:
     """Name the installed driver: SQLAlchemy 2.1 defaults to psycopg 3, we depend on psycopg2-binary."""
     import importlib.util
@@ -169,13 +227,26 @@ class StaleTrialRetry:
         self._retry(study, clean)
 
 
-def _journal(path: Path) -> optuna.storages.BaseStorage:
+def _journal(path: Path, *, must_exist: bool = False) -> optuna.storages.BaseStorage:
     from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock, JournalStorage
 
     if path.is_dir():
         raise StorageError(
             f"The storage path '{path}' is a directory; expected a journal file path such as 'study.journal'."
         )
+    if must_exist and not path.exists():
+        raise StorageError(
+            f"There is no journal file at '{path}'; expected the journal of an existing study. "
+            "Create the study first with `hyperselect tune DATA --target COL --storage ...`."
+        )
+    lock = JournalFileSymlinkLock(str(path))
+    try:
+        # Checked before anything is created or changed: a file that is not a journal is left byte-identical.
+        torn = _check_journal(path)
+        if torn is not None:
+            _repair_torn_tail(path, lock, *torn)
+    except OSError as exc:
+        raise StorageError(f"Cannot read the journal file '{path}': {exc.strerror or exc}.") from exc
     parent = path.parent if str(path.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -184,48 +255,138 @@ def _journal(path: Path) -> optuna.storages.BaseStorage:
             f"Cannot create the folder '{parent}' for the journal file '{path}': {exc.strerror or exc}."
         ) from exc
     try:
-        lock = JournalFileSymlinkLock(str(path))
-        _repair_torn_tail(path, lock)
         return JournalStorage(JournalFileBackend(str(path), lock_obj=lock))
-    except Exception as exc:  # a corrupt or unreadable journal: name the file
-        raise StorageError(f"Cannot open the journal file '{path}': {exc}") from exc
+    except OSError as exc:
+        raise StorageError(f"Cannot open the journal file '{path}': {exc.strerror or exc}.") from exc
+    except Exception as exc:  # records that parse but that Optuna cannot replay
+        raise StorageError(_replay_failure(path, exc)) from exc
 
 
-def _repair_torn_tail(path: Path, lock: Any) -> None:
+def _check_journal(path: Path) -> tuple[int, int] | None:
+    """Check that ``path`` is absent, empty or an Optuna journal; if it ends with a torn record, return where
+    that record starts (byte offset, number of lines before it), else ``None``.
+
+    Every complete line must be a journal record (:func:`_record_problem`), else :class:`StorageError` names the
+    line.  Read without the journal's lock: writers only append, and a line is read only once complete.
+    """
+    if not path.exists():
+        return None
+    end, n_lines, tail = _scan_lines(path, 0, 0)
+    if not tail:
+        return None
+    if not _looks_like_record(tail):
+        raise StorageError(_bad_line(path, n_lines + 1, "it is not the start of a journal record", tail))
+    return end, n_lines
+
+
+def _scan_lines(path: Path, start: int, n_before: int) -> tuple[int, int, bytes]:
+    """Validate the complete lines of ``path`` from byte ``start`` (``n_before`` lines precede it); return the
+    offset after the last complete line, the number of complete lines and the unterminated rest (``b""`` if none)."""
+    end, n = start, n_before
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        if start == 0:
+            head = fh.read(64).lstrip()
+            # not JSON at all (a CSV, text): say so before reading what may be one huge line
+            if head and not head.startswith(b"{"):
+                raise StorageError(_bad_line(path, 1, "", head.split(b"\n", 1)[0]))
+            fh.seek(0)
+        for line in fh:
+            if not line.endswith(b"\n"):
+                return end, n, line
+            n += 1
+            problem = _record_problem(line)
+            if problem is not None:
+                raise StorageError(_bad_line(path, n, problem, line))
+            end += len(line)
+    return end, n, b""
+
+
+def _record_problem(line: bytes) -> str | None:
+    """What is wrong with one complete journal line, or ``None`` for a record Optuna can replay."""
+    if not line.strip():
+        return "it is empty"
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        return f"it is not valid JSON ({exc.msg} at column {exc.colno})"
+    except ValueError:  # UnicodeDecodeError
+        return "it is not UTF-8 text"
+    if not isinstance(record, dict):
+        kind = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}.get(
+            type(record), "a number"
+        )
+        return f"it is {kind}, not an object"
+    if "op_code" not in record:
+        return "it has no op_code"
+    op = record["op_code"]
+    if not isinstance(op, int) or isinstance(op, bool) or op not in _OP_CODES:
+        return f"its op_code {json.dumps(op)} is not one of Optuna's operations ({_OP_CODES[0]} to {_OP_CODES[-1]})"
+    return None
+
+
+def _looks_like_record(tail: bytes) -> bool:
+    """Whether an unterminated last line is a journal record cut short (``{"op_code":...`` or a prefix of it)."""
+    head = re.sub(rb"\s", b"", tail[:64])
+    return head.startswith(_RECORD_HEAD) or _RECORD_HEAD.startswith(head)
+
+
+def _bad_line(path: Path, lineno: int, problem: str, line: bytes) -> str:
+    found = line.rstrip(b"\r\n").decode("utf-8", "replace")
+    found = found if len(found) <= 80 else found[:77] + "..."
+    what = f"line {lineno} is not a journal record (expected a JSON object with an op_code)"
+    what += f": {problem}; found {found!r}" if problem else f"; found {found!r}"
+    if lineno == 1:
+        return (
+            f"The storage file '{path}' is not an Optuna journal: {what}. It was left unchanged; give a new file "
+            "path for the study (such as 'study.journal') or the journal of an existing study."
+        )
+    return f"The journal file '{path}' is corrupt: {what}. It was left unchanged."
+
+
+def _replay_failure(path: Path, exc: Exception) -> str:
+    """The message for a journal whose records parse but cannot be replayed, naming the line when it can be found
+    (by replaying the file again, one record at a time, only on this error path)."""
+    detail = exc.msg if isinstance(exc, json.JSONDecodeError) else f"{type(exc).__name__}: {exc}"
+    where = "its records cannot be replayed"
+    from optuna.storages.journal._storage import JournalStorageReplayResult
+
+    replay = JournalStorageReplayResult("hyperselect-check-")
+    try:
+        with open(path, "rb") as fh:
+            replay.apply_logs(json.loads(line) for line in fh if line.endswith(b"\n"))
+    except Exception:
+        if replay.log_number_read > 0:
+            where = f"line {replay.log_number_read} cannot be replayed"
+    return (
+        f"Cannot open the journal file '{path}': {where} by Optuna ({detail}); the file is corrupt or was written "
+        "by an incompatible Optuna version. It was left unchanged."
+    )
+
+
+def _repair_torn_tail(path: Path, lock: Any, start: int, n_before: int) -> None:
     """Drop a half-written last line left by a process killed while appending.
 
     Every complete journal record ends with a newline.  Optuna skips a torn last line when reading, but the next
-    append would be glued onto it and corrupt the file for good.  Checked under the journal's own lock, so no
-    live writer can be caught mid-record.
+    append would be glued onto it and corrupt the file for good.  Done under the journal's own lock, so no live
+    writer can be caught mid-record: the file is scanned again from ``start`` (the torn line seen unlocked, after
+    ``n_before`` checked lines), as a writer may have finished that line (or appended more) since.
     """
-    if not path.exists() or path.stat().st_size == 0:
-        return
     from optuna.storages.journal._file import get_lock_file
 
-    with get_lock_file(lock), open(path, "rb+") as fh:
-        size = fh.seek(0, os.SEEK_END)
-        fh.seek(max(0, size - 1))
-        if fh.read(1) == b"\n":
+    with get_lock_file(lock):
+        keep, n_lines, tail = _scan_lines(path, start, n_before)
+        if not tail:
             return
-        # find the last newline; everything after it is the torn record
-        pos, chunk = size, 65536
-        while pos > 0:
-            start = max(0, pos - chunk)
-            fh.seek(start)
-            data = fh.read(pos - start)
-            idx = data.rfind(b"\n")
-            if idx >= 0:
-                keep = start + idx + 1
-                break
-            pos = start
-        else:
-            keep = 0
+        if not _looks_like_record(tail):
+            raise StorageError(_bad_line(path, n_lines + 1, "it is not the start of a journal record", tail))
         log.warning(
             "journal '%s': dropping a torn last record (%d bytes) left by an interrupted write",
             path,
-            size - keep,
+            len(tail),
         )
-        fh.truncate(keep)
+        with open(path, "rb+") as fh:
+            fh.truncate(keep)
 
 
 def heartbeat_enabled(storage: optuna.storages.BaseStorage | None) -> bool:

@@ -1268,7 +1268,7 @@ def run_worker(
     progress: bool = False,
 ) -> SearchStats:
     """Join an existing study and work on it until its budget is finished; the data comes from the study."""
-    store = open_storage(storage, heartbeat_interval=heartbeat_interval)
+    store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
     probe = open_study(store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler())
