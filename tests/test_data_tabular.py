@@ -86,9 +86,12 @@ def test_task_override(tmp_path: Path) -> None:
 def test_delimiters(tmp_path: Path, name: str, text: str, sep: str | None) -> None:
     path = tmp_path / name
     path.write_text(text)
-    X, y, _ = load_table(path, "y", sep=sep)
+    decimal = {"decimal": ","} if name == "semi.csv" else {}
+    X, y, _ = load_table(path, "y", sep=sep, **decimal)
     assert list(X.columns) == ["a", "b"]
     assert list(y) == ["x", "z", "x"]
+    if name == "semi.csv":
+        assert X["a"].tolist() == [1.5, 3.5, 5.0]
 
 
 def test_quoted_fields_and_blank_lines(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -16,3 +17,98 @@ def out_folder(value: Path | None) -> Path | None:
         return check_out_folder(value)
     except DataError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+# ------------------------------------------------------------------ how a table file is read (train, tune, compare)
+_SEP_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def _sep(value: str | None) -> str | None:
+    if value is None:
+        return None
+    sep = _SEP_NAMES.get(value.lower(), value) if len(value) != 1 else value
+    if len(sep) != 1:
+        raise typer.BadParameter(
+            f"{value!r} is not a delimiter; expected one character such as ';' or '|', or one of "
+            f"{', '.join(k for k in _SEP_NAMES if k != chr(92) + 't')}."
+        )
+    return sep
+
+
+def _one_char(value: str | None) -> str | None:
+    if value is not None and len(value) != 1:
+        raise typer.BadParameter(f"{value!r} is not a single character; expected e.g. ',' or '.'.")
+    return value
+
+
+#: ``--sep``, ``--encoding``, ``--na-value``, ``--decimal``, ``--thousands``: how a table file is read.
+SepOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sep",
+        help="The table's delimiter (default: guessed): one character, or tab, comma, semicolon, pipe, space.",
+        callback=_sep,
+        show_default=False,
+    ),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The table's text encoding, e.g. latin-1 (default: UTF-8, or what its byte-order mark says).",
+        show_default=False,
+    ),
+]
+NaValueOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--na-value",
+        help="A cell text that means missing, besides empty, NA, N/A, NaN, null and ? (repeatable).",
+        show_default=False,
+    ),
+]
+DecimalOption = Annotated[
+    str,
+    typer.Option(
+        "--decimal", help="The decimal mark of the table's numbers, e.g. , for 1,5.", callback=_one_char
+    ),
+]
+ThousandsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--thousands",
+        help="The thousands separator of the table's numbers, e.g. . with --decimal , for 1.234,5.",
+        callback=_one_char,
+        show_default=False,
+    ),
+]
+
+
+def read_options(
+    sep: str | None, encoding: str | None, na_values: list[str] | None, decimal: str, thousands: str | None
+) -> dict[str, Any]:
+    """The options given, as keyword arguments of ``load_table``/``prepare_tabular`` (defaults left out)."""
+    out: dict[str, Any] = {}
+    if sep is not None:
+        out["sep"] = sep
+    if encoding is not None:
+        out["encoding"] = encoding
+    if na_values:
+        out["na_values"] = list(na_values)
+    if decimal != ".":
+        out["decimal"] = decimal
+    if thousands is not None:
+        out["thousands"] = thousands
+    return out
+
+
+def check_no_read_options(data: str, read: dict[str, Any] | None) -> None:
+    """The table-reading options mean nothing for a built-in data set: say so rather than ignore them."""
+    if read:
+        from hyperselect.errors import ConfigError
+
+        given = ", ".join("--" + k.replace("_values", "-value").replace("_", "-") for k in read)
+        verb = "tells" if len(read) == 1 else "tell"
+        raise ConfigError(
+            f"{given} {verb} how to read a table file; {data!r} is a built-in data set, not a file."
+        )

@@ -28,7 +28,15 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from hyperselect import __version__
-from hyperselect._cli_options import out_folder
+from hyperselect._cli_options import (
+    DecimalOption,
+    EncodingOption,
+    NaValueOption,
+    SepOption,
+    ThousandsOption,
+    out_folder,
+    read_options,
+)
 from hyperselect.errors import ConfigError, HyperselectError, MissingDependencyError
 
 log = logging.getLogger("hyperselect.cli")
@@ -244,6 +252,11 @@ def train(
     out: Path | None = typer.Option(
         None, "--out", "-o", help="Folder for result.json and model.safetensors.", callback=out_folder
     ),
+    sep: SepOption = None,
+    encoding: EncodingOption = None,
+    na_value: NaValueOption = None,
+    decimal: DecimalOption = ".",
+    thousands: ThousandsOption = None,
 ) -> None:
     """Train one network on a table and print its metrics and training diagnostics."""
     from hyperselect.data import prepare_tabular
@@ -257,7 +270,8 @@ def train(
     from hyperselect.train.trainer import check_device
 
     check_device(device, "--device")
-    tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed)
+    read = read_options(sep, encoding, na_value, decimal, thousands)
+    tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed, **read)
     if arch == "cnn" and "input_shape" not in values:
         values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
     config = cls(**values)

@@ -14,7 +14,16 @@ from typing import Annotated, Any
 
 import typer
 
-from hyperselect._cli_options import out_folder
+from hyperselect._cli_options import (
+    DecimalOption,
+    EncodingOption,
+    NaValueOption,
+    SepOption,
+    ThousandsOption,
+    check_no_read_options,
+    out_folder,
+    read_options,
+)
 from hyperselect.errors import ConfigError, HyperselectError
 
 log = logging.getLogger(__name__)
@@ -55,21 +64,31 @@ def parse_fractions(text: str | None, option: str) -> list[float] | None:
     return out
 
 
-def load_data(data: str, target: str | None, random_state: int = 0) -> tuple[Any, dict[str, Any]]:
-    """A file (with ``--target``) or a built-in data set name -> (TabularData, reference for workers)."""
+def load_data(
+    data: str, target: str | None, random_state: int = 0, read: dict[str, Any] | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """A file (with ``--target``) or a built-in data set name -> (TabularData, reference for workers).
+
+    ``read`` holds the table-reading options given (``sep``, ``encoding``, ``na_values``, ``decimal``,
+    ``thousands``); they are kept in the reference so that workers read the file the same way.
+    """
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
     from hyperselect.errors import DataError
 
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
+        check_no_read_options(data, read)
         return load_builtin(data, random_state=random_state), {"builtin": data, "random_state": random_state}
     if target is None:
         raise DataError(
             f"'{data}': --target COLUMN is needed to say which column to predict "
             f"(or name a built-in data set: {', '.join(BUILTIN_DATASETS)})."
         )
-    d = prepare_tabular(path, target, random_state=random_state)
-    return d, {"path": str(path.resolve()), "target": target, "random_state": random_state}
+    d = prepare_tabular(path, target, random_state=random_state, **(read or {}))
+    ref: dict[str, Any] = {"path": str(path.resolve()), "target": target, "random_state": random_state}
+    if read:
+        ref["read"] = dict(read)
+    return d, ref
 
 
 def _fail(exc: Exception) -> typer.Exit:
@@ -150,6 +169,11 @@ def register(app: typer.Typer) -> None:
         arch: Annotated[
             str, typer.Option(help="auto (the CNN family too where rows are signals/images), mlp or cnn")
         ] = "auto",
+        sep: SepOption = None,
+        encoding: EncodingOption = None,
+        na_value: NaValueOption = None,
+        decimal: DecimalOption = ".",
+        thousands: ThousandsOption = None,
     ) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
         from hyperselect.search import advise
@@ -161,7 +185,8 @@ def register(app: typer.Typer) -> None:
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
-            d, ref = load_data(data, target, seed)
+            read = read_options(sep, encoding, na_value, decimal, thousands)
+            d, ref = load_data(data, target, seed, read)
             sp = advise(d, max_epochs=max_epochs, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)
@@ -213,12 +238,17 @@ def register(app: typer.Typer) -> None:
         arch: Annotated[
             str, typer.Option(help="auto (the CNN family too where rows are signals/images), mlp or cnn")
         ] = "auto",
+        sep: SepOption = None,
+        encoding: EncodingOption = None,
+        na_value: NaValueOption = None,
+        decimal: DecimalOption = ".",
+        thousands: ThousandsOption = None,
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
         from hyperselect.search import advise as run_advise
 
         try:
-            d, _ = load_data(data, target)
+            d, _ = load_data(data, target, read=read_options(sep, encoding, na_value, decimal, thousands))
             sp = run_advise(d, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)

@@ -8,7 +8,16 @@ from typing import Any
 
 import typer
 
-from hyperselect._cli_options import out_folder
+from hyperselect._cli_options import (
+    DecimalOption,
+    EncodingOption,
+    NaValueOption,
+    SepOption,
+    ThousandsOption,
+    check_no_read_options,
+    out_folder,
+    read_options,
+)
 from hyperselect.errors import DataError, HyperselectError
 
 log = logging.getLogger(__name__)
@@ -16,21 +25,28 @@ log = logging.getLogger(__name__)
 BUILTIN_PREFIX = "builtin:"
 
 
-def load_compare_data(data: str, target: str | None, random_state: int = 0) -> Any:
-    """``builtin:NAME`` (or a bare built-in name that is not a file) or a table file with ``--target``."""
+def load_compare_data(
+    data: str, target: str | None, random_state: int = 0, read: dict[str, Any] | None = None
+) -> Any:
+    """``builtin:NAME`` (or a bare built-in name that is not a file) or a table file with ``--target``.
+
+    ``read``: the table-reading options given (``sep``, ``encoding``, ``na_values``, ``decimal``, ``thousands``).
+    """
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
 
     if data.startswith(BUILTIN_PREFIX):
+        check_no_read_options(data, read)
         return load_builtin(data[len(BUILTIN_PREFIX) :], random_state=random_state)
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
+        check_no_read_options(data, read)
         return load_builtin(data, random_state=random_state)
     if target is None:
         raise DataError(
             f"'{data}': --target COLUMN is needed to say which column to predict "
             f"(or name a built-in data set as builtin:NAME, one of {', '.join(BUILTIN_DATASETS)})."
         )
-    return prepare_tabular(path, target, random_state=random_state)
+    return prepare_tabular(path, target, random_state=random_state, **(read or {}))
 
 
 def register(app: typer.Typer) -> None:
@@ -56,6 +72,11 @@ def register(app: typer.Typer) -> None:
         threads: int = typer.Option(1, "--threads", help="Threads every model is fitted and timed with."),
         quick: bool = typer.Option(False, "--quick", help="The demo's small budgets (about a minute)."),
         seed: int = typer.Option(0, "--seed", help="Seeds the split, the folds and every search."),
+        sep: SepOption = None,
+        encoding: EncodingOption = None,
+        na_value: NaValueOption = None,
+        decimal: DecimalOption = ".",
+        thousands: ThousandsOption = None,
     ) -> None:
         """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
         from hyperselect._io import safe_join
@@ -63,7 +84,8 @@ def register(app: typer.Typer) -> None:
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
 
         try:
-            dataset = load_compare_data(data, target, random_state=seed)
+            read = read_options(sep, encoding, na_value, decimal, thousands)
+            dataset = load_compare_data(data, target, random_state=seed, read=read)
             settings: dict[str, Any] = {
                 "n_trials": n_trials,
                 "baseline_trials": baseline_trials,

@@ -36,7 +36,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from hyperselect import errors
-from hyperselect._io import atomic_write_bytes, atomic_write_json
+from hyperselect._io import atomic_write_bytes, atomic_write_text, to_json
 from hyperselect._validation import Interval, NoneOr, Options, check_params
 from hyperselect.errors import ConfigError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
@@ -271,20 +271,53 @@ class _NeuralNetBase(BaseEstimator):
     def _set_extra_state(self, state: dict[str, Any]) -> None:
         pass
 
+    def _saved_params(self) -> tuple[dict[str, Any], dict[str, str]]:
+        """Constructor arguments as JSON values, and the ones that could only be saved as ``None`` (why)."""
+        params: dict[str, Any] = {}
+        not_saved: dict[str, str] = {}
+        for k, v in self.get_params(deep=False).items():
+            if isinstance(v, np.random.RandomState | np.random.Generator):
+                # a generator's state is not a hyperparameter; None is the honest "no fixed seed"
+                params[k] = None
+                not_saved[k] = f"a numpy {type(v).__name__} instance, saved as None"
+            elif isinstance(v, tuple):
+                params[k] = [x.item() if isinstance(x, np.generic) else x for x in v]
+            elif isinstance(v, np.generic):
+                params[k] = v.item()
+            else:
+                params[k] = v
+        for k, v in params.items():
+            try:
+                json.dumps(v, allow_nan=True)
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"{type(self).__name__}.save: the {k!r} parameter ({type(v).__name__}) cannot be saved as "
+                    f"JSON ({exc}); expected numbers, strings, booleans, None or tuples of them."
+                ) from exc
+        return params, not_saved
+
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write ``path/model.safetensors`` and ``path/config.json`` (atomically, JSON last); return ``path``."""
+        """Write ``path/model.safetensors`` and ``path/config.json`` (atomically, JSON last); return ``path``.
+
+        Everything is serialised in memory before the first byte is written, so a parameter that cannot be
+        saved leaves no file behind.  A ``random_state`` given as a ``numpy.random.RandomState`` (or
+        ``Generator``) instance is saved as ``None`` (``config.json`` says so under ``"params_not_saved"``):
+        the loaded estimator predicts exactly as this one, but refitting it draws a fresh seed; pass an int to
+        make refits reproducible.
+        """
         from safetensors.torch import save as st_save
 
         self._check_fitted()
         folder = Path(path)
         state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
         blob = st_save(state)
-        atomic_write_bytes(folder / WEIGHTS_FILE, blob)
+        params, not_saved = self._saved_params()
         doc = {
             "format": "hyperselect-estimator",
             "format_version": FORMAT_VERSION,
             "estimator": type(self).__name__,
-            "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+            "params": params,
+            **({"params_not_saved": not_saved} if not_saved else {}),
             "config": self.config_.to_dict(),
             "task": self.task_.value,
             "n_features_in": int(self.n_features_in_),
@@ -298,7 +331,9 @@ class _NeuralNetBase(BaseEstimator):
             "weights_sha256": hashlib.sha256(blob).hexdigest(),
             **self._extra_state(),
         }
-        atomic_write_json(folder / CONFIG_FILE, doc)
+        text = to_json(doc)  # before any write: a value JSON cannot hold must not leave the weights alone
+        atomic_write_bytes(folder / WEIGHTS_FILE, blob)
+        atomic_write_text(folder / CONFIG_FILE, text)
         return folder
 
     @classmethod

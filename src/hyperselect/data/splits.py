@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -67,11 +69,13 @@ def make_splits(
     test_size: float,
     random_state: int,
     stratify: bool,
+    class_names: Sequence[Any] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Index arrays ``(train, valid, test)``, each sorted, disjoint, and together covering ``range(len(y))``.
 
     ``y`` is only used for its length and, when ``stratify`` is true, for its labels (a 1-D array of class
-    codes or labels).  A 2-D ``y`` (multilabel) is never stratified.  Sorting the indices keeps the original row
+    codes or labels).  ``class_names[code]`` is the label of a code, for messages.  A 2-D ``y`` (multilabel)
+    is never stratified.  Sorting the indices keeps the original row
     order inside each split, which makes results easier to trace back to the file; trainers shuffle anyway.
     """
     y = np.asarray(y)
@@ -87,16 +91,35 @@ def make_splits(
         except ValueError as exc:
             # sklearn refuses when a class has fewer rows than splits, or a split has fewer rows than classes.
             values, counts = np.unique(labels, return_counts=True)
+            names = [_label(v, class_names) for v in values]
             smallest = int(np.argmin(counts))
-            label = values[smallest].item() if isinstance(values[smallest], np.generic) else values[smallest]
+            n_parts = 1 + (n_valid > 0) + (n_test > 0)
+            rare = [f"{names[i]!r} ({counts[i]} row(s))" for i in np.flatnonzero(counts < n_parts)]
+            cut = [(k, n) for k, n in (("test", n_test), ("valid", n_valid)) if 0 < n < len(values)]
+            if rare:
+                shown = ", ".join(rare[:10]) + (f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
+                reason = f"each class needs a row in each of the {n_parts} splits; too few rows: {shown}"
+            elif cut:
+                reason = f"the {cut[0][0]} split has {cut[0][1]} row(s), fewer than the {len(values)} classes"
+            else:
+                reason = str(exc)  # a rarer refusal (after the first cut): sklearn's words, with codes
             message = (
-                f"Cannot stratify the train/valid/test split: the smallest class {label!r} has "
+                f"Cannot stratify the train/valid/test split: the smallest class {names[smallest]!r} has "
                 f"{counts[smallest]} row(s) among {len(values)} classes and {n_rows} rows "
-                f"({exc}). Falling back to an unstratified random split."
+                f"({reason}). Falling back to an unstratified random split."
             )
             warnings.warn(message, SplitWarning, stacklevel=2)
             logger.warning(message)
     return _split(all_idx, None, n_valid, n_test, random_state)
+
+
+def _label(value: Any, class_names: Sequence[Any] | None) -> Any:
+    """The label of a class code for messages (the code itself without names)."""
+    value = value.item() if isinstance(value, np.generic) else value
+    if class_names is not None and isinstance(value, int) and 0 <= value < len(class_names):
+        named = class_names[value]
+        return named.item() if isinstance(named, np.generic) else named
+    return value
 
 
 def _split(

@@ -24,9 +24,10 @@ import itertools
 import logging
 import math
 import os
+import re
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from pandas.api import types as ptypes
 
 from hyperselect._validation import Options, check_params
 from hyperselect.data.splits import make_splits
-from hyperselect.errors import DataError
+from hyperselect.errors import ConfigError, DataError
 from hyperselect.represent.tabular import coerce_features, fit_transform_splits
 from hyperselect.tasks import Task
 
@@ -66,6 +67,14 @@ MULTILABEL_SEPARATOR = "|"
 #: An integer-valued numeric target with at most this many distinct values is read as class labels.
 MAX_INTEGER_CLASSES = 20
 
+#: A text column is refused as "numbers with stray values" when at least this share of its non-missing cells
+#: are numbers and the other cells hold at most :data:`MAX_STRAY_TOKENS` distinct spellings (or are at most 10 %
+#: of the cells, whatever they say).  Read as text, such a column would silently become one category per number.
+MOSTLY_NUMBERS = 2 / 3
+
+#: See :data:`MOSTLY_NUMBERS`.
+MAX_STRAY_TOKENS = 5
+
 #: How much of a text file the delimiter guess looks at.
 _SNIFF_LINES = 50
 
@@ -74,6 +83,88 @@ _DEFAULT_ENCODING = "utf-8"
 
 class DataWarning(UserWarning):
     """The data was usable but something was changed or dropped (missing targets, all-missing columns)."""
+
+
+@dataclass(frozen=True)
+class _ReadOptions:
+    """How text cells become values: extra missing-value markers and the number format.
+
+    ``na_values`` are compared with a cell after stripping surrounding spaces, case-sensitively, and add to
+    :data:`NA_TOKENS`; ``decimal`` and ``thousands`` are single characters as in ``pandas.read_csv``.
+    """
+
+    na_values: frozenset[str] = frozenset()
+    decimal: str = "."
+    thousands: str | None = None
+
+    @property
+    def plain_numbers(self) -> bool:
+        return self.decimal == "." and self.thousands is None
+
+    @property
+    def given(self) -> bool:
+        return bool(self.na_values) or not self.plain_numbers
+
+    @functools.cached_property
+    def number_pattern(self) -> re.Pattern[str]:
+        d, t = re.escape(self.decimal), re.escape(self.thousands or "")
+        integer = rf"(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)" if self.thousands else r"\d+"
+        return re.compile(
+            rf"[+-]?(?:(?:{integer}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?|inf|infinity)", re.IGNORECASE
+        )
+
+    def parse(self, value: str) -> float | None:
+        """``value`` (already stripped) as a number in this format, or ``None``."""
+        if self.plain_numbers:
+            try:
+                return float(value)
+            except ValueError:
+                return None
+        if not self.number_pattern.fullmatch(value):
+            return None
+        if self.thousands:
+            value = value.replace(self.thousands, "")
+        return float(value.replace(self.decimal, "."))
+
+
+_PLAIN = _ReadOptions()
+
+
+def _read_options(
+    owner: str, na_values: Sequence[str] | str | None, decimal: str, thousands: str | None
+) -> _ReadOptions:
+    """Check the reading options (ConfigError with the project's template) and bundle them."""
+    if isinstance(na_values, str):
+        na_values = [na_values]
+    if na_values is not None and (
+        not isinstance(na_values, Sequence | set | frozenset)
+        or not all(isinstance(v, str) and v.strip() for v in na_values)
+    ):
+        raise ConfigError(
+            f"The 'na_values' parameter of {owner} must be a list of non-empty strings or None. "
+            f"Got {na_values!r}."
+        )
+    for name, value in (("decimal", decimal), ("thousands", thousands)):
+        if value is None and name == "thousands":
+            continue
+        if not isinstance(value, str) or len(value) != 1 or value.isdigit() or value in '\r\n"+-eE':
+            raise ConfigError(
+                f"The {name!r} parameter of {owner} must be a single character that is not a digit, "
+                f"sign, 'e', quote or newline (such as ',' or '.'){' or None' if name == 'thousands' else ''}. "
+                f"Got {value!r}."
+            )
+    if thousands == decimal:
+        raise ConfigError(
+            f"The 'decimal' and 'thousands' parameters of {owner} must differ. Got {decimal!r} for both."
+        )
+    return _ReadOptions(frozenset(v.strip() for v in na_values or ()), decimal, thousands)
+
+
+def _shell(text: str) -> str:
+    """``text`` as typed after a command-line option: quoted for a POSIX shell where needed; a tab is ``tab``."""
+    import shlex
+
+    return "tab" if text == "\t" else shlex.quote(text)
 
 
 def _sep_name(sep: str) -> str:
@@ -177,12 +268,15 @@ class _Frame:
     line_of: Callable[[int], int] | None = None  # row position -> 1-based file line (delimited text only)
     sep: str | None = None
     sep_how: str = ""  # "given", "guessed from the first lines", "from the '.tsv' extension"
+    options: _ReadOptions = _PLAIN
+    # text columns -> which cells were empty (not an NA marker): a multilabel target reads them as "no labels"
+    empty_cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     def where(self, pos: int) -> str:
         """``line 7`` for files, ``row 'abc'`` (the index label) for DataFrames."""
         if self.line_of is not None:
             return f"line {self.line_of(pos)}"
-        return f"row {self.df.index[pos]!r}"
+        return f"row {_jsonable(self.df.index[pos])!r}"
 
     def subset(self, keep: np.ndarray) -> _Frame:
         """The frame restricted to row positions ``keep``, still reporting the original file lines."""
@@ -193,14 +287,17 @@ class _Frame:
             def line_of(pos: int) -> int:
                 return parent(int(kept[pos]))
 
-        return _Frame(self.df.iloc[keep], self.source, line_of, self.sep, self.sep_how)
+        empty = {name: mask[keep] for name, mask in self.empty_cells.items()}
+        return replace(self, df=self.df.iloc[keep], line_of=line_of, empty_cells=empty)
 
 
 def _display(path: Path) -> str:
     return str(path)
 
 
-def _read_file(path: str | os.PathLike[str], *, sep: str | None, encoding: str | None) -> _Frame:
+def _read_file(
+    path: str | os.PathLike[str], *, sep: str | None, encoding: str | None, options: _ReadOptions = _PLAIN
+) -> _Frame:
     if not isinstance(path, str | os.PathLike):
         raise DataError(
             f"Expected a file path or a pandas DataFrame as the data source; got {type(path).__name__}."
@@ -226,7 +323,7 @@ def _read_file(path: str | os.PathLike[str], *, sep: str | None, encoding: str |
     if not raw.strip():
         raise DataError(f"'{shown}' is empty ({len(raw)} bytes); expected a header line and data rows.")
     if kind == "parquet":
-        return _read_parquet(p, shown)
+        return _apply_options(_read_parquet(p, shown), options)
     text, used_encoding = _decode(raw, shown, encoding)
     if not text.strip():
         raise DataError(f"'{shown}' is empty after decoding as {used_encoding}; expected a header and rows.")
@@ -238,7 +335,7 @@ def _read_file(path: str | os.PathLike[str], *, sep: str | None, encoding: str |
         sep, how = "\t", f"from the '{suffix}' extension"
     else:
         sep, how = _guess_separator(text), "guessed from the first lines"
-    return _parse_delimited(text, shown, sep, how)
+    return _parse_delimited(text, shown, sep, how, options)
 
 
 def _read_parquet(p: Path, shown: str) -> _Frame:
@@ -272,7 +369,7 @@ def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
             raise DataError(
                 f"'{shown}' contains a NUL byte at byte offset {offset} (line {line}); "
                 f"it looks like a binary file, not delimited text. Expected a CSV/TSV text file "
-                f"(or pass encoding= if it is UTF-16/UTF-32 without a byte-order mark)."
+                f"(or pass encoding= / --encoding if it is UTF-16/UTF-32 without a byte-order mark)."
             )
     try:
         codecs.lookup(encoding)
@@ -286,7 +383,7 @@ def _decode(raw: bytes, shown: str, encoding: str | None) -> tuple[str, str]:
         hint = "latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") else "utf-8"
         raise DataError(
             f"'{shown}' cannot be decoded as {encoding}: invalid byte(s) {bad} at byte offset {exc.start} "
-            f"(line {line}): {exc.reason}. Pass encoding='{hint}' (or the file's real encoding)."
+            f"(line {line}): {exc.reason}. Pass encoding='{hint}' (--encoding {hint} on the command line), or the file's real encoding."
         ) from exc
 
 
@@ -382,7 +479,7 @@ def _fast_columns(text: str, sep: str, n_cols: int) -> list[list[str]] | None:
         return None
 
 
-def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
+def _parse_delimited(text: str, shown: str, sep: str, how: str, options: _ReadOptions = _PLAIN) -> _Frame:
     lines = functools.cache(lambda: _record_lines(text, sep))
     first = _first_record(text, sep)
     fast = _fast_columns(text, sep, len(first)) if first is not None else None
@@ -395,7 +492,7 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
                 f"'{shown}' has a header (line {lines()[lines()[:, 2] == 0][0, 0]}: {_preview(names)}) but "
                 f"no data rows; expected at least one row below the header."
             )
-        df = pd.DataFrame({name: _convert_column(col[1:]) for name, col in zip(names, fast, strict=True)})
+        df, empty = _convert_columns(names, (col[1:] for col in fast), options)
 
         def fast_line_of(pos: int) -> int:
             content = lines()[lines()[:, 2] == 0]
@@ -404,7 +501,7 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
         logger.info(
             "read '%s': %d rows x %d columns, delimiter %r (%s)", shown, len(df), len(names), sep, how
         )
-        return _Frame(df=df, source=shown, line_of=fast_line_of, sep=sep, sep_how=how)
+        return _Frame(df, shown, fast_line_of, sep, how, options, empty)
 
     try:
         records = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
@@ -434,7 +531,7 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
             f"'{shown}': {span} has {widths[ragged[0]]} field(s) but the header (line {lines()[header_idx, 0]}) "
             f"has {len(names)}; {len(ragged)} of {len(data_idx)} data rows have the wrong number of fields. "
             f"Read with delimiter {_sep_name(sep)} ({how}); expected every row to have {len(names)} fields. "
-            f"Quote values that contain the delimiter, or pass sep= if the delimiter is wrong.{extra}"
+            f"Quote values that contain the delimiter, or pass sep= (--sep) if the delimiter is wrong.{extra}"
         )
     names = _name_columns(names, shown, lambda: int(lines()[header_idx, 0]))
     if len(good) == 0:
@@ -444,13 +541,13 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str) -> _Frame:
         )
     columns = list(zip(*(records[i] for i in good), strict=True))
     del records
-    df = pd.DataFrame({name: _convert_column(col) for name, col in zip(names, columns, strict=True)})
+    df, empty = _convert_columns(names, columns, options)
     logger.info("read '%s': %d rows x %d columns, delimiter %r (%s)", shown, len(df), len(names), sep, how)
 
     def line_of(pos: int) -> int:
         return int(lines()[good[pos], 0])
 
-    return _Frame(df=df, source=shown, line_of=line_of, sep=sep, sep_how=how)
+    return _Frame(df, shown, line_of, sep, how, options, empty)
 
 
 def _check_single_column(shown: str, name: str, sep: str, how: str) -> None:
@@ -462,7 +559,7 @@ def _check_single_column(shown: str, name: str, sep: str, how: str) -> None:
     raise DataError(
         f"'{shown}': reading with delimiter {_sep_name(sep)} ({how}) gave a single column named "
         f"{_clip(name)!r}, which contains {_sep_name(likely)} {seen[likely]} time(s). Expected several columns; "
-        f"the file probably uses {_sep_name(likely)} as its delimiter: pass sep={likely!r}."
+        f"the file probably uses {_sep_name(likely)} as its delimiter: pass sep={likely!r} (--sep {_shell(likely)})."
     )
 
 
@@ -489,25 +586,72 @@ def _check_duplicates(names: list[str], where: str) -> None:
         )
 
 
-def _convert_column(values: Sequence[str]) -> pd.Series:
+def _convert_columns(
+    names: list[str], columns: Iterable[Sequence[str]], options: _ReadOptions
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Convert every column; remember which cells of the text columns were empty (see ``_Frame.empty_cells``)."""
+    out: dict[str, pd.Series] = {}
+    empty: dict[str, np.ndarray] = {}
+    for name, values in zip(names, columns, strict=True):
+        col = _convert_column(values, options)
+        out[name] = col
+        if col.dtype == object:
+            empty[name] = np.fromiter((not v.strip() for v in values), dtype=bool, count=len(values))
+    return pd.DataFrame(out), empty
+
+
+def _apply_options(frame: _Frame, options: _ReadOptions) -> _Frame:
+    """Give the text columns of a Parquet file or a DataFrame the same reading options as a CSV's cells."""
+    if not options.given:
+        return frame
+    df = frame.df.copy()
+    empty: dict[str, np.ndarray] = {}
+    for j in range(df.shape[1]):
+        col = df.iloc[:, j]
+        if not (ptypes.is_object_dtype(col.dtype) or ptypes.is_string_dtype(col.dtype)):
+            continue
+        values = col.tolist()
+        missing = col.isna().to_numpy()
+        if not all(isinstance(v, str) for v, m in zip(values, missing, strict=True) if not m):
+            continue  # mixed Python objects: not text cells, leave them to coerce_features
+        text = ["" if m else v for v, m in zip(values, missing, strict=True)]
+        converted = _convert_column(text, options)
+        df.isetitem(j, converted.to_numpy())
+        if converted.dtype == object:
+            empty[str(df.columns[j])] = np.array([not v.strip() for v in text], dtype=bool)
+    return replace(frame, df=df, options=options, empty_cells={**frame.empty_cells, **empty})
+
+
+def _convert_column(values: Sequence[str], options: _ReadOptions = _PLAIN) -> pd.Series:
     """Strings from the reader to float64 (all numeric), bool objects (all true/false) or str objects.
 
     Plain list comprehensions, set look-ups and numpy's float parsing: several times faster than pandas' string
-    methods, which matters on files with millions of cells.
+    methods, which matters on files with millions of cells.  ``options`` add missing-value markers and a
+    number format (decimal comma, thousands separator); without them numbers are read as Python reads them.
     """
-    try:  # the common case: a clean numeric column without missing cells
-        return pd.Series(np.asarray(values, dtype=np.float64))
-    except (ValueError, OverflowError, TypeError):
-        pass
+    if options.plain_numbers:
+        try:  # the common case: a clean numeric column without missing cells
+            return pd.Series(np.asarray(values, dtype=np.float64))
+        except (ValueError, OverflowError, TypeError):
+            pass
     stripped = [v.strip() for v in values]
-    missing = np.array([v in _NA_ANY_CASE for v in stripped], dtype=bool)
+    if options.na_values:
+        na = options.na_values
+        missing = np.array([v in _NA_ANY_CASE or v in na for v in stripped], dtype=bool)
+    else:
+        missing = np.array([v in _NA_ANY_CASE for v in stripped], dtype=bool)
     present = [v for v, m in zip(stripped, missing, strict=True) if not m] if missing.any() else stripped
     if not present:
         return pd.Series(np.full(len(stripped), np.nan))
-    try:
-        numbers = np.asarray(present, dtype=np.float64)
-    except (ValueError, OverflowError):
-        numbers = None
+    numbers: np.ndarray | None
+    if options.plain_numbers:
+        try:
+            numbers = np.asarray(present, dtype=np.float64)
+        except (ValueError, OverflowError):
+            numbers = None
+    else:
+        parsed = [options.parse(v) for v in present]
+        numbers = None if any(x is None for x in parsed) else np.asarray(parsed, dtype=np.float64)
     if numbers is not None:
         out = np.full(len(stripped), np.nan)
         out[~missing] = numbers
@@ -547,8 +691,15 @@ def _frame_from_dataframe(df: pd.DataFrame, source: str) -> _Frame:
     return _Frame(df=df, source=source)
 
 
-def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.DataFrame, pd.Series, Task, int]:
-    """Validate the table, drop rows with a missing target, and detect (or check) the task."""
+def _split_target(
+    frame: _Frame, target: str, task: Task | None
+) -> tuple[pd.DataFrame, pd.Series, Task, int, list[str]]:
+    """Validate the table, drop rows with a missing target, and detect (or check) the task.
+
+    Returns ``(X, y, task, rows dropped, notes)``.  A multilabel target reads an empty cell as the empty label
+    set (the row has none of the labels) and drops only rows with a missing-value marker (``NA``, ``?``, ...,
+    ``na_values``) or, in a DataFrame, ``None``/``NaN``.
+    """
     df, shown = frame.df, frame.source
     if isinstance(df.columns, pd.MultiIndex):
         raise DataError(f"'{shown}' has multi-level column names; expected one header row.")
@@ -556,7 +707,7 @@ def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.Dat
     _check_duplicates(names, f"'{shown}'")
     if len(names) != len(df.columns) or list(df.columns) != names:
         df = df.set_axis(names, axis=1)
-        frame = _Frame(df, shown, frame.line_of, frame.sep, frame.sep_how)
+        frame = replace(frame, df=df, empty_cells={str(k): v for k, v in frame.empty_cells.items()})
     if len(df) == 0:
         raise DataError(
             f"'{shown}' has columns ({_preview(names)}) but no data rows; expected at least one row."
@@ -570,6 +721,24 @@ def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.Dat
 
     y = df[target]
     missing = _missing_mask(y)
+    notes: list[str] = []
+    multilabel = task is Task.MULTILABEL or (task is None and _looks_multilabel(y))
+    if multilabel:
+        empty = missing & _empty_cells(frame, target)
+        if empty.any():
+            # "no labels" is a normal multilabel row (an article with no tag); only a marker means "unknown"
+            values = y.astype(object).copy()
+            values.iloc[np.flatnonzero(empty)] = ""
+            df = df.copy()
+            df[target] = values
+            frame = replace(frame, df=df)
+            y, missing = df[target], missing & ~empty
+            note = (
+                f"read {int(empty.sum())} empty cell(s) of the multilabel target {target!r} as rows with no "
+                f"labels (first at {frame.where(int(np.flatnonzero(empty)[0]))})"
+            )
+            notes.append(note)
+            logger.info("'%s': %s", shown, note)
     n_dropped = int(missing.sum())
     if n_dropped == len(y):
         raise DataError(f"'{shown}': the target column {target!r} is missing (empty) in all {len(y)} rows.")
@@ -580,6 +749,11 @@ def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.Dat
             f"'{shown}': dropped {n_dropped} of {len(y)} rows whose target {target!r} is missing "
             f"(first at {first})."
         )
+        if multilabel:
+            msg += (
+                " These cells hold a missing-value marker (such as NA or ?); an empty cell would be read as "
+                "'no labels'."
+            )
         warnings.warn(msg, DataWarning, stacklevel=3)
         logger.warning(msg)
     kept = frame.subset(keep_pos) if n_dropped else frame
@@ -590,7 +764,14 @@ def _split_target(frame: _Frame, target: str, task: Task | None) -> tuple[pd.Dat
     task = _detect_task(y, task, kept, target)
     if task is Task.REGRESSION:
         y = _regression_target(y, kept, target)
-    return X, y, task, n_dropped
+    return X, y, task, n_dropped, notes
+
+
+def _empty_cells(frame: _Frame, column: str) -> np.ndarray:
+    """Which cells of ``column`` were empty text: recorded while reading a file, else seen in the values."""
+    if column in frame.empty_cells:
+        return frame.empty_cells[column]
+    return np.array([isinstance(v, str) and not v.strip() for v in frame.df[column].tolist()], dtype=bool)
 
 
 def _unknown_target_message(shown: str, target: object, names: list[str]) -> str:
@@ -602,7 +783,7 @@ def _unknown_target_message(shown: str, target: object, names: list[str]) -> str
         msg += f" Did you mean {' or '.join(repr(c) for c in close)}?"
     glued = [n for n in names if any(c in n for c in CANDIDATE_SEPARATORS) and str(target) in n]
     if glued:
-        msg += f" Column {_clip(glued[0])!r} contains the target name and a delimiter: is sep= wrong?"
+        msg += f" Column {_clip(glued[0])!r} contains the target name and a delimiter: is sep= (--sep) wrong?"
     return msg
 
 
@@ -615,9 +796,182 @@ def _missing_mask(y: pd.Series) -> np.ndarray:
     return mask
 
 
+#: ``1,234`` / ``-12,345,678.5``: a comma as thousands separator (or, for one group, a decimal comma).
+_COMMA_THOUSANDS = re.compile(r"[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?")
+#: ``0,346`` / ``1.234,5``: a decimal comma, possibly with '.' grouping thousands.
+_COMMA_DECIMAL = re.compile(r"[+-]?(?:\d{1,3}(?:\.\d{3})+|\d*),\d+")
+
+
+@dataclass
+class _NumberProfile:
+    """What the non-missing cells of a text column are: numbers, numbers written with a comma, or other.
+
+    Comma numbers are ``(first row position, text, count)`` per distinct spelling and others map a spelling to
+    ``(first row position, count)``, both in order of first appearance.
+    """
+
+    n_present: int = 0
+    n_numbers: int = 0
+    number_values: list[float] = field(default_factory=list)  # distinct
+    decimal_comma: list[tuple[int, str, int]] = field(default_factory=list)
+    thousands: list[tuple[int, str, int]] = field(default_factory=list)
+    others: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def n_comma(self) -> int:
+        return sum(c for *_, c in self.decimal_comma) + sum(c for *_, c in self.thousands)
+
+    @property
+    def n_other(self) -> int:
+        return sum(c for _, c in self.others.values())
+
+    def mostly_numbers(self) -> bool:
+        """A column no one means as categories: mostly numbers, and the rest a few stray spellings.
+
+        Numbers with a comma always qualify.  Plain numbers with a stray value qualify when they look like
+        measurements (more than :data:`MAX_INTEGER_CLASSES` distinct values, or any fraction): a few small
+        integers with a word among them (school grades 1-12 and 'K') remain categories, as before.
+        """
+        numberish = self.n_numbers + self.n_comma
+        if not (self.n_other or self.n_comma) or numberish < MOSTLY_NUMBERS * self.n_present:
+            return False
+        if len(self.others) > MAX_STRAY_TOKENS and self.n_other > 0.1 * self.n_present:
+            return False
+        if self.n_comma:
+            return True
+        nums = np.asarray(self.number_values, dtype=np.float64)
+        nums = nums[np.isfinite(nums)]
+        return len(nums) > MAX_INTEGER_CLASSES or bool(np.any(nums != np.round(nums)))
+
+    def problems(self, frame: _Frame) -> str:
+        """``numbers in 200 of 201 non-missing rows, 150 of them written with a decimal comma such as '0,346'
+        at line 2, but also 1 other value(s): 'n.a.' at line 12``."""
+        out = f"numbers in {self.n_numbers + self.n_comma} of {self.n_present} non-missing rows"
+        for cells, how in (
+            (self.decimal_comma, "a decimal comma"),
+            (self.thousands, "a thousands separator"),
+        ):
+            if cells:
+                pos, text, _ = cells[0]
+                n = sum(c for *_, c in cells)
+                out += f", {n} of them written with {how} such as {text!r} at {frame.where(pos)}"
+        if self.others:
+            shown = [
+                f"{_clip(tok)!r} at {frame.where(pos)}" + (f" ({n} rows)" if n > 1 else "")
+                for tok, (pos, n) in list(self.others.items())[:3]
+            ]
+            more = f" and {len(self.others) - 3} more" if len(self.others) > 3 else ""
+            out += f", but also {self.n_other} other value(s): {', '.join(shown)}{more}"
+        return out
+
+    def hints(self, missing_means: str) -> str:
+        """How to fix it, naming the options of :func:`load_table` / :func:`prepare_tabular`."""
+        out = []
+        if self.decimal_comma:
+            grouped = any("." in text for _, text, _ in self.decimal_comma)
+            out.append(
+                "Pass decimal=','"
+                + (" and thousands='.'" if grouped else "")
+                + " (--decimal ,"
+                + (" --thousands ." if grouped else "")
+                + " on the command line) to read the decimal commas"
+            )
+        elif self.thousands:
+            one_group = all(text.count(",") == 1 and "." not in text for _, text, _ in self.thousands)
+            out.append(
+                "Pass thousands=',' (--thousands ,) to read the thousands separators"
+                + (" (or decimal=',' if the comma is the decimal mark)" if one_group else "")
+            )
+        if self.others:
+            tokens = list(self.others)[:3]
+            out.append(
+                f"If {' / '.join(repr(_clip(t)) for t in tokens)} mark(s) a missing value, leave those cells "
+                f"empty or write NA or ? ({missing_means}), or pass na_values={tokens!r} ({' '.join('--na-value ' + _shell(t) for t in tokens)}); "
+                "otherwise correct them"
+            )
+        return ". ".join(out) + "." if out else ""
+
+
+def _number_profile(col: pd.Series, options: _ReadOptions, prefer_decimal: bool = False) -> _NumberProfile:
+    """Classify the cells; ``prefer_decimal`` reads an ambiguous ``1,234`` as a decimal comma (';' files).
+
+    Each distinct spelling is parsed once, so a large categorical column costs one dict look-up per cell.
+    """
+    prof = _NumberProfile()
+    seen: dict[str, list[int]] = {}  # spelling -> [first position, count]
+    numbers: set[float] = set()
+    for pos, v in enumerate(col.tolist()):
+        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+            continue
+        prof.n_present += 1
+        if isinstance(v, str):
+            entry = seen.get(v)
+            if entry is None:
+                seen[v] = [pos, 1]
+            else:
+                entry[1] += 1
+        elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_):
+            prof.n_numbers += 1
+            numbers.add(float(v))
+        else:  # booleans, lists, ... in a DataFrame's object column
+            key = str(v)
+            first, n = prof.others.get(key, (pos, 0))
+            prof.others[key] = (first, n + 1)
+    for raw, (pos, n) in seen.items():
+        text = raw.strip()
+        x = options.parse(text)
+        if x is not None:
+            prof.n_numbers += n
+            numbers.add(x)
+        elif _COMMA_THOUSANDS.fullmatch(text):
+            prof.thousands.append((pos, text, n))
+        elif _COMMA_DECIMAL.fullmatch(text):
+            prof.decimal_comma.append((pos, text, n))
+        else:
+            first, count = prof.others.get(text, (pos, 0))
+            prof.others[text] = (min(first, pos), count + n)
+    prof.number_values = sorted(numbers)
+    prof.others = dict(sorted(prof.others.items(), key=lambda kv: kv[1][0]))
+    # '1,234' alone is ambiguous; next to '0,5' or '12,34' it is a decimal comma too
+    if (
+        prof.thousands
+        and (prof.decimal_comma or prefer_decimal)
+        and all("." not in t for _, t, _ in prof.thousands)
+    ):
+        prof.decimal_comma = prof.decimal_comma + prof.thousands
+        prof.thousands = []
+    prof.decimal_comma.sort()
+    prof.thousands.sort()
+    return prof
+
+
+def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) -> None:
+    """Refuse a text column that is really numbers (see :meth:`_NumberProfile.mostly_numbers`)."""
+    prof = _number_profile(col, frame.options, prefer_decimal=frame.sep == ";")
+    if not prof.mostly_numbers():
+        return
+    if what == "target":
+        consequence = "read as text it would be taken for class labels"
+        missing_means = "rows with a missing target are dropped"
+        extra = " Pass task='multiclass' if the values really are class labels."
+    else:
+        consequence = "read as text it would silently become one category per distinct value"
+        missing_means = "missing features are imputed"
+        extra = ""
+    raise DataError(
+        f"'{frame.source}': {what} {name!r} holds {prof.problems(frame)}; expected "
+        f"{'plain numbers such as 1234.5' if prof.n_comma else 'numbers'} ({consequence}). "
+        f"{prof.hints(missing_means)}{extra}"
+    )
+
+
 def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
-    """Normalise feature dtypes, drop all-missing columns (warning), and refuse inf values (error)."""
+    """Normalise feature dtypes, drop all-missing columns (warning), refuse inf values and text columns that
+    are really numbers (errors)."""
     X = coerce_features(X)
+    for name in X.columns:
+        if X[name].dtype == object:
+            _check_numbers_as_text(X[name], str(name), frame, "feature column")
     empty = [c for c in X.columns if X[c].isna().all()]
     if empty:
         msg = f"'{frame.source}': dropped {len(empty)} feature column(s) with no values at all: {_preview(empty)}."
@@ -693,6 +1047,8 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
                 f"({', '.join(map(repr, labels))}); expected at least 2."
             )
         return Task.MULTILABEL
+    if task is None and y.dtype == object:
+        _check_numbers_as_text(y, target, frame, "target")
     values = _class_values(y)
     uniques = pd.unique(values)
     n_unique = len(uniques)
@@ -746,14 +1102,25 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
     if ptypes.is_numeric_dtype(y.dtype) and not ptypes.is_complex_dtype(y.dtype):
         values = pd.Series(y.to_numpy(dtype=np.float64, na_value=np.nan), index=y.index)
     else:
-        values = pd.to_numeric(y.map(lambda v: str(v).strip()), errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy())
+        parse = frame.options.parse
+        parsed = [parse(str(v).strip()) for v in y.tolist()]
+        values = pd.Series([np.nan if x is None else x for x in parsed], index=y.index, dtype=np.float64)
+        bad = np.flatnonzero([x is None for x in parsed])
         if len(bad):
             pos = int(bad[0])
+            prof = _number_profile(y.iloc[bad], frame.options, prefer_decimal=frame.sep == ";")
+            if prof.n_comma:  # name the comma numbers first: they are the likely cause, and have a fix
+                first = int(bad[(prof.decimal_comma or prof.thousands)[0][0]])
+                raise DataError(
+                    f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
+                    f"such as {_clip(str(y.iloc[first]))!r} at {frame.where(first)}, numbers written with a "
+                    f"comma; expected plain numbers such as 1234.5. "
+                    f"{prof.hints('rows with a missing target are dropped')}"
+                )
             raise DataError(
                 f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
                 f"such as {_clip(str(y.iloc[pos]))!r} at {frame.where(pos)}; expected numbers. "
-                f"Use task='multiclass' for labels."
+                f"{prof.hints('rows with a missing target are dropped')} Use task='multiclass' for labels."
             )
         values = values.astype(np.float64)
     arr = values.to_numpy()
@@ -783,6 +1150,9 @@ def load_table(
     task: Task | str | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    na_values: Sequence[str] | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> tuple[pd.DataFrame, pd.Series, Task]:
     """Read ``path`` and return ``(X, y, task)``: raw features, the target column and the (detected) task.
 
@@ -791,10 +1161,18 @@ def load_table(
     objects (categories) with NaN for missing values; rows whose target is missing are dropped with a
     :class:`DataWarning`.  The task is detected from the target unless ``task`` is given, in which case the
     target is checked against it.  Every problem raises :class:`DataError` naming the file.
+
+    Cells are missing when empty or one of :data:`NA_TOKENS` (any case), or equal to one of ``na_values``
+    (after stripping spaces; case-sensitive).  ``decimal`` and ``thousands`` give the number format, as in
+    ``pandas.read_csv`` (``decimal=','``, ``thousands='.'`` for ``1.234,5``); they apply to every text cell,
+    also of Parquet files.  A text column that is mostly numbers is an error naming the stray cells rather
+    than a silent switch to categories.  A multilabel target reads an empty cell as "no labels" and drops
+    only rows whose target holds a missing-value marker.
     """
     task_ = _coerce_task(task)
-    frame = _read_file(path, sep=sep, encoding=encoding)
-    X, y, detected, _ = _split_target(frame, target, task_)
+    options = _read_options("load_table", na_values, decimal, thousands)
+    frame = _read_file(path, sep=sep, encoding=encoding, options=options)
+    X, y, detected, _, _ = _split_target(frame, target, task_)
     return X, y, detected
 
 
@@ -808,19 +1186,27 @@ def prepare_tabular(
     random_state: int = 0,
     sep: str | None = None,
     encoding: str | None = None,
+    na_values: Sequence[str] | None = None,
+    decimal: str = ".",
+    thousands: str | None = None,
 ) -> TabularData:
     """Load (a file or a DataFrame), detect the task, split, and preprocess: a ready :class:`TabularData`.
 
-    Splits are stratified for binary/multiclass targets.  The ``ColumnTransformer`` (median imputation +
-    scaling for numbers, most-frequent imputation + one-hot for categories) is fitted on the training split
-    only.  Regression targets are standardised with training statistics (kept in ``y_mean``/``y_std``).
+    Splits are stratified for binary/multiclass targets; ``valid_size`` must be above 0, because early
+    stopping, the search and the verdict all score on the validation split.  The ``ColumnTransformer`` (median
+    imputation + scaling for numbers, most-frequent imputation + one-hot for categories) is fitted on the
+    training split only.  Regression targets are standardised with training statistics (kept in
+    ``y_mean``/``y_std``).  ``na_values``, ``decimal`` and ``thousands`` are those of :func:`load_table`; for a
+    DataFrame they apply to its text columns.
     """
     task_ = _coerce_task(task)
+    _check_valid_size("prepare_tabular", valid_size)
+    options = _read_options("prepare_tabular", na_values, decimal, thousands)
     if isinstance(source, pd.DataFrame):
-        frame = _frame_from_dataframe(source, "DataFrame")
+        frame = _apply_options(_frame_from_dataframe(source, "DataFrame"), options)
     else:
-        frame = _read_file(source, sep=sep, encoding=encoding)
-    X, y, task_, n_dropped = _split_target(frame, target, task_)
+        frame = _read_file(source, sep=sep, encoding=encoding, options=options)
+    X, y, task_, n_dropped, notes = _split_target(frame, target, task_)
     y_codes, classes = _encode_target(y, task_)
     try:
         train, valid, test = make_splits(
@@ -829,6 +1215,7 @@ def prepare_tabular(
             test_size=test_size,
             random_state=random_state,
             stratify=task_ in (Task.BINARY, Task.MULTICLASS),
+            class_names=classes,
         )
     except DataError as exc:
         raise DataError(f"'{frame.source}': {exc}") from exc
@@ -859,6 +1246,7 @@ def prepare_tabular(
         y_mean=y_mean,
         y_std=y_std,
         dropped_rows=n_dropped,
+        notes=notes,
     )
     _warn_missing_classes(data)
     logger.info("prepared %s", data.describe())
@@ -886,6 +1274,7 @@ def prepare_arrays(
     from sklearn.preprocessing import StandardScaler
 
     task_ = _coerce_task(task)
+    _check_valid_size("prepare_arrays", valid_size)
     X_arr, y_arr = _check_arrays(X, y, name)
     n_main = len(X_arr)
     if test is not None:
@@ -912,7 +1301,12 @@ def prepare_arrays(
     stratify = task_ in (Task.BINARY, Task.MULTICLASS)
     if test is None:
         train, valid, test_idx = make_splits(
-            y_codes, valid_size=valid_size, test_size=test_size, random_state=random_state, stratify=stratify
+            y_codes,
+            valid_size=valid_size,
+            test_size=test_size,
+            random_state=random_state,
+            stratify=stratify,
+            class_names=classes,
         )
     else:
         train, valid, _ = make_splits(
@@ -921,6 +1315,7 @@ def prepare_arrays(
             test_size=0.0,
             random_state=random_state,
             stratify=stratify,
+            class_names=classes,
         )
         test_idx = np.arange(n_main, len(X2), dtype=np.int64)
     scaler = StandardScaler()
@@ -955,6 +1350,16 @@ def prepare_arrays(
 
 # --------------------------------------------------------------------------------------------------------------
 # helpers for the public API
+
+
+def _check_valid_size(owner: str, valid_size: float) -> None:
+    """An empty validation split is accepted by :func:`make_splits` but not by anything that trains."""
+    if isinstance(valid_size, int | float) and not isinstance(valid_size, bool) and valid_size == 0:
+        raise ConfigError(
+            f"The 'valid_size' parameter of {owner} must be a float in (0, 1). Got {valid_size!r}. "
+            f"A validation split is needed: early stopping, the hyperparameter search and the verdict all "
+            f"score networks on it (the test split is kept for the final, unbiased score)."
+        )
 
 
 def _check_arrays(X: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -1056,6 +1461,8 @@ def _warn_missing_classes(data: TabularData) -> None:
 __all__ = [
     "CANDIDATE_SEPARATORS",
     "MAX_INTEGER_CLASSES",
+    "MAX_STRAY_TOKENS",
+    "MOSTLY_NUMBERS",
     "MULTILABEL_SEPARATOR",
     "NA_TOKENS",
     "SUPPORTED_EXTENSIONS",

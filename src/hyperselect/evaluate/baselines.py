@@ -9,6 +9,7 @@ skipped with the reason recorded.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import time
@@ -31,6 +32,19 @@ SVM_MAX_ROWS = 10_000
 KNN_MAX_CELLS = 50_000_000
 
 Params = dict[str, Any]
+#: What a fit or a score raises when the data does not suit a model (too few rows, a class with one row, a
+#: singular matrix, ...): recorded as that trial's or that family's failure, not raised through the verdict.
+DATA_FAILURES: tuple[type[BaseException], ...] = (ValueError, ArithmeticError, MemoryError)
+
+
+class BaselineFailedError(ConfigError):
+    """Every tuning trial of a baseline family failed on this data; ``errors`` holds each trial's
+    ``"ExceptionType: message"``, ``family`` its name."""
+
+    def __init__(self, message: str, family: str, errors: Sequence[str]) -> None:
+        super().__init__(message)
+        self.family = family
+        self.errors = list(errors)
 
 
 @dataclass(frozen=True)
@@ -113,12 +127,113 @@ def _rf_suggest(trial: Any, task: Task) -> Params:
     }
 
 
-def _hgb_build(task: Task, p: Params, seed: int) -> Any:
+def _early_stopping_split_problem(y: Any, validation_fraction: float | int | None, stratified: bool) -> str:
+    """Why scikit-learn's boosting could not cut its early-stopping split from the fit set ``y`` ('' if it can).
+
+    The conditions are those of ``train_test_split`` (``_validate_shuffle_split`` and
+    ``StratifiedShuffleSplit``), which the boosting calls with ``test_size=validation_fraction``: both parts
+    non-empty and, when stratified (classification), every class with at least two rows and each part with at
+    least as many rows as there are classes.
+    """
+    n = len(y)
+    if validation_fraction is None:
+        return ""
+    if isinstance(validation_fraction, (int, np.integer)) and not isinstance(validation_fraction, bool):
+        n_valid = int(validation_fraction)
+    else:
+        n_valid = math.ceil(float(validation_fraction) * n)
+    n_fit = n - n_valid
+    if n_valid < 1 or n_fit < 1:
+        return f"{n} rows cannot be split into {n_fit} to fit and {n_valid} to validate"
+    if not stratified:
+        return ""
+    classes, counts = np.unique(np.asarray(y), return_counts=True)
+    if counts.min() < 2:
+        return f"classes {classes[counts < 2].tolist()} have a single row, so the split cannot be stratified"
+    if min(n_fit, n_valid) < len(classes):
+        return f"{n_valid} validation rows of {n} cannot hold all {len(classes)} classes"
+    return ""
+
+
+class _EarlyStoppingWhereItFits:
+    """Boosting that stops early on its internal split only when the fit set can hold that split.
+
+    ``early_stopping=True`` makes scikit-learn cut a (stratified, for classifiers) ``validation_fraction`` of
+    every fit set aside, and raise when it cannot: a class with one row, or fewer validation rows than classes
+    (a few dozen rows).  Cross-validation folds and learning-curve subsets of a table with a rare class hit
+    this even when the full training split does not.  Such a fit set is trained without early stopping, to
+    ``max_iter``, which is what the library itself can fit; ``do_early_stopping_`` says which it was.  The
+    parameters are never changed, so the estimator clones, pickles and compares like its parent.
+    """
+
+    early_stopping: Any
+    validation_fraction: Any
+
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        *,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> Any:
+        from sklearn.base import is_classifier
+
+        def parent_fit() -> Any:
+            parent: Any = super(_EarlyStoppingWhereItFits, self)
+            return parent.fit(
+                X, y, sample_weight, X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val
+            )
+
+        if self.early_stopping is not True or X_val is not None or y_val is not None:
+            return parent_fit()
+        problem = _early_stopping_split_problem(
+            np.asarray(y), self.validation_fraction, stratified=is_classifier(self)
+        )
+        if not problem:
+            return parent_fit()
+        log.debug("histogram gradient boosting without early stopping: %s", problem)
+        # The parameter is lent for this one call and put back: get_params() is the same before and after.
+        self.early_stopping = False
+        try:
+            return parent_fit()
+        finally:
+            self.early_stopping = True
+
+
+@functools.cache
+def _hgb_classes() -> tuple[type, type]:
+    """(classifier, regressor): defined on first use, so that importing this module does not import
+    scikit-learn's ensembles; the module's ``__getattr__`` serves them by name, which is how pickle finds them."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-    cls = HistGradientBoostingRegressor if task is Task.REGRESSION else HistGradientBoostingClassifier
-    # Early stopping on an internal 10% split always (not only above 10k rows): it is what a practitioner
-    # would use, and it keeps the cost of a bad learning rate bounded.
+    class HGBClassifier(_EarlyStoppingWhereItFits, HistGradientBoostingClassifier):
+        __doc__ = _EarlyStoppingWhereItFits.__doc__
+
+    class HGBRegressor(_EarlyStoppingWhereItFits, HistGradientBoostingRegressor):
+        __doc__ = _EarlyStoppingWhereItFits.__doc__
+
+    for cls in (HGBClassifier, HGBRegressor):
+        cls.__qualname__ = cls.__name__
+    return HGBClassifier, HGBRegressor
+
+
+def __getattr__(name: str) -> Any:
+    if name == "HGBClassifier":
+        return _hgb_classes()[0]
+    if name == "HGBRegressor":
+        return _hgb_classes()[1]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _hgb_build(task: Task, p: Params, seed: int) -> Any:
+    clf, reg = _hgb_classes()
+    cls = reg if task is Task.REGRESSION else clf
+    # Early stopping on an internal 10% split (not only above 10k rows, sklearn's "auto"): it is what a
+    # practitioner would use, and it keeps the cost of a bad learning rate bounded.  A fit set too small or
+    # with too rare a class for that split trains to max_iter instead (see _EarlyStoppingWhereItFits).
     return cls(
         learning_rate=p.get("learning_rate", 0.1),
         max_leaf_nodes=p.get("max_leaf_nodes", 31),
@@ -335,6 +450,7 @@ def tune_baseline(
     n_features = int(X_train.shape[1])
     best: dict[str, Any] = {"score": -math.inf, "estimator": None}
     failed: list[str] = []
+    errors: list[str] = []
 
     def objective(trial: optuna.Trial) -> float:
         params = fam.suggest(trial, task)
@@ -345,9 +461,10 @@ def tune_baseline(
                 warnings.simplefilter("ignore")
                 est.fit(X_train, y_train)
                 s = score(task, y_valid, predict(est, X_valid))
-        except (ValueError, ArithmeticError, MemoryError) as exc:
-            failed.append(f"trial {trial.number} {params}: {type(exc).__name__}: {exc}")
-            trial.set_user_attr("reason", f"{type(exc).__name__}: {exc}")
+        except DATA_FAILURES as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+            failed.append(f"trial {trial.number} {params}: {errors[-1]}")
+            trial.set_user_attr("reason", errors[-1])
             raise optuna.TrialPruned(str(exc)) from exc
         if not math.isfinite(s):
             # e.g. R^2 of a constant prediction on a constant target: rank it last, keep the search going
@@ -368,7 +485,7 @@ def tune_baseline(
         optuna.logging.set_verbosity(prev)
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
-        raise ConfigError(f"Every trial of baseline {name!r} failed: {failed[:3]}")
+        raise BaselineFailedError(f"Every trial of baseline {name!r} failed: {failed[:3]}", name, errors)
     bt = study.best_trial
     log.info(
         "baseline %s: valid %s %.4f with %s (%d trials, %.1f s)",
@@ -417,8 +534,10 @@ def count_stored_numbers(estimator: Any) -> int:
 
 
 __all__ = [
+    "DATA_FAILURES",
     "FAMILIES",
     "SVM_MAX_ROWS",
+    "BaselineFailedError",
     "BaselineFamily",
     "BaselineFit",
     "count_stored_numbers",

@@ -174,7 +174,8 @@ def model_report(
         key=key,
         name=MODELS.get(key, key),
         accuracy=float(np.mean(pred == y_true)),
-        macro_f1=float(f1_score(y_true, pred, labels=labels, average="macro", zero_division=0)),
+        # over the classes in the truth or the predictions, as split_metrics does: absent from both is no miss
+        macro_f1=float(f1_score(y_true, pred, average="macro", zero_division=0)),
         report=rep,
         report_text=rep_text,
         confusion=confusion_matrix(y_true, pred, labels=labels).tolist(),

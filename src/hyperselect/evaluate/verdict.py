@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -520,20 +521,27 @@ def compare(
         names, skipped = bl.select_baselines(task, len(data.y_train), data.n_features, baselines)
         if not names:
             raise ConfigError(f"No baseline suits this {task.value} data: {skipped}.")
-        fits = {
-            n: bl.tune_baseline(
-                n,
-                data.X_train,
-                data.y_train,
-                data.X_valid,
-                data.y_valid,
-                task=task,
-                n_trials=baseline_trials,
-                timeout=timeout,
-                random_state=random_state,
-            )
-            for n in names
-        }
+        fits: dict[str, bl.BaselineFit] = {}
+        for n in names:
+            try:
+                fits[n] = bl.tune_baseline(
+                    n,
+                    data.X_train,
+                    data.y_train,
+                    data.X_valid,
+                    data.y_valid,
+                    task=task,
+                    n_trials=baseline_trials,
+                    timeout=timeout,
+                    random_state=random_state,
+                )
+            except bl.BaselineFailedError as exc:
+                # one family that cannot fit this data must not cost the networks and the other families
+                skipped[n] = _failure_reason(
+                    f"every one of its {baseline_trials} tuning trials failed", exc.errors, data.classes
+                )
+                log.warning("baseline %s skipped: %s", n, skipped[n])
+        _require_baselines(fits, skipped)
         base_cands = [Candidate(n, "baseline", f.params, f.valid_score, f.seconds) for n, f in fits.items()]
         seconds["tune_baselines"] = time.perf_counter() - t0
 
@@ -577,17 +585,28 @@ def compare(
 
                 best_net.n_parameters = count_parameters(model)
             for cand in base_cands:
-                est = bl.make_baseline(
-                    cand.name, task, cand.params, n_features=data.n_features, random_state=random_state
-                )
-                tf = time.perf_counter()
-                est.fit(X_dev[tr], y_dev[tr])
-                fit_s = time.perf_counter() - tf
-                tp = time.perf_counter()
-                pred = bl.predict(est, X_dev[te])
-                _record(cand, k, score(task, y_dev[te], pred), fit_s, time.perf_counter() - tp, len(te))
+                if cand.name in skipped:
+                    continue
+                try:
+                    tf = time.perf_counter()
+                    est = _fit_baseline(cand, X_dev[tr], y_dev[tr], task, data.n_features, random_state)
+                    fit_s = time.perf_counter() - tf
+                    tp = time.perf_counter()
+                    pred = bl.predict(est, X_dev[te])
+                    s = score(task, y_dev[te], pred)
+                except bl.DATA_FAILURES as exc:
+                    what = (
+                        f"its fit failed in cross-validation (fold {k + 1} of {len(folds)}, {len(tr)} rows)"
+                    )
+                    errors = [f"{type(exc).__name__}: {exc}"]
+                    skipped[cand.name] = _failure_reason(what, errors, data.classes)
+                    log.warning("baseline %s skipped: %s", cand.name, skipped[cand.name])
+                    continue
+                _record(cand, k, s, fit_s, time.perf_counter() - tp, len(te))
                 if k == 0:
                     cand.n_parameters = bl.count_stored_numbers(est)
+        base_cands = [c for c in base_cands if c.name not in skipped]
+        _require_baselines({c.name: fits[c.name] for c in base_cands}, skipped)
         seconds["cross_validation"] = time.perf_counter() - t0
         for cand, _ in nets:
             if cand is not best_net:
@@ -676,6 +695,72 @@ def compare(
     return verdict
 
 
+def _fit_baseline(
+    cand: Candidate, X: np.ndarray, y: np.ndarray, task: Task, n_features: int, seed: int
+) -> Any:
+    """Refit the tuned baseline ``cand`` on ``(X, y)``: a cross-validation fold or a learning-curve subset."""
+    est = bl.make_baseline(cand.name, task, cand.params, n_features=n_features, random_state=seed)
+    if cand.name == "knn":  # k neighbours cannot exceed the rows (tuned on train, refitted on fewer)
+        est.set_params(n_neighbors=min(est.n_neighbors, len(y)))
+    est.fit(X, y)
+    return est
+
+
+def _require_baselines(fits: dict[str, Any], skipped: dict[str, str]) -> None:
+    if not fits:
+        raise ConfigError(
+            "No baseline could be fitted on this data, so there is nothing to compare the network with: "
+            + "; ".join(f"{k} ({v})" for k, v in skipped.items())
+            + "."
+        )
+
+
+#: "...classes with too few members are: [2.0, 3.0]", "...only one class: 1": class codes after a colon.
+_CLASS_CODES = re.compile(r"(\bclass(?:es)?\b[^:=\n]*:\s*)(\[[^\]]*\]|-?\d+(?:\.0+)?\b)", re.IGNORECASE)
+
+
+def _with_labels(message: str, classes: Sequence[Any] | None) -> str:
+    """``message`` with the class codes that scikit-learn quotes after "class...:" shown as their labels.
+
+    The models see codes ``0..C-1``, so their errors name codes; a user knows the labels.  A value that is not
+    a valid code is left as it is, and so is the whole list it is in.
+    """
+    if not classes:
+        return message
+
+    def label(token: str) -> str | None:
+        try:
+            v = float(token)
+        except ValueError:
+            return None
+        if not (v.is_integer() and 0 <= v < len(classes)):
+            return None
+        c = classes[int(v)]
+        return repr(c.item() if isinstance(c, np.generic) else c)
+
+    def swap(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if not value.startswith("["):
+            lab = label(value)
+            return m.group(0) if lab is None else m.group(1) + lab
+        tokens = [t.strip() for t in value[1:-1].split(",") if t.strip()]
+        labels = [label(t) for t in tokens]
+        if not tokens or any(lab is None for lab in labels):
+            return m.group(0)
+        return m.group(1) + "[" + ", ".join(str(lab) for lab in labels) + "]"
+
+    return _CLASS_CODES.sub(swap, message)
+
+
+def _failure_reason(what: str, errors: Sequence[str], classes: Sequence[Any] | None) -> str:
+    """``what`` happened, with the distinct errors (in class labels), the first two in full."""
+    distinct = list(dict.fromkeys(_with_labels(e, classes) for e in errors))
+    if not distinct:
+        return what
+    more = f" (and {len(distinct) - 2} other errors)" if len(distinct) > 2 else ""
+    return f"{what}: " + "; ".join(distinct[:2]) + more
+
+
 def _record(cand: Candidate, k: int, s: float, fit_s: float, pred_s: float, n_pred: int) -> None:
     """Running means of the costs over folds; the score list grows one per fold."""
     cand.cv_scores.append(float(s))
@@ -717,6 +802,7 @@ def _learning_curve(
     n = len(data.y_train)
     min_rows = 2 * (n_classes or 1)
     rows, net_s, base_s = [], [], []
+    kept: list[float] = []
     for f in fractions:
         k = max(min_rows, round(f * n))
         if k >= n:
@@ -724,26 +810,34 @@ def _learning_curve(
             net_model, base_est, k = net_full, base_full, n
         else:
             idx = _subsample(data.y_train, k, task, seed)
-            net_model, _ = fit_network(
-                cfg,
-                data.X_train[idx],
-                data.y_train[idx],
-                task,
-                n_classes,
-                random_state=seed,
-                X_valid=data.X_valid,
-                y_valid=data.y_valid,
-            )
-            base_est = bl.make_baseline(
-                base.name, task, base.params, n_features=data.n_features, random_state=seed
-            )
-            if base.name == "knn":  # k neighbours cannot exceed the rows
-                base_est.set_params(n_neighbors=min(base_est.n_neighbors, len(idx)))
-            base_est.fit(data.X_train[idx], data.y_train[idx])
+            try:
+                net_model, _ = fit_network(
+                    cfg,
+                    data.X_train[idx],
+                    data.y_train[idx],
+                    task,
+                    n_classes,
+                    random_state=seed,
+                    X_valid=data.X_valid,
+                    y_valid=data.y_valid,
+                )
+                base_est = _fit_baseline(
+                    base, data.X_train[idx], data.y_train[idx], task, data.n_features, seed
+                )
+            except bl.DATA_FAILURES as exc:
+                # a subset can miss what a model needs (a class, enough rows): that point of the curve is
+                # left out, the rest of the curve and the verdict stand
+                log.warning(
+                    "learning curve: %d rows left out: %s",
+                    k,
+                    _with_labels(f"{type(exc).__name__}: {exc}", data.classes),
+                )
+                continue
         rows.append(k)
+        kept.append(f)
         net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task)))
         base_s.append(score(task, y_eval, bl.predict(base_est, X_eval)))
-    return LearningCurve(list(fractions), rows, net_s, base_s, evaluated_on)
+    return LearningCurve(kept, rows, net_s, base_s, evaluated_on)
 
 
 # ------------------------------------------------------------------------------------------------ decision

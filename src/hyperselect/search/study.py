@@ -1315,7 +1315,10 @@ def load_data_ref(ref: Mapping[str, Any]) -> Any:
     if "builtin" in ref:
         return load_builtin(str(ref["builtin"]), random_state=rs)
     if "path" in ref and "target" in ref:
-        return prepare_tabular(str(ref["path"]), str(ref["target"]), task=ref.get("task"), random_state=rs)
+        read = dict(ref.get("read") or {})  # how the file was read: sep, encoding, na_values, ...
+        return prepare_tabular(
+            str(ref["path"]), str(ref["target"]), task=ref.get("task"), random_state=rs, **read
+        )
     raise ConfigError(
         f"Unknown data reference {dict(ref)!r}; expected {{'builtin': name}} or "
         "{'path': file, 'target': column}."

@@ -51,7 +51,9 @@ def split_metrics(
     """Metrics of one split, keys prefixed (``test_accuracy``).  NaN where a metric is undefined.
 
     Classification: accuracy, balanced accuracy, macro F1, log loss (and ROC AUC for binary); multilabel:
-    subset accuracy, micro/macro F1, Hamming loss; regression: R², RMSE and MAE in the target's units
+    subset accuracy, micro/macro F1, Hamming loss.  Macro F1 averages over the classes (labels) present in the
+    split's truth or predictions, as scikit-learn does by default, so a class absent from both does not count
+    as F1 = 0; log loss still knows all ``n_classes``.  Regression: R², RMSE and MAE in the target's units
     (``y_mean``/``y_std`` undo the standardisation the loader applied).
     """
     from sklearn import metrics as skm
@@ -68,14 +70,21 @@ def split_metrics(
         labels = list(range(n_classes if n_classes is not None else proba.shape[1]))
         out["accuracy"] = skm.accuracy_score(y, pred)
         out["balanced_accuracy"] = _safe(skm.balanced_accuracy_score, y, pred)
-        out["f1_macro"] = skm.f1_score(y, pred, average="macro", labels=labels, zero_division=0)
+        # over the classes in y or pred (scikit-learn's default): a class absent from both is not a miss
+        out["f1_macro"] = skm.f1_score(y, pred, average="macro", zero_division=0)
         out["log_loss"] = _safe(skm.log_loss, y, proba, labels=labels)
         if task is Task.BINARY:
             out["roc_auc"] = _safe(skm.roc_auc_score, y, proba[:, 1])
     elif task is Task.MULTILABEL:
         out["accuracy"] = skm.accuracy_score(y, pred)  # subset accuracy: every label of a row right
         out["f1_micro"] = skm.f1_score(y, pred, average="micro", zero_division=0)
-        out["f1_macro"] = skm.f1_score(y, pred, average="macro", zero_division=0)
+        # as for single-label tasks: a label no row has and none is predicted for does not count as F1 = 0
+        present = np.flatnonzero(np.asarray(y).any(axis=0) | np.asarray(pred).any(axis=0))
+        out["f1_macro"] = (
+            skm.f1_score(y, pred, average="macro", labels=present, zero_division=0)
+            if len(present)
+            else math.nan
+        )
         out["hamming_loss"] = skm.hamming_loss(y, pred)
     else:
         scale = 1.0 if y_std is None else float(y_std)

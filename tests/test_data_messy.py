@@ -1,0 +1,254 @@
+"""Messy real-world input: stray tokens in numeric columns, decimal commas, thousands separators, empty
+multilabel cells, an empty validation split, rare-class warnings, macro-F1 over absent classes, and saving an
+estimator whose random_state is a RandomState instance.
+
+Each case once gave a silent wrong answer or a traceback from deep inside a library.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from hyperselect.data import SplitWarning, load_table, prepare_arrays, prepare_tabular
+from hyperselect.data.tabular import DataWarning
+from hyperselect.errors import ConfigError, DataError
+from hyperselect.tasks import Task
+from hyperselect.train.evaluation import split_metrics
+
+
+def _regression_lines(n: int = 200, seed: int = 0) -> list[str]:
+    """``x,z,y`` with y = 3x + noise, four decimals: a clean numeric table."""
+    rng = np.random.default_rng(seed)
+    x, z = rng.normal(size=n), rng.normal(size=n)
+    y = 3 * x + rng.normal(scale=0.3, size=n)
+    return ["x,z,y"] + [f"{a:.4f},{b:.4f},{c:.4f}" for a, b, c in zip(x, z, y, strict=True)]
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- bug 1
+
+
+def test_stray_token_in_a_numeric_feature_is_an_error_and_na_values_fixes_it(tmp_path: Path) -> None:
+    lines = _regression_lines()
+    _, rest = lines[11].split(",", 1)
+    lines[11] = "n.a.," + rest  # file line 12
+    path = _write(tmp_path / "feat.csv", lines)
+    with pytest.raises(DataError) as info:
+        load_table(path, "y")
+    msg = str(info.value)
+    assert "feat.csv" in msg and "feature column 'x'" in msg
+    assert "'n.a.' at line 12" in msg and "199 of 200" in msg
+    assert "na_values=['n.a.']" in msg and "empty" in msg
+    X, _, task = load_table(path, "y", na_values=["n.a."])
+    assert task is Task.REGRESSION
+    assert X["x"].dtype == np.float64 and int(X["x"].isna().sum()) == 1 and np.isnan(X["x"].iloc[10])
+
+
+def test_stray_token_in_a_numeric_target_is_not_detected_as_classes(tmp_path: Path) -> None:
+    lines = _regression_lines()
+    lines[11] = lines[11].rsplit(",", 1)[0] + ",n.a."
+    path = _write(tmp_path / "targ.csv", lines)
+    with pytest.raises(DataError, match=r"targ\.csv': target 'y' holds numbers in 199 of 200") as info:
+        load_table(path, "y")
+    assert "'n.a.' at line 12" in str(info.value) and "na_values=['n.a.']" in str(info.value)
+    with pytest.raises(DataError, match=r"1 value\(s\) such as 'n.a.' at line 12.*na_values=\['n.a.'\]"):
+        load_table(path, "y", task="regression")
+    with pytest.warns(DataWarning, match="dropped 1 of 200 rows"):
+        _, y, task = load_table(path, "y", na_values=["n.a."])
+    assert task is Task.REGRESSION and len(y) == 199
+
+
+def test_stray_token_in_a_dataframe_column_names_the_row() -> None:
+    rng = np.random.default_rng(1)
+    x = [f"{v:.3f}" for v in rng.normal(size=60)]
+    x[7] = "missing"
+    df = pd.DataFrame({"x": x, "y": rng.normal(size=60)})
+    with pytest.raises(DataError, match=r"'DataFrame': feature column 'x' .*'missing' at row 7"):
+        prepare_tabular(df, "y")
+    data = prepare_tabular(df, "y", na_values=["missing"])
+    assert data.feature_names == ["x"]
+
+
+def test_decimal_commas_in_a_semicolon_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=120)
+    y = 2 * x + rng.normal(scale=0.1, size=120)
+    lines = ["x;code;grade;y"] + [
+        f"{a:.3f};{'AB'[i % 2]}{i % 5};{'K' if i % 13 == 0 else str(1 + i % 12)};{b:.2f}".replace(".", ",")
+        for i, (a, b) in enumerate(zip(x, y, strict=True))
+    ]
+    lines[2] = "0,346;A1;3;1,828"  # file line 3
+    path = _write(tmp_path / "dec.csv", lines)
+    with pytest.raises(DataError) as info:
+        load_table(path, "y")
+    msg = str(info.value)
+    assert "dec.csv" in msg and "feature column 'x'" in msg
+    assert "decimal comma such as '0,346' at line 3" in msg or "decimal comma such as" in msg
+    assert "decimal=','" in msg
+    with pytest.raises(DataError, match=r"decimal comma.*decimal=','"):
+        load_table(path, "y", task="regression")
+    X, y_read, task = load_table(path, "y", decimal=",")
+    assert task is Task.REGRESSION
+    assert X["x"].dtype == np.float64 and X["x"].iloc[1] == pytest.approx(0.346)
+    assert y_read.iloc[1] == pytest.approx(1.828)
+    # genuinely categorical columns stay categories: codes like 'A1', and grades 1-12 with a 'K' among them
+    assert X["code"].dtype == object and X["grade"].dtype == object
+
+
+def test_quoted_thousands_separators(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    pop = rng.integers(1_000, 900_000, size=80)
+    lines = ["population,id,y"] + [f'"{p:,}",{1000 + i},{"ab"[i % 2]}' for i, p in enumerate(pop.tolist())]
+    lines[4] = '"93,113",1003,b'  # file line 5
+    path = _write(tmp_path / "th.csv", lines)
+    with pytest.raises(DataError) as info:
+        load_table(path, "y")
+    msg = str(info.value)
+    assert "th.csv" in msg and "feature column 'population'" in msg
+    assert "thousands separator such as" in msg and "thousands=','" in msg
+    X, _, task = load_table(path, "y", thousands=",")
+    assert task is Task.BINARY
+    assert X["population"].iloc[3] == 93113.0
+    assert X["id"].dtype == np.float64  # an integer ID column stays as it was
+
+
+def test_reading_options_are_checked() -> None:
+    with pytest.raises(ConfigError, match=r"'decimal' and 'thousands' parameters .* must differ"):
+        prepare_tabular(pd.DataFrame({"x": [1, 2], "y": [0, 1]}), "y", decimal=",", thousands=",")
+    with pytest.raises(ConfigError, match="'na_values' parameter"):
+        prepare_tabular(pd.DataFrame({"x": [1, 2], "y": [0, 1]}), "y", na_values=[3])
+
+
+# ---------------------------------------------------------------------------------------------- bug 2
+
+
+def test_an_empty_validation_split_is_refused_up_front(tmp_path: Path) -> None:
+    path = _write(tmp_path / "v.csv", _regression_lines(40))
+    with pytest.raises(
+        ConfigError, match=r"'valid_size' parameter of prepare_tabular.*Got 0\.0.*early stopping"
+    ):
+        prepare_tabular(path, "y", valid_size=0.0)
+    X = np.random.default_rng(0).normal(size=(30, 3))
+    with pytest.raises(ConfigError, match=r"'valid_size' parameter of prepare_arrays.*early stopping"):
+        prepare_arrays(X, X[:, 0], valid_size=0)
+    with pytest.raises(ConfigError, match=r"prepare_arrays"):
+        prepare_arrays(X, X[:, 0], valid_size=0.0, test=(X[:5], X[:5, 0]))
+
+
+# ---------------------------------------------------------------------------------------------- bug 3
+
+
+def test_split_warning_names_the_class_label_not_its_code() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"x": rng.normal(size=40), "y": ["A"] * 20 + ["B"] * 19 + ["C"]})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_tabular(df, "y")
+    messages = [str(w.message) for w in caught if issubclass(w.category, SplitWarning)]
+    assert len(messages) == 1
+    assert "the smallest class 'C' has 1 row(s)" in messages[0]
+    assert "'C' (1 row(s))" in messages[0] and "[2]" not in messages[0]
+
+
+# ---------------------------------------------------------------------------------------------- bug 4
+
+
+def _linear(weight: np.ndarray, bias: np.ndarray) -> nn.Module:
+    layer = nn.Linear(weight.shape[1], weight.shape[0])
+    with torch.no_grad():
+        layer.weight.copy_(torch.as_tensor(weight, dtype=torch.float32))
+        layer.bias.copy_(torch.as_tensor(bias, dtype=torch.float32))
+    return layer
+
+
+def test_f1_macro_ignores_a_class_absent_from_truth_and_prediction() -> None:
+    y = np.array([0, 1, 0, 1, 1, 0])  # class 2 of 3 is absent from this split
+    X = np.eye(3)[y]
+    model = _linear(np.eye(3), np.zeros(3))  # predicts exactly the one-hot class
+    m = split_metrics(model, X, y, Task.MULTICLASS, n_classes=3)
+    assert m["accuracy"] == 1.0
+    assert m["f1_macro"] == pytest.approx(1.0)
+
+
+def test_multilabel_f1_macro_ignores_a_label_absent_from_truth_and_prediction() -> None:
+    Y = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 1, 0]], dtype=np.float32)  # label 2 never occurs
+    model = _linear(2 * np.eye(3), -np.ones(3))  # logit +1 where the input is 1, -1 elsewhere
+    m = split_metrics(model, Y, Y, Task.MULTILABEL)
+    assert m["accuracy"] == 1.0
+    assert m["f1_macro"] == pytest.approx(1.0)
+
+
+# ---------------------------------------------------------------------------------------------- bug 5
+
+
+def _tiny_xy() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3)).astype(np.float32)
+    return X, (X[:, 0] > 0).astype(np.int64)
+
+
+def test_save_with_a_random_state_instance(tmp_path: Path) -> None:
+    from hyperselect.estimators import NeuralNetClassifier, load_estimator
+
+    X, y = _tiny_xy()
+    est = NeuralNetClassifier(hidden=(8,), max_epochs=2, random_state=np.random.RandomState(0), device="cpu")
+    est.fit(X, y)
+    folder = est.save(tmp_path / "m")
+    doc = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert doc["params"]["random_state"] is None
+    assert "RandomState" in doc["params_not_saved"]["random_state"]
+    loaded = load_estimator(folder)
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+    assert loaded.random_state is None
+
+
+def test_save_writes_nothing_when_a_parameter_cannot_be_saved(tmp_path: Path) -> None:
+    from hyperselect.estimators import NeuralNetClassifier
+
+    X, y = _tiny_xy()
+    est = NeuralNetClassifier(hidden=(8,), max_epochs=1, random_state=0, device="cpu").fit(X, y)
+    est.verbose = object()  # type: ignore[assignment]  # set after fit: not a JSON value
+    with pytest.raises(ConfigError, match=r"NeuralNetClassifier\.save: the 'verbose' parameter"):
+        est.save(tmp_path / "m")
+    assert not (tmp_path / "m" / "model.safetensors").exists()
+    assert not (tmp_path / "m" / "config.json").exists()
+
+
+# ---------------------------------------------------------------------------------------------- bug 6
+
+
+def test_empty_multilabel_cell_means_no_labels(tmp_path: Path) -> None:
+    tags = ["a|b", "b", "", "a|c"] * 50  # 50 rows with no tags
+    lines = ["x,tags"] + [f"{i},{t}" for i, t in enumerate(tags)]
+    lines[8] = "7,NA"  # an explicit marker: this row's tags are unknown (file line 9; was 'a|c')
+    path = _write(tmp_path / "ml.csv", lines)
+    with pytest.warns(
+        DataWarning, match=r"dropped 1 of 200 rows .*line 9.*empty cell would be read as 'no labels'"
+    ):
+        data = prepare_tabular(path, "tags")
+    assert data.task is Task.MULTILABEL and data.classes == ["a", "b", "c"]
+    n = len(data.y_train) + len(data.y_valid) + len(data.y_test)
+    assert n == 199 and data.dropped_rows == 1
+    all_y = np.concatenate([data.y_train, data.y_valid, data.y_test])
+    assert int((all_y.sum(axis=1) == 0).sum()) == 50
+    assert any("50 empty cell(s)" in note and "no labels" in note for note in data.notes)
+
+
+def test_empty_multilabel_string_in_a_dataframe_means_no_labels() -> None:
+    df = pd.DataFrame({"x": np.arange(40.0), "tags": ["a|b", "", "b", None] * 10})
+    with pytest.warns(DataWarning, match="dropped 10 of 40 rows"):
+        data = prepare_tabular(df, "tags")
+    all_y = np.concatenate([data.y_train, data.y_valid, data.y_test])
+    assert len(all_y) == 30 and int((all_y.sum(axis=1) == 0).sum()) == 10
