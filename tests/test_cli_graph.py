@@ -163,3 +163,19 @@ def test_similar_and_recommend_show_tied_groups(tmp_path: Path) -> None:
     assert [(a["node"], len(a["tied"])) for a in add] == [("C:b0", 7)]
     flat = " ".join(res.output.split())
     assert "C:b0 (+7 tied: C:b1, C:b2, C:b3, ...)" in flat and "C:a0 (+7 tied: C:a1, C:a2, ...)" in flat
+
+
+def test_two_classes_on_an_ordinary_graph_are_not_sides(tmp_path: Path) -> None:
+    """Karate club's two clubs label a graph that is not bipartite: 'similar' must not keep to one club."""
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"n{u} n{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    labels.write_text("".join(f"n{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ["similar", str(edges), "--labels", str(labels), "--node", "n0", "--k", "33", "--out", str(out)]
+    res = runner.invoke(app, [*args, *FAST])
+    assert res.exit_code == 0, res.output
+    answers = json.loads((out / "similar.json").read_text())["answers"]
+    clubs = {g.nodes[int(a["node"][1:])]["club"] for a in answers}
+    assert clubs == {"Mr. Hi", "Officer"}  # both clubs: every other node is a candidate

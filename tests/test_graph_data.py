@@ -130,3 +130,48 @@ def test_shared_ppi_loads_with_self_loop_warning() -> None:
     assert any("864 self-loop" in str(w.message) for w in caught)
     lab = read_labels(SHARED / "PPI" / "PPI.labels.tsv")
     assert len(lab.classes) == 50 and lab.multilabel
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "source,target,weight\na,b,1\nb,c,2\n",
+        "source target\na b\nb c\n",
+        "# exported\nnode1\tnode2\na\tb\nb\tc\n",
+    ],
+)
+def test_header_row_is_not_an_edge(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "g.edg"
+    path.write_text(text, encoding="utf-8")
+    with pytest.warns(GraphDataWarning, match="read as a header row"):
+        g = read_edgelist(path)
+    assert sorted(g.nodes) == ["a", "b", "c"] and g.n_edges == 2
+
+
+def test_label_header_row_is_not_a_label(tmp_path: Path) -> None:
+    path = tmp_path / "labels.tsv"
+    path.write_text("node\tlabel\na\tx\nb\ty\n", encoding="utf-8")
+    with pytest.warns(GraphDataWarning, match="read as a header row"):
+        lab = read_labels(path)
+    assert lab.classes == ["x", "y"] and "node" not in lab.labels
+
+
+def test_nodes_that_happen_to_be_words_are_kept(tmp_path: Path) -> None:
+    path = tmp_path / "g.edg"
+    path.write_text("alice bob\nbob carol\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = read_edgelist(path)
+    assert sorted(g.nodes) == ["alice", "bob", "carol"]
+
+
+def test_undecodable_byte_names_its_own_line(tmp_path: Path) -> None:
+    path = tmp_path / "g.edg"
+    body = b"".join(f"n{i} n{i + 1}\n".encode() for i in range(5000))  # past any decode buffer
+    path.write_bytes(body + "Zürich n0\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"g\.edg:5001: not UTF-8 text .*column 2"):
+        read_edgelist(path)
+    labels = tmp_path / "labels.tsv"
+    labels.write_bytes(b"a\tx\n" + "b\tcafé\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"labels\.tsv:2: not UTF-8"):
+        read_labels(labels)

@@ -87,11 +87,16 @@ def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
     graph = read_edgelist(edges, directed=directed)
     lab = read_labels(labels) if labels is not None else None
     if lab is not None and len(lab.classes) == 2 and not lab.multilabel and graph.sides is None:
-        # two single labels per node (e.g. woman/event, department/course) are taken as the bipartite sides
+        # two single labels per node (e.g. woman/event, department/course) are the bipartite sides, but only
+        # where every edge joins the two labels: two classes on an ordinary graph (spam/ham) are not sides
         side_of = {c: i for i, c in enumerate(lab.classes)}
-        graph.sides = np.asarray(
+        sides = np.asarray(
             [side_of[lab.labels[u][0]] if u in lab.labels else -1 for u in graph.nodes], dtype=np.int8
         )
+        rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.indptr))
+        a, b = sides[rows], sides[graph.indices]
+        if len(rows) and bool(np.all((a >= 0) & (b >= 0) & (a != b))):
+            graph.sides = sides
     return graph, lab
 
 

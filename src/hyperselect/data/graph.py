@@ -287,17 +287,81 @@ def from_edges(
 
 
 def _read_lines(p: Path) -> Iterator[tuple[int, str]]:
-    """(line number, line) of a UTF-8 text file; undecodable bytes are a :class:`DataError` naming the line."""
-    lineno = 0
-    try:
-        with p.open("r", encoding="utf-8-sig") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                yield lineno, raw
-    except UnicodeDecodeError as exc:
-        raise DataError(
-            f"{p}:{lineno + 1}: not UTF-8 text (byte {exc.object[exc.start : exc.start + 1]!r}); "
-            "expected a UTF-8 text file."
-        ) from None
+    """(line number, line) of a UTF-8 text file; undecodable bytes are a :class:`DataError` naming the line.
+
+    Each line is decoded on its own, so the line number and byte named are those of the bad byte itself.
+    """
+    with p.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]  # UTF-8 byte-order mark
+            try:
+                yield lineno, raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"{p}:{lineno}: not UTF-8 text (byte {raw[exc.start : exc.start + 1]!r} at column "
+                    f"{exc.start + 1}); expected a UTF-8 text file (convert it, e.g. with "
+                    "iconv -f latin1 -t utf-8)."
+                ) from None
+
+
+#: First-line words that name columns rather than nodes: such a line is a header, not an edge or a label.
+_NODE_WORDS = frozenset(
+    [
+        "source",
+        "target",
+        "src",
+        "dst",
+        "from",
+        "to",
+        "u",
+        "v",
+        "node",
+        "node1",
+        "node2",
+        "node_1",
+        "node_2",
+        "id",
+        "id1",
+        "id2",
+        "id_1",
+        "id_2",
+        "head",
+        "tail",
+        "source_node",
+        "target_node",
+        "from_node",
+        "to_node",
+        "start",
+        "end",
+        "vertex",
+        "name",
+        "node_id",
+        "nodeid",
+    ]
+)
+_LABEL_WORDS = frozenset(
+    ["label", "labels", "class", "classes", "category", "group", "community", "y", "target", "tag"]
+)
+_WEIGHT_WORDS = frozenset(["weight", "weights", "w", "value", "count", "strength"])
+
+
+def _header_kind(parts: list[str], *, labels: bool) -> bool:
+    """Whether the first data line is a header row (``source target weight``, ``node label``)."""
+    low = [t.lower().strip("\"'") for t in parts]
+    if labels:
+        return len(low) == 2 and low[0] in _NODE_WORDS and low[1] in _LABEL_WORDS
+    if len(low) == 3 and low[2] in _WEIGHT_WORDS:
+        return True
+    return len(low) >= 2 and low[0] in _NODE_WORDS and low[1] in _NODE_WORDS and low[0] != low[1]
+
+
+def _skip_header(p: Path, lineno: int, line: str) -> None:
+    warnings.warn(
+        f"{p}:{lineno}: {line[:80]!r} read as a header row (column names), not as data.",
+        GraphDataWarning,
+        stacklevel=3,
+    )
 
 
 def _sniff_delimiter(line: str) -> str | None:
@@ -330,6 +394,7 @@ def read_edgelist(
     wts: list[float] = []
     ncols = 0
     sep: str | None = None
+    header_checked = False
     for lineno, raw in _read_lines(p):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -337,6 +402,11 @@ def read_edgelist(
         if ncols == 0:
             sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
         parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+        if ncols == 0 and not header_checked:
+            header_checked = True
+            if _header_kind(parts, labels=False):
+                _skip_header(p, lineno, line)
+                continue
         if ncols == 0:
             ncols = len(parts)
             if ncols not in (2, 3):
@@ -508,10 +578,14 @@ def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto")
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if not seen_data:
+        first = not seen_data
+        if first:
             sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
             seen_data = True
         parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+        if first and _header_kind(parts, labels=True):
+            _skip_header(p, lineno, line)
+            continue
         if len(parts) != 2 or not parts[0] or not parts[1]:
             raise DataError(
                 f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}."
