@@ -252,3 +252,25 @@ def test_empty_multilabel_string_in_a_dataframe_means_no_labels() -> None:
         data = prepare_tabular(df, "tags")
     all_y = np.concatenate([data.y_train, data.y_valid, data.y_test])
     assert len(all_y) == 30 and int((all_y.sum(axis=1) == 0).sum()) == 10
+
+
+def test_iso_dates_are_time_and_constant_columns_are_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    rows = [
+        f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}{' 08:30' if i % 2 else ''},{i % 7},5,{'a' if i % 3 else 'b'}"
+        for i in range(60)
+    ]
+    path.write_text("when,x,const,y\n" + "\n".join(rows) + "\n")
+    with pytest.warns(
+        DataWarning, match=r"dropped 1 feature column\(s\) with the same value in every row.*'const'"
+    ):
+        d = prepare_tabular(path, "y", random_state=0)
+    assert d.feature_names == ["when", "x"]  # one number per date, not one column per distinct day
+
+
+def test_ambiguous_or_invalid_dates_stay_categories(tmp_path: Path) -> None:
+    path = tmp_path / "dates.csv"
+    path.write_text("when,x,y\n03/04/2024,1,a\n04/05/2024,2,b\n2024-13-45,3,a\n2024-01-02,4,b\n" * 5)
+    X, _, _ = load_table(path, "y")
+    d = prepare_tabular(path, "y", random_state=0)
+    assert X["when"].dtype == object and any(n.startswith("when=") for n in d.feature_names)

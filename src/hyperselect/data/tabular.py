@@ -965,13 +965,40 @@ def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) 
     )
 
 
+#: ISO 8601 dates, optionally with a time and a zone: 2024-03-01, 2024-03-01 12:30, 2024-03-01T12:30:00Z.
+#: Only this unambiguous spelling is read as time; 03/04/2024 (March or April?) stays a category.
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _iso_dates(col: pd.Series) -> pd.Series | None:
+    """Seconds since 1970 (UTC) if every present cell of ``col`` is an ISO 8601 date, else ``None``."""
+    present = col.dropna()
+    if len(present) < 2 or not all(isinstance(v, str) and _ISO_DATE.match(v.strip()) for v in present):
+        return None
+    when = pd.to_datetime(col.str.strip(), errors="coerce", utc=True, format="ISO8601")
+    if when[col.notna()].isna().any():  # 2024-13-45 matches the pattern but is no date
+        return None
+    seconds = (when.dt.tz_localize(None) - pd.Timestamp(0)).dt.total_seconds()
+    return seconds.astype(np.float64)
+
+
 def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
     """Normalise feature dtypes, drop all-missing columns (warning), refuse inf values and text columns that
     are really numbers (errors)."""
     X = coerce_features(X)
+    dates = []
     for name in X.columns:
         if X[name].dtype == object:
+            as_time = _iso_dates(X[name])
+            if as_time is not None:
+                X[name] = as_time  # seconds since the epoch, as for a Parquet datetime column
+                dates.append(str(name))
+                continue
             _check_numbers_as_text(X[name], str(name), frame, "feature column")
+    if dates:
+        logger.info(
+            "'%s': date column(s) %s read as time (seconds since 1970)", frame.source, _preview(dates)
+        )
     empty = [c for c in X.columns if X[c].isna().all()]
     if empty:
         msg = f"'{frame.source}': dropped {len(empty)} feature column(s) with no values at all: {_preview(empty)}."
@@ -980,6 +1007,15 @@ def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
         X = X.drop(columns=empty)
         if X.shape[1] == 0:
             raise DataError(f"'{frame.source}': no usable feature columns; every feature column is empty.")
+    constant = [c for c in X.columns if X[c].nunique(dropna=True) == 1 and not X[c].isna().any()]
+    if constant and len(constant) < X.shape[1]:
+        msg = (
+            f"'{frame.source}': dropped {len(constant)} feature column(s) with the same value in every row, "
+            f"which cannot inform a prediction: {_preview([str(c) for c in constant])}."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        logger.warning(msg)
+        X = X.drop(columns=constant)
     for name in X.columns:
         col = X[name]
         if ptypes.is_float_dtype(col.dtype):
