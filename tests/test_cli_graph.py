@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,11 @@ from hyperselect.cli_graph import app  # noqa: E402
 
 runner = CliRunner()
 FAST = ["--dimensions", "8", "--num-walks", "5", "--epochs", "1", "--ensemble", "2", "--workers", "1"]
+
+
+def _flat(output: str) -> str:
+    """CLI output without rich's box and line wrapping."""
+    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 @pytest.fixture()
@@ -123,9 +129,11 @@ def test_tune_records_trials(tmp_path: Path) -> None:
     assert f"C={b['C']:g} normalize={b['normalize']}" in flat
     assert f"--C {b['C']:g} {'--normalize' if b['normalize'] else '--no-normalize'}" in flat
     res = runner.invoke(app, [*args, "--C-values", "1,0", "--workers", "1"])
-    assert res.exit_code == 1 and "must be a finite number > 0" in res.output
+    assert res.exit_code == 2 and "finite numbers > 0" in _flat(res.output)
     res = runner.invoke(app, [*args, "--normalize-values", "maybe", "--workers", "1"])
-    assert res.exit_code == 1 and "--normalize-values must be comma-separated true/false" in res.output
+    assert res.exit_code == 2 and "'--normalize-values': must be comma-separated true/false" in _flat(
+        res.output
+    )
 
 
 def test_classify_C_and_normalize(tmp_path: Path) -> None:
@@ -143,7 +151,7 @@ def test_classify_C_and_normalize(tmp_path: Path) -> None:
     assert "C=10, rows L2-normalised" in " ".join(res.output.split())
     for bad in ("0", "-2", "nan"):
         res = runner.invoke(app, [*args, "--C", bad])
-        assert res.exit_code == 1 and "--C must be a finite number > 0" in res.output, res.output
+        assert res.exit_code == 2 and "'--C': must be a finite number > 0" in _flat(res.output), res.output
 
 
 def test_similar_and_recommend_show_tied_groups(tmp_path: Path) -> None:
@@ -179,3 +187,140 @@ def test_two_classes_on_an_ordinary_graph_are_not_sides(tmp_path: Path) -> None:
     answers = json.loads((out / "similar.json").read_text())["answers"]
     clubs = {g.nodes[int(a["node"][1:])]["club"] for a in answers}
     assert clubs == {"Mr. Hi", "Officer"}  # both clubs: every other node is a candidate
+
+
+def _karate(tmp_path: Path, extra_labels: str = "") -> tuple[Path, Path]:
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    labels.write_text(
+        "".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)) + extra_labels, encoding="utf-8"
+    )
+    return edges, labels
+
+
+def test_one_class_is_refused_by_classify_and_tune(tmp_path: Path) -> None:
+    edges, _ = _karate(tmp_path)
+    one = tmp_path / "one.tsv"
+    one.write_text("".join(f"{u}\tmember\n" for u in range(34)), encoding="utf-8")
+    for cmd in (["classify", "--models", "logreg", "--repeats", "2", *FAST], ["tune", "--trials", "1"]):
+        res = runner.invoke(app, [cmd[0], str(edges), "--labels", str(one), *cmd[1:]])
+        flat = _flat(res.output)
+        assert res.exit_code == 1, res.output
+        assert (
+            "one.tsv: every labelled node has the class 'member'" in flat and "at least two classes" in flat
+        )
+
+
+def test_classes_of_label_only_nodes_do_not_drag_macro_f1(tmp_path: Path) -> None:
+    edges, labels = _karate(tmp_path)
+    ghosts = tmp_path / "ghosts.tsv"
+    ghosts.write_text(labels.read_text() + "ghost1\tphantom\nghost2\tphantom\n", encoding="utf-8")
+    scores = {}
+    for name, lab in (("plain", labels), ("ghosts", ghosts)):
+        out = tmp_path / name
+        args = ["classify", str(edges), "--labels", str(lab), "--models", "logreg", "--repeats", "2"]
+        res = runner.invoke(app, [*args, "--out", str(out), *FAST])
+        assert res.exit_code == 0, res.output
+        scores[name] = json.loads((out / "classify.json").read_text())["models"]["logreg"]["macro_f1"]
+    flat = _flat(res.output)
+    assert "2 labelled node(s) are not in the graph" in flat
+    assert "1 class(es) have no labelled node left in the graph (e.g. ['phantom'])" in flat
+    assert flat.count("1 class(es) have no labelled node") == 1  # checked before and after the fit, said once
+    assert scores["ghosts"] == scores["plain"]  # not 2/3 of it
+
+
+BAD_OPTIONS = [
+    (["--seed", "-1"], "--seed"),
+    (["--dimensions", "0"], "--dimensions"),
+    (["--num-walks", "0"], "--num-walks"),
+    (["--num-walks", "many"], "--num-walks"),
+    (["--epochs", "0"], "--epochs"),
+    (["--ensemble", "-2"], "--ensemble"),
+    (["--workers", "0"], "--workers"),
+    (["--p", "0"], "--p"),
+    (["--q", "1e-300"], "--q"),
+    (["--q", "1e4"], "--q"),
+]
+
+
+@pytest.mark.parametrize("command", ["embed", "similar", "recommend", "classify"])
+@pytest.mark.parametrize(("args", "option"), BAD_OPTIONS)
+def test_bad_options_are_refused_while_parsing(command: str, args: list[str], option: str) -> None:
+    """Exit code 2 on a missing edge file: the option was refused before the file was even looked at."""
+    extra = {"similar": ["--node", "a"], "recommend": ["--node", "a"], "classify": ["--labels", "l.tsv"]}
+    res = runner.invoke(app, [command, "no-such.edg", *extra.get(command, []), *args])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '{option}'" in _flat(res.output)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--seed", "-1"], "--seed"),
+        (["--dimensions", "0"], "--dimensions"),
+        (["--dimensions", "8,x"], "--dimensions"),
+        (["--num-walks", "0"], "--num-walks"),
+        (["--workers", "0"], "--workers"),
+        (["--trials", "0"], "--trials"),
+        (["--epochs", "0"], "--epochs"),
+        (["--validation-repeats", "0"], "--validation-repeats"),
+        (["--train-fraction", "0.95"], "--train-fraction"),
+        (["--C-values", ","], "--C-values"),
+    ],
+)
+def test_bad_tune_options_are_refused_while_parsing(args: list[str], option: str) -> None:
+    res = runner.invoke(app, ["tune", "no-such.edg", "--labels", "l.tsv", *args])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '{option}'" in _flat(res.output)
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "option"),
+    [
+        ("classify", ["--labels", "l.tsv", "--repeats", "0"], "--repeats"),
+        ("classify", ["--labels", "l.tsv", "--models", ","], "--models"),
+        ("classify", ["--labels", "l.tsv", "--models", "logreg,svm"], "--models"),
+        ("similar", ["--node", "a", "--k", "0"], "--k"),
+        ("similar", ["--node", "a", "--k", "-3"], "--k"),
+        ("recommend", ["--node", "a", "--k", "0"], "--k"),
+        ("embed", ["--format", "csv"], "--format"),
+    ],
+)
+def test_bad_counts_and_lists_are_refused_while_parsing(command: str, args: list[str], option: str) -> None:
+    res = runner.invoke(app, [command, "no-such.edg", *args])
+    assert res.exit_code == 2, res.output
+    assert f"Invalid value for '{option}'" in _flat(res.output)
+
+
+def test_unknown_node_is_refused_before_the_fit(
+    davis: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hyperselect.represent.node2vec import Node2Vec
+
+    def no_fit(*args: object, **kwargs: object) -> None:
+        raise AssertionError("fitted before the node was checked")
+
+    monkeypatch.setattr(Node2Vec, "fit", no_fit)
+    edges, labels = davis
+    for cmd in ("similar", "recommend"):
+        res = runner.invoke(app, [cmd, str(edges), "--node", "Evelyn_Jeferson", *FAST])
+        flat = _flat(res.output)
+        assert res.exit_code == 1, res.output
+        assert "'Evelyn_Jeferson' is not in the edge list" in flat and "(32 nodes)" in flat
+        assert "did you mean 'Evelyn_Jefferson'" in flat and "has no edges" not in flat
+    res = runner.invoke(app, ["similar", str(edges), "--labels", str(labels), "--node", "Ghost_Member"])
+    assert res.exit_code == 1 and "appears only in the label file" in _flat(res.output)
+
+
+def test_directed_sink_is_embedded_and_not_called_unembeddable(tmp_path: Path) -> None:
+    edges = tmp_path / "d.edg"
+    edges.write_text("a b\nb c\nc a\nc d\nd e\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["similar", str(edges), "--directed", "--node", "e", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    flat = _flat(res.output)
+    assert "cannot be embedded" not in flat
+    assert "1 node(s) with incoming but no outgoing edges (e.g. ['e']): walks stop there" in flat
+    assert json.loads((out / "similar.json").read_text())["answers"]  # e was embedded

@@ -175,3 +175,53 @@ def test_undecodable_byte_names_its_own_line(tmp_path: Path) -> None:
     labels.write_bytes(b"a\tx\n" + "b\tcafé\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"labels\.tsv:2: not UTF-8"):
         read_labels(labels)
+
+
+def test_inline_comments_and_quoted_ids(tmp_path: Path) -> None:
+    """A '#' after whitespace starts a comment; ids in matching quotes lose them; '#' and "'" inside ids stay."""
+    text = (
+        "a b 2  # met twice\n"
+        '"New York" Boston 1\n'
+        "'x' y 3\t# quoted\n"
+        "O'Brien C# 1\n"
+        "\"#tag\" a 1 # an id starting with '#', quoted\n"
+    )
+    g = read_edgelist(_write(tmp_path, text))
+    assert g.nodes == ["a", "b", "New York", "Boston", "x", "y", "O'Brien", "C#", "#tag"]
+    assert g.weighted and g.n_edges == 5
+    assert g.weights[g.indptr[g.index_of("a")]] == 2.0
+    csv = read_edgelist(
+        _write(tmp_path, '"Smith, J","Doe, K"\nDoe K,a # comma inside a comment, ok\n', "c.csv")
+    )
+    assert csv.nodes == ["Smith, J", "Doe, K", "Doe K", "a"]
+    lab = read_labels(_write(tmp_path, "a\tx  # checked by hand\n\"New York\"\t'city'\n", "l.tsv"))
+    assert lab.labels == {"a": ("x",), "New York": ("city",)} and lab.classes == ["city", "x"]
+
+
+def test_a_comment_that_eats_a_column_is_named(tmp_path: Path) -> None:
+    path = _write(tmp_path, "a b\nc #tag\n")
+    with pytest.raises(
+        DataError, match=r":2: expected 2 columns .*found 1.*quote an id that begins with '#'"
+    ):
+        read_edgelist(path)
+    with pytest.raises(DataError, match=r":1: expected 2 columns \(node label\), found 1.*starts a comment"):
+        read_labels(_write(tmp_path, "a #x\n", "l.tsv"))
+
+
+def test_directed_sinks_are_not_called_unembeddable(tmp_path: Path) -> None:
+    """In a directed graph a node with in-edges but no out-edge ends walks and is embedded from them."""
+    path = _write(tmp_path, "a b\nb c\nc a\nc d\nd e\n")
+    with pytest.warns(GraphDataWarning) as record:
+        g = read_edgelist(path, directed=True)
+    messages = " ".join(str(w.message) for w in record)
+    assert "1 node(s) with incoming but no outgoing edges (e.g. ['e'])" in messages
+    assert "cannot be embedded" not in messages
+    assert g.sinks == ["e"] and g.isolated == []
+    assert g.report["sink_nodes"] == 1 and g.report["isolated_nodes"] == 0
+    lonely = nx.DiGraph([("a", "b")])
+    lonely.add_node("z")
+    with pytest.warns(
+        GraphDataWarning, match=r"1 node\(s\) with no edge in either direction .*\['z'\].*cannot"
+    ):
+        d = from_networkx(lonely)
+    assert d.isolated == ["z"] and d.sinks == ["b"]

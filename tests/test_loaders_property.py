@@ -178,6 +178,9 @@ def test_edgelist_bad_weight_is_rejected_or_finite_positive(w: str) -> None:
 @given(names=st.lists(st.text(min_size=1, max_size=8).filter(lambda s: s.strip() == s and s), min_size=2))
 def test_edgelist_unicode_node_names_round_trip(names: list[str]) -> None:
     names = [n for n in names if not any(c in n for c in "\t,#") and not any(c.isspace() for c in n)]
+    names = [
+        n for n in names if not (len(n) > 1 and n[0] in "\"'" and n[-1] == n[0])
+    ]  # quoted: read unquoted
     if len(names) < 2:
         return
     lines = "\n".join(f"{u}\t{v}" for u, v in itertools.pairwise(names))

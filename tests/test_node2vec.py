@@ -92,7 +92,7 @@ def test_invalid_and_slow_choices() -> None:
     with pytest.warns(UserWarning, match="mode='first_order' gives the same walks faster"):
         generate_walks(graph, num_walks=1, walk_length=5, mode="otf")
     with pytest.raises(
-        ConfigError, match=r"The 'p' parameter of Node2Vec must be a float in \(0, inf\)\. Got -1"
+        ConfigError, match=r"The 'p' parameter of Node2Vec must be a float in \[0\.001, 1000\]\. Got -1"
     ):
         Node2Vec(p=-1).fit(graph)
 
@@ -388,3 +388,78 @@ def test_grouped_answers_stable_across_seeds_raw_lists_not() -> None:
     assert [(a.node, len(a.tied)) for a in rec.add] == [("C:b0", 7)]
     res = stability(graph, seeds=(0, 1, 2), k=2, queries=["C:a3"], dimensions=16, num_walks=5, workers=1)
     assert res["mean_topk_overlap"] == 1.0 and res["mean_topk_overlap_raw"] < 1.0
+
+
+def test_one_class_is_refused_and_empty_classes_are_dropped() -> None:
+    """One class scores 1.0 with any classifier; a class whose nodes are all label-only scores F1 0."""
+    from hyperselect.data.graph import GraphDataWarning, NodeLabels
+    from hyperselect.evaluate.node_classification import labelled_rows, tune_node2vec
+
+    g = nx.karate_club_graph()
+    graph = from_networkx(g)
+    one = labels_from_mapping(dict.fromkeys(g.nodes, "club"), source="one.tsv")
+    with pytest.raises(DataError, match=r"one\.tsv: every labelled node has the class 'club'.*two classes"):
+        labelled_rows(one, graph.nodes)
+    with pytest.raises(DataError, match="at least two classes"):
+        tune_node2vec(graph, one, n_trials=1, workers=1)  # refused before any walk
+    clubs = {str(u): (d["club"],) for u, d in g.nodes(data=True)}
+    ghosts = NodeLabels(
+        {**clubs, "ghost1": ("phantom",), "ghost2": ("phantom",)}, ["Mr. Hi", "Officer", "phantom"], "g.tsv"
+    )
+    with pytest.warns(GraphDataWarning) as record:
+        rows, y, classes = labelled_rows(ghosts, graph.nodes)
+    messages = " ".join(str(w.message) for w in record)
+    assert "2 labelled node(s) are not in the graph" in messages
+    assert "1 class(es) have no labelled node left in the graph (e.g. ['phantom'])" in messages
+    assert classes == ["Mr. Hi", "Officer"] and y.shape == (34, 2) and len(rows) == 34
+    only = NodeLabels({"0": ("a",), "ghost": ("b",)}, ["a", "b"], "o.tsv")
+    with pytest.warns(GraphDataWarning), pytest.raises(DataError, match=r"only the class 'a' has labelled"):
+        labelled_rows(only, graph.nodes)
+
+
+def test_evaluate_refuses_no_repeats_and_no_models() -> None:
+    from hyperselect.evaluate.node_classification import evaluate_embeddings
+
+    x, y = _multilabel_data()
+    with pytest.raises(ConfigError, match=r"repeats must be an integer >= 1\. Got 0"):
+        evaluate_embeddings(x, y, models=("logreg",), repeats=0)
+    with pytest.raises(ConfigError, match="No model to evaluate"):
+        evaluate_embeddings(x, y, models=())
+    with pytest.raises(ConfigError, match="Unknown model 'svm'"):
+        evaluate_embeddings(x, y, models=("logreg", "svm"))
+
+
+def test_extreme_p_q_refused_and_rejection_capped() -> None:
+    """q = 1e-300 used to hang the otf sampler; in range, a low acceptance rate falls back to an exact draw."""
+    graph = GRAPHS["karate_weighted"]()
+    for p, q in ((1.0, 1e-300), (1e-4, 1.0), (1.0, 1e4)):
+        with pytest.raises(ConfigError, match=r"must be a float in \[0\.001, 1000\]"):
+            generate_walks(graph, num_walks=1, walk_length=5, p=p, q=q)
+    with pytest.raises(
+        ConfigError, match=r"The 'q' parameter of Node2Vec must be a float in \[0\.001, 1000\]"
+    ):
+        Node2Vec(q=1e-300).fit(graph)
+    # a clique: every candidate is a neighbour of prev, so a proposal is accepted with probability q = 0.001
+    clique = from_networkx(nx.complete_graph(12))
+    t0 = time.perf_counter()
+    walks = generate_walks(clique, num_walks=150, walk_length=40, p=1.0, q=1e-3, mode="otf", random_state=3)
+    assert time.perf_counter() - t0 < 10
+    pvalue, _ = _chi2_pvalue(clique, walks.walks, 1.0, 1e-3)
+    assert pvalue > 1e-3
+    # directed, q = 1000: candidates off prev's row are accepted with probability 0.001, with no way back
+    pvalue, _ = _chi2_pvalue(
+        _directed_weighted(),
+        generate_walks(_directed_weighted(), num_walks=1000, walk_length=40, q=1e3, random_state=5).walks,
+        1.0,
+        1e3,
+    )
+    assert pvalue > 1e-3
+
+
+def test_unknown_node_message_names_the_graph_and_close_ids() -> None:
+    graph = from_networkx(nx.davis_southern_women_graph())
+    model = Node2Vec(dimensions=8, num_walks=2, epochs=1, ensemble=1, random_state=0, workers=1).fit(graph)
+    with pytest.raises(DataError) as exc:
+        model.most_similar("evelyn jefferson")
+    assert "is not in the graph the model was fitted on (32 nodes)" in str(exc.value)
+    assert "did you mean 'Evelyn Jefferson'" in str(exc.value) and "has no edges" not in str(exc.value)

@@ -1,7 +1,8 @@
 """``hyperselect graph ...``: node2vec embeddings, similar nodes, recommendations, classification, tuning.
 
 Thin by design: parse, call the library, print with rich, write JSON into ``--out``.  The library raises; only
-this module prints and exits (code 1 on a :class:`HyperselectError`).
+this module prints and exits (code 1 on a :class:`HyperselectError`; code 2 for an option refused while
+parsing, before any file is read).
 """
 
 from __future__ import annotations
@@ -19,66 +20,137 @@ from rich.table import Table
 
 from hyperselect._cli_options import out_folder
 from hyperselect._io import atomic_write_json, safe_join
-from hyperselect.errors import ConfigError, DataError, HyperselectError
+from hyperselect.errors import DataError, HyperselectError
+from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN
 
 app = typer.Typer(help="Graph embeddings (node2vec): similar nodes, recommendations, node classification.")
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # error messages stay greppable, one line each
+
+
+# ------------------------------------------------------------------ option checks, run while parsing (exit code 2)
+def _int_or_auto(value: str) -> str:
+    """``--num-walks``, ``--epochs``, ``--ensemble``: an integer >= 1 or 'auto' (kept as text for _model)."""
+    if value == "auto":
+        return value
+    try:
+        number = int(value)
+    except ValueError:
+        raise typer.BadParameter(f"expected an integer >= 1 or 'auto'. Got {value!r}.") from None
+    if number < 1:
+        raise typer.BadParameter(f"expected an integer >= 1 or 'auto'. Got {value!r}.")
+    return value
+
+
+def _positive_float(value: float) -> float:
+    if not 0 < value < float("inf"):  # also catches nan
+        raise typer.BadParameter(f"must be a finite number > 0. Got {value}.")
+    return value
+
+
+def _model_names(value: str) -> str:
+    from hyperselect.evaluate.node_classification import MODELS
+
+    names = [m.strip() for m in value.split(",") if m.strip()]
+    if not names:
+        raise typer.BadParameter(f"name at least one model of {', '.join(MODELS)}. Got {value!r}.")
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise typer.BadParameter(f"unknown model {unknown[0]!r}; expected some of {', '.join(MODELS)}.")
+    return value
+
+
+def _format(value: str) -> str:
+    if value not in ("npy", "word2vec"):
+        raise typer.BadParameter(f"expected 'npy' or 'word2vec'. Got {value!r}.")
+    return value
+
+
+def _dimension_list(value: str) -> str:
+    try:
+        dims = [int(d) for d in value.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"must be comma-separated integers >= 1. Got {value!r}.") from None
+    if not dims or min(dims) < 1:
+        raise typer.BadParameter(f"must be comma-separated integers >= 1. Got {value!r}.")
+    return value
+
+
+def _float_list(value: str) -> str:
+    try:
+        numbers = [float(v) for v in value.split(",") if v.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"must be comma-separated numbers. Got {value!r}.") from None
+    if not numbers or not all(0 < c < float("inf") for c in numbers):
+        raise typer.BadParameter(f"must be comma-separated finite numbers > 0. Got {value!r}.")
+    return value
+
+
+_BOOL_WORDS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _bool_list(value: str) -> str:
+    if not all(v.strip().lower() in _BOOL_WORDS for v in value.split(",")):
+        raise typer.BadParameter(f"must be comma-separated true/false. Got {value!r}.")
+    return value
+
+
+def _train_fraction(value: float) -> float:
+    if not 0 < value <= 0.9:  # 10% of the labels are held out for validation
+        raise typer.BadParameter(f"must be in (0, 0.9] (10% of labels are held out). Got {value}.")
+    return value
+
 
 LabelsOpt = typer.Option(None, "--labels", help="node<TAB>label file (several lines per node = multi-label).")
 OutOpt = typer.Option(
     None, "--out", help="Folder for the JSON results (and embeddings).", callback=out_folder
 )
 DirectedOpt = typer.Option(False, "--directed", help="Read the edge list as directed.")
-POpt = typer.Option(1.0, "--p", help="Return parameter p.")
-QOpt = typer.Option(1.0, "--q", help="In-out parameter q.")
-DimOpt = typer.Option(128, "--dimensions", help="Embedding dimension.")
-WalksOpt = typer.Option("auto", "--num-walks", help="Walks per node, or 'auto' (more on small graphs).")
-EpochsOpt = typer.Option("auto", "--epochs", help="Skip-gram epochs, or 'auto'.")
-EnsembleOpt = typer.Option("auto", "--ensemble", help="Runs with different seeds to aggregate, or 'auto'.")
-SeedOpt = typer.Option(0, "--seed", help="random_state.")
-WorkersOpt = typer.Option(None, "--workers", help="Threads (default: all cores).")
-
-
-def _auto_int(name: str, value: str) -> int | str:
-    if value == "auto":
-        return value
-    try:
-        return int(value)
-    except ValueError:
-        raise DataError(f"--{name.replace('_', '-')} must be an integer or 'auto'. Got {value!r}.") from None
-
-
-def _float_list(name: str, value: str) -> list[float]:
-    try:
-        return [float(v) for v in value.split(",") if v.strip()]
-    except ValueError:
-        raise ConfigError(f"--{name} must be comma-separated numbers. Got {value!r}.") from None
-
-
-def _bool_list(name: str, value: str) -> list[bool]:
-    words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-    out = []
-    for v in value.split(","):
-        if v.strip().lower() not in words:
-            raise ConfigError(f"--{name} must be comma-separated true/false. Got {value!r}.")
-        out.append(words[v.strip().lower()])
-    return out
+_PQ_RANGE = f"in [{P_Q_MIN:g}, {P_Q_MAX:g}]; beyond it the walk changes no further and sampling slows"
+POpt = typer.Option(
+    1.0,
+    "--p",
+    min=P_Q_MIN,
+    max=P_Q_MAX,
+    help=f"Return parameter p (a low p keeps walks near their start), {_PQ_RANGE}.",
+)
+QOpt = typer.Option(
+    1.0,
+    "--q",
+    min=P_Q_MIN,
+    max=P_Q_MAX,
+    help=f"In-out parameter q (a low q sends walks outward, DFS-like), {_PQ_RANGE}.",
+)
+DimOpt = typer.Option(128, "--dimensions", min=1, help="Embedding dimension.")
+WalksOpt = typer.Option(
+    "auto", "--num-walks", callback=_int_or_auto, help="Walks per node, or 'auto' (more on small graphs)."
+)
+EpochsOpt = typer.Option("auto", "--epochs", callback=_int_or_auto, help="Skip-gram epochs, or 'auto'.")
+EnsembleOpt = typer.Option(
+    "auto", "--ensemble", callback=_int_or_auto, help="Runs with different seeds to aggregate, or 'auto'."
+)
+SeedOpt = typer.Option(0, "--seed", min=0, help="random_state.")
+WorkersOpt = typer.Option(None, "--workers", min=1, help="Threads (default: all cores).")
+KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 
 
 def _run(fn: Callable[[], None]) -> None:
-    """Call ``fn``; print graph-data warnings in yellow and errors in red (exit code 1)."""
+    """Call ``fn``; print graph-data warnings in yellow (each once) and errors in red (exit code 1)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fn()
         except HyperselectError as exc:
-            for w in caught:
-                err_console.print(f"[yellow]warning:[/] {w.message}")
-            err_console.print(f"[red]error:[/] {exc}")
+            _print_warnings(caught)
+            err_console.print(f"[red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
-    for w in caught:
-        err_console.print(f"[yellow]warning:[/] {w.message}")
+    _print_warnings(caught)
+
+
+def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
+    # a check made before the fit and again after it (the labels) warns twice with the same words
+    for message in dict.fromkeys(str(w.message) for w in caught):
+        err_console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
@@ -100,6 +172,10 @@ def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
     return graph, lab
 
 
+def _auto_int(value: str) -> int | str:
+    return value if value == "auto" else int(value)  # checked while parsing (_int_or_auto)
+
+
 def _model(
     p: float,
     q: float,
@@ -114,9 +190,9 @@ def _model(
 
     return Node2Vec(
         dimensions=dimensions,
-        num_walks=_auto_int("num_walks", num_walks),
-        epochs=_auto_int("epochs", epochs),
-        ensemble=_auto_int("ensemble", ensemble),
+        num_walks=_auto_int(num_walks),
+        epochs=_auto_int(epochs),
+        ensemble=_auto_int(ensemble),
         p=p,
         q=q,
         random_state=seed,
@@ -124,9 +200,28 @@ def _model(
     )
 
 
-def _check_node(node: str, graph: Any, lab: Any) -> None:
-    if node not in graph and lab is not None and node in lab.labels:
+def _check_node(node: str, graph: Any, lab: Any, edges: Path) -> None:
+    """A --node that cannot be answered is refused before the (slow) fit."""
+    from hyperselect.data.graph import did_you_mean
+
+    if node in graph:
+        return
+    if lab is not None and node in lab.labels:
         raise DataError(f"Node {node!r} appears only in the label file: no neighbours, cannot be embedded.")
+    raise DataError(
+        f"Node {node!r} is not in the edge list {str(edges)!r} ({graph.n_nodes} nodes)"
+        f"{did_you_mean(node, graph.nodes)}."
+    )
+
+
+def _check_labels(graph: Any, lab: Any) -> None:
+    """The label file's nodes and classes against the graph, before the fit: the same warnings and errors as
+    after it (at least two classes with a node in the graph), without waiting for the embedding."""
+    from hyperselect.evaluate.node_classification import labelled_rows
+
+    has_edges = np.ones(graph.n_nodes, dtype=bool)
+    has_edges[[graph.index_of(u) for u in graph.isolated]] = False
+    labelled_rows(lab, graph.nodes, has_edges)
 
 
 def _label(answer: Any, shown: int = 3) -> str:
@@ -177,7 +272,9 @@ def embed(
     ensemble: str = EnsembleOpt,
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
-    format: str = typer.Option("npy", "--format", help="npy (folder) or word2vec (text file)."),
+    format: str = typer.Option(
+        "npy", "--format", callback=_format, help="npy (folder) or word2vec (text file)."
+    ),
 ) -> None:
     """Fit node2vec and save the embeddings (rows in node order)."""
 
@@ -206,7 +303,7 @@ def embed(
 def similar(
     edges: Path,
     node: str = typer.Option(..., "--node", help="The node to find peers of."),
-    k: int = typer.Option(10, "--k", help="How many answers."),
+    k: int = KOpt,
     labels: Path | None = LabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
@@ -223,7 +320,7 @@ def similar(
 
     def go() -> None:
         graph, lab = _load(edges, labels, directed)
-        _check_node(node, graph, lab)
+        _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
         console.print(_answers_table(f"most similar to {node}", answers))
@@ -241,7 +338,7 @@ def similar(
 def recommend(
     edges: Path,
     node: str = typer.Option(..., "--node", help="The node to recommend items for."),
-    k: int = typer.Option(10, "--k", help="How many items to add."),
+    k: int = typer.Option(10, "--k", min=1, help="How many items to add."),
     labels: Path | None = LabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
@@ -258,7 +355,7 @@ def recommend(
 
     def go() -> None:
         graph, lab = _load(edges, labels, directed)
-        _check_node(node, graph, lab)
+        _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
         console.print(_answers_table(f"peers of {node}", rec.peers[:5]))
@@ -298,14 +395,22 @@ def classify(
     dimensions: int = DimOpt,
     num_walks: str = WalksOpt,
     epochs: str = EpochsOpt,
-    ensemble: str = typer.Option("1", "--ensemble", help="Runs to average (Procrustes-aligned), or 'auto'."),
+    ensemble: str = typer.Option(
+        "1", "--ensemble", callback=_int_or_auto, help="Runs to average (Procrustes-aligned), or 'auto'."
+    ),
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
-    repeats: int = typer.Option(5, "--repeats", help="Random 50% splits to average."),
-    models: str = typer.Option("logreg,random_forest,network", "--models", help="Comma-separated models."),
+    repeats: int = typer.Option(5, "--repeats", min=1, help="Random 50% splits to average."),
+    models: str = typer.Option(
+        "logreg,random_forest,network",
+        "--models",
+        callback=_model_names,
+        help="Comma-separated models: logreg, random_forest, network.",
+    ),
     C: float = typer.Option(
         1.0,
         "--C",
+        callback=_positive_float,
         help="Logistic regression's inverse regularisation strength (> 0; `graph tune` selects it).",
     ),
     normalize: bool = typer.Option(
@@ -319,11 +424,10 @@ def classify(
     def go() -> None:
         from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
 
-        if not 0 < C < float("inf"):  # also catches nan
-            raise ConfigError(f"--C must be a finite number > 0. Got {C}.")
         graph, lab = _load(edges, labels, directed)
+        _check_labels(graph, lab)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
-        x, y = labelled_matrix(model.embeddings_, model.nodes_, lab)
+        x, y = labelled_matrix(model.embeddings_, model.nodes_, lab, directed=graph.directed)
         res = evaluate_embeddings(
             x,
             y,
@@ -361,29 +465,39 @@ def tune(
     labels: Path = typer.Option(..., "--labels", help="node<TAB>label file."),
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
-    trials: int = typer.Option(12, "--trials", help="Optuna trials."),
-    dimensions: str = typer.Option("128", "--dimensions", help="Comma-separated dimensions to try."),
-    num_walks: int = typer.Option(10, "--num-walks"),
+    trials: int = typer.Option(12, "--trials", min=1, help="Optuna trials."),
+    dimensions: str = typer.Option(
+        "128", "--dimensions", callback=_dimension_list, help="Comma-separated dimensions to try."
+    ),
+    num_walks: int = typer.Option(10, "--num-walks", min=1, help="Walks per node."),
     epochs: int = typer.Option(
         3,
         "--epochs",
+        min=1,
         help="Skip-gram epochs of every trial (the paper: 1; on BlogCatalog 3 gave test Macro-F1 0.267 vs 0.247).",
     ),
     seed: int = SeedOpt,
-    workers: int = typer.Option(2, "--workers"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Threads."),
     C_values: str = typer.Option(
         "1,3,10,30,100",
         "--C-values",
+        callback=_float_list,
         help="Comma-separated logistic regression C values (> 0) to select from.",
     ),
     normalize_values: str = typer.Option(
-        "false,true", "--normalize-values", help="Row L2 normalisation settings to select from: false, true."
+        "false,true",
+        "--normalize-values",
+        callback=_bool_list,
+        help="Row L2 normalisation settings to select from: false, true.",
     ),
     validation_repeats: int = typer.Option(
-        3, "--validation-repeats", help="Disjoint 10% validation slices averaged per configuration."
+        3, "--validation-repeats", min=1, help="Disjoint 10% validation slices averaged per configuration."
     ),
     train_fraction: float = typer.Option(
-        0.5, "--train-fraction", help="Share of labelled nodes the validation classifier trains on."
+        0.5,
+        "--train-fraction",
+        callback=_train_fraction,
+        help="Share of labelled nodes the validation classifier trains on, in (0, 0.9].",
     ),
 ) -> None:
     """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
@@ -394,12 +508,9 @@ def tune(
         from hyperselect.evaluate.node_classification import tune_node2vec
 
         graph, lab = _load(edges, labels, directed)
-        try:
-            dims = [int(d) for d in dimensions.split(",")]
-        except ValueError:
-            raise DataError(f"--dimensions must be comma-separated integers. Got {dimensions!r}.") from None
-        c_grid = _float_list("C-values", C_values)
-        norm_grid = _bool_list("normalize-values", normalize_values)
+        dims = [int(d) for d in dimensions.split(",")]  # each list was checked while parsing
+        c_grid = [float(v) for v in C_values.split(",") if v.strip()]
+        norm_grid = [_BOOL_WORDS[v.strip().lower()] for v in normalize_values.split(",")]
         res = tune_node2vec(
             graph,
             lab,

@@ -92,8 +92,21 @@ class Graph:
 
     @property
     def isolated(self) -> list[str]:
-        """Nodes with no outgoing edge: a walk cannot leave them, so they get no embedding."""
-        return [self.nodes[i] for i in np.flatnonzero(self.degree == 0)]
+        """Nodes with no edge at all: no walk starts at or reaches them, so they get no embedding."""
+        return [self.nodes[i] for i in np.flatnonzero((self.degree == 0) & (self._in_degree() == 0))]
+
+    @property
+    def sinks(self) -> list[str]:
+        """Directed graphs: nodes with incoming but no outgoing edges.  No walk starts there, but walks that
+        reach them end there, so they are embedded from those walks (empty for an undirected graph)."""
+        if not self.directed:
+            return []
+        return [self.nodes[i] for i in np.flatnonzero((self.degree == 0) & (self._in_degree() > 0))]
+
+    def _in_degree(self) -> np.ndarray:
+        if not self.directed:
+            return self.degree
+        return np.bincount(self.indices, minlength=self.n_nodes)
 
     def index_of(self, node: Any) -> int:
         if self._index is None:
@@ -170,6 +183,28 @@ def _two_colouring(indptr: np.ndarray, indices: np.ndarray, directed: bool) -> n
                 elif colour[v] == colour[u]:
                     return None
     return colour
+
+
+def close_matches(name: str, names: Sequence[str], limit: int = 3) -> list[str]:
+    """Node ids a mistyped ``name`` probably meant: the same up to case, spaces, ``_`` and ``-`` first, then
+    (on graphs of up to 100,000 nodes, where it takes well under a second) the closest by difflib."""
+
+    def fold(text: str) -> str:
+        return "".join(c for c in text.casefold() if c not in " _-")
+
+    key = fold(name)
+    found = [u for u in names if fold(u) == key][:limit]
+    if len(found) < limit and len(names) <= 100_000:
+        import difflib
+
+        found += [u for u in difflib.get_close_matches(name, names, n=limit, cutoff=0.75) if u not in found]
+    return found[:limit]
+
+
+def did_you_mean(name: str, names: Sequence[str]) -> str:
+    """``"; did you mean 'Evelyn_Jefferson'?"`` for an error message, or ``""`` when nothing is close."""
+    found = close_matches(name, names)
+    return f"; did you mean {' or '.join(repr(u) for u in found)}?" if found else ""
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -277,12 +312,25 @@ def from_edges(
     isolated = graph.isolated
     report["isolated_nodes"] = len(isolated)
     if isolated:
-        kind = "no outgoing edge" if directed else "no neighbours"
+        kind = "no edge in either direction" if directed else "no neighbours"
         warnings.warn(
             f"{source}: {len(isolated)} node(s) with {kind} (e.g. {isolated[:3]}): they cannot be embedded.",
             GraphDataWarning,
             stacklevel=3,
         )
+    if directed:
+        # a sink (a paper that cites nothing) starts no walk, but the walks that reach it end there and embed
+        # it: it is not "unembeddable"; what the user should know is that walks stop short at it
+        sinks = graph.sinks
+        report["sink_nodes"] = len(sinks)
+        if sinks:
+            warnings.warn(
+                f"{source}: {len(sinks)} node(s) with incoming but no outgoing edges (e.g. {sinks[:3]}): walks "
+                "stop there, so these nodes start no walk and are embedded only from the walks that reach "
+                "them (if the edges have no direction, read the graph as undirected).",
+                GraphDataWarning,
+                stacklevel=3,
+            )
     return graph
 
 
@@ -364,12 +412,101 @@ def _skip_header(p: Path, lineno: int, line: str) -> None:
     )
 
 
-def _sniff_delimiter(line: str) -> str | None:
-    if "\t" in line:
+_QUOTES = "\"'"
+
+
+def _quote_end(line: str, i: int, sep: str | None = None) -> int:
+    """End (exclusive) of the quoted field opening at ``line[i]``, or -1 when ``line[i]`` opens none.
+
+    A quote opens a field only at the field's start (line start, after whitespace, a comma or ``sep``) and only
+    if its match closes the field (followed by the line end, whitespace, a comma or ``sep``): an apostrophe
+    inside an id (``O'Brien``) or an id starting with one that is never closed stays literal.
+    """
+    if line[i] not in _QUOTES:
+        return -1
+    if i > 0 and not (line[i - 1] in " \t," or (sep and line.endswith(sep, 0, i))):
+        return -1
+    close = line.find(line[i], i + 1)
+    if close < 0:
+        return -1
+    end = close + 1
+    if end < len(line) and not (line[end] in " \t," or (sep and line.startswith(sep, end))):
+        return -1
+    return end
+
+
+def _scan(line: str, sep: str | None = None) -> tuple[str, str, bool]:
+    """The data part of a stripped line, the same with quoted fields blanked (for sniffing the delimiter), and
+    whether a trailing comment was cut: ``#`` at the line start or after whitespace, outside quotes."""
+    skeleton = []
+    i, n = 0, len(line)
+    while i < n:
+        end = _quote_end(line, i, sep)
+        if end > 0:
+            skeleton.append("_" * (end - i))
+            i = end
+            continue
+        if line[i] == "#" and (i == 0 or line[i - 1].isspace()):
+            data = line[:i].rstrip()
+            return data, "".join(skeleton)[: len(data)], True
+        skeleton.append(line[i])
+        i += 1
+    return line, "".join(skeleton), False
+
+
+def _split(line: str, sep: str | None) -> list[str]:
+    """The fields of a data line (see :func:`_scan`): split on ``sep`` (``None``: runs of whitespace), each
+    field stripped, and a field in matching quotes (``"New York"``, ``'x'``) taken without them."""
+    fields: list[str] = []
+    i, n = 0, len(line)
+
+    def blank(j: int) -> bool:  # whitespace that is not (the start of) the separator
+        return line[j].isspace() and not (sep and line.startswith(sep, j))
+
+    while True:
+        while i < n and blank(i):
+            i += 1
+        if sep is None and i >= n:
+            return fields
+        start = i
+        end = _quote_end(line, i, sep) if i < n else -1
+        if end > 0:
+            j = end
+            while j < n and blank(j):
+                j += 1
+            if j >= n:
+                fields.append(line[start + 1 : end - 1])
+                return fields
+            if sep is None or line.startswith(sep, j):
+                fields.append(line[start + 1 : end - 1])
+                i = j + (len(sep) if sep else 0)
+                continue
+        if sep is None:
+            while i < n and not line[i].isspace():
+                i += 1
+            fields.append(line[start:i])
+            continue
+        j = line.find(sep, start)
+        if j < 0:
+            fields.append(line[start:].strip())
+            return fields
+        fields.append(line[start:j].strip())
+        i = j + len(sep)
+
+
+def _sniff_delimiter(skeleton: str) -> str | None:
+    if "\t" in skeleton:
         return "\t"
-    if "," in line:
+    if "," in skeleton:
         return ","
     return None  # any run of whitespace
+
+
+def _comment_hint(cut: bool) -> str:
+    """What to add to a column-count error on a line whose end was read as a comment."""
+    if not cut:
+        return ""
+    return " (a '#' at the line start or after whitespace starts a comment: quote an id that begins with '#')"
 
 
 def read_edgelist(
@@ -379,15 +516,24 @@ def read_edgelist(
     delimiter: str | None = "auto",
     weighted: bool | None = None,
 ) -> Graph:
-    """Read ``u v [weight]`` lines (tab, comma or whitespace separated; ``#`` starts a comment line).
+    """Read ``u v [weight]`` lines (tab, comma or whitespace separated).
 
     The delimiter and whether a weight column exists are taken from the first data line unless given; every
     later line must have the same number of columns.  Weights must be finite and > 0: a zero or negative
     weight has no meaning as a transition probability, so it is an error with the line number, not a guess.
+
+    Comments and quotes, as networkx and most edge-list exports write them: ``#`` at the start of a line or
+    after whitespace starts a comment that runs to the line end (``a b 2  # met twice`` is the edge a-b of
+    weight 2), while a ``#`` inside an id (``C#``) is kept.  An id in matching double or single quotes is read
+    without them (``"New York" Boston`` and ``'x' y`` name the nodes ``New York`` and ``x``); quotes are also
+    how an id holds the delimiter, a space or a leading ``#``.  An apostrophe inside an id (``O'Brien``) is
+    kept.  A line whose column count is wrong after its comment was cut is an error naming the line.
     """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"Edge list {str(p)!r} does not exist or is not a file.")
+    if delimiter == "":
+        raise DataError("delimiter must be 'auto', None (any whitespace) or a non-empty string. Got ''.")
     ids: dict[str, int] = {}
     src: list[int] = []
     dst: list[int] = []
@@ -396,12 +542,12 @@ def read_edgelist(
     sep: str | None = None
     header_checked = False
     for lineno, raw in _read_lines(p):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        line, skeleton, cut = _scan(raw.strip(), None if delimiter == "auto" else delimiter)
+        if not line:
             continue
         if ncols == 0:
-            sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
-        parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+            sep = _sniff_delimiter(skeleton) if delimiter == "auto" else delimiter
+        parts = _split(line, sep)
         if ncols == 0 and not header_checked:
             header_checked = True
             if _header_kind(parts, labels=False):
@@ -411,14 +557,15 @@ def read_edgelist(
             ncols = len(parts)
             if ncols not in (2, 3):
                 raise DataError(
-                    f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: {line[:80]!r}."
+                    f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: "
+                    f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
                 )
             if weighted is True and ncols == 2:
                 raise DataError(f"{p}:{lineno}: weighted=True but the line has no weight column.")
         if len(parts) != ncols:
             raise DataError(
                 f"{p}:{lineno}: expected {ncols} columns like the first data line, found {len(parts)}: "
-                f"{line[:80]!r}."
+                f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
             )
         u, v = parts[0], parts[1]
         if not u or not v:
@@ -530,12 +677,16 @@ class NodeLabels:
         return any(len(v) > 1 for v in self.labels.values())
 
     def align(
-        self, nodes: Sequence[str], embedded: np.ndarray | None = None
+        self,
+        nodes: Sequence[str],
+        embedded: np.ndarray | None = None,
+        *,
+        unembedded: str = "have no neighbours and no embedding",
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows of ``nodes`` that carry labels and a 0/1 indicator matrix for them.
+        """Rows of ``nodes`` that carry labels and a 0/1 indicator matrix for them (one column per class).
 
-        Nodes only in the label file and labelled nodes that could not be embedded are reported, not silently
-        dropped.
+        Nodes only in the label file and labelled nodes that could not be embedded (``embedded`` False; the
+        warning says they ``unembedded``) are reported, not silently dropped.
         """
         index = {name: i for i, name in enumerate(nodes)}
         label_only = [u for u in self.labels if u not in index]
@@ -551,7 +702,7 @@ class NodeLabels:
             dropped = [nodes[r] for r in rows if not embedded[r]]
             if dropped:
                 warnings.warn(
-                    f"{self.source}: {len(dropped)} labelled node(s) have no neighbours and no embedding "
+                    f"{self.source}: {len(dropped)} labelled node(s) {unembedded} "
                     f"(e.g. {dropped[:3]}); they are left out.",
                     GraphDataWarning,
                     stacklevel=2,
@@ -566,29 +717,37 @@ class NodeLabels:
 
 
 def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto") -> NodeLabels:
-    """Read ``node<TAB>label`` lines; a node on several lines has several labels."""
+    """Read ``node<TAB>label`` lines; a node on several lines has several labels.
+
+    Comments and quotes are read as in :func:`read_edgelist`: ``#`` at the line start or after whitespace
+    starts a comment (``a  x  # checked by hand`` labels ``a`` with ``x``), and a node id or label in matching
+    quotes (``"New York"  city``) is taken without them.
+    """
     p = Path(path)
     if not p.is_file():
         raise DataError(f"Label file {str(p)!r} does not exist or is not a file.")
+    if delimiter == "":
+        raise DataError("delimiter must be 'auto', None (any whitespace) or a non-empty string. Got ''.")
     labels: dict[str, list[str]] = {}
     classes: dict[str, None] = {}
     sep: str | None = None
     seen_data = False
     for lineno, raw in _read_lines(p):
-        line = raw.strip()
-        if not line or line.startswith("#"):
+        line, skeleton, cut = _scan(raw.strip(), None if delimiter == "auto" else delimiter)
+        if not line:
             continue
         first = not seen_data
         if first:
-            sep = _sniff_delimiter(line) if delimiter == "auto" else delimiter
+            sep = _sniff_delimiter(skeleton) if delimiter == "auto" else delimiter
             seen_data = True
-        parts = [t.strip() for t in line.split(sep)] if sep is not None else line.split()
+        parts = _split(line, sep)
         if first and _header_kind(parts, labels=True):
             _skip_header(p, lineno, line)
             continue
         if len(parts) != 2 or not parts[0] or not parts[1]:
             raise DataError(
-                f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: {line[:80]!r}."
+                f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: "
+                f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
             )
         node, lab = parts
         have = labels.setdefault(node, [])

@@ -11,20 +11,41 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from hyperselect.data.graph import Graph, NodeLabels
+from hyperselect._validation import Constraint, Interval, IntTuple, check_params
+from hyperselect.data.graph import Graph, GraphDataWarning, NodeLabels
 from hyperselect.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TuneResult", "evaluate_embeddings", "top_k_predictions", "tune_node2vec"]
+__all__ = [
+    "TuneResult",
+    "evaluate_embeddings",
+    "labelled_matrix",
+    "labelled_rows",
+    "top_k_predictions",
+    "tune_node2vec",
+]
 
 MODELS = ("logreg", "random_forest", "network")
+_NO_EMBEDDING = "have no neighbours and no embedding"
+#: tune_node2vec's counts, checked before any work (the grids are checked where they are read)
+_TUNE_CONSTRAINTS: dict[str, Constraint] = {
+    "n_trials": Interval(int, 1, None),
+    "walk_length": Interval(int, 2, None),
+    "num_walks": Interval(int, 1, None),
+    "window": Interval(int, 1, None),
+    "epochs": Interval(int, 1, None),
+    "workers": Interval(int, 1, None),
+    "random_state": Interval(int, 0, None),
+    "dimensions": IntTuple(allow_empty=False),
+}
 
 
 def top_k_predictions(scores: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -116,6 +137,17 @@ def _scores(
     return out
 
 
+def check_models(models: Sequence[str]) -> list[str]:
+    """The model names, checked: at least one, each one of :data:`MODELS` (duplicates dropped)."""
+    names = [models] if isinstance(models, str) else list(models)
+    unknown = [m for m in names if m not in MODELS]
+    if unknown:
+        raise ConfigError(f"Unknown model {unknown[0]!r}; expected one of {', '.join(MODELS)}.")
+    if not names:
+        raise ConfigError(f"No model to evaluate; name at least one of {', '.join(MODELS)}.")
+    return list(dict.fromkeys(names))
+
+
 def evaluate_embeddings(
     x: np.ndarray,
     y: np.ndarray,
@@ -139,6 +171,11 @@ def evaluate_embeddings(
 
     C = _check_C(C)
     normalize = _check_normalize(normalize)
+    models = check_models(models)
+    if isinstance(repeats, bool) or not isinstance(repeats, (int, np.integer)) or repeats < 1:
+        raise ConfigError(f"repeats must be an integer >= 1. Got {repeats!r}.")
+    if not 0 < train_fraction < 1:
+        raise ConfigError(f"train_fraction must be in (0, 1). Got {train_fraction!r}.")
     if len(x) != len(y):
         raise DataError(f"{len(x)} embedding rows but {len(y)} label rows.")
     if np.isnan(x).any():
@@ -188,14 +225,55 @@ def evaluate_embeddings(
     return results
 
 
-def labelled_matrix(
-    embeddings: np.ndarray, nodes: Sequence[str], labels: NodeLabels
-) -> tuple[np.ndarray, np.ndarray]:
-    """Embedding rows and label indicators for the labelled nodes that could be embedded (others reported)."""
-    embedded = ~np.isnan(embeddings).any(axis=1)
-    rows, y = labels.align(nodes, embedded)
+def labelled_rows(
+    labels: NodeLabels,
+    nodes: Sequence[str],
+    embedded: np.ndarray | None = None,
+    *,
+    unembedded: str = _NO_EMBEDDING,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Rows of ``nodes`` to score, their label indicators and the classes (columns) that are scored.
+
+    Labelled nodes outside the graph (label-only) or without an embedding are left out with a warning (see
+    :meth:`NodeLabels.align`), and so are the classes left with no node: Macro-F1 would count each as an F1 of
+    0 that no classifier can change.  Fewer than two classes left is an error naming the file and the class:
+    one class is scored 1.0 by any classifier, which says nothing.
+    """
+    rows, y = labels.align(nodes, embedded, unembedded=unembedded)
     if len(rows) == 0:
         raise DataError(f"{labels.source}: no labelled node is in the graph with an embedding.")
+    present = np.asarray(y.any(axis=0), dtype=bool)
+    classes = [c for c, ok in zip(labels.classes, present.tolist(), strict=True) if ok]
+    empty = [c for c, ok in zip(labels.classes, present.tolist(), strict=True) if not ok]
+    if len(classes) < 2:
+        if not empty:
+            raise DataError(
+                f"{labels.source}: every labelled node has the class {classes[0]!r}; node classification needs "
+                "at least two classes."
+            )
+        raise DataError(
+            f"{labels.source}: only the class {classes[0]!r} has labelled nodes in the graph ({len(empty)} "
+            f"other class(es) have none, e.g. {empty[:3]}); node classification needs at least two classes."
+        )
+    if empty:
+        warnings.warn(
+            f"{labels.source}: {len(empty)} class(es) have no labelled node left in the graph (e.g. "
+            f"{empty[:3]}); they are left out of the scores ({len(classes)} classes scored).",
+            GraphDataWarning,
+            stacklevel=2,
+        )
+        y = y[:, present]
+    return rows, y, classes
+
+
+def labelled_matrix(
+    embeddings: np.ndarray, nodes: Sequence[str], labels: NodeLabels, *, directed: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Embedding rows and label indicators for the labelled nodes that could be embedded (others reported),
+    over the classes that have such a node (see :func:`labelled_rows`)."""
+    embedded = ~np.isnan(embeddings).any(axis=1)
+    why = "were not embedded (no edges, or no walk reached them)" if directed else _NO_EMBEDDING
+    rows, y, _ = labelled_rows(labels, nodes, embedded, unembedded=why)
     return embeddings[rows], y
 
 
@@ -270,12 +348,20 @@ def tune_node2vec(
     protocol with 1 epoch against 0.267 with 3 (``benchmarks/results/node2vec_tuned_blogcatalog*.json``).
     One SGD pass leaves the vectors of rarely visited nodes, which decide Macro-F1's rare labels, undertrained.
     """
-    optuna = __import__("optuna")
-    from sklearn.metrics import f1_score
-
-    from hyperselect.represent.node2vec.skipgram import train_skipgram
-    from hyperselect.represent.node2vec.walks import generate_walks
-
+    check_params(
+        "tune_node2vec",
+        {
+            "n_trials": n_trials,
+            "walk_length": walk_length,
+            "num_walks": num_walks,
+            "window": window,
+            "epochs": epochs,
+            "workers": workers,
+            "random_state": random_state,
+            "dimensions": tuple(dimensions),
+        },
+        _TUNE_CONSTRAINTS,
+    )
     C_grid = [_check_C(c) for c in C_values]
     norm_grid = [_check_normalize(v) for v in normalize_values]
     if not C_grid or not norm_grid:
@@ -284,7 +370,8 @@ def tune_node2vec(
     walks_cache: dict[tuple[float, float], np.ndarray] = {}
     score_cache: dict[tuple[float, float, int], dict[str, Any]] = {}
     embedded = graph.degree > 0
-    rows, y = labels.align(graph.nodes, embedded)
+    why = "have no outgoing edge (tuning scores only the nodes that start walks)" if graph.directed else ""
+    rows, y, _ = labelled_rows(labels, graph.nodes, embedded, unembedded=why or _NO_EMBEDDING)
     if len(rows) < 10:
         raise DataError(f"Only {len(rows)} labelled nodes: too few to hold out a validation set for tuning.")
     if not 0 < validation_fraction < 1:
@@ -302,6 +389,12 @@ def tune_node2vec(
             "train_fraction must be None or in (0, 1) with train_fraction + validation_fraction <= 1. "
             f"Got {train_fraction!r} (validation_fraction {validation_fraction!r})."
         )
+    optuna = __import__("optuna")
+    from sklearn.metrics import f1_score
+
+    from hyperselect.represent.node2vec.skipgram import train_skipgram
+    from hyperselect.represent.node2vec.walks import generate_walks
+
     rng = np.random.default_rng(random_state)
     perm = rng.permutation(len(rows))
     n_val = max(2, round(validation_fraction * len(rows)))

@@ -71,8 +71,39 @@ def first_step(indptr, indices, cumw, weighted, cur, u):
     return indices[k if k < e else e - 1]
 
 
+#: Rejected proposals after which a step is drawn exactly from its row instead (see ``otf_step``).
+MAX_REJECTIONS = 64
+
+
+@njit(cache=True)
+def exact_step(indptr, indices, weights, cur, prev, inv_p, inv_q, state):
+    """One step drawn from the exact second-order law over cur's row: O(degree) instead of O(1) expected."""
+    s = indptr[cur]
+    e = indptr[cur + 1]
+    ps = indptr[prev]
+    pe = indptr[prev + 1]
+    mass = 0.0
+    for k in range(s, e):
+        x = indices[k]
+        a = inv_p if x == prev else (1.0 if find(indices, ps, pe, x) >= 0 else inv_q)
+        mass += weights[k] * a
+    state, u = splitmix(state)
+    r = u * mass
+    acc = 0.0
+    for k in range(s, e):
+        x = indices[k]
+        a = inv_p if x == prev else (1.0 if find(indices, ps, pe, x) >= 0 else inv_q)
+        acc += weights[k] * a
+        if acc > r:
+            return x, state
+    return indices[e - 1], state
+
+
 @njit(cache=True, inline="always")
 def otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, state):
+    # the acceptance rate of a proposal can be as low as min(q, 1/q) (every candidate a neighbour of prev with
+    # q < 1, or none with q > 1 and no way back): after MAX_REJECTIONS the step is drawn exactly from the row,
+    # which keeps the law exact (each round's accepted draw already follows it) and bounds the work per step
     s = indptr[cur]
     e = indptr[cur + 1]
     kp = find(indices, s, e, prev)
@@ -91,7 +122,7 @@ def otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, 
     env_all = env_ret + beta_max * (total - w_ret)
     ps = indptr[prev]
     pe = indptr[prev + 1]
-    while True:
+    for _ in range(MAX_REJECTIONS):
         state, u = splitmix(state)
         if u * env_all < env_ret:
             return prev, state
@@ -115,6 +146,7 @@ def otf_step(indptr, indices, weights, cumw, weighted, cur, prev, inv_p, inv_q, 
         state, u3 = splitmix(state)
         if u3 * beta_max < beta:
             return x, state
+    return exact_step(indptr, indices, weights, cur, prev, inv_p, inv_q, state)
 
 
 @njit(cache=True, parallel=True, nogil=True)

@@ -31,10 +31,10 @@ import numpy as np
 
 from hyperselect._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params
-from hyperselect.data.graph import Graph, from_networkx
+from hyperselect.data.graph import Graph, did_you_mean, from_networkx
 from hyperselect.errors import DataError, NotFittedError
 from hyperselect.represent.node2vec.skipgram import train_skipgram
-from hyperselect.represent.node2vec.walks import generate_walks, resolve_mode
+from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN, generate_walks, resolve_mode
 
 logger = logging.getLogger(__name__)
 
@@ -128,8 +128,8 @@ _CONSTRAINTS: dict[str, Constraint] = {
     "walk_length": Interval(int, 2, None),
     "num_walks": Options(("auto",)),
     "window": Interval(int, 1, None),
-    "p": Interval(float, 0, None, "neither"),
-    "q": Interval(float, 0, None, "neither"),
+    "p": Interval(float, P_Q_MIN, P_Q_MAX),
+    "q": Interval(float, P_Q_MIN, P_Q_MAX),
     "epochs": Options(("auto",)),
     "negative": Interval(int, 1, None),
     "ensemble": Options(("auto",)),
@@ -360,10 +360,17 @@ class Node2Vec:
         key = str(node)
         if key not in self._index:
             raise DataError(
-                f"Node {key!r} is not in the graph (it has no edges): no neighbours, cannot be embedded."
+                f"Node {key!r} is not in the graph the model was fitted on ({len(self.nodes_)} nodes)"
+                f"{did_you_mean(key, self.nodes_)}."
             )
         i = self._index[key]
         if not self.embedded_[i]:
+            g = getattr(self, "graph_", None)
+            if g is not None and g.directed and key in g.sinks:
+                raise DataError(
+                    f"Node {key!r} has no outgoing edge and no walk reached it: it was not embedded, so it has "
+                    "no similar nodes (more walks per node may reach it)."
+                )
             raise DataError(
                 f"Node {key!r} has no neighbours: cannot be embedded, so it has no similar nodes."
             )

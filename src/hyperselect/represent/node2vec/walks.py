@@ -10,6 +10,10 @@ of ``prev`` and ``1/q`` otherwise.  Three ways to draw it, all exact:
                  proposed from the first-order law (prev excluded) and accepted with ``alpha / max(1, 1/q)``.
                  Folding the return edge out keeps the acceptance rate high even for a small p (p = 0.25 would
                  otherwise put a 4x envelope on every neighbour).  Memory: the CSR arrays plus one float per edge.
+                 The acceptance rate of the other neighbours can still fall to ``min(q, 1/q)`` (with q < 1 when
+                 every candidate is a neighbour of prev, with q > 1 when none is and there is no way back), so
+                 after 64 rejections a step is drawn exactly from its row, O(degree): the law stays exact and a
+                 step's work stays bounded.
 ``precomp``      per-edge alias tables (memory sum over edges of the target's degree): only for small graphs.
 
 Reproducibility: every walk has its own counter-based generator (splitmix64 seeded by the walk's index and
@@ -33,12 +37,16 @@ from hyperselect.errors import ConfigError, require
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["WALK_MODES", "WalkResult", "exact_transition_probs", "generate_walks"]
+__all__ = ["P_Q_MAX", "P_Q_MIN", "WALK_MODES", "WalkResult", "exact_transition_probs", "generate_walks"]
 
 WALK_MODES = ("auto", "first_order", "otf", "precomp")
 #: Above this many alias entries (sum over edges of the target's degree) precomputation is refused with a hint.
 PRECOMP_MAX_ENTRIES = 50_000_000
 _PRECOMP_WARN_ENTRIES = 5_000_000
+#: The accepted range of p and q.  Beyond it the walk does not change in any useful way (at q = 1e-3 an outward
+#: step is already 1,000 times likelier than a step among prev's neighbours), while 1/p and 1/q can overflow and
+#: the otf sampler's acceptance rate, as low as min(q, 1/q), sends every step to the exact O(degree) draw.
+P_Q_MIN, P_Q_MAX = 1e-3, 1e3
 
 
 def _get_kernels() -> Any:
@@ -74,9 +82,11 @@ def resolve_mode(graph: Graph, p: float, q: float, mode: str) -> str:
             not isinstance(value, (int, float))
             or isinstance(value, bool)
             or not math.isfinite(value)
-            or value <= 0
+            or not P_Q_MIN <= value <= P_Q_MAX
         ):
-            raise ConfigError(f"The {name!r} parameter must be a float in (0, inf). Got {value!r}.")
+            raise ConfigError(
+                f"The {name!r} parameter must be a float in [{P_Q_MIN:g}, {P_Q_MAX:g}]. Got {value!r}."
+            )
     first = p == 1 and q == 1
     if mode == "auto":
         return "first_order" if first else "otf"
