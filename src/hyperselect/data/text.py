@@ -8,8 +8,12 @@ to the same number of rows.  Every dropped row is counted in :class:`TextData` s
 
 from __future__ import annotations
 
+import io
+import itertools
 import logging
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hyperselect.data.splits import SplitWarning
 from hyperselect.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -95,10 +100,15 @@ def _display(path: Path) -> str:
     return str(path)
 
 
-def read_text_table(path: str | os.PathLike[str], *, sep: str | None = None) -> pd.DataFrame:
-    """Read CSV/TSV/JSONL (optionally ``.gz``) as strings; missing cells become ``""``.
+def read_text_table(
+    path: str | os.PathLike[str], *, sep: str | None = None, encoding: str | None = None
+) -> pd.DataFrame:
+    """Read CSV/TSV/JSONL (optionally ``.gz``, ``.bz2``, ``.xz`` or a one-file ``.zip``) as strings; missing
+    cells become ``""``.
 
     Everything is read as text because labels like ``01`` or ``1.0`` must not be reinterpreted as numbers.
+    ``encoding`` defaults to UTF-8 (a byte-order mark is skipped); a byte that does not decode is a
+    :class:`DataError` naming its line and column.
     """
     p = Path(path)
     shown = _display(p)
@@ -107,61 +117,181 @@ def read_text_table(path: str | os.PathLike[str], *, sep: str | None = None) -> 
     if p.is_dir():
         raise DataError(f"{shown}: is a directory, expected a CSV, TSV or JSONL file.")
     suffixes = [s.lower() for s in p.suffixes]
-    if suffixes and suffixes[-1] in {".gz", ".bz2", ".xz", ".zip"}:
+    compression = suffixes[-1] if suffixes and suffixes[-1] in _COMPRESSED else None
+    if compression:
         suffixes = suffixes[:-1]
     kind = suffixes[-1] if suffixes else ""
+    jsonl = kind in _JSONL_SUFFIXES
+    text = _read_decoded(p, shown, compression, encoding)
+    if not text.strip():
+        expected = "one JSON object per line" if jsonl else "a header line and data rows"
+        raise DataError(f"{shown}: is empty; expected {expected}.")
     try:
-        if kind in _JSONL_SUFFIXES:
-            df = _read_jsonl(p, shown)
+        if jsonl:
+            df = _read_jsonl(text, shown)
         else:
             if sep is None:
                 sep = "\t" if kind == ".tsv" else ","
-            df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
+            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        if isinstance(exc, pd.errors.ParserError) and "Expected" in first:
+            hint = f" (a text holding the delimiter {sep!r} must be in double quotes)"
         raise DataError(
-            f"{shown}: cannot be read as {'JSON Lines' if kind in _JSONL_SUFFIXES else 'a table'}: {first}"
+            f"{shown}: cannot be read as {'JSON Lines' if jsonl else 'a table'}: {first}{hint}"
         ) from exc
     if df.shape[1] == 0 or len(df) == 0:
-        raise DataError(f"{shown}: has no rows.")
+        raise DataError(f"{shown}: has no rows" + ("." if jsonl else " below its header line."))
     return df
 
 
-def _read_jsonl(p: Path, shown: str) -> pd.DataFrame:
+_COMPRESSED = {".gz", ".bz2", ".xz", ".zip"}
+
+
+def _open_binary(p: Path, compression: str | None) -> Any:
+    if compression == ".gz":
+        import gzip
+
+        return gzip.open(p, "rb")
+    if compression == ".bz2":
+        import bz2
+
+        return bz2.open(p, "rb")
+    if compression == ".xz":
+        import lzma
+
+        return lzma.open(p, "rb")
+    if compression == ".zip":
+        import zipfile
+
+        zf = zipfile.ZipFile(p)
+        members = [m for m in zf.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            zf.close()
+            raise DataError(f"{p}: a .zip must hold exactly one file; it holds {len(members)}.")
+        return zf.open(members[0])
+    return p.open("rb")
+
+
+def _read_decoded(p: Path, shown: str, compression: str | None, encoding: str | None) -> str:
+    """The file's text.  Lines are decoded one by one so an undecodable byte is named at its own line and
+    column (a decoder fed fixed-size buffers reports a position inside the buffer, not the file)."""
+    import codecs
+    import lzma
+    import zipfile
+    import zlib
+
+    enc = encoding or "utf-8"
+    try:
+        codecs.lookup(enc)
+    except LookupError:
+        raise ConfigError(
+            f"Unknown encoding {enc!r} given for {shown}; expected a Python codec name such as "
+            "'utf-8', 'latin-1' or 'cp1252'."
+        ) from None
+    parts: list[str] = []
+    try:
+        with _open_binary(p, compression) as fh:
+            first = fh.readline()
+            if encoding is None and first.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+                enc = "utf-16"  # a byte-order mark is unambiguous; spreadsheet exports on Windows write these
+            if "\n".encode(enc) != b"\n":
+                # UTF-16/32: a newline byte may sit inside a character, so lines cannot be cut on it
+                raw = first + fh.read()
+                try:
+                    return raw.decode(enc)
+                except UnicodeDecodeError as exc:
+                    raise DataError(
+                        f"{shown}: not {enc} text (byte {raw[exc.start : exc.start + 1]!r} at byte offset "
+                        f"{exc.start}); pass the file's real encoding (--encoding on the command line, "
+                        "encoding= in Python)."
+                    ) from None
+            if first.startswith(codecs.BOM_UTF8) and codecs.lookup(enc).name == "utf-8":
+                first = first[len(codecs.BOM_UTF8) :]
+            for lineno, raw in enumerate(itertools.chain([first], fh), start=1):
+                try:
+                    parts.append(raw.decode(enc))
+                except UnicodeDecodeError as exc:
+                    raise DataError(_decode_message(shown, lineno, raw, exc, enc, encoding is None)) from None
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
+        what = f"a {compression} archive" if compression else "a file"
+        raise DataError(
+            f"{shown}: cannot be read as {what}: {str(exc).strip() or type(exc).__name__}"
+        ) from exc
+    return "".join(parts)
+
+
+def _decode_message(
+    shown: str, lineno: int, raw: bytes, exc: UnicodeDecodeError, enc: str, default: bool
+) -> str:
+    column = len(raw[: exc.start].decode(enc, errors="replace")) + 1  # in characters, as an editor counts
+    found = f"{shown}:{lineno}: not {enc} text (byte {raw[exc.start : exc.start + 1]!r} at column {column})"
+    if default:
+        return (
+            f"{found}; expected UTF-8. If the file is in another encoding, name it: --encoding latin-1 on "
+            "the command line (encoding='latin-1' in Python), or convert it (e.g. iconv -f latin1 -t utf-8)."
+        )
+    return f"{found}; pass the file's real encoding (--encoding on the command line, encoding= in Python)."
+
+
+def _read_jsonl(text: str, shown: str) -> pd.DataFrame:
     """One JSON object per line, parsed here so labels keep their JSON spelling (``1`` stays ``"1"``, where
     pandas would turn an int column with a gap into ``1.0``) and errors can name the line."""
-    import gzip
     import json
 
-    opener: Any = gzip.open if p.suffix.lower() == ".gz" else open
     records: list[dict[str, Any]] = []
-    with opener(p, "rt", encoding="utf-8") as fh:
-        for n, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(f"{shown}: line {n} is not valid JSON ({exc.msg}).") from None
-            except RecursionError:
-                raise DataError(f"{shown}: line {n} is JSON nested too deeply to read.") from None
-            if not isinstance(rec, dict):
-                raise DataError(f"{shown}: line {n} is a JSON {type(rec).__name__}, expected an object.")
-            records.append(
-                {
-                    str(k): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
-                    for k, v in rec.items()
-                }
-            )
+    # split on \n only: str.splitlines would also cut at U+2028 and friends, which JSON strings may hold
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"{shown}: line {n} is not valid JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise DataError(f"{shown}: line {n} is JSON nested too deeply to read.") from None
+        if not isinstance(rec, dict):
+            raise DataError(f"{shown}: line {n} is a JSON {type(rec).__name__}, expected an object.")
+        records.append(
+            {
+                str(k): "" if v is None else (v if isinstance(v, str) else json.dumps(v))
+                for k, v in rec.items()
+            }
+        )
     df = pd.DataFrame.from_records(records)
     return df.fillna("").astype(str)
 
 
+_SEP_WORDS = (
+    ("\t", "tab", "sep='\\t'"),
+    (",", "comma", "sep=','"),
+    (";", "semicolon", "sep=';'"),
+    ("|", "pipe", "sep='|'"),
+)
+
+
+def _quoted(name: object) -> str:
+    """A column name for a message: quoted, with a tab shown as ``<tab>`` rather than an escaped ``\\t``."""
+    return repr(str(name).replace("\t", "<tab>"))
+
+
 def _column(df: pd.DataFrame, name: str, role: str, shown: str) -> pd.Series:
     if name not in df.columns:
-        cols = ", ".join(repr(c) for c in list(df.columns)[:30])
+        cols = ", ".join(_quoted(c) for c in list(df.columns)[:30])
         more = "" if df.shape[1] <= 30 else f", ... ({df.shape[1]} in all)"
-        raise DataError(f"{shown}: no {role} column {name!r}; the columns are {cols}{more}.")
+        message = f"{shown}: no {role} column {_quoted(name)}; the columns are {cols}{more}."
+        if df.shape[1] == 1:
+            # one column whose name holds another delimiter: the file was split on the wrong character
+            header = str(df.columns[0])
+            for char, word, python in _SEP_WORDS:
+                if char in header:
+                    message += (
+                        f" That one column's name holds {word}s, so the file looks {word}-separated: "
+                        f"pass --sep {word} on the command line ({python} in Python)."
+                    )
+                    break
+        raise DataError(message)
     return df[name].astype(str)
 
 
@@ -181,16 +311,22 @@ def load_text(
     drop_empty: bool = False,
     random_state: int = 0,
     sep: str | None = None,
+    encoding: str | None = None,
     keep_columns: list[str] | None = None,
 ) -> TextData:
     """Read ``path`` and apply :func:`prepare_text`'s rules; errors name the file and column.
 
     ``keep_columns`` are carried along (aligned with the kept rows) in :attr:`TextData.extra`, e.g. the
-    ``split`` column of 20 Newsgroups.
+    ``split`` column of 20 Newsgroups.  ``sep`` and ``encoding`` go to :func:`read_text_table`.
     """
     p = Path(path)
-    df = read_text_table(p, sep=sep)
     shown = _display(p)
+    if text == label:
+        raise ConfigError(
+            f"The text and the label column are both {text!r}; the labels must come from another column of "
+            f"{shown}."
+        )
+    df = read_text_table(p, sep=sep, encoding=encoding)
     texts = _column(df, text, "text", shown)
     labels = _column(df, label, "label", shown)
     extra = None
@@ -264,7 +400,7 @@ def prepare_text(
             raise DataError(
                 f"{source}: column {text_column!r} has {len(where)} empty text(s) at data row(s) "
                 f"{_rows(where)} (1-based, header not counted); expected non-empty text. "
-                "Remove them or pass drop_empty=True."
+                "Remove them, or drop them with --drop-empty on the command line (drop_empty=True in Python)."
             )
         notes.append(f"dropped {len(where)} empty text(s)")
         keep &= ~empty
@@ -289,10 +425,13 @@ def prepare_text(
             notes.append(f"dropped {n_dup} duplicate text(s), keeping the first")
 
     counts = lab[keep].value_counts()
-    if len(counts) < 2:
-        found = repr(counts.index[0]) if len(counts) else "none"
+    if len(counts) == 0:
         raise DataError(
-            f"{source}: column {label_column!r} has a single class ({found}) after cleaning; "
+            f"{source}: every row's label in column {label_column!r} is empty; expected class labels."
+        )
+    if len(counts) < 2:
+        raise DataError(
+            f"{source}: column {label_column!r} has a single class ({counts.index[0]!r}) after cleaning; "
             "classification needs at least 2."
         )
     order = sorted(counts.index, key=lambda c: (-int(counts[c]), str(c)))
@@ -345,14 +484,18 @@ def split_text(
     test_mask: np.ndarray | None = None,
     random_state: int = 0,
 ) -> TextSplit:
-    """Stratified train/valid/test indices.
+    """Stratified train/valid/test indices; every class keeps at least one training row.
 
     ``test_per_class`` draws a *balanced* test set (the benchmark's 50 rows per country) so accuracy is not
     dominated by the majority class; ``test_mask`` keeps a predefined test set (20 Newsgroups' by-date split).
     ``valid_size`` is a fraction of what remains after the test rows are taken.
-    """
-    from sklearn.model_selection import train_test_split
 
+    Where a stratified cut is impossible the split still succeeds and says why with a :class:`SplitWarning`:
+    a class with a single row is kept for training (it has no test row; ``top_classes`` leaves such classes
+    out), and a test set smaller than the number of classes is drawn at random after one row of each class is
+    set aside for training.  A :class:`DataError` is raised only when no useful test set can be drawn: fewer
+    than 2 classes with 2 or more rows, or a ``test_size`` that leaves fewer training rows than classes.
+    """
     for name, v in (("test_size", test_size), ("valid_size", valid_size)):
         if not 0.0 <= v < 1.0:
             raise ConfigError(f"The {name!r} parameter of split_text must be a float in [0, 1). Got {v!r}.")
@@ -376,19 +519,105 @@ def split_text(
             parts.append(rng.choice(idx, size=test_per_class, replace=False))
         test = np.sort(np.concatenate(parts))
     elif test_size > 0:
-        _, test = train_test_split(np.arange(n), test_size=test_size, stratify=y, random_state=random_state)
-        test = np.sort(test)
+        _check_test_cut(data, y, test_size)
+        _, test, how = _cut(np.arange(n), y, test_size, random_state)
+        if how is not None:
+            warnings.warn(_test_cut_message(data, y, test_size, how), SplitWarning, stacklevel=2)
     else:
         test = np.empty(0, dtype=np.int64)
     rest = np.setdiff1d(np.arange(n), test)
     if valid_size > 0:
-        counts = np.bincount(y[rest], minlength=len(data.classes))
-        strat = y[rest] if counts.min() >= 2 else None
-        train, valid = train_test_split(rest, test_size=valid_size, stratify=strat, random_state=random_state)
-        train, valid = np.sort(train), np.sort(valid)
+        train, valid, how = _cut(rest, y, valid_size, random_state)
+        if how is not None:
+            logger.info("%s: validation rows drawn %s", data.source, how)
     else:
         train, valid = rest, np.empty(0, dtype=np.int64)
     missing = sorted(set(range(len(data.classes))) - set(np.unique(y[train]).tolist()))
     if missing:
         raise DataError(f"{data.source}: classes {[data.classes[i] for i in missing]} have no training rows.")
     return TextSplit(train=train.astype(np.int64), valid=valid.astype(np.int64), test=test.astype(np.int64))
+
+
+def _cut(
+    idx: np.ndarray, y: np.ndarray, size: float, random_state: int
+) -> tuple[np.ndarray, np.ndarray, str | None]:
+    """Split ``idx`` into ``(keep, take)`` with ``ceil(size * len(idx))`` rows taken, sorted; every class in
+    ``idx`` keeps a row.  ``how`` is ``None`` for a stratified cut, else how it was made instead.
+
+    With no rare class this is scikit-learn's stratified ``train_test_split`` exactly (the same rows for the
+    same seed).  A class with one row stays in ``keep`` and the others are stratified; where even that cannot
+    be (fewer rows to take or keep than classes), one row per class is set aside and the rest drawn at random.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n_take = math.ceil(size * len(idx))  # as scikit-learn rounds a fractional test_size
+    codes, counts = np.unique(y[idx], return_counts=True)
+    single = np.isin(y[idx], codes[counts < 2])
+    pool = idx[~single]
+    n_pool_classes = int(np.sum(counts >= 2))
+    if 0 < n_pool_classes <= min(n_take, len(pool) - n_take):
+        keep, take = train_test_split(pool, test_size=n_take, stratify=y[pool], random_state=random_state)
+        keep = np.concatenate([keep, idx[single]])
+        return (
+            np.sort(keep),
+            np.sort(take),
+            "stratified, rows of single-row classes kept" if single.any() else None,
+        )
+    rng = np.random.default_rng(random_state)
+    reserved = np.array([rng.choice(idx[y[idx] == c]) for c in codes], dtype=np.int64)
+    others = np.setdiff1d(idx, reserved)
+    take = np.sort(rng.choice(others, size=min(n_take, len(others)), replace=False))
+    return np.setdiff1d(idx, take), take, "at random, one row per class kept"
+
+
+def _check_test_cut(data: TextData, y: np.ndarray, test_size: float) -> None:
+    """Refuse what no split can mend: too few testable classes, or too few rows left to train every class."""
+    counts = np.bincount(y, minlength=len(data.classes))
+    n, n_test = len(y), math.ceil(test_size * len(y))
+    testable = int(np.sum(counts >= 2))
+    if testable < 2:
+        raise DataError(
+            f"{data.source}: only {testable} of the {len(data.classes)} classes in column {data.label_column!r} "
+            f"have 2 or more rows ({_class_counts(data, counts, counts >= 1)}); a test set needs rows of at "
+            "least 2 classes that also keep a training row. Is it the right label column? Otherwise add rows."
+        )
+    if n - n_test < len(data.classes):
+        raise DataError(
+            f"{data.source}: test_size={test_size} takes {n_test} of the {n} rows, leaving {n - n_test} to "
+            f"train {len(data.classes)} classes on; expected at least one training row per class. Use a "
+            "smaller --test-size (test_size= in Python)."
+        )
+
+
+def _test_cut_message(data: TextData, y: np.ndarray, test_size: float, how: str) -> str:
+    counts = np.bincount(y, minlength=len(data.classes))
+    rare = counts == 1
+    testable = int(np.sum(counts >= 2))
+    n, n_test = len(y), math.ceil(test_size * len(y))
+    if how.startswith("stratified"):
+        return (
+            f"{data.source}: {int(rare.sum())} class(es) have a single row ({_class_counts(data, counts, rare)}): "
+            "each is kept for training and has no test row, so the test scores say nothing about it. To leave "
+            f"such classes out, keep the {testable} classes with 2 or more rows: --top-classes {testable} on "
+            f"the command line (top_classes={testable} in Python)."
+        )
+    if n_test < testable:
+        need = math.ceil(100 * testable / n) / 100
+        fix = f"A --test-size of {need:.2f} or more (test_size= in Python) gives a stratified test set"
+    else:
+        fix = "A smaller --test-size (test_size= in Python) gives a stratified test set"
+    return (
+        f"{data.source}: a stratified test set of {n_test} row(s) (test_size={test_size} of {n}) cannot hold "
+        f"one row of each of the {testable} classes with 2 or more rows and leave each a training row; it was "
+        f"drawn at random instead, after one row of every class was set aside for training, so some classes "
+        f"have no test row. {fix}, or --top-classes fewer classes."
+    )
+
+
+def _class_counts(data: TextData, counts: np.ndarray, which: np.ndarray, n: int = 10) -> str:
+    """``'rose' (1 row), 'Red' (1 row), ... (12 in all)``: the classes picked by ``which``, for messages."""
+    picked = np.flatnonzero(which)
+    shown = ", ".join(
+        f"{data.classes[i]!r} ({int(counts[i])} row{'s' if counts[i] != 1 else ''})" for i in picked[:n]
+    )
+    return shown + (f", ... ({len(picked)} in all)" if len(picked) > n else "")

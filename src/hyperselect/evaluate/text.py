@@ -322,7 +322,8 @@ def fit_network(
 
     ``standardize=False`` keeps the given train/valid rows and the features as they are (TF-IDF columns, whose
     per-column z-scores would be huge for rare words); the default standardises every column on the training
-    rows and lets :func:`~hyperselect.data.prepare_arrays` draw the validation rows from train+valid.
+    rows and lets :func:`~hyperselect.data.prepare_arrays` draw the validation rows from train+valid (or keeps
+    the given ones where a class is too rare to draw them stratified: ``details["valid_rows"]`` says which).
     """
     try:
         from hyperselect.data import prepare_arrays
@@ -335,9 +336,10 @@ def fit_network(
     import torch
 
     task = "multiclass" if n_classes > 2 else "binary"
-    if standardize:
+    y = np.concatenate([y_train, y_valid])
+    redraw = standardize and _can_redraw_valid(y, len(X_valid))
+    if redraw:
         X = np.concatenate([X_train, X_valid]).astype(np.float32)
-        y = np.concatenate([y_train, y_valid])
         valid_size = len(X_valid) / len(X)
         data = prepare_arrays(
             X,
@@ -349,6 +351,8 @@ def fit_network(
             test=(X_test.astype(np.float32), y_test),
         )
     else:
+        if standardize:  # a class too rare to re-draw the validation rows stratified: keep the given ones
+            X_train, X_valid, X_test = _standardize(X_train, X_valid, X_test)
         data = _unscaled_data(X_train, y_train, X_valid, y_valid, X_test, y_test, n_classes, task, name)
     t0 = time.perf_counter()
     result = tune(data, n_trials=n_trials, timeout=timeout, random_state=random_state, **tune_options)
@@ -377,8 +381,17 @@ def fit_network(
         "counts": dict(result.counts),
         "n_features": int(data.X_train.shape[1]),
         "standardized": standardize,
+        "valid_rows": "re-drawn stratified from train+valid" if redraw else "as given",
     }
     return proba, details
+
+
+def _can_redraw_valid(y: np.ndarray, n_valid: int) -> bool:
+    """Whether ``prepare_arrays`` can draw ``n_valid`` stratified validation rows from ``y`` (else it falls back
+    to a random draw, with a warning, which can take a rare class's only row out of training)."""
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    return n_valid > 0 and int(counts.min()) >= 2 and len(counts) <= min(n_valid, len(y) - n_valid)
 
 
 def _unscaled_data(
@@ -426,22 +439,60 @@ def _fit_sklearn_mlp(
 
     Xtr, Xva, Xte = _standardize(X_train, X_valid, X_test)
     grid = [((256,), 1e-3), ((512,), 1e-2), ((256, 128), 1e-3)]
+    # the training rows are a subset of train+valid, so what holds for them holds for the refit too
+    no_early_stop = _mlp_early_stopping_problem(y_train)
 
     def make(g: tuple[tuple[int, ...], float]) -> Any:
         return MLPClassifier(
-            hidden_layer_sizes=g[0], alpha=g[1], early_stopping=True, max_iter=200, random_state=random_state
+            hidden_layer_sizes=g[0],
+            alpha=g[1],
+            early_stopping=no_early_stop is None,
+            max_iter=200,
+            random_state=random_state,
         )
 
-    best, scores = _select(grid, lambda g: float(np.mean(make(g).fit(Xtr, y_train).predict(Xva) == y_valid)))
+    if len(y_valid):
+        best, scores = _select(
+            grid, lambda g: float(np.mean(make(g).fit(Xtr, y_train).predict(Xva) == y_valid))
+        )
+    else:
+        best, scores = grid[0], {}  # nothing to choose on
     clf = make(best).fit(np.concatenate([Xtr, Xva]), np.concatenate([y_train, y_valid]))
     proba = np.zeros((len(X_test), int(max(y_train.max(), y_valid.max(initial=0))) + 1))
     proba[:, clf.classes_] = clf.predict_proba(Xte)
-    return proba, {
+    details: dict[str, Any] = {
         "tuner": "sklearn MLPClassifier stand-in (hyperselect.search unavailable)",
         "reason": reason,
         "chosen": str(best),
         "valid_accuracy": scores,
+        "early_stopping": no_early_stop is None,
     }
+    if no_early_stop is not None:
+        details["early_stopping_off"] = no_early_stop
+    return proba, details
+
+
+def _mlp_early_stopping_problem(y: np.ndarray) -> str | None:
+    """Why ``MLPClassifier(early_stopping=True)`` should not fit ``y``, or ``None`` when it can.
+
+    It holds out ``ceil(10%)`` of the rows, at least 2; for two classes (one output column) the hold-out is
+    stratified and fails on a class with one row, and for more it is drawn at random and can take a rare
+    class's only rows out of training.  So a class with fewer than 3 rows turns it off.
+    """
+    values, counts = np.unique(y, return_counts=True)
+    n = len(y)
+    n_val = math.ceil(0.1 * n)
+    if n_val < 2:
+        return (
+            f"early stopping off: its 10% hold-out of {n} training rows would have {n_val} row, fewer than 2"
+        )
+    if counts.min() < 3:
+        rare = values[int(np.argmin(counts))]
+        return (
+            f"early stopping off: class code {rare} has {int(counts.min())} training row(s), too few to lend "
+            "any to its 10% hold-out"
+        )
+    return None
 
 
 def _svd_features(

@@ -30,6 +30,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,23 @@ def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tup
         ) from exc
 
 
+def _max_positions(model: Any) -> int | None:
+    """The most word pieces a sentence-transformers model's transformer can take (its position embeddings),
+    or ``None`` where the model does not say."""
+    try:
+        config = model[0].auto_model.config
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return None
+    n = getattr(config, "max_position_embeddings", None)
+    if not isinstance(n, int) or n < 1:
+        return None
+    # RoBERTa-style models (MPNet too) number positions after the padding index: 514 positions hold 512 tokens
+    kind = str(getattr(config, "model_type", ""))
+    if any(k in kind for k in ("roberta", "mpnet", "camembert", "longformer")):
+        n -= int(getattr(config, "pad_token_id", 1) or 1) + 1
+    return n
+
+
 class EmbeddingCache:
     """Vectors on disk under ``root/<model key>/``, one ``.npz`` shard per write, each written atomically.
 
@@ -256,6 +274,15 @@ class SentenceEncoder:
             raise ConfigError(
                 f"The 'backend' parameter of SentenceEncoder must be one of {BACKENDS}. Got {backend!r}."
             )
+        if max_seq_length is not None and (
+            isinstance(max_seq_length, bool)
+            or not isinstance(max_seq_length, int | np.integer)
+            or max_seq_length < 1
+        ):
+            raise ConfigError(
+                "The 'max_seq_length' parameter of SentenceEncoder must be an int in [1, inf) or None. "
+                f"Got {max_seq_length!r}."
+            )
         self.model_name = model
         self.device = device
         self.backend = backend
@@ -277,9 +304,21 @@ class SentenceEncoder:
     def model(self) -> Any:
         """The loaded ``SentenceTransformer`` (loaded on first use: importing torch costs seconds)."""
         if self._model is None:
-            self._model, self.model_id_ = load_sentence_model(self.model_name, device=self.device)
+            model, self.model_id_ = load_sentence_model(self.model_name, device=self.device)
             if self.max_seq_length is not None:
-                self._model.max_seq_length = int(self.max_seq_length)
+                limit = _max_positions(model)
+                length = int(self.max_seq_length)
+                if limit is not None and length > limit:
+                    # past the position embeddings the transformer fails deep inside torch on the first long text
+                    warnings.warn(
+                        f"max_seq_length={length} (--max-seq-length) is above what {self.model_id_} can take "
+                        f"({limit} word pieces); using {limit}.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    length = limit
+                model.max_seq_length = length
+            self._model = model
         return self._model
 
     @property
@@ -498,7 +537,6 @@ class _OnnxTransformer:
         require("onnx", "text", "onnx")  # torch.onnx.export serialises through it
         torch = require("torch", "text")
         import tempfile
-        import warnings
 
         class _Wrapped(torch.nn.Module):  # type: ignore[name-defined,misc]
             def __init__(self, inner: Any) -> None:
