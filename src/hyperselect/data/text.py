@@ -9,7 +9,6 @@ to the same number of rows.  Every dropped row is counted in :class:`TextData` s
 from __future__ import annotations
 
 import io
-import itertools
 import logging
 import math
 import os
@@ -175,8 +174,8 @@ def _open_binary(p: Path, compression: str | None) -> Any:
 
 
 def _read_decoded(p: Path, shown: str, compression: str | None, encoding: str | None) -> str:
-    """The file's text.  Lines are decoded one by one so an undecodable byte is named at its own line and
-    column (a decoder fed fixed-size buffers reports a position inside the buffer, not the file)."""
+    """The file's text, decoded in one pass; an undecodable byte is named at its own line and column (the line
+    is found from the byte offset and decoded alone for the message)."""
     import codecs
     import lzma
     import zipfile
@@ -190,7 +189,6 @@ def _read_decoded(p: Path, shown: str, compression: str | None, encoding: str | 
             f"Unknown encoding {enc!r} given for {shown}; expected a Python codec name such as "
             "'utf-8', 'latin-1' or 'cp1252'."
         ) from None
-    parts: list[str] = []
     try:
         with _open_binary(p, compression) as fh:
             first = fh.readline()
@@ -209,17 +207,26 @@ def _read_decoded(p: Path, shown: str, compression: str | None, encoding: str | 
                     ) from None
             if first.startswith(codecs.BOM_UTF8) and codecs.lookup(enc).name == "utf-8":
                 first = first[len(codecs.BOM_UTF8) :]
-            for lineno, raw in enumerate(itertools.chain([first], fh), start=1):
+            data = first + fh.read()
+            try:
+                text = data.decode(enc)  # one pass over the whole file: the fast, usual case
+            except UnicodeDecodeError as whole:
+                # name the bad byte at its own line and column: decode that line alone for the message
+                start = data.rfind(b"\n", 0, whole.start) + 1
+                end = data.find(b"\n", whole.start)
+                line = data[start : len(data) if end < 0 else end + 1]
+                lineno = data.count(b"\n", 0, whole.start) + 1
                 try:
-                    parts.append(raw.decode(enc))
+                    line.decode(enc)
                 except UnicodeDecodeError as exc:
-                    raise DataError(_decode_message(shown, lineno, raw, exc, enc, encoding is None)) from None
+                    raise DataError(_decode_message(shown, lineno, line, exc, enc, encoding is None)) from None
+                raise DataError(_decode_message(shown, lineno, line, whole, enc, encoding is None)) from None
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
         what = f"a {compression} archive" if compression else "a file"
         raise DataError(
             f"{shown}: cannot be read as {what}: {str(exc).strip() or type(exc).__name__}"
         ) from exc
-    return "".join(parts)
+    return text
 
 
 def _decode_message(
