@@ -20,10 +20,11 @@ class Interval:
     low: float | None
     high: float | None
     closed: str = "both"  # "both", "left", "right", "neither"
+    bools: bool = False  # also True/False (scikit-learn's ``verbose`` is documented as a bool)
 
     def accepts(self, value: Any) -> bool:
         if isinstance(value, bool):
-            return False
+            return self.bools
         if self.kind is int:
             if not isinstance(value, numbers.Integral):
                 return False
@@ -41,7 +42,8 @@ class Interval:
         right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
         lo = "-inf" if self.low is None else _fmt(self.low)
         hi = "inf" if self.high is None else _fmt(self.high)
-        return f"{'an int' if self.kind is int else 'a float'} in {left}{lo}, {hi}{right}"
+        text = f"{'an int' if self.kind is int else 'a float'} in {left}{lo}, {hi}{right}"
+        return text + " or a bool" if self.bools else text
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from hyperselect import errors
-from hyperselect._io import atomic_write_bytes, atomic_write_text, to_json
+from hyperselect._io import atomic_write_bytes, atomic_write_text, check_out_folder, to_json
 from hyperselect._validation import Interval, NoneOr, Options, check_params
 from hyperselect.errors import ConfigError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
@@ -65,8 +65,48 @@ def _extra_constraints() -> dict[str, Any]:
         "validation_fraction": Interval(float, 0.0, 1.0, closed="neither"),
         "random_state": NoneOr(Interval(int, 0, 2**32 - 1)),
         "device": NoneOr(Options(("cpu", "cuda", "mps"))),
-        "verbose": Interval(int, 0, None),
+        "verbose": Interval(int, 0, None, bools=True),
     }
+
+
+def _scale_hint(X: np.ndarray, name: str) -> str:
+    """A sentence for a diverged fit on unscaled features, where a smaller step size only postpones the NaN."""
+    big = float(np.abs(X).max()) if X.size else 0.0
+    if big <= 1e4:
+        return ""
+    return (
+        f"The features reach |x| = {big:.3g}: scale them first, e.g. make_pipeline(StandardScaler(), "
+        f"{name}(...)). "
+    )
+
+
+def _model_folder(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a model folder, or a DataError that says what it is instead."""
+    folder = Path(path)
+    if folder.is_file():
+        hint = f" (its folder '{folder.parent}'?)" if folder.name in (CONFIG_FILE, WEIGHTS_FILE) else ""
+        raise errors.DataError(
+            f"'{folder}' is a file; expected the model folder written by save(){hint}, holding {CONFIG_FILE} "
+            f"and {WEIGHTS_FILE}."
+        )
+    return folder
+
+
+def _read_doc(cfg_path: Path) -> dict[str, Any]:
+    """The saved ``config.json`` as a dict; DataError naming the file when it is missing or not one."""
+    try:
+        doc = json.loads(cfg_path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise errors.DataError(
+            f"'{cfg_path}': no such file; expected a model folder written by save()."
+        ) from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise errors.DataError(f"'{cfg_path}': not valid JSON ({exc}).") from exc
+    if not isinstance(doc, dict):
+        raise errors.DataError(
+            f"'{cfg_path}': expected a JSON object written by save(), found a {type(doc).__name__}."
+        )
+    return doc
 
 
 class _NeuralNetBase(BaseEstimator):
@@ -103,7 +143,7 @@ class _NeuralNetBase(BaseEstimator):
         validation_fraction: float = 0.1,
         random_state: int | np.random.RandomState | None = None,
         device: str | None = None,
-        verbose: int = 0,
+        verbose: int | bool = 0,
     ) -> None:
         self.hidden = hidden
         self.activation = activation
@@ -208,8 +248,8 @@ class _NeuralNetBase(BaseEstimator):
         if run.status == "diverged":
             if run.best_state is None:
                 raise TrainingError(
-                    f"{type(self).__name__} could not be fitted: {run.reason}. Lower 'lr' (now {self.lr}) or "
-                    "set 'grad_clip'."
+                    f"{type(self).__name__} could not be fitted: {run.reason}. {_scale_hint(X, type(self).__name__)}"
+                    f"Lower 'lr' (now {self.lr}) or set 'grad_clip'."
                 )
             # keep the last good weights rather than NaNs, but say so
             run.model.load_state_dict(run.best_state)
@@ -308,7 +348,7 @@ class _NeuralNetBase(BaseEstimator):
         from safetensors.torch import save as st_save
 
         self._check_fitted()
-        folder = Path(path)
+        folder = check_out_folder(path) or Path(path)  # a file in the way: refused before anything is built
         state = {k: v.detach().cpu().contiguous() for k, v in self.model_.state_dict().items()}
         blob = st_save(state)
         params, not_saved = self._saved_params()
@@ -341,17 +381,12 @@ class _NeuralNetBase(BaseEstimator):
         """Rebuild an estimator written by :meth:`save`; predictions are identical to the saved one's."""
         from safetensors.torch import load as st_load
 
-        from hyperselect.train.history import History
-
-        folder = Path(path)
+        folder = _model_folder(path)
         cfg_path, w_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
         for p in (cfg_path, w_path):
             if not p.is_file():
                 raise errors.DataError(f"'{p}': no such file; expected a model folder written by save().")
-        try:
-            doc = json.loads(cfg_path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise errors.DataError(f"'{cfg_path}': not valid JSON ({exc}).") from exc
+        doc = _read_doc(cfg_path)
         if doc.get("format") != "hyperselect-estimator":
             raise errors.DataError(f"'{cfg_path}': not a hyperselect estimator file.")
         if doc.get("estimator") != cls.__name__:
@@ -365,14 +400,44 @@ class _NeuralNetBase(BaseEstimator):
                 f"'{w_path}' does not match '{cfg_path}' (SHA-256 differs): the save was interrupted or the "
                 "files come from different saves."
             )
+        try:
+            est = cls._rebuild(doc, st_load(blob), folder)
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            # the weights match, so the JSON was edited or written by something else than save()
+            what = (
+                f"the key {exc} is missing" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+            )
+            raise errors.DataError(
+                f"'{cfg_path}' is not a complete model description ({what}); expected the file save() writes."
+            ) from exc
+        return est
+
+    @classmethod
+    def _rebuild(cls, doc: dict[str, Any], weights: dict[str, torch.Tensor], folder: Path) -> Any:
+        from hyperselect.train.history import History
+
         params = dict(doc["params"])
         if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
         est = cls(**params)
         config = config_from_dict(doc["config"])
         model = build_model(config, int(doc["n_features_in"]), int(doc["n_outputs"]))
-        model.load_state_dict(st_load(blob))
-        model.to(est._torch_device()).eval()
+        model.load_state_dict(weights)
+        try:
+            device = est._torch_device()
+            available = device.type != "mps" or torch.backends.mps.is_available()
+        except ConfigError:
+            available = False
+        if not available:
+            # saved on a GPU machine: predicting needs no GPU, and the weights are stored on the CPU anyway
+            warnings.warn(
+                f"'{folder}' was saved with device={est.device!r}, which is not available here; the model is "
+                "loaded on the CPU (set_params(device=None) before refitting it here).",
+                UserWarning,
+                stacklevel=3,
+            )
+            device = torch.device("cpu")
+        model.to(device).eval()
         est.config_ = config
         est.model_ = model
         est.task_ = Task(doc["task"])
@@ -423,7 +488,7 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
         classes, codes = np.unique(y, return_inverse=True)
         if len(classes) < 2:
             raise ValueError(
-                f"{type(self).__name__} needs at least 2 classes in y; got 1 class: {classes[0]!r}."
+                f"{type(self).__name__} needs at least 2 classes in y; got 1 class: {classes.tolist()[0]!r}."
             )
         self.classes_ = classes
         task = Task.BINARY if len(classes) == 2 else Task.MULTICLASS
@@ -454,8 +519,14 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
 
     def _extra_state(self) -> dict[str, Any]:
         classes = self.classes_
+        if (
+            classes.dtype.kind in "Mm"
+        ):  # datetime64 / timedelta64 labels: their int64 ticks, unit in the dtype
+            saved: list[Any] = classes.view("int64").tolist()
+        else:
+            saved = [c.item() if hasattr(c, "item") else c for c in classes]
         return {
-            "classes": [c.item() if hasattr(c, "item") else c for c in classes],
+            "classes": saved,
             "classes_dtype": str(classes.dtype) if classes.dtype.kind not in "OUS" else "object",
             "classes_kind": classes.dtype.kind,
             "y_dtype": str(getattr(self, "_y_dtype", np.dtype("int64"))),
@@ -490,8 +561,15 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
         y = np.asarray(y.toarray() if hasattr(y, "toarray") else y, dtype=np.float64)
         self._y_ndim = y.ndim
         y2 = y.reshape(len(y), -1)
-        self.y_mean_ = y2.mean(axis=0)
-        std = y2.std(axis=0)
+        with np.errstate(over="ignore"):
+            mean, std = y2.mean(axis=0), y2.std(axis=0)
+        if not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            # |y| near the float64 limit: y**2 overflows from |y| ~ 1e154 on, and an infinite std would make
+            # every prediction inf or NaN; the statistics of y / max|y|, scaled back, are finite
+            scale = np.abs(y2).max(axis=0)
+            u = y2 / scale
+            mean, std = u.mean(axis=0) * scale, u.std(axis=0) * scale
+        self.y_mean_ = mean
         # a constant target would divide by zero; any scale works for it
         self.y_std_ = np.where(std > 0, std, 1.0)
         z = ((y2 - self.y_mean_) / self.y_std_).astype(np.float32)
@@ -519,13 +597,8 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
 
 def load_estimator(path: str | os.PathLike[str]) -> NeuralNetClassifier | NeuralNetRegressor:
     """Load a model folder written by ``save`` whichever estimator wrote it."""
-    cfg = Path(path) / CONFIG_FILE
-    try:
-        kind = json.loads(cfg.read_text(encoding="utf-8")).get("estimator")
-    except FileNotFoundError as exc:
-        raise errors.DataError(f"'{cfg}': no such file; expected a model folder written by save().") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise errors.DataError(f"'{cfg}': not valid JSON ({exc}).") from exc
+    cfg = _model_folder(path) / CONFIG_FILE
+    kind = _read_doc(cfg).get("estimator")
     classes: dict[str, type[_NeuralNetBase]] = {
         "NeuralNetClassifier": NeuralNetClassifier,
         "NeuralNetRegressor": NeuralNetRegressor,

@@ -219,7 +219,9 @@ def _read_decoded(p: Path, shown: str, compression: str | None, encoding: str | 
                 try:
                     line.decode(enc)
                 except UnicodeDecodeError as exc:
-                    raise DataError(_decode_message(shown, lineno, line, exc, enc, encoding is None)) from None
+                    raise DataError(
+                        _decode_message(shown, lineno, line, exc, enc, encoding is None)
+                    ) from None
                 raise DataError(_decode_message(shown, lineno, line, whole, enc, encoding is None)) from None
     except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError, zlib.error) as exc:
         what = f"a {compression} archive" if compression else "a file"

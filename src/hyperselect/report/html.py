@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperselect._io import atomic_write_text
+from hyperselect.errors import DataError
 from hyperselect.report import plots
 from hyperselect.report.views import (
     RunData,
@@ -393,14 +394,47 @@ def halving_note(result: Mapping[str, Any]) -> str:
 
 def section_search(run: RunData, **_: Any) -> list[Section]:
     s = search_view(run.result, run.trials_csv, run.curves)
-    if s is None or not s["trials"]:
+    if s is None:
         return []
     trials, maximize, metric = s["trials"], s["maximize"], s["metric"]
+    parts: list[str] = []
+    if s["source"]:
+        others = (
+            f" It also holds the studies {', '.join(map(repr, s['other_studies']))}, not shown."
+            if s["other_studies"]
+            else ""
+        )
+        parts.append(
+            f'<p class="note">This run has no result.json (tune writes it once a trial has produced a score); '
+            f"the trials of study {esc(repr(s['study']))} are read from {esc(s['source'])}.{esc(others)}</p>"
+        )
+    if not any(t["state"] == "COMPLETE" and t["value"] is not None for t in trials):
+        words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+        tally = ", ".join(f"{n} {words.get(k, k)}" for k, n in sorted(s["counts"].items()) if n)
+        what = (
+            f"No trial completed with a score ({tally or f'{len(trials)} recorded'})"
+            if trials
+            else "The search recorded no trial"
+        )
+        causes = sorted({str(t["reason"]) for t in trials if t.get("reason")})
+        why = (
+            f"; the reasons given: {'; '.join(causes[:3])}" + (" …" if len(causes) > 3 else "")
+            if causes
+            else ""
+        )
+        parts.append(
+            f'<div class="finding warning"><p><strong>{esc(what)}</strong>, so there is no best configuration'
+            f"{esc(why)}.</p></div>"
+        )
+    if not trials:
+        return [Section("search", "Hyperparameter search", "".join(parts))]
     halving = halving_note(run.result or {})
-    parts = [halving] if halving else []
-    parts.append(
-        figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")
-    )
+    if halving:
+        parts.append(halving)
+    if any(t["value"] is not None for t in trials):  # with none the plot would be an empty frame
+        parts.append(
+            figure(plots.optimization_history(trials, maximize, metric), "Optimization history of the trials")
+        )
     params: list[str] = sorted(s["importances"], key=lambda k: -s["importances"][k]) or list(s["best_config"])
     for t in trials:
         params += [p for p in t["params"] if p not in params]
@@ -845,6 +879,14 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                     f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>",
                 )
             )
+    if not sections:  # every file was read, but none holds a fact a section draws: say so, not a blank page
+        message = (
+            f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} no data the report can draw: "
+            "they were read, but none of the keys that train, tune, compare, text or graph write was found."
+        )
+        if strict:
+            raise DataError(f"{run.run_dir}: {message}")
+        sections.append(Section("nothing", "Nothing to show", f'<p class="note">{esc(message)}</p>'))
     nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections)
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
     title = _title(run)
@@ -864,12 +906,44 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
     )
 
 
+def _looks_like_html(path: Path) -> bool:
+    with path.open("rb") as fh:
+        head = fh.read(512).lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return not head or head.startswith((b"<!doctype html", b"<html"))
+
+
+def _target(path: Path) -> Path:
+    """Where the page goes: ``path``, or ``path/report.html`` for a folder; a DataError, before any work, when
+    it cannot be written or would replace a file that is not an HTML page (a run's own result.json, a table)."""
+    if path.is_dir():
+        path = path / REPORT_NAME
+        if path.is_dir():
+            raise DataError(f"'{path}' is a folder; expected the path of the HTML page to write.")
+    if path.exists():
+        if not path.is_file():
+            raise DataError(f"'{path}' is not a regular file; expected the path of the HTML page to write.")
+        if not _looks_like_html(path):
+            raise DataError(
+                f"'{path}' exists and is not an HTML page; refusing to overwrite it with the report. Choose "
+                f"another --out (default RUN_DIR/{REPORT_NAME}) or remove the file."
+            )
+        return path
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise DataError(f"'{path}': cannot create its folder, because '{parent}' is a file.")
+    return path
+
+
 def build_report(
     run_dir: str | Path, *, out: str | Path | None = None, projection: str = "pca", strict: bool = False
 ) -> Path:
     """Write ``run_dir/report.html`` (or ``out``) atomically from the run's JSON and return its path.
 
-    Raises :class:`~hyperselect.errors.DataError` when the directory is missing or holds nothing to report.
+    ``out`` naming a folder writes ``out/report.html``.  Raises :class:`~hyperselect.errors.DataError` when the
+    directory is missing or holds nothing to report, and when ``out`` is an existing file that is not an HTML
+    page (a run's own result.json, say): that is never overwritten.
     ``projection`` (``"pca"`` or ``"tsne"``) reduces embeddings to 2-D; ``strict=True`` raises on a malformed
     section instead of showing a notice in its place.
     """
@@ -879,8 +953,8 @@ def build_report(
         raise ConfigError(
             f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}."
         )
+    target = _target(Path(out) if out is not None else Path(run_dir) / REPORT_NAME)
     run = load_run(run_dir)
-    target = Path(out) if out is not None else Path(run_dir) / REPORT_NAME
     page = render_report(run, projection=projection, strict=strict)
     atomic_write_text(target, page)
     target.chmod(0o644)  # a report is meant to be shared; the atomic writer's temporary file is 0600

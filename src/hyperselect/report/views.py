@@ -10,6 +10,7 @@ key: a section is shown only when its data is present.  Malformed values that ar
 from __future__ import annotations
 
 import csv
+import io
 import json
 import logging
 import math
@@ -75,18 +76,32 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise DataError(f"{path}: line {exc.lineno}, column {exc.colno}: invalid JSON ({exc.msg}).") from exc
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    except RecursionError as exc:
+        raise DataError(f"{path}: JSON nested too deeply to be a run's result.") from exc
     if not isinstance(obj, dict):
         raise DataError(f"{path}: expected a JSON object at the top level, found {type(obj).__name__}.")
     return obj
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        rows = []
-        for i, row in enumerate(csv.DictReader(fh)):
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"{path}: line {line}: not UTF-8 text ({exc.reason} at byte {exc.start}); expected the trials "
+            "table written by hyperselect tune."
+        ) from exc
+    rows: list[dict[str, str]] = []
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        for i, row in enumerate(reader):
             if i >= TRIALS_CSV_LIMIT:
                 break
             rows.append({str(k): "" if v is None else str(v) for k, v in row.items()})
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: not a CSV table ({exc}).") from exc
     return rows
 
 
@@ -97,7 +112,12 @@ def _read_embeddings(folder: Path) -> dict[str, Any] | None:
     import numpy as np
 
     meta = _read_json(folder / "nodes.json")
-    vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
+    try:
+        vectors = np.load(folder / "embeddings.npy", allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:  # a truncated or foreign file; never unpickled
+        raise DataError(
+            f"{folder / 'embeddings.npy'}: not a NumPy array of node vectors ({type(exc).__name__}: {exc})."
+        ) from exc
     nodes = [str(n) for n in meta.get("nodes", [])]
     if vectors.ndim != 2 or len(nodes) != len(vectors):
         raise DataError(
@@ -137,6 +157,61 @@ def _journal_curves(path: Path, study_name: Any) -> dict[int, list[tuple[float, 
         return {}
 
 
+def _journal_result(path: Path) -> dict[str, Any] | None:
+    """A search's trials read from its Optuna journal, for a run directory without ``result.json``.
+
+    ``tune`` writes result.json only once a trial has produced a score: when every trial failed or diverged,
+    or the search was stopped first, the journal is all the run directory holds, and it says why.
+    ``None`` when the journal cannot be read (logged).
+    """
+    try:
+        import optuna
+        from optuna.storages import JournalStorage
+        from optuna.storages.journal import JournalFileBackend
+
+        storage = JournalStorage(JournalFileBackend(str(path)))
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage, include_best_trial=False)]
+        if not names:
+            return None
+        study = optuna.load_study(study_name=names[-1], storage=storage)
+        trials = study.get_trials(deepcopy=False)
+        meta = study.user_attrs.get("hyperselect")
+        direction = study.direction.name.lower()
+    except Exception as exc:  # a journal of another tool, or torn: the report says the run holds nothing
+        log.info("trials not read from %s: %s: %s", path, type(exc).__name__, exc)
+        return None
+    from hyperselect.tasks import Task
+
+    meta = meta if isinstance(meta, Mapping) else {}
+    task = meta.get("task")
+    rows = [
+        {
+            "number": t.number,
+            "state": t.state.name,
+            "value": t.value,
+            "params": dict(t.params),
+            "intermediate_values": {str(k): v for k, v in t.intermediate_values.items()},
+            "epochs": t.user_attrs.get("epochs"),
+            "seconds": t.user_attrs.get("seconds"),
+            "reason": t.user_attrs.get("reason") or t.system_attrs.get("fail_reason"),
+        }
+        for t in trials
+    ]
+    return {
+        "source": path.name,
+        "study_name": names[-1],
+        "other_studies": names[:-1],
+        "direction": direction,
+        "task": task,
+        "score_name": Task(task).score_name if task in set(Task) else None,
+        "space": meta.get("space"),
+        "rungs": meta.get("rungs"),
+        "rung_rows": meta.get("rung_rows"),
+        "trials": rows,
+        "counts": {k: sum(r["state"] == k for r in rows) for k in ("COMPLETE", "PRUNED", "FAIL")},
+    }
+
+
 def load_run(run_dir: str | Path) -> RunData:
     """Read the run directory's JSON (and ``trials.csv``).
 
@@ -172,11 +247,19 @@ def load_run(run_dir: str | Path) -> RunData:
         run.trials_csv = _read_csv(root / "trials.csv")
     if run.result is not None and (root / "study.journal").is_file():
         run.curves = _journal_curves(root / "study.journal", run.result.get("study_name"))
+    elif run.result is None and (root / "study.journal").is_file():
+        run.result = _journal_result(root / "study.journal")
     read = [*KNOWN_FILES, *GRAPH_FILES, *(p.name for p in graph_files)]
     run.files = sorted(name for name in read if (root / name).is_file())
     if run.empty:
+        found = (
+            f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} nothing the report can read "
+            "(an empty JSON object, a CSV without rows, a journal without a study); "
+            if run.files
+            else ""
+        )
         raise DataError(
-            f"Run directory {str(root)!r} holds nothing to report: expected result.json, verdict.json, "
+            f"Run directory {str(root)!r} holds nothing to report: {found}expected result.json, verdict.json, "
             "text_result.json, graph*.json or trials.csv (written by hyperselect train, tune, compare, "
             "text or graph)."
         )
@@ -543,7 +626,7 @@ def search_view(
         if not t["curve"] and curves and t["number"] in curves:
             t["curve"] = list(curves[t["number"]])
     best = first(result, "best_config", "best_params")
-    if not trials and not isinstance(best, Mapping):
+    if not trials and not isinstance(best, Mapping) and not isinstance(raw_trials, list):
         return None
     direction = str(first(result, "direction") or "maximize").lower()
     imp = first(result, "importances", "param_importances", "importance")
@@ -583,6 +666,8 @@ def search_view(
         "counts": counts,
         "study": first(result, "study_name", "study"),
         "seconds": num(first(result, "seconds", "wall_seconds", "elapsed")),
+        "source": result.get("source") if isinstance(result.get("source"), str) else None,
+        "other_studies": [str(n) for n in result.get("other_studies") or [] if isinstance(n, str)],
     }
 
 
