@@ -76,8 +76,12 @@ def test_cli_advise_and_train_take_the_options(tmp_path: Path) -> None:
     res = runner.invoke(app, ["advise", str(path), "--target", "y", *READ])
     assert res.exit_code == 0, res.output
     assert "binary" in res.output and "5 features" in res.output  # 2 numbers + 3 cities one-hot
-    res = runner.invoke(app, ["train", str(path), "--target", "y", "--set", "max_epochs=3", *READ])
+    out = tmp_path / "run"
+    res = runner.invoke(
+        app, ["train", str(path), "--target", "y", "--set", "max_epochs=3", *READ, "-o", str(out)]
+    )
     assert res.exit_code == 0, res.output
+    assert (out / "result.json").is_file() and (out / "report.html").is_file()  # the page comes with the run
 
 
 def test_bad_read_options_fail_while_parsing(tmp_path: Path) -> None:

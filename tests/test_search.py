@@ -547,6 +547,10 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
     saved = json.loads((out / "result.json").read_text())
     assert saved["counts"]["finished"] == 3 and saved["best_config"]["max_epochs"] == 4
     assert (out / "study.journal").exists() and len(pd.read_csv(out / "trials.csv")) == 3
+    # the run's page is drawn at the end, from what was written
+    page = (out / "report.html").read_text()
+    assert f"report: {out / 'report.html'}" in res.output
+    assert page.lstrip().lower().startswith("<!doctype html") and "trials" in page
     # the journal holds the data reference and space, so a worker needs only --storage and --study
     study = optuna.load_study(
         study_name="tiny_classification-target",

@@ -303,6 +303,9 @@ def train(
     if out is not None:
         write_run(out, doc, result.model)
         console.print(f"wrote {out / 'result.json'}", highlight=False)
+        from hyperselect.cli_report import report_after
+
+        report_after(out)
 
 
 # ---------------------------------------------------------------------------------------------- demo

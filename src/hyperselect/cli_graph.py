@@ -20,6 +20,7 @@ from rich.table import Table
 
 from hyperselect._cli_options import out_folder
 from hyperselect._io import atomic_write_json, safe_join
+from hyperselect.cli_report import report_after
 from hyperselect.errors import DataError, HyperselectError
 from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN
 
@@ -332,6 +333,7 @@ def similar(
             )
 
     _run(go)
+    report_after(out)
 
 
 @app.command()
@@ -382,6 +384,7 @@ def recommend(
             atomic_write_json(safe_join(out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
 
     _run(go)
+    report_after(out)
 
 
 @app.command()
@@ -457,6 +460,7 @@ def classify(
             atomic_write_json(safe_join(out, "classify.json"), {**res, "effort": model.effort_})
 
     _run(go)
+    report_after(out)
 
 
 @app.command()
@@ -555,3 +559,4 @@ def tune(
             atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
 
     _run(go)
+    report_after(out)

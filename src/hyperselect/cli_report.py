@@ -15,6 +15,18 @@ class Projection(StrEnum):
     tsne = "tsne"
 
 
+def report_after(out: Path | None) -> None:
+    """At the end of a command that wrote its results to ``out``: draw ``out/report.html`` from them and say
+    where.  A page that cannot be drawn costs a warning, never the results (they are written already)."""
+    if out is None:
+        return
+    from hyperselect.report import try_build_report
+
+    path = try_build_report(out)
+    if path is not None:
+        typer.echo(f"report: {path}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``report`` command to ``app``."""
 

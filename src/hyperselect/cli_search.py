@@ -228,6 +228,9 @@ def register(app: typer.Typer) -> None:
         typer.echo("best config: " + json.dumps(result.best_config.to_dict()))
         if out is not None:
             typer.echo(f"wrote {out / 'result.json'} and {out / 'trials.csv'}")
+            from hyperselect.cli_report import report_after
+
+            report_after(out)
 
     @app.command()
     def advise(

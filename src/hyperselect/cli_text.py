@@ -223,6 +223,9 @@ def text_command(
     console.print(f"\n[bold]Verdict:[/] {result.verdict}")
     if out is not None:
         console.print(f"wrote {path}")
+        from hyperselect.cli_report import report_after
+
+        report_after(out)
 
 
 def main() -> None:  # pragma: no cover - console entry for running this module alone

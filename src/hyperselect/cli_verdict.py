@@ -106,6 +106,9 @@ def register(app: typer.Typer) -> None:
             # library code raises; only the command line turns an error into a message and exit status 1
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
+        from hyperselect.cli_report import report_after
+
+        report_after(out)
 
 
 __all__ = ["load_compare_data", "register"]
