@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -111,4 +112,25 @@ def check_no_read_options(data: str, read: dict[str, Any] | None) -> None:
         verb = "tells" if len(read) == 1 else "tell"
         raise ConfigError(
             f"{given} {verb} how to read a table file; {data!r} is a built-in data set, not a file."
+        )
+
+
+def check_table_source(data: str, target: str | None, builtins: Iterable[str], spelled: str = "NAME") -> None:
+    """A DATA argument that is not a built-in name must be a file, and a file needs ``--target``.
+
+    ``spelled`` shows how a built-in name is written in this command (``NAME`` or ``builtin:NAME``).
+    """
+    from hyperselect.errors import DataError
+
+    names = ", ".join(spelled.replace("NAME", b) for b in builtins)
+    if not Path(data).exists():
+        import difflib
+
+        close = difflib.get_close_matches(data, list(builtins), n=1)
+        hint = f" Did you mean {spelled.replace('NAME', close[0])!r}?" if close else ""
+        raise DataError(f"'{data}' is neither a file nor a built-in data set ({names}).{hint}")
+    if target is None:
+        raise DataError(
+            f"'{data}': --target COLUMN is needed to say which column to predict (or name a built-in data set: "
+            f"{names})."
         )

@@ -34,6 +34,8 @@ from hyperselect._cli_options import (
     NaValueOption,
     SepOption,
     ThousandsOption,
+    check_no_read_options,
+    check_table_source,
     out_folder,
     read_options,
 )
@@ -233,8 +235,10 @@ def write_run(out: Path, doc: dict[str, Any], model: Any) -> None:
 # ---------------------------------------------------------------------------------------------- train
 @app.command()
 def train(
-    data: Path = typer.Argument(..., help="A CSV, TSV or Parquet file.", show_default=False),
-    target: str = typer.Option(..., "--target", "-t", help="The column to predict."),
+    data: str = typer.Argument(
+        ..., help="A CSV, TSV or Parquet file, or a built-in data set name (digits, ...).", show_default=False
+    ),
+    target: str | None = typer.Option(None, "--target", "-t", help="The column to predict (files only)."),
     task: str | None = typer.Option(
         None,
         "--task",
@@ -259,7 +263,7 @@ def train(
     thousands: ThousandsOption = None,
 ) -> None:
     """Train one network on a table and print its metrics and training diagnostics."""
-    from hyperselect.data import prepare_tabular
+    from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
     from hyperselect.nn.config import CNNConfig, MLPConfig
     from hyperselect.train.evaluation import train_and_evaluate
 
@@ -271,7 +275,17 @@ def train(
 
     check_device(device, "--device")
     read = read_options(sep, encoding, na_value, decimal, thousands)
-    tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed, **read)
+    if not Path(data).exists() and data in BUILTIN_DATASETS:
+        if task is not None:
+            raise ConfigError(
+                f"--task is for table files; the built-in data set {data!r} knows its own task."
+            )
+        check_no_read_options(data, read)
+        tabular = load_builtin(data, random_state=seed)
+    else:
+        check_table_source(data, target, BUILTIN_DATASETS)
+        assert target is not None
+        tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed, **read)
     if arch == "cnn" and "input_shape" not in values:
         values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
     config = cls(**values)

@@ -21,6 +21,7 @@ from hyperselect._cli_options import (
     SepOption,
     ThousandsOption,
     check_no_read_options,
+    check_table_source,
     out_folder,
     read_options,
 )
@@ -73,17 +74,13 @@ def load_data(
     ``thousands``); they are kept in the reference so that workers read the file the same way.
     """
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
-    from hyperselect.errors import DataError
 
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
         return load_builtin(data, random_state=random_state), {"builtin": data, "random_state": random_state}
-    if target is None:
-        raise DataError(
-            f"'{data}': --target COLUMN is needed to say which column to predict "
-            f"(or name a built-in data set: {', '.join(BUILTIN_DATASETS)})."
-        )
+    check_table_source(data, target, BUILTIN_DATASETS)
+    assert target is not None
     d = prepare_tabular(path, target, random_state=random_state, **(read or {}))
     ref: dict[str, Any] = {"path": str(path.resolve()), "target": target, "random_state": random_state}
     if read:

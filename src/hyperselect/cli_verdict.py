@@ -15,10 +15,11 @@ from hyperselect._cli_options import (
     SepOption,
     ThousandsOption,
     check_no_read_options,
+    check_table_source,
     out_folder,
     read_options,
 )
-from hyperselect.errors import DataError, HyperselectError
+from hyperselect.errors import HyperselectError
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,8 @@ def load_compare_data(
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
         return load_builtin(data, random_state=random_state)
-    if target is None:
-        raise DataError(
-            f"'{data}': --target COLUMN is needed to say which column to predict "
-            f"(or name a built-in data set as builtin:NAME, one of {', '.join(BUILTIN_DATASETS)})."
-        )
+    check_table_source(data, target, BUILTIN_DATASETS, spelled=BUILTIN_PREFIX + "NAME")
+    assert target is not None
     return prepare_tabular(path, target, random_state=random_state, **(read or {}))
 
 
