@@ -274,3 +274,19 @@ def test_ambiguous_or_invalid_dates_stay_categories(tmp_path: Path) -> None:
     X, _, _ = load_table(path, "y")
     d = prepare_tabular(path, "y", random_state=0)
     assert X["when"].dtype == object and any(n.startswith("when=") for n in d.feature_names)
+
+
+def test_large_columns_numbers_with_strays_and_identifiers(tmp_path: Path) -> None:
+    """Past 2,000 distinct spellings a sample decides 'not numbers' early; numbers with strays are still caught."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    values = [f"{v:.4f}" for v in rng.normal(size=n)]
+    for i in (17, 4000, 5999):
+        values[i] = "n.a."
+    lines = [f"{v},id{i},{'p' if i % 2 else 'q'}" for i, v in enumerate(values)]
+    path = tmp_path / "big.csv"
+    path.write_text("x,ident,y\n" + "\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"'x' holds numbers in 5997 of 6000 .*'n\.a\.' at line 19"):
+        load_table(path, "y")
+    X, _, _ = load_table(path, "y", na_values=["n.a."])
+    assert X["x"].isna().sum() == 3 and X["ident"].dtype == object  # identifiers stay text

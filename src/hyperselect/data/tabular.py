@@ -892,32 +892,81 @@ class _NumberProfile:
         return ". ".join(out) + "." if out else ""
 
 
-def _number_profile(col: pd.Series, options: _ReadOptions, prefer_decimal: bool = False) -> _NumberProfile:
+#: Cells a large text column's sample holds before its every distinct spelling is parsed (see below).
+_SAMPLE_CELLS = 2000
+
+
+def _sample_says_text(codes: np.ndarray, uniques: np.ndarray, options: _ReadOptions) -> bool:
+    """Whether a fixed random sample of the cells is more than half not numbers: then the column cannot be
+    :meth:`_NumberProfile.mostly_numbers` (at most a third of it may be), and an identifier column of 200,000
+    distinct spellings costs 2,000 parses, not one per spelling.  With 2,000 cells a column a third text
+    passes the half mark with a probability far below 1e-40."""
+    rng = np.random.default_rng(0)
+    picked = codes[rng.choice(len(codes), size=_SAMPLE_CELLS, replace=False)]
+    values, n = np.unique(picked, return_counts=True)
+    text = 0
+    for code, count in zip(values.tolist(), n.tolist(), strict=True):
+        spelling = str(uniques[code]).strip()
+        if options.parse(spelling) is None and not (
+            _COMMA_THOUSANDS.fullmatch(spelling) or _COMMA_DECIMAL.fullmatch(spelling)
+        ):
+            text += count
+    return text > _SAMPLE_CELLS // 2
+
+
+def _number_profile(
+    col: pd.Series, options: _ReadOptions, prefer_decimal: bool = False, give_up: bool = False
+) -> _NumberProfile:
     """Classify the cells; ``prefer_decimal`` reads an ambiguous ``1,234`` as a decimal comma (';' files).
 
-    Each distinct spelling is parsed once, so a large categorical column costs one dict look-up per cell.
+    ``give_up``: stop early once the column cannot be :meth:`~_NumberProfile.mostly_numbers` (the profile is
+    then partial and good for that answer only).
+
+    Each distinct spelling is parsed once; text columns find their distinct spellings with ``pd.factorize``.
     """
     prof = _NumberProfile()
     seen: dict[str, list[int]] = {}  # spelling -> [first position, count]
     numbers: set[float] = set()
-    for pos, v in enumerate(col.tolist()):
-        if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
-            continue
-        prof.n_present += 1
-        if isinstance(v, str):
-            entry = seen.get(v)
-            if entry is None:
-                seen[v] = [pos, 1]
-            else:
-                entry[1] += 1
-        elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_):
-            prof.n_numbers += 1
-            numbers.add(float(v))
-        else:  # booleans, lists, ... in a DataFrame's object column
-            key = str(v)
-            first, n = prof.others.get(key, (pos, 0))
-            prof.others[key] = (first, n + 1)
-    for raw, (pos, n) in seen.items():
+    spellings: Iterable[tuple[str, int, int]]  # (spelling, first row position, count)
+    if ptypes.infer_dtype(col, skipna=True) == "string":
+        # text cells only (every CSV column): distinct spellings, counts and first rows found in C
+        codes, uniques = pd.factorize(col.to_numpy(dtype=object), use_na_sentinel=True)
+        valid = codes >= 0
+        prof.n_present = int(valid.sum())
+        counts = np.bincount(codes[valid], minlength=len(uniques))
+        first = np.full(len(uniques), len(codes), dtype=np.int64)
+        np.minimum.at(first, codes[valid], np.flatnonzero(valid))
+        if give_up and len(uniques) > _SAMPLE_CELLS and _sample_says_text(codes[valid], uniques, options):
+            prof.others = {"(many)": (0, prof.n_present)}  # partial: only mostly_numbers() is meaningful
+            return prof
+        order = np.argsort(-counts, kind="stable") if give_up else np.arange(len(uniques))
+        spellings = ((uniques[i], int(first[i]), int(counts[i])) for i in order.tolist())
+    else:
+        for pos, v in enumerate(col.tolist()):
+            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                continue
+            prof.n_present += 1
+            if isinstance(v, str):
+                entry = seen.get(v)
+                if entry is None:
+                    seen[v] = [pos, 1]
+                else:
+                    entry[1] += 1
+            elif isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool | np.bool_):
+                prof.n_numbers += 1
+                numbers.add(float(v))
+            else:  # booleans, lists, ... in a DataFrame's object column
+                key = str(v)
+                first_pos, n = prof.others.get(key, (pos, 0))
+                prof.others[key] = (first_pos, n + 1)
+        spellings = ((raw, pos, n) for raw, (pos, n) in seen.items())
+    # with give_up, stop once so many cells are not numbers that mostly_numbers() cannot hold (a category or
+    # identifier column, the usual case, then costs its commonest spellings, not one parse per distinct value)
+    enough_other = (1.0 - MOSTLY_NUMBERS) * prof.n_present
+    n_other = 0
+    for raw, pos, n in spellings:
+        if give_up and n_other > enough_other:
+            break
         text = raw.strip()
         x = options.parse(text)
         if x is not None:
@@ -928,8 +977,9 @@ def _number_profile(col: pd.Series, options: _ReadOptions, prefer_decimal: bool 
         elif _COMMA_DECIMAL.fullmatch(text):
             prof.decimal_comma.append((pos, text, n))
         else:
-            first, count = prof.others.get(text, (pos, 0))
-            prof.others[text] = (min(first, pos), count + n)
+            first_pos, count = prof.others.get(text, (pos, 0))
+            prof.others[text] = (min(first_pos, pos), count + n)
+            n_other += n
     prof.number_values = sorted(numbers)
     prof.others = dict(sorted(prof.others.items(), key=lambda kv: kv[1][0]))
     # '1,234' alone is ambiguous; next to '0,5' or '12,34' it is a decimal comma too
@@ -947,7 +997,7 @@ def _number_profile(col: pd.Series, options: _ReadOptions, prefer_decimal: bool 
 
 def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) -> None:
     """Refuse a text column that is really numbers (see :meth:`_NumberProfile.mostly_numbers`)."""
-    prof = _number_profile(col, frame.options, prefer_decimal=frame.sep == ";")
+    prof = _number_profile(col, frame.options, prefer_decimal=frame.sep == ";", give_up=True)
     if not prof.mostly_numbers():
         return
     if what == "target":
@@ -1125,6 +1175,8 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
 def _looks_multilabel(y: pd.Series) -> bool:
     if ptypes.is_numeric_dtype(y.dtype) or ptypes.is_bool_dtype(y.dtype):
         return False
+    if ptypes.infer_dtype(y, skipna=True) == "string":  # text labels: look at each distinct spelling once
+        return any(MULTILABEL_SEPARATOR in v for v in pd.unique(y.dropna().to_numpy(dtype=object)))
     return any(_is_label_list(v) or (isinstance(v, str) and MULTILABEL_SEPARATOR in v) for v in y.tolist())
 
 
