@@ -572,7 +572,7 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
         (["tune", "{csv}", "--target", "nope"], "nope"),
         (["tune", "{csv}", "--target", "target", "--timeout", "soon"], "duration"),
         (["tune", "{csv}", "--target", "target", "--storage", "mongodb://x"], "Unknown storage URL scheme"),
-        (["tune", "missing.csv", "--target", "y"], "not found"),
+        (["tune", "missing.csv", "--target", "y"], "neither a file nor a built-in"),
         (
             ["tune", "{csv}", "--target", "target", "--rung-rows", "a third"],
             "--rung-rows: cannot read 'a third'",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
+from hyperselect.errors import ConfigError
 from hyperselect.train.cohort import Cohort
 from hyperselect.train.trainer import INTERRUPTED
 
@@ -43,11 +45,12 @@ def make_rungs(max_epochs: int, eta: int = 3, min_epochs: int = 3) -> list[int]:
     >>> make_rungs(100)
     [4, 12, 34, 100]
     """
-    if max_epochs < 1 or eta < 2 or min_epochs < 1:
-        raise ValueError(
-            f"make_rungs needs max_epochs >= 1, eta >= 2, min_epochs >= 1; got {max_epochs=}, "
-            f"{eta=}, {min_epochs=}"
-        )
+    for name, value, low in (("max_epochs", max_epochs, 1), ("eta", eta, 2), ("min_epochs", min_epochs, 1)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+            # a ConfigError (a ValueError): the CLI reports it as a message, not a traceback
+            raise ConfigError(
+                f"The {name!r} parameter of make_rungs must be an int in [{low}, inf). Got {value!r}."
+            )
     n = max(0, math.floor(math.log(max(1.0, max_epochs / min_epochs), eta) + 1e-9))
     rungs = sorted({math.ceil(max_epochs / eta**k) for k in range(n, -1, -1)})
     return rungs

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,9 +85,25 @@ def data_shape(
             "advise needs the data, or n_rows, n_features and task. "
             f"Got n_rows={n_rows}, n_features={n_features}, task={task}."
         )
+    for name, value in (("n_rows", n_rows), ("n_features", n_features)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ConfigError(f"The {name!r} parameter of advise must be an int in [1, inf). Got {value!r}.")
     if n_rows < 1 or n_features < 1:
         raise ConfigError(f"advise needs at least one row and one feature. Got {n_rows=}, {n_features=}.")
-    return DataShape(int(n_rows), int(n_features), Task(task), n_classes)
+    tasks = [t.value for t in Task]
+    if task not in tasks:
+        import difflib
+
+        close = difflib.get_close_matches(str(task), tasks, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(f"The 'task' parameter of advise must be one of {tasks}. Got {task!r}.{hint}")
+    if n_classes is not None and (
+        isinstance(n_classes, bool) or not isinstance(n_classes, numbers.Integral) or n_classes < 2
+    ):
+        raise ConfigError(
+            f"The 'n_classes' parameter of advise must be an int in [2, inf) or None. Got {n_classes!r}."
+        )
+    return DataShape(int(n_rows), int(n_features), Task(task), None if n_classes is None else int(n_classes))
 
 
 def advise(
@@ -113,7 +130,15 @@ def advise(
     if input_shape is None and data is not None:
         input_shape = getattr(data, "input_shape", None)
     if input_shape is not None:
-        input_shape = tuple(int(v) for v in input_shape)
+        given = input_shape
+        if isinstance(given, str | bytes) or not all(
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in given
+        ):
+            raise ConfigError(
+                f"input_shape must be a tuple of positive ints, (channels, length) or (channels, height, "
+                f"width). Got {given!r}."
+            )
+        input_shape = tuple(int(v) for v in given)
         if math.prod(input_shape) != s.n_features or len(input_shape) not in (2, 3):
             raise ConfigError(
                 f"input_shape must be (channels, length) or (channels, height, width) with {s.n_features} "

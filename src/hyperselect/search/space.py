@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hyperselect._validation import Constraint, Interval, Options, check_params
 from hyperselect.errors import ConfigError
 from hyperselect.nn.config import CNNConfig, MLPConfig
 
@@ -90,18 +91,66 @@ def _config_fields() -> list[str]:
 
 
 def known_dimensions() -> list[str]:
-    """Every name a dimension may have."""
-    return [*ARCH_DIMS, *CONV_DIMS, "arch", "channels", *_config_fields()]
+    """Every name a dimension may have (``hidden`` and ``channels`` can only be fixed: they are searched
+    through ``n_layers``/``width``/``shape`` and ``n_conv``/``conv_channels``)."""
+    return [*ARCH_DIMS, *CONV_DIMS, "arch", "hidden", "channels", *_config_fields()]
 
 
-def _check_name(name: str) -> None:
+#: Fixed-only names -> the dimensions that search them (fixing one drops the others, and vice versa).
+_BUILT_FROM = {"hidden": ARCH_DIMS, "channels": CONV_DIMS}
+
+
+def _check_name(name: Any) -> None:
     known = known_dimensions()
+    if not isinstance(name, str):
+        raise ConfigError(f"A search dimension's name must be a string. Got {name!r}.")
     if name not in known:
         import difflib
 
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         raise ConfigError(f"Unknown search dimension {name!r}.{hint} Known: {', '.join(sorted(known))}.")
+
+
+#: What a value of each dimension that is not a config field may be.
+_DIM_CONSTRAINTS: dict[str, Constraint] = {
+    "n_layers": Interval(int, 0, None),
+    "width": Interval(int, 1, None),
+    "shape": Options(SHAPES),
+    "n_conv": Interval(int, 1, None),
+    "conv_channels": Interval(int, 1, None),
+    "arch": Options(tuple(ARCHS)),
+}
+
+
+def _constraint(name: str) -> Constraint | None:
+    return _DIM_CONSTRAINTS.get(name) or CNNConfig._constraints().get(name)
+
+
+def check_value(name: str, value: Any) -> None:
+    """Raise ConfigError unless ``value`` is a valid value of dimension ``name`` (a config field's constraint,
+    or the rule of ``n_layers``, ``width``, ...): checked where a value is written, not at the first trial."""
+    constraint = _constraint(name)
+    if constraint is None:
+        return
+    if name in _DIM_CONSTRAINTS:
+        if not constraint.accepts(value):
+            raise ConfigError(f"The {name!r} dimension must be {constraint.describe()}. Got {value!r}.")
+        return
+    if isinstance(value, int) and not isinstance(value, bool) and isinstance(constraint, Interval):
+        value = value if constraint.kind is int else float(value)  # MLPConfig takes lr=1 as 1.0
+    owner = "CNNConfig" if name in CNN_ONLY or name == "channels" else "MLPConfig"
+    check_params(owner, {name: value}, {name: constraint})
+    if name == "input_shape" and len(value) not in (2, 3):
+        raise ConfigError(
+            "The 'input_shape' parameter of CNNConfig must be (channels, length) or (channels, height, "
+            f"width). Got {value!r}."
+        )
+
+
+def _is_int_dim(name: str) -> bool:
+    c = _constraint(name)
+    return isinstance(c, Interval) and c.kind is int
 
 
 @dataclass(frozen=True)
@@ -308,7 +357,7 @@ def _check_range(low: Any, high: Any, log: bool, kind: type) -> None:
         ok = isinstance(v, int) if kind is int else isinstance(v, int | float)
         if not ok or isinstance(v, bool) or (kind is float and not math.isfinite(v)):
             raise ConfigError(
-                f"The {what!r} bound of an {kind.__name__} dimension must be a finite "
+                f"The {what!r} bound of {'an int' if kind is int else 'a float'} dimension must be a finite "
                 f"{kind.__name__}. Got {v!r}."
             )
     if low > high:
@@ -320,18 +369,78 @@ def _check_range(low: Any, high: Any, log: bool, kind: type) -> None:
 
 
 _TYPE_NAMES: dict[type, str] = {Categorical: "categorical", Int: "int", Float: "float"}
+_NUMERIC_KEYS = ("low", "high", "log", "prior", "spread")
 
 
-def dimension_from_dict(d: Mapping[str, Any], where: str = "") -> Dimension:
-    """Build a dimension from ``{"type": "float", "low": ..., "high": ..., "log": true}`` and friends."""
+def _replaced_by(name: str) -> tuple[str, ...]:
+    """The names that fixing ``name`` makes meaningless: ``hidden`` replaces n_layers/width/shape, and a fixed
+    n_layers replaces a fixed ``hidden``."""
+    if name in _BUILT_FROM:
+        return _BUILT_FROM[name]
+    return tuple(whole for whole, parts in _BUILT_FROM.items() if name in parts)
+
+
+def _check_dimension(name: str, dim: Dimension) -> None:
+    """Every value ``dim`` can propose must be valid for ``name``: each choice, and both ends of a range (the
+    constraints are intervals, so the ends decide).  Otherwise every trial that draws one would fail."""
+    if isinstance(dim, Categorical):
+        values = list(dim.choices)
+    elif isinstance(dim, Int | Float):
+        values = [dim.low, dim.high]
+    else:
+        return
+    for v in values:
+        try:
+            check_value(name, v)
+        except ConfigError as exc:
+            hint = ""
+            if isinstance(dim, Float) and _is_int_dim(name):
+                hint = f" {name!r} takes integers: give it type 'int' and int bounds."
+            raise ConfigError(f"Cannot search {name!r} over {dim.describe()}: {exc}{hint}") from exc
+
+
+def dimension_from_dict(d: Mapping[str, Any], where: str = "", default_kind: str | None = None) -> Dimension:
+    """Build a dimension from ``{"type": "float", "low": ..., "high": ..., "log": true}`` and friends.
+
+    Without ``type``: categorical where there are ``choices``, else ``default_kind`` (the kind of the config
+    field: ``weight_decay`` from 0 to 1 is a float range, not the integers 0 and 1), else float where a bound
+    is a float, else int."""
     d = dict(d)
     kind = d.pop("type", None)
     if kind is None:
-        kind = "categorical" if "choices" in d else ("float" if isinstance(d.get("low"), float) else "int")
+        if "choices" in d:
+            kind = "categorical"
+        elif default_kind is not None:
+            kind = default_kind
+        else:
+            floats = isinstance(d.get("low"), float) or isinstance(d.get("high"), float)
+            kind = "float" if floats else "int"
+    keys = {"categorical": ("choices", "weights"), "int": _NUMERIC_KEYS, "float": _NUMERIC_KEYS}.get(
+        str(kind)
+    )
+    if keys is not None:
+        bad = [str(k) for k in d if k not in keys]
+        missing = [k for k in keys[:2] if k not in d and k != "weights"]
+        if bad or missing:
+            import difflib
+
+            hints = "".join(
+                f" Did you mean {c[0]!r} for {k!r}?"
+                for k in bad
+                if (c := difflib.get_close_matches(k, keys, n=1))
+            )
+            what = ([f"unknown key(s) {bad}"] if bad else []) + [f"no {k!r}" for k in missing]
+            raise ConfigError(
+                f"Bad {kind} dimension {where}: {', '.join(what)}; expected {', '.join(keys)}"
+                f"{' (and type)' if kind != 'categorical' else ''}.{hints}"
+            )
     try:
         if kind == "categorical":
+            choices = d.pop("choices")
+            if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
+                raise ConfigError(f"Bad dimension {where}: choices must be a list. Got {choices!r}.")
             weights = d.pop("weights", None)
-            return Categorical(tuple(d.pop("choices")), None if weights is None else tuple(weights), **d)
+            return Categorical(tuple(choices), None if weights is None else tuple(weights), **d)
         if kind == "int":
             return Int(**d)
         if kind == "float":
@@ -386,10 +495,25 @@ class SearchSpace:
     def fix(self, **values: Any) -> SearchSpace:
         """Stop searching these dimensions and use the given values (also for names not searched before)."""
         dims, fixed, reasons = dict(self.dims), dict(self.fixed), dict(self.reasons)
+        for whole, parts in _BUILT_FROM.items():
+            both = [p for p in parts if p in values]
+            if whole in values and both:
+                raise ConfigError(
+                    f"Cannot fix {whole!r} and {', '.join(map(repr, both))} together: {whole!r} is built from "
+                    f"{', '.join(parts)}. Fix either {whole!r} (e.g. {whole}=[32, 16]) or those."
+                )
         for name, value in values.items():
             _check_name(name)
+            value = tuple(value) if isinstance(value, list) else value
+            try:
+                check_value(name, value)
+            except ConfigError as exc:
+                raise ConfigError(f"Cannot fix {name!r} to {value!r}: {exc}") from exc
             dims.pop(name, None)
-            fixed[name] = tuple(value) if isinstance(value, list) else value
+            for dropped in _replaced_by(name):  # hidden=[32, 16] replaces n_layers, width and shape
+                dims.pop(dropped, None)
+                fixed.pop(dropped, None)
+            fixed[name] = value
             reasons[name] = f"fixed to {value!r} by the user"
         space = self._copy(dims=dims, fixed=fixed, reasons=reasons)
         space._check_buildable()
@@ -418,6 +542,8 @@ class SearchSpace:
                     f"Narrow the categorical dimension {name!r} with choices=[...]. "
                     f"Got low={low}, high={high}, choices={choices}."
                 )
+            if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
+                raise ConfigError(f"Narrow {name!r} with a list of choices. Got choices={choices!r}.")
             outside = [c for c in choices if c not in dim.choices]
             if outside:
                 raise ConfigError(
@@ -432,8 +558,20 @@ class SearchSpace:
                 raise ConfigError(
                     f"{name!r} is numeric; narrow it with low= and high=. Got choices={choices}."
                 )
+            kind = int if isinstance(dim, Int) else float
+            for what, v in (("low", low), ("high", high)):
+                ok = isinstance(v, int) if kind is int else isinstance(v, int | float)
+                if v is not None and (not ok or isinstance(v, bool) or not math.isfinite(v)):
+                    raise ConfigError(
+                        f"Cannot narrow {name!r}: {what} must be a finite {kind.__name__} "
+                        f"({name!r} is {dim.describe()}). Got {what}={v!r}."
+                    )
             lo = dim.low if low is None else low
             hi = dim.high if high is None else high
+            if lo > hi:
+                raise ConfigError(
+                    f"Cannot narrow {name!r}: low must not exceed high. Got low={lo}, high={hi}."
+                )
             if lo < dim.low or hi > dim.high:
                 raise ConfigError(
                     f"Cannot narrow {name!r} to [{lo}, {hi}]: outside its range [{dim.low}, "
@@ -455,16 +593,43 @@ class SearchSpace:
     ) -> SearchSpace:
         """Search ``name`` over ``dim`` (adds a dimension, or replaces one, or un-fixes a fixed value)."""
         _check_name(name)
+        if name in _BUILT_FROM:
+            raise ConfigError(
+                f"{name!r} cannot be searched as one dimension: search {', '.join(_BUILT_FROM[name])} instead "
+                f"(or fix it, e.g. {name}=[32, 16])."
+            )
         if not isinstance(dim, Dimension):
-            dim = dimension_from_dict(dim, where=f"for {name!r}")
+            if not isinstance(dim, Mapping):
+                raise ConfigError(
+                    f"Extend {name!r} with a Dimension or a mapping such as {{'type': 'float', 'low': ..., "
+                    f"'high': ...}}. Got {dim!r}."
+                )
+            c = _constraint(name)
+            default_kind = c.kind.__name__ if isinstance(c, Interval) else None
+            dim = dimension_from_dict(dim, where=f"for {name!r}", default_kind=default_kind)
+        _check_dimension(name, dim)
         dims, fixed, reasons = dict(self.dims), dict(self.fixed), dict(self.reasons)
         dims[name] = dim
         fixed.pop(name, None)
+        for whole, parts in _BUILT_FROM.items():
+            if name in parts:  # searching width replaces a fixed hidden
+                fixed.pop(whole, None)
         reasons[name] = reason
         return self._copy(dims=dims, fixed=fixed, reasons=reasons)
 
     def with_base(self, **changes: Any) -> SearchSpace:
         """Change values that are never searched (``max_epochs``, ``patience``, ``loss``, ...)."""
+        known = [f.name for f in dataclasses.fields(self.base) if f.init]
+        for k in changes:
+            if k not in known:
+                import difflib
+
+                close = difflib.get_close_matches(str(k), known, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise ConfigError(
+                    f"Unknown hyperparameter {k!r} for {type(self.base).__name__}.{hint} "
+                    f"Known: {', '.join(sorted(known))}."
+                )
         try:
             base = self.base.replace(**changes)
         except TypeError as exc:
@@ -476,39 +641,74 @@ class SearchSpace:
 
     def apply(self, overrides: Mapping[str, Any], where: str = "overrides") -> SearchSpace:
         """Apply a ``{"fix": {...}, "narrow": {...}, "extend": {...}, "base": {...}}`` mapping."""
-        unknown = set(overrides) - {"fix", "narrow", "extend", "base"}
+        sections = ("fix", "narrow", "extend", "base")
+        unknown = [str(k) for k in overrides if k not in sections]
         if unknown:
-            raise ConfigError(
-                f"{where}: unknown section(s) {sorted(unknown)}; expected fix, narrow, extend, base."
+            import difflib
+
+            hints = [difflib.get_close_matches(k, sections, n=1) for k in unknown]
+            hint = "".join(
+                f" Did you mean {h[0]!r} for {k!r}?" for k, h in zip(unknown, hints, strict=True) if h
             )
-        space = self
-        for section in ("base", "extend", "narrow", "fix"):  # fix last: it wins over everything
+            raise ConfigError(
+                f"{where}: unknown section(s) {sorted(unknown)}; expected fix, narrow, extend, base.{hint}"
+            )
+        bodies: dict[str, Mapping[str, Any]] = {}
+        for section in sections:
             body = overrides.get(section) or {}
             if not isinstance(body, Mapping):
                 raise ConfigError(f"{where}: section {section!r} must be a table/mapping. Got {body!r}.")
-            if section == "base":
-                space = space.with_base(**body) if body else space
-            elif section == "fix":
-                space = space.fix(**body) if body else space
-            else:
-                for name, spec in body.items():
-                    if not isinstance(spec, Mapping):
-                        raise ConfigError(f"{where}: [{section}.{name}] must be a table. Got {spec!r}.")
+            for key in body:
+                if not isinstance(key, str):
+                    raise ConfigError(f"{where}: [{section}] has the key {key!r}; expected a dimension name.")
+            bodies[section] = body
+        # A name given twice contradicts itself: fix would silently win over narrow/extend (base is only the
+        # first trial's value, so it may sit inside a searched range).
+        for i, a in enumerate(("fix", "narrow", "extend")):
+            for b in ("fix", "narrow", "extend")[i + 1 :]:
+                both = sorted(set(bodies[a]) & set(bodies[b]))
+                if both:
+                    raise ConfigError(
+                        f"{where}: {', '.join(map(repr, both))} given in both [{a}] and [{b}]; give each "
+                        f"dimension in one section ([fix] a value, [narrow] a sub-range, [extend] a new range)."
+                    )
+        space = self
+        for section in ("base", "extend", "narrow", "fix"):  # fix last: it wins over everything
+            body = bodies[section]
+            if not body:
+                continue
+            if section in ("base", "fix"):
+                try:
+                    space = space.with_base(**body) if section == "base" else space.fix(**body)
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: [{section}] {exc}") from exc
+                continue
+            for name, spec in body.items():
+                if not isinstance(spec, Mapping):
+                    raise ConfigError(f"{where}: [{section}.{name}] must be a table. Got {spec!r}.")
+                try:
                     if section == "extend":
                         space = space.extend(name, spec, reason=f"added by the user in {where}")
                     else:
                         bad = set(spec) - {"low", "high", "choices"}
                         if bad:
                             raise ConfigError(
-                                f"{where}: [narrow.{name}] has unknown key(s) {sorted(bad)}; "
-                                "expected low, high or choices."
+                                f"unknown key(s) {sorted(map(str, bad))}; expected low, high or choices."
                             )
                         space = space.narrow(name, **spec)
+                except ConfigError as exc:
+                    raise ConfigError(f"{where}: [{section}.{name}] {exc}") from exc
         return space
 
     def apply_file(self, path: str | Path) -> SearchSpace:
         """Apply a TOML (``.toml``) or YAML (``.yaml``/``.yml``) override file."""
-        return self.apply(load_overrides(path), where=str(path))
+        overrides = load_overrides(path)
+        space = self.apply(overrides, where=str(path))
+        if not any(overrides.values()):  # an empty file, or empty sections: perhaps not the file meant
+            log.warning(
+                "'%s' changes nothing (no fix, narrow, extend or base entries): the space is unchanged.", path
+            )
+        return space
 
     # -- use ----------------------------------------------------------------------------------------------------
     def _ordered(self) -> Iterator[tuple[str, Dimension]]:
@@ -541,6 +741,8 @@ class SearchSpace:
             raise ConfigError(f"The 'arch' dimension must be one of {tuple(ARCHS)}. Got {arch_name!r}.")
         arch = {k: values.pop(k) for k in ARCH_DIMS if k in values}
         conv = {k: values.pop(k) for k in CONV_DIMS if k in values}
+        for k, v in {**arch, **conv}.items():
+            check_value(k, v)  # (a width of 32.5 must not become 32 unseen)
         changes = dict(values)
         if arch:
             n_layers = int(arch.get("n_layers", len(self.base.hidden) or 1))
@@ -688,9 +890,7 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
 
             data: Any = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
+            data = _load_yaml(text) or {}
         elif suffix == ".json":
             data = json.loads(text)
         else:
@@ -706,3 +906,21 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
             f"'{p}' must hold a table/mapping with fix, narrow, extend or base. Got {type(data).__name__}."
         )
     return data
+
+
+def _load_yaml(text: str) -> Any:
+    """``yaml.safe_load``, except that ``1e-4`` and ``1.0e4`` are floats: YAML 1.1 (PyYAML) wants a dot and a
+    signed exponent, and would hand ``lr: 1e-3`` over as the string ``'1e-3'``."""
+    import re
+
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
+    return yaml.load(text, Loader=Loader)  # (a SafeLoader subclass)

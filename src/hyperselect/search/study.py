@@ -18,6 +18,7 @@ import bisect
 import hashlib
 import logging
 import math
+import numbers
 import os
 import socket
 import threading
@@ -35,8 +36,9 @@ import pandas as pd
 import torch
 from optuna.trial import TrialState
 
-from hyperselect._io import atomic_write_json, atomic_write_text, safe_join
-from hyperselect.errors import ConfigError, StorageError, TrainingError
+from hyperselect._io import atomic_write_json, atomic_write_text, check_out_folder, safe_join
+from hyperselect._validation import Interval
+from hyperselect.errors import ConfigError, DataError, StorageError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
 from hyperselect.search.priors import advise
@@ -195,7 +197,8 @@ def _base_sampler(name: str, seed: int | None, n_startup: int | None) -> optuna.
             return optuna.samplers.GPSampler(
                 seed=seed, n_startup_trials=10 if n_startup is None else n_startup
             )
-    raise ConfigError(f"Unknown sampler {name!r}; expected one of {', '.join(SAMPLERS)}.")
+    check_sampler(name)
+    raise AssertionError(f"sampler {name!r} is listed in SAMPLERS but not built")
 
 
 # ------------------------------------------------------------------------------------------------------------
@@ -832,7 +835,7 @@ class TuneResult:
 
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
         """Write ``result.json`` and ``trials.csv`` into ``out_dir`` atomically; returns the folder."""
-        out = Path(out_dir)
+        out = check_out_folder(out_dir) or Path(out_dir)  # a file in the way: a DataError naming it
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(safe_join(out, "result.json"), self.to_dict())
         atomic_write_text(safe_join(out, "trials.csv"), self.trials.to_csv(index=False))
@@ -963,20 +966,37 @@ def summarize(
         ]
         if not pruned:
             reasons = sorted({str(t.user_attrs.get("reason")) for t in done})[:3]
+            outcomes = {t.user_attrs.get("outcome") for t in done}
+            hint = ""
+            if outcomes == {"diverged"}:
+                hint = (
+                    " Every trial diverged: lower the learning rate (narrow or extend 'lr' to smaller values), "
+                    "or fix grad_clip."
+                )
+            elif outcomes == {"error"}:
+                hint = " Every configuration was invalid: check the space's fixed values and ranges."
+            kept = "" if study_storage_kept(study) else ", kept in memory only"
             raise TrainingError(
-                f"No trial of study {study.study_name!r} produced a score ({len(done)} finished); "
-                f"reasons: {reasons}."
+                f"No trial of study {study.study_name!r} produced a score ({len(done)} finished{kept}); "
+                f"reasons: {reasons}.{hint}"
             )
         best = max(pruned, key=lambda t: (t.user_attrs.get("epochs", 0), t.value, -t.number))
+        log.warning(
+            "No trial of study %r completed its epochs (%s); the best is trial %d, stopped after %s epoch(s) "
+            "(%s): give the search more time or trials for a fairer choice.",
+            study.study_name,
+            ", ".join(f"{k} {v}" for k, v in _state_counts(done).items() if v),
+            best.number,
+            best.user_attrs.get("epochs", "?"),
+            best.user_attrs.get("reason", "pruned"),
+        )
     config = config_from_dict(best.user_attrs["config"])
     epochs = int(best.user_attrs.get("best_epoch", config.max_epochs - 1)) + 1
     model, test = None, {}  # type: tuple[Any, dict[str, float]]
     if refit:
         res, test = refit_and_test(config, epochs, data, random_state=settings.random_state, device=device)
         model = res.model
-    counts = {s.name: 0 for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
-    for t in done:
-        counts[t.state.name] += 1
+    counts = _state_counts(done)
     counts["finished"] = len(done)
     counts["surplus"] = sum(_is_surplus(t) for t in study.get_trials(deepcopy=False))
     counts["retried"] = sum(_is_crashed(t) for t in study.get_trials(deepcopy=False))
@@ -1003,6 +1023,18 @@ def summarize(
     )
 
 
+def _state_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[str, int]:
+    counts = {s.name: 0 for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
+    for t in trials:
+        counts[t.state.name] = counts.get(t.state.name, 0) + 1
+    return counts
+
+
+def study_storage_kept(study: optuna.Study) -> bool:
+    """Whether the study lives somewhere that outlasts this process (a journal file or a database)."""
+    return not isinstance(study._storage, optuna.storages.InMemoryStorage)
+
+
 def create_study(
     data: Any,
     *,
@@ -1011,7 +1043,7 @@ def create_study(
     n_trials: int = 30,
     space: SearchSpace | None = None,
     sampler: str | optuna.samplers.BaseSampler = "tpe",
-    random_state: int = 0,
+    random_state: int | None = 0,
     resume: bool = False,
     batch_size: int | None = None,
     eta: int = 3,
@@ -1030,6 +1062,18 @@ def create_study(
     stored ones are used (``n_trials`` is updated to the new total).  The arguments are checked before the
     storage is opened, so a bad one leaves no empty journal file or database behind.
     """
+    n_trials, batch_size, eta, min_epochs, group_size, random_state = check_search_args(
+        "create_study",
+        data=data,
+        space=space,
+        sampler=sampler,
+        n_trials=n_trials,
+        batch_size=batch_size,
+        eta=eta,
+        min_epochs=min_epochs,
+        group_size=group_size,
+        random_state=random_state,
+    )
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
     space = space_for_arch(data, space, arch)
     if max_epochs is not None:
@@ -1037,10 +1081,6 @@ def create_study(
     if batch_grid:
         space = batch_size_grid(space)
     K = batch_size if batch_size is not None else default_batch_size(n_trials, eta)
-    if group_size is not None and (not isinstance(group_size, int) or group_size < 1):
-        raise ConfigError(
-            f"The 'group_size' parameter must be an int in [1, inf) or None. Got {group_size!r}."
-        )
     rungs = make_rungs(space.base.max_epochs, eta, min_epochs)
     settings = SearchSettings(
         space=space,
@@ -1065,13 +1105,12 @@ def create_study(
             "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
         )
         log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, held)
-    seed = random_state
+    seed = random_state % _SEED_RANGE  # (the same seed below 2**32 - 4)
     if existing:
         assert store is not None
         n_before = len(optuna.load_study(study_name=name, storage=store).get_trials(deepcopy=False))
-        seed = (
-            random_state + 7919 * n_before
-        )  # a resumed sampler must not replay the first run's random draws
+        # a resumed sampler must not replay the first run's random draws
+        seed = (random_state + 7919 * n_before) % _SEED_RANGE
     study = open_study(
         store,
         name,
@@ -1100,6 +1139,90 @@ def create_study(
             study.set_user_attr(_ATTR, stored.to_dict())
         settings = stored
     return study, settings
+
+
+#: Seeds the samplers can take: numpy's 2**32, less the offsets PriorSampler adds to its own seed.
+_SEED_RANGE = 2**32 - 4
+_COUNT = Interval(int, 1, None)
+
+
+def check_search_args(
+    caller: str,
+    *,
+    data: Any,
+    space: Any,
+    sampler: Any,
+    n_trials: Any,
+    batch_size: Any,
+    eta: Any,
+    min_epochs: Any,
+    group_size: Any,
+    random_state: Any,
+) -> tuple[int, int | None, int, int, int | None, int]:
+    """Check the arguments of ``tune``/``create_study`` before anything is opened or trained; returns
+    ``n_trials, batch_size, eta, min_epochs, group_size, random_state`` as Python ints (numpy ints are fine;
+    ``random_state=None`` draws a seed, stored in the study like any other)."""
+    for attr in ("X_train", "y_train", "X_valid", "y_valid", "task"):
+        if not hasattr(data, attr):
+            raise DataError(
+                f"The 'data' parameter of {caller} must be a TabularData (from hyperselect.data: "
+                f"load_builtin, prepare_tabular or prepare_arrays). Got {type(data).__name__}."
+            )
+    if space is not None and not isinstance(space, SearchSpace):
+        hint = (
+            " To apply fix/narrow/extend/base overrides, pass advise(data).apply(overrides)."
+            if isinstance(space, Mapping)
+            else ""
+        )
+        raise ConfigError(
+            f"The 'space' parameter of {caller} must be a SearchSpace (e.g. advise(data)) or None. "
+            f"Got {type(space).__name__}.{hint}"
+        )
+    check_sampler(sampler)
+    out: list[Any] = []
+    for name, value, constraint, optional in (
+        ("n_trials", n_trials, _COUNT, False),
+        ("batch_size", batch_size, _COUNT, True),
+        ("eta", eta, Interval(int, 2, None), False),
+        ("min_epochs", min_epochs, _COUNT, False),
+        ("group_size", group_size, _COUNT, True),
+    ):
+        if value is None and optional:
+            out.append(None)
+            continue
+        if not constraint.accepts(value):
+            more = " or None" if optional else ""
+            raise ConfigError(
+                f"The {name!r} parameter of {caller} must be {constraint.describe()}{more}. Got {value!r}."
+            )
+        out.append(int(value))
+    if random_state is None:
+        random_state = int(np.random.SeedSequence().entropy % _SEED_RANGE)  # type: ignore[operator]
+        log.info("random_state=None: drew the seed %d (it is stored with the study)", random_state)
+    elif not Interval(int, 0, 2**32 - 1).accepts(random_state):
+        raise ConfigError(
+            f"The 'random_state' parameter of {caller} must be an int in [0, 4294967295] or None. "
+            f"Got {random_state!r}."
+        )
+    return out[0], out[1], out[2], out[3], out[4], int(random_state)
+
+
+def check_sampler(sampler: Any) -> None:
+    """Raise ConfigError unless ``sampler`` is one of :data:`SAMPLERS` or an Optuna sampler instance."""
+    if isinstance(sampler, optuna.samplers.BaseSampler) or sampler in SAMPLERS:
+        return
+    import difflib
+
+    hint = ""
+    if isinstance(sampler, str):
+        close = difflib.get_close_matches(sampler.lower(), SAMPLERS, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+    elif isinstance(sampler, type) and issubclass(sampler, optuna.samplers.BaseSampler):
+        hint = f" Pass an instance, e.g. {sampler.__name__}(seed=0)."
+    raise ConfigError(
+        f"Unknown sampler {sampler!r}; expected one of {', '.join(SAMPLERS)} or an Optuna sampler "
+        f"instance.{hint}"
+    )
 
 
 def batch_size_grid(space: SearchSpace) -> SearchSpace:
@@ -1163,7 +1286,7 @@ def tune(
     storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
     sampler: str | optuna.samplers.BaseSampler = "tpe",
-    random_state: int = 0,
+    random_state: int | None = 0,
     resume: bool = False,
     batch_size: int | None = None,
     eta: int = 3,
@@ -1200,21 +1323,28 @@ def tune(
     ``rung_rows`` (e.g. ``[1/9, 1/3]``) trains the first rungs on those fractions of the training rows
     (Hyperband's data budget, :func:`check_rung_rows`); the last rung always trains on all of them.
     ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
-    load the same data.  Nothing is written unless ``storage`` is a file/database or you call
+    load the same data.  ``random_state`` (an int in [0, 2**32 - 1]) seeds the sampler, the networks and the
+    data order; ``None`` draws one, stored with the study settings.  Nothing is written unless ``storage`` is a file/database or you call
     :meth:`TuneResult.save`.
     """
-    if not isinstance(n_trials, int) or isinstance(n_trials, bool) or n_trials < 1:
-        raise ConfigError(f"The 'n_trials' parameter of tune must be an int in [1, inf). Got {n_trials!r}.")
-    if timeout is not None and not (isinstance(timeout, int | float) and timeout > 0):
+    n_trials, batch_size, eta, min_epochs, group_size, random_state = check_search_args(
+        "tune",
+        data=data,
+        space=space,
+        sampler=sampler,
+        n_trials=n_trials,
+        batch_size=batch_size,
+        eta=eta,
+        min_epochs=min_epochs,
+        group_size=group_size,
+        random_state=random_state,
+    )
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0
+    ):
         raise ConfigError(
             f"The 'timeout' parameter of tune must be a float in (0, inf) or None. Got {timeout!r}."
         )
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ConfigError(
-            f"The 'batch_size' parameter of tune must be an int in [1, inf). Got {batch_size!r}."
-        )
-    if not isinstance(eta, int) or eta < 2:
-        raise ConfigError(f"The 'eta' parameter of tune must be an int in [2, inf). Got {eta!r}.")
     t0 = time.monotonic()
     study, settings = create_study(
         data,
