@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# A throwaway PostgreSQL server for tests and CI: ./scripts/postgres.sh start|stop|url|status
+# A throwaway PostgreSQL server for tests and CI: ./scripts/postgres.sh start|stop|url|password-url|status
 #
 # Installs Debian's postgresql package when it is missing, initialises a cluster in ./.pg (gitignored; as root in
 # /tmp/hyperselect-pg-<checksum of the checkout path>), starts it
 # on 127.0.0.1 on a free port with trust authentication (loopback only, test data only) and creates the database
-# 'hyperselect'.  Idempotent: `start` on a running server only prints its URL.  `url` prints the URL of the running
-# server (exit 1 if none).  PG_DIR overrides the folder.
+# 'hyperselect'.  One role, 'hyperselect_pw', must log in with its password (scram-sha-256), so that tests can
+# check what a wrong password does and that a right one is never printed.  Idempotent: `start` on a running
+# server only prints its URL.  `url` prints the URL of the running server (exit 1 if none), `password-url` the
+# URL with the password role and its password.  PG_DIR overrides the folder.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -21,6 +23,8 @@ PORT_FILE="$PG_DIR/port"
 LOG="$PG_DIR/server.log"
 DB=hyperselect
 DB_USER=hyperselect
+PW_USER=hyperselect_pw
+PW_PASSWORD=hyperselect-test-password  # a test server on 127.0.0.1: the password is no secret
 
 find_bin() {
   local d
@@ -59,6 +63,34 @@ url() {
   echo "postgresql://$DB_USER@127.0.0.1:$(cat "$PORT_FILE")/$DB"
 }
 
+password_url() {
+  echo "postgresql://$PW_USER:$PW_PASSWORD@127.0.0.1:$(cat "$PORT_FILE")/$DB"
+}
+
+# The role that must give its password: a line for it above the trust lines of pg_hba.conf (the first matching
+# line wins), then a reload.  Idempotent, and done on a running server too (clusters made before it existed).
+ensure_password_role() {
+  local bin="$1" port hba
+  port="$(cat "$PORT_FILE")"
+  hba="$DATA/pg_hba.conf"
+  as_pg "$bin/psql" -h 127.0.0.1 -p "$port" -U "$DB_USER" -d postgres -qtAc "DO \$\$ BEGIN
+      IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PW_USER') THEN
+        CREATE ROLE $PW_USER LOGIN SUPERUSER PASSWORD '$PW_PASSWORD';
+      END IF; END \$\$;" >/dev/null
+  if ! grep -q "^host all $PW_USER " "$hba"; then
+    as_pg sh -c "{ printf '%s\n' 'host all $PW_USER 127.0.0.1/32 scram-sha-256' 'host all $PW_USER ::1/128 scram-sha-256'; \
+      cat '$hba'; } >'$hba.new' && chmod 600 '$hba.new' && mv '$hba.new' '$hba'"
+    as_pg "$bin/pg_ctl" -D "$DATA" reload >/dev/null
+    # the reload is asynchronous: wait until a wrong password is refused
+    local i
+    for i in $(seq 50); do
+      as_pg env PGPASSWORD=wrong "$bin/psql" -h 127.0.0.1 -p "$port" -U "$PW_USER" -d postgres -w -tAc "SELECT 1" \
+        >/dev/null 2>&1 || break
+      sleep 0.1
+    done
+  fi
+}
+
 running() {
   local bin
   bin="$(find_bin)" || return 1
@@ -69,7 +101,7 @@ start() {
   install_pg
   local bin port
   bin="$(find_bin)"
-  if running; then url; return 0; fi
+  if running; then ensure_password_role "$bin"; url; return 0; fi
   mkdir -p "$PG_DIR"
   if [ "$(id -u)" -eq 0 ]; then chown postgres "$PG_DIR"; fi
   if [ ! -f "$DATA/PG_VERSION" ]; then
@@ -87,6 +119,7 @@ start() {
       "SELECT 1 FROM pg_database WHERE datname='$DB'" | grep -q 1; then
     as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U "$DB_USER" "$DB"
   fi
+  ensure_password_role "$bin"
   url
 }
 
@@ -102,6 +135,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   url) running && url || { echo "postgres.sh: no server running in $PG_DIR" >&2; exit 1; } ;;
+  password-url) running && password_url || { echo "postgres.sh: no server running in $PG_DIR" >&2; exit 1; } ;;
   status) running && echo "running: $(url)" || { echo "stopped"; exit 1; } ;;
-  *) echo "usage: $0 start|stop|url|status" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|url|password-url|status" >&2; exit 2 ;;
 esac

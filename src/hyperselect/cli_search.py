@@ -25,7 +25,7 @@ from hyperselect._cli_options import (
     out_folder,
     read_options,
 )
-from hyperselect.errors import ConfigError, HyperselectError
+from hyperselect.errors import ConfigError, HyperselectError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +91,18 @@ def load_data(
 def _fail(exc: Exception) -> typer.Exit:
     typer.echo(f"Error: {exc}", err=True)
     return typer.Exit(1)
+
+
+def _storage_failed(exc: Exception, storage: str | None, *, resume_hint: bool) -> typer.Exit:
+    """An error the study storage raised mid-run (a database server gone, a file made read-only) as one line,
+    without the password; any other error is raised again, untouched."""
+    from hyperselect.search.storage import storage_failure
+
+    failure = storage_failure(exc, storage)
+    if failure is None:
+        raise exc
+    how = "rerun the same command with --resume" if resume_hint else "start the worker again"
+    return _fail(StorageError(f"{failure} The finished trials are kept in the storage: {how} once it works."))
 
 
 def _interrupted(storage: str | None, study: str, *, resume_hint: bool) -> typer.Exit:
@@ -175,6 +187,7 @@ def register(app: typer.Typer) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
         from hyperselect.search import advise
         from hyperselect.search import tune as run_tune
+        from hyperselect.search.storage import check_storage
 
         _quiet_optuna()
         store: str | None = None
@@ -183,6 +196,7 @@ def register(app: typer.Typer) -> None:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
             read = read_options(sep, encoding, na_value, decimal, thousands)
+            check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read)
             sp = advise(d, max_epochs=max_epochs, arch=arch)
             if space is not None:
@@ -214,6 +228,8 @@ def register(app: typer.Typer) -> None:
             raise _fail(exc) from exc
         except KeyboardInterrupt:
             raise _interrupted(store, name, resume_hint=True) from None
+        except Exception as exc:
+            raise _storage_failed(exc, store, resume_hint=True) from exc
         c = result.counts
         typer.echo(
             f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
@@ -292,6 +308,14 @@ def register(app: typer.Typer) -> None:
             raise _fail(exc) from exc
         except KeyboardInterrupt:
             raise _interrupted(storage, study, resume_hint=False) from None
+        except Exception as exc:
+            raise _storage_failed(exc, storage, resume_hint=False) from exc
+        if stats.asked == 0:  # every slot of the budget was finished (before it came, or by others meanwhile)
+            budget = f" of {trials} trials" if trials is not None else ""
+            typer.echo(
+                f"worker done: study {study!r} has already finished its budget{budget}; nothing was left to run."
+            )
+            return
         typer.echo(
             f"worker done: {stats.batches} batches, {stats.asked - stats.surplus} trials run, "
             f"{stats.surplus} surplus, {stats.seconds:.1f} s"

@@ -70,18 +70,75 @@ def is_url(storage: str) -> bool:
     return "://" in storage
 
 
+#: Query parameters that carry a secret (``?password=...`` is a valid way to give libpq its password).
+_SECRET_KEYS = re.compile(r"^(ssl)?(password|passwd|pwd)$", re.IGNORECASE)
+
+
+def _split_url(url: str) -> tuple[str, str | None, str | None, str, bool]:
+    """``scheme://[user[:password]@]rest`` -> ``(scheme, user, password, rest, ambiguous)``.
+
+    Credentials end at the first ``@`` as SQLAlchemy reads them, except that an ``@`` left in the host part (a
+    password's ``@`` that was not percent-encoded) is counted as the password's too: what is shown never holds
+    any of it.  ``ambiguous`` says that happened (SQLAlchemy would take the rest of the password for the host).
+    An ``@`` in the path or query (``?options=a@b``) is no credential: a user name has no ``/`` or ``?``.
+    """
+    scheme, rest = url.split("://", 1)
+    at = rest.find("@")
+    if at < 0 or any(c in rest[:at].split(":", 1)[0] for c in "/?"):
+        return scheme, None, None, rest, False
+    userinfo, after = rest[:at], rest[at + 1 :]
+    host = re.match(r"[^/?]*", after)
+    host_part = host.group(0) if host else ""
+    ambiguous = "@" in host_part and ":" in userinfo
+    if "@" in host_part:
+        k = host_part.rfind("@")
+        userinfo, after = f"{userinfo}@{after[:k]}", after[k + 1 :]
+    user, colon, password = userinfo.partition(":")
+    return scheme, user, password if colon else None, after, ambiguous
+
+
+def _mask_query(rest: str) -> str:
+    """``host/db?password=x&sslmode=require`` -> ``host/db?password=***&sslmode=require``."""
+    path, q, query = rest.partition("?")
+    if not q:
+        return rest
+    parts = []
+    for item in query.split("&"):
+        key, eq, _ = item.partition("=")
+        parts.append(f"{key}=***" if eq and _SECRET_KEYS.match(key) else item)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def _secrets(url: str) -> list[str]:
+    """The passwords in ``url`` (as written and percent-decoded), longest first, for scrubbing messages."""
+    from urllib.parse import unquote
+
+    _, _, password, rest, _ = _split_url(url)
+    found = [password] if password else []
+    for item in rest.partition("?")[2].split("&"):
+        key, eq, value = item.partition("=")
+        if eq and value and _SECRET_KEYS.match(key):
+            found.append(value)
+    found += [unquote(x) for x in found]
+    return sorted({x for x in found if x}, key=len, reverse=True)
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` (a driver's message, say) with every password of ``url`` replaced by ``***``."""
+    for secret in _secrets(url):
+        text = text.replace(secret, "***")
+    return text
+
+
 def describe_storage(storage: str | os.PathLike[str] | None) -> str:
-    """The storage spelled for messages, without a password."""
+    """The storage spelled for messages, without a password (neither ``user:password@`` nor ``?password=``)."""
     if storage is None:
         return "in-memory storage"
     s = str(storage)
     if is_url(s):
-        scheme, rest = s.split("://", 1)
-        if "@" in rest:
-            cred, host = rest.rsplit("@", 1)
-            user = cred.split(":", 1)[0]
-            return f"{scheme}://{user}@{host}"
-        return s
+        scheme, user, _, rest, _ = _split_url(s)
+        rest = _mask_query(rest)
+        return f"{scheme}://{user}@{rest}" if user is not None else f"{scheme}://{rest}"
     return f"journal file '{s}'"
 
 
@@ -98,7 +155,8 @@ def open_storage(
     ``heartbeat_interval`` (seconds; default 30 for server databases, off for SQLite) and ``grace_period``
     (default: twice the interval, at least 10 s) apply to RDB storages.  ``must_exist`` (for a caller that only
     joins existing studies, such as a worker): a journal file or SQLite database file that does not exist is an
-    error, and nothing is created.  Raises :class:`StorageError` naming the storage.
+    error, and nothing is created.  Raises :class:`StorageError` naming the storage (never its password) and
+    what to check: a server that cannot be reached fails within :data:`CONNECT_TIMEOUT` seconds.
     """
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
@@ -108,19 +166,27 @@ def open_storage(
     if not is_url(s):
         _check_not_a_url(s)
         return _journal(Path(s), must_exist=must_exist)
-    scheme = s.split("://", 1)[0].split("+", 1)[0].lower()
+    shown = describe_storage(s)  # as the user wrote it, without a password
+    written, rest = s.split("://", 1)
+    scheme, _, driver = written.lower().partition("+")
     if scheme not in RDB_SCHEMES:
         raise StorageError(
-            f"Unknown storage URL scheme {scheme!r} in {describe_storage(s)!r}; expected a journal "
+            f"Unknown storage URL scheme {scheme!r} in {shown!r}; expected a journal "
             f"file path or one of {', '.join(f'{x}://' for x in RDB_SCHEMES)}."
         )
-    shown = describe_storage(s)  # as the user wrote it, without a password
+    if _split_url(s)[4]:
+        raise StorageError(
+            f"The storage URL {shown!r} has an '@' in its password that is not percent-encoded, so the host "
+            "cannot be told from the password; write it as %40 (and ':' as %3A, '/' as %2F), e.g. "
+            f"'{scheme}://user:p%40ss@host:port/database'."
+        )
+    if scheme == "postgres":  # SQLAlchemy only knows the long spelling
+        scheme = "postgresql"
+    s = f"{scheme}{'+' + driver if driver else ''}://{rest}"  # SQLAlchemy wants the scheme in lower case
     if scheme == "sqlite":
         _check_sqlite(s, must_exist=must_exist)
-    if scheme == "postgres":  # SQLAlchemy only knows the long spelling
-        s = "postgresql" + s[len("postgres") :]
-    if s.startswith("postgresql://"):
-        s = _postgres_driver(s)
+    if not driver:
+        s, driver = _default_driver(s, scheme)
     if heartbeat_interval is None and scheme != "sqlite":
         heartbeat_interval = DEFAULT_HEARTBEAT_INTERVAL
     kwargs: dict[str, Any] = {}
@@ -135,22 +201,133 @@ def open_storage(
             heartbeat_stale_trial_callback=StaleTrialRetry(max_retry),
         )
     engine_kwargs: dict[str, Any] = {}
-    if scheme == "postgresql":
-        # Fail fast on an unreachable server instead of hanging on the OS TCP timeout.
-        engine_kwargs = {"connect_args": {"connect_timeout": 10}, "pool_pre_ping": True}
+    if scheme != "sqlite":
+        engine_kwargs["pool_pre_ping"] = True
+        # Fail fast on an unreachable server instead of hanging on the OS TCP timeout (unless the URL sets it).
+        if driver in _CONNECT_TIMEOUT_DRIVERS and "connect_timeout=" not in rest.partition("?")[2]:
+            engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(s, engine_kwargs=engine_kwargs, **kwargs)
     except ImportError as exc:
-        driver = {"postgresql": "psycopg2-binary", "mysql": "PyMySQL"}.get(scheme, scheme)
+        package = _DRIVER_PACKAGES.get(driver, driver)
         raise StorageError(
-            f"Cannot open {describe_storage(s)!r}: its database driver is missing. "
-            f"Install it with: pip install {driver}"
+            f"Cannot open the study storage {shown!r}: its database driver {driver!r} is not installed. "
+            f"Install it with: pip install {package}"
         ) from exc
     except Exception as exc:  # SQLAlchemy raises many types (OperationalError, ArgumentError, ...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StorageError(f"Cannot open the study storage {shown!r}: {first}") from exc
+        raise StorageError(
+            f"Cannot open the study storage {shown!r}: {_first_line(exc, s)}. {_hint(exc, s)}"
+        ) from exc
+
+
+def check_storage(storage: str | os.PathLike[str] | None) -> None:
+    """Open a database server's storage once and close it, so that a wrong URL, user, password or host fails in
+    seconds, before a caller spends minutes on its data.  Journal files and SQLite need no such check: they are
+    local, and :func:`open_storage` checks them without waiting on anything (and without creating files here)."""
+    if storage is None:
+        return
+    s = os.fspath(storage)
+    if not is_url(s) or s.split("://", 1)[0].split("+", 1)[0].lower() == "sqlite":
+        return
+    store = open_storage(s, heartbeat_interval=None)
+    engine = getattr(store, "engine", None)
+    if engine is not None:
+        engine.dispose()
+
+
+#: Seconds a database server has to accept a connection (libpq's and the MySQL drivers' ``connect_timeout``).
+CONNECT_TIMEOUT = 10
+_CONNECT_TIMEOUT_DRIVERS = ("psycopg2", "psycopg", "pymysql", "mysqldb")
+#: ``pip install`` names of the database drivers (SQLAlchemy's dialect name -> package).
+_DRIVER_PACKAGES = {
+    "psycopg2": "psycopg2-binary",
+    "psycopg": "'psycopg[binary]'",
+    "pg8000": "pg8000",
+    "asyncpg": "asyncpg",
+    "pymysql": "PyMySQL",
+    "mysqldb": "mysqlclient",
+    "mysqlconnector": "mysql-connector-python",
+    "mariadbconnector": "mariadb",
+}
+
+
+def _default_driver(url: str, scheme: str) -> tuple[str, str]:
+    """Name the driver of a URL without one: the installed one of those we support, else the one we depend on
+    (psycopg2) or the pure-Python one (PyMySQL), so that its missing-driver hint is the one to follow.
+    SQLAlchemy's own defaults (psycopg 3, mysqlclient) would ask for packages hyperselect does not install."""
+    import importlib.util
+
+    def have(module: str) -> bool:
+        return importlib.util.find_spec(module) is not None
+
+    rest = url.split("://", 1)[1]
+    if scheme == "postgresql":
+        driver = "psycopg" if have("psycopg") and not have("psycopg2") else "psycopg2"
+    elif scheme == "mysql":
+        driver = "mysqldb" if have("MySQLdb") and not have("pymysql") else "pymysql"
+    else:
+        return url, ""
+    return f"{scheme}+{driver}://{rest}", driver
+
+
+def _first_line(exc: BaseException, url: str) -> str:
+    """The first line of ``exc``'s message without SQLAlchemy's ``(psycopg2.OperationalError)`` prefix and with
+    no password of ``url`` in it."""
+    text = str(exc).strip()
+    line = text.splitlines()[0].strip() if text else type(exc).__name__
+    line = re.sub(r"^\([\w.]+\)\s*", "", line).rstrip(".")
+    return _scrub(line, url)
+
+
+def _hint(exc: BaseException, url: str) -> str:
+    """What to check, from the driver's message about a connection that failed."""
+    from sqlalchemy.engine import make_url
+
+    text = str(exc)
+    if url.split("://", 1)[0].split("+", 1)[0].lower() == "sqlite":
+        if "locked" in text:
+            return "Another process holds the database: a shared study on one machine is safer in a journal file."
+        return "Check that the database file is an SQLite database and that it and its folder can be written."
+    try:
+        u = make_url(url)
+        host, port, database, user = u.host or "localhost", u.port, u.database, u.username
+    except Exception:
+        host, port, database, user = "the host", None, None, None
+    where = f"{host}:{port}" if port else f"{host} (default port)"
+    low = text.lower()
+    if "password authentication failed" in low or "access denied for user" in low or "no password" in low:
+        return (
+            f"Check the user name ({user!r}) and the password in the URL (special characters in a password "
+            "must be percent-encoded, e.g. '@' as %40)."
+        )
+    if re.search(r'role "[^"]*" does not exist', text):
+        return f"Check the user name ({user!r}) in the URL: the server has no such role."
+    if re.search(r'database "[^"]*" does not exist', text) or "unknown database" in low:
+        return (
+            f"Check the database name ({database!r}) in the URL, or create it first "
+            f"(PostgreSQL: createdb -h {host} {database})."
+        )
+    if "could not translate host name" in low or "name or service not known" in low or "nodename nor" in low:
+        return f"Check the host name ({host!r}) in the URL."
+    if "connection refused" in low or "can't connect" in low:
+        return f"Check that the database server is running and listening on {where}."
+    if "no such file or directory" in low:  # a Unix socket (?host=/folder) nobody listens on
+        return "Check that the database server is running and that the URL names its socket folder."
+    if "timeout expired" in low or "timed out" in low:
+        m = re.search(r"[?&]connect_timeout=(\d+)", url)
+        limit = m.group(1) if m else CONNECT_TIMEOUT
+        return (
+            f"The server at {where} did not answer within {limit} s: check the host and port, and that no "
+            "firewall blocks this machine (the URL's ?connect_timeout=SECONDS sets another limit)."
+        )
+    if "pg_hba.conf" in low:
+        return "The server refuses this client, user or database (pg_hba.conf): ask its administrator."
+    if isinstance(exc, ValueError) or "could not parse" in low or "invalid" in low:
+        scheme = url.split("://", 1)[0].split("+", 1)[0]
+        return f"Check the URL; expected e.g. '{scheme}://user:password@host:port/database'."
+    return "Check the URL and that the database server can be reached from this machine."
 
 
 def _check_not_a_url(s: str) -> None:
@@ -172,7 +349,8 @@ def _check_not_a_url(s: str) -> None:
 
 
 def _check_sqlite(url: str, *, must_exist: bool) -> None:
-    """An SQLite URL must name a database file: ``sqlite:///`` or ``:memory:`` would silently store nothing."""
+    """An SQLite URL must name a database file (``sqlite:///`` or ``:memory:`` would silently store nothing) in
+    a folder that exists and is writable (SQLite writes a journal file beside the database)."""
     from sqlalchemy.engine import make_url
 
     try:
@@ -186,20 +364,77 @@ def _check_sqlite(url: str, *, must_exist: bool) -> None:
             "nothing; expected 'sqlite:///path/to/file.db' (three slashes and a relative path, four for an "
             "absolute one), or no storage at all for an in-memory study."
         )
-    if must_exist and parsed.query.get("uri") is None and not Path(database).is_file():
+    if parsed.query.get("uri") is not None:  # sqlite:///file:x.db?uri=true: SQLite parses the path itself
+        return
+    path = Path(database)
+    if must_exist and not path.is_file():
         raise StorageError(
             f"There is no SQLite database file at '{database}' (from {url!r}); expected the storage of an "
             "existing study. Create the study first with `hyperselect tune DATA --target COL --storage ...`."
         )
+    folder = path.parent
+    slashes = (
+        f" (for the absolute path '/{database}', write four slashes: 'sqlite:////{database}')"
+        if not path.is_absolute()
+        else ""
+    )
+    if path.is_dir():
+        raise StorageError(f"The storage {url!r} names the folder '{database}'; expected a database file.")
+    if not folder.is_dir():
+        raise StorageError(
+            f"Cannot open the storage {url!r}: the folder '{folder}' of its database file does not exist; "
+            f"create it first or correct the path{slashes}."
+        )
+    _check_writable(
+        path, f"the storage {url!r}", "SQLite writes a journal file beside the database at every change"
+    )
 
 
-def _postgres_driver(url: str) -> str:
-    """Name the installed driver: SQLAlchemy 2.1 defaults to psycopg 3, we depend on psycopg2-binary."""
-    import importlib.util
+def _check_writable(path: Path, what: str, why_folder: str) -> None:
+    """Refuse a storage file (or its folder) that cannot be written: a study writes at its first step, and Optuna
+    would fail there with a deep traceback (or, for a journal, when taking its lock)."""
+    if path.exists() and not os.access(path, os.R_OK | os.W_OK):
+        raise StorageError(
+            f"Cannot write {what}: the file is read-only (its permissions or a read-only file system); make "
+            "it writable, or copy it to a writable place and use the copy."
+        )
+    folder = path.parent if str(path.parent) else Path(".")
+    if folder.is_dir() and not os.access(folder, os.W_OK | os.X_OK):
+        raise StorageError(
+            f"Cannot write {what}: its folder '{folder}' is not writable (its permissions or "
+            f"a read-only file system), and {why_folder}; make the folder writable, or use a storage in a "
+            "writable folder."
+        )
 
-    if importlib.util.find_spec("psycopg") is None and importlib.util.find_spec("psycopg2") is not None:
-        return "postgresql+psycopg2://" + url[len("postgresql://") :]
-    return url
+
+def storage_failure(exc: BaseException, storage: str | os.PathLike[str] | None) -> StorageError | None:
+    """A :class:`StorageError` for an error a storage raised after it was opened (a database server gone or
+    refusing writes, a journal made read-only), naming the storage without its password; ``None`` for an error
+    of anything else."""
+    import sys
+
+    rdb: tuple[type[BaseException], ...] = (optuna.exceptions.StorageInternalError,)
+    sa_exc = sys.modules.get("sqlalchemy.exc")
+    if sa_exc is not None:
+        rdb += (sa_exc.SQLAlchemyError,)
+    url = os.fspath(storage) if storage is not None else ""
+    if isinstance(exc, rdb):
+        cause: BaseException = exc
+        while isinstance(cause, optuna.exceptions.StorageInternalError) and cause.__cause__ is not None:
+            cause = cause.__cause__
+        shown = f"'{describe_storage(storage)}'" if is_url(url) else describe_storage(storage)
+        return StorageError(
+            f"The study storage {shown} failed: {_first_line(cause, url)}. "
+            f"{_hint(cause, url) if is_url(url) else 'Check that its file can be written.'}"
+        )
+    if isinstance(exc, OSError) and url and not is_url(url):
+        names = {Path(os.fsdecode(n)) for n in (exc.filename, exc.filename2) if n is not None}
+        if names & {Path(url), Path(f"{url}.lock")}:
+            return StorageError(
+                f"Cannot write the {describe_storage(storage)}: {exc.strerror or exc}; check that the file and "
+                "its folder are writable."
+            )
+    return None
 
 
 class StaleTrialRetry:
@@ -243,6 +478,11 @@ def _journal(path: Path, *, must_exist: bool = False) -> optuna.storages.BaseSto
     try:
         # Checked before anything is created or changed: a file that is not a journal is left byte-identical.
         torn = _check_journal(path)
+        _check_writable(
+            path,
+            f"the journal file '{path}'",
+            f"the journal's lock ('{path.name}.lock') is made in it at every write",
+        )
         if torn is not None:
             _repair_torn_tail(path, lock, *torn)
     except OSError as exc:
