@@ -350,7 +350,7 @@ def test_a_worker_after_the_study_finished_says_so_and_exits_0(tmp_path: Path) -
     res = CliRunner().invoke(_app(), ["worker", "--storage", journal, "--study", "s", "--trials", "2"])
     assert res.exit_code == 0 and "its budget of 2 trials" in res.output
     res = CliRunner().invoke(_app(), ["worker", "--storage", journal, "--study", "nope"])
-    assert res.exit_code == 1 and "No study named 'nope'" in res.output and "it holds: s" in res.output
+    assert res.exit_code == 1 and "No study named 'nope'" in res.output and "it holds: 's'" in res.output
 
 
 # -- 6. a real PostgreSQL server --------------------------------------------------------------------------------

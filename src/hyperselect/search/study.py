@@ -408,9 +408,19 @@ def study_settings(study: optuna.Study) -> SearchSettings:
     d = study.user_attrs.get(_ATTR)
     if not d:
         raise StorageError(
-            f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings)."
+            f"Study {study.study_name!r} was not created by hyperselect (no '{_ATTR}' settings): "
+            "choose another study name (--study)."
         )
-    return SearchSettings.from_dict(d)
+    try:
+        if not isinstance(d, Mapping):
+            raise TypeError(f"a {type(d).__name__}, not a mapping")
+        return SearchSettings.from_dict(d)
+    except (KeyError, TypeError, ValueError, ConfigError) as exc:
+        what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise StorageError(
+            f"Study {study.study_name!r} holds hyperselect settings that cannot be read ({what}); it was "
+            "changed by another tool or written by an incompatible version: choose another study name (--study)."
+        ) from None
 
 
 def data_fingerprint(data: Any) -> dict[str, Any]:
@@ -507,6 +517,22 @@ def _study_names(storage: Any) -> list[str]:
         return []
 
 
+def _check_ours(storage: Any, study_name: str, where: str) -> None:
+    """Refuse an existing study that hyperselect did not create (its trials would be mixed with ours)."""
+    study_id = storage.get_study_id_from_name(study_name)
+    directions = storage.get_study_directions(study_id)
+    attrs = storage.get_study_user_attrs(study_id)
+    if _ATTR in attrs and list(directions) == [optuna.study.StudyDirection.MAXIMIZE]:
+        return
+    n = len(storage.get_all_trials(study_id, deepcopy=False))
+    kind = ", ".join(d.name.lower() for d in directions)
+    raise StorageError(
+        f"Study {study_name!r} in {where} was not created by hyperselect (an Optuna study: direction {kind}, "
+        f"{n} trial(s){'' if _ATTR in attrs else ', no hyperselect settings'}); hyperselect will not add its "
+        "trials to it. Choose another study name (--study)."
+    )
+
+
 def open_study(
     storage: Any,
     study_name: str,
@@ -514,19 +540,27 @@ def open_study(
     settings: SearchSettings | None,
     resume: bool,
     sampler: optuna.samplers.BaseSampler,
+    where: str = "the storage",
 ) -> optuna.Study:
-    """Create the study (storing ``settings``) or, with ``resume``/``settings=None``, load an existing one."""
+    """Create the study (storing ``settings``) or, with ``resume``/``settings=None``, load an existing one.
+
+    ``where`` names the storage in messages (:func:`describe_storage`: no password).  An existing study must be
+    hyperselect's: a plain Optuna study of the same name (another direction, several objectives, no settings)
+    is refused rather than mixed with.
+    """
     exists = storage is not None and study_name in _study_names(storage)
+    if exists:
+        _check_ours(storage, study_name, where)
     if exists and settings is not None and not resume:
         raise StorageError(
-            f"A study named {study_name!r} already exists in the storage; resume it "
+            f"A study named {study_name!r} already exists in {where}; resume it "
             "(resume=True / --resume) or choose another study name."
         )
     if not exists and settings is None:
         names = _study_names(storage)
         raise StorageError(
-            f"No study named {study_name!r} in the storage; it holds: "
-            f"{', '.join(names) if names else 'no study'}."
+            f"No study named {study_name!r} in {where}; it holds: "
+            f"{', '.join(map(repr, names)) if names else 'no study'}."
         )
     try:
         if exists:
@@ -632,7 +666,12 @@ def _run_search(
         waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
         if free <= 0 and not waiting:
             # Every remaining slot is being run by someone else: wait, so that if one of them dies (heartbeat)
-            # we are here to take over its re-queued trials.
+            # we are here to take over its re-queued trials -- but no longer than this worker's timeout.
+            if deadline is not None and time.monotonic() > deadline:
+                log.info(
+                    "timeout reached after %.1f s while the others ran the last trials", time.monotonic() - t0
+                )
+                break
             if not hb:
                 stats.recovered += recover_interrupted(study)
             time.sleep(poll_interval)
@@ -1099,11 +1138,9 @@ def create_study(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     names = _study_names(store) if resume and store is not None else []
     existing = name in names
+    where = "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
     if resume and store is not None and not existing:
         held = f" (it holds: {', '.join(map(repr, names))})" if names else ""
-        where = (
-            "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
-        )
         log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, held)
     seed = random_state % _SEED_RANGE  # (the same seed below 2**32 - 4)
     if existing:
@@ -1117,6 +1154,7 @@ def create_study(
         settings=None if existing else settings,
         resume=resume,
         sampler=make_sampler(sampler, seed, space=space, n_prior=prior_trials(n_trials, K)),
+        where=where,
     )
     if existing:
         stored = study_settings(study)
@@ -1401,7 +1439,10 @@ def run_worker(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
-    probe = open_study(store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler())
+    where = "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
+    probe = open_study(
+        store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler(), where=where
+    )
     settings = study_settings(probe)
     if not settings.data:
         raise StorageError(
@@ -1418,6 +1459,7 @@ def run_worker(
         study_name,
         settings=None,
         resume=True,
+        where=where,
         sampler=make_sampler(
             sampler,
             seed,
