@@ -68,3 +68,28 @@ def test_unreadable_settings_are_a_storage_error(tmp_path: Path) -> None:
     study.set_user_attr("hyperselect", "v1")
     with pytest.raises(StorageError, match="settings that cannot be read"):
         study_settings(study)
+
+
+def test_a_waiting_worker_stops_at_its_timeout(tmp_path: Path) -> None:
+    """Every slot claimed by a worker on another machine: this one waits for it, but only until its timeout."""
+    import threading
+
+    from hyperselect.data import prepare_arrays
+    from hyperselect.search.study import run_search
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    data = prepare_arrays(X, (X[:, 0] > 0).astype(int), task="binary", random_state=0)
+    study, settings = create_study(data, storage=str(tmp_path / "s.journal"), study_name="w", n_trials=1)
+    trial = study.ask()  # the one slot, running elsewhere
+    trial.set_user_attr("worker", "another-host:4242")
+    done: list[float] = []
+
+    def work() -> None:
+        stats = run_search(study, data, settings, timeout=0.5, poll_interval=0.05)
+        done.append(stats.seconds)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(timeout=30)
+    assert done and done[0] < 10, "the worker kept waiting past its timeout"
