@@ -4,6 +4,7 @@ of searches where nothing completed.  Every error names the file/parameter, the 
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -270,3 +271,18 @@ def test_an_empty_space_file_warns(tmp_path: Path, caplog, name: str, text: str)
     with caplog.at_level(logging.WARNING, logger="hyperselect.search.space"):
         assert space().apply_file(tmp_path / name) == space()
     assert "changes nothing" in caplog.text
+
+
+def test_a_space_with_nothing_to_search_warns() -> None:
+    from hyperselect.data import load_builtin
+    from hyperselect.search import advise, create_study
+
+    data = load_builtin("iris")
+    space = advise(data)
+    fixed = space.fix(**{"momentum": 0.9, **space.default_params()})
+    assert not fixed.dims
+    with pytest.warns(UserWarning, match="nothing left to search"):
+        create_study(data, space=fixed, n_trials=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        create_study(data, space=space, n_trials=3)  # a space with dimensions: no warning

@@ -1119,6 +1119,14 @@ def create_study(
         space = space.with_base(max_epochs=max_epochs)
     if batch_grid:
         space = batch_size_grid(space)
+    if not space.dims and n_trials > 1:
+        warnings.warn(
+            f"The search space has nothing left to search (every dimension is fixed): all {n_trials} trials "
+            "train the same configuration, differing only in their initial weights. Narrow dimensions instead "
+            "of fixing them all, or train it once with `hyperselect train`.",
+            UserWarning,
+            stacklevel=3,
+        )
     K = batch_size if batch_size is not None else default_batch_size(n_trials, eta)
     rungs = make_rungs(space.base.max_epochs, eta, min_epochs)
     settings = SearchSettings(
