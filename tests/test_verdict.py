@@ -283,6 +283,9 @@ def test_cli_compare_writes_verdict(tmp_path: Path) -> None:
 def test_cli_compare_errors_exit_1(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(_app(), ["compare", str(tmp_path / "missing.csv")])
+    assert res.exit_code == 1 and "is neither a file nor a built-in data set" in res.output
+    (tmp_path / "t.csv").write_text("a,y\n1,p\n2,q\n")
+    res = runner.invoke(_app(), ["compare", str(tmp_path / "t.csv")])
     assert res.exit_code == 1 and "--target" in res.output
     res = runner.invoke(_app(), ["compare", "builtin:nope"])
     assert res.exit_code == 1 and "Unknown built-in" in res.output
