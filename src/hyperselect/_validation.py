@@ -31,7 +31,7 @@ class Interval:
         elif not isinstance(value, numbers.Real):
             return False
         v = float(value)
-        if math.isnan(v):
+        if not math.isfinite(v):  # NaN is in no interval; +-inf is outside every one we describe ("[0, inf)")
             return False
         lo_ok = self.low is None or (v >= self.low if self.closed in ("both", "left") else v > self.low)
         hi_ok = self.high is None or (v <= self.high if self.closed in ("both", "right") else v < self.high)

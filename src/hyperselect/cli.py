@@ -287,6 +287,15 @@ def train(
         assert target is not None
         tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed, **read)
     if arch == "cnn" and "input_shape" not in values:
+        if tabular.input_shape is None:
+            # a table's columns have no order a convolution could use; say so rather than train it silently
+            log.warning(
+                "--arch cnn: %s has no signal or image shape, so each row is read as a 1-D signal of its %d "
+                "columns in order; a convolution only helps where neighbouring columns are related "
+                "(--set input_shape=C,L or C,H,W says how to view a row). For an ordinary table use --arch mlp.",
+                data,
+                tabular.n_features,
+            )
         values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
     config = cls(**values)
     from hyperselect.progress import make_progress
@@ -306,10 +315,12 @@ def train(
         f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features",
         highlight=False,
     )
+    # the reason often starts with the status ("diverged: the loss ...", "completed 5 epochs"): say it once
+    stop = result.stop_reason
+    head = stop if stop.startswith(result.status) else f"{result.status}: {stop}"
     console.print(
         Text(
-            f"{result.status}: {result.stop_reason}; best epoch {result.best_epoch}, "
-            f"{result.n_parameters} parameters, {result.seconds:.1f}s"
+            f"{head}; best epoch {result.best_epoch}, {result.n_parameters} parameters, {result.seconds:.1f}s"
         )
     )
     console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))

@@ -105,6 +105,13 @@ class MLPConfig:
                 object.__setattr__(self, name, float(v))
         if isinstance(self.grad_clip, int) and not isinstance(self.grad_clip, bool):
             object.__setattr__(self, "grad_clip", float(self.grad_clip))
+        # names are matched case-insensitively: --set activation=ReLU or optimizer="SGD" mean the usual thing
+        for name, rule in self._constraints().items():
+            v = getattr(self, name)
+            if isinstance(rule, Options) and isinstance(v, str) and v not in rule.values:
+                canonical = v.strip().lower()
+                if canonical in rule.values:
+                    object.__setattr__(self, name, canonical)
         check_params(type(self).__name__, dataclasses.asdict(self), self._constraints())
 
     @classmethod

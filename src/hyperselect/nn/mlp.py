@@ -106,7 +106,10 @@ class CNN(nn.Module):
         in_c, spatial = shape[0], list(shape[1:])
         self.activations = nn.ModuleList()
         for c in config.channels:
-            conv = conv_cls(in_c, c, config.kernel_size, padding=config.kernel_size // 2)
+            pad = config.kernel_size // 2
+            conv = conv_cls(in_c, c, config.kernel_size, padding=pad)
+            # an odd kernel keeps the length; an even one adds one (its padding is k // 2 on both sides)
+            spatial = [s + 2 * pad - config.kernel_size + 1 for s in spatial]
             _init_linear(conv, config.init, config.activation)
             blocks.append(conv)
             if config.norm == "batch":

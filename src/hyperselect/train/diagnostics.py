@@ -6,8 +6,9 @@ The rules are deliberately simple and stated in numbers so a user can check them
 * exploding gradients: a non-finite loss or gradient, gradient norms growing by >= 3 orders of magnitude, or a
   gradient norm above 1e6 (an lr so large that the first epoch already explodes);
 * dead ReLU units: a hidden layer where >= 50 % of the units are never active on a validation batch;
-* plateau / saddle: >= 5 epochs where the training loss moves < 0.1 % per epoch while still above half of its
-  first value, with small gradients;
+* plateau / saddle: >= 5 epochs where the training loss moves < 0.1 % per epoch while still within 10 % of its
+  first epoch's value (the network has hardly learned: a loss that fell and then levelled off has converged,
+  and converging is not a problem -- a linear model on noisy labels stops at 0.62 from 0.71);
 * overfitting: validation loss >= 20 % above its best while the training loss kept falling.
 """
 
@@ -30,6 +31,7 @@ EXPLODING_ABS = 1e6  # a gradient norm this large is explosion whatever it start
 DEAD_FRACTION = 0.5
 PLATEAU_EPOCHS = 5
 PLATEAU_REL_CHANGE = 1e-3
+PLATEAU_NEAR_START = 0.9  # flat while the loss is still above this fraction of its first epoch's value
 OVERFIT_RISE = 1.2
 
 RELU_FAMILY = ("relu",)
@@ -155,12 +157,12 @@ def diagnose(
                 )
             )
 
-    # plateau: flat loss, far from where it started, small gradients
+    # plateau: a flat loss that has hardly come down from where it started (not a run that has converged)
     tl = _finite(h.train_loss)
     if len(tl) >= PLATEAU_EPOCHS + 1 and not nonfinite_loss:
         run, longest = 0, 0
         for a, b in itertools.pairwise(tl):
-            flat = abs(b - a) / max(abs(a), 1e-12) < PLATEAU_REL_CHANGE and b > 0.5 * tl[0]
+            flat = abs(b - a) / max(abs(a), 1e-12) < PLATEAU_REL_CHANGE and b > PLATEAU_NEAR_START * tl[0]
             run = run + 1 if flat else 0
             longest = max(longest, run)
         if longest >= PLATEAU_EPOCHS:
