@@ -122,3 +122,17 @@ def test_cli_diverged_status_is_not_repeated():
 def test_cli_rejects_an_infinite_learning_rate():
     r = _train("iris", "--set", "lr=inf")
     assert r.exit_code == 1 and "'lr' parameter of MLPConfig must be a float in (0, inf). Got inf" in r.flat
+
+
+def test_a_diverged_run_reports_no_metrics_and_saves_no_weights(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "model.safetensors").write_bytes(b"weights of an earlier run")
+    r = _train("iris", "--set", "lr=100", "--set", "optimizer=sgd", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    assert "no metrics: the run diverged (the training loss became nan" in r.flat
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["status"] == "diverged" and all(v != v for v in doc["metrics"].values())  # all NaN
+    assert not (out / "model.safetensors").exists()  # stale weights would not belong to this result

@@ -222,13 +222,19 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
 
 
 def write_run(out: Path, doc: dict[str, Any], model: Any) -> None:
-    """``out/result.json`` and ``out/model.safetensors``, each written atomically."""
+    """``out/result.json`` and ``out/model.safetensors``, each written atomically.  With ``model=None`` (a run
+    that diverged) no weights are written, and weights an earlier run left there are removed: they would not
+    belong to this result."""
     from safetensors.torch import save as st_save
 
     from hyperselect._io import atomic_write_bytes, atomic_write_json, safe_join
 
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    atomic_write_bytes(safe_join(out, "model.safetensors"), st_save(state))
+    weights = safe_join(out, "model.safetensors")
+    if model is None:
+        weights.unlink(missing_ok=True)
+    else:
+        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        atomic_write_bytes(weights, st_save(state))
     atomic_write_json(safe_join(out, "result.json"), doc)
 
 
@@ -323,11 +329,16 @@ def train(
             f"{head}; best epoch {result.best_epoch}, {result.n_parameters} parameters, {result.seconds:.1f}s"
         )
     )
-    console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))
+    diverged = result.status == "diverged"
+    if diverged:
+        console.print(Text(f"{doc['metrics_note']}; see the findings below for what to change."))
+    else:
+        console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))
     print_findings(doc["diagnostics"])
     if out is not None:
-        write_run(out, doc, result.model)
-        console.print(f"wrote {out / 'result.json'}", highlight=False)
+        write_run(out, doc, None if diverged else result.model)
+        saved = "" if diverged else " and model.safetensors"
+        console.print(f"wrote {out / 'result.json'}{saved}", highlight=False)
         from hyperselect.cli_report import report_after
 
         report_after(out)

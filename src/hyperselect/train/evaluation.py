@@ -154,10 +154,17 @@ def train_and_evaluate(
         callback=callback,
     )
     metrics = evaluate_splits(result, data)
+    note = None
+    if result.status == "diverged":
+        # weights that went to NaN/inf are no model: scores of them (a constant prediction) would mislead
+        metrics = {k: math.nan for k in metrics}
+        why = result.stop_reason.removeprefix("diverged: ")
+        note = f"no metrics: the run diverged ({why}), so its weights are not a usable model"
     doc = {
         "data": data.describe(),
         "random_state": random_state,
         "metrics": metrics,
+        **({"metrics_note": note} if note else {}),
         **result.to_dict(),
         "wall_seconds": time.perf_counter() - t0,
     }
