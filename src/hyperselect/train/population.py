@@ -1218,7 +1218,7 @@ class PopulationTrainer:
                 self._stop(m, "pruned", f"pruned after epoch {epoch}")
                 continue
             if self._epochs[m] >= cfg.max_epochs:
-                self._stop(m, "completed", f"completed {len(hist)} epochs")
+                self._stop(m, "completed", f"completed {len(hist)} epoch{'' if len(hist) == 1 else 's'}")
         if improved:
             idx = torch.tensor(improved, device=self.device)
             self.best.index_copy_(0, idx, self.flat.index_select(0, idx))

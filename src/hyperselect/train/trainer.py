@@ -229,7 +229,10 @@ class NetworkRun:
             torch.set_rng_state(self.rng_state)
             for _ in range(n_epochs):
                 if self.epoch >= self.config.max_epochs:
-                    self.status, self.reason = "completed", f"completed {len(self.history)} epochs"
+                    self.status, self.reason = (
+                        "completed",
+                        f"completed {len(self.history)} epoch{'' if len(self.history) == 1 else 's'}",
+                    )
                     break
                 self._one_epoch(should_stop)
                 if not self.active:
@@ -241,7 +244,10 @@ class NetworkRun:
                     break
             else:
                 if self.active and self.epoch >= self.config.max_epochs:
-                    self.status, self.reason = "completed", f"completed {len(self.history)} epochs"
+                    self.status, self.reason = (
+                        "completed",
+                        f"completed {len(self.history)} epoch{'' if len(self.history) == 1 else 's'}",
+                    )
             self.rng_state = torch.get_rng_state()
         self._seconds += time.perf_counter() - t
 
@@ -385,7 +391,7 @@ def summarize_run(
     return RunSummary(
         config=config,
         status="completed" if status == "running" else status,
-        stop_reason=reason or f"completed {len(history)} epochs",
+        stop_reason=reason or f"completed {len(history)} epoch{'' if len(history) == 1 else 's'}",
         best_epoch=best,
         best_valid_loss=history.valid_loss[best] if best >= 0 else math.nan,
         best_valid_score=history.valid_score[best] if best >= 0 else math.nan,
