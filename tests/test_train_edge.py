@@ -136,3 +136,8 @@ def test_a_diverged_run_reports_no_metrics_and_saves_no_weights(tmp_path) -> Non
     doc = json.loads((out / "result.json").read_text())
     assert doc["status"] == "diverged" and all(v != v for v in doc["metrics"].values())  # all NaN
     assert not (out / "model.safetensors").exists()  # stale weights would not belong to this result
+
+
+def test_cli_a_hyperparameter_set_twice_is_refused():
+    r = _train("iris", "--set", "lr=0.1", "--set", "lr=0.01")
+    assert r.exit_code == 1 and "--set lr is given twice" in r.flat

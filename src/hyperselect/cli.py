@@ -170,6 +170,8 @@ def parse_overrides(items: list[str], config_cls: type[Any]) -> dict[str, Any]:
                 f"--set {item}: unknown hyperparameter {name!r} for {config_cls.__name__}.{hint} "
                 f"Known: {', '.join(sorted(fields))}."
             )
+        if name in out:
+            raise ConfigError(f"--set {name} is given twice ({name}={out[name]!r} and {item}); give it once.")
         out[name] = _parse_value(name, raw, fields[name])
     return out
 
