@@ -130,10 +130,13 @@ def _scrub(text: str, url: str) -> str:
     return text
 
 
-def describe_storage(storage: str | os.PathLike[str] | None) -> str:
-    """The storage spelled for messages, without a password (neither ``user:password@`` nor ``?password=``)."""
+def describe_storage(storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None) -> str:
+    """The storage spelled for messages, without a password (neither ``user:password@`` nor ``?password=``);
+    a storage object passed from Python is "custom storage"."""
     if storage is None:
         return "in-memory storage"
+    if isinstance(storage, optuna.storages.BaseStorage):
+        return "custom storage"
     s = str(storage)
     if is_url(s):
         scheme, user, _, rest, _ = _split_url(s)

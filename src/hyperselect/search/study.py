@@ -1146,7 +1146,7 @@ def create_study(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     names = _study_names(store) if resume and store is not None else []
     existing = name in names
-    where = "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
+    where = describe_storage(storage)
     if resume and store is not None and not existing:
         held = f" (it holds: {', '.join(map(repr, names))})" if names else ""
         log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, held)
@@ -1419,13 +1419,7 @@ def tune(
         study,
         data,
         settings,
-        storage_name=describe_storage(
-            None
-            if storage is None
-            else storage
-            if isinstance(storage, str | os.PathLike)
-            else "custom storage"
-        ),
+        storage_name=describe_storage(storage),
         seconds=time.monotonic() - t0,
         refit=refit,
         device=device,
@@ -1447,7 +1441,7 @@ def run_worker(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
-    where = "the storage" if isinstance(storage, optuna.storages.BaseStorage) else describe_storage(storage)
+    where = describe_storage(storage)
     probe = open_study(
         store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler(), where=where
     )

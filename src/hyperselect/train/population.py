@@ -60,6 +60,7 @@ from hyperselect.train.trainer import (
     TrainResult,
     as_tensors,
     assemble_result,
+    completed_reason,
     default_device,
     infer_n_outputs,
     summarize_run,
@@ -1218,7 +1219,7 @@ class PopulationTrainer:
                 self._stop(m, "pruned", f"pruned after epoch {epoch}")
                 continue
             if self._epochs[m] >= cfg.max_epochs:
-                self._stop(m, "completed", f"completed {len(hist)} epoch{'' if len(hist) == 1 else 's'}")
+                self._stop(m, "completed", completed_reason(len(hist)))
         if improved:
             idx = torch.tensor(improved, device=self.device)
             self.best.index_copy_(0, idx, self.flat.index_select(0, idx))

@@ -145,6 +145,11 @@ def weight_params(model: nn.Module) -> list[nn.Parameter]:
     return [p for name, p in model.named_parameters() if p.dim() >= 2 and "norm" not in name]
 
 
+def completed_reason(n_epochs: int) -> str:
+    """The stop reason of a run that trained all its ``max_epochs`` (the single and population trainers')."""
+    return f"completed {n_epochs} epoch{'' if n_epochs == 1 else 's'}"
+
+
 class NetworkRun:
     """One network in training, advanced epoch by epoch so the search can stop it between rungs.
 
@@ -229,10 +234,7 @@ class NetworkRun:
             torch.set_rng_state(self.rng_state)
             for _ in range(n_epochs):
                 if self.epoch >= self.config.max_epochs:
-                    self.status, self.reason = (
-                        "completed",
-                        f"completed {len(self.history)} epoch{'' if len(self.history) == 1 else 's'}",
-                    )
+                    self.status, self.reason = "completed", completed_reason(len(self.history))
                     break
                 self._one_epoch(should_stop)
                 if not self.active:
@@ -244,10 +246,7 @@ class NetworkRun:
                     break
             else:
                 if self.active and self.epoch >= self.config.max_epochs:
-                    self.status, self.reason = (
-                        "completed",
-                        f"completed {len(self.history)} epoch{'' if len(self.history) == 1 else 's'}",
-                    )
+                    self.status, self.reason = "completed", completed_reason(len(self.history))
             self.rng_state = torch.get_rng_state()
         self._seconds += time.perf_counter() - t
 
@@ -391,7 +390,7 @@ def summarize_run(
     return RunSummary(
         config=config,
         status="completed" if status == "running" else status,
-        stop_reason=reason or f"completed {len(history)} epoch{'' if len(history) == 1 else 's'}",
+        stop_reason=reason or completed_reason(len(history)),
         best_epoch=best,
         best_valid_loss=history.valid_loss[best] if best >= 0 else math.nan,
         best_valid_score=history.valid_score[best] if best >= 0 else math.nan,

@@ -75,6 +75,13 @@ def first_step(indptr, indices, cumw, weighted, cur, u):
 MAX_REJECTIONS = 64
 
 
+@njit(cache=True, inline="always")
+def _bias(indices, ps, pe, x, prev, inv_p, inv_q):
+    """node2vec's search bias of stepping to x from a walk that came from prev: 1/p back, 1 to a neighbour of
+    prev, 1/q further out (prev's row is indices[ps:pe])."""
+    return inv_p if x == prev else (1.0 if find(indices, ps, pe, x) >= 0 else inv_q)
+
+
 @njit(cache=True)
 def exact_step(indptr, indices, weights, cur, prev, inv_p, inv_q, state):
     """One step drawn from the exact second-order law over cur's row: O(degree) instead of O(1) expected."""
@@ -84,18 +91,14 @@ def exact_step(indptr, indices, weights, cur, prev, inv_p, inv_q, state):
     pe = indptr[prev + 1]
     mass = 0.0
     for k in range(s, e):
-        x = indices[k]
-        a = inv_p if x == prev else (1.0 if find(indices, ps, pe, x) >= 0 else inv_q)
-        mass += weights[k] * a
+        mass += weights[k] * _bias(indices, ps, pe, indices[k], prev, inv_p, inv_q)
     state, u = splitmix(state)
     r = u * mass
     acc = 0.0
     for k in range(s, e):
-        x = indices[k]
-        a = inv_p if x == prev else (1.0 if find(indices, ps, pe, x) >= 0 else inv_q)
-        acc += weights[k] * a
+        acc += weights[k] * _bias(indices, ps, pe, indices[k], prev, inv_p, inv_q)
         if acc > r:
-            return x, state
+            return indices[k], state
     return indices[e - 1], state
 
 
