@@ -343,6 +343,13 @@ def main() -> None:
     )
     ap.add_argument("--seeds", type=int, nargs="+", help="which seeds (default: 0 1 2; --quick: 0)")
     ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads, the same for both sides (default 1: the figures least disturbed by a shared "
+        "machine; 0: torch's own default, every core, as a user's script runs without setting it)",
+    )
+    ap.add_argument(
         "--baseline-cache",
         type=Path,
         help="a JSON file of baseline runs per (data set, seed, trials, epochs): runs found there and taken on "
@@ -351,7 +358,11 @@ def main() -> None:
         "says whether its baseline came from the cache",
     )
     args = ap.parse_args()
-    torch.set_num_threads(1)
+    if args.threads < 0:
+        sys.exit(f"--threads must be >= 0 (0: torch's default); got {args.threads}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    threads = torch.get_num_threads()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     warnings.simplefilter("ignore")
     seeds = args.seeds or ([0] if args.quick else [0, 1, 2])
@@ -379,7 +390,8 @@ def main() -> None:
         space = batch_size_grid(advise(data, max_epochs=max_epochs, arch="mlp"))
         runs = []
         for seed in seeds:
-            key = f"{name}:{seed}:{n_trials}:{max_epochs}"
+            # (runs with another number of threads are other runs: the key names it where it is not one)
+            key = f"{name}:{seed}:{n_trials}:{max_epochs}" + (f":t{threads}" if threads != 1 else "")
             # a run taken on another CPU is not reused (its times are not this machine's): it is run again
             cached = key in baselines and baselines[key].get("machine") == machine()["cpu"]
             if cached:
@@ -485,6 +497,7 @@ def main() -> None:
         "seeds": seeds,
         "n_trials": n_trials,
         "max_epochs": max_epochs,
+        "torch_threads": threads,
         "seconds": time.perf_counter() - t_start,
         "load_average": os.getloadavg(),
         "machine": machine(),

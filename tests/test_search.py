@@ -675,6 +675,13 @@ def test_a_batch_comes_in_groups_that_share_batch_size_and_depth(digits) -> None
     assert not any("group_of" in t.user_attrs for t in solo.study.get_trials())
     with pytest.raises(ConfigError, match="group_size"):
         run(digits, space=space, group_size=0)
+    # a group never spans batches: one larger than the batch is refused, not silently cut to the batch
+    with pytest.raises(
+        ConfigError, match=r"'group_size' parameter of tune must be at most the batch size \(4, "
+    ):
+        run(digits, space=space, n_trials=8, batch_size=4, group_size=5)
+    with pytest.raises(ConfigError, match=r"at most the batch size \(9, the default batch for 9 trials\)"):
+        run(digits, space=space, n_trials=9, batch_size=None, group_size=10)
 
 
 def config_of(trial):  # type: ignore[no-untyped-def]

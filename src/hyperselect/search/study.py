@@ -1242,6 +1242,17 @@ def check_search_args(
                 f"The {name!r} parameter of {caller} must be {constraint.describe()}{more}. Got {value!r}."
             )
         out.append(int(value))
+    n, K, group = out[0], out[1], out[4]
+    if group is not None:
+        K = K if K is not None else default_batch_size(n, out[2])
+        if group > K:
+            # a group never spans batches (_ask_batch gives every batch a new leader): it would act as
+            # group_size=batch_size without saying so
+            given = "batch_size" if out[1] is not None else f"the default batch for {n} trials"
+            raise ConfigError(
+                f"The 'group_size' parameter of {caller} must be at most the batch size ({K}, {given}): a "
+                f"group shares one batch. Got {group}. Lower group_size, or raise batch_size."
+            )
     if random_state is None:
         random_state = int(np.random.SeedSequence().entropy % _SEED_RANGE)  # type: ignore[operator]
         log.info("random_state=None: drew the seed %d (it is stored with the study)", random_state)
@@ -1363,7 +1374,7 @@ def tune(
     CNN family too; ``"mlp"`` or ``"cnn"`` keeps one.  ``batch_grid`` (default) searches a log-scale integer
     batch size on its powers of two (:func:`batch_size_grid`), so that a batch's configurations can be stacked
     into vectorised populations; ``False`` searches the space exactly as given.  ``group_size`` trials of a
-    batch (default: the whole batch; 1: none) share the batch size and depth of the first of them, drawn by
+    batch (default: the whole batch; 1: none; at most ``batch_size``) share the batch size and depth of the first of them, drawn by
     the sampler; the sampler draws everything else per trial.  A group trains as one population instead of
     falling apart into single networks (embedded BBC News, batches of 9: 2.2x the trials in the same time).
     ``rung_rows`` (e.g. ``[1/9, 1/3]``) trains the first rungs on those fractions of the training rows
