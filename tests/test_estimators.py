@@ -212,3 +212,46 @@ def test_verbose_prints_epochs(clf_data, capsys):
     NeuralNetClassifier(**{**FAST, "max_epochs": 2, "verbose": 1}).fit(X, y)
     out = capsys.readouterr().out
     assert "[NeuralNetClassifier] epoch 0" in out and "epoch 1" in out
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_pickle_stores_cpu_weights_not_the_module_and_predicts_the_same(kind, clf_data, reg_data):
+    import copy
+    import pickle
+
+    X, y = clf_data if kind == "classifier" else reg_data
+    est = (NeuralNetClassifier if kind == "classifier" else NeuralNetRegressor)(**FAST).fit(X, y)
+    state = est.__getstate__()
+    # the network travels as CPU tensors and the device name, never as a module (CUDA storages inside a
+    # pickled module cannot be unpickled on a machine without CUDA)
+    assert state["model_"] is None and state["_model_device"] == "cpu"
+    assert all(
+        isinstance(v, torch.Tensor) and v.device.type == "cpu" for v in state["_model_weights"].values()
+    )
+    rng_before = torch.random.get_rng_state()
+    again = pickle.loads(pickle.dumps(est))
+    assert torch.equal(torch.random.get_rng_state(), rng_before)  # unpickling draws nothing from torch's RNG
+    assert isinstance(again.model_, torch.nn.Module) and not again.model_.training
+    np.testing.assert_array_equal(again.predict(X), est.predict(X))
+    if kind == "classifier":
+        np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
+    np.testing.assert_array_equal(copy.deepcopy(est).predict(X), est.predict(X))
+    assert isinstance(est.model_, torch.nn.Module)  # pickling left the original as it was
+    # an unfitted estimator pickles as before
+    assert (
+        pickle.loads(pickle.dumps(NeuralNetClassifier(**FAST))).get_params()
+        == NeuralNetClassifier(**FAST).get_params()
+    )
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback of a machine without CUDA")
+def test_an_estimator_pickled_on_a_gpu_unpickles_on_the_cpu_with_a_warning(clf_data):
+    X, y = clf_data
+    est = NeuralNetClassifier(**FAST).fit(X, y)
+    state = est.__getstate__()
+    state["_model_device"] = "cuda:0"  # what a GPU machine writes (its weights are stored on the CPU anyway)
+    fresh = NeuralNetClassifier.__new__(NeuralNetClassifier)
+    with pytest.warns(UserWarning, match=r"pickled with its network on cuda:0, which is not available here"):
+        fresh.__setstate__(state)
+    assert next(fresh.model_.parameters()).device.type == "cpu"
+    np.testing.assert_array_equal(fresh.predict_proba(X), est.predict_proba(X))

@@ -191,6 +191,43 @@ class _NeuralNetBase(BaseEstimator):
             return torch.device(self.device)
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle (joblib, a fitted ``Pipeline``, ``copy.deepcopy``) the network as CPU weights plus the device it
+        was on, never as the module itself: a module pickled on a GPU holds CUDA storages, which a machine
+        without CUDA cannot unpickle at all."""
+        state = dict(super().__getstate__())
+        model = state.get("model_")
+        if isinstance(model, torch.nn.Module):
+            tensors = [*model.parameters(), *model.buffers()]
+            state["model_"] = None
+            state["_model_weights"] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+            state["_model_device"] = str(tensors[0].device) if tensors else "cpu"
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        weights, device = state.pop("_model_weights", None), state.pop("_model_device", "cpu")
+        super().__setstate__(state)
+        if weights is None:
+            return
+        # seed=0: rebuilding must not draw from (and so move) the process's global torch generator
+        model = build_model(self.config_, int(self.n_features_in_), int(self.n_outputs_), seed=0)
+        model.load_state_dict(weights)
+        dev = torch.device(device)
+        if (dev.type == "cuda" and not torch.cuda.is_available()) or (
+            dev.type == "mps" and not torch.backends.mps.is_available()
+        ):
+            warnings.warn(
+                f"This {type(self).__name__} was pickled with its network on {device}, which is not available "
+                "here; the network is on the CPU (predictions need no GPU; set_params(device=None) before "
+                "refitting it here).",
+                UserWarning,
+                stacklevel=2,
+            )
+            dev = torch.device("cpu")
+        self.model_ = model.to(dev).eval()
+
     # ------------------------------------------------------------------ training
     def _split(self, n: int, y_codes: np.ndarray | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices of the training and the early-stopping rows.
