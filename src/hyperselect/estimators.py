@@ -212,7 +212,7 @@ class _NeuralNetBase(BaseEstimator):
         if weights is None:
             return
         # seed=0: rebuilding must not draw from (and so move) the process's global torch generator
-        model = build_model(self.config_, int(self.n_features_in_), int(self.n_outputs_), seed=0)
+        model = build_model(state["config_"], int(state["n_features_in_"]), int(state["n_outputs_"]), seed=0)
         model.load_state_dict(weights)
         dev = torch.device(device)
         if (dev.type == "cuda" and not torch.cuda.is_available()) or (
