@@ -442,3 +442,45 @@ def test_default_batch_size_doubles_only_for_budgets_of_three_double_batches() -
     _, settings = create_study(data, n_trials=60)
     assert settings.batch_size == settings.group_size == 18
     assert create_study(data, n_trials=60, batch_size=5)[1].batch_size == 5
+
+
+def test_a_fresh_study_with_the_default_batch_starts_with_a_smaller_first_batch() -> None:
+    """Budgets with batches of 2 eta^2 train the first 2 eta configurations first (the first results come
+    sooner) and the rest of the first group as the second batch: the same prior draws sharing one structure,
+    only trained in two parts.  A batch size given by the user is every batch's."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.search import tune
+    from hyperselect.search.study import create_study, default_first_batch
+
+    assert [default_first_batch(k) for k in (1, 9, 17, 18, 30)] == [1, 9, 17, 6, 6]
+    assert default_first_batch(32, eta=4) == 8 and default_first_batch(8, eta=2) == 4
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    data = prepare_arrays(X, (X[:, 0] > 0).astype(int), task="binary", random_state=0, name="first-batch")
+    study, settings = create_study(data, n_trials=60)
+    assert (settings.batch_size, settings.first_batch, study.sampler.n_prior) == (18, 6, 18)
+    # kept with the study, so a worker joining it (or a resumed run) follows the same plan
+    assert study.user_attrs["hyperselect"]["first_batch"] == 6
+    assert create_study(data, n_trials=30)[1].first_batch == 9  # a batch of eta^2: no smaller first batch
+    assert create_study(data, n_trials=60, batch_size=18)[1].first_batch is None
+    space = advise(data, max_epochs=3).extend("batch_size", Int(16, 64, log=True))
+    res = tune(data, n_trials=60, space=space, refit=False, min_epochs=1, random_state=0)
+    trials = sorted(res.study.get_trials(), key=lambda t: t.number)
+    assert len(trials) == 60
+    # the first six trained together and finished before the next batch was asked ...
+    first_done = max(t.datetime_complete for t in trials[:6])
+    assert all(t.datetime_start >= first_done for t in trials[6:])
+    # ... which completed the first group of 18: the leader's batch size and depth, followers of trial 0
+    for t in trials[1:18]:
+        assert t.user_attrs.get("group_of") == 0
+        assert (t.params["batch_size"], t.params["n_layers"]) == (
+            trials[0].params["batch_size"],
+            trials[0].params["n_layers"],
+        )
+    assert "group_of" not in trials[18].user_attrs  # the third batch starts a group of its own
+    second_done = max(t.datetime_complete for t in trials[6:18])
+    assert all(t.datetime_start >= second_done for t in trials[18:])
+    # a batch size given by the user: the first batch is a full one
+    full = tune(data, n_trials=36, batch_size=18, space=space, refit=False, min_epochs=1, random_state=0)
+    starts = sorted(full.study.get_trials(), key=lambda t: t.number)
+    assert max(t.datetime_start for t in starts[:18]) < min(t.datetime_complete for t in starts[:18])
