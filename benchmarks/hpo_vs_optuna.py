@@ -25,7 +25,8 @@ that speed-up is not counted for ours alone.
 ``supplementary_target_hit_rate_ratio``, completed trials scoring at least the target per second of the equal
 budget, ours / baseline, pooled over seeds.  Where the target is a rare top score (embedded BBC News: 312 of 320
 validation rows, ~4 % of completed trials on either side) the first hit is a rare event, and the time ratio's
-median over three seeds says less than this rate does.  Timings are taken with one torch thread.
+median over three seeds says less than this rate does.  Timings are taken with one torch thread on both sides
+(``--threads`` sets another number, both sides alike).
 
     python benchmarks/hpo_vs_optuna.py [--quick] --json benchmarks/results/hpo_vs_optuna.json
 

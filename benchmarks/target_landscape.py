@@ -60,14 +60,16 @@ def draw(space: Any, rng: np.random.Generator, how: str) -> dict[str, Any]:
         elif isinstance(dim, Int):
             lo, hi = (math.log(dim.low), math.log(dim.high)) if dim.log else (dim.low, dim.high + 1)
             v = rng.uniform(lo, hi)
-            p[name] = int(round(math.exp(v))) if dim.log else min(dim.high, int(v))
+            p[name] = round(math.exp(v)) if dim.log else min(dim.high, int(v))
         elif isinstance(dim, Float):
             v = rng.uniform(*((math.log(dim.low), math.log(dim.high)) if dim.log else (dim.low, dim.high)))
             p[name] = float(math.exp(v)) if dim.log else float(v)
     return p
 
 
-def simulate(curves: list[list[float]], values: np.ndarray, rungs: list[int], target: float) -> dict[str, Any]:
+def simulate(
+    curves: list[list[float]], values: np.ndarray, rungs: list[int], target: float
+) -> dict[str, Any]:
     """Successive halving replayed on full learning curves: (completed, hits, epochs trained)."""
     lengths = np.array([len(c) for c in curves])
     alive = np.ones(len(curves), bool)
