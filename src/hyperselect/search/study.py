@@ -702,7 +702,7 @@ def _run_search(
         k = min(settings.batch_size, max(free, 0) + len(waiting))
         group_state = None
         if settings.first_batch is not None and settings.first_batch < settings.batch_size:
-            if not study.get_trials(deepcopy=False, states=_STARTED_STATES):
+            if stats.batches == 0 and not study.get_trials(deepcopy=False, states=_STARTED_STATES):
                 k = min(k, settings.first_batch)  # a fresh study: the first results come sooner
             elif first_group is not None:
                 # the rest of the first group: its structure, and the prior draws it would have had
@@ -1297,8 +1297,8 @@ def check_search_args(
     if group is not None:
         K = K if K is not None else default_batch_size(n, out[2])
         if group > K:
-            # a group never spans batches (_ask_batch gives every batch a new leader): it would act as
-            # group_size=batch_size without saying so
+            # a group never holds more than a batch (_ask_batch gives every batch a new leader; only a smaller
+            # first batch hands its group on to the second): it would act as group_size=batch_size unsaid
             given = "batch_size" if out[1] is not None else f"the default batch for {n} trials"
             raise ConfigError(
                 f"The 'group_size' parameter of {caller} must be at most the batch size ({K}, {given}): a "
