@@ -16,7 +16,6 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import torch
 from optuna.trial import TrialState
 from typer.testing import CliRunner
 
@@ -25,15 +24,6 @@ from hyperselect.search import Categorical, Int, advise, slot_counts, tune
 from hyperselect.search.study import create_study, make_sampler, recover_interrupted
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # type: ignore[no-untyped-def]
-    # Tiny networks on a shared 2-core machine: one intra-op thread is ~10x faster than two fighting.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 @pytest.fixture(scope="module")

@@ -10,21 +10,12 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
-import torch
 
 from hyperselect.errors import ConfigError, DataError, TrainingError
 from hyperselect.search import Float, Int, advise, make_rungs, tune
 from hyperselect.search.study import study_settings
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # type: ignore[no-untyped-def]
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def space():  # type: ignore[no-untyped-def]
