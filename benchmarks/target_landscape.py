@@ -15,7 +15,10 @@ scores ``--thresholds``, by default the three targets embedded BBC News' seeds g
 offline simulation on those curves of successive halving policies (stop a configuration at a rung of ``r``
 epochs unless its best accuracy so far is in the top third of all configurations at that rung): per policy the
 configurations completed, the target hits among them and the hits per 1,000 trained epochs (the currency of a
-search's wall time).  A sample trains each configuration once: it measures the landscape, not a search.
+search's wall time).  ``by_batch_size``: per batch size of the space, the share of its configurations reaching each
+threshold and the wall seconds its populations took per configuration (every population holds one batch size),
+so hits per second: whether a cheaper corner of the space wins the lottery more often per second.  A sample
+trains each configuration once: it measures the landscape, not a search.
 """
 
 from __future__ import annotations
@@ -114,9 +117,11 @@ def main() -> int:
         groups[(p.get("batch_size", 0), p.get("n_layers", 0))].append(i)
     values = np.full(args.n, np.nan)
     curves: list[list[float]] = [[] for _ in range(args.n)]
+    seconds_by_batch: dict[int, float] = defaultdict(float)
     t0 = time.perf_counter()
-    for members in groups.values():
+    for (batch_size, _depth), members in groups.items():
         for s in range(0, len(members), 36):
+            tc = time.perf_counter()
             chunk = members[s : s + 36]
             cohort = Cohort(
                 [space.build(params[i]) for i in chunk],
@@ -129,6 +134,7 @@ def main() -> int:
                 seeds=[args.seed * 100_000 + i for i in chunk],
             )
             cohort.run_epochs(40)
+            seconds_by_batch[batch_size] += time.perf_counter() - tc
             for j, i in enumerate(chunk):
                 values[i] = cohort.summary(j).best_valid_score
                 curves[i] = [v if math.isfinite(v) else -math.inf for v in cohort.valid_scores(j)]
@@ -140,6 +146,16 @@ def main() -> int:
         str(t): {name: simulate(curves_ok, vals, rungs, t) for name, rungs in POLICIES.items()}
         for t in args.thresholds
     }
+    by_batch_size = {}
+    for b, sec in sorted(seconds_by_batch.items()):
+        rows = [i for i, p in enumerate(params) if p.get("batch_size", 0) == b and ok[i]]
+        hits = {str(t): int((values[rows] >= t - 1e-12).sum()) for t in args.thresholds}
+        by_batch_size[str(b)] = {
+            "configurations": len(rows),
+            "seconds_per_configuration": sec / max(1, len(rows)),
+            "p_at_least": {t: h / max(1, len(rows)) for t, h in hits.items()},
+            "hits_per_second": {t: h / sec for t, h in hits.items()},
+        }
     out = {
         "benchmark": "target_landscape",
         "command": " ".join(["python", "benchmarks/target_landscape.py", *sys.argv[1:]]),
@@ -153,11 +169,18 @@ def main() -> int:
         "value_quantiles": {str(q): float(np.quantile(vals, q)) for q in (0.5, 0.9, 0.99, 1.0)},
         "p_at_least": p_at_least,
         "halving": halving,
+        "by_batch_size": by_batch_size,
     }
     atomic_write_json(args.json, out)
     print({"p_at_least": p_at_least, "seconds": round(seconds, 1)})
     for t, pol in halving.items():
         print(t, {k: round(v["hits_per_1000_epochs"], 2) for k, v in pol.items()})
+    for b, row in by_batch_size.items():
+        print(
+            f"batch size {b}: {row['configurations']} configurations, {row['seconds_per_configuration'] * 1e3:.0f} ms"
+            " each; hits per second",
+            {t: round(v, 3) for t, v in row["hits_per_second"].items()},
+        )
     return 0
 
 
