@@ -89,6 +89,16 @@ def test_train_classification_with_categorical_missing_values_and_string_target(
     assert weights["linears.0.weight"].shape[0] == 16
 
 
+def test_train_prints_a_file_name_with_markup_as_written(tiny_classification_csv, tmp_path):
+    # rich reads "[bold]" as a style (it vanished from the line) and "[/x]" as a closing tag (a crash)
+    data = tmp_path / "[bold] data.csv"
+    data.write_text(Path(tiny_classification_csv).read_text())
+    out = tmp_path / "[/x]"
+    r = run("train", data, "--target", "target", *FAST, "--out", out)
+    assert r.exit_code == 0, r.output
+    assert "[bold] data.csv" in r.flat and (out / "result.json").is_file()
+
+
 def test_train_regression_reports_r2(tiny_regression_csv, tmp_path):
     r = run("train", tiny_regression_csv, "-t", "target", *FAST, "--set", "lr=0.01", "--out", tmp_path)
     assert r.exit_code == 0, r.output

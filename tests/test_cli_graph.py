@@ -324,3 +324,19 @@ def test_directed_sink_is_embedded_and_not_called_unembeddable(tmp_path: Path) -
     assert "cannot be embedded" not in flat
     assert "1 node(s) with incoming but no outgoing edges (e.g. ['e']): walks stop there" in flat
     assert json.loads((out / "similar.json").read_text())["answers"]  # e was embedded
+
+
+def test_node_ids_with_markup_are_printed_as_written(tmp_path: Path) -> None:
+    # "[/admin]" is a closing tag to rich and "[deleted]" a style: both are ids here, printed and saved as such
+    edges = tmp_path / "br.tsv"
+    edges.write_text("[/admin]\tb\nb\tc\nc\t[/admin]\nc\td\n[deleted]\td\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(
+        app, ["similar", str(edges), "--node", "[/admin]", "--k", "2", "--out", str(out), *FAST]
+    )
+    assert res.exit_code == 0, res.output
+    assert "most similar to [/admin]" in _flat(res.output)
+    assert json.loads((out / "similar.json").read_text())["node"] == "[/admin]"
+    res = runner.invoke(app, ["similar", str(edges), "--node", "[deleted]", "--k", "2", *FAST])
+    assert res.exit_code == 0, res.output
+    assert "most similar to [deleted]" in _flat(res.output)

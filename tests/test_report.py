@@ -421,3 +421,63 @@ def test_graph_answers_show_their_tied_nodes(tmp_path: Path) -> None:
     assert "tied with (identical neighbours)" in text
     assert "2: C:a1, C:a2" in text
     assert "11: C:b1" in text and "(+3)" in text and "C:b11" not in text
+
+
+def _text_result(tmp_path: Path, *, net_accuracy: float) -> tuple[Path, dict[str, Any]]:
+    """A run folder with a text_result.json written by the text evaluation's own classes (no encoder)."""
+    import numpy as np
+
+    from hyperselect.evaluate.text import TextResult, _verdict, model_report
+
+    rng = np.random.default_rng(0)
+    classes = ["alpha", "[/b]", "gamma"]  # a label that is Rich and HTML markup alike
+    y = np.repeat([0, 1, 2], 40)
+    texts = [f"post {i} [/quote] <i>{i}</i>" for i in range(len(y))]
+
+    def proba(acc: float) -> Any:
+        p = rng.dirichlet(np.ones(3), size=len(y))
+        right = rng.random(len(y)) < acc
+        p[right, y[right]] += 3.0
+        return p / p.sum(1, keepdims=True)
+
+    reports = {
+        "nb": model_report("nb", proba(0.55), y, classes, texts),
+        "emb_net": model_report("emb_net", proba(net_accuracy), y, classes, texts),
+    }
+    verdict, details = _verdict(reports, y)
+    res = TextResult(
+        data={"n_texts": 400},
+        split={"train": 240, "valid": 40, "test": len(y)},
+        classes=classes,
+        models=reports,
+        verdict=verdict,
+        verdict_details=details,
+    )
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "text_result.json").write_text(json.dumps(res.to_dict()), encoding="utf-8")
+    return run, details
+
+
+def test_a_text_result_as_written_shows_its_verdict_confusion_matrices_and_errors(tmp_path: Path) -> None:
+    run, details = _text_result(tmp_path, net_accuracy=0.95)
+    assert details["recommendation"] == "network" and details["mcnemar_p"] < 0.05
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    doc = parse(page)
+    assert doc.ids[0] == "verdict" and "text" in doc.ids
+    text = " ".join(doc.text)
+    assert "Use the neural network" in text and "exact McNemar, paired on 120 test rows" in text
+    assert "The network is worth it" in text  # the sentence the command printed, as the reason
+    alts = [a.get("alt") for tag, a in doc.tags if tag == "img"]
+    from hyperselect.evaluate.text import MODELS
+
+    assert {f"Confusion matrix of {MODELS['nb']}", f"Confusion matrix of {MODELS['emb_net']}"} <= set(alts)
+    assert "Most confidently misclassified examples" in text and "[/quote]" in text
+    assert "<i>" not in page.split("Most confidently misclassified examples")[1].split("</table>")[0]
+
+
+def test_a_text_verdict_without_a_significant_difference_says_so(tmp_path: Path) -> None:
+    run, details = _text_result(tmp_path, net_accuracy=0.55)
+    assert details["recommendation"] == "no_significant_difference"
+    text = " ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text)
+    assert "No significant difference: prefer the cheaper model" in text

@@ -23,6 +23,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -203,7 +204,7 @@ def metrics_table(metrics: dict[str, float], title: str = "metrics") -> Table:
     for s in splits:
         table.add_column(s, justify="right")
     for n in names:
-        table.add_row(n, *(_fmt(metrics.get(f"{s}_{n}")) for s in splits))
+        table.add_row(escape(n), *(_fmt(metrics.get(f"{s}_{n}")) for s in splits))
     return table
 
 
@@ -219,7 +220,7 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
     for col in ("finding", "evidence", "remedy"):
         table.add_column(col, overflow="fold")
     for f in findings:
-        table.add_row(f["kind"], f["evidence"], f["remedy"])
+        table.add_row(escape(str(f["kind"])), escape(str(f["evidence"])), escape(str(f["remedy"])))
     console.print(table)
 
 
@@ -318,8 +319,11 @@ def train(
         result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device, callback=_advance)
     doc["command"] = {"data": str(data), "target": target, "task": task, "set": list(overrides), "arch": arch}
     summary = tabular.describe()
+    diverged = result.status == "diverged"
+    if out is not None:  # the results first: nothing printed below can lose them
+        write_run(out, doc, None if diverged else result.model)
     console.print(
-        f"[bold]{summary['source']}[/bold]: {summary['task']}, {summary['n_train']}/{summary['n_valid']}/"
+        f"[bold]{escape(str(summary['source']))}[/bold]: {summary['task']}, {summary['n_train']}/{summary['n_valid']}/"
         f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features",
         highlight=False,
     )
@@ -331,16 +335,16 @@ def train(
             f"{head}; best epoch {result.best_epoch}, {result.n_parameters} parameters, {result.seconds:.1f}s"
         )
     )
-    diverged = result.status == "diverged"
     if diverged:
         console.print(Text(f"{doc['metrics_note']}; see the findings below for what to change."))
     else:
-        console.print(metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {Path(str(data)).name}"))
+        console.print(
+            metrics_table(doc["metrics"], title=f"{config.arch.upper()} on {escape(Path(str(data)).name)}")
+        )
     print_findings(doc["diagnostics"])
     if out is not None:
-        write_run(out, doc, None if diverged else result.model)
         saved = "" if diverged else " and model.safetensors"
-        console.print(f"wrote {out / 'result.json'}{saved}", highlight=False)
+        console.print(f"wrote {escape(str(out / 'result.json'))}{saved}", highlight=False)
         from hyperselect.cli_report import report_after
 
         report_after(out)
@@ -360,10 +364,10 @@ def demo(
     from hyperselect.demo import run_demo
 
     ctx = run_demo(console, out=out, quick=quick, only=list(only), seed=seed)
-    console.print(f"wrote {out / 'demo.json'}", highlight=False)
+    console.print(f"wrote {escape(str(out / 'demo.json'))}", highlight=False)
     report = ctx.results.get("report", {}).get("report")
     if report:
-        console.print(f"[bold green]Report:[/bold green] {report}", highlight=False)
+        console.print(f"[bold green]Report:[/bold green] {escape(str(report))}", highlight=False)
 
 
 # ---------------------------------------------------------------------------------------------- extensions

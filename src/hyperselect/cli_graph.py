@@ -295,7 +295,7 @@ def embed(
                     "saved": str(where),
                 },
             )
-            console.print(f"saved to {where}")
+            console.print(f"saved to {escape(str(where))}")
 
     _run(go)
 
@@ -324,13 +324,13 @@ def similar(
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
-        console.print(_answers_table(f"most similar to {node}", answers))
-        console.print(_effort_line(model))
-        if out is not None:
+        if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "similar.json"),
                 {"node": node, "answers": [a.to_dict() for a in answers], "effort": model.effort_},
             )
+        console.print(_answers_table(f"most similar to {escape(node)}", answers))
+        console.print(_effort_line(model))
 
     _run(go)
     report_after(out)
@@ -360,8 +360,10 @@ def recommend(
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
-        console.print(_answers_table(f"peers of {node}", rec.peers[:5]))
-        table = Table(title=f"add to {node}")
+        if out is not None:  # the results first: nothing printed below can lose them
+            atomic_write_json(safe_join(out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
+        console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5]))
+        table = Table(title=f"add to {escape(node)}")
         for col in ("item", "peer share", "support"):
             table.add_column(col)
         for a in rec.add:
@@ -380,8 +382,6 @@ def recommend(
                 _tied_text(item, tied, 2), ", ".join(f"{_label(a, 2)} ({a.support:.0%})" for a in alts)
             )
         console.print(sub)
-        if out is not None:
-            atomic_write_json(safe_join(out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
 
     _run(go)
     report_after(out)
@@ -441,12 +441,14 @@ def classify(
             C=C,
             normalize=normalize,
         )
+        if out is not None:  # the results first: nothing printed below can lose them
+            atomic_write_json(safe_join(out, "classify.json"), {**res, "effort": model.effort_})
         table = Table(title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)")
         for col in ("model", "Macro-F1", "Micro-F1"):
             table.add_column(col)
         for name, r in res["models"].items():
             if "skipped" in r:
-                table.add_row(name, "skipped", r["skipped"])
+                table.add_row(escape(name), "skipped", escape(str(r["skipped"])))
             else:
                 table.add_row(
                     name,
@@ -456,8 +458,6 @@ def classify(
         console.print(table)
         console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
         console.print(_effort_line(model))
-        if out is not None:
-            atomic_write_json(safe_join(out, "classify.json"), {**res, "effort": model.effort_})
 
     _run(go)
     report_after(out)
@@ -529,11 +529,13 @@ def tune(
             workers=workers,
             random_state=seed,
         )
+        if out is not None:  # the results first: nothing printed below can lose them
+            atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
         table = Table(title="trials")
         for col in ("#", "p", "q", "dim", "C", "normalize", "validation Macro-F1"):
             table.add_column(col)
         for t in res.trials:
-            score = f"{t['score']:.4f}" if "score" in t else f"failed: {t.get('reason')}"
+            score = f"{t['score']:.4f}" if "score" in t else escape(f"failed: {t.get('reason')}")
             table.add_row(
                 str(t["number"]),
                 str(t.get("p")),
@@ -555,8 +557,6 @@ def tune(
             f"classify with: --p {b['p']:g} --q {b['q']:g} --dimensions {b['dimensions']} "
             f"--C {b['C']:g} {norm_flag}"
         )
-        if out is not None:
-            atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
 
     _run(go)
     report_after(out)

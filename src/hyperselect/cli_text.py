@@ -16,6 +16,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hyperselect._cli_options import EncodingOption, _sep, out_folder
@@ -170,8 +171,8 @@ def text_command(
                 backend=backend,
             )
             console.print(
-                f"[bold]{ds.source}[/]: {len(ds)} texts, {len(ds.classes)} classes "
-                f"({'; '.join(ds.notes) or 'nothing dropped'}); split {split.sizes()}"
+                f"[bold]{escape(str(ds.source))}[/]: {len(ds)} texts, {len(ds.classes)} classes "
+                + escape(f"({'; '.join(ds.notes) or 'nothing dropped'}); split {split.sizes()}")
             )
             result = evaluate_text(
                 ds,
@@ -187,12 +188,12 @@ def text_command(
                 path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())
         except HyperselectError as exc:
             for w in caught:
-                err_console.print(f"[yellow]warning:[/] {w.message}")
-            err_console.print(f"[red]error:[/] {exc}")
+                err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
+            err_console.print(f"[red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
     for w in caught:
         if issubclass(w.category, UserWarning):
-            err_console.print(f"[yellow]warning:[/] {w.message}")
+            err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
 
     table = Table(title="Test set")
     for col in ("model", "accuracy", "macro-F1", "seconds", "chosen"):
@@ -204,25 +205,25 @@ def text_command(
             if k in ("alpha", "C", "tuner", "svd_components", "tfidf_columns")
         }
         table.add_row(
-            r.name,
+            escape(r.name),
             f"{r.accuracy:.3f}",
             f"{r.macro_f1:.3f}",
             f"{r.seconds:.1f}",
-            ", ".join(f"{k}={v}" for k, v in chosen.items()),
+            escape(", ".join(f"{k}={v}" for k, v in chosen.items())),
         )
     console.print(table)
     for key in (result.verdict_details.get("best_classic"), result.verdict_details.get("best_network")):
         if key:
             rep = result.models[key]
-            console.print(f"\n[bold]{rep.name}[/]\n{rep.report_text}")
+            console.print(f"\n[bold]{escape(rep.name)}[/]\n{escape(rep.report_text)}")
             for e in rep.confident_errors[:3]:
                 console.print(
-                    f"  [dim]{e['probability']:.2f} said {e['predicted']!r}, was {e['true']!r}:[/] "
-                    f"{e['text'][:120]}"
+                    f"  [dim]{e['probability']:.2f} said {escape(repr(e['predicted']))}, was {escape(repr(e['true']))}:[/] "
+                    f"{escape(str(e['text'])[:120])}"
                 )
-    console.print(f"\n[bold]Verdict:[/] {result.verdict}")
+    console.print(f"\n[bold]Verdict:[/] {escape(str(result.verdict))}")
     if out is not None:
-        console.print(f"wrote {path}")
+        console.print(f"wrote {escape(str(path))}")
         from hyperselect.cli_report import report_after
 
         report_after(out)

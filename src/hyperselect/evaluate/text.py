@@ -837,6 +837,10 @@ def evaluate_text(
     )
 
 
+#: the significance level of the text verdict's McNemar test
+ALPHA = 0.05
+
+
 def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, dict[str, Any]]:
     classic = [reports[k] for k in CLASSIC if k in reports]
     nets = [reports[k] for k in NETWORKS if k in reports]
@@ -847,21 +851,24 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
     assert bc.predictions is not None and bn.predictions is not None
     p = mcnemar_p(bn.predictions == y_test, bc.predictions == y_test)
     diff = bn.accuracy - bc.accuracy
-    if p < 0.05 and diff > 0:
-        head = "The network is worth it"
-    elif p < 0.05:
-        head = "The classic baseline wins"
+    if p < ALPHA and diff > 0:
+        head, recommendation = "The network is worth it", "network"
+    elif p < ALPHA:
+        head, recommendation = "The classic baseline wins", "baseline"
     else:
         head = "No significant difference: prefer the cheaper classic baseline"
+        recommendation = "no_significant_difference"
     text = (
         f"{head}: {bn.name} {bn.accuracy:.3f} vs {bc.name} {bc.accuracy:.3f} accuracy "
         f"({diff:+.3f}; macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}; McNemar p={p:.3g}, "
         f"n={len(y_test)})."
     )
     return text, {
+        "recommendation": recommendation,
         "best_network": bn.key,
         "best_classic": bc.key,
         "accuracy_difference": diff,
         "mcnemar_p": p,
+        "alpha": ALPHA,
         "n_test": len(y_test),
     }

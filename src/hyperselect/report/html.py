@@ -34,6 +34,7 @@ from hyperselect.report.views import (
     num,
     projection_view,
     search_view,
+    text_verdict,
     training_view,
     verdict_view,
 )
@@ -182,7 +183,7 @@ class Section:
 def _verdict_source(run: RunData) -> Mapping[str, Any] | None:
     for src in (
         run.verdict,
-        (run.text or {}).get("verdict"),
+        text_verdict(run.text),
         (run.result or {}).get("verdict"),
         (run.graph or {}).get("verdict"),
     ):

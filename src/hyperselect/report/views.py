@@ -33,6 +33,7 @@ __all__ = [
     "misclassified",
     "projection_view",
     "search_view",
+    "text_verdict",
     "training_view",
     "verdict_view",
 ]
@@ -322,6 +323,57 @@ RECOMMENDATIONS = {
     "baseline": "Use the classic baseline",
     "no_significant_difference": "No significant difference: prefer the cheaper model",
 }
+
+
+def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The verdict of a ``text_result.json`` (a sentence under ``verdict``, its facts under ``verdict_details``)
+    as :func:`verdict_view` reads one: the recommendation, the sentence as its reason, the best network and
+    classic model by name, the McNemar test, the accuracy difference and every model's test accuracy.
+    ``None`` where the file holds no verdict (fewer than one classic and one network model)."""
+    if not isinstance(text, Mapping):
+        return None
+    sentence, details = text.get("verdict"), text.get("verdict_details")
+    if isinstance(sentence, Mapping):
+        return dict(sentence)  # a verdict already in the general form
+    if not isinstance(sentence, str) or not isinstance(details, Mapping) or "mcnemar_p" not in details:
+        return None
+    rec = details.get("recommendation")
+    if rec not in RECOMMENDATIONS:  # files written before the recommendation was recorded
+        rec = (
+            "network"
+            if sentence.startswith("The network is worth it")
+            else "baseline"
+            if sentence.startswith("The classic baseline wins")
+            else "no_significant_difference"
+        )
+    raw = text.get("models")
+    models: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+
+    def name(key: Any) -> Any:
+        m = models.get(key)
+        return m.get("name", key) if isinstance(m, Mapping) else key
+
+    return {
+        "recommendation": rec,
+        "reasons": [sentence],
+        "metric": "test accuracy",
+        "models": [
+            {"name": m.get("name", k), "mean": m.get("accuracy")}
+            for k, m in models.items()
+            if isinstance(m, Mapping) and num(m.get("accuracy")) is not None
+        ],
+        "best_network": name(details.get("best_network")),
+        "best_baseline": name(details.get("best_classic")),
+        "p_value": details.get("mcnemar_p"),
+        "test_name": f"exact McNemar, paired on {details['n_test']} test rows"
+        if details.get("n_test")
+        else "exact McNemar",
+        "alpha": details.get("alpha", 0.05),
+        "effect_size": {
+            "estimate": details.get("accuracy_difference"),
+            "name": "accuracy difference (network − classic)",
+        },
+    }
 
 
 def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -766,7 +818,7 @@ def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any
         rep = first(m, "report", "classification_report")
         if rep is None and isinstance(reports, Mapping):
             rep = reports.get(m["name"])
-        mat = first(m, "confusion_matrix", "matrix")
+        mat = first(m, "confusion_matrix", "confusion", "matrix")
         if mat is None and isinstance(matrices, Mapping):
             mat = matrices.get(m["name"])
         if isinstance(mat, Mapping):
@@ -790,7 +842,9 @@ def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any
                 "labels": list(labels_m or labels or []),
                 "accuracy": acc,
                 "macro_f1": mf1,
-                "misclassified": first(m, "misclassified", "misclassified_examples", "errors"),
+                "misclassified": first(
+                    m, "misclassified", "confident_errors", "misclassified_examples", "errors"
+                ),
             }
         )
     return out
