@@ -452,3 +452,27 @@ def test_textdata_y_uses_class_order() -> None:
         texts=["a", "b", "c"], labels=np.array(["x", "y", "x"], dtype=object), classes=["y", "x"], source="t"
     )
     assert d.y.tolist() == [1, 0, 1]
+
+
+def test_tfidf_on_text_without_spaces_keeps_every_word_instead_of_failing() -> None:
+    # Chinese written without spaces: each text is one "word" to the tokenizer, so none occurs in two texts
+    # and TF-IDF's min_df=2 kept no term (sklearn: "After pruning, no terms remain"), failing the command
+    rng = np.random.default_rng(0)
+    good, bad = "好棒喜欢满意推荐", "差坏失望退货慢"
+    texts = [
+        "".join(rng.choice(list(good if i % 2 else bad), size=int(rng.integers(8, 16)))) + "。"
+        for i in range(60)
+    ]
+    labels = ["好" if i % 2 else "差" for i in range(60)]
+    d = prepare_text(texts, labels)
+    s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
+    r = evaluate_text(d, s, models=("nb", "tfidf_lr"), n_errors=3)
+    assert set(r.models) == {"nb", "tfidf_lr"}
+    assert r.models["tfidf_lr"].accuracy > 0.9  # the character n-grams carry it
+    from hyperselect.represent.text import make_tfidf
+
+    vec = make_tfidf()
+    vec.fit(list(d.texts))
+    assert [t.min_df_used_ for _, t in vec.transformer_list] == [1, 2]
+    vec = make_tfidf().fit(["the cat sat", "the dog sat", "a cat ran"])
+    assert [t.min_df_used_ for _, t in vec.transformer_list] == [2, 2]  # where it can, min_df holds

@@ -79,6 +79,53 @@ def make_counts(
     )
 
 
+def _lenient_tfidf_class() -> type:
+    """``TfidfVectorizer`` whose ``min_df`` falls back to 1 where no term reaches it, built on first use (sklearn
+    is imported lazily); the module's ``__getattr__`` hands it to the unpickler, so fitted ones pickle."""
+    global _LENIENT_TFIDF
+    if _LENIENT_TFIDF is None:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
+            """A TF-IDF block that keeps every term (``min_df=1``) where ``min_df`` would keep none, instead of
+            failing: no word of a small set of short texts, or of Chinese, Japanese or Thai text written
+            without spaces (a whole sentence is one "word"), occurs in two of them.  ``min_df_used_`` says
+            which applied."""
+
+            def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+                self.min_df_used_ = self.min_df
+                try:
+                    return super().fit_transform(raw_documents, y)
+                except ValueError as exc:
+                    if self.min_df == 1 or "no terms remain" not in str(exc):
+                        raise
+                given = self.min_df
+                self.set_params(min_df=1)
+                try:
+                    return super().fit_transform(raw_documents, y)
+                finally:
+                    self.set_params(min_df=given)
+                    self.min_df_used_ = 1
+
+            def fit(self, raw_documents: Any, y: Any = None) -> Any:
+                self.fit_transform(raw_documents, y)
+                return self
+
+        LenientTfidf.__qualname__ = LenientTfidf.__name__ = "_LenientTfidf"
+        LenientTfidf.__module__ = __name__
+        _LENIENT_TFIDF = LenientTfidf
+    return _LENIENT_TFIDF
+
+
+_LENIENT_TFIDF: Any = None
+
+
+def __getattr__(name: str) -> Any:
+    if name == "_LenientTfidf":  # what a pickled make_tfidf() names its blocks' class
+        return _lenient_tfidf_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def make_tfidf(
     *,
     word_ngrams: tuple[int, int] = (1, 2),
@@ -91,11 +138,13 @@ def make_tfidf(
 
     Character n-grams catch what words miss in short texts: morphology, misspellings, and foreign words
     (``Riesling``, ``Garnacha``) split differently by the word tokenizer.  ``max_features`` caps each part so a
-    corpus of long posts does not explode memory; ``sublinear_tf`` damps words repeated within one text.
+    corpus of long posts does not explode memory; ``sublinear_tf`` damps words repeated within one text.  A part
+    where no term occurs in ``min_df`` texts keeps every term instead of failing (short texts, or Chinese written
+    without spaces, whose character n-grams still carry it).
     """
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import FeatureUnion
 
+    TfidfVectorizer = _lenient_tfidf_class()
     parts: list[tuple[str, Any]] = [
         (
             "word",
