@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from hyperselect.data.text import TextData, load_text, prepare_text, split_text
@@ -75,6 +76,21 @@ def _write_csv(path: Path, rows: list[tuple[str, str]], header: str = "descripti
 # loading
 
 
+def test_missing_value_tokens_are_missing_texts_and_labels_not_data(tmp_path: Path) -> None:
+    # "NaN" as a text was embedded as one, and "NaN"/"N/A" labels became classes of their own
+    rows = [(f"red wine {i}", "FR") for i in range(4)] + [(f"zin {i}", "US") for i in range(4)]
+    rows += [("fine wine", "NaN"), ("good wine", "N/A"), ("dry wine", " null ")]
+    p = _write_csv(tmp_path / "w.csv", [*rows, ("NaN", "FR"), ("null", "US")])
+    with pytest.raises(DataError, match=r"2 empty or missing text.*row\(s\) 12, 13"):
+        load_text(p, "description", "country")
+    d = load_text(p, "description", "country", drop_empty=True)
+    assert d.classes == ["FR", "US"] and d.n_missing_label == 3
+    assert "NaN" not in d.texts and len(d.texts) == 8
+    d = prepare_text(["a b", "c d", "e f", "g h"], ["x", "y", float("nan"), pd.NA])
+    assert sorted(d.classes) == ["x", "y"]
+    assert d.n_missing_label == 2
+
+
 def test_load_csv_drops_duplicates_and_keeps_top_classes(tmp_path: Path) -> None:
     rows = [("a red wine", "FR")] * 3 + [
         ("white wine", "FR"),
@@ -85,7 +101,7 @@ def test_load_csv_drops_duplicates_and_keeps_top_classes(tmp_path: Path) -> None
         ("", "IT"),
     ]
     p = _write_csv(tmp_path / "w.csv", rows)
-    with pytest.raises(DataError, match=r"w\.csv.*'description'.*1 empty text.*row\(s\) 9"):
+    with pytest.raises(DataError, match=r"w\.csv.*'description'.*1 empty or missing text.*row\(s\) 9"):
         load_text(p, "description", "country")
     d = load_text(p, "description", "country", top_classes=2, drop_empty=True)
     assert d.n_read == 9

@@ -211,7 +211,7 @@ def test_empty_text_hint_names_the_cli_flag_and_the_flag_works(
     assert res.exit_code == 1 and "--drop-empty" in res.output and "data row(s) 4" in res.output
     res = _invoke(p, "--text", "note", "--label", "colour", "--drop-empty")
     assert res.exit_code == 0, res.output
-    assert "dropped 1 empty text(s)" in res.output and len(stub_evaluate[0]["data"]) == 12
+    assert "dropped 1 empty or missing text(s)" in res.output and len(stub_evaluate[0]["data"]) == 12
 
 
 def test_tab_separated_csv_is_named_readably_and_sep_reads_it(

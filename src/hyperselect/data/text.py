@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hyperselect.data.splits import SplitWarning
+from hyperselect.data.tabular import NA_TOKENS
 from hyperselect.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -356,6 +357,14 @@ def load_text(
     )
 
 
+def _text_or_missing(v: Any) -> str:
+    """A cell as text; "" where it is missing (None, a float NaN, or only a missing-value token)."""
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    s = str(v)
+    return "" if s.strip().lower() in NA_TOKENS else s
+
+
 def prepare_text(
     texts: list[str] | pd.Series,
     labels: list[Any] | np.ndarray | pd.Series,
@@ -388,8 +397,10 @@ def prepare_text(
         raise ConfigError(
             f"The 'balance' parameter of load_text must be a bool or an int in [1, inf). Got {balance!r}."
         )
-    t = pd.Series(list(texts), dtype=object).map(lambda v: "" if v is None else str(v))
-    lab = pd.Series(list(labels), dtype=object).map(lambda v: "" if v is None or v != v else str(v).strip())
+    # a cell that is only a missing-value token (NaN, NA, N/A, null, ...: NA_TOKENS, as for tables) is missing,
+    # not the text "NaN" or a class called "N/A"
+    t = pd.Series(list(texts), dtype=object).map(_text_or_missing)
+    lab = pd.Series(list(labels), dtype=object).map(lambda v: _text_or_missing(v).strip())
     if len(t) != len(lab):
         raise DataError(f"{source}: {len(t)} texts but {len(lab)} labels.")
     if extra is not None and len(extra) != len(t):
@@ -404,14 +415,15 @@ def prepare_text(
     if empty.any():
         where = np.flatnonzero(empty)
         if empty.all():
-            raise DataError(f"{source}: every text in column {text_column!r} is empty.")
+            raise DataError(f"{source}: every text in column {text_column!r} is empty or missing.")
         if not drop_empty:
             raise DataError(
-                f"{source}: column {text_column!r} has {len(where)} empty text(s) at data row(s) "
-                f"{_rows(where)} (1-based, header not counted); expected non-empty text. "
+                f"{source}: column {text_column!r} has {len(where)} empty or missing text(s) at data row(s) "
+                f"{_rows(where)} (1-based, header not counted; a cell that is only NaN, NA, N/A, null, none or "
+                "? counts as missing); expected non-empty text. "
                 "Remove them, or drop them with --drop-empty on the command line (drop_empty=True in Python)."
             )
-        notes.append(f"dropped {len(where)} empty text(s)")
+        notes.append(f"dropped {len(where)} empty or missing text(s)")
         keep &= ~empty
 
     missing = lab.eq("").to_numpy() & keep
