@@ -181,6 +181,24 @@ def test_node_classification_karate() -> None:
     assert res["models"]["random_forest"]["macro_f1"] > 0.6
 
 
+def test_macro_f1_averages_over_the_labels_a_split_has_or_predicts() -> None:
+    from sklearn.metrics import f1_score
+
+    from hyperselect.evaluate.node_classification import evaluate_embeddings, macro_f1
+
+    y = np.array([[1, 0, 0], [0, 1, 0], [1, 0, 0]])  # label 2: one node in the graph, none in this half
+    assert macro_f1(y, y) == 1.0 and f1_score(y, y, average="macro", zero_division=0) < 0.7
+    pred = np.array([[1, 0, 0], [0, 0, 1], [1, 0, 0]])  # a wrong guess of label 2 still counts against it
+    assert macro_f1(y, pred) == f1_score(y, pred, average="macro", zero_division=0) == 1 / 3
+    # separable embeddings and a single-node class: a split whose test half lacks that node scores 1, one that
+    # holds it (unseen in training, so missed) 2/3; labels absent from a half used to score 0: 2/3 in every split
+    rng = np.random.default_rng(0)
+    cls = np.array([0] * 20 + [1] * 20 + [2])
+    x = np.eye(3)[cls] * 5 + rng.normal(scale=0.1, size=(41, 3))
+    res = evaluate_embeddings(x, np.eye(3, dtype=int)[cls], models=("logreg",), repeats=4, n_jobs=1)
+    assert res["models"]["logreg"]["macro_f1"] > 2 / 3 + 0.05
+
+
 def test_multilabel_top_k_predictions() -> None:
     from hyperselect.evaluate.node_classification import top_k_predictions
 

@@ -492,3 +492,19 @@ def test_tfidf_on_text_without_spaces_keeps_every_word_instead_of_failing() -> N
     assert [t.min_df_used_ for _, t in vec.transformer_list] == [1, 2]
     vec = make_tfidf().fit(["the cat sat", "the dog sat", "a cat ran"])
     assert [t.min_df_used_ for _, t in vec.transformer_list] == [2, 2]  # where it can, min_df holds
+
+
+def test_the_report_averages_over_the_same_classes_as_the_macro_f1() -> None:
+    from hyperselect.evaluate.text import model_report
+
+    classes = ["a", "b", "c", "rare"]  # "rare": a single-row class that went to training
+    y = np.array([0, 0, 1, 1, 2, 2])
+    proba = np.eye(4)[[0, 1, 1, 1, 2, 0]] * 0.7 + 0.075
+    r = model_report("nb", proba, y, classes, [f"t{i}" for i in range(6)])
+    assert r.report["macro avg"]["f1-score"] == pytest.approx(r.macro_f1)
+    assert "rare" not in r.report and len(r.confusion) == 4
+    proba[1] = np.eye(4)[3] * 0.7 + 0.075  # now predicted once: it is a miss, and counted
+    r = model_report("nb", proba, y, classes, [f"t{i}" for i in range(6)])
+    assert (
+        r.report["macro avg"]["f1-score"] == pytest.approx(r.macro_f1) and r.report["rare"]["f1-score"] == 0
+    )

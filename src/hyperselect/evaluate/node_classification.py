@@ -57,6 +57,19 @@ def top_k_predictions(scores: np.ndarray, k: np.ndarray) -> np.ndarray:
     return pred
 
 
+def macro_f1(y_true: np.ndarray, pred: np.ndarray) -> float:
+    """Macro F1 of label indicator matrices over the labels present in the truth or the predictions, as
+    :func:`~hyperselect.train.evaluation.split_metrics` averages: a label no node of this split has and none is
+    predicted for is not a miss (scikit-learn's ``average="macro"`` on indicator matrices scored it 0, so a
+    class with one node capped a perfect classifier at (n - 1) / n on the half without it)."""
+    from sklearn.metrics import f1_score
+
+    present = np.flatnonzero(np.asarray(y_true).any(axis=0) | np.asarray(pred).any(axis=0))
+    if len(present) == 0:
+        return float("nan")
+    return float(f1_score(y_true, pred, average="macro", labels=present, zero_division=0))
+
+
 def _check_C(C: Any) -> float:
     """The logistic regression's inverse regularisation strength: a finite number > 0."""
     if isinstance(C, bool) or not isinstance(C, (int, float, np.integer, np.floating)):
@@ -210,7 +223,7 @@ def evaluate_embeddings(
             t0 = time.perf_counter()
             scores = _scores(model, x[tr], y[tr], x[te], random_state + r, n_jobs, C=C, normalize=normalize)
             pred = top_k_predictions(scores, y[te].sum(axis=1))
-            macro.append(f1_score(y[te], pred, average="macro", zero_division=0))
+            macro.append(macro_f1(y[te], pred))
             micro.append(f1_score(y[te], pred, average="micro", zero_division=0))
             secs.append(time.perf_counter() - t0)
         results["models"][model] = {
@@ -390,7 +403,6 @@ def tune_node2vec(
             f"Got {train_fraction!r} (validation_fraction {validation_fraction!r})."
         )
     optuna = __import__("optuna")
-    from sklearn.metrics import f1_score
 
     from hyperselect.represent.node2vec.skipgram import train_skipgram
     from hyperselect.represent.node2vec.walks import generate_walks
@@ -423,7 +435,7 @@ def tune_node2vec(
                         "logreg", x[tr], y[tr], x[val], random_state, workers, C=c, normalize=norm
                     )
                     pred = top_k_predictions(scores, y[val].sum(axis=1))
-                    f1s.append(float(f1_score(y[val], pred, average="macro", zero_division=0)))
+                    f1s.append(macro_f1(y[val], pred))
                 cells.append({"C": c, "normalize": norm, "score": float(np.mean(f1s)), "splits": f1s})
         return cells
 

@@ -151,11 +151,16 @@ def model_report(
     pred = proba.argmax(axis=1)
     labels = list(range(len(classes)))
     names = [str(c) for c in classes]
+    # the report's classes are those in the truth or the predictions, as macro_f1 below averages (and
+    # split_metrics for tables): a class with no test row that no model predicts would otherwise print a
+    # macro average other than the one in the table (it counted as F1 = 0 there only)
+    present = sorted(set(np.asarray(y_true).tolist()) | set(pred.tolist()))
+    shown = [names[i] for i in present]
     rep = classification_report(
-        y_true, pred, labels=labels, target_names=names, output_dict=True, zero_division=0
+        y_true, pred, labels=present, target_names=shown, output_dict=True, zero_division=0
     )
     rep_text = classification_report(
-        y_true, pred, labels=labels, target_names=names, digits=3, zero_division=0
+        y_true, pred, labels=present, target_names=shown, digits=3, zero_division=0
     )
     wrong = np.flatnonzero(pred != y_true)
     conf = proba[wrong, pred[wrong]]
