@@ -54,6 +54,11 @@ def test_duplicates_merged_with_count_and_self_loops(tmp_path: Path) -> None:
     assert g.report["edges_listed_both_directions"] == 1  # b-c listed both ways with equal weight: one edge
     assert g.weights[g.indptr[g.index_of("a")]] == 3.0
     assert g.n_edges == 3
+    assert "their weights summed" in messages
+    # without a weight column walks treat every edge alike: a repeat changes nothing, and the warning says so
+    with pytest.warns(GraphDataWarning, match="1 duplicate edge.*kept once.*give each line a weight"):
+        g = read_edgelist(_write(tmp_path, "a\tb\na\tb\nb\tc\n", "u.tsv"))
+    assert not g.weighted
 
 
 @pytest.mark.parametrize(
@@ -148,6 +153,23 @@ def test_header_row_is_not_an_edge(tmp_path: Path, text: str) -> None:
     assert sorted(g.nodes) == ["a", "b", "c"] and g.n_edges == 2
 
 
+def test_a_first_line_of_other_column_names_is_flagged(tmp_path: Path) -> None:
+    # "person,event" is no word the header check knows: read as an edge it is a two-node component of its own
+    path = tmp_path / "g.csv"
+    path.write_text("person,event\nann,e1\nbob,e1\nbob,e2\n", encoding="utf-8")
+    with pytest.warns(GraphDataWarning, match=r"g\.csv:1: the first line 'person,event' links two nodes"):
+        g = read_edgelist(path)
+    assert g.n_edges == 4  # flagged, not dropped: it may be a real edge
+    path.write_text("ann,e1\nbob,e1\ncid,e9\n", encoding="utf-8")  # a lone pair later is no header
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphDataWarning)
+        read_edgelist(path)
+    path.write_text("ann,e1\n", encoding="utf-8")  # one edge: nothing to tell it from
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphDataWarning)
+        read_edgelist(path)
+
+
 def test_label_header_row_is_not_a_label(tmp_path: Path) -> None:
     path = tmp_path / "labels.tsv"
     path.write_text("node\tlabel\na\tx\nb\ty\n", encoding="utf-8")
@@ -190,9 +212,10 @@ def test_inline_comments_and_quoted_ids(tmp_path: Path) -> None:
     assert g.nodes == ["a", "b", "New York", "Boston", "x", "y", "O'Brien", "C#", "#tag"]
     assert g.weighted and g.n_edges == 5
     assert g.weights[g.indptr[g.index_of("a")]] == 2.0
-    csv = read_edgelist(
-        _write(tmp_path, '"Smith, J","Doe, K"\nDoe K,a # comma inside a comment, ok\n', "c.csv")
-    )
+    with pytest.warns(GraphDataWarning, match="first line"):  # a lone pair on line 1 could be a header
+        csv = read_edgelist(
+            _write(tmp_path, '"Smith, J","Doe, K"\nDoe K,a # comma inside a comment, ok\n', "c.csv")
+        )
     assert csv.nodes == ["Smith, J", "Doe, K", "Doe K", "a"]
     lab = read_labels(_write(tmp_path, "a\tx  # checked by hand\n\"New York\"\t'city'\n", "l.tsv"))
     assert lab.labels == {"a": ("x",), "New York": ("city",)} and lab.classes == ["city", "x"]

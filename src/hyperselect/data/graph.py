@@ -240,10 +240,15 @@ def from_edges(
     src, dst = uniq // n, uniq % n
     report["duplicate_edges_merged"] = int(n_dup)
     if n_dup:
+        merged = (
+            "their weights summed"
+            if weights is not None
+            # unweighted walks treat every edge alike: saying "summed" promised an effect there is none of
+            else "each kept once (there is no weight column, so a repeat does not make an edge more likely "
+            "to be walked; to count repeats, give each line a weight)"
+        )
         warnings.warn(
-            f"{source}: {n_dup} duplicate edge(s) merged, their weights summed.",
-            GraphDataWarning,
-            stacklevel=3,
+            f"{source}: {n_dup} duplicate edge(s) merged, {merged}.", GraphDataWarning, stacklevel=3
         )
 
     n_mirrored = 0
@@ -541,6 +546,7 @@ def read_edgelist(
     ncols = 0
     sep: str | None = None
     header_checked = False
+    first_line: tuple[int, str] | None = None  # (line number, text) of the first edge
     for lineno, raw in _read_lines(p):
         line, skeleton, cut = _scan(raw.strip(), None if delimiter == "auto" else delimiter)
         if not line:
@@ -580,10 +586,24 @@ def read_edgelist(
             if not math.isfinite(wt) or wt <= 0:
                 raise DataError(f"{p}:{lineno}: weight {parts[2]!r} must be a finite number > 0.")
             wts.append(wt)
+        if not src:
+            first_line = (lineno, line)
         src.append(ids.setdefault(u, len(ids)))
         dst.append(ids.setdefault(v, len(ids)))
     if not src:
         raise DataError(f"Edge list {str(p)!r} is empty (no edge lines).")
+    if len(src) > 1 and first_line is not None:
+        # a header of other words than _NODE_WORDS ("person,event", "user_id,item_id") is read as an edge
+        # between two nodes no other line names: a two-node component of its own, which says so
+        seen = np.bincount(np.concatenate([src, dst]), minlength=len(ids))
+        if seen[src[0]] == 1 and seen[dst[0]] == 1:
+            warnings.warn(
+                f"{p}:{first_line[0]}: the first line {first_line[1][:80]!r} links two nodes that no other line "
+                "names (a component of its own): if it names the columns, remove it (a header of the usual "
+                "words, such as 'source target weight', is skipped).",
+                GraphDataWarning,
+                stacklevel=2,
+            )
     use_weights = ncols == 3 and weighted is not False
     return from_edges(
         np.asarray(src),
