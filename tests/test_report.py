@@ -292,6 +292,23 @@ def test_invalid_json_names_file_and_line(tmp_path: Path) -> None:
         build_report(run)
 
 
+def test_an_unreadable_file_is_a_notice_and_the_others_are_drawn(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "compare", "text")
+    (run / "text_result.json").write_text('{"models": \n', encoding="utf-8")  # cut short by a crash
+    page = build_report(run).read_text(encoding="utf-8")
+    doc = parse(page)
+    assert doc.ids[0] == "unreadable" and "verdict" in doc.ids and "text" not in doc.ids
+    text = " ".join(doc.text)
+    assert "text_result.json" in text and "line 2" in text and "invalid JSON" in text
+    assert "text_result.json" not in page.split("<footer>")[1]  # not listed among the files it was built from
+    with pytest.raises(DataError, match=r"text_result\.json: line 2"):
+        build_report(run, strict=True)
+    r = CliRunner().invoke(_app(), ["report", str(run)])
+    assert r.exit_code == 0 and r.output.strip() == str(run / "report.html")
+    r = CliRunner().invoke(_app(), ["report", str(run), "--strict"])
+    assert r.exit_code == 1 and "text_result.json: line 2" in r.output
+
+
 # ------------------------------------------------------------------------------------------- rebuild ---
 
 

@@ -44,7 +44,8 @@ def register(app: typer.Typer) -> None:
         strict: bool = typer.Option(
             False,
             "--strict",
-            help="Fail on a section whose JSON is malformed instead of showing a notice in its place.",
+            help="Fail on a file that cannot be read (invalid JSON) or a section whose JSON is malformed, "
+            "instead of showing a notice in its place.",
         ),
     ) -> None:
         """Build RUN_DIR/report.html (no network needed to view it) and print its path."""

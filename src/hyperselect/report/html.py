@@ -880,6 +880,19 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                     f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>",
                 )
             )
+    if run.unreadable:  # left out while the others were drawn (load_run): say which and why, first
+        items = "".join(
+            f"<li><code>{esc(name)}</code>: {esc(why)}</li>" for name, why in sorted(run.unreadable.items())
+        )
+        sections.insert(
+            0,
+            Section(
+                "unreadable",
+                "Files that could not be read",
+                f'<p class="note">Left out of this page; the sections below come from the other files.</p>'
+                f"<ul>{items}</ul>",
+            ),
+        )
     if not sections:  # every file was read, but none holds a fact a section draws: say so, not a blank page
         message = (
             f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} no data the report can draw: "
@@ -945,8 +958,8 @@ def build_report(
     ``out`` naming a folder writes ``out/report.html``.  Raises :class:`~hyperselect.errors.DataError` when the
     directory is missing or holds nothing to report, and when ``out`` is an existing file that is not an HTML
     page (a run's own result.json, say): that is never overwritten.
-    ``projection`` (``"pca"`` or ``"tsne"``) reduces embeddings to 2-D; ``strict=True`` raises on a malformed
-    section instead of showing a notice in its place.
+    ``projection`` (``"pca"`` or ``"tsne"``) reduces embeddings to 2-D; ``strict=True`` raises on an unreadable
+    file or a malformed section instead of showing a notice in its place.
     """
     if projection not in ("pca", "tsne"):
         from hyperselect.errors import ConfigError
@@ -955,7 +968,7 @@ def build_report(
             f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}."
         )
     target = _target(Path(out) if out is not None else Path(run_dir) / REPORT_NAME)
-    run = load_run(run_dir)
+    run = load_run(run_dir, strict=strict)
     page = render_report(run, projection=projection, strict=strict)
     atomic_write_text(target, page)
     target.chmod(0o644)  # a report is meant to be shared; the atomic writer's temporary file is 0600

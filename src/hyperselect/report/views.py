@@ -14,7 +14,7 @@ import io
 import json
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,8 @@ class RunData:
     #: per trial number, the intermediate values (epoch, score) read from the run's Optuna journal file
     curves: dict[int, list[tuple[float, float]]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    #: file name -> why it could not be read (invalid JSON, not UTF-8, ...): the page says so in its place
+    unreadable: dict[str, str] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -213,10 +215,12 @@ def _journal_result(path: Path) -> dict[str, Any] | None:
     }
 
 
-def load_run(run_dir: str | Path) -> RunData:
+def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
     """Read the run directory's JSON (and ``trials.csv``).
 
-    Raises :class:`DataError` when the directory does not exist or holds none of the files the report reads.
+    A file that cannot be read (invalid JSON, not UTF-8 text) is left out and its reason kept in
+    ``unreadable``, so that the others are still drawn; ``strict=True`` raises instead.  Raises
+    :class:`DataError` when the directory does not exist or holds nothing readable that the report draws.
     """
     root = Path(run_dir)
     if not root.exists():
@@ -227,31 +231,46 @@ def load_run(run_dir: str | Path) -> RunData:
             "verdict.json, text_result.json or graph outputs."
         )
     run = RunData(run_dir=root)
+
+    def attempt(name: str, reader: Callable[[Path], Any]) -> Any:
+        try:
+            return reader(root / name)
+        except DataError as exc:
+            if strict:
+                raise
+            run.unreadable[name] = str(exc)
+            return None
+
     if (root / "result.json").is_file():
-        run.result = _read_json(root / "result.json")
+        run.result = attempt("result.json", _read_json)
     if (root / "verdict.json").is_file():
-        run.verdict = _read_json(root / "verdict.json")
+        run.verdict = attempt("verdict.json", _read_json)
     if (root / "text_result.json").is_file():
-        run.text = _read_json(root / "text_result.json")
+        run.text = attempt("text_result.json", _read_json)
     graph: dict[str, Any] = {}
     graph_files = sorted(p for p in root.glob("graph*.json") if p.is_file())  # one merged file, if a producer
     for p in graph_files:  # prefers that
-        graph.update(_read_json(p))
+        graph.update(attempt(p.name, _read_json) or {})
     for name, key in GRAPH_FILES.items():
         if (root / name).is_file():
-            graph[key] = _read_json(root / name)
-    emb = _read_embeddings(root / EMBEDDINGS_DIR)
+            obj = attempt(name, _read_json)
+            if obj is not None:
+                graph[key] = obj
+    emb = attempt(EMBEDDINGS_DIR, _read_embeddings)
     if emb is not None:
         graph["embeddings"] = emb
     run.graph = graph or None
     if (root / "trials.csv").is_file():
-        run.trials_csv = _read_csv(root / "trials.csv")
+        run.trials_csv = attempt("trials.csv", _read_csv)
     if run.result is not None and (root / "study.journal").is_file():
-        run.curves = _journal_curves(root / "study.journal", run.result.get("study_name"))
+        study_name = run.result.get("study_name")
+        run.curves = attempt("study.journal", lambda p: _journal_curves(p, study_name)) or {}
     elif run.result is None and (root / "study.journal").is_file():
-        run.result = _journal_result(root / "study.journal")
+        run.result = attempt("study.journal", _journal_result)
     read = [*KNOWN_FILES, *GRAPH_FILES, *(p.name for p in graph_files)]
-    run.files = sorted(name for name in read if (root / name).is_file())
+    run.files = sorted(name for name in read if (root / name).is_file() and name not in run.unreadable)
+    if run.empty and run.unreadable:  # nothing left to draw: the reasons, not a page of notices
+        raise DataError(" ".join(run.unreadable.values()))
     if run.empty:
         found = (
             f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} nothing the report can read "
@@ -261,8 +280,8 @@ def load_run(run_dir: str | Path) -> RunData:
         )
         raise DataError(
             f"Run directory {str(root)!r} holds nothing to report: {found}expected result.json, verdict.json, "
-            "text_result.json, graph*.json or trials.csv (written by hyperselect train, tune, compare, "
-            "text or graph)."
+            f"text_result.json, trials.csv or a graph command's {', '.join(GRAPH_FILES)} (written by "
+            "hyperselect train, tune, compare, text or graph)."
         )
     return run
 
