@@ -62,6 +62,18 @@ def test_recommend_with_label_sides(davis: tuple[Path, Path], tmp_path: Path) ->
     assert res.exit_code == 0, res.output
     data = json.loads((out / "recommend.json").read_text())
     assert data["node"] == "Evelyn_Jefferson" and len(data["add"]) <= 2 and data["substitutes"]
+    assert data["input"]["labels"] == str(labels) and data["params"]["k"] == 2
+
+
+def test_the_warnings_printed_are_kept_in_the_json(tmp_path: Path) -> None:
+    edges = tmp_path / "g.tsv"
+    edges.write_text("a\tb\na\tb\nb\tc\nc\td\nd\ta\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["similar", str(edges), "--node", "a", "--k", "2", "--out", str(out), *FAST])
+    assert res.exit_code == 0 and "1 duplicate edge(s) merged" in _flat(res.output)
+    data = json.loads((out / "similar.json").read_text())
+    assert [w for w in data["warnings"] if "1 duplicate edge(s) merged" in w]
+    assert data["graph"]["duplicate_edges_merged"] == 1 and data["graph"]["edges"] == 4
 
 
 def test_label_only_node_is_a_clear_error(davis: tuple[Path, Path]) -> None:
@@ -93,7 +105,15 @@ def test_embed_and_classify(tmp_path: Path) -> None:
     args = ["classify", str(edges), "--labels", str(labels), "--models", "logreg", "--repeats", "2"]
     res = runner.invoke(app, [*args, "--out", str(out), *FAST])
     assert res.exit_code == 0, res.output
-    assert json.loads((out / "classify.json").read_text())["models"]["logreg"]["micro_f1"] > 0.5
+    doc = json.loads((out / "classify.json").read_text())
+    assert doc["models"]["logreg"]["micro_f1"] > 0.5
+    # what the run was, in the file itself: inputs, parameters as given, the graph as read, the warnings printed
+    assert doc["input"] == {"edges": str(edges), "labels": str(labels), "directed": False}
+    assert doc["params"]["dimensions"] == 8 and doc["params"]["num_walks"] == 5 and doc["params"]["p"] == 1.0
+    assert doc["params"]["repeats"] == 2 and doc["graph"]["nodes"] == 34 and doc["warnings"] == []
+    assert (out / "report.html").is_file()  # embed --out draws it too
+    embed = json.loads((out / "embed.json").read_text())
+    assert embed["params"]["format"] == "word2vec" and embed["input"]["labels"] is None
 
 
 def test_tune_records_trials(tmp_path: Path) -> None:
@@ -119,6 +139,9 @@ def test_tune_records_trials(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     data = json.loads((out / "tune.json").read_text())
     assert len(data["trials"]) == 3
+    assert (
+        data["params"]["trials"] == 3 and data["params"]["dimensions"] == [8] and data["graph"]["edges"] == 78
+    )
     assert {"p", "q", "dimensions", "C", "normalize"} == set(data["best_params"])
     assert data["best_params"]["C"] in (1.0, 3.0, 10.0, 30.0, 100.0) and data["best_params"]["normalize"] in (
         False,

@@ -309,6 +309,25 @@ def test_an_unreadable_file_is_a_notice_and_the_others_are_drawn(tmp_path: Path)
     assert r.exit_code == 1 and "text_result.json: line 2" in r.output
 
 
+def test_graph_inputs_warnings_and_tuning_cells_are_shown_readably(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "graph")
+    classify = json.loads((run / "classify.json").read_text(encoding="utf-8"))
+    classify |= {
+        "input": {"edges": "karate.tsv", "labels": "karate.labels", "directed": False},
+        "params": {"p": 0.5, "q": 2.0, "dimensions": 8},
+        "warnings": ["karate.tsv: 1 duplicate edge(s) merged, each kept once"],
+    }
+    (run / "classify.json").write_text(json.dumps(classify), encoding="utf-8")
+    tune = json.loads((run / "tune.json").read_text(encoding="utf-8"))
+    cells = [{"C": c, "normalize": False, "score": c / 10, "splits": [c / 10] * 3} for c in (1.0, 3.0)]
+    tune["trials"] = [{**t, "classifier_scores": cells} for t in tune["trials"]]
+    (run / "tune.json").write_text(json.dumps(tune), encoding="utf-8")
+    text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
+    assert "input edges karate.tsv" in text and "input labels karate.labels" in text
+    assert "Data warnings karate.tsv: 1 duplicate edge(s) merged, each kept once" in text
+    assert "classifier cells" in text and "{'C'" not in text  # counted, not a Python repr in a cell
+
+
 # ------------------------------------------------------------------------------------------- rebuild ---
 
 

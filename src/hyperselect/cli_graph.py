@@ -135,10 +135,30 @@ WorkersOpt = typer.Option(None, "--workers", min=1, help="Threads (default: all 
 KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 
 
+#: the warnings of the command running now (_run), for the JSON it writes (_facts)
+_CAUGHT: list[list[warnings.WarningMessage]] = [[]]
+
+
+def _facts(edges: Path, labels: Path | None, directed: bool, graph: Any, **params: Any) -> dict[str, Any]:
+    """What a graph command's JSON records besides its answer, so that it can be read and rerun on its own:
+    the input files, the parameters, the graph as read and the data warnings printed so far."""
+    return {
+        "input": {
+            "edges": str(edges),
+            "labels": None if labels is None else str(labels),
+            "directed": directed,
+        },
+        "params": params,
+        "graph": graph.summary(),
+        "warnings": list(dict.fromkeys(str(w.message) for w in _CAUGHT[0])),
+    }
+
+
 def _run(fn: Callable[[], None]) -> None:
     """Call ``fn``; print graph-data warnings in yellow (each once) and errors in red (exit code 1)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        _CAUGHT[0] = caught
         try:
             fn()
         except HyperselectError as exc:
@@ -171,6 +191,22 @@ def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
         if len(rows) and bool(np.all((a >= 0) & (b >= 0) & (a != b))):
             graph.sides = sides
     return graph, lab
+
+
+def _params(
+    p: float, q: float, dimensions: int, num_walks: str, epochs: str, ensemble: str, seed: int, **more: Any
+) -> dict[str, Any]:
+    """The node2vec parameters as given ('auto' where left to the model: ``effort`` says what it chose)."""
+    return {
+        "p": p,
+        "q": q,
+        "dimensions": dimensions,
+        "num_walks": _auto_int(num_walks),
+        "epochs": _auto_int(epochs),
+        "ensemble": _auto_int(ensemble),
+        "seed": seed,
+        **more,
+    }
 
 
 def _auto_int(value: str) -> int | str:
@@ -289,7 +325,7 @@ def embed(
             atomic_write_json(
                 safe_join(out, "embed.json"),
                 {
-                    "graph": graph.summary(),
+                    **_facts(edges, labels, directed, graph, **params),
                     "effort": model.effort_,
                     "timings": model.timings_,
                     "saved": str(where),
@@ -297,7 +333,9 @@ def embed(
             )
             console.print(f"saved to {escape(str(where))}")
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed, format=format)
     _run(go)
+    report_after(out)
 
 
 @app.command()
@@ -327,11 +365,17 @@ def similar(
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "similar.json"),
-                {"node": node, "answers": [a.to_dict() for a in answers], "effort": model.effort_},
+                {
+                    "node": node,
+                    "answers": [a.to_dict() for a in answers],
+                    "effort": model.effort_,
+                    **_facts(edges, labels, directed, graph, k=k, **params),
+                },
             )
         console.print(_answers_table(f"most similar to {escape(node)}", answers))
         console.print(_effort_line(model))
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -361,7 +405,14 @@ def recommend(
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
         if out is not None:  # the results first: nothing printed below can lose them
-            atomic_write_json(safe_join(out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
+            atomic_write_json(
+                safe_join(out, "recommend.json"),
+                {
+                    **rec.to_dict(),
+                    "effort": model.effort_,
+                    **_facts(edges, labels, directed, graph, k=k, **params),
+                },
+            )
         console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5]))
         table = Table(title=f"add to {escape(node)}")
         for col in ("item", "peer share", "support"):
@@ -383,6 +434,7 @@ def recommend(
             )
         console.print(sub)
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -442,7 +494,24 @@ def classify(
             normalize=normalize,
         )
         if out is not None:  # the results first: nothing printed below can lose them
-            atomic_write_json(safe_join(out, "classify.json"), {**res, "effort": model.effort_})
+            atomic_write_json(
+                safe_join(out, "classify.json"),
+                {
+                    **res,
+                    "effort": model.effort_,
+                    **_facts(
+                        edges,
+                        labels,
+                        directed,
+                        graph,
+                        repeats=repeats,
+                        models=models,
+                        C=C,
+                        normalize=normalize,
+                        **params,
+                    ),
+                },
+            )
         table = Table(title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)")
         for col in ("model", "Macro-F1", "Micro-F1"):
             table.add_column(col)
@@ -459,6 +528,7 @@ def classify(
         console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
         console.print(_effort_line(model))
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -530,7 +600,27 @@ def tune(
             random_state=seed,
         )
         if out is not None:  # the results first: nothing printed below can lose them
-            atomic_write_json(safe_join(out, "tune.json"), res.to_dict())
+            atomic_write_json(
+                safe_join(out, "tune.json"),
+                {
+                    **res.to_dict(),
+                    **_facts(
+                        edges,
+                        labels,
+                        directed,
+                        graph,
+                        trials=trials,
+                        dimensions=dims,
+                        C_values=c_grid,
+                        normalize_values=norm_grid,
+                        validation_repeats=validation_repeats,
+                        train_fraction=train_fraction,
+                        num_walks=num_walks,
+                        epochs=epochs,
+                        seed=seed,
+                    ),
+                },
+            )
         table = Table(title="trials")
         for col in ("#", "p", "q", "dim", "C", "normalize", "validation Macro-F1"):
             table.add_column(col)

@@ -674,7 +674,13 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
         facts += [(f"effort: {k}", v) for k, v in g["effort"].items() if not isinstance(v, Mapping | list)]
     if isinstance(g["timings"], Mapping):
         facts += [(f"seconds: {k}", v) for k, v in g["timings"].items() if not isinstance(v, Mapping | list)]
+    if isinstance(g["input"], Mapping):
+        facts = [(f"input {k}", v) for k, v in g["input"].items() if v is not None] + facts
     parts.append(kv_list(facts))
+    if g["warnings"]:
+        parts.append(
+            "<h3>Data warnings</h3><ul>" + "".join(f"<li>{esc(w)}</li>" for w in g["warnings"]) + "</ul>"
+        )
     if g["classification"]:
         setup = g["classification_setup"]
         cap = ", ".join(
@@ -776,7 +782,26 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
                 plots.optimization_history(hist, True, "validation Macro-F1"),
                 "Validation Macro-F1 of each p, q, dimension trial",
             )
-            body += render_json(trials)
+            # each trial's classifier cells (C x normalisation, with per-split scores) are a list per row: the
+            # table shows their count and best, the JSON keeps them all
+            rows = [
+                {
+                    **{k: v for k, v in t.items() if k != "classifier_scores"},
+                    **(
+                        {
+                            "classifier cells": len(t["classifier_scores"]),
+                            "best cell": max(
+                                (num(c.get("score")) or -math.inf for c in t["classifier_scores"]),
+                                default=None,
+                            ),
+                        }
+                        if isinstance(t.get("classifier_scores"), list)
+                        else {}
+                    ),
+                }
+                for t in trials
+            ]
+            body += render_json(rows)
         parts.append("<h3>Selection of p, q and the dimension</h3>" + body)
     proj = _projection_figure(g["projection"], projection, "Node embeddings")
     if proj:

@@ -959,9 +959,19 @@ def graph_view(g: Mapping[str, Any] | None) -> dict[str, Any] | None:
     classify = first(g, "classify", "classification", "node_classification")
     models = classify.get("models") if isinstance(classify, Mapping) and "models" in classify else classify
     tune = part("tune")
+    # each command's file records its inputs, parameters, graph and warnings (cli_graph._facts); one
+    # folder may hold several commands' files: the first that has them speaks for the graph, warnings pool
+    parts = [part(k) for k in ("embed", "similar", "recommend", "classify", "tune")]
+    if not isinstance(summary, Mapping):
+        summary = next((p["graph"] for p in parts if isinstance(p.get("graph"), Mapping)), None)
+    warns = [str(w) for p in parts if isinstance(p.get("warnings"), list) for w in p["warnings"]]
     view = {
         "graph": summary if isinstance(summary, Mapping) else None,
-        "params": first(emb, "params") or first(g, "params", "embedding_params", "node2vec"),
+        "input": next((p["input"] for p in parts if isinstance(p.get("input"), Mapping)), None),
+        "warnings": list(dict.fromkeys(warns)),
+        "params": first(emb, "params")
+        or first(g, "params", "embedding_params", "node2vec")
+        or next((p["params"] for p in parts if isinstance(p.get("params"), Mapping)), None),
         "effort": first(embed, "effort") or first(g, "effort"),
         "timings": first(embed, "timings") or first(g, "timings"),
         "similar": similar if isinstance(similar, Mapping | list) else None,
