@@ -488,6 +488,7 @@ def _text_result(tmp_path: Path, *, net_accuracy: float) -> tuple[Path, dict[str
         models=reports,
         verdict=verdict,
         verdict_details=details,
+        notes=["class '[/b]' has a single row"],
     )
     run = tmp_path / "run"
     run.mkdir()
@@ -509,6 +510,7 @@ def test_a_text_result_as_written_shows_its_verdict_confusion_matrices_and_error
 
     assert {f"Confusion matrix of {MODELS['nb']}", f"Confusion matrix of {MODELS['emb_net']}"} <= set(alts)
     assert "Most confidently misclassified examples" in text and "[/quote]" in text
+    assert "Notes class '[/b]' has a single row" in " ".join(text.split())
     assert "<i>" not in page.split("Most confidently misclassified examples")[1].split("</table>")[0]
 
 

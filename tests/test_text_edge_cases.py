@@ -124,10 +124,14 @@ def test_split_refuses_what_it_cannot_mend() -> None:
 
 def test_cli_single_row_class_warns_and_runs(tmp_path: Path, stub_evaluate: list[dict[str, Any]]) -> None:
     p = _csv(tmp_path / "rare.csv", {"red": 10, "white": 10, "rose": 1})
-    res = _invoke(p, "--text", "note", "--label", "colour")
+    res = _invoke(p, "--text", "note", "--label", "colour", "--out", tmp_path / "out")
     assert res.exit_code == 0, res.output
     assert "warning:" in res.output and "'rose' (1 row)" in res.output and "--top-classes 2" in res.output
     assert "Traceback" not in res.output and stub_evaluate
+    import json
+
+    notes = json.loads((tmp_path / "out" / "text_result.json").read_text())["notes"]
+    assert [n for n in notes if "'rose' (1 row)" in n]  # the warning printed is kept with the result
 
 
 def test_cli_binary_with_a_single_row_class_is_a_clear_error(tmp_path: Path) -> None:

@@ -603,6 +603,9 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
     data = first(text, "data", "data_summary")
     if isinstance(data, Mapping):
         parts.append("<h3>Data</h3>" + render_json(data))
+    notes = text.get("notes")
+    if isinstance(notes, list) and notes:  # what was dropped or re-weighted, and the data warnings printed
+        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
     if not parts:
         return []
     return [Section("text", "Text classification", "".join(parts))]
