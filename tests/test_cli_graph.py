@@ -47,6 +47,7 @@ def test_similar_writes_json(davis: tuple[Path, Path], tmp_path: Path) -> None:
         app, ["similar", str(edges), "--node", "Evelyn_Jefferson", "--k", "3", "--out", str(out), *FAST]
     )
     assert res.exit_code == 0, res.output
+    assert "ranked by mean rank over 2 runs" in _flat(res.output)  # the order is not the similarity column's
     data = json.loads((out / "similar.json").read_text())
     assert len(data["answers"]) == 3 and {"node", "similarity", "support"} <= set(data["answers"][0])
     assert all(

@@ -277,14 +277,25 @@ def _tied_text(node: str, tied: list[str], shown: int = 3) -> str:
     return text
 
 
-def _answers_table(title: str, answers: list[Any]) -> Table:
-    table = Table(title=title)
+def _answers_table(title: str, answers: list[Any], runs: int = 1) -> Table:
+    # the order is the mean rank over the ensemble's runs, which a mean similarity need not follow
+    caption = (
+        f"ranked by mean rank over {runs} runs; similarity: mean cosine, support: share of runs with it in their top k"
+        if runs > 1
+        else None
+    )
+    table = Table(title=title, caption=caption)
     table.add_column("node")
     table.add_column("similarity", justify="right")
     table.add_column("support", justify="right")
     for a in answers:
         table.add_row(_label(a), f"{a.similarity:.3f}", f"{a.support:.0%}")
     return table
+
+
+def _runs(model: Any) -> int:
+    runs = model.effort_.get("ensemble", 1)
+    return runs if isinstance(runs, int) else 1
 
 
 def _effort_line(model: Any) -> str:
@@ -372,7 +383,7 @@ def similar(
                     **_facts(edges, labels, directed, graph, k=k, **params),
                 },
             )
-        console.print(_answers_table(f"most similar to {escape(node)}", answers))
+        console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model)))
         console.print(_effort_line(model))
 
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
@@ -413,7 +424,7 @@ def recommend(
                     **_facts(edges, labels, directed, graph, k=k, **params),
                 },
             )
-        console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5]))
+        console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5], _runs(model)))
         table = Table(title=f"add to {escape(node)}")
         for col in ("item", "peer share", "support"):
             table.add_column(col)
