@@ -364,3 +364,30 @@ def test_node_ids_with_markup_are_printed_as_written(tmp_path: Path) -> None:
     res = runner.invoke(app, ["similar", str(edges), "--node", "[deleted]", "--k", "2", *FAST])
     assert res.exit_code == 0, res.output
     assert "most similar to [deleted]" in _flat(res.output)
+
+
+def test_sep_unweighted_and_the_weight_note(tmp_path: Path) -> None:
+    semi = tmp_path / "semi.csv"
+    semi.write_text("a;b\nb;c\nc;d\nd;a\n", encoding="utf-8")
+    res = runner.invoke(app, ["similar", str(semi), "--node", "a", "--k", "2", *FAST])
+    assert res.exit_code == 1 and "found 1" in _flat(res.output)  # 'a;b' is one column to the guess
+    res = runner.invoke(app, ["similar", str(semi), "--node", "a", "--k", "2", "--sep", ";", *FAST])
+    assert res.exit_code == 0, res.output
+    # a third column of timestamps: read as weights, said so, and ignored with --unweighted
+    ts = tmp_path / "ts.tsv"
+    ts.write_text("a\tb\t1700000000\nb\tc\t1700000100\nc\td\t1\nd\ta\t1700000300\n", encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["similar", str(ts), "--node", "a", "--k", "2", "--out", str(out), *FAST])
+    assert res.exit_code == 0 and "third column is read as edge weights (1 to 1.7e+09)" in _flat(res.output)
+    assert json.loads((out / "similar.json").read_text())["graph"]["weighted"] is True
+    args = ["similar", str(ts), "--node", "a", "--k", "2", "--unweighted", "--out", str(out), *FAST]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0 and "edge weights" not in res.output
+    assert json.loads((out / "similar.json").read_text())["graph"]["weighted"] is False
+
+
+def test_a_utf16_edge_list_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "u16.tsv"
+    path.write_bytes("a\tb\nb\tc\n".encode("utf-16"))
+    res = runner.invoke(app, ["embed", str(path), *FAST])
+    assert res.exit_code == 1 and "UTF-16" in res.output and "iconv -f UTF-16 -t UTF-8" in _flat(res.output)

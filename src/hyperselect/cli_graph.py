@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hyperselect._cli_options import out_folder
+from hyperselect._cli_options import _sep, out_folder
 from hyperselect._io import atomic_write_json, safe_join
 from hyperselect.cli_report import report_after
 from hyperselect.errors import DataError, HyperselectError
@@ -107,6 +107,18 @@ OutOpt = typer.Option(
     None, "--out", help="Folder for the JSON results (and embeddings).", callback=out_folder
 )
 DirectedOpt = typer.Option(False, "--directed", help="Read the edge list as directed.")
+UnweightedOpt = typer.Option(
+    False,
+    "--unweighted",
+    help="Ignore a third column (walks treat every edge alike): for a column that is not a weight, such as "
+    "a timestamp.",
+)
+SepOpt = typer.Option(
+    None,
+    "--sep",
+    callback=_sep,
+    help="Column delimiter of the edge list, e.g. ';' or tab (default: guessed from tab, comma or whitespace).",
+)
 _PQ_RANGE = f"in [{P_Q_MIN:g}, {P_Q_MAX:g}]; beyond it the walk changes no further and sampling slows"
 POpt = typer.Option(
     1.0,
@@ -174,10 +186,23 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
         err_console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
-def _load(edges: Path, labels: Path | None, directed: bool) -> tuple[Any, Any]:
+def _load(
+    edges: Path, labels: Path | None, directed: bool, unweighted: bool = False, sep: str | None = None
+) -> tuple[Any, Any]:
     from hyperselect.data.graph import read_edgelist, read_labels
 
-    graph = read_edgelist(edges, directed=directed)
+    graph = read_edgelist(
+        edges,
+        directed=directed,
+        weighted=False if unweighted else None,
+        delimiter="auto" if sep is None else sep,
+    )
+    if graph.weighted:  # said once: a third column of timestamps or ids would silently steer every walk
+        w = graph.weights
+        err_console.print(
+            f"[dim]note:[/] {escape(str(edges))}: the third column is read as edge weights ({w.min():g} to "
+            f"{w.max():g}); --unweighted ignores it."
+        )
     lab = read_labels(labels) if labels is not None else None
     if lab is not None and len(lab.classes) == 2 and not lab.multilabel and graph.sides is None:
         # two single labels per node (e.g. woman/event, department/course) are the bipartite sides, but only
@@ -312,6 +337,8 @@ def embed(
     labels: Path | None = LabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
+    unweighted: bool = UnweightedOpt,
+    sep: str | None = SepOpt,
     p: float = POpt,
     q: float = QOpt,
     dimensions: int = DimOpt,
@@ -327,7 +354,7 @@ def embed(
     """Fit node2vec and save the embeddings (rows in node order)."""
 
     def go() -> None:
-        graph, _ = _load(edges, labels, directed)
+        graph, _ = _load(edges, labels, directed, unweighted, sep)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         console.print(f"[bold]{graph.n_nodes}[/] nodes, {graph.n_edges} edges: {_effort_line(model)}")
         if out is not None:
@@ -357,6 +384,8 @@ def similar(
     labels: Path | None = LabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
+    unweighted: bool = UnweightedOpt,
+    sep: str | None = SepOpt,
     p: float = POpt,
     q: float = QOpt,
     dimensions: int = DimOpt,
@@ -369,7 +398,7 @@ def similar(
     """The nodes most similar to --node (on its own side of a bipartite graph), with support."""
 
     def go() -> None:
-        graph, lab = _load(edges, labels, directed)
+        graph, lab = _load(edges, labels, directed, unweighted, sep)
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
@@ -399,6 +428,8 @@ def recommend(
     labels: Path | None = LabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
+    unweighted: bool = UnweightedOpt,
+    sep: str | None = SepOpt,
     p: float = POpt,
     q: float = QOpt,
     dimensions: int = DimOpt,
@@ -411,7 +442,7 @@ def recommend(
     """Bipartite graphs: items --node's closest peers have and it lacks, and substitutes for what it has."""
 
     def go() -> None:
-        graph, lab = _load(edges, labels, directed)
+        graph, lab = _load(edges, labels, directed, unweighted, sep)
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
@@ -456,6 +487,8 @@ def classify(
     labels: Path = typer.Option(..., "--labels", help="node<TAB>label file."),
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
+    unweighted: bool = UnweightedOpt,
+    sep: str | None = SepOpt,
     p: float = POpt,
     q: float = QOpt,
     dimensions: int = DimOpt,
@@ -490,7 +523,7 @@ def classify(
     def go() -> None:
         from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
 
-        graph, lab = _load(edges, labels, directed)
+        graph, lab = _load(edges, labels, directed, unweighted, sep)
         _check_labels(graph, lab)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         x, y = labelled_matrix(model.embeddings_, model.nodes_, lab, directed=graph.directed)
@@ -550,6 +583,8 @@ def tune(
     labels: Path = typer.Option(..., "--labels", help="node<TAB>label file."),
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
+    unweighted: bool = UnweightedOpt,
+    sep: str | None = SepOpt,
     trials: int = typer.Option(12, "--trials", min=1, help="Optuna trials."),
     dimensions: str = typer.Option(
         "128", "--dimensions", callback=_dimension_list, help="Comma-separated dimensions to try."
@@ -592,7 +627,7 @@ def tune(
     def go() -> None:
         from hyperselect.evaluate.node_classification import tune_node2vec
 
-        graph, lab = _load(edges, labels, directed)
+        graph, lab = _load(edges, labels, directed, unweighted, sep)
         dims = [int(d) for d in dimensions.split(",")]  # each list was checked while parsing
         c_grid = [float(v) for v in C_values.split(",") if v.strip()]
         norm_grid = [_BOOL_WORDS[v.strip().lower()] for v in normalize_values.split(",")]

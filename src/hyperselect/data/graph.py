@@ -346,6 +346,12 @@ def _read_lines(p: Path) -> Iterator[tuple[int, str]]:
     """
     with p.open("rb") as fh:
         for lineno, raw in enumerate(fh, start=1):
+            if lineno == 1 and raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                # Excel's "Unicode text" and PowerShell's default: the latin-1 advice below would garble it
+                raise DataError(
+                    f"{p}: UTF-16 text (it starts with a UTF-16 byte-order mark); expected UTF-8: convert it, "
+                    "e.g. with iconv -f UTF-16 -t UTF-8, or save it as UTF-8 text."
+                )
             if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):
                 raw = raw[3:]  # UTF-8 byte-order mark
             try:
