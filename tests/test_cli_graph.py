@@ -391,3 +391,21 @@ def test_a_utf16_edge_list_says_so(tmp_path: Path) -> None:
     path.write_bytes("a\tb\nb\tc\n".encode("utf-16"))
     res = runner.invoke(app, ["embed", str(path), *FAST])
     assert res.exit_code == 1 and "UTF-16" in res.output and "iconv -f UTF-16 -t UTF-8" in _flat(res.output)
+
+
+def test_word2vec_ids_with_spaces_are_refused_before_the_fit(tmp_path: Path) -> None:
+    edges = tmp_path / "g.tsv"
+    edges.write_text('"New York"\tBoston\nBoston\tParis\n', encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["embed", str(edges), "--format", "word2vec", "--out", str(out), *FAST])
+    assert res.exit_code == 1 and "'New York' contains whitespace" in _flat(res.output)
+    assert "walks/node" not in res.output and not (out / "embeddings.txt").exists()  # no fit ran
+
+
+def test_a_misspelt_node_ends_its_message_once(tmp_path: Path) -> None:
+    edges = tmp_path / "g.tsv"
+    edges.write_text("Evelyn\tBoston\nBoston\tParis\n", encoding="utf-8")
+    res = runner.invoke(app, ["similar", str(edges), "--node", "Evelin", *FAST])
+    assert res.exit_code == 1 and _flat(res.output).endswith("did you mean 'Evelyn'?")
+    res = runner.invoke(app, ["similar", str(edges), "--node", "Zzz", *FAST])
+    assert res.exit_code == 1 and _flat(res.output).endswith("(3 nodes).")

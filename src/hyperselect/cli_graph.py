@@ -272,7 +272,7 @@ def _check_node(node: str, graph: Any, lab: Any, edges: Path) -> None:
         raise DataError(f"Node {node!r} appears only in the label file: no neighbours, cannot be embedded.")
     raise DataError(
         f"Node {node!r} is not in the edge list {str(edges)!r} ({graph.n_nodes} nodes)"
-        f"{did_you_mean(node, graph.nodes)}."
+        f"{did_you_mean(node, graph.nodes)}"
     )
 
 
@@ -355,6 +355,13 @@ def embed(
 
     def go() -> None:
         graph, _ = _load(edges, labels, directed, unweighted, sep)
+        if out is not None and format == "word2vec":  # refused before the fit, not after it
+            bad = next((u for u in graph.nodes if any(c.isspace() for c in u)), None)
+            if bad is not None:
+                raise DataError(
+                    f"Node id {bad!r} contains whitespace; the word2vec text format cannot hold it. Use "
+                    "--format npy (a folder with nodes.json), or ids without spaces."
+                )
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         console.print(f"[bold]{graph.n_nodes}[/] nodes, {graph.n_edges} edges: {_effort_line(model)}")
         if out is not None:

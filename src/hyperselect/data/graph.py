@@ -202,9 +202,9 @@ def close_matches(name: str, names: Sequence[str], limit: int = 3) -> list[str]:
 
 
 def did_you_mean(name: str, names: Sequence[str]) -> str:
-    """``"; did you mean 'Evelyn_Jefferson'?"`` for an error message, or ``""`` when nothing is close."""
+    """The end of an error message: ``"; did you mean 'Evelyn_Jefferson'?"``, or ``"."`` when nothing is close."""
     found = close_matches(name, names)
-    return f"; did you mean {' or '.join(repr(u) for u in found)}?" if found else ""
+    return f"; did you mean {' or '.join(repr(u) for u in found)}?" if found else "."
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -361,7 +361,7 @@ class Node2Vec:
         if key not in self._index:
             raise DataError(
                 f"Node {key!r} is not in the graph the model was fitted on ({len(self.nodes_)} nodes)"
-                f"{did_you_mean(key, self.nodes_)}."
+                f"{did_you_mean(key, self.nodes_)}"
             )
         i = self._index[key]
         if not self.embedded_[i]:
