@@ -125,6 +125,11 @@ def test_load_tsv_and_jsonl(tmp_path: Path) -> None:
             fh.write(json.dumps({"text": t, "y": y}) + "\n")
     d = load_text(jl, "text", "y")
     assert d.classes == ["1", "2"] and d.n_missing_label == 1 and len(d) == 3
+    bad = tmp_path / "odd.jsonl"
+    bad.write_text('{"text": "a", "y": 1}\n[1, 2]\n', encoding="utf-8")
+    with pytest.raises(DataError) as exc:
+        load_text(bad, "text", "y")
+    assert str(exc.value) == f"{bad}: line 2 is a JSON list, expected an object."  # the file named once
 
 
 def test_missing_column_names_file_and_lists_columns(tmp_path: Path) -> None:

@@ -133,6 +133,8 @@ def read_text_table(
             if sep is None:
                 sep = "\t" if kind == ".tsv" else ","
             df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+    except DataError:
+        raise  # already names the file and the line (_read_jsonl)
     except (ValueError, pd.errors.ParserError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = ""
