@@ -58,6 +58,14 @@ def test_missing_column_exits_1_with_message(tmp_path: Path) -> None:
     assert "no label column 'country'" in res.output and "'colour'" in res.output
 
 
+def test_balance_number_before_the_data_file_says_what_happened(tmp_path: Path) -> None:
+    p = _csv(tmp_path / "w.csv")
+    res = runner.invoke(app, ["--balance", "10", str(p), "--text", "note", "--label", "colour"])
+    assert res.exit_code == 1
+    flat = " ".join(res.output.split())
+    assert "'10' was read as the data file" in flat and f"hyperselect text {p} --balance 10" in flat
+
+
 def test_stray_argument_exits_1(tmp_path: Path) -> None:
     p = _csv(tmp_path / "w.csv")
     res = runner.invoke(app, [str(p), "extra", "--text", "note", "--label", "colour"])

@@ -31,11 +31,17 @@ err_console = Console(stderr=True, soft_wrap=True)  # an error message must stay
 logger = logging.getLogger(__name__)
 
 
-def _balance_value(flag: bool, extra: list[str] | None) -> bool | int:
+def _balance_value(flag: bool, extra: list[str] | None, data: Path | None = None) -> bool | int:
     """``--balance`` alone, or ``--balance N``: the typer parser has no optional option values, so N arrives
     as a trailing positional and is accepted only right after ``--balance``."""
     if not extra:
         return flag
+    if flag and data is not None and str(data).isdigit() and len(extra) == 1 and not extra[0].isdigit():
+        # `text --balance 10 w.csv ...`: the parser took 10 as the data file and the file as the stray one
+        raise ConfigError(
+            f"{str(data)!r} was read as the data file and {extra[0]!r} as an extra argument: give the number "
+            f"after the data file, e.g. hyperselect text {extra[0]} --balance {data} ..."
+        )
     if not flag or len(extra) != 1 or not extra[0].isdigit() or int(extra[0]) < 1:
         raise ConfigError(f"Unexpected argument(s) {extra}; only '--balance N' (N a positive int) takes one.")
     return int(extra[0])
@@ -150,7 +156,7 @@ def text_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            bal = _balance_value(balance, balance_n)
+            bal = _balance_value(balance, balance_n, data)
             ds = load_text(
                 data,
                 text,
