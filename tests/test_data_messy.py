@@ -81,6 +81,25 @@ def test_stray_token_in_a_dataframe_column_names_the_row() -> None:
     assert data.feature_names == ["x"]
 
 
+def test_a_number_format_the_file_does_not_use_is_refused_not_one_hot_encoded(tmp_path: Path) -> None:
+    # decimal=',' on a file of '0.77' numbers read every column as text: 8 features became 400 one-hot columns
+    # and a regression target 214 classes, silently
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(60, 3)), columns=["a", "b", "c"])
+    df["label"] = np.where(df.a > 0, "yes", "no")
+    path = tmp_path / "dots.csv"
+    df.to_csv(path, index=False)
+    with pytest.raises(DataError) as exc:
+        prepare_tabular(path, target="label", decimal=",")
+    msg = str(exc.value)
+    assert "feature column 'a'" in msg and "'.' as the decimal mark" in msg and "at line 2" in msg
+    assert "expected numbers such as 1234,5" in msg and "leave it out" in msg
+    df[["a", "b"]].assign(y=df.c * 100).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"'\.' as the decimal mark"):
+        prepare_tabular(path, target="y", decimal=",")
+    assert prepare_tabular(path, target="y").task.value == "regression"  # without the option: numbers
+
+
 def test_decimal_commas_in_a_semicolon_file(tmp_path: Path) -> None:
     rng = np.random.default_rng(2)
     x = rng.normal(size=120)

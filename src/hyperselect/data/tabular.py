@@ -815,11 +815,17 @@ class _NumberProfile:
     number_values: list[float] = field(default_factory=list)  # distinct
     decimal_comma: list[tuple[int, str, int]] = field(default_factory=list)
     thousands: list[tuple[int, str, int]] = field(default_factory=list)
+    #: plain numbers ('0.77') that the given number format does not read (decimal=',' on a '.' file)
+    other_format: list[tuple[int, str, int]] = field(default_factory=list)
     others: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def n_comma(self) -> int:
-        return sum(c for *_, c in self.decimal_comma) + sum(c for *_, c in self.thousands)
+        return (
+            sum(c for *_, c in self.decimal_comma)
+            + sum(c for *_, c in self.thousands)
+            + sum(c for *_, c in self.other_format)
+        )
 
     @property
     def n_other(self) -> int:
@@ -850,6 +856,7 @@ class _NumberProfile:
         for cells, how in (
             (self.decimal_comma, "a decimal comma"),
             (self.thousands, "a thousands separator"),
+            (self.other_format, "'.' as the decimal mark"),
         ):
             if cells:
                 pos, text, _ = cells[0]
@@ -867,7 +874,13 @@ class _NumberProfile:
     def hints(self, missing_means: str) -> str:
         """How to fix it, naming the options of :func:`load_table` / :func:`prepare_tabular`."""
         out = []
-        if self.decimal_comma:
+        if self.other_format:
+            out.append(
+                "The number format given (decimal / thousands, --decimal / --thousands) is not this column's: "
+                "leave it out to read numbers written like "
+                f"{self.other_format[0][1]!r}"
+            )
+        elif self.decimal_comma:
             grouped = any("." in text for _, text, _ in self.decimal_comma)
             out.append(
                 "Pass decimal=','"
@@ -892,6 +905,9 @@ class _NumberProfile:
         return ". ".join(out) + "." if out else ""
 
 
+#: Words Python's float() reads that are no number format's ('nan' is a missing-value token before this)
+_INF_WORDS = frozenset({"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan"})
+
 #: Cells a large text column's sample holds before its every distinct spelling is parsed (see below).
 _SAMPLE_CELLS = 2000
 
@@ -907,8 +923,10 @@ def _sample_says_text(codes: np.ndarray, uniques: np.ndarray, options: _ReadOpti
     text = 0
     for code, count in zip(values.tolist(), n.tolist(), strict=True):
         spelling = str(uniques[code]).strip()
-        if options.parse(spelling) is None and not (
-            _COMMA_THOUSANDS.fullmatch(spelling) or _COMMA_DECIMAL.fullmatch(spelling)
+        if (
+            options.parse(spelling) is None
+            and _PLAIN.parse(spelling) is None
+            and not (_COMMA_THOUSANDS.fullmatch(spelling) or _COMMA_DECIMAL.fullmatch(spelling))
         ):
             text += count
     return text > _SAMPLE_CELLS // 2
@@ -972,6 +990,8 @@ def _number_profile(
         if x is not None:
             prof.n_numbers += n
             numbers.add(x)
+        elif not options.plain_numbers and _PLAIN.parse(text) is not None and text.lower() not in _INF_WORDS:
+            prof.other_format.append((pos, text, n))
         elif _COMMA_THOUSANDS.fullmatch(text):
             prof.thousands.append((pos, text, n))
         elif _COMMA_DECIMAL.fullmatch(text):
@@ -992,7 +1012,16 @@ def _number_profile(
         prof.thousands = []
     prof.decimal_comma.sort()
     prof.thousands.sort()
+    prof.other_format.sort()
     return prof
+
+
+def _expected_numbers(options: _ReadOptions) -> str:
+    """``numbers such as 1234.5`` in the number format the reading options say (``1.234,5`` with decimal ',')."""
+    example = "1234.5" if options.decimal == "." else f"1234{options.decimal}5"
+    if options.thousands:
+        example = f"1{options.thousands}{example[1:]}"
+    return f"{'plain ' if options.plain_numbers else ''}numbers such as {example}"
 
 
 def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) -> None:
@@ -1010,7 +1039,7 @@ def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) 
         extra = ""
     raise DataError(
         f"'{frame.source}': {what} {name!r} holds {prof.problems(frame)}; expected "
-        f"{'plain numbers such as 1234.5' if prof.n_comma else 'numbers'} ({consequence}). "
+        f"{_expected_numbers(frame.options) if prof.n_comma else 'numbers'} ({consequence}). "
         f"{prof.hints(missing_means)}{extra}"
     )
 
