@@ -459,7 +459,9 @@ def _fast_columns(text: str, sep: str, n_cols: int) -> list[list[str]] | None:
         names = [f"c{i}" for i in range(n_cols)]
         table = pacsv.read_csv(
             pa.py_buffer(text.encode("utf-8")),
-            read_options=pacsv.ReadOptions(column_names=names),
+            # one thread: with its pool started, the interpreter exiting soon after (a data error) aborted
+            # now and then ("terminate called without an active exception", exit 134 instead of 1)
+            read_options=pacsv.ReadOptions(column_names=names, use_threads=False),
             parse_options=pacsv.ParseOptions(
                 delimiter=sep,
                 quote_char='"',
