@@ -1063,6 +1063,52 @@ def _iso_dates(col: pd.Series) -> pd.Series | None:
     return seconds.astype(np.float64)
 
 
+#: Fewest rows before a column of all-different values is taken for an identifier (below, it may be chance).
+MIN_ID_ROWS = 20
+
+
+def _check_identifiers(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
+    """Columns that identify rows rather than describe them.
+
+    A text column whose every value differs (a customer id, a free-text note) is dropped with a warning: one-hot
+    encoded, each category would hold a single training row and no test row, so it cannot inform a prediction
+    (a DataFrame's object column of mixed values included).  A column counting the rows, one up per row in file
+    order (a row number, or the index pandas writes with ``to_csv()``), is kept with a warning, since a time step can
+    be a real feature, but where the file is sorted by the target it leaks the answer."""
+    n = len(X)
+    if n < MIN_ID_ROWS or X.shape[1] < 2:
+        return X
+    texts, counters = [], []
+    for name in X.columns:
+        col = X[name]
+        present = col.dropna()
+        if len(present) < MIN_ID_ROWS or present.nunique() != len(present):
+            continue
+        if col.dtype == object and len(present) >= 0.9 * n:
+            texts.append(str(name))
+        elif ptypes.is_numeric_dtype(col.dtype) and not ptypes.is_bool_dtype(col.dtype) and len(present) == n:
+            v = present.to_numpy(dtype=np.float64)
+            if np.all(np.diff(v) == 1):  # in file order, one up per row: what a row number or an index is
+                counters.append(str(name))
+    if texts and len(texts) < X.shape[1]:
+        msg = (
+            f"'{frame.source}': dropped {len(texts)} text column(s) whose every value is different, which "
+            f"identify rows rather than describe them (as categories, each would be seen once): "
+            f"{_preview(texts)}."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=5)
+        X = X.drop(columns=texts)
+    if counters:
+        msg = (
+            f"'{frame.source}': feature column(s) {_preview(counters)} count the rows (one up per row): "
+            "a row number (pandas writes its index so with to_csv()) is no feature, and where the rows are "
+            "sorted by the target it gives the answer away. Remove the column unless it is a real quantity "
+            "such as a time step."
+        )
+        warnings.warn(msg, DataWarning, stacklevel=5)
+    return X
+
+
 def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
     """Normalise feature dtypes, drop all-missing columns (warning), refuse inf values and text columns that
     are really numbers (errors)."""
@@ -1097,6 +1143,7 @@ def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
         warnings.warn(msg, DataWarning, stacklevel=4)
         logger.warning(msg)
         X = X.drop(columns=constant)
+    X = _check_identifiers(X, frame)
     for name in X.columns:
         col = X[name]
         if ptypes.is_float_dtype(col.dtype):
