@@ -289,3 +289,49 @@ def test_cli_compare_errors_exit_1(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "--target" in res.output
     res = runner.invoke(_app(), ["compare", "builtin:nope"])
     assert res.exit_code == 1 and "Unknown built-in" in res.output
+
+
+def _decide_case(
+    comparisons: dict[str, dict[str, float]], net_fit: float, base_fit: float
+) -> tuple[str, str, str]:
+    """_decide on a made-up comparison: (recommendation, preferred model, first reason)."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.evaluate.metrics import TestResult
+    from hyperselect.evaluate.verdict import Candidate, _decide
+    from hyperselect.tasks import Task
+
+    rng = np.random.default_rng(0)
+    data = prepare_arrays(rng.normal(size=(60, 3)), np.arange(60) % 2, name="toy")
+    net = Candidate("mlp", "network", {}, 0.8, 1.0, cv_scores=[0.80, 0.82, 0.81], fit_seconds=net_fit)
+    base = Candidate(
+        "random_forest", "baseline", {}, 0.85, 1.0, cv_scores=[0.90, 0.70, 0.95], fit_seconds=base_fit
+    )
+    main = comparisons["random_forest"]
+    test = TestResult(
+        "corrected_resampled_t", 1.0, main["p_value"], (2.0,), main["mean_diff"], -0.1, 0.1, 0.95, 1, 3
+    )
+    rec, preferred, reasons = _decide(
+        data, net, base, test, comparisons, None, 0.05, 0.0, Task.BINARY, ["mlp"], {}
+    )
+    return rec, preferred, reasons[0]
+
+
+def test_a_baseline_that_beats_the_network_after_holm_is_a_significant_loss() -> None:
+    # the best baseline by mean (noisy folds) is not significant, a steadier one is, after Holm: that was
+    # reported as "no significant difference" next to a table showing the significant loss
+    comparisons = {
+        "random_forest": {"mean_diff": -0.04, "p_value": 0.09, "p_holm": 0.18},
+        "hist_gradient_boosting": {"mean_diff": -0.03, "p_value": 0.005, "p_holm": 0.03},
+        "linear": {"mean_diff": 0.05, "p_value": 0.2, "p_holm": 0.2},
+    }
+    rec, preferred, why = _decide_case(comparisons, 0.5, 0.5)
+    assert rec == "baseline" and preferred == "hist_gradient_boosting"
+    assert why.startswith("Use a baseline (hist_gradient_boosting)") and "Holm-corrected p = 0.03" in why
+
+
+def test_without_a_significant_difference_noise_level_costs_do_not_decide() -> None:
+    comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
+    rec, preferred, why = _decide_case(comparisons, 0.02, 0.03)  # within 2x: the better mean decides
+    assert rec == "no_significant_difference" and preferred == "random_forest" and "better scoring" in why
+    rec, preferred, why = _decide_case(comparisons, 0.02, 0.9)  # clearly cheaper: the network
+    assert preferred == "mlp" and "cheaper to fit" in why
