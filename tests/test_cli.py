@@ -287,3 +287,16 @@ def test_other_errors_in_a_part_are_not_swallowed(monkeypatch, fake_parts):
     monkeypatch.setattr(cli, "_SUB_APPS", {})
     with pytest.raises(RuntimeError, match="bug in a part"):
         mount_extensions(_fresh_app())
+
+
+def test_a_data_warning_is_one_line_of_its_own_words(tmp_path):
+    # it was shown twice: once as "/work/.../cli_search.py:84: DataWarning: ..." with our source line, once as
+    # the log line
+    rows = ["a,b,label"] + [f"{i},{i * 7 % 11},{'x' if i % 2 else 'y'}" for i in range(30)]
+    rows[5] = "4,6,"
+    path = tmp_path / "m.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = run("advise", path, "--target", "label")
+    assert r.exit_code == 0, r.output
+    assert r.flat.count("dropped 1 of 30 rows whose target 'label' is missing") == 1
+    assert "DataWarning" not in r.output and ".py:" not in r.output

@@ -17,6 +17,7 @@ import dataclasses
 import importlib
 import logging
 import sys
+import warnings
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -76,19 +77,48 @@ app = typer.Typer(
 
 
 # ---------------------------------------------------------------------------------------------- logging
+class _OncePerMessage(logging.Filter):
+    """A message already shown is not shown again: a data warning is both warned (for Python callers) and
+    logged (for logging users), and the CLI shows both channels."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message in self._seen:
+            return False
+        self._seen.add(message)
+        return True
+
+
+def _log_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: Any = None,
+    line: str | None = None,
+) -> None:
+    logging.getLogger("py.warnings").warning("%s", message)
+
+
 def configure_logging(verbose: int = 0, quiet: bool = False) -> None:
     """WARNING by default, INFO with -v, DEBUG with -vv, ERROR only with --quiet; warnings go through logging."""
     from rich.logging import RichHandler
 
     level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     handler = RichHandler(console=err_console, show_time=verbose >= 2, show_path=verbose >= 2, markup=False)
+    handler.addFilter(_OncePerMessage())
     for name in ("hyperselect", "py.warnings"):
         lg = logging.getLogger(name)
         lg.handlers[:] = [handler]
         lg.setLevel(level)
         # records still propagate: an application (or pytest's caplog) that configured the root logger sees them
-    # data warnings (rows dropped, columns ignored) reach the user as log lines, not "file:line: Warning"
-    logging.captureWarnings(True)
+    # data warnings (rows dropped, columns ignored) reach the user as log lines of their own words, not
+    # "file:line: DataWarning: ..." with the line of our code that raised them
+    warnings.showwarning = _log_warning
     # Optuna announces every study and trial at INFO; our progress output says what matters, so its chatter
     # appears only with -v
     import optuna
