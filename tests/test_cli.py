@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import typer
@@ -300,3 +301,40 @@ def test_a_data_warning_is_one_line_of_its_own_words(tmp_path):
     assert r.exit_code == 0, r.output
     assert r.flat.count("dropped 1 of 30 rows whose target 'label' is missing") == 1
     assert "DataWarning" not in r.output and ".py:" not in r.output
+
+
+def test_task_option_on_advise_tune_and_compare(tmp_path):
+    # a 0-10 rating (11 integer values) is read as 11 classes; --task regression reads it as numbers
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=200)
+    rows = ["x,noise,score"] + [
+        f"{a:.4f},{b:.4f},{int(np.clip(round(5 + 2 * a), 0, 10))}"
+        for a, b in zip(x, rng.normal(size=200), strict=True)
+    ]
+    path = tmp_path / "ratings.csv"
+    path.write_text("\n".join(rows) + "\n")
+    r = run("advise", path, "-t", "score")
+    assert r.exit_code == 0 and "multiclass" in r.output
+    r = run("advise", path, "-t", "score", "--task", "regression")
+    assert r.exit_code == 0 and "regression" in r.output and "multiclass" not in r.output
+    out = tmp_path / "run"
+    r = run(
+        "tune",
+        path,
+        "-t",
+        "score",
+        "--task",
+        "regression",
+        "--trials",
+        "2",
+        "--max-epochs",
+        "3",
+        "--out",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads((out / "result.json").read_text())["task"] == "regression"
+    r = run("compare", "digits", "--task", "regression", "--quick")
+    assert r.exit_code == 1 and "built-in data set" in r.output
+    r = run("advise", path, "-t", "score", "--task", "ordinal")
+    assert r.exit_code == 1 and "'--task' option must be one of" in r.flat

@@ -85,6 +85,40 @@ ThousandsOption = Annotated[
 ]
 
 
+TaskOption = Annotated[
+    str | None,
+    typer.Option(
+        "--task",
+        help="binary, multiclass, multilabel or regression (default: detected from the target; an integer "
+        "target with at most 20 values reads as classes: --task regression for a 0-10 rating)",
+        show_default=False,
+    ),
+]
+
+
+def parse_task(task: str | None) -> Any:
+    """``--task`` as a :class:`~hyperselect.tasks.Task` (None: detect it)."""
+    from hyperselect.errors import ConfigError
+    from hyperselect.tasks import Task
+
+    if task is None:
+        return None
+    try:
+        return Task(task.lower())
+    except ValueError:
+        raise ConfigError(
+            f"The '--task' option must be one of {', '.join(repr(t.value) for t in Task)}. Got {task!r}."
+        ) from None
+
+
+def check_no_task(data: str, task: str | None) -> None:
+    """A built-in data set has its task: ``--task`` is for a table's target."""
+    if task is not None:
+        from hyperselect.errors import ConfigError
+
+        raise ConfigError(f"--task tells how to read a table's target; {data!r} is a built-in data set.")
+
+
 def read_options(
     sep: str | None, encoding: str | None, na_values: list[str] | None, decimal: str, thousands: str | None
 ) -> dict[str, Any]:

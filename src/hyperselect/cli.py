@@ -208,16 +208,9 @@ def parse_overrides(items: list[str], config_cls: type[Any]) -> dict[str, Any]:
 
 
 def _parse_task(task: str | None) -> Any:
-    from hyperselect.tasks import Task
+    from hyperselect._cli_options import parse_task
 
-    if task is None:
-        return None
-    try:
-        return Task(task.lower())
-    except ValueError:
-        raise ConfigError(
-            f"The '--task' option must be one of {', '.join(repr(t.value) for t in Task)}. Got {task!r}."
-        ) from None
+    return parse_task(task)
 
 
 # ---------------------------------------------------------------------------------------------- printing

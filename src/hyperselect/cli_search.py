@@ -19,10 +19,13 @@ from hyperselect._cli_options import (
     EncodingOption,
     NaValueOption,
     SepOption,
+    TaskOption,
     ThousandsOption,
     check_no_read_options,
+    check_no_task,
     check_table_source,
     out_folder,
+    parse_task,
     read_options,
 )
 from hyperselect.errors import ConfigError, HyperselectError, StorageError
@@ -66,7 +69,11 @@ def parse_fractions(text: str | None, option: str) -> list[float] | None:
 
 
 def load_data(
-    data: str, target: str | None, random_state: int = 0, read: dict[str, Any] | None = None
+    data: str,
+    target: str | None,
+    random_state: int = 0,
+    read: dict[str, Any] | None = None,
+    task: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     """A file (with ``--target``) or a built-in data set name -> (TabularData, reference for workers).
 
@@ -78,11 +85,15 @@ def load_data(
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
+        check_no_task(data, task)
         return load_builtin(data, random_state=random_state), {"builtin": data, "random_state": random_state}
     check_table_source(data, target, BUILTIN_DATASETS)
     assert target is not None
-    d = prepare_tabular(path, target, random_state=random_state, **(read or {}))
+    task_ = parse_task(task)
+    d = prepare_tabular(path, target, task=task_, random_state=random_state, **(read or {}))
     ref: dict[str, Any] = {"path": str(path.resolve()), "target": target, "random_state": random_state}
+    if task_ is not None:
+        ref["task"] = task_.value  # workers read the target the same way (load_data_ref)
     if read:
         ref["read"] = dict(read)
     return d, ref
@@ -183,6 +194,7 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        task: TaskOption = None,
     ) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
         from hyperselect.search import advise
@@ -197,7 +209,7 @@ def register(app: typer.Typer) -> None:
             fractions = parse_fractions(rung_rows, "--rung-rows")
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
-            d, ref = load_data(data, target, seed, read)
+            d, ref = load_data(data, target, seed, read, task)
             sp = advise(d, max_epochs=max_epochs, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)
@@ -259,12 +271,15 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        task: TaskOption = None,
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
         from hyperselect.search import advise as run_advise
 
         try:
-            d, _ = load_data(data, target, read=read_options(sep, encoding, na_value, decimal, thousands))
+            d, _ = load_data(
+                data, target, read=read_options(sep, encoding, na_value, decimal, thousands), task=task
+            )
             sp = run_advise(d, arch=arch)
             if space is not None:
                 sp = sp.apply_file(space)

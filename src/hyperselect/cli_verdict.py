@@ -13,10 +13,13 @@ from hyperselect._cli_options import (
     EncodingOption,
     NaValueOption,
     SepOption,
+    TaskOption,
     ThousandsOption,
     check_no_read_options,
+    check_no_task,
     check_table_source,
     out_folder,
+    parse_task,
     read_options,
 )
 from hyperselect.errors import HyperselectError
@@ -27,7 +30,11 @@ BUILTIN_PREFIX = "builtin:"
 
 
 def load_compare_data(
-    data: str, target: str | None, random_state: int = 0, read: dict[str, Any] | None = None
+    data: str,
+    target: str | None,
+    random_state: int = 0,
+    read: dict[str, Any] | None = None,
+    task: str | None = None,
 ) -> Any:
     """``builtin:NAME`` (or a bare built-in name that is not a file) or a table file with ``--target``.
 
@@ -37,14 +44,16 @@ def load_compare_data(
 
     if data.startswith(BUILTIN_PREFIX):
         check_no_read_options(data, read)
+        check_no_task(data, task)
         return load_builtin(data[len(BUILTIN_PREFIX) :], random_state=random_state)
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
+        check_no_task(data, task)
         return load_builtin(data, random_state=random_state)
     check_table_source(data, target, BUILTIN_DATASETS, spelled=BUILTIN_PREFIX + "NAME")
     assert target is not None
-    return prepare_tabular(path, target, random_state=random_state, **(read or {}))
+    return prepare_tabular(path, target, task=parse_task(task), random_state=random_state, **(read or {}))
 
 
 def register(app: typer.Typer) -> None:
@@ -75,6 +84,7 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        task: TaskOption = None,
     ) -> None:
         """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
         from hyperselect._io import safe_join
@@ -83,7 +93,7 @@ def register(app: typer.Typer) -> None:
 
         try:
             read = read_options(sep, encoding, na_value, decimal, thousands)
-            dataset = load_compare_data(data, target, random_state=seed, read=read)
+            dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
             settings: dict[str, Any] = {
                 "n_trials": n_trials,
                 "baseline_trials": baseline_trials,

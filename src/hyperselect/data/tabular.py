@@ -1034,7 +1034,7 @@ def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) 
     if what == "target":
         consequence = "read as text it would be taken for class labels"
         missing_means = "rows with a missing target are dropped"
-        extra = " Pass task='multiclass' if the values really are class labels."
+        extra = " Pass task='multiclass' (--task multiclass) if the values really are class labels."
     else:
         consequence = "read as text it would silently become one category per distinct value"
         missing_means = "missing features are imputed"
@@ -1244,7 +1244,7 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
     if n_unique > max(MAX_INTEGER_CLASSES, len(y) // 2):
         msg = (
             f"'{shown}': target {target!r} has {n_unique} distinct classes in {len(y)} rows; "
-            f"is it an identifier or free text rather than a label? Pass task= to override."
+            f"is it an identifier or free text rather than a label? Pass task= (--task on the command line) to override."
         )
         warnings.warn(msg, DataWarning, stacklevel=4)
     return Task.MULTICLASS
