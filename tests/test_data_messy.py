@@ -81,6 +81,16 @@ def test_stray_token_in_a_dataframe_column_names_the_row() -> None:
     assert data.feature_names == ["x"]
 
 
+def test_labels_differing_only_in_case_are_named(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.choice(["yes", "no"], 80).astype(object)
+    labels[:4] = ["Yes", "No", "Yes", "No"]
+    df = pd.DataFrame({"a": rng.normal(size=80), "label": labels})
+    with pytest.warns(DataWarning, match=r"differ only in upper/lower case.*'yes' / 'Yes'|'Yes' / 'yes'"):
+        data = prepare_tabular(df, target="label")
+    assert len(data.classes) == 4  # still what the file says; the warning says why
+
+
 def test_identifier_columns_are_named_not_silently_learned(tmp_path: Path) -> None:
     # a file sorted by the label with a row id, the pandas index and a unique customer code: noise features,
     # yet the id gave 1.00 test ROC AUC, silently

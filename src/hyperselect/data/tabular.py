@@ -1199,6 +1199,24 @@ def _class_values(y: pd.Series) -> pd.Series:
     return pd.Series([str(v).strip() for v in items], index=y.index, dtype=object)
 
 
+def _warn_case_variants(uniques: Any, frame: _Frame, target: str) -> None:
+    """Class labels that differ only in upper/lower case ('Yes' and 'yes') are different classes: said, since a
+    yes/no target with a few capitalised labels otherwise becomes a four-class problem without a word."""
+    spellings: dict[str, list[str]] = {}
+    for u in uniques:
+        if isinstance(u, str):
+            spellings.setdefault(u.strip().casefold(), []).append(u)
+    clashes = [v for v in spellings.values() if len(v) > 1]
+    if clashes:
+        shown = "; ".join(" / ".join(repr(x) for x in v) for v in clashes[:5])
+        warnings.warn(
+            f"'{frame.source}': target {target!r} has labels that differ only in upper/lower case, read as "
+            f"different classes: {shown}. If they mean the same class, write them alike.",
+            DataWarning,
+            stacklevel=5,
+        )
+
+
 def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) -> Task:
     shown = frame.source
     if task is Task.REGRESSION:
@@ -1216,6 +1234,7 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
     values = _class_values(y)
     uniques = pd.unique(values)
     n_unique = len(uniques)
+    _warn_case_variants(uniques, frame, target)
     if n_unique < 2:
         raise DataError(
             f"'{shown}': target {target!r} has a single value {_jsonable(uniques[0])!r} in all {len(y)} rows; "
