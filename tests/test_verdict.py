@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -335,3 +336,24 @@ def test_without_a_significant_difference_noise_level_costs_do_not_decide() -> N
     assert rec == "no_significant_difference" and preferred == "random_forest" and "better scoring" in why
     rec, preferred, why = _decide_case(comparisons, 0.02, 0.9)  # clearly cheaper: the network
     assert preferred == "mlp" and "cheaper to fit" in why
+
+
+def test_quick_fills_in_only_the_budgets_not_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import hyperselect.evaluate.verdict as vmod
+
+    seen: dict[str, Any] = {}
+
+    def fake_compare(data: Any, **settings: Any) -> Any:
+        seen.update(settings)
+        raise vmod.ConfigError("stop here")
+
+    monkeypatch.setattr(vmod, "compare", fake_compare)
+    res = CliRunner().invoke(
+        _app(), ["compare", "builtin:digits", "--quick", "--folds", "3", "--trials", "2"]
+    )
+    assert res.exit_code == 1 and "stop here" in res.output, res.output
+    assert seen["n_splits"] == 3 and seen["n_trials"] == 2  # given: kept
+    assert (
+        seen["n_repeats"] == vmod.DEMO_SETTINGS["n_repeats"]
+        and seen["timeout"] == vmod.DEMO_SETTINGS["timeout"]
+    )

@@ -56,11 +56,23 @@ def load_compare_data(
     return prepare_tabular(path, target, task=parse_task(task), random_state=random_state, **(read or {}))
 
 
+#: compare's options -> the settings --quick fills in when they are not given
+_SETTING_OF_OPTION = {
+    "n_trials": "n_trials",
+    "baseline_trials": "baseline_trials",
+    "folds": "n_splits",
+    "repeats": "n_repeats",
+    "max_epochs": "max_epochs",
+    "threads": "n_threads",
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``compare`` command to ``app``."""
 
     @app.command("compare")
     def compare_cmd(
+        ctx: typer.Context,
         data: str = typer.Argument(
             ..., help="A CSV/TSV/Parquet file, or builtin:NAME (e.g. builtin:digits).", show_default=False
         ),
@@ -104,7 +116,15 @@ def register(app: typer.Typer) -> None:
                 "n_threads": threads,
             }
             if quick:
-                settings.update(DEMO_SETTINGS)
+                # the demo's budgets for what was not given: an option on the command line wins over --quick
+                # (compared by name: typer may carry its own copy of click's ParameterSource enum)
+                given = {
+                    key
+                    for param, key in _SETTING_OF_OPTION.items()
+                    if getattr(ctx.get_parameter_source(param), "name", "DEFAULT")
+                    not in ("DEFAULT", "DEFAULT_MAP")
+                }
+                settings.update({k: v for k, v in DEMO_SETTINGS.items() if k not in given})
             verdict = compare(dataset, random_state=seed, **settings)
             typer.echo(render_verdict(verdict), nl=False)
             if out is not None:
