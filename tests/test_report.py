@@ -328,6 +328,28 @@ def test_graph_inputs_warnings_and_tuning_cells_are_shown_readably(tmp_path: Pat
     assert "classifier cells" in text and "{'C'" not in text  # counted, not a Python repr in a cell
 
 
+def test_files_of_different_data_in_one_folder_are_flagged(tmp_path: Path) -> None:
+    # `tune diab.csv --out r` then `compare yesno.csv --out r`: the page drew one run of two data sets
+    run = make_run(tmp_path, "tune", "compare")
+    result = json.loads((run / "result.json").read_text(encoding="utf-8"))
+    (run / "result.json").write_text(
+        json.dumps({**result, "data": {"source": "diab.csv", "task": "regression"}})
+    )
+    verdict = json.loads((run / "verdict.json").read_text(encoding="utf-8"))
+    (run / "verdict.json").write_text(
+        json.dumps({**verdict, "data": {"source": "yesno.csv", "task": "binary"}})
+    )
+    doc = parse(build_report(run, strict=True).read_text(encoding="utf-8"))
+    assert doc.ids[0] == "mixed" and "verdict" in doc.ids
+    text = " ".join(" ".join(doc.text).split())
+    assert "source diab.csv, task regression" in text
+    assert "source yesno.csv" in text
+    (run / "result.json").write_text(
+        json.dumps({**result, "data": {"source": "yesno.csv", "task": "binary"}})
+    )
+    assert "mixed" not in parse(build_report(run, strict=True).read_text(encoding="utf-8")).ids
+
+
 # ------------------------------------------------------------------------------------------- rebuild ---
 
 

@@ -33,6 +33,7 @@ from hyperselect.report.views import (
     misclassified,
     num,
     projection_view,
+    run_origins,
     search_view,
     text_verdict,
     training_view,
@@ -908,6 +909,26 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                     f"run's JSON: {esc(type(exc).__name__)}: {esc(exc)}</p>",
                 )
             )
+    origins = run_origins(run)
+    for key in ("source",):  # (a task alone differs between fixtures of one data set too: not evidence)
+        values = {o[key] for o in origins.values() if key in o}
+        if len(values) > 1:  # one folder, several runs' files (a command's --out reused): not one run
+            items = "".join(
+                f"<li><code>{esc(name)}</code>: "
+                + ", ".join(f"{k} {esc(v)}" for k, v in sorted(o.items()))
+                + "</li>"
+                for name, o in sorted(origins.items())
+            )
+            sections.insert(
+                0,
+                Section(
+                    "mixed",
+                    "These files come from different runs",
+                    f'<p class="note">The files of this folder were computed on different data ({esc(key)} '
+                    f"differs), so the sections below do not describe one run:</p><ul>{items}</ul>",
+                ),
+            )
+            break
     if run.unreadable:  # left out while the others were drawn (load_run): say which and why, first
         items = "".join(
             f"<li><code>{esc(name)}</code>: {esc(why)}</li>" for name, why in sorted(run.unreadable.items())

@@ -32,6 +32,7 @@ __all__ = [
     "load_run",
     "misclassified",
     "projection_view",
+    "run_origins",
     "search_view",
     "text_verdict",
     "training_view",
@@ -342,6 +343,30 @@ RECOMMENDATIONS = {
     "baseline": "Use the classic baseline",
     "no_significant_difference": "No significant difference: prefer the cheaper model",
 }
+
+
+def run_origins(run: RunData) -> dict[str, dict[str, str]]:
+    """Per file that says it, the data it was computed on: ``{"source": ..., "task": ...}`` (what is known).
+
+    A run folder given to several commands can hold one command's result.json next to another's verdict.json;
+    where these disagree the page says so rather than draw them as one run."""
+    out: dict[str, dict[str, str]] = {}
+    for name, doc in (
+        ("result.json", run.result),
+        ("verdict.json", run.verdict),
+        ("text_result.json", run.text),
+    ):
+        if not isinstance(doc, Mapping):
+            continue
+        data = doc.get("data") if isinstance(doc.get("data"), Mapping) else {}
+        facts = {
+            "source": first(data, "source", "name"),
+            "task": first(data, "task") or doc.get("task"),
+        }
+        facts = {k: str(v) for k, v in facts.items() if isinstance(v, str) and v}
+        if facts:
+            out[name] = facts
+    return out
 
 
 def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:

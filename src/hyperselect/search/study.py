@@ -878,6 +878,8 @@ class TuneResult:
     curves: dict[int, dict[int, float]] = field(default_factory=dict, repr=False)
     #: fractions of the training rows the first rungs trained on (None: every rung on every row)
     rung_rows: list[float] | None = None
+    #: the data searched, as its ``describe()`` says (source, task, rows, features): None where unknown
+    data: dict[str, Any] | None = None
 
     def trial_records(self) -> list[dict[str, Any]]:
         """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
@@ -919,6 +921,7 @@ class TuneResult:
             "refit_epochs": self.refit_epochs,
             "seconds": self.seconds,
             "space": self.space.to_dict(),
+            "data": self.data,
             "trials": self.trial_records(),
         }
 
@@ -1109,6 +1112,7 @@ def summarize(
         study=study,
         curves={t.number: dict(t.intermediate_values) for t in study.get_trials(deepcopy=False)},
         rung_rows=None if settings.rung_rows is None else list(settings.rung_rows),
+        data=dict(data.describe()) if callable(getattr(data, "describe", None)) else None,
     )
 
 
