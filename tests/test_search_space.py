@@ -484,3 +484,19 @@ def test_a_fresh_study_with_the_default_batch_starts_with_a_smaller_first_batch(
     full = tune(data, n_trials=36, batch_size=18, space=space, refit=False, min_epochs=1, random_state=0)
     starts = sorted(full.study.get_trials(), key=lambda t: t.number)
     assert max(t.datetime_start for t in starts[:18]) < min(t.datetime_complete for t in starts[:18])
+
+
+def test_the_width_and_batch_reasons_name_the_rule_that_set_the_numbers() -> None:
+    # 40 rows x 60 features said "about twice the 60 input features" for a range of 16-32, and "at most a tenth
+    # of the 28 training rows" for a batch of 8
+    import numpy as np
+
+    from hyperselect.data import prepare_arrays
+
+    rng = np.random.default_rng(0)
+    wide = advise(prepare_arrays(rng.normal(size=(40, 60)), np.arange(40) % 2, name="wide"))
+    assert "the floor of 32" in wide.reasons["width"] and "twice the 60" not in wide.reasons["width"]
+    assert wide.reasons["batch_size"].startswith("8, the smallest batch searched")
+    tall = advise(prepare_arrays(rng.normal(size=(3000, 40)), np.arange(3000) % 2, name="tall"))
+    assert "about twice the 40 input features" in tall.reasons["width"]
+    assert "at most a tenth of the 2100 training rows" in tall.reasons["batch_size"]

@@ -193,10 +193,23 @@ def advise(
     w_low = int(min(w_high // 2, 16 if f < 64 else 32))  # always a range of at least 2x
     w_mid = round(math.sqrt(w_low * w_high))  # the middle of the range on its log scale
     dims["width"] = Int(w_low, w_high, log=True, prior=w_mid)
+    # the reason names the rule that set the top of the range (it said "twice the inputs" where the rows or the
+    # floor of 32 decided)
+    if w_high == 1024 and min(max(64, w_input), w_rows) > 1024:
+        top = "the ceiling of 1024"
+    elif w_high == 32 and min(max(64, w_input), w_rows) < 32:
+        top = f"the floor of 32 (~sqrt(10 x {n} rows) would allow only {w_rows})"
+    elif w_rows < max(64, w_input):
+        rather = (
+            f"twice the {f} input features ({w_input})" if w_input > 64 else "64, the least top otherwise"
+        )
+        top = f"~sqrt(10 x {n} rows), below {rather}, so the network is not far larger than the data can fit"
+    elif w_input >= 64:
+        top = f"about twice the {f} input features"
+    else:
+        top = f"64, the least the top goes to (twice the {f} input features is {w_input})"
     reasons["width"] = (
-        f"log scale from {w_low} to {w_high}: about twice the {f} input features, capped at "
-        f"~sqrt(10 x {n} rows) so the network is not far larger than the data can fit; startup trials "
-        f"centre on a moderate {w_mid}"
+        f"log scale from {w_low} to {w_high}: the top is {top}; startup trials centre on a moderate {w_mid}"
     )
     dims["shape"] = Categorical(("constant", "funnel"))
     reasons["shape"] = "equal-width layers or a funnel that halves each layer; both are common defaults"
@@ -217,6 +230,9 @@ def advise(
     reasons["batch_size"] = (
         f"log scale in [{b_low}, {b_high}]: at most a tenth of the {n} training rows so an "
         "epoch has at least ten updates; small batches regularise, large ones are faster"
+        if n / 10 >= 8
+        else f"{b_high}, the smallest batch searched: a tenth of the {n} training rows is fewer, so an epoch "
+        f"has about {max(1, round(n / b_high))} updates"
     )
 
     # 6. dropout: more where each parameter sees few rows
