@@ -303,3 +303,10 @@ def test_prepare_arrays_bad(X: Any, y: Any, pattern: str) -> None:
 def test_unknown_builtin() -> None:
     with pytest.raises(DataError, match=r"Unknown built-in data set 'mnist'; expected one of .*mnist1d"):
         load_builtin("mnist")
+
+
+def test_features_that_are_all_constant_are_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text("a,label\n" + "".join(f"1,{'x' if i % 2 else 'y'}\n" for i in range(40)))
+    with pytest.raises(DataError, match=r"every feature column has the same value in every row \('a'\)"):
+        prepare_tabular(path, "label")

@@ -290,6 +290,8 @@ def test_cli_compare_errors_exit_1(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "--target" in res.output
     res = runner.invoke(_app(), ["compare", "builtin:nope"])
     assert res.exit_code == 1 and "Unknown built-in" in res.output
+    res = runner.invoke(_app(), ["compare", "builtin:iris", "--folds", "1"])
+    assert res.exit_code == 1 and "The --folds option" in res.output and "n_splits" not in res.output
 
 
 def _decide_case(

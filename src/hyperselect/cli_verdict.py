@@ -67,6 +67,21 @@ _SETTING_OF_OPTION = {
 }
 
 
+def _as_options(message: str) -> str:
+    """compare()'s messages name its parameters; on the command line the user gave options."""
+    for param, option in (
+        ("n_splits", "--folds"),
+        ("n_repeats", "--repeats"),
+        ("n_trials", "--trials"),
+        ("baseline_trials", "--baseline-trials"),
+        ("max_epochs", "--max-epochs"),
+        ("n_threads", "--threads"),
+        ("protocol", "--protocol"),
+    ):
+        message = message.replace(f"The '{param}' parameter of compare", f"The {option} option")
+    return message
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``compare`` command to ``app``."""
 
@@ -132,7 +147,7 @@ def register(app: typer.Typer) -> None:
                 typer.echo(f"wrote {path}")
         except HyperselectError as exc:
             # library code raises; only the command line turns an error into a message and exit status 1
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {_as_options(str(exc))}", err=True)
             raise typer.Exit(1) from None
         from hyperselect.cli_report import report_after
 

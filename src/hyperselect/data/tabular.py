@@ -1135,6 +1135,11 @@ def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
         if X.shape[1] == 0:
             raise DataError(f"'{frame.source}': no usable feature columns; every feature column is empty.")
     constant = [c for c in X.columns if X[c].nunique(dropna=True) == 1 and not X[c].isna().any()]
+    if constant and len(constant) == X.shape[1] and len(X) > 1:
+        raise DataError(
+            f"'{frame.source}': every feature column has the same value in every row "
+            f"({_preview([str(c) for c in constant])}): there is nothing to learn the target from."
+        )
     if constant and len(constant) < X.shape[1]:
         msg = (
             f"'{frame.source}': dropped {len(constant)} feature column(s) with the same value in every row, "
