@@ -243,9 +243,20 @@ def register(app: typer.Typer) -> None:
         except Exception as exc:
             raise _storage_failed(exc, store, resume_hint=True) from exc
         c = result.counts
+        # rows of trials.csv that are no trial of the budget: runs cut by a crash and retried, and trials asked
+        # past the budget by a parallel worker (closed unrun): said, so that the table's row count adds up
+        extra = [
+            f"{n} {what}"
+            for n, what in (
+                (c.get("retried", 0), "interrupted and run again"),
+                (c.get("surplus", 0), "asked past the budget, not run"),
+            )
+            if n
+        ]
         typer.echo(
             f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
             f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed) in {result.seconds:.1f} s"
+            + (f"; trials.csv also lists {', '.join(extra)}" if extra else "")
         )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
         for k, v in result.test_metrics.items():

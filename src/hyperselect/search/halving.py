@@ -274,7 +274,7 @@ def run_halving(
                     i,
                     TrialState.PRUNED,
                     "pruned",
-                    f"successive halving: score {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
+                    f"successive halving: best score so far {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
                     f"{len(pool)} at {rung} epochs",
                     None,
                 )
