@@ -310,3 +310,11 @@ def test_features_that_are_all_constant_are_an_error(tmp_path: Path) -> None:
     path.write_text("a,label\n" + "".join(f"1,{'x' if i % 2 else 'y'}\n" for i in range(40)))
     with pytest.raises(DataError, match=r"every feature column has the same value in every row \('a'\)"):
         prepare_tabular(path, "label")
+
+
+def test_a_parquet_row_is_counted_from_1(tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [0.5, 1.5, 2.5, 3.5] * 5, "label": ["x", "y"] * 10})
+    df.loc[2, "label"] = None
+    df.to_parquet(tmp_path / "t.parquet")
+    with pytest.warns(DataWarning, match=r"first at row 3\)"):  # the third row, not "row 2"
+        prepare_tabular(tmp_path / "t.parquet", "label")

@@ -273,10 +273,19 @@ class _Frame:
     empty_cells: dict[str, np.ndarray] = field(default_factory=dict)
 
     def where(self, pos: int) -> str:
-        """``line 7`` for files, ``row 'abc'`` (the index label) for DataFrames."""
+        """``line 7`` for text files, ``row 7`` (1-based, as a spreadsheet counts) for Parquet files, ``row 'abc'``
+        (the index label) for DataFrames."""
         if self.line_of is not None:
             return f"line {self.line_of(pos)}"
-        return f"row {_jsonable(self.df.index[pos])!r}"
+        index = self.df.index
+        if (
+            self.source != "DataFrame"
+            and isinstance(index, pd.RangeIndex)
+            and index.start == 0
+            and index.step == 1
+        ):
+            return f"row {pos + 1}"  # a Parquet file's rows: position 0 is no one's "row 0"
+        return f"row {_jsonable(index[pos])!r}"
 
     def subset(self, keep: np.ndarray) -> _Frame:
         """The frame restricted to row positions ``keep``, still reporting the original file lines."""
