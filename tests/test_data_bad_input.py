@@ -318,3 +318,10 @@ def test_a_parquet_row_is_counted_from_1(tmp_path: Path) -> None:
     df.to_parquet(tmp_path / "t.parquet")
     with pytest.warns(DataWarning, match=r"first at row 3\)"):  # the third row, not "row 2"
         prepare_tabular(tmp_path / "t.parquet", "label")
+
+
+def test_tiny_validation_and_test_splits_are_said_to_be_rough(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,label\n" + "".join(f"{i * 0.37 % 1:.3f},{'x' if i % 2 else 'y'}\n" for i in range(15)))
+    with pytest.warns(DataWarning, match=r"validation and test split\(s\) hold 3 and 3 row\(s\).*33 points"):
+        prepare_tabular(path, "label")

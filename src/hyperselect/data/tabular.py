@@ -1072,6 +1072,9 @@ def _iso_dates(col: pd.Series) -> pd.Series | None:
     return seconds.astype(np.float64)
 
 
+#: A validation or test split with fewer rows gets a warning that its scores are rough (one row moves them a lot).
+MIN_SCORED_ROWS = 10
+
 #: Fewest rows before a column of all-different values is taken for an identifier (below, it may be chance).
 MIN_ID_ROWS = 20
 
@@ -1418,6 +1421,19 @@ def prepare_tabular(
         )
     except DataError as exc:
         raise DataError(f"'{frame.source}': {exc}") from exc
+    small = [
+        (what, len(idx))
+        for what, idx in (("validation", valid), ("test", test))
+        if 0 < len(idx) < MIN_SCORED_ROWS
+    ]
+    if small:  # a score on 3 rows moves by a third with one row: printed to 4 decimals, it looks like a fact
+        warnings.warn(
+            f"'{frame.source}': the {' and '.join(w for w, _ in small)} split(s) hold "
+            f"{' and '.join(str(n) for _, n in small)} row(s): a score on them moves by "
+            f"{100 / min(n for _, n in small):.0f} points with each row, so read it as rough.",
+            DataWarning,
+            stacklevel=2,
+        )
     try:
         preprocessor, (X_train, X_valid, X_test), names = fit_transform_splits(X, [train, valid, test])
     except (ValueError, TypeError, IndexError) as exc:
