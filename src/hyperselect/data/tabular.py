@@ -1072,8 +1072,9 @@ def _iso_dates(col: pd.Series) -> pd.Series | None:
     return seconds.astype(np.float64)
 
 
-#: A validation or test split with fewer rows gets a warning that its scores are rough (one row moves them a lot).
-MIN_SCORED_ROWS = 10
+#: A validation or test split with fewer rows gets a warning that its scores are rough (one row moves them by
+#: more than 12 points).
+MIN_SCORED_ROWS = 8
 
 #: Fewest rows before a column of all-different values is taken for an identifier (below, it may be chance).
 MIN_ID_ROWS = 20
