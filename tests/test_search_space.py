@@ -496,7 +496,8 @@ def test_the_width_and_batch_reasons_name_the_rule_that_set_the_numbers() -> Non
     rng = np.random.default_rng(0)
     wide = advise(prepare_arrays(rng.normal(size=(40, 60)), np.arange(40) % 2, name="wide"))
     assert "the floor of 32" in wide.reasons["width"] and "twice the 60" not in wide.reasons["width"]
-    assert wide.reasons["batch_size"].startswith("8, the smallest batch searched")
+    assert wide.reasons["batch_size"].startswith("fixed to 8, the smallest batch size")
+    assert "batch_size" not in wide.dims and wide.fixed["batch_size"] == 8
     tall = advise(prepare_arrays(rng.normal(size=(3000, 40)), np.arange(3000) % 2, name="tall"))
     assert "about twice the 40 input features" in tall.reasons["width"]
     assert "at most a tenth of the 2100 training rows" in tall.reasons["batch_size"]

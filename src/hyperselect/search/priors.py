@@ -226,13 +226,14 @@ def advise(
     b_high = int(max(8, min(512, _pow2_floor(n / 10))))
     b_low = int(min(b_high, 16 if n >= 500 else 8))
     b_base = int(min(b_high, max(b_low, 64)))
-    dims["batch_size"] = Int(b_low, b_high, log=True, prior=b_base, spread=0.35)
+    if b_low < b_high:
+        dims["batch_size"] = Int(b_low, b_high, log=True, prior=b_base, spread=0.35)
     reasons["batch_size"] = (
         f"log scale in [{b_low}, {b_high}]: at most a tenth of the {n} training rows so an "
         "epoch has at least ten updates; small batches regularise, large ones are faster"
         if n / 10 >= 8
-        else f"{b_high}, the smallest batch searched: a tenth of the {n} training rows is fewer, so an epoch "
-        f"has about {max(1, round(n / b_high))} updates"
+        else f"fixed to {b_high}, the smallest batch size: a tenth of the {n} training rows is fewer, so an "
+        f"epoch has about {max(1, round(n / b_high))} updates (a range of one value is not searched)"
     )
 
     # 6. dropout: more where each parameter sees few rows
@@ -266,6 +267,8 @@ def advise(
 
     # 8. architecture family: convolutions where a row is a signal or an image
     fixed: dict[str, Any] = {}
+    if b_low == b_high:  # too few rows for a range: not a searched dimension of one value
+        fixed["batch_size"] = b_low
     if input_shape is not None and arch != "mlp":
         _conv_dims(dims, reasons, input_shape, arch)
         fixed["input_shape"] = input_shape
