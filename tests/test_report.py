@@ -432,7 +432,7 @@ def test_cli_report_exits_1_on_missing_or_empty_dir(tmp_path: Path, empty: bool)
         target.mkdir()
     res = CliRunner().invoke(_app(), ["report", str(target)])
     assert res.exit_code == 1
-    assert "Error:" in res.output and ("does not exist" in res.output or "nothing to report" in res.output)
+    assert "error:" in res.output and ("does not exist" in res.output or "nothing to report" in res.output)
     assert "Traceback" not in res.output
 
 

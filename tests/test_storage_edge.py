@@ -202,7 +202,7 @@ def test_tune_checks_a_database_url_before_reading_the_data(
     url = f"postgresql://u:{SECRET}@127.0.0.1:{_free_port()}/db"
     res = CliRunner().invoke(_app(), ["tune", "big.csv", "--target", "y", "--storage", url])
     assert res.exit_code == 1, res.output
-    assert "Error: Cannot open the study storage" in res.output and "Traceback" not in res.output
+    assert "error: Cannot open the study storage" in res.output and "Traceback" not in res.output
     assert SECRET not in res.output
 
 
@@ -327,7 +327,7 @@ def test_a_worker_whose_database_fails_mid_run_says_so_in_one_line(monkeypatch: 
     url = f"postgresql://u:{SECRET}@127.0.0.1:5432/db"
     res = CliRunner().invoke(_app(), ["worker", "--storage", url, "--study", "s"])
     assert res.exit_code == 1, res.output
-    assert "Error: The study storage 'postgresql://u@127.0.0.1:5432/db' failed" in res.output
+    assert "error: The study storage 'postgresql://u@127.0.0.1:5432/db' failed" in res.output
     assert "start the worker again" in res.output
     assert "Traceback" not in res.output and SECRET not in res.output
     monkeypatch.setattr(hyperselect.search, "run_worker", lambda *a, **k: 1 / 0)

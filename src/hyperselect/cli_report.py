@@ -54,11 +54,11 @@ def register(app: typer.Typer) -> None:
         try:
             path = build_report(run_dir, out=out, projection=projection.value, strict=strict)
         except (HyperselectError, OSError) as exc:
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(1) from None
         except (TypeError, ValueError, KeyError) as exc:  # only with --strict: a producer's malformed JSON
             typer.echo(
-                f"Error: {run_dir}: the run's JSON could not be drawn: {type(exc).__name__}: {exc}", err=True
+                f"error: {run_dir}: the run's JSON could not be drawn: {type(exc).__name__}: {exc}", err=True
             )
             raise typer.Exit(1) from None
         typer.echo(str(path))

@@ -100,7 +100,7 @@ def load_data(
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    typer.echo(f"Error: {exc}", err=True)
+    typer.echo(f"error: {exc}", err=True)
     return typer.Exit(1)
 
 
