@@ -141,7 +141,9 @@ def test_tune_records_trials(tmp_path: Path) -> None:
     data = json.loads((out / "tune.json").read_text())
     assert len(data["trials"]) == 3
     assert (
-        data["params"]["trials"] == 3 and data["params"]["dimensions"] == [8] and data["graph"]["edges"] == 78
+        data["params"]["n_trials"] == 3
+        and data["params"]["dimensions"] == [8]
+        and data["graph"]["edges"] == 78
     )
     assert {"p", "q", "dimensions", "C", "normalize"} == set(data["best_params"])
     assert data["best_params"]["C"] in (1.0, 3.0, 10.0, 30.0, 100.0) and data["best_params"]["normalize"] in (

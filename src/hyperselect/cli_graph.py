@@ -353,15 +353,14 @@ def embed(
 ) -> None:
     """Fit node2vec and save the embeddings (rows in node order)."""
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed, format=format)
+
     def go() -> None:
         graph, _ = _load(edges, labels, directed, unweighted, sep)
         if out is not None and format == "word2vec":  # refused before the fit, not after it
-            bad = next((u for u in graph.nodes if any(c.isspace() for c in u)), None)
-            if bad is not None:
-                raise DataError(
-                    f"Node id {bad!r} contains whitespace; the word2vec text format cannot hold it. Use "
-                    "--format npy (a folder with nodes.json), or ids without spaces."
-                )
+            from hyperselect.represent.node2vec.model import check_word2vec_ids
+
+            check_word2vec_ids(graph.nodes)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         console.print(f"[bold]{graph.n_nodes}[/] nodes, {graph.n_edges} edges: {_effort_line(model)}")
         if out is not None:
@@ -378,7 +377,6 @@ def embed(
             )
             console.print(f"saved to {escape(str(where))}")
 
-    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed, format=format)
     _run(go)
     report_after(out)
 
@@ -404,6 +402,8 @@ def similar(
 ) -> None:
     """The nodes most similar to --node (on its own side of a bipartite graph), with support."""
 
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
+
     def go() -> None:
         graph, lab = _load(edges, labels, directed, unweighted, sep)
         _check_node(node, graph, lab, edges)
@@ -422,7 +422,6 @@ def similar(
         console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model)))
         console.print(_effort_line(model))
 
-    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -447,6 +446,8 @@ def recommend(
     workers: int | None = WorkersOpt,
 ) -> None:
     """Bipartite graphs: items --node's closest peers have and it lacks, and substitutes for what it has."""
+
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
 
     def go() -> None:
         graph, lab = _load(edges, labels, directed, unweighted, sep)
@@ -483,7 +484,6 @@ def recommend(
             )
         console.print(sub)
 
-    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -526,6 +526,8 @@ def classify(
     ),
 ) -> None:
     """Macro/Micro-F1 of classifiers on the embeddings (top-k labels per node for multi-label graphs)."""
+
+    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
 
     def go() -> None:
         from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
@@ -579,7 +581,6 @@ def classify(
         console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
         console.print(_effort_line(model))
 
-    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
     _run(go)
     report_after(out)
 
@@ -635,44 +636,24 @@ def tune(
         from hyperselect.evaluate.node_classification import tune_node2vec
 
         graph, lab = _load(edges, labels, directed, unweighted, sep)
-        dims = [int(d) for d in dimensions.split(",")]  # each list was checked while parsing
-        c_grid = [float(v) for v in C_values.split(",") if v.strip()]
-        norm_grid = [_BOOL_WORDS[v.strip().lower()] for v in normalize_values.split(",")]
-        res = tune_node2vec(
-            graph,
-            lab,
-            n_trials=trials,
-            dimensions=dims,
-            C_values=c_grid,
-            normalize_values=norm_grid,
-            validation_repeats=validation_repeats,
-            train_fraction=train_fraction,
-            num_walks=num_walks,
-            epochs=epochs,
-            workers=workers,
-            random_state=seed,
-        )
+        settings: dict[
+            str, Any
+        ] = {  # tune_node2vec's arguments, recorded as given (each list was checked while parsing)
+            "n_trials": trials,
+            "dimensions": [int(d) for d in dimensions.split(",")],
+            "C_values": [float(v) for v in C_values.split(",") if v.strip()],
+            "normalize_values": [_BOOL_WORDS[v.strip().lower()] for v in normalize_values.split(",")],
+            "validation_repeats": validation_repeats,
+            "train_fraction": train_fraction,
+            "num_walks": num_walks,
+            "epochs": epochs,
+            "random_state": seed,
+        }
+        res = tune_node2vec(graph, lab, workers=workers, **settings)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "tune.json"),
-                {
-                    **res.to_dict(),
-                    **_facts(
-                        edges,
-                        labels,
-                        directed,
-                        graph,
-                        trials=trials,
-                        dimensions=dims,
-                        C_values=c_grid,
-                        normalize_values=norm_grid,
-                        validation_repeats=validation_repeats,
-                        train_fraction=train_fraction,
-                        num_walks=num_walks,
-                        epochs=epochs,
-                        seed=seed,
-                    ),
-                },
+                {**res.to_dict(), **_facts(edges, labels, directed, graph, **settings)},
             )
         table = Table(title="trials")
         for col in ("#", "p", "q", "dim", "C", "normalize", "validation Macro-F1"):

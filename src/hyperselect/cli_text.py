@@ -191,10 +191,9 @@ def text_command(
                 fine_tune=fine_tune,
             )
             # the data warnings printed below are facts of this run too: the file keeps them with its notes
-            result.notes += [
-                m
-                for m in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning))
-            ]
+            result.notes += dict.fromkeys(
+                str(w.message) for w in caught if issubclass(w.category, UserWarning)
+            )
             if out is not None:
                 path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())
         except HyperselectError as exc:

@@ -56,28 +56,21 @@ def load_compare_data(
     return prepare_tabular(path, target, task=parse_task(task), random_state=random_state, **(read or {}))
 
 
-#: compare's options -> the settings --quick fills in when they are not given
-_SETTING_OF_OPTION = {
-    "n_trials": "n_trials",
-    "baseline_trials": "baseline_trials",
-    "folds": "n_splits",
-    "repeats": "n_repeats",
-    "max_epochs": "max_epochs",
-    "threads": "n_threads",
+#: compare's command-line parameters -> (compare()'s parameter, the option's spelling)
+_OPTIONS = {
+    "n_trials": ("n_trials", "--trials"),
+    "baseline_trials": ("baseline_trials", "--baseline-trials"),
+    "folds": ("n_splits", "--folds"),
+    "repeats": ("n_repeats", "--repeats"),
+    "max_epochs": ("max_epochs", "--max-epochs"),
+    "threads": ("n_threads", "--threads"),
+    "protocol": ("protocol", "--protocol"),
 }
 
 
 def _as_options(message: str) -> str:
     """compare()'s messages name its parameters; on the command line the user gave options."""
-    for param, option in (
-        ("n_splits", "--folds"),
-        ("n_repeats", "--repeats"),
-        ("n_trials", "--trials"),
-        ("baseline_trials", "--baseline-trials"),
-        ("max_epochs", "--max-epochs"),
-        ("n_threads", "--threads"),
-        ("protocol", "--protocol"),
-    ):
+    for param, option in _OPTIONS.values():
         message = message.replace(f"The '{param}' parameter of compare", f"The {option} option")
     return message
 
@@ -135,8 +128,8 @@ def register(app: typer.Typer) -> None:
                 # (compared by name: typer may carry its own copy of click's ParameterSource enum)
                 given = {
                     key
-                    for param, key in _SETTING_OF_OPTION.items()
-                    if getattr(ctx.get_parameter_source(param), "name", "DEFAULT")
+                    for name, (key, _) in _OPTIONS.items()
+                    if getattr(ctx.get_parameter_source(name), "name", "DEFAULT")
                     not in ("DEFAULT", "DEFAULT_MAP")
                 }
                 settings.update({k: v for k, v in DEMO_SETTINGS.items() if k not in given})

@@ -970,10 +970,9 @@ def _decide(
     # Without a significant difference the cheaper model is preferred, where it is clearly cheaper: fit times
     # within a factor of two (hundredths of a second on small data) are noise, and the better score decides.
     clearly = 2.0
-    if net.fit_seconds * clearly < base.fit_seconds:
-        cheaper = net
-    elif base.fit_seconds * clearly < net.fit_seconds:
-        cheaper = base
+    cost_differs = max(net.fit_seconds, base.fit_seconds) > clearly * min(net.fit_seconds, base.fit_seconds)
+    if cost_differs:
+        cheaper = net if net.fit_seconds < base.fit_seconds else base
     else:
         cheaper = net if net.cv_mean > base.cv_mean else base
     # The best baseline is picked after seeing the folds: a win over it is a claim over every baseline (so
@@ -1023,7 +1022,7 @@ def _decide(
             f"({base.name}): {why}. Prefer "
             + (
                 f"the cheaper to fit: {cheaper.name}."
-                if max(net.fit_seconds, base.fit_seconds) > clearly * min(net.fit_seconds, base.fit_seconds)
+                if cost_differs
                 else f"the better scoring, as they cost about the same to fit: {cheaper.name}."
             ),
         )

@@ -910,25 +910,24 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                 )
             )
     origins = run_origins(run)
-    for key in ("source",):  # (a task alone differs between fixtures of one data set too: not evidence)
-        values = {o[key] for o in origins.values() if key in o}
-        if len(values) > 1:  # one folder, several runs' files (a command's --out reused): not one run
-            items = "".join(
-                f"<li><code>{esc(name)}</code>: "
-                + ", ".join(f"{k} {esc(v)}" for k, v in sorted(o.items()))
-                + "</li>"
-                for name, o in sorted(origins.items())
-            )
-            sections.insert(
-                0,
-                Section(
-                    "mixed",
-                    "These files come from different runs",
-                    f'<p class="note">The files of this folder were computed on different data ({esc(key)} '
-                    f"differs), so the sections below do not describe one run:</p><ul>{items}</ul>",
-                ),
-            )
-            break
+    # one folder, several runs' files (a command's --out reused): the data sources differ (a task alone is no
+    # evidence: the report's fixtures of one data set differ in it too)
+    if len({o["source"] for o in origins.values() if "source" in o}) > 1:
+        items = "".join(
+            f"<li><code>{esc(name)}</code>: "
+            + ", ".join(f"{k} {esc(v)}" for k, v in sorted(o.items()))
+            + "</li>"
+            for name, o in sorted(origins.items())
+        )
+        sections.insert(
+            0,
+            Section(
+                "mixed",
+                "These files come from different runs",
+                '<p class="note">The files of this folder were computed on different data (source differs), so '
+                f"the sections below do not describe one run:</p><ul>{items}</ul>",
+            ),
+        )
     if run.unreadable:  # left out while the others were drawn (load_run): say which and why, first
         items = "".join(
             f"<li><code>{esc(name)}</code>: {esc(why)}</li>" for name, why in sorted(run.unreadable.items())

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from hyperselect._io import atomic_write_bytes
 from hyperselect.errors import ConfigError, require
@@ -81,51 +82,29 @@ def make_counts(
     )
 
 
-def _lenient_tfidf_class() -> type:
-    """``TfidfVectorizer`` whose ``min_df`` falls back to 1 where no term reaches it, built on first use (sklearn
-    is imported lazily); the module's ``__getattr__`` hands it to the unpickler, so fitted ones pickle."""
-    global _LENIENT_TFIDF
-    if _LENIENT_TFIDF is None:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
+    """A TF-IDF block that keeps every term (``min_df=1``) where ``min_df`` would keep none, instead of failing:
+    no word of a small set of short texts, or of Chinese, Japanese or Thai text written without spaces (a whole
+    sentence is one "word"), occurs in two of them.  ``min_df_used_`` says which applied."""
 
-        class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
-            """A TF-IDF block that keeps every term (``min_df=1``) where ``min_df`` would keep none, instead of
-            failing: no word of a small set of short texts, or of Chinese, Japanese or Thai text written
-            without spaces (a whole sentence is one "word"), occurs in two of them.  ``min_df_used_`` says
-            which applied."""
+    def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
+        self.min_df_used_ = self.min_df
+        try:
+            return super().fit_transform(raw_documents, y)
+        except ValueError as exc:
+            if self.min_df == 1 or "no terms remain" not in str(exc):
+                raise
+        given = self.min_df
+        self.set_params(min_df=1)
+        try:
+            return super().fit_transform(raw_documents, y)
+        finally:
+            self.set_params(min_df=given)
+            self.min_df_used_ = 1
 
-            def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
-                self.min_df_used_ = self.min_df
-                try:
-                    return super().fit_transform(raw_documents, y)
-                except ValueError as exc:
-                    if self.min_df == 1 or "no terms remain" not in str(exc):
-                        raise
-                given = self.min_df
-                self.set_params(min_df=1)
-                try:
-                    return super().fit_transform(raw_documents, y)
-                finally:
-                    self.set_params(min_df=given)
-                    self.min_df_used_ = 1
-
-            def fit(self, raw_documents: Any, y: Any = None) -> Any:
-                self.fit_transform(raw_documents, y)
-                return self
-
-        LenientTfidf.__qualname__ = LenientTfidf.__name__ = "_LenientTfidf"
-        LenientTfidf.__module__ = __name__
-        _LENIENT_TFIDF = LenientTfidf
-    return _LENIENT_TFIDF
-
-
-_LENIENT_TFIDF: Any = None
-
-
-def __getattr__(name: str) -> Any:
-    if name == "_LenientTfidf":  # what a pickled make_tfidf() names its blocks' class
-        return _lenient_tfidf_class()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def fit(self, raw_documents: Any, y: Any = None) -> Any:  # sklearn's fit bypasses fit_transform
+        self.fit_transform(raw_documents, y)
+        return self
 
 
 def make_tfidf(
@@ -146,11 +125,10 @@ def make_tfidf(
     """
     from sklearn.pipeline import FeatureUnion
 
-    TfidfVectorizer = _lenient_tfidf_class()
     parts: list[tuple[str, Any]] = [
         (
             "word",
-            TfidfVectorizer(
+            LenientTfidf(
                 ngram_range=word_ngrams,
                 min_df=min_df,
                 max_features=max_features,
@@ -164,7 +142,7 @@ def make_tfidf(
         parts.append(
             (
                 "char",
-                TfidfVectorizer(
+                LenientTfidf(
                     analyzer="char_wb",
                     ngram_range=char_ngrams,
                     min_df=min_df,

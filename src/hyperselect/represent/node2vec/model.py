@@ -23,6 +23,7 @@ import logging
 import math
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -178,6 +179,17 @@ def _components(graph: Graph) -> np.ndarray:
 
     _, labels = connected_components(graph.to_scipy(), directed=graph.directed, connection="weak")
     return np.asarray(labels, dtype=np.int64)
+
+
+def check_word2vec_ids(nodes: Iterable[str]) -> None:
+    """The word2vec text format separates an id from its numbers by a space: an id with whitespace (or an empty
+    one) cannot be written, which is a :class:`DataError` (checked before a fit where the ids are known then)."""
+    bad = next((u for u in nodes if not u or any(c.isspace() for c in u)), None)
+    if bad is not None:
+        raise DataError(
+            f"Node id {bad!r} contains whitespace; the word2vec text format cannot hold it. Use the npy format "
+            "(a folder with nodes.json), or ids without spaces."
+        )
 
 
 class Node2Vec:
@@ -589,11 +601,7 @@ class Node2Vec:
         self._check_fitted()
         target = Path(path)
         if format == "word2vec":
-            bad = [u for u in self.nodes_ if not u or any(c.isspace() for c in u)]
-            if bad:
-                raise DataError(
-                    f"Node id {bad[0]!r} contains whitespace; the word2vec text format cannot hold it."
-                )
+            check_word2vec_ids(self.nodes_)
             rows = [f"{int(self.embedded_.sum())} {self.embeddings_.shape[1]}"]
             for u, vec, ok in zip(self.nodes_, self.embeddings_, self.embedded_, strict=True):
                 if ok:
