@@ -134,9 +134,33 @@ def test_a_file_without_content_is_named_in_nothing_to_report(
         build_report(run)
 
 
-def test_json_without_any_known_key_says_so_instead_of_a_blank_page(tmp_path: Path) -> None:
+def test_json_whose_known_keys_all_have_wrong_types_names_them_instead_of_a_blank_page(
+    tmp_path: Path,
+) -> None:
     run = tmp_path / "run"
     write_json(run / "result.json", {"trials": "not a list", "best_config": 3})
+    for strict in (False, True):
+        with pytest.raises(DataError) as info:
+            build_report(run, strict=strict)
+        assert "result.json: 'best_config' is a number; expected an object" in str(info.value)
+        assert "'trials' is a string; expected a list" in str(info.value)
+
+
+def test_a_value_of_the_wrong_type_is_named_on_the_page_and_strict_raises(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    write_json(run / "verdict.json", {"recommendation": 3, "reasons": ["the network wins"], "models": []})
+    page = build_report(run).read_text(encoding="utf-8")
+    assert 'id="mistyped"' in page and "&#x27;recommendation&#x27; is a number; expected a string" in page
+    assert 'id="verdict"' in page and "the network wins" in page  # drawn without the wrong value
+    with pytest.raises(DataError, match=r"verdict\.json: 'recommendation' is a number; expected a string"):
+        build_report(run, strict=True)
+    r = cli(str(run), "--strict")
+    assert r.exit_code == 1 and "'recommendation' is a number" in r.output and "Traceback" not in r.output
+
+
+def test_json_without_any_known_key_says_so_instead_of_a_blank_page(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    write_json(run / "result.json", {"produced_by": "another tool", "value": 3})
     page = build_report(run).read_text(encoding="utf-8")
     assert 'id="nothing"' in page
     assert "result.json holds no data the report can draw" in page

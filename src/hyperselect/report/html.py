@@ -928,6 +928,20 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                 f"the sections below do not describe one run:</p><ul>{items}</ul>",
             ),
         )
+    if run.mistyped:  # values of another type than hyperselect writes, left out (load_run): say which
+        items = "".join(
+            f"<li><code>{esc(name)}</code>: {esc('; '.join(wrong.values()))}</li>"
+            for name, wrong in sorted(run.mistyped.items())
+        )
+        sections.insert(
+            0,
+            Section(
+                "mistyped",
+                "Values of an unexpected type",
+                '<p class="note">These values are not of the type hyperselect writes, so they were left out and '
+                f"the sections below are drawn without them:</p><ul>{items}</ul>",
+            ),
+        )
     if run.unreadable:  # left out while the others were drawn (load_run): say which and why, first
         items = "".join(
             f"<li><code>{esc(name)}</code>: {esc(why)}</li>" for name, why in sorted(run.unreadable.items())

@@ -67,10 +67,58 @@ class RunData:
     files: list[str] = field(default_factory=list)
     #: file name -> why it could not be read (invalid JSON, not UTF-8, ...): the page says so in its place
     unreadable: dict[str, str] = field(default_factory=dict)
+    #: file name -> its keys whose values have another type than hyperselect writes, each described (those
+    #: values are left out, so their sections are drawn without them)
+    mistyped: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
         return not any((self.result, self.verdict, self.text, self.graph, self.trials_csv))
+
+
+_OBJ, _LIST, _STR, _NUM = (dict,), (list,), (str,), (int, float)
+#: The JSON types of the top-level keys that hyperselect's commands write, per file (null is always allowed: a
+#: NaN is written as null).  A key of another type is named on the page (``strict``: raised), rather than its
+#: section silently left out; keys not listed here are read leniently by the views.
+KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "result.json": {
+        **dict.fromkeys(("config", "history", "metrics", "best_config", "test_metrics"), _OBJ),
+        **dict.fromkeys(("importances", "counts", "space", "verdict", "data"), _OBJ),
+        **dict.fromkeys(("diagnostics", "activation_stats", "rungs", "trials"), _LIST),
+        **dict.fromkeys(("task", "status", "study_name", "score_name"), _STR),
+        **dict.fromkeys(("best_valid_score", "best_epoch", "best_trial", "refit_epochs", "seconds"), _NUM),
+    },
+    "verdict.json": {
+        **dict.fromkeys(("recommendation", "metric", "best_network", "best_baseline"), _STR),
+        **dict.fromkeys(("models", "costs"), (list, dict)),
+        "reasons": (list, str),
+        **dict.fromkeys(("test", "effect_size", "learning_curve", "data"), _OBJ),
+    },
+    "text_result.json": {
+        **dict.fromkeys(("labels", "misclassified", "embeddings", "point_labels"), _LIST),
+        **dict.fromkeys(("models", "data"), _OBJ),
+        "verdict": _STR,
+    },
+    "classify.json": {"models": _OBJ, "n_nodes": _NUM},
+    "recommend.json": {"peers": _LIST, "add": _LIST, "substitutes": _OBJ},
+    "similar.json": {"answers": _LIST},
+    "tune.json": {"best_params": _OBJ, "trials": _LIST},
+    "embed.json": {"graph": _OBJ, "timings": _OBJ},
+}
+_JSON_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+
+
+def mistyped_keys(name: str, obj: Mapping[str, Any]) -> dict[str, str]:
+    """``obj``'s keys (file ``name``) whose values are not of the type hyperselect writes there, each described."""
+    out = {}
+    for key, types in KEY_TYPES.get(name, {}).items():
+        value = obj.get(key)
+        if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+            continue
+        found = "a boolean" if isinstance(value, bool) else _JSON_NAMES.get(type(value), type(value).__name__)
+        expected = " or ".join(dict.fromkeys(_JSON_NAMES[t] for t in types))
+        out[key] = f"{key!r} is {found}; expected {expected}"
+    return out
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -235,12 +283,21 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
 
     def attempt(name: str, reader: Callable[[Path], Any]) -> Any:
         try:
-            return reader(root / name)
+            obj = reader(root / name)
         except DataError as exc:
             if strict:
                 raise
             run.unreadable[name] = str(exc)
             return None
+        wrong = mistyped_keys(name, obj) if isinstance(obj, Mapping) else {}
+        if wrong and strict:
+            raise DataError(
+                f"{root / name}: {'; '.join(wrong.values())} (as hyperselect's commands write it)."
+            )
+        if wrong:
+            run.mistyped[name] = wrong
+            obj = {k: v for k, v in obj.items() if k not in wrong}
+        return obj
 
     if (root / "result.json").is_file():
         run.result = attempt("result.json", _read_json)
@@ -270,8 +327,17 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
         run.result = attempt("study.journal", _journal_result)
     read = [*KNOWN_FILES, *GRAPH_FILES, *(p.name for p in graph_files)]
     run.files = sorted(name for name in read if (root / name).is_file() and name not in run.unreadable)
-    if run.empty and run.unreadable:  # nothing left to draw: the reasons, not a page of notices
-        raise DataError(" ".join(run.unreadable.values()))
+    if run.empty and (
+        run.unreadable or run.mistyped
+    ):  # nothing left to draw: the reasons, not a page of notices
+        raise DataError(
+            " ".join(
+                [
+                    *run.unreadable.values(),
+                    *(f"{root / name}: {'; '.join(w.values())}." for name, w in run.mistyped.items()),
+                ]
+            )
+        )
     if run.empty:
         found = (
             f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} nothing the report can read "
