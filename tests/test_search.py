@@ -82,6 +82,13 @@ def test_tune_records_learning_curves_states_and_results(digits) -> None:  # typ
     assert result.refit_epochs == best.user_attrs["best_epoch"] + 1
     assert set(result.importances) <= {p for t in trials for p in t.params} and result.importances
     assert len(result.trials) == 6 and {"number", "state", "value", "param_lr"} <= set(result.trials.columns)
+    # trials.csv's best_score is what halving compared and its reason quotes, next to Optuna's value
+    table = result.trials.set_index("number")
+    for t in trials:
+        if t.intermediate_values:
+            assert table.loc[t.number, "best_score"] == pytest.approx(max(t.intermediate_values.values()))
+        if t.state is TrialState.PRUNED:
+            assert f"best score so far {table.loc[t.number, 'best_score']:.4g} " in t.user_attrs["reason"]
     json.dumps(result.to_dict())  # JSON-ready
 
 

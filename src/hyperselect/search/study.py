@@ -949,11 +949,15 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
                     else f"its worker stopped while recording the outcome {outcome!r}"
                 ),
             )
+        finite = [v for v in t.intermediate_values.values() if math.isfinite(v)]
         row: dict[str, Any] = {
             "number": t.number,
             "slot": _slot(t),
             "state": t.state.name,
+            # Optuna's value: the score at the epoch early stopping kept (COMPLETE) or the last epoch's (PRUNED);
+            # halving compares the best so far, which its reasons quote
             "value": t.value,
+            "best_score": max(finite, default=None),
             "outcome": outcome,
             "epochs": t.user_attrs.get("epochs"),
             "best_epoch": t.user_attrs.get("best_epoch"),
