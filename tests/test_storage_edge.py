@@ -421,3 +421,52 @@ def test_the_password_is_in_no_output_message_or_file(
     assert stored == describe_storage(url) and "hyperselect_pw" in stored
     res = CliRunner().invoke(_app(), args)  # the study exists now: an error that names the storage
     assert res.exit_code == 1 and "already exists" in res.output and password not in res.output
+
+
+# ------------------------------------------------------------------------- a lock left by a killed writer ---
+
+_STALE_LOCK = """
+import os, sys, time
+from pathlib import Path
+import optuna
+from hyperselect.search import storage
+storage.LOCK_GRACE_SECONDS = 2
+os.chdir(sys.argv[1])
+path = Path("runs/s/study.journal")  # relative, as the CLI's default --out gives it
+s = storage.open_storage(str(path))
+optuna.create_study(storage=s, study_name="a")
+lock = s._backend._lock  # a writer killed while holding the lock leaves its link behind
+assert lock.acquire()
+t0 = time.monotonic()
+s2 = storage.open_storage(str(path))  # the resume
+optuna.create_study(storage=s2, study_name="b")
+print("resumed after", round(time.monotonic() - t0, 1))
+"""
+
+
+def test_a_lock_left_by_a_killed_writer_on_a_relative_journal_path_is_released(tmp_path: Path) -> None:
+    """Before: the lock linked the path as typed; Optuna reads a lock's age through its link, which resolves
+    from the link's folder, so on a relative path it never could, and a resume after kill -9 waited forever."""
+    r = subprocess.run(
+        [sys.executable, "-c", _STALE_LOCK, str(tmp_path)], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "resumed after" in r.stdout and float(r.stdout.split()[-1]) < 20
+
+
+def test_a_dangling_lock_of_an_earlier_version_is_removed_once_stale(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(tmp_path)
+    path = Path("runs/s/study.journal")
+    optuna.create_study(storage=open_storage(str(path)), study_name="a")
+    lock = Path(f"{path}.lock")
+    os.symlink(str(path), lock)  # relative: dangling from its folder, as earlier versions left it
+    assert lock.is_symlink() and not lock.exists()
+    fresh = time.time()
+    os.utime(lock, (fresh, fresh), follow_symlinks=False)
+    monkeypatch.setattr(storage, "LOCK_GRACE_SECONDS", 30)
+    open_storage(str(path))
+    assert lock.is_symlink()  # young: maybe a live writer's; left to the lock's own waiting
+    old = time.time() - 60
+    os.utime(lock, (old, old), follow_symlinks=False)
+    optuna.create_study(storage=open_storage(str(path)), study_name="b")  # would wait forever before
+    assert not lock.is_symlink()

@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -477,7 +478,12 @@ def _journal(path: Path, *, must_exist: bool = False) -> optuna.storages.BaseSto
             f"There is no journal file at '{path}'; expected the journal of an existing study. "
             "Create the study first with `hyperselect tune DATA --target COL --storage ...`."
         )
-    lock = JournalFileSymlinkLock(str(path))
+    # The lock is a symbolic link to the journal, and Optuna releases one left by a killed writer once the link's
+    # target has not changed for the grace period; a relative target resolves from the link's own folder, so for
+    # a path typed relative to the working directory (the CLI's default `--out runs/x`) it never resolved, and a
+    # resume after a kill waited on the lock forever.  The absolute path resolves wherever the link is.
+    lock = JournalFileSymlinkLock(str(path.absolute()), grace_period=LOCK_GRACE_SECONDS)
+    _drop_dangling_lock(path)
     try:
         # Checked before anything is created or changed: a file that is not a journal is left byte-identical.
         torn = _check_journal(path)
@@ -503,6 +509,32 @@ def _journal(path: Path, *, must_exist: bool = False) -> optuna.storages.BaseSto
         raise StorageError(f"Cannot open the journal file '{path}': {exc.strerror or exc}.") from exc
     except Exception as exc:  # records that parse but that Optuna cannot replay
         raise StorageError(_replay_failure(path, exc)) from exc
+
+
+#: seconds a journal's lock may stay unchanged before it is taken as left by a killed writer (Optuna's default)
+LOCK_GRACE_SECONDS = 30
+
+
+def _drop_dangling_lock(path: Path) -> None:
+    """Remove a lock link that points nowhere and is older than the grace period.
+
+    Such a link was left by a writer killed while it held the lock, from an earlier version that linked a
+    relative path (or the folder was moved since): Optuna cannot read its age through it and would wait forever.
+    """
+    lock = path.with_name(path.name + ".lock")
+    try:
+        if not lock.is_symlink() or lock.exists():
+            return
+        age = time.time() - lock.lstat().st_mtime
+        if age > LOCK_GRACE_SECONDS:
+            lock.unlink()
+            log.warning(
+                "Removed the journal's lock '%s', left %.0f s ago by a writer that was stopped while holding it.",
+                lock,
+                age,
+            )
+    except OSError:  # gone meanwhile, or not ours to remove: the lock's own waiting decides
+        return
 
 
 def _check_journal(path: Path) -> tuple[int, int] | None:
