@@ -239,6 +239,42 @@ def test_compare_rejects_bad_arguments() -> None:
         compare(d, n_trials=0)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        # each was found deep inside a library (or, min_effect, only at the verdict: the whole run lost)
+        ({"random_state": None}, r"'random_state' parameter of compare must be an int in \[0, 4294967295\]"),
+        ({"random_state": -5}, r"'random_state' parameter of compare"),
+        ({"n_threads": 0}, r"'n_threads' parameter of compare must be None or an int in \[1, inf\)"),
+        ({"alpha": "0.05"}, r"'alpha' parameter of compare must be a float in \(0, 1\). Got '0.05'"),
+        ({"min_effect": "big"}, r"'min_effect' parameter of compare must be a float in \[0, inf\)"),
+        ({"timeout": 0}, r"'timeout' parameter of compare"),
+        ({"max_epochs": 0}, r"'max_epochs' parameter of compare"),
+        ({"curve_fractions": "0.5"}, r"'curve_fractions' parameter of compare must be a sequence"),
+        (
+            {"curve_fractions": (0.5, "1")},
+            r"'curve_fractions' parameter of compare must hold floats in \(0, 1\]",
+        ),
+    ],
+)
+def test_compare_checks_every_argument_before_any_work(
+    kwargs: dict[str, Any], message: str, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    import hyperselect.evaluate.verdict as vmod
+
+    def no_work(*a: Any, **k: Any) -> Any:
+        raise AssertionError("compare started working before checking its arguments")
+
+    monkeypatch.setattr(vmod, "_tune_network", no_work)
+    with pytest.raises(ConfigError, match=message):
+        compare(load_builtin("iris"), **kwargs)
+
+
+def test_compare_names_a_table_passed_where_data_is_expected() -> None:
+    with pytest.raises(ConfigError, match=r"'data' parameter of compare must be a TabularData.*Got str"):
+        compare("data.csv")  # type: ignore[arg-type]
+
+
 # ----------------------------------------------------------------------------------------------------- CLI
 def _app() -> typer.Typer:
     from hyperselect.cli_verdict import register
@@ -298,25 +334,69 @@ def _decide_case(
     comparisons: dict[str, dict[str, float]], net_fit: float, base_fit: float
 ) -> tuple[str, str, str]:
     """_decide on a made-up comparison: (recommendation, preferred model, first reason)."""
+    rec, preferred, reasons = _decide_all(comparisons, net_fit, base_fit)
+    return rec, preferred, reasons[0]
+
+
+def _decide_all(
+    comparisons: dict[str, dict[str, float]],
+    net_fit: float,
+    base_fit: float,
+    curve: LearningCurve | None = None,
+    test_size: float = 0.15,
+) -> tuple[str, str, list[str]]:
+    """_decide on a made-up comparison: (recommendation, preferred model, every reason)."""
     from hyperselect.data import prepare_arrays
     from hyperselect.evaluate.metrics import TestResult
     from hyperselect.evaluate.verdict import Candidate, _decide
     from hyperselect.tasks import Task
 
     rng = np.random.default_rng(0)
-    data = prepare_arrays(rng.normal(size=(60, 3)), np.arange(60) % 2, name="toy")
-    net = Candidate("mlp", "network", {}, 0.8, 1.0, cv_scores=[0.80, 0.82, 0.81], fit_seconds=net_fit)
+    data = prepare_arrays(rng.normal(size=(60, 3)), np.arange(60) % 2, name="toy", test_size=test_size)
+    net = Candidate(
+        "mlp", "network", {}, 0.8, 1.0, cv_scores=[0.80, 0.82, 0.81], fit_seconds=net_fit, test_score=0.81
+    )
     base = Candidate(
-        "random_forest", "baseline", {}, 0.85, 1.0, cv_scores=[0.90, 0.70, 0.95], fit_seconds=base_fit
+        "random_forest",
+        "baseline",
+        {},
+        0.85,
+        1.0,
+        cv_scores=[0.90, 0.70, 0.95],
+        fit_seconds=base_fit,
+        test_score=0.83,
     )
     main = comparisons["random_forest"]
     test = TestResult(
         "corrected_resampled_t", 1.0, main["p_value"], (2.0,), main["mean_diff"], -0.1, 0.1, 0.95, 1, 3
     )
-    rec, preferred, reasons = _decide(
-        data, net, base, test, comparisons, None, 0.05, 0.0, Task.BINARY, ["mlp"], {}
+    return _decide(data, net, base, test, comparisons, curve, 0.05, 0.0, Task.BINARY, ["mlp"], {})
+
+
+def test_level_curves_are_not_called_a_lead_of_minus_zero() -> None:
+    # the README's iris example read "the baseline's lead of -0.0000 would likely shrink"
+    comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
+    level = LearningCurve([0.5, 1.0], [50, 100], [0.6, 0.9], [0.8, 0.9], "test")
+    assert level.trend() == "network_pulling_ahead"
+    why = _decide_all(comparisons, 0.5, 0.5, curve=level)[2]
+    text = next(r for r in why if r.startswith("Learning curve"))
+    assert "lead" not in text and "0.0000" not in text
+    assert (
+        "the network is improving faster, so it would likely pull ahead" in text
+        and "level at 100 rows" in text
     )
-    return rec, preferred, reasons[0]
+    behind = LearningCurve([0.5, 1.0], [50, 100], [0.6, 0.85], [0.8, 0.9], "test")
+    text = next(r for r in _decide_all(comparisons, 0.5, 0.5, curve=behind)[2] if r.startswith("Learning"))
+    assert "the baseline's lead of +0.0500 would likely shrink" in text
+
+
+def test_without_a_test_split_the_final_scores_are_said_to_be_on_validation() -> None:
+    comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
+    why = _decide_all(comparisons, 0.5, 0.5)[2]
+    assert "On the held-out test split: network 0.8100, baseline 0.8300." in why
+    why = _decide_all(comparisons, 0.5, 0.5, test_size=0.0)[2]
+    assert not any("held-out" in r for r in why)
+    assert any(r.startswith("On the validation split (the data has no test split") for r in why)
 
 
 def test_a_baseline_that_beats_the_network_after_holm_is_a_significant_loss() -> None:

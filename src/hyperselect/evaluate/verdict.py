@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperselect._io import atomic_write_json
+from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params
 from hyperselect.errors import ConfigError
 from hyperselect.evaluate import baselines as bl
 from hyperselect.evaluate.metrics import (
@@ -437,39 +438,49 @@ def _tune_network(
 
 
 # ----------------------------------------------------------------------------------------------- compare
-def _check_args(
-    data: TabularData,
-    n_trials: int,
-    baseline_trials: int,
-    protocol: str,
-    n_splits: int,
-    n_repeats: int,
-    alpha: float,
-    curve_fractions: Sequence[float],
-) -> None:
+_COMPARE_ARGS: dict[str, Constraint] = {
+    "n_trials": Interval(int, 1, None),
+    "baseline_trials": Interval(int, 1, None),
+    "n_splits": Interval(int, 2, None),
+    "n_repeats": Interval(int, 1, None),
+    "random_state": Interval(int, 0, 2**32 - 1),
+    "protocol": Options(PROTOCOLS),
+    "alpha": Interval(float, 0.0, 1.0, closed="neither"),
+    "min_effect": Interval(float, 0.0, None),
+    "max_epochs": NoneOr(Interval(int, 1, None)),
+    "timeout": NoneOr(Interval(float, 0.0, None, closed="neither")),
+    "n_threads": NoneOr(Interval(int, 1, None)),
+}
+
+
+def _check_args(data: TabularData, args: dict[str, Any], curve_fractions: Any) -> None:
+    """Every argument of :func:`compare` checked before any work (a wrong one found at the verdict lost the run)."""
+    for attr in ("X_train", "y_train", "X_valid", "y_valid", "task"):
+        if not hasattr(data, attr):
+            raise ConfigError(
+                "The 'data' parameter of compare must be a TabularData (from hyperselect.data: load_builtin, "
+                f"prepare_tabular or prepare_arrays). Got {type(data).__name__}."
+            )
     if data.task is Task.MULTILABEL:
         raise ConfigError("compare handles binary, multiclass and regression tasks; got a multilabel target.")
-    for name, v, low in (
-        ("n_trials", n_trials, 1),
-        ("baseline_trials", baseline_trials, 1),
-        ("n_splits", n_splits, 2),
-        ("n_repeats", n_repeats, 1),
-    ):
-        if not isinstance(v, int) or isinstance(v, bool) or v < low:
-            raise ConfigError(f"The '{name}' parameter of compare must be an int in [{low}, inf). Got {v!r}.")
-    if protocol not in PROTOCOLS:
+    check_params("compare", args, _COMPARE_ARGS)
+    if args["protocol"] == "kfold" and args["n_splits"] * args["n_repeats"] < 3:
         raise ConfigError(
-            f"The 'protocol' parameter of compare must be one of {PROTOCOLS}. Got {protocol!r}."
+            f"compare needs at least 3 folds in all for a t-test. Got n_splits={args['n_splits']}, "
+            f"n_repeats={args['n_repeats']}."
         )
-    if protocol == "kfold" and n_splits * n_repeats < 3:
+    fraction = Interval(float, 0.0, 1.0, closed="right")
+    if isinstance(curve_fractions, (str, bytes)) or not isinstance(curve_fractions, Sequence):
         raise ConfigError(
-            f"compare needs at least 3 folds in all for a t-test. Got {n_splits=}, {n_repeats=}."
+            "The 'curve_fractions' parameter of compare must be a sequence of floats in (0, 1] (empty: no "
+            f"learning curve). Got {curve_fractions!r}."
         )
-    if not (0.0 < alpha < 1.0):
-        raise ConfigError(f"The 'alpha' parameter of compare must be a float in (0, 1). Got {alpha!r}.")
     for f in curve_fractions:
-        if not (0.0 < f <= 1.0):
-            raise ConfigError(f"Learning-curve fractions must be in (0, 1]. Got {f!r}.")
+        if not fraction.accepts(f):
+            raise ConfigError(
+                f"The 'curve_fractions' parameter of compare must hold floats in (0, 1]. Got {f!r} in "
+                f"{tuple(curve_fractions)!r}."
+            )
 
 
 def compare(
@@ -501,9 +512,25 @@ def compare(
     every model is fitted and timed with (``None``: library defaults).  An empty ``curve_fractions`` skips
     the learning curve.
     """
+    _check_args(
+        data,
+        {
+            "n_trials": n_trials,
+            "baseline_trials": baseline_trials,
+            "random_state": random_state,
+            "protocol": protocol,
+            "n_splits": 2 if protocol == "5x2" else n_splits,
+            "n_repeats": 5 if protocol == "5x2" else n_repeats,
+            "alpha": alpha,
+            "min_effect": min_effect,
+            "max_epochs": max_epochs,
+            "timeout": timeout,
+            "n_threads": n_threads,
+        },
+        curve_fractions,
+    )
     if protocol == "5x2":
         n_splits, n_repeats = 2, 5
-    _check_args(data, n_trials, baseline_trials, protocol, n_splits, n_repeats, alpha, curve_fractions)
     task = Task(data.task)
     arch_list = _resolve_archs(data, archs)
     n_classes = _n_classes(data)
@@ -550,6 +577,11 @@ def compare(
         t0 = time.perf_counter()
         has_test = len(data.y_test) > 0
         X_eval, y_eval = (data.X_test, data.y_test) if has_test else (data.X_valid, data.y_valid)
+        if not has_test:
+            log.warning(
+                "The data has no test split: the final scores are taken on the validation split, which the "
+                "models were tuned on, so they are optimistic (prepare the data with test_size > 0)."
+            )
         final_models: dict[str, Any] = {}
         for cand, cfg in nets:
             model, _ = fit_network(
@@ -666,6 +698,8 @@ def compare(
         "n_test_per_fold": n_te,
         "stratified": task.is_classification,
         "network_inner_valid": INNER_VALID,
+        # where the candidates' final test_score was taken: "valid" where the data has no test split
+        "final_scores_on": "test" if len(data.y_test) else "valid",
         "test": main.test,
         "n_threads": n_threads,
         "random_state": random_state,
@@ -929,9 +963,13 @@ def _decide(
             f"(largest p {_fmt_p(p_all)}, {weakest})."
         )
     if math.isfinite(net.test_score) and math.isfinite(base.test_score):
-        reasons.append(
-            f"On the held-out test split: network {net.test_score:.4f}, baseline {base.test_score:.4f}."
+        where = (
+            "On the held-out test split"
+            if len(data.y_test)
+            else "On the validation split (the data has no test split; both were tuned on this one, so these "
+            "scores are optimistic)"
         )
+        reasons.append(f"{where}: network {net.test_score:.4f}, baseline {base.test_score:.4f}.")
 
     # cost
     reasons.append(
@@ -950,18 +988,25 @@ def _decide(
             f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
         )
         gap = curve.gap[-1]
-        lead = f"the network's lead of {gap:+.4f}" if gap > 0 else f"the baseline's lead of {-gap:+.4f}"
-        tail = {
-            "network_pulling_ahead": f"the network is improving faster, so {lead} would likely "
-            + ("grow" if gap > 0 else "shrink")
-            + " with more data",
-            "baseline_pulling_ahead": f"the baseline is improving faster, so {lead} would likely "
-            + ("shrink" if gap > 0 else "grow")
-            + " with more data",
-            "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the verdict",
-            "both_rising": "both are still rising at a similar pace, so the gap would likely hold",
-            "unknown": "the trend cannot be read",
-        }[t]
+        faster = {"network_pulling_ahead": "network", "baseline_pulling_ahead": "baseline"}.get(t)
+        if faster is None:
+            tail = {
+                "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the "
+                "verdict",
+                "both_rising": "both are still rising at a similar pace, so the gap would likely hold",
+                "unknown": "the trend cannot be read",
+            }[t]
+        elif abs(gap) < 5e-5:  # level to the four decimals shown: neither side has a lead that could change
+            tail = (
+                f"the {faster} is improving faster, so it would likely pull ahead with more data (the two are "
+                f"level at {curve.n_rows[-1]:,} rows)"
+            )
+        else:
+            leader = "network" if gap > 0 else "baseline"
+            tail = (
+                f"the {faster} is improving faster, so the {leader}'s lead of {abs(gap):+.4f} would likely "
+                f"{'grow' if leader == faster else 'shrink'} with more data"
+            )
         reasons.append(f"{head}: {tail}.")
 
     if skipped:
