@@ -411,3 +411,53 @@ def test_a_misspelt_node_ends_its_message_once(tmp_path: Path) -> None:
     assert res.exit_code == 1 and _flat(res.output).endswith("did you mean 'Evelyn'?")
     res = runner.invoke(app, ["similar", str(edges), "--node", "Zzz", *FAST])
     assert res.exit_code == 1 and _flat(res.output).endswith("(3 nodes).")
+
+
+def test_answers_keep_to_a_side_only_when_the_columns_declare_it(
+    davis: tuple[Path, Path], tmp_path: Path
+) -> None:
+    edges, _ = davis
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["similar", str(edges), "--node", "Evelyn_Jefferson", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    flat = _flat(res.output)
+    assert (
+        "only nodes on Evelyn_Jefferson's side are answers; the sides come from the two columns of" in flat
+    ), flat
+    assert "the two columns of" in json.loads((out / "similar.json").read_text())["same_side_from"]
+    # a tree written parent -> child: 2-colourable, but the children of the root are its answers too
+    tree = tmp_path / "tree.edg"
+    tree.write_text("".join(f"n{(i - 1) // 2}\tn{i}\n" for i in range(1, 15)), encoding="utf-8")
+    res = runner.invoke(app, ["similar", str(tree), "--node", "n0", "--k", "14", "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    assert "side are answers" not in _flat(res.output)
+    data = json.loads((out / "similar.json").read_text())
+    named = {u for a in data["answers"] for u in (a["node"], *a["tied"])}
+    assert {"n1", "n2"} <= named and data["same_side_from"] is None
+
+
+def test_recommend_on_the_davis_edge_list_alone(davis: tuple[Path, Path], tmp_path: Path) -> None:
+    """The README's command: no label file, the edge list's two columns are the women and the events."""
+    edges, _ = davis
+    out = tmp_path / "out"
+    args = ["recommend", str(edges), "--node", "Evelyn_Jefferson", "--k", "5", "--out", str(out), *FAST]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "only nodes on Evelyn_Jefferson's side are answers" in _flat(res.output)
+    data = json.loads((out / "recommend.json").read_text())
+    assert data["add"] and all(a["node"].startswith("E") and "_" not in a["node"] for a in data["add"])
+    assert all("_" in p["node"] for p in data["peers"]) and "two columns" in data["sides_from"]
+
+
+def test_recommend_without_declared_sides_says_it_2_colours(tmp_path: Path) -> None:
+    tree = tmp_path / "tree.edg"
+    tree.write_text("".join(f"n{(i - 1) // 2}\tn{i}\n" for i in range(1, 15)), encoding="utf-8")
+    res = runner.invoke(app, ["recommend", str(tree), "--node", "n3", "--k", "2", *FAST])
+    assert res.exit_code == 0, res.output
+    flat = _flat(res.output)
+    assert "warning: recommend: peers and items are the two sides of a 2-colouring of the graph" in flat, flat
+    assert "side are answers" not in flat
+    odd = tmp_path / "odd.edg"
+    odd.write_text("a\tb\nb\tc\nc\ta\nc\td\n", encoding="utf-8")
+    res = runner.invoke(app, ["recommend", str(odd), "--node", "a", *FAST])
+    assert res.exit_code == 1 and "has an odd cycle" in _flat(res.output), res.output

@@ -248,3 +248,29 @@ def test_directed_sinks_are_not_called_unembeddable(tmp_path: Path) -> None:
     ):
         d = from_networkx(lonely)
     assert d.isolated == ["z"] and d.sinks == ["b"]
+
+
+def test_edge_list_columns_declare_the_sides(tmp_path: Path) -> None:
+    people = read_edgelist(_write(tmp_path, "ann\tE1\nann\tE2\nbob\tE2\ncid\tE3\n"))
+    sides = people.bipartite_sides()
+    assert sides is not None and sides.tolist() == [0, 1, 1, 0, 0, 1]
+    assert people.sides_from is not None and "the two columns of" in people.sides_from
+    # a tree written parent -> child has nodes in both columns: 2-colourable, but not declared bipartite
+    tree = read_edgelist(_write(tmp_path, "r\ta\nr\tb\na\tc\na\td\nb\te\n", "tree.edg"))
+    assert tree.bipartite_sides() is None and tree.sides_from is None
+    colour = tree.two_colouring()
+    assert colour is not None and colour[tree.index_of("r")] != colour[tree.index_of("a")]
+    # a star written hub -> leaf: one column has a single node, which would have no peers
+    star = read_edgelist(_write(tmp_path, "hub\t1\nhub\t2\nhub\t3\n", "star.edg"))
+    assert star.bipartite_sides() is None
+    assert from_networkx(nx.path_graph(6)).bipartite_sides() is None
+    assert from_networkx(nx.cycle_graph(5)).two_colouring() is None
+
+
+def test_networkx_weight_that_is_not_a_number_names_the_edge() -> None:
+    g = nx.Graph()
+    g.add_edge("a", "b", weight="heavy")
+    with pytest.raises(DataError, match=r"networkx edge \('a', 'b'\) has weight 'heavy'; expected a number"):
+        from_networkx(g)
+    with pytest.raises(DataError, match="from_networkx expects a networkx graph; got list"):
+        from_networkx([("a", "b")])

@@ -14,7 +14,7 @@ pytest.importorskip("gensim")
 
 from hyperselect.data.graph import Graph, from_networkx, labels_from_mapping  # noqa: E402
 from hyperselect.errors import ConfigError, DataError  # noqa: E402
-from hyperselect.represent.node2vec import Node2Vec, generate_walks, stability  # noqa: E402
+from hyperselect.represent.node2vec import Answer, Node2Vec, generate_walks, stability  # noqa: E402
 from hyperselect.represent.node2vec.walks import exact_transition_probs  # noqa: E402
 
 
@@ -341,11 +341,13 @@ def test_tune_selects_classifier_on_validation() -> None:
 
 
 def _two_departments() -> Graph:
-    """Two departments with eight courses of their own each and one course they share."""
+    """Two departments with eight courses of their own each and one course they share (sides declared by the
+    networkx ``bipartite`` attribute: a 2-colourable graph is not taken for people and items on its own)."""
     g = nx.Graph()
     for d in ("D:a", "D:b"):
         g.add_edges_from((d, f"C:{d[-1]}{i}") for i in range(8))
         g.add_edge(d, "C:shared")
+    nx.set_node_attributes(g, {u: int(u.startswith("C:")) for u in g.nodes}, "bipartite")
     return from_networkx(g)
 
 
@@ -481,3 +483,119 @@ def test_unknown_node_message_names_the_graph_and_close_ids() -> None:
         model.most_similar("evelyn jefferson")
     assert "is not in the graph the model was fitted on (32 nodes)" in str(exc.value)
     assert "did you mean 'Evelyn Jefferson'" in str(exc.value) and "has no edges" not in str(exc.value)
+
+
+KW = dict(dimensions=16, walk_length=20, num_walks=10, epochs=2, ensemble=2, random_state=0, workers=1)
+
+
+def _named(answers: list[Answer]) -> set[str]:
+    """Every node an answer list names, tied ones included."""
+    return {u for a in answers for u in (a.node, *a.tied)}
+
+
+def test_two_colourable_graphs_are_not_kept_to_one_colour() -> None:
+    """A star, a path, a grid: 2-colourable, not people and items; answers come from every node."""
+    star = Node2Vec(**KW).fit(nx.star_graph(5))
+    assert _named(star.most_similar(0, k=5)) == {"1", "2", "3", "4", "5"}
+    assert star.sides(None) == (None, "")
+    path = Node2Vec(**KW).fit(nx.path_graph(8))
+    assert {"2", "4"} <= _named(path.most_similar(3, k=4))
+    grid = Node2Vec(**KW).fit(nx.convert_node_labels_to_integers(nx.grid_2d_graph(4, 4)))
+    neighbours = set(grid.graph_.neighbors("5"))
+    assert neighbours & _named(grid.most_similar(5, k=15)) == neighbours
+    # asked for explicitly, the 2-colouring still applies
+    same = _named(path.most_similar(3, k=7, same_side=True))
+    assert same and same <= {"1", "5", "7"}
+    with pytest.raises(DataError, match="odd cycle"):
+        Node2Vec(**KW).fit(nx.cycle_graph(5)).most_similar(0, same_side=True)
+    # recommend needs sides: a 2-colouring, and it says so
+    with pytest.warns(UserWarning, match="two sides of a 2-colouring of the graph, as it declares no sides"):
+        rec = path.recommend(3, k=2)
+    assert rec.sides_from.startswith("a 2-colouring") and all(p.node in {"1", "5", "7"} for p in rec.peers)
+
+
+def test_declared_sides_keep_people_with_people() -> None:
+    model = Node2Vec(**KW).fit(nx.davis_southern_women_graph())
+    events = {u for u, d in nx.davis_southern_women_graph().nodes(data=True) if d["bipartite"] == 1}
+    answers = model.most_similar("Evelyn Jefferson", k=20)
+    assert answers and not _named(answers) & events
+    assert model.sides(None)[1] == "the networkx 'bipartite' node attribute"
+    assert _named(model.most_similar("Evelyn Jefferson", k=31, same_side=False)) & events
+
+
+def test_npy_roundtrip_keeps_the_sides(tmp_path: Path) -> None:
+    import json
+
+    davis = nx.davis_southern_women_graph()
+    events = {u for u, d in davis.nodes(data=True) if d["bipartite"] == 1}
+    model = Node2Vec(**KW).fit(davis)
+    loaded = Node2Vec.load(model.save(tmp_path / "emb"))
+    answers = loaded.most_similar("Evelyn Jefferson", k=20)
+    assert answers and not _named(answers) & events
+    assert [a.node for a in answers] == [a.node for a in model.most_similar("Evelyn Jefferson", k=20)]
+    assert loaded.sides_from_ == "the networkx 'bipartite' node attribute"
+    # a folder saved before sides were kept still loads, without sides
+    meta_path = tmp_path / "emb" / "nodes.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["sides"], meta["sides_from"]
+    meta_path.write_text(json.dumps(meta))
+    old = Node2Vec.load(tmp_path / "emb")
+    assert old.sides_ is None and _named(old.most_similar("Evelyn Jefferson", k=31)) & events
+    with pytest.raises(DataError, match="pass graph="):
+        old.most_similar("Evelyn Jefferson", same_side=True)
+
+
+@pytest.mark.parametrize(
+    ("graph", "kind", "helper"),
+    [
+        ([(1, 2), (2, 3)], "list", "from_edges(src, dst, weights, nodes)"),
+        (np.eye(3), "ndarray", "from_scipy_sparse"),
+    ],
+)
+def test_fit_refuses_what_is_not_a_graph_and_names_the_helper(graph: object, kind: str, helper: str) -> None:
+    with pytest.raises(DataError) as info:
+        Node2Vec(**KW).fit(graph)
+    message = str(info.value)
+    assert message.startswith(f"Node2Vec.fit expects a hyperselect Graph or a networkx graph; got {kind} (")
+    assert helper in message
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda m: m.most_similar(0, k=2.5),
+            "The 'k' parameter of most_similar must be an int in [1, inf). Got 2.5.",
+        ),
+        (
+            lambda m: m.most_similar(0, k=-1),
+            "The 'k' parameter of most_similar must be an int in [1, inf). Got -1.",
+        ),
+        (
+            lambda m: m.most_similar(0, k=0),
+            "The 'k' parameter of most_similar must be an int in [1, inf). Got 0.",
+        ),
+        (
+            lambda m: m.recommend(0, k=1.0),
+            "The 'k' parameter of recommend must be an int in [1, inf). Got 1.0.",
+        ),
+        (
+            lambda m: m.recommend(0, n_peers=-1),
+            "The 'n_peers' parameter of recommend must be an int in [1, inf).",
+        ),
+        (
+            lambda m: m.recommend(0, n_peers=0),
+            "The 'n_peers' parameter of recommend must be an int in [1, inf).",
+        ),
+        (
+            lambda m: m.recommend(0, n_substitutes=-2),
+            "The 'n_substitutes' parameter of recommend must be an int in [0, inf). Got -2.",
+        ),
+    ],
+)
+def test_bad_counts_of_look_ups_are_config_errors(call: object, message: str) -> None:
+    model = Node2Vec(**KW).fit(nx.star_graph(5))
+    with pytest.raises(ConfigError) as info:
+        call(model)  # type: ignore[operator]
+    assert message in str(info.value)
+    assert len(model.most_similar(0, k=np.int64(2), group_equivalent=False)) == 2  # numpy ints are ints

@@ -215,6 +215,7 @@ def _load(
         a, b = sides[rows], sides[graph.indices]
         if len(rows) and bool(np.all((a >= 0) & (b >= 0) & (a != b))):
             graph.sides = sides
+            graph.sides_from = f"the two labels of {labels} ({lab.classes[0]}, {lab.classes[1]})"
     return graph, lab
 
 
@@ -318,6 +319,11 @@ def _answers_table(title: str, answers: list[Any], runs: int = 1) -> Table:
     return table
 
 
+def _side_note(node: str, sides_from: str) -> str:
+    """The one line that says answers keep to the query's side, and which declaration made the sides."""
+    return f"[dim]note:[/] only nodes on {escape(node)}'s side are answers; the sides come from {escape(sides_from)}."
+
+
 def _runs(model: Any) -> int:
     runs = model.effort_.get("ensemble", 1)
     return runs if isinstance(runs, int) else 1
@@ -400,7 +406,9 @@ def similar(
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
 ) -> None:
-    """The nodes most similar to --node (on its own side of a bipartite graph), with support."""
+    """The nodes most similar to --node, with support; on its own side when the graph declares two sides (an
+    edge list whose two columns share no node, person -> item, or a two-class label file that splits every
+    edge), which a note says."""
 
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
 
@@ -409,17 +417,21 @@ def similar(
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
+        _, sides_from = model.sides(None)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "similar.json"),
                 {
                     "node": node,
                     "answers": [a.to_dict() for a in answers],
+                    "same_side_from": sides_from or None,  # None: answers from every side
                     "effort": model.effort_,
                     **_facts(edges, labels, directed, graph, k=k, **params),
                 },
             )
         console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model)))
+        if sides_from:
+            console.print(_side_note(node, sides_from), soft_wrap=True)
         console.print(_effort_line(model))
 
     _run(go)
@@ -445,7 +457,10 @@ def recommend(
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
 ) -> None:
-    """Bipartite graphs: items --node's closest peers have and it lacks, and substitutes for what it has."""
+    """Bipartite graphs: items --node's closest peers have and it lacks, and substitutes for what it has.
+
+    The sides (peers, items) are the edge list's two columns when they share no node, else a two-class label
+    file's classes, else the graph's 2-colouring (with a warning); a graph with an odd cycle is refused."""
 
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
 
@@ -464,6 +479,8 @@ def recommend(
                 },
             )
         console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5], _runs(model)))
+        if graph.bipartite_sides() is not None:  # else recommend's warning says where the sides came from
+            console.print(_side_note(node, rec.sides_from), soft_wrap=True)
         table = Table(title=f"add to {escape(node)}")
         for col in ("item", "peer share", "support"):
             table.add_column(col)

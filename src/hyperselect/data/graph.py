@@ -48,7 +48,8 @@ class Graph:
 
     For an undirected graph every edge is stored in both rows (a self-loop once).  ``weights`` is always
     present (ones for an unweighted graph) so the kernels have one code path; ``weighted`` records whether the
-    input carried weights.  ``sides`` optionally marks the two sides of a bipartite graph (0/1, -1 unknown).
+    input carried weights.  ``sides`` optionally marks the two sides of a bipartite graph (0/1, -1 unknown)
+    when the input declares them, and ``sides_from`` says where (see :meth:`bipartite_sides`).
     """
 
     indptr: np.ndarray
@@ -59,6 +60,7 @@ class Graph:
     weighted: bool = False
     sides: np.ndarray | None = None
     report: dict[str, Any] = field(default_factory=dict)
+    sides_from: str | None = None
     _index: dict[str, int] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
@@ -136,13 +138,23 @@ class Graph:
 
     # -- bipartite sides ------------------------------------------------------------------------------------
     def bipartite_sides(self) -> np.ndarray | None:
-        """0/1 side per node: the declared sides if any, else a 2-colouring; ``None`` if not bipartite.
+        """0/1 side per node as the input declared them (``sides_from`` says how), else ``None``.
 
-        A 2-colouring is only defined up to a swap within each connected component; that is harmless for
+        Sides are declared by a networkx ``bipartite`` node attribute, by an edge-list file whose two columns
+        share no node (every line is person -> item, see :func:`read_edgelist`), or by the caller (the CLI's
+        two-class label file).  A graph that merely has no odd cycle (a tree, a path, a grid, an even cycle)
+        is not declared bipartite: its 2-colouring (:meth:`two_colouring`) says nothing about "people" and
+        "items", and keeping answers to one colour would hide a node's neighbours.
+        """
+        return self.sides
+
+    def two_colouring(self) -> np.ndarray | None:
+        """A 0/1 colouring in which every edge joins the two colours; ``None`` if the graph has an odd cycle.
+
+        Only for callers that ask for sides explicitly (``same_side=True``, ``recommend`` on a graph with no
+        declared sides).  It is defined up to a swap within each connected component; that is harmless for
         "peers on my side" questions, which never cross a component in a useful way.
         """
-        if self.sides is not None:
-            return self.sides
         cached = self.report.get("_two_colouring")
         if cached is not None:
             return cached if isinstance(cached, np.ndarray) else None
@@ -219,13 +231,15 @@ def from_edges(
     directed: bool = False,
     source: str = "edge list",
     sides: np.ndarray | None = None,
+    sides_from: str | None = None,
 ) -> Graph:
     """Build a :class:`Graph` from integer edge arrays, merging duplicates and reporting oddities.
 
     Duplicate edges (the same ordered pair twice) are merged with their weights summed, as most edge-list
     producers mean repeated interactions.  In an undirected graph an edge listed once in each direction with
     the same weight is the usual symmetric export, so it is stored once and only logged; with different
-    weights the two are summed like duplicates.
+    weights the two are summed like duplicates.  ``src`` and ``dst`` are indices into ``nodes`` (the ids);
+    ``sides`` (0/1 per node, -1 unknown) declares a bipartite graph's two sides, ``sides_from`` says how.
     """
     n = len(nodes)
     src = np.asarray(src, dtype=np.int64)
@@ -313,6 +327,7 @@ def from_edges(
         weighted=weights is not None,
         sides=sides,
         report=report,
+        sides_from=(sides_from or source) if sides is not None else None,
     )
     isolated = graph.isolated
     report["isolated_nodes"] = len(isolated)
@@ -539,6 +554,12 @@ def read_edgelist(
     without them (``"New York" Boston`` and ``'x' y`` name the nodes ``New York`` and ``x``); quotes are also
     how an id holds the delimiter, a space or a leading ``#``.  An apostrophe inside an id (``O'Brien``) is
     kept.  A line whose column count is wrong after its comment was cut is an error naming the line.
+
+    The two columns declare a bipartite graph's sides (``Graph.sides``, first column 0, second 1) when no node
+    appears in both and each holds at least two nodes: every line is then person -> item (woman -> event,
+    department -> course), the people-items graphs whose "similar" questions keep to one side.  A tree
+    written parent -> child, a path or a grid has nodes in both columns, so it is not declared bipartite
+    even though it could be 2-coloured; neither is a star written hub -> leaf (a side of one node).
     """
     p = Path(path)
     if not p.is_file():
@@ -618,11 +639,54 @@ def read_edgelist(
         list(ids),
         directed=directed,
         source=str(p),
+        sides=_column_sides(src, dst, len(ids)),
+        sides_from=f"the two columns of {p} (no node is in both)",
     )
 
 
+def _column_sides(src: list[int], dst: list[int], n: int) -> np.ndarray | None:
+    """0 for the first column's nodes and 1 for the second's, when the columns share no node and each holds at
+    least two (a side of one node, a star's hub, leaves it no peer to be compared with); else ``None``."""
+    in_src = np.zeros(n, dtype=bool)
+    in_dst = np.zeros(n, dtype=bool)
+    in_src[np.asarray(src, dtype=np.int64)] = True
+    in_dst[np.asarray(dst, dtype=np.int64)] = True
+    if (in_src & in_dst).any() or in_src.sum() < 2 or in_dst.sum() < 2:
+        return None
+    return in_dst.astype(np.int8)
+
+
+def not_a_graph_hint(obj: Any) -> str:
+    """The end of an error for an object that is neither a :class:`Graph` nor a networkx graph: what it is and
+    which helper builds a :class:`Graph` from it."""
+    kind = type(obj).__name__
+    if isinstance(obj, np.ndarray) or hasattr(obj, "tocoo"):
+        return (
+            f"got {kind} (for an adjacency matrix use hyperselect.data.graph.from_scipy_sparse(matrix), which "
+            "also takes a dense array)"
+        )
+    return (
+        f"got {kind} (for an edge list use hyperselect.data.graph.from_edges(src, dst, weights, nodes), with "
+        "src and dst indices into the list of node ids, or read_edgelist(path) for a file, or "
+        "networkx.Graph(edges))"
+    )
+
+
+def is_networkx_graph(obj: Any) -> bool:
+    """Duck-typed: what :func:`from_networkx` uses of a networkx graph is there."""
+    return all(callable(getattr(obj, name, None)) for name in ("nodes", "edges", "is_directed"))
+
+
 def from_networkx(g: Any, *, weight: str | None = "weight") -> Graph:
-    """Convert a networkx graph; node ids become ``str(node)``, a ``bipartite`` node attribute gives sides."""
+    """Convert a networkx graph; node ids become ``str(node)``, a ``bipartite`` node attribute gives sides.
+
+    A ``bipartite`` attribute with exactly two values declares the sides (``Graph.sides``, the value that
+    sorts first as text is side 0; nodes without it are -1), as networkx's bipartite generators and
+    ``davis_southern_women_graph`` set it.  A graph without it is not declared bipartite, even if it could be
+    2-coloured.  Weights must be numbers, finite and > 0.
+    """
+    if not is_networkx_graph(g):
+        raise DataError(f"from_networkx expects a networkx graph; {not_a_graph_hint(g)}.")
     nodes = list(g.nodes())
     names = [str(u) for u in nodes]
     if len(set(names)) != len(names):
@@ -636,7 +700,15 @@ def from_networkx(g: Any, *, weight: str | None = "weight") -> Graph:
     weighted = weight is not None and any(weight in d for _, _, d in edges)
     w = None
     if weighted:
-        w = np.asarray([float(d.get(weight, 1.0)) for _, _, d in edges])
+        w = np.ones(len(edges))
+        for e, (u, v, d) in enumerate(edges):
+            value = d.get(weight, 1.0)
+            try:
+                w[e] = float(value)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"networkx edge ({u!r}, {v!r}) has weight {value!r}; expected a number (finite and > 0)."
+                ) from None
         bad = np.flatnonzero(~np.isfinite(w) | (w <= 0))
         if len(bad):
             u, v, _ = edges[int(bad[0])]
@@ -650,7 +722,14 @@ def from_networkx(g: Any, *, weight: str | None = "weight") -> Graph:
         first = sorted(values, key=str)[0]
         sides = np.asarray([-1 if a is None else (0 if a == first else 1) for a in attrs], dtype=np.int8)
     return from_edges(
-        src, dst, w, names, directed=bool(g.is_directed()), source="networkx graph", sides=sides
+        src,
+        dst,
+        w,
+        names,
+        directed=bool(g.is_directed()),
+        source="networkx graph",
+        sides=sides,
+        sides_from="the networkx 'bipartite' node attribute",
     )
 
 

@@ -14,6 +14,13 @@ noise that no amount of sampling removes.  ``most_similar`` and ``recommend`` th
 class: one representative (the smallest node id, so every run names a class the same way), the nodes tied with
 it, and the class's mean similarity.  Nodes in another connected component never share a walk with the query,
 so their cosine carries no information; they are not offered as answers when the graph is known.
+
+Why sides must be declared: "similar people" on a people-items graph (women and the events they attended)
+should be people, so such a graph's answers keep to the query's side.  But a tree, a path, a grid or an even
+cycle can be 2-coloured too, and there keeping to one colour would drop a node's own neighbours.  So answers
+keep to a side only when the input declares the sides (:meth:`~hyperselect.data.graph.Graph.bipartite_sides`:
+a networkx ``bipartite`` attribute, or an edge-list file whose two columns share no node); a 2-colouring is
+used only when asked for (``same_side=True``) or needed (``recommend``, which says so with a warning).
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import logging
 import math
 import os
 import time
+import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +40,14 @@ import numpy as np
 
 from hyperselect._io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params
-from hyperselect.data.graph import Graph, did_you_mean, from_networkx
+from hyperselect.data.graph import (
+    Graph,
+    GraphDataWarning,
+    did_you_mean,
+    from_networkx,
+    is_networkx_graph,
+    not_a_graph_hint,
+)
 from hyperselect.errors import DataError, NotFittedError
 from hyperselect.represent.node2vec.skipgram import train_skipgram
 from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN, generate_walks, resolve_mode
@@ -95,12 +110,17 @@ class Answer:
 
 @dataclass
 class Recommendation:
-    """Items to add (held by the node's closest peers) and, per held item, the closest substitutes."""
+    """Items to add (held by the node's closest peers) and, per held item, the closest substitutes.
+
+    ``sides_from`` says where the two sides (peers on the node's side, items on the other) came from: the
+    graph's declaration, or a 2-colouring when none was declared.
+    """
 
     node: str
     peers: list[Answer]
     add: list[Answer]
     substitutes: dict[str, list[Answer]] = field(default_factory=dict)
+    sides_from: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -108,7 +128,15 @@ class Recommendation:
             "peers": [a.to_dict() for a in self.peers],
             "add": [a.to_dict() for a in self.add],
             "substitutes": {k: [a.to_dict() for a in v] for k, v in self.substitutes.items()},
+            "sides_from": self.sides_from,
         }
+
+
+#: Where the sides of a graph without declared sides come from when ``recommend`` needs them.
+TWO_COLOURING = (
+    "a 2-colouring of the graph, as it declares no sides (by a networkx 'bipartite' node attribute, or as an "
+    "edge-list file whose two columns share no node)"
+)
 
 
 def auto_effort(n_nodes: int, walk_length: int) -> dict[str, int]:
@@ -202,7 +230,9 @@ class Node2Vec:
     (rows in node order; NaN for nodes with no neighbours; with an ensemble, the members' vectors rotated onto
     the first member's and averaged), ``nodes_``, ``member_embeddings_``, ``embedded_``, ``effort_``,
     ``timings_``, ``equivalence_`` (each node's class representative: nodes with identical neighbours share
-    one, see :func:`equivalence_classes`) and ``component_`` (connected component of each node).
+    one, see :func:`equivalence_classes`), ``component_`` (connected component of each node) and ``sides_``
+    (the graph's declared bipartite sides, 0/1 per node, or ``None``; ``sides_from_`` says where they came
+    from).  All of these are saved and loaded with ``save(format='npy')``.
     """
 
     def __init__(
@@ -273,6 +303,9 @@ class Node2Vec:
     def fit(self, graph: Graph | Any, y: Any = None, *, progress: bool = False) -> Node2Vec:
         """Walk and train (once per ensemble member); ``graph`` is a :class:`Graph` or a networkx graph.
 
+        Build a :class:`Graph` from other input with :mod:`hyperselect.data.graph`: ``read_edgelist(path)``,
+        ``from_edges(src, dst, weights, nodes)``, ``from_scipy_sparse(matrix)``.
+
         ``progress`` draws a bar with ETA on stderr over the walks and trainings of all ensemble members.
         """
         import contextlib
@@ -286,6 +319,10 @@ class Node2Vec:
     def _fit(self, graph: Graph | Any, bar: Any) -> Node2Vec:
         self._validate()
         if not isinstance(graph, Graph):
+            if not is_networkx_graph(graph):
+                raise DataError(
+                    f"Node2Vec.fit expects a hyperselect Graph or a networkx graph; {not_a_graph_hint(graph)}."
+                )
             graph = from_networkx(graph)
         if graph.n_nodes == 0:
             raise DataError("The graph has no nodes.")
@@ -332,7 +369,14 @@ class Node2Vec:
             members.append(sg.vectors)
             if bar is not None:
                 bar.advance(task)
-        self._set_state(graph.nodes, members, equivalence_classes(graph), _components(graph))
+        self._set_state(
+            graph.nodes,
+            members,
+            equivalence_classes(graph),
+            _components(graph),
+            graph.bipartite_sides(),
+            graph.sides_from,
+        )
         self.graph_: Graph | None = graph
         self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
         self.timings_ = {"walks_s": walk_s, "train_s": train_s}
@@ -345,6 +389,8 @@ class Node2Vec:
         members: list[np.ndarray],
         equivalence: np.ndarray | None = None,
         component: np.ndarray | None = None,
+        sides: Any = None,
+        sides_from: str | None = None,
     ) -> None:
         self.nodes_ = list(nodes)
         n = len(self.nodes_)
@@ -352,6 +398,9 @@ class Node2Vec:
         self.equivalence_ = np.arange(n) if equivalence is None else np.asarray(equivalence, dtype=np.int64)
         #: connected component of each node; all zero when unknown
         self.component_ = np.zeros(n, dtype=np.int64) if component is None else np.asarray(component)
+        #: declared bipartite sides (0/1, -1 unknown); None when the graph declared none (or it is unknown)
+        self.sides_: np.ndarray | None = None if sides is None else np.asarray(sides, dtype=np.int8)
+        self.sides_from_: str | None = None if sides is None else (sides_from or "the saved model")
         self.member_embeddings_ = [np.asarray(m, dtype=np.float32) for m in members]
         self.embedded_: np.ndarray = np.asarray(~np.isnan(self.member_embeddings_[0]).any(axis=1))
         self.embeddings_ = _aligned_mean(self.member_embeddings_, self.embedded_)
@@ -397,9 +446,46 @@ class Node2Vec:
         same = np.flatnonzero(self.equivalence_ == self.equivalence_[i])
         return sorted(self.nodes_[j] for j in same if j != i)
 
-    def _sides(self, graph: Graph | None) -> np.ndarray | None:
+    def _graph(self, graph: Graph | None) -> Graph | None:
+        """The graph passed to a look-up, else the fitted one (a loaded model has none)."""
         g = graph if graph is not None else getattr(self, "graph_", None)
-        return None if g is None else g.bipartite_sides()
+        if g is not None and g is not getattr(self, "graph_", None) and g.nodes != self.nodes_:
+            raise DataError(
+                f"The graph passed ({g.n_nodes} nodes) is not the one the model was fitted on "
+                f"({len(self.nodes_)} nodes, in another order or with other ids)."
+            )
+        return g
+
+    def sides(
+        self, same_side: bool | None = None, graph: Graph | None = None
+    ) -> tuple[np.ndarray | None, str]:
+        """The sides a look-up with ``same_side`` keeps to, and where they came from.
+
+        ``None`` (the default of :meth:`most_similar`): the declared sides (``(None, "")`` if there are
+        none).  ``True``: the declared sides, else the graph's 2-colouring (a :class:`DataError` if it has an
+        odd cycle, or a loaded model has no graph to colour).  ``False``: ``(None, "")``.
+        """
+        if same_side is False:
+            return None, ""
+        g = self._graph(graph)
+        declared = g.bipartite_sides() if g is not None else self.sides_
+        if declared is not None:
+            where = (g.sides_from if g is not None else self.sides_from_) or "the graph"
+            return declared, where
+        if same_side is None:
+            return None, ""
+        if g is None:
+            raise DataError(
+                "same_side=True needs the node sides: none were saved with this model and a loaded model keeps "
+                "no graph to 2-colour; pass graph=... ."
+            )
+        colour = g.two_colouring()
+        if colour is None:
+            raise DataError(
+                "same_side=True needs a bipartite graph (two node sides, every edge joining them); this one "
+                "declares no sides and has an odd cycle."
+            )
+        return colour, TWO_COLOURING
 
     def _structure(self, graph: Graph | None) -> tuple[np.ndarray, np.ndarray]:
         """Equivalence classes and components: the fitted graph's, or those of a graph passed to a look-up."""
@@ -416,16 +502,11 @@ class Node2Vec:
         return cached[1], cached[2]
 
     def _candidates(
-        self, i: int, same_side: bool | None, graph: Graph | None, same_component: bool = True
+        self, i: int, sides: np.ndarray | None, graph: Graph | None, same_component: bool = True
     ) -> np.ndarray:
         mask = self.embedded_.copy()
         mask[i] = False
-        sides = self._sides(graph)
-        if same_side is None:
-            same_side = sides is not None
-        if same_side:
-            if sides is None:
-                raise DataError("same_side=True needs a bipartite graph (two node sides); this one is not.")
+        if sides is not None:
             mask &= sides == sides[i]
         if same_component:
             _, component = self._structure(graph)
@@ -444,8 +525,12 @@ class Node2Vec:
     ) -> list[Answer]:
         """The ``k`` nodes closest to ``node`` by cosine, aggregated over ensemble members by mean rank.
 
-        ``same_side=None`` restricts a bipartite graph's answers to the node's own side (peers: women like this
-        woman, departments like this department), which is the question asked of such graphs.  With
+        ``same_side=None`` restricts the answers to the node's own side when the graph declares two sides
+        (peers: women like this woman, departments like this department, the question asked of people-items
+        graphs; see :meth:`~hyperselect.data.graph.Graph.bipartite_sides`), and to nothing otherwise: a tree,
+        path or grid is answered with all its nodes.  ``same_side=True`` keeps to the node's side of the
+        declared sides or, without them, of the graph's 2-colouring; ``same_side=False`` never restricts;
+        :meth:`sides` tells which applied.  With
         ``same_component=True`` only nodes of the query's connected component are answers (fewer than ``k``
         if it is small): no walk joins two components, so a cosine across them is noise.
 
@@ -454,8 +539,10 @@ class Node2Vec:
         exactly the query's neighbours come first, as one answer marked ``equivalent`` with similarity 1.
         ``group_equivalent=False`` ranks single nodes, as plain node2vec does.
         """
+        _check_count("most_similar", "k", k)
         i = self._row(node)
-        cand = np.flatnonzero(self._candidates(i, same_side, graph, same_component))
+        sides, _ = self.sides(same_side, graph)
+        cand = np.flatnonzero(self._candidates(i, sides, graph, same_component))
         scores = (self._unit[:, cand, :] @ self._unit[:, i, :][:, :, None])[:, :, 0]
         if not group_equivalent:
             return self._aggregate(scores, cand, k)
@@ -527,24 +614,42 @@ class Node2Vec:
     ) -> Recommendation:
         """For a bipartite graph: items the node's closest peers have and it lacks, and substitutes per item.
 
+        Peers are nodes on the node's side, items those on the other: the graph's declared sides, or, when
+        it declares none, its 2-colouring, with a :class:`~hyperselect.data.graph.GraphDataWarning` saying so
+        (``sides_from`` of the result records which); a graph with an odd cycle and no sides is refused.
+        ``k`` and ``n_peers`` are ints >= 1, ``n_substitutes`` an int >= 0 (0: no substitutes).
+
         An item's score in one member is the similarity-weighted share of the node's ``n_peers`` closest peers
         (that member's) that hold it; scores are aggregated over members by rank like :meth:`most_similar`.
         With ``group_equivalent`` (default) every answer is an equivalence class (see :meth:`most_similar`),
         peers tied with each other vote with their class's mean similarity (so which of them make the cut
         does not matter), and the query's own class does not vote (its members hold exactly what it holds).
         """
-        g = graph if graph is not None else getattr(self, "graph_", None)
+        _check_count("recommend", "k", k)
+        _check_count("recommend", "n_peers", n_peers)
+        _check_count("recommend", "n_substitutes", n_substitutes, low=0)
+        g = self._graph(graph)
         if g is None:
             raise DataError("recommend needs the graph: pass graph=... (a loaded model does not keep it).")
-        sides = g.bipartite_sides()
-        if sides is None:
-            raise DataError(
-                "recommend needs a bipartite graph (e.g. people and the items they hold); this one is not."
-            )
         i = self._row(node)
         gi = g.index_of(node)
-        if g.nodes[gi] != self.nodes_[i]:
-            raise DataError("The graph passed to recommend is not the one the model was fitted on.")
+        sides = g.bipartite_sides()
+        sides_from = g.sides_from or "the graph"
+        if sides is None:
+            sides = g.two_colouring()
+            if sides is None:
+                raise DataError(
+                    "recommend needs a bipartite graph (e.g. people and the items they hold); this one declares "
+                    "no sides (a networkx 'bipartite' node attribute, or an edge-list file whose two columns "
+                    "share no node) and has an odd cycle, so it has no two sides."
+                )
+            sides_from = TWO_COLOURING
+            warnings.warn(
+                f"recommend: peers and items are the two sides of {sides_from}; check that they are people "
+                "and items.",
+                GraphDataWarning,
+                stacklevel=2,
+            )
         peers = self.most_similar(node, n_peers, same_side=True, graph=g, group_equivalent=group_equivalent)
         equivalence, component = self._structure(g)
         held = set(g.indices[g.indptr[gi] : g.indptr[gi + 1]].tolist())
@@ -552,7 +657,7 @@ class Node2Vec:
         items = np.asarray([j for j in items if j not in held], dtype=np.int64)
 
         # per member: its own top peers, each voting for its items with its similarity
-        peer_mask = self._candidates(i, True, g)
+        peer_mask = self._candidates(i, sides, g)
         if group_equivalent:
             peer_mask &= equivalence != equivalence[i]
         peer_idx = np.flatnonzero(peer_mask)
@@ -593,7 +698,9 @@ class Node2Vec:
             substitutes[self.nodes_[h]] = per_class[int(equivalence[h])] = self._aggregate(
                 sc[:, :, 0], cand, n_substitutes, groups=equivalence[cand] if group_equivalent else None
             )
-        return Recommendation(node=self.nodes_[i], peers=peers, add=add, substitutes=substitutes)
+        return Recommendation(
+            node=self.nodes_[i], peers=peers, add=add, substitutes=substitutes, sides_from=sides_from
+        )
 
     # -- persistence ----------------------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str], format: str = "npy") -> Path:
@@ -628,6 +735,9 @@ class Node2Vec:
             # the graph's structure, so a loaded model groups tied answers and stays within components
             "equivalence": self.equivalence_.tolist(),
             "component": self.component_.tolist(),
+            # the declared sides, so a loaded model's answers keep to the query's side as the fitted one's do
+            "sides": None if self.sides_ is None else self.sides_.tolist(),
+            "sides_from": self.sides_from_,
         }
         atomic_write_json(target / "nodes.json", meta)  # written last: its presence marks a complete save
         return target
@@ -645,7 +755,14 @@ class Node2Vec:
             meta = json.loads(meta_path.read_text(encoding="utf-8"))
             model = cls(**meta.get("params", {}))
             members = np.load(src / "members.npy", allow_pickle=False)
-            model._set_state(meta["nodes"], list(members), meta.get("equivalence"), meta.get("component"))
+            model._set_state(
+                meta["nodes"],
+                list(members),
+                meta.get("equivalence"),
+                meta.get("component"),
+                meta.get("sides"),  # absent from folders saved before sides were kept: no sides, as then
+                meta.get("sides_from"),
+            )
             if meta.get("effort"):
                 model.effort_ = meta["effort"]
             return model
@@ -670,6 +787,11 @@ class Node2Vec:
         model = cls(dimensions=d)
         model._set_state(nodes, [np.stack(vecs)])
         return model
+
+
+def _check_count(owner: str, name: str, value: Any, low: int = 1) -> None:
+    """``k``-like arguments of a look-up: an int >= ``low`` (a float or a negative count would slice silently)."""
+    check_params(owner, {name: value}, {name: Interval(int, low, None)})
 
 
 def _class_mean(values: np.ndarray, inv: np.ndarray) -> np.ndarray:
