@@ -73,10 +73,21 @@ def write_json(path: Path, obj: Any) -> Path:
     return path
 
 
+def rename_model(verdict_json: Path, old: str, new: str) -> None:
+    """A model of compare's verdict.json renamed everywhere it is named (a hostile name for the escaping test)."""
+    v = json.loads(verdict_json.read_text(encoding="utf-8"))
+    for c in [*v["candidates"], v["network"], v["baseline"]]:
+        c["name"] = new if c["name"] == old else c["name"]
+    v["comparisons"] = {(new if k == old else k): c for k, c in v["comparisons"].items()}
+    v["preferred_model"] = new if v["preferred_model"] == old else v["preferred_model"]
+    verdict_json.write_text(json.dumps(v), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def full_page(tmp_path_factory: pytest.TempPathFactory) -> str:
     """Every producer's output in one run directory."""
     run = make_run(tmp_path_factory.mktemp("full"), "tune", "compare", "text", "graph")
+    rename_model(run / "verdict.json", "svm", "svm <rbf>")
     return build_report(run, strict=True).read_text(encoding="utf-8")
 
 
@@ -318,6 +329,9 @@ def test_graph_inputs_warnings_and_tuning_cells_are_shown_readably(tmp_path: Pat
         "warnings": ["karate.tsv: 1 duplicate edge(s) merged, each kept once"],
     }
     (run / "classify.json").write_text(json.dumps(classify), encoding="utf-8")
+    for name in ("similar.json", "tune.json"):  # each command's file records its input (one graph here)
+        other = json.loads((run / name).read_text(encoding="utf-8"))
+        (run / name).write_text(json.dumps({**other, "input": classify["input"]}), encoding="utf-8")
     tune = json.loads((run / "tune.json").read_text(encoding="utf-8"))
     cells = [{"C": c, "normalize": False, "score": c / 10, "splits": [c / 10] * 3} for c in (1.0, 3.0)]
     tune["trials"] = [{**t, "classifier_scores": cells} for t in tune["trials"]]
@@ -477,8 +491,9 @@ def test_graph_answers_show_their_tied_nodes(tmp_path: Path) -> None:
     write_json(run / "similar.json", {"node": "C:q", "answers": answers})
     text = " ".join(parse(render_report(load_run(run))).text)
     assert "tied with (identical neighbours)" in text
-    assert "2: C:a1, C:a2" in text
-    assert "11: C:b1" in text and "(+3)" in text and "C:b11" not in text
+    # the tied nodes alone: "1: 21" read as a count glued to a node list
+    assert "C:a1, C:a2" in text and "2: C:a1" not in text
+    assert "C:b1, C:b2" in text and "11: C:b1" not in text and "(+3 more)" in text and "C:b11" not in text
 
 
 def _text_result(tmp_path: Path, *, net_accuracy: float) -> tuple[Path, dict[str, Any]]:
@@ -541,3 +556,181 @@ def test_a_text_verdict_without_a_significant_difference_says_so(tmp_path: Path)
     assert details["recommendation"] == "no_significant_difference"
     text = " ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text)
     assert "No significant difference: prefer the cheaper model" in text
+
+
+# ---------------------------------------------------------------------------------- as the commands write ---
+
+
+def _tables(page: str) -> list[tuple[list[str], list[list[str]]]]:
+    """Each table's headers and rows of cell texts."""
+
+    class T(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.out: list[tuple[list[str], list[list[str]]]] = []
+            self.cell: list[str] | None = None
+            self.row: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: Any) -> None:
+            if tag == "table":
+                self.out.append(([], []))
+            elif tag == "tr":
+                self.row = []
+            elif tag in ("td", "th"):
+                self.cell = []
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None:
+                self.row.append(" ".join("".join(self.cell).split()))
+                self.cell = None
+            elif tag == "tr" and self.out:
+                heads, rows = self.out[-1]
+                if heads or rows:
+                    rows.append(self.row)
+                else:
+                    heads.extend(self.row)
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    t = T()
+    t.feed(page)
+    return t.out
+
+
+def _tiles(page: str) -> dict[str, str]:
+    """The fact tiles (dt -> dd) of a page."""
+    import re
+
+    return {
+        html.unescape(k): html.unescape(re.sub("<[^>]+>", "", v))
+        for k, v in re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", page)
+    }
+
+
+def test_compare_report_shows_every_candidate_and_each_baseline_test(tmp_path: Path) -> None:
+    # the fixture is verdict.json as `hyperselect compare cls.csv --target label --quick` writes it
+    run = make_run(tmp_path, "compare")
+    written = json.loads((run / "verdict.json").read_text(encoding="utf-8"))
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    tables = _tables(page)
+    cands = next(rows for heads, rows in tables if "CV mean accuracy" in heads)
+    heads = next(h for h, rows in tables if rows is cands)
+    assert {
+        "tune-valid accuracy",
+        "CV sd",
+        "test accuracy",
+        "fit s",
+        "predict ms / 1k rows",
+        "params",
+    } <= set(heads)
+    names = [r[0] for r in cands]
+    assert sorted(n.rstrip(" *") for n in names) == sorted(c["name"] for c in written["candidates"])
+    assert "mlp *" in names and "svm *" in names  # the compared pair marked
+    svm = next(r for r in cands if r[0] == "svm *")
+    assert svm[heads.index("CV mean accuracy")] == "0.8588"
+    tests = next((h, rows) for h, rows in tables if "p (Holm)" in h)
+    by_name = {r[0]: dict(zip(tests[0], r, strict=True)) for r in tests[1]}
+    assert set(by_name) == set(written["comparisons"])
+    assert by_name["svm"]["p (Holm)"] == "0.7945" and by_name["svm"]["p (uncorrected)"] == "0.1501"
+    assert by_name["linear"]["diff (accuracy)"] == "-0.03922"
+    alts = [a.get("alt") for tag, a in parse(page).tags if tag == "img"]
+    assert "Bar chart of the mean score of each model with error bars" in alts
+    v = verdict_view(written)
+    assert v is not None and v["effect"] is not None
+    assert v["effect"]["estimate"] == written["test"]["mean_diff"]
+    assert (v["effect"]["low"], v["effect"]["high"]) == (
+        written["test"]["ci_low"],
+        written["test"]["ci_high"],
+    )
+
+
+def test_verdict_tiles_say_which_p_value_each_is(tmp_path: Path) -> None:
+    # a "Why" bullet quoted the Holm p (0.79), the tile "p-value (corrected resampled t)" the uncorrected 0.15
+    page = build_report(make_run(tmp_path, "compare"), strict=True).read_text(encoding="utf-8")
+    tiles = _tiles(page)
+    assert "Holm-corrected p = 0.79" in page
+    uncorrected = [k for k in tiles if k.startswith("p-value")]
+    assert uncorrected == [
+        "p-value, mlp vs svm (test: corrected resampled t; not corrected for the several baselines)"
+    ]
+    assert tiles[uncorrected[0]] == "0.1501"
+    assert tiles["Holm-corrected p, mlp vs svm: the p the recommendation uses"] == "0.7945"
+
+
+def test_parallel_coordinates_draw_absent_conditional_values_and_a_colour_bar(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # momentum is sampled only for SGD with momentum: its absence cut every other trial's line short
+    pos, ticks, labels, _ = plots._axis_values([0.9, None, 0.8, math.nan], missing=plots.NA_POS)
+    assert not any(math.isnan(p) for p in pos)
+    assert pos[1] == pos[3] == plots.NA_POS and labels[-1] == "n/a" and ticks[-1] == plots.NA_POS
+    assert plots._axis_values(["adam", None], missing=plots.NA_POS)[0] == [0.0, plots.NA_POS]
+    figures: list[Any] = []
+    real = plots._png
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or real(fig))
+    trials = [
+        {"state": "COMPLETE", "value": 0.9, "params": {"optimizer": "adam", "momentum": None}},
+        {"state": "COMPLETE", "value": 0.8, "params": {"optimizer": "adam"}},
+        {"state": "PRUNED", "value": 0.5, "params": {"optimizer": "momentum", "momentum": 0.9}},
+    ]
+    plots.parallel_coordinates(trials, ["optimizer", "momentum"], True, "accuracy")
+    (fig,) = figures
+    ax = fig.axes[0]
+    lines = [line.get_ydata() for line in ax.get_lines() if len(line.get_xdata()) == 3]
+    assert len(lines) == 3 and all(not math.isnan(y) for ys in lines for y in ys)  # every one reaches it
+    assert len(fig.axes) == 2 and "higher is better" in fig.axes[1].get_ylabel()
+
+
+def test_graph_tune_tells_one_explained_trial_count(tmp_path: Path) -> None:
+    # tune.json: params.n_trials 3, 4 trials of which one repeated setting was served from cache
+    page = build_report(make_run(tmp_path, "graph"), strict=True).read_text(encoding="utf-8")
+    tiles = _tiles(page)
+    assert tiles["trials"] == "4: 3 evaluated, 1 repeated setting served from cache (3 asked for)"
+    assert "n trials" not in tiles  # the bare 3 above a table of 4
+
+
+def test_trials_table_shows_the_best_score_the_stop_reason_quotes(tmp_path: Path) -> None:
+    # a trial record as tune writes it in result.json: value is the last epoch's, the reason quotes the best
+    pruned = {
+        "number": 3,
+        "state": "PRUNED",
+        "value": 0.3111111111111111,
+        "epochs": 4,
+        "reason": "successive halving: best score so far 0.3333 below the top 1/3 (0.8444) of 9 at 4 epochs",
+        "params": {"optimizer": "momentum", "momentum": 0.877},
+        "intermediate_values": {"0": 0.3333333333333333, "1": 0.3333333333333333, "3": 0.3111111111111111},
+    }
+    done = {"number": 6, "state": "COMPLETE", "value": 0.9111, "params": {"optimizer": "adam"}}
+    run = tmp_path / "r"
+    write_json(
+        run / "result.json",
+        {"score_name": "accuracy", "best_config": {"optimizer": "adam"}, "trials": [pruned, done]},
+    )
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    heads, rows = next(t for t in _tables(page) if "trial" in t[0] and "state" in t[0] and len(t[0]) > 3)
+    assert heads[2:4] == ["accuracy (trial value)", "best accuracy over epochs"]
+    row = next(r for r in rows if r[0] == "3")
+    assert row[2:4] == ["0.3111", "0.3333"]  # the figure the reason quotes, under a header that says which
+    # trials.csv carries the best score as a column of its own
+    s = search_view(None, [{"number": "3", "state": "PRUNED", "value": "0.3111", "best_score": "0.3333"}])
+    assert s is not None and s["trials"][0]["best_score"] == 0.3333
+
+
+def test_graph_similar_says_how_it_ranks_and_the_effort_used(tmp_path: Path) -> None:
+    # similar.json: params num_walks/epochs/ensemble "auto"; effort holds the values used (20, 3, 5)
+    run = make_run(tmp_path, "graph")
+    for name in ("embed.json", "recommend.json", "classify.json", "tune.json"):
+        (run / name).unlink()
+    text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
+    assert "Ranked by mean rank over 5 ensemble runs, not by the similarity shown" in text
+    assert "num walks 20 (auto)" in text and "epochs 3 (auto)" in text and "ensemble 5 (auto)" in text
+    assert " auto " not in f" {text} ".replace("(auto)", "")
+    # classify: the same, and the ensemble given (1) not repeated as an effort tile
+    run2 = make_run(tmp_path, "graph", name="c")
+    for name in ("embed.json", "recommend.json", "similar.json", "tune.json"):
+        (run2 / name).unlink()
+    text = " ".join(" ".join(parse(build_report(run2, strict=True).read_text(encoding="utf-8")).text).split())
+    assert "num walks 20 (auto)" in text and "epochs 3 (auto)" in text and "ensemble 1" in text
+    assert "effort: ensemble" not in text and "Ranked by mean rank" not in text

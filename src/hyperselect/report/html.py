@@ -207,7 +207,20 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     if v["best_baseline"]:
         facts.append(("best baseline", v["best_baseline"]))
     if v["p_value"] is not None:
-        facts.append(("p-value" + (f" ({v['test_name']})" if v["test_name"] else ""), v["p_value"]))
+        # compare writes the main pair's uncorrected p and, per baseline, Holm's p: name which this one is
+        what = "; ".join(
+            x
+            for x in (
+                f"test: {v['test_name']}" if v["test_name"] else None,
+                "not corrected for the several baselines" if v["comparisons"] else None,
+            )
+            if x
+        )
+        pair = f", {v['pair']}" if v["pair"] else ""
+        facts.append((f"p-value{pair}" + (f" ({what})" if what else ""), v["p_value"]))
+    if v["decision_p"] is not None:
+        label, p = v["decision_p"]
+        facts.append((f"{label}: the p the recommendation uses", p))
     if v["alpha"] is not None:
         facts.append(("significance level", v["alpha"]))
     eff = v["effect"]
@@ -219,6 +232,10 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
             else ""
         )
         facts.append((str(eff["name"] or "effect size (network − baseline)"), f"{fmt(eff['estimate'])}{ci}"))
+    if v["standardized_effect"] is not None:
+        facts.append(
+            ("standardised effect size (mean difference / sd of the differences)", v["standardized_effect"])
+        )
     body = (
         f'<div class="verdict {tone}"><div class="verdict-label">Recommendation</div>'
         f'<div class="verdict-head">{esc(v["headline"])}</div></div>'
@@ -229,50 +246,11 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
 
     parts = []
     if v["models"]:
-        highlight = [n for n in (v["best_network"], v["best_baseline"]) if n]
-        parts.append(
-            figure(
-                plots.baseline_comparison(v["models"], v["metric"], highlight),
-                "Bar chart of the mean score of each model with error bars",
-            )
-        )
-        costs = {c["name"]: c for c in v["costs"]}
-        cost_keys = [
-            k
-            for k in ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
-            if any(k in c for c in costs.values())
-        ]
-        rows = []
-        for m in sorted(v["models"], key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf)):
-            kind = m.get("kind") or m.get("family") or m.get("type")
-            rows.append(
-                [
-                    m["name"],
-                    kind,
-                    m["mean"],
-                    m["std"],
-                    len(m["scores"]) or None,
-                    *[costs.get(m["name"], {}).get(k) for k in cost_keys],
-                ]
-            )
-        parts.append(
-            table(
-                [
-                    "model",
-                    "kind",
-                    f"mean {v['metric']}",
-                    "std",
-                    "splits",
-                    *[k.replace("_", " ") for k in cost_keys],
-                ],
-                rows,
-            )
-        )
-        extra = [c for c in v["costs"] if c["name"] not in {m["name"] for m in v["models"]}]
-        if extra:
-            parts.append(render_json(extra))
+        parts += _candidates(v)
     elif v["costs"]:
         parts.append(render_json(v["costs"]))
+    if v["comparisons"]:
+        parts.append(_comparisons_table(v))
     lc = v["learning_curve"]
     if lc:
         parts.append(
@@ -290,6 +268,118 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     if parts:
         out.append(Section("baselines", "Network vs classic baselines", "".join(parts)))
     return out
+
+
+COST_KEYS = ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
+
+
+def _candidates(v: Mapping[str, Any]) -> list[str]:
+    """Every model's score (chart + table, the compared pair highlighted) and its cost, as the CLI prints it."""
+    compared = [n for n in (v["best_network"], v["best_baseline"]) if n]
+    models = v["models"]
+    scored = [m for m in models if m["mean"] is not None]
+    parts = []
+    if scored:
+        parts.append(
+            figure(
+                plots.baseline_comparison(models, v["metric"], compared),
+                "Bar chart of the mean score of each model with error bars",
+                caption=(f"Highlighted: the compared pair ({' and '.join(compared)})." if compared else None),
+            )
+        )
+    costs = {c["name"]: c for c in v["costs"]}
+
+    def cost(m: Mapping[str, Any], key: str) -> Any:
+        value = m.get(key, costs.get(m["name"], {}).get(key))
+        if key == "predict_seconds_per_1k" and num(value) is not None:
+            return float(value) * 1e3  # milliseconds, as the CLI prints
+        return num(value) if key != "n_parameters" else value
+
+    cost_keys = [k for k in COST_KEYS if any(cost(m, k) is not None for m in models)]
+    cost_names = {
+        "fit_seconds": "fit s",
+        "predict_seconds_per_1k": "predict ms / 1k rows",
+        "n_parameters": "params",
+    }
+    has = {k: any(num(m.get(k)) is not None for m in models) for k in ("valid_score", "test_score")}
+    splits = any(m["scores"] for m in models)
+    rows = []
+    for m in sorted(models, key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf)):
+        kind = m.get("kind") or m.get("family") or m.get("type")
+        rows.append(
+            [
+                esc(m["name"]) + (" <strong>*</strong>" if m["name"] in compared else ""),
+                kind,
+                *([num(m.get("valid_score"))] if has["valid_score"] else []),
+                m["mean"],
+                m["std"],
+                *([len(m["scores"]) or None] if splits else []),
+                *([num(m.get("test_score"))] if has["test_score"] else []),
+                *[cost(m, k) for k in cost_keys],
+            ]
+        )
+    metric = v["metric"]
+    protocol = v.get("protocol") or {}
+    cv = (
+        f"CV = {protocol['n_repeats']} x {protocol['n_splits']}-fold, the same folds for every model"
+        if isinstance(protocol.get("n_repeats"), int) and isinstance(protocol.get("n_splits"), int)
+        else "mean and sd over the splits"
+    )
+    note = (
+        "; networks other than the best are not cross-validated (–)"
+        if any(m["mean"] is None for m in models)
+        else ""
+    )
+    parts.append(
+        table(
+            [
+                "model",
+                "kind",
+                *([f"tune-valid {metric}"] if has["valid_score"] else []),
+                f"CV mean {metric}" if splits or has["valid_score"] else f"mean {metric}",
+                "CV sd" if splits or has["valid_score"] else "std",
+                *(["splits"] if splits else []),
+                *([f"test {metric}"] if has["test_score"] else []),
+                *[cost_names[k] for k in cost_keys],
+            ],
+            rows,
+            raw_cols=(0,),
+            caption=f"Candidates ({cv}; * the compared pair{note})",
+            limit=200,
+        )
+    )
+    extra = [c for c in v["costs"] if c["name"] not in {m["name"] for m in models}]
+    if extra:
+        parts.append(render_json(extra))
+    return parts
+
+
+def _comparisons_table(v: Mapping[str, Any]) -> str:
+    """The best network against each baseline: difference, CI, statistic, p and Holm's p (as the CLI prints)."""
+    rows = v["comparisons"]
+    level = next((c["confidence"] for c in rows if c["confidence"] is not None), None)
+    ci = f"{level:.0%} CI" if level is not None and level <= 1 else "CI"
+    test = next((c["test"] for c in rows if c["test"]), None) or v["test_name"]
+    alpha = f", alpha {fmt(v['alpha'])}" if v["alpha"] is not None else ""
+    return f"<h3>Best network ({esc(v['best_network'] or 'network')}) vs each baseline</h3>" + table(
+        ["baseline", f"diff ({v['metric']})", ci, "statistic", "p (uncorrected)", "p (Holm)"],
+        [
+            [
+                c["name"],
+                c["mean_diff"],
+                f"[{fmt(c['ci_low'])}, {fmt(c['ci_high'])}]"
+                if c["ci_low"] is not None and c["ci_high"] is not None
+                else None,
+                c["statistic"],
+                c["p_value"],
+                c["p_holm"],
+            ]
+            for c in rows
+        ],
+        caption=f"{test or 'paired test'}{alpha}; diff = network − baseline; Holm-corrected over the "
+        f"{len(rows)} baselines",
+        limit=200,
+    )
 
 
 def _value_cell(value: Any) -> str:
@@ -472,18 +562,34 @@ def section_search(run: RunData, **_: Any) -> list[Section]:
         )
     ranked = complete + sorted((t for t in trials if t["state"] != "COMPLETE"), key=lambda t: t["number"])
     extra = [k for k in ("epochs", "seconds") if any(t.get(k) not in (None, "") for t in trials)]
-    headers = ["trial", "state", metric, *extra, *params]
+    # Optuna's value is a pruned trial's last epoch, while halving compares (and its reasons quote) the best
+    # epoch: where they can differ, both are shown under headers that say which
+    best_col = any(t.get("best_score") is not None for t in trials)
+    headers = [
+        "trial",
+        "state",
+        *([f"{metric} (trial value)", f"best {metric} over epochs"] if best_col else [metric]),
+        *extra,
+        *params,
+    ]
     rows = [
         [
             t["number"],
             t["state"],
             t["value"],
+            *([t.get("best_score")] if best_col else []),
             *[t.get(k) for k in extra],
             *[t["params"].get(p) for p in params],
         ]
         for t in ranked
     ]
     parts.append("<h3>Trials</h3>" + table(headers, rows))
+    if best_col:
+        parts.append(
+            f"<p class=\"note\">Trial value: Optuna's value of the trial, for a pruned trial its last epoch's "
+            f"{esc(metric)}. Best over epochs: the trial's best validation {esc(metric)}, the figure successive "
+            "halving compares and the reasons below quote.</p>"
+        )
     # reasons are sentences: a table of their own keeps the wide parameter table readable
     reasons = [[t["number"], t["state"], t["reason"]] for t in ranked if t.get("reason")]
     if reasons:
@@ -635,7 +741,21 @@ def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -
     )
 
 
-def _answers(rows: Any, what: str = "node") -> str:
+def _ranking(part: Any, effort: Any) -> str | None:
+    """How answers are ordered (cli_graph's caption): over an ensemble, by mean rank, which the mean similarity
+    shown need not follow."""
+    own = part.get("effort") if isinstance(part, Mapping) else None
+    effort = own if isinstance(own, Mapping) else effort
+    runs = num(effort.get("ensemble")) if isinstance(effort, Mapping) else None
+    if runs is None or runs <= 1:
+        return None
+    return (
+        f"Ranked by mean rank over {runs:g} ensemble runs, not by the similarity shown; similarity: mean cosine "
+        "over the runs; support: share of runs with it in their top k."
+    )
+
+
+def _answers(rows: Any, what: str = "node", caption: str | None = None) -> str:
     """``Answer.to_dict()`` rows (node, similarity, support, score) as a table."""
     if not isinstance(rows, list) or not rows:
         return ""
@@ -651,14 +771,14 @@ def _answers(rows: Any, what: str = "node") -> str:
         headers.append("tied with (identical neighbours)")
         for line, r in zip(body, rows, strict=True):
             line.append(_tied(r.get("tied")))
-    return table(headers, body)
+    return table(headers, body, caption=caption)
 
 
 def _tied(tied: Any, show: int = 8) -> str:
     if not isinstance(tied, list) or not tied:
         return ""
     names = ", ".join(str(t) for t in tied[:show])
-    return f"{len(tied)}: {names}" + (f", … (+{len(tied) - show})" if len(tied) > show else "")
+    return names + (f", … (+{len(tied) - show} more)" if len(tied) > show else "")
 
 
 def _pct(value: Any) -> Any:
@@ -672,10 +792,24 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
         return []
     parts = []
     facts = [(f"graph {k}", v) for k, v in (g["graph"] or {}).items() if not isinstance(v, Mapping | list)]
+    effort = dict(g["effort"]) if isinstance(g["effort"], Mapping) else {}
+    auto: list[Any] = effort["auto"] if isinstance(effort.get("auto"), list) else []
     if isinstance(g["params"], Mapping):
-        facts += [(str(k), v) for k, v in g["params"].items() if not isinstance(v, Mapping | list)]
-    if isinstance(g["effort"], Mapping):
-        facts += [(f"effort: {k}", v) for k, v in g["effort"].items() if not isinstance(v, Mapping | list)]
+        for k, v in g["params"].items():
+            if isinstance(v, Mapping | list) or (k == "n_trials" and g["tune"]):
+                continue  # (tune's trial count is told, explained, with its trials)
+            if v == "auto" and effort.get(k) is not None:  # the value used, resolved from the graph's size
+                v = f"{fmt(effort[k])} (auto)"
+            elif effort.get(k) is not None and effort[k] != v:
+                v = f"{fmt(effort[k])} (asked: {fmt(v)})"
+            effort.pop(k, None)
+            facts.append((str(k), v))
+    if effort:
+        facts += [
+            (f"effort: {k}", f"{fmt(v)} (auto)" if k in auto else v)
+            for k, v in effort.items()
+            if not isinstance(v, Mapping | list)
+        ]
     if isinstance(g["timings"], Mapping):
         facts += [(f"seconds: {k}", v) for k, v in g["timings"].items() if not isinstance(v, Mapping | list)]
     if isinstance(g["input"], Mapping):
@@ -724,7 +858,7 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
             "<h3>Most similar to "
             + (f"<code>{esc(node)}</code>" if node is not None else "the node")
             + "</h3>"
-            + (_answers(rows) or render_json(sim))
+            + (_answers(rows, caption=_ranking(sim, g["effort"])) or render_json(sim))
         )
     rec = g["recommend"]
     if rec:
@@ -757,7 +891,9 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
                     ],
                 )
             if rec.get("peers"):
-                body += "<h4>Closest peers</h4>" + _answers(rec["peers"], "peer")
+                body += "<h4>Closest peers</h4>" + _answers(
+                    rec["peers"], "peer", caption=_ranking(rec, g["effort"])
+                )
             parts.append(head + body)
         else:
             parts.append(head + render_json(rec))
@@ -768,6 +904,7 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
         facts = [("best validation Macro-F1", num(first(tune, "best_validation_macro_f1", "best_score")))]
         if isinstance(best, Mapping):
             facts += [(f"best {k}", v) for k, v in best.items()]
+        facts.insert(0, ("trials", _tune_count(tune, trials)))
         facts += [
             ("walk sets generated", tune.get("walk_sets_generated")),
             ("seconds", num(tune.get("seconds"))),
@@ -811,6 +948,21 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
     if proj:
         parts.append(proj)
     return [Section("graph", "Graph embeddings", "".join(parts))]
+
+
+def _tune_count(tune: Mapping[str, Any], trials: list[Mapping[str, Any]]) -> str | None:
+    """One count of graph tune's trials, explained: the sampler may propose a setting again, and such a repeat
+    is served from the cache (``cached``) rather than counted against ``n_trials``."""
+    if not trials:
+        return None
+    cached = sum(1 for t in trials if t.get("cached"))
+    asked = (tune.get("params") or {}).get("n_trials") if isinstance(tune.get("params"), Mapping) else None
+    text = f"{len(trials)}"
+    if cached:
+        text += f": {len(trials) - cached} evaluated, {cached} repeated setting{'s' if cached > 1 else ''} served from cache"
+    if isinstance(asked, int) and not isinstance(asked, bool):
+        text += f" ({asked} asked for)"
+    return text
 
 
 SECTIONS: list[tuple[str, str, Callable[..., list[Section]]]] = [

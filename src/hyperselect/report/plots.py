@@ -245,8 +245,18 @@ def optimization_history(
         return _png(fig)
 
 
-def _axis_values(values: list[Any]) -> tuple[list[float], list[float], list[str], bool]:
-    """Map one parameter's values to [0, 1]; returns (positions, tick positions, tick labels, is_log)."""
+#: Where a parameter axis puts the trials that have no value for it (a conditional parameter such as momentum,
+#: sampled only for SGD with momentum): below the axis's range, labelled "n/a", so that every line goes on.
+NA_POS = -0.16
+
+
+def _axis_values(
+    values: list[Any], *, missing: float | None = None
+) -> tuple[list[float], list[float], list[str], bool]:
+    """Map one parameter's values to [0, 1]; returns (positions, tick positions, tick labels, is_log).
+
+    Absent values (``None``, NaN) are NaN, or ``missing`` with an "n/a" tick where that is given and some are
+    absent."""
     present = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
     numeric = [v for v in present if _finite(v)]
     if numeric and len(numeric) == len(present):
@@ -258,13 +268,18 @@ def _axis_values(values: list[Any]) -> tuple[list[float], list[float], list[str]
         pos = [(f(v) - a) / span if _finite(v) else math.nan for v in values]
         ticks = [0.0, 0.5, 1.0] if b != a else [0.0]
         labels = [f"{(10 ** (a + t * span)) if log else (a + t * span):.3g}" for t in ticks]
-        return pos, ticks, labels, log
-    cats = sorted({str(v) for v in present})
-    index = {c: i for i, c in enumerate(cats)}
-    denom = max(len(cats) - 1, 1)
-    pos = [index[str(v)] / denom if str(v) in index else math.nan for v in values]
-    ticks = [i / denom for i in range(len(cats))]
-    return pos, ticks, [plot_text(c, 14) for c in cats], False
+    else:
+        log = False
+        cats = sorted({str(v) for v in present})
+        index = {c: i for i, c in enumerate(cats)}
+        denom = max(len(cats) - 1, 1)
+        pos = [index[str(v)] / denom if str(v) in index else math.nan for v in values]
+        ticks = [i / denom for i in range(len(cats))]
+        labels = [plot_text(c, 14) for c in cats]
+    if missing is not None and any(math.isnan(p) for p in pos):
+        pos = [missing if math.isnan(p) else p for p in pos]
+        ticks, labels = [*ticks, missing], [*labels, "n/a"]
+    return pos, ticks, labels, log
 
 
 def parallel_coordinates(
@@ -287,7 +302,7 @@ def parallel_coordinates(
             return _png(fig)
         axes: list[list[float]] = []
         for p in params:
-            pos, ticks, labels, _ = _axis_values([t["params"].get(p) for t in rows])
+            pos, ticks, labels, _ = _axis_values([t["params"].get(p) for t in rows], missing=NA_POS)
             axes.append(pos)
             for tick, label in zip(ticks, labels, strict=True):
                 ax.text(
@@ -304,6 +319,15 @@ def parallel_coordinates(
         cmap = matplotlib.colormaps["viridis"]
         if not maximize:
             cmap = cmap.reversed()
+        if finite:  # the scale, next to the objective axis (the last one): which colour is better
+            from matplotlib.cm import ScalarMappable
+
+            bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01, fraction=0.03)
+            bar.set_label(
+                plot_text(f"{metric} of complete trials ({'higher' if maximize else 'lower'} is better)", 48),
+                fontsize=7,
+            )
+            bar.ax.tick_params(labelsize=7)
         xs = list(range(len(axes)))
         order = sorted(
             range(len(rows)),
@@ -326,10 +350,12 @@ def parallel_coordinates(
         ax.set_yticks([])
         ax.grid(False)
         ax.set_xlim(-0.6, len(axes) - 0.4)
-        ax.set_ylim(-0.06, 1.06)
+        ax.set_ylim(NA_POS - 0.06 if any(NA_POS in a for a in axes[:-1]) else -0.06, 1.06)
         for side in ("left", "bottom"):
             ax.spines[side].set_visible(False)
-        ax.set_title("Parallel coordinates of trials (colour: objective, grey: pruned or failed)")
+        ax.set_title(
+            "Parallel coordinates of trials (colour: objective, grey: pruned or failed; n/a: not used by the trial)"
+        )
         return _png(fig)
 
 

@@ -88,11 +88,15 @@ KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
         **dict.fromkeys(("task", "status", "study_name", "score_name"), _STR),
         **dict.fromkeys(("best_valid_score", "best_epoch", "best_trial", "refit_epochs", "seconds"), _NUM),
     },
-    "verdict.json": {
-        **dict.fromkeys(("recommendation", "metric", "best_network", "best_baseline"), _STR),
+    "verdict.json": {  # Verdict.to_dict (evaluate/verdict.py)
+        **dict.fromkeys(("recommendation", "preferred_model", "score_name", "tuned_with"), _STR),
+        **dict.fromkeys(("metric", "best_network", "best_baseline"), _STR),
         **dict.fromkeys(("models", "costs"), (list, dict)),
+        "candidates": _LIST,
         "reasons": (list, str),
-        **dict.fromkeys(("test", "effect_size", "learning_curve", "data"), _OBJ),
+        **dict.fromkeys(("test", "effect_size", "learning_curve", "data", "comparisons", "protocol"), _OBJ),
+        **dict.fromkeys(("network", "baseline", "skipped", "seconds"), _OBJ),
+        **dict.fromkeys(("alpha", "network_win_p_value"), _NUM),
     },
     "text_result.json": {
         **dict.fromkeys(("labels", "misclassified", "embeddings", "point_labels"), _LIST),
@@ -496,12 +500,13 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         reasons = [reasons]
     metric = str(first(v, "metric", "score_name", "scoring") or "score")
     models = []
-    for row in _named_rows(first(v, "models", "scores", "per_model", "results")):
-        scores = first(row, "scores", "split_scores", "fold_scores", "value")
+    # ``compare`` writes its candidates (Candidate.to_dict: cv_scores, cv_mean, cv_std, costs) as a list
+    for row in _named_rows(first(v, "candidates", "models", "scores", "per_model", "results")):
+        scores = first(row, "scores", "cv_scores", "split_scores", "fold_scores", "value")
         scores = list(scores) if isinstance(scores, Sequence) and not isinstance(scores, str) else []
         m, s = _mean_std(scores)
-        mean = num(first(row, "mean", "mean_score", "score"))
-        std = num(first(row, "std", "std_score"))
+        mean = num(first(row, "mean", "cv_mean", "mean_score", "score"))
+        std = num(first(row, "std", "cv_std", "std_score"))
         models.append(
             {
                 **row,
@@ -556,6 +561,21 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
             "level": num(v.get("ci_level")),
             "name": None,
         }
+    if effect is None and isinstance(test, Mapping) and num(test.get("mean_diff")) is not None:
+        # compare's TestResult: the difference of the means (network - baseline) with its CI
+        effect = {
+            "estimate": num(test.get("mean_diff")),
+            "low": num(test.get("ci_low")),
+            "high": num(test.get("ci_high")),
+            "level": num(first(test, "confidence", "level")),
+            "name": f"{metric} difference (network − baseline)",
+        }
+    comparisons = _comparisons(v.get("comparisons"))
+    pair = (
+        f"{best_network} vs {best_baseline}"
+        if best_network is not None and best_baseline is not None
+        else None
+    )
     return {
         "recommendation": rec,
         "headline": RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict"),
@@ -566,12 +586,67 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "best_network": None if best_network is None else str(best_network),
         "best_baseline": None if best_baseline is None else str(best_baseline),
         "p_value": p_value,
-        "test_name": None if test_name is None else str(test_name),
+        "test_name": None if test_name is None else str(test_name).replace("_", " "),
         "alpha": alpha,
         "effect": effect,
+        "standardized_effect": num(test.get("effect_size")) if isinstance(test, Mapping) else None,
+        "pair": pair,
+        "comparisons": comparisons,
+        "decision_p": _decision_p(v, rec, comparisons, best_network, best_baseline, effect),
+        "protocol": v.get("protocol") if isinstance(v.get("protocol"), Mapping) else None,
         "learning_curve": learning_curve_view(v.get("learning_curve")),
         "data": first(v, "data", "data_summary", "dataset"),
     }
+
+
+def _comparisons(raw: Any) -> list[dict[str, Any]]:
+    """compare's per-baseline tests of the best network (``{baseline: TestResult + p_holm}``) as rows."""
+    rows = []
+    for r in _named_rows(raw):
+        rows.append(
+            {
+                "name": r["name"],
+                **{
+                    k: num(r.get(k))
+                    for k in (
+                        "mean_diff",
+                        "ci_low",
+                        "ci_high",
+                        "statistic",
+                        "p_value",
+                        "p_holm",
+                        "effect_size",
+                    )
+                },
+                "confidence": num(r.get("confidence")),
+                "test": str(r["test"]).replace("_", " ") if isinstance(r.get("test"), str) else None,
+            }
+        )
+    return rows
+
+
+def _decision_p(
+    v: Mapping[str, Any],
+    rec: str,
+    comparisons: list[dict[str, Any]],
+    network: Any,
+    baseline: Any,
+    effect: Mapping[str, Any] | None,
+) -> tuple[str, float] | None:
+    """The p-value the recommendation rests on, with what it is (evaluate/verdict.py's decision): a win must
+    beat every baseline (the largest per-baseline p), a loss is one of several comparisons (Holm's p)."""
+    by_name = {c["name"]: c for c in comparisons}
+    p_all = num(v.get("network_win_p_value"))
+    diff = effect.get("estimate") if effect else None
+    if rec == "baseline":
+        preferred = first(v, "preferred_model")
+        name = preferred if preferred in by_name else baseline
+        p = by_name.get(str(name), {}).get("p_holm")
+        return (f"Holm-corrected p, {network} vs {name}", p) if p is not None else None
+    if p_all is not None and (rec == "network" or (diff is not None and diff >= 0)):
+        return (f"p that {network} beats every baseline (largest per-baseline p)", p_all)
+    p = by_name.get(str(baseline), {}).get("p_holm")
+    return (f"Holm-corrected p, {network} vs {baseline}", p) if p is not None else None
 
 
 def learning_curve_view(lc: Any) -> dict[str, Any] | None:
@@ -688,6 +763,9 @@ def _trial(i: int, t: Mapping[str, Any]) -> dict[str, Any]:
         "state": state,
         "params": dict(params) if isinstance(params, Mapping) else {},
         "curve": curve,
+        # each trial's best validation score over its epochs: what successive halving compares and its stop
+        # reasons quote (Optuna's value is a pruned trial's last epoch); computed from the curve where absent
+        "best_score": num(first(t, "best_score", "best_value")),
         "epochs": first(t, "epochs"),
         "reason": None if reason is None else str(reason),
         "seconds": num(first(t, "duration", "seconds", "duration_seconds")),
@@ -720,6 +798,7 @@ def _trials_from_csv(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
                 "state": _state(r.get("state")),
                 "params": params,
                 "curve": [],
+                "best_score": num(r.get("best_score")),
                 "epochs": _csv_value(r["epochs"]) if r.get("epochs") else None,
                 "reason": first({k: v for k, v in r.items() if v}, "reason", "user_attrs_fail_reason"),
                 "seconds": num(first(r, "seconds", "duration")),
@@ -791,6 +870,10 @@ def search_view(
     if not trials and not isinstance(best, Mapping) and not isinstance(raw_trials, list):
         return None
     direction = str(first(result, "direction") or "maximize").lower()
+    pick = min if direction.startswith("min") else max
+    for t in trials:
+        if t["best_score"] is None and t["curve"]:
+            t["best_score"] = pick(y for _, y in t["curve"])
     imp = first(result, "importances", "param_importances", "importance")
     metrics = metrics_of(result)
     counts: dict[str, int] = {}
@@ -1063,7 +1146,10 @@ def graph_view(g: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "params": first(emb, "params")
         or first(g, "params", "embedding_params", "node2vec")
         or next((p["params"] for p in parts if isinstance(p.get("params"), Mapping)), None),
-        "effort": first(embed, "effort") or first(g, "effort"),
+        # the walk effort used (num_walks, epochs, ensemble resolved from "auto"): each command's file has it
+        "effort": first(embed, "effort")
+        or first(g, "effort")
+        or next((p["effort"] for p in parts if isinstance(p.get("effort"), Mapping)), None),
         "timings": first(embed, "timings") or first(g, "timings"),
         "similar": similar if isinstance(similar, Mapping | list) else None,
         "recommend": recommend if isinstance(recommend, Mapping | list) else None,
