@@ -557,9 +557,47 @@ def test_cli_tune_writes_results(cli, tiny_classification_csv: Path, tmp_path: P
     )
     assert study.user_attrs["hyperselect"]["data"]["target"] == "target"
     assert study.user_attrs["hyperselect"]["group_size"] == 2
+    assert "s in all" in res.output
     res = CliRunner().invoke(cli, [*args, "--trials", "4", "--resume"])
     assert res.exit_code == 0, res.output
     assert json.loads((out / "result.json").read_text())["counts"]["finished"] == 4
+    assert "s this run" in res.output  # the seconds are this run's, not the study's
+    # a budget below what the study has runs nothing, and says so (it was silent)
+    res = CliRunner().invoke(cli, [*args, "--trials", "1", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert "--trials 1 is below the 4 trials the study already had: no trial was run" in res.output
+    assert json.loads((out / "result.json").read_text())["counts"]["finished"] == 4
+
+
+def test_cli_tune_that_cannot_write_its_results_says_where_the_trials_are(  # type: ignore[no-untyped-def]
+    cli, tiny_classification_csv: Path, tmp_path: Path
+) -> None:
+    """Before: the finished search ended in a Rich traceback (IsADirectoryError from the storage-error path)."""
+    out = tmp_path / "out"
+    (out / "result.json").mkdir(parents=True)  # as root, permissions do not stop a write: a folder in the way
+    args = ["tune", str(tiny_classification_csv), "--target", "target", "--trials", "2", "--batch-size", "2"]
+    res = CliRunner().invoke(cli, [*args, "--out", str(out), "--max-epochs", "3"])
+    assert res.exit_code == 1 and "Traceback" not in res.output, res.output
+    assert f"error: Cannot write the results into '{out}'" in res.output
+    assert "rerun the same command with --resume (no more trials are run)" in res.output
+    (out / "result.json").rmdir()
+    res = CliRunner().invoke(cli, [*args, "--out", str(out), "--max-epochs", "3", "--resume"])
+    assert res.exit_code == 0, res.output
+    assert json.loads((out / "result.json").read_text())["counts"]["finished"] == 2
+
+
+def test_an_interrupted_tune_says_how_to_keep_the_best_so_far(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from hyperselect.cli_search import _interrupted
+
+    journal = tmp_path / "study.journal"
+    journal.write_text("")
+    assert _interrupted(str(journal), "s", resume_hint=True, out=tmp_path).exit_code == 130
+    err = capsys.readouterr().err
+    assert "rerun the same command with --resume to continue" in err
+    assert (
+        f"rerun it with --resume --trials 1: no more trials are run, and the best so far is refit and written to '{tmp_path}'"
+        in err
+    )
 
 
 @pytest.mark.parametrize(

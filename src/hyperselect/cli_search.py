@@ -28,7 +28,7 @@ from hyperselect._cli_options import (
     parse_task,
     read_options,
 )
-from hyperselect.errors import ConfigError, HyperselectError, StorageError
+from hyperselect.errors import ConfigError, DataError, HyperselectError, StorageError
 
 log = logging.getLogger(__name__)
 
@@ -116,15 +116,23 @@ def _storage_failed(exc: Exception, storage: str | None, *, resume_hint: bool) -
     return _fail(StorageError(f"{failure} The finished trials are kept in the storage: {how} once it works."))
 
 
-def _interrupted(storage: str | None, study: str, *, resume_hint: bool) -> typer.Exit:
+def _interrupted(
+    storage: str | None, study: str, *, resume_hint: bool, out: Path | None = None
+) -> typer.Exit:
     """Ctrl-C: say where the finished trials are and how to go on (typer would exit with no word)."""
     from hyperselect.search.storage import describe_storage, is_url
 
     if storage is not None and (is_url(storage) or Path(storage).exists()):
         how = "rerun the same command with --resume" if resume_hint else "start a worker again"
+        best = (
+            " To stop here instead, rerun it with --resume --trials 1: no more trials are run, and the best so far "
+            "is refit and written" + (f" to '{out}'" if out is not None else "") + "."
+            if resume_hint
+            else ""
+        )
         typer.echo(
             f"interrupted: the finished trials of study {study!r} are kept in {describe_storage(storage)}; "
-            f"{how} to continue (interrupted trials are run again).",
+            f"{how} to continue (interrupted trials are run again).{best}",
             err=True,
         )
     else:
@@ -235,14 +243,26 @@ def register(app: typer.Typer) -> None:
                 progress=True,
             )
             if out is not None:
-                result.save(out)
+                try:
+                    result.save(out)
+                except OSError as exc:  # the search is done and stored: say so, and how to get the files
+                    raise DataError(
+                        f"Cannot write the results into '{out}': {exc.strerror or exc} ('{exc.filename}'). The "
+                        f"trials are kept in {result.storage}: rerun the same command with --resume (no more "
+                        f"trials are run) once '{out}' can take result.json and trials.csv."
+                    ) from exc
         except HyperselectError as exc:
             raise _fail(exc) from exc
         except KeyboardInterrupt:
-            raise _interrupted(store, name, resume_hint=True) from None
+            raise _interrupted(store, name, resume_hint=True, out=out) from None
         except Exception as exc:
             raise _storage_failed(exc, store, resume_hint=True) from exc
         c = result.counts
+        if resume and c["finished"] > trials:
+            typer.echo(
+                f"note: --trials {trials} is below the {c['finished']} trials the study already had: no trial "
+                "was run; the results are those of the study's best."
+            )
         # rows of trials.csv that are no trial of the budget: runs cut by a crash and retried, and trials asked
         # past the budget by a parallel worker (closed unrun): said, so that the table's row count adds up
         extra = [
@@ -255,7 +275,8 @@ def register(app: typer.Typer) -> None:
         ]
         typer.echo(
             f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
-            f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed) in {result.seconds:.1f} s"
+            f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed); "
+            f"{result.seconds:.1f} s {'this run' if resume else 'in all'}"
             + (f"; trials.csv also lists {', '.join(extra)}" if extra else "")
         )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
