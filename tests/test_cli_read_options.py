@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from hyperselect.cli import app
 from hyperselect.cli_search import load_data
 from hyperselect.cli_verdict import load_compare_data
-from hyperselect.errors import ConfigError
+from hyperselect.errors import ConfigError, DataError
 from hyperselect.search.study import load_data_ref
 
 runner = CliRunner()
@@ -65,6 +65,17 @@ def test_load_data_reads_and_workers_read_the_same(tmp_path: Path) -> None:
     assert any("Köln" in n for n in d.feature_names)
     with pytest.raises(Exception, match=r"--decimal ,"):
         load_data(str(path), "y", 0, {"sep": ";", "encoding": "latin-1"})
+
+
+def test_a_worker_without_the_studys_data_file_is_told_where_the_path_comes_from(tmp_path: Path) -> None:
+    path = _european(tmp_path / "eu.csv")
+    read = {"sep": ";", "encoding": "latin-1", "decimal": ",", "thousands": ".", "na_values": ["-"]}
+    _, ref = load_data(str(path), "y", 0, read)
+    path.rename(tmp_path / "moved.csv")  # another machine, where the file lives elsewhere
+    with pytest.raises(
+        DataError, match=r"The study was created from the data file '.*eu\.csv' \(target 'y'\)"
+    ):
+        load_data_ref(ref)
 
 
 def test_cli_advise_and_train_take_the_options(tmp_path: Path) -> None:

@@ -276,9 +276,36 @@ def test_bad_split_sizes_are_config_errors(tmp_path: Path) -> None:
     ):
         prepare_tabular(path, "y", valid_size=0.6, test_size=0.5)
     with pytest.raises(
-        ConfigError, match=r"The 'test_size' parameter of make_splits must be a float in \[0, 1\)"
+        ConfigError, match=r"The 'test_size' parameter of prepare_tabular must be a float in \[0, 1\)"
     ):
         prepare_tabular(path, "y", test_size=1.5)
+
+
+def test_split_argument_errors_name_the_function_called(tmp_path: Path) -> None:
+    path = tmp_path / "ok.csv"
+    path.write_text("a,b,y\n" + GOOD_ROWS)
+    df = pd.read_csv(path)
+    # not make_splits, the internal function that cuts the rows; the seed range is numpy's, as for tune
+    for source in (path, df):
+        with pytest.raises(
+            ConfigError,
+            match=r"^The 'random_state' parameter of prepare_tabular must be an int in \[0, 4294967295\]\. "
+            r"Got None\.$",
+        ):
+            prepare_tabular(source, "y", random_state=None)  # type: ignore[arg-type]
+        with pytest.raises(
+            ConfigError, match=r"^The 'valid_size' parameter of prepare_tabular must be a float in \(0, 1\)"
+        ):
+            prepare_tabular(source, "y", valid_size=1.0)
+    with pytest.raises(ConfigError, match=r"^The 'random_state' parameter of load_builtin must be an int in"):
+        load_builtin("iris", random_state=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^The 'random_state' parameter of prepare_arrays must be"):
+        prepare_arrays(np.ones((20, 2)), np.arange(20) % 2, random_state=-1)
+    with pytest.raises(ConfigError, match=r"^The 'test_size' parameter of prepare_arrays must be"):
+        prepare_arrays(np.ones((20, 2)), np.arange(20) % 2, test_size=1.0)
+    # the top of the range works (the second cut's seed wraps around instead of overflowing)
+    data = load_builtin("iris", random_state=2**32 - 1)
+    assert len(data.y_train) + len(data.y_valid) + len(data.y_test) == 150
 
 
 @pytest.mark.parametrize(

@@ -131,3 +131,57 @@ def test_a_model_saved_for_cuda_loads_on_the_cpu_with_a_warning(tmp_path, saved,
     assert est.get_params()["device"] == "cuda"
     X, _ = data
     np.testing.assert_array_equal(est.predict(X), load_estimator(saved).predict(X))
+
+
+def test_a_tuned_config_becomes_a_fitted_estimator_with_the_same_hyperparameters():
+    from hyperselect.data import load_builtin
+    from hyperselect.search import tune
+
+    data = load_builtin("iris")
+    best = tune(data, n_trials=2, max_epochs=2, refit=False, random_state=0).best_config
+    X, y = data.X_train, data.y_train
+    # the natural path: MLPConfig.to_dict() holds arch='mlp', which the estimators accept
+    splat = NeuralNetClassifier(**best.to_dict(), random_state=0).fit(X, y)
+    assert splat.config_ == best
+    from_cfg = NeuralNetClassifier.from_config(best, random_state=0).fit(X, y)
+    assert from_cfg.config_ == best and from_cfg.random_state == 0
+    again = NeuralNetClassifier.from_config(best.to_dict())  # a config read back from result.json
+    assert again.hidden == best.hidden and again.lr == best.lr and again.arch == "mlp"
+    np.testing.assert_allclose(splat.predict_proba(X), from_cfg.predict_proba(X))
+    # a keyword overrides the config's value
+    assert NeuralNetClassifier.from_config(best, max_epochs=1).max_epochs == 1
+
+
+def test_a_cnn_config_is_refused_clearly(data):
+    from hyperselect.nn.config import CNNConfig
+
+    X, _ = data
+    with pytest.raises(
+        errors.ConfigError, match=r"'arch' parameter of NeuralNetClassifier must be 'mlp'.*'cnn'"
+    ):
+        NeuralNetClassifier.from_config(CNNConfig())
+    with pytest.raises(
+        errors.ConfigError, match=r"'arch' parameter of NeuralNetRegressor must be 'mlp'.*refit"
+    ):
+        NeuralNetRegressor(arch="cnn").fit(X, X[:, 0])
+    with pytest.raises(errors.ConfigError, match=r"unknown hyperparameter\(s\) \['widht'\]"):
+        NeuralNetClassifier.from_config({"widht": 3})
+
+
+def test_batch_norm_with_batches_of_one_row_is_a_config_error(data):
+    from hyperselect.nn.config import MLPConfig
+
+    X, y = data
+    with pytest.raises(
+        errors.ConfigError,
+        match=r"^The 'batch_size' parameter of NeuralNetClassifier must be an int in \[2, inf\) when "
+        r"norm='batch'.*Got 1\.",
+    ):
+        NeuralNetClassifier(**{**FAST, "norm": "batch", "batch_size": 1}).fit(X, y)
+    with pytest.raises(errors.ConfigError, match=r"'batch_size' parameter of MLPConfig .* norm='batch'"):
+        MLPConfig(norm="batch", batch_size=1)
+    NeuralNetClassifier(**{**FAST, "norm": "layer", "batch_size": 1, "max_epochs": 1}).fit(X, y)
+    # a held-out share that would leave one training row leaves two instead
+    small = NeuralNetClassifier(**{**FAST, "norm": "batch", "batch_size": 2, "validation_fraction": 0.9})
+    small.fit(X[:4], np.array(["a", "b", "a", "b"]))
+    assert small.n_iter_ == 3

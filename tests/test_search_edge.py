@@ -207,6 +207,14 @@ def tiny(data, **kw):  # type: ignore[no-untyped-def]
         ({"timeout": True}, ConfigError, "'timeout' parameter of tune"),
         ({"batch_size": True}, ConfigError, "'batch_size' parameter of tune"),
         ({"space": {"fix": {"lr": 0.1}}}, ConfigError, r"must be a SearchSpace.*advise\(data\).apply"),
+        (
+            {"device": "gpu"},
+            ConfigError,
+            r"^The 'device' parameter of tune must be None or one of 'cpu', 'cuda', 'cuda:N', 'mps'\. "
+            r"Got 'gpu'\.$",
+        ),
+        ({"device": 0}, ConfigError, r"'device' parameter of tune must be None or one of"),
+        ({"device": "meta"}, ConfigError, r"'device' parameter of tune must be None or one of"),
     ],
 )
 def test_bad_tune_arguments_are_refused_before_the_storage_is_opened(  # type: ignore[no-untyped-def]
@@ -221,6 +229,46 @@ def test_bad_tune_arguments_are_refused_before_the_storage_is_opened(  # type: i
 def test_tune_needs_tabular_data() -> None:
     with pytest.raises(DataError, match=r"must be a TabularData.*Got ndarray"):
         tune(np.zeros((10, 3)), n_trials=2)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
+def test_tune_refuses_a_device_this_machine_lacks_before_the_study(iris, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "study.journal"
+    with pytest.raises(
+        ConfigError, match=r"^The 'device' parameter of tune is 'cuda', but this machine has no CUDA"
+    ):
+        tiny(iris, storage=str(journal), device="cuda")
+    assert not journal.exists()
+
+
+def test_a_trial_planner_refuses_an_unknown_device_clearly(iris) -> None:  # type: ignore[no-untyped-def]
+    from hyperselect.nn.config import MLPConfig
+    from hyperselect.train.planner import Planner
+
+    with pytest.raises(ConfigError, match=r"'device' must be 'cpu', 'cuda' or 'cuda:N'\. Got 'gpu'"):
+        Planner(
+            [MLPConfig()],
+            iris.X_train,
+            iris.y_train,
+            iris.X_valid,
+            iris.y_valid,
+            task=iris.task,
+            device="gpu",
+        )
+
+
+def test_advise_needs_tabular_data_like_tune() -> None:
+    import pandas as pd
+
+    df = pd.DataFrame({"a": [1.0, 2.0, 3.0], "label": [0, 1, 0]})
+    with pytest.raises(
+        DataError,
+        match=r"^The 'data' parameter of advise must be a TabularData \(from hyperselect.data: .*Got DataFrame\. "
+        r"For a DataFrame, call prepare_tabular\(df, target=\.\.\.\) first\.$",
+    ):
+        advise(df)
+    with pytest.raises(DataError, match=r"'data' parameter of advise must be a TabularData.*Got ndarray\.$"):
+        advise(np.zeros((10, 3)))
 
 
 def test_random_state_none_draws_a_seed_and_numpy_ints_are_ints(iris) -> None:  # type: ignore[no-untyped-def]

@@ -501,3 +501,24 @@ def test_the_width_and_batch_reasons_name_the_rule_that_set_the_numbers() -> Non
     tall = advise(prepare_arrays(rng.normal(size=(3000, 40)), np.arange(3000) % 2, name="tall"))
     assert "about twice the 40 input features" in tall.reasons["width"]
     assert "at most a tenth of the 2100 training rows" in tall.reasons["batch_size"]
+
+
+def test_advise_keywords_may_repeat_the_datas_facts_but_not_contradict_them() -> None:
+    from hyperselect.data import load_builtin
+
+    iris = load_builtin("iris")  # 104 training rows, 4 features, 3 classes
+    same = advise(iris, n_rows=104, n_features=4, task="multiclass", n_classes=3)
+    assert same.to_dict() == advise(iris).to_dict()
+    for kwargs, shown in (
+        ({"n_features": 99}, r"'n_features' parameter of advise is 99, but the data has n_features=4"),
+        ({"n_rows": 5}, r"'n_rows' parameter of advise is 5, but the data has n_rows=104"),
+        (
+            {"task": "regression"},
+            r"'task' parameter of advise is 'regression', but the data has task='multiclass'",
+        ),
+        ({"n_classes": 7}, r"'n_classes' parameter of advise is 7, but the data has n_classes=3"),
+    ):
+        with pytest.raises(ConfigError, match=shown + r".*leave out data"):
+            advise(iris, **kwargs)
+    with pytest.raises(ConfigError, match="the data has n_features=4"):
+        data_shape(iris, n_features=99)

@@ -371,3 +371,56 @@ def test_cli_cache_dir_that_is_a_file_exits_2(tmp_path: Path) -> None:
     p = _csv(tmp_path / "w.csv", {"red": 5, "white": 5})
     res = _invoke(p, "--text", "note", "--label", "colour", "--cache-dir", p)
     assert res.exit_code == 2 and "is a file" in res.output
+
+
+# ----------------------------------------------------------------- 4. one string, missing texts, caller's name
+
+
+def _no_model(monkeypatch: pytest.MonkeyPatch) -> SentenceEncoder:
+    """An encoder whose model must not load: the input is refused before any work."""
+
+    def load(model: Any, *, device: str) -> tuple[Any, str]:
+        raise AssertionError("the model was loaded for input that should have been refused")
+
+    monkeypatch.setattr(rt, "load_sentence_model", load)
+    return SentenceEncoder(progress=False, use_cache=False)
+
+
+@pytest.mark.parametrize("one", ["hello world", b"hello world"])
+def test_encoder_refuses_a_lone_string_instead_of_embedding_its_characters(
+    monkeypatch: pytest.MonkeyPatch, one: Any
+) -> None:
+    enc = _no_model(monkeypatch)
+    with pytest.raises(ConfigError, match=r"'texts' parameter of SentenceEncoder.encode.*encode\(\[text\]\)"):
+        enc.encode(one)
+
+
+def test_encoder_refuses_missing_texts_naming_their_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
+    enc = _no_model(monkeypatch)
+    with pytest.raises(DataError, match=r"2 missing text\(s\) \(None or NaN\) at position\(s\) 0, 3 "):
+        enc.encode([None, "None", "", float("nan"), "nan"])
+    column = pd.Series(["a note", None, "another"], dtype=object)
+    with pytest.raises(DataError, match=r"position\(s\) 1 .*dropna"):
+        enc.encode(column)
+    with pytest.raises(DataError, match=r"position\(s\) 0 "):
+        enc.encode(pd.array([pd.NA, "x"], dtype="string"))
+
+
+def test_prepare_text_refuses_a_lone_string() -> None:
+    with pytest.raises(ConfigError, match=r"'texts' parameter of prepare_text must be a sequence.*got a str"):
+        prepare_text("just one text", ["a"])
+    with pytest.raises(ConfigError, match=r"'labels' parameter of prepare_text.*got a str"):
+        prepare_text(["one text", "two texts"], "ab")
+
+
+def test_option_errors_name_the_function_called(tmp_path: Path) -> None:
+    texts, labels = _texts({"red": 3, "white": 3})
+    with pytest.raises(ConfigError, match=r"'top_classes' parameter of prepare_text must be"):
+        prepare_text(texts, labels, top_classes=0)
+    with pytest.raises(ConfigError, match=r"'balance' parameter of prepare_text must be"):
+        prepare_text(texts, labels, balance=0)
+    path = _csv(tmp_path / "notes.csv", {"red": 3, "white": 3})
+    with pytest.raises(ConfigError, match=r"'top_classes' parameter of load_text must be"):
+        load_text(path, "note", "colour", top_classes=0)

@@ -18,7 +18,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from hyperselect.data import load_builtin, prepare_arrays
-from hyperselect.errors import ConfigError
+from hyperselect.errors import ConfigError, DataError
 from hyperselect.evaluate import (
     RECOMMENDATIONS,
     Verdict,
@@ -271,7 +271,7 @@ def test_compare_checks_every_argument_before_any_work(
 
 
 def test_compare_names_a_table_passed_where_data_is_expected() -> None:
-    with pytest.raises(ConfigError, match=r"'data' parameter of compare must be a TabularData.*Got str"):
+    with pytest.raises(DataError, match=r"'data' parameter of compare must be a TabularData.*Got str"):
         compare("data.csv")  # type: ignore[arg-type]
 
 

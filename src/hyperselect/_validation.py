@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hyperselect.errors import ConfigError
+from hyperselect.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True)
@@ -105,3 +105,19 @@ def check_params(owner: str, params: Mapping[str, Any], constraints: Mapping[str
             raise ConfigError(
                 f"The {name!r} parameter of {owner} must be {constraint.describe()}. Got {value!r}."
             )
+
+
+def check_tabular_data(caller: str, data: Any, *, or_none: bool = False) -> None:
+    """Raise :class:`DataError` unless ``data`` is a prepared table (what ``tune``, ``advise`` and ``compare``
+    take), naming ``caller`` and, for a DataFrame, the function that prepares one."""
+    if all(hasattr(data, a) for a in ("X_train", "y_train", "X_valid", "y_valid", "task")):
+        return
+    raise DataError(
+        f"The 'data' parameter of {caller} must be a TabularData (from hyperselect.data: load_builtin, "
+        f"prepare_tabular or prepare_arrays){' or None' if or_none else ''}. Got {type(data).__name__}."
+        + (
+            " For a DataFrame, call prepare_tabular(df, target=...) first."
+            if hasattr(data, "columns")
+            else ""
+        )
+    )

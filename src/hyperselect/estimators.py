@@ -23,6 +23,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -39,7 +40,7 @@ from hyperselect import errors
 from hyperselect._io import atomic_write_bytes, atomic_write_text, check_out_folder, to_json
 from hyperselect._validation import Interval, NoneOr, Options, check_params
 from hyperselect.errors import ConfigError, TrainingError
-from hyperselect.nn.config import MLPConfig, config_from_dict
+from hyperselect.nn.config import MLPConfig, check_batch_norm, config_from_dict
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.nn.mlp import build_model
 from hyperselect.tasks import Task
@@ -67,6 +68,16 @@ def _extra_constraints() -> dict[str, Any]:
         "device": NoneOr(Options(("cpu", "cuda", "mps"))),
         "verbose": Interval(int, 0, None, bools=True),
     }
+
+
+def _arch_message(owner: str, arch: Any) -> str:
+    if arch == "cnn":
+        return (
+            f"The 'arch' parameter of {owner} must be 'mlp'. Got 'cnn': {owner} is a multi-layer perceptron "
+            "and cannot train a convolutional config; a tuned CNN is TuneResult.refit_model (a torch module), "
+            "or tune with arch='mlp' for a config this estimator can take."
+        )
+    return f"The 'arch' parameter of {owner} must be 'mlp' (the only architecture it trains). Got {arch!r}."
 
 
 def _scale_hint(X: np.ndarray, name: str) -> str:
@@ -144,6 +155,7 @@ class _NeuralNetBase(BaseEstimator):
         random_state: int | np.random.RandomState | None = None,
         device: str | None = None,
         verbose: int | bool = 0,
+        arch: str = "mlp",
     ) -> None:
         self.hidden = hidden
         self.activation = activation
@@ -171,15 +183,47 @@ class _NeuralNetBase(BaseEstimator):
         self.random_state = random_state
         self.device = device
         self.verbose = verbose
+        # MLPConfig.to_dict() carries arch, so NeuralNetClassifier(**result.best_config.to_dict()) works
+        self.arch = arch
+
+    @classmethod
+    def from_config(cls, config: MLPConfig | Mapping[str, Any], **params: Any) -> Any:
+        """An unfitted estimator with the hyperparameters of ``config`` -- an :class:`MLPConfig` or its
+        ``to_dict()``, e.g. ``tune(...).best_config`` -- and ``params`` for the estimator's own arguments
+        (``random_state``, ``validation_fraction``, ``device``, ``verbose``; a hyperparameter given here
+        overrides the config's).
+
+        ``est = NeuralNetClassifier.from_config(result.best_config, random_state=0).fit(X, y)`` trains the tuned
+        configuration on your own ``X``; ``NeuralNetClassifier(**result.best_config.to_dict())`` is the same
+        without the extra arguments.  A convolutional config (``arch='cnn'``) is refused: the estimators are
+        multi-layer perceptrons (a tuned CNN is ``TuneResult.refit_model``).
+        """
+        d = config.to_dict() if isinstance(config, MLPConfig) else dict(config)
+        arch = d.get("arch", "mlp")
+        if arch != "mlp":
+            raise ConfigError(_arch_message(cls.__name__, arch))
+        unknown = sorted(set(d) - set(CONFIG_FIELDS) - {"arch"})
+        if unknown:
+            raise ConfigError(
+                f"{cls.__name__}.from_config: unknown hyperparameter(s) {unknown}; expected MLPConfig fields "
+                f"({', '.join(CONFIG_FIELDS)})."
+            )
+        if isinstance(d.get("hidden"), list):
+            d["hidden"] = tuple(d["hidden"])
+        return cls(**{**d, **params})
 
     # ------------------------------------------------------------------ validation
     def _validate_params(self) -> MLPConfig:
         """Check every constructor argument (the one place) and build the config they describe."""
         params = self.get_params(deep=False)
+        name = type(self).__name__
+        if params.get("arch", "mlp") != "mlp":
+            raise ConfigError(_arch_message(name, params["arch"]))
         constraints = {**MLPConfig._constraints(), **_extra_constraints(), "loss": Options(self._losses)}
         if isinstance(self.random_state, np.random.RandomState):
             del constraints["random_state"]  # scikit-learn's convention: a RandomState instance is fine too
-        check_params(type(self).__name__, params, constraints)
+        check_params(name, params, constraints)
+        check_batch_norm(name, params["norm"], params["batch_size"])
         return MLPConfig(**{k: params[k] for k in CONFIG_FIELDS})
 
     def _torch_device(self) -> torch.device:
@@ -239,7 +283,8 @@ class _NeuralNetBase(BaseEstimator):
         if n < 4:
             idx = np.arange(n)
             return idx, idx
-        n_valid = min(n - 1, max(1, round(self.validation_fraction * n)))
+        # at least 2 training rows: batch normalisation cannot train on one, and one row teaches nothing
+        n_valid = min(n - 2, max(1, round(self.validation_fraction * n)))
         rng = np.random.RandomState(seed)
         if y_codes is not None:
             counts = np.bincount(y_codes)
@@ -495,7 +540,9 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     """A multi-layer perceptron classifier (binary, multiclass or multilabel) trained by hyperselect.
 
     Parameters are those of :class:`~hyperselect.nn.MLPConfig` plus ``validation_fraction`` (rows held out for
-    early stopping), ``random_state``, ``device`` (``None``: CUDA when available) and ``verbose``.  A 2-D 0/1
+    early stopping), ``random_state``, ``device`` (``None``: CUDA when available) and ``verbose``; ``arch`` is
+    accepted as ``"mlp"`` only, so a tuned config becomes an estimator with
+    ``NeuralNetClassifier(**result.best_config.to_dict())`` or :meth:`from_config`.  A 2-D 0/1
     ``y`` is a multilabel problem (one sigmoid output per label).
 
     Attributes: ``classes_``, ``n_features_in_``, ``model_`` (the torch module), ``config_``, ``history_``,

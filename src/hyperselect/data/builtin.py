@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from hyperselect._validation import check_params
+from hyperselect.data.splits import SPLIT_CONSTRAINTS
 from hyperselect.data.tabular import TabularData, prepare_arrays
 from hyperselect.errors import DataError
 from hyperselect.tasks import Task
@@ -41,6 +43,7 @@ def load_builtin(name: str, random_state: int = 0) -> TabularData:
     its training set.  ``input_shape`` is ``(1, 8, 8)`` for digits and ``(1, 40)`` for mnist1d so convolutional
     networks can view each row as an image or signal; plain tables have ``None``.
     """
+    check_params("load_builtin", {"random_state": random_state}, SPLIT_CONSTRAINTS)
     if name not in BUILTIN_DATASETS:
         close = difflib.get_close_matches(str(name), list(BUILTIN_DATASETS), n=1)
         hint = f" Did you mean {close[0]!r}?" if close else ""

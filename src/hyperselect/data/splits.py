@@ -31,20 +31,22 @@ class SplitWarning(UserWarning):
     """A split could not be made the way it was asked for (for example, stratification was dropped)."""
 
 
+#: The split arguments' constraints; public loaders check them under their own name before any work.  Seeds
+#: are numpy's full range; the second cut's seed ``random_state + 1`` wraps around.
+SPLIT_CONSTRAINTS: dict[str, Interval] = {
+    "valid_size": Interval(float, 0.0, 1.0, closed="left"),
+    "test_size": Interval(float, 0.0, 1.0, closed="left"),
+    "random_state": Interval(int, 0, 2**32 - 1),
+}
+
+
 def split_sizes(n_rows: int, valid_size: float, test_size: float) -> tuple[int, int, int]:
     """Row counts ``(n_train, n_valid, n_test)`` for fractions of ``n_rows``.
 
     Valid and test round *up* so that a requested non-zero split is never empty; the training split takes what
     is left and must keep at least :data:`MIN_TRAIN_ROWS` rows.
     """
-    check_params(
-        "make_splits",
-        {"valid_size": valid_size, "test_size": test_size},
-        {
-            "valid_size": Interval(float, 0.0, 1.0, closed="left"),
-            "test_size": Interval(float, 0.0, 1.0, closed="left"),
-        },
-    )
+    check_params("make_splits", {"valid_size": valid_size, "test_size": test_size}, SPLIT_CONSTRAINTS)
     if valid_size + test_size >= 1.0:
         raise ConfigError(
             f"valid_size + test_size must be below 1 so that rows are left for training. "
@@ -80,7 +82,7 @@ def make_splits(
     """
     y = np.asarray(y)
     n_rows = len(y)
-    check_params("make_splits", {"random_state": random_state}, {"random_state": Interval(int, 0, 2**32 - 2)})
+    check_params("make_splits", {"random_state": random_state}, SPLIT_CONSTRAINTS)
     _, n_valid, n_test = split_sizes(n_rows, valid_size, test_size)
     all_idx = np.arange(n_rows)
 
@@ -136,7 +138,7 @@ def _split(
     if n_valid > 0:
         # A different seed for the second cut so the two splits are not correlated by construction.
         rest, valid = train_test_split(
-            rest, test_size=n_valid, random_state=random_state + 1, stratify=rest_labels
+            rest, test_size=n_valid, random_state=(random_state + 1) % 2**32, stratify=rest_labels
         )
     return (
         np.sort(rest).astype(np.int64),
@@ -145,4 +147,4 @@ def _split(
     )
 
 
-__all__ = ["MIN_TRAIN_ROWS", "SplitWarning", "make_splits", "split_sizes"]
+__all__ = ["MIN_TRAIN_ROWS", "SPLIT_CONSTRAINTS", "SplitWarning", "make_splits", "split_sizes"]

@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from hyperselect._validation import Options, check_params
-from hyperselect.data.splits import make_splits
+from hyperselect._validation import Interval, Options, check_params
+from hyperselect.data.splits import SPLIT_CONSTRAINTS, make_splits
 from hyperselect.errors import ConfigError, DataError
 from hyperselect.represent.tabular import coerce_features, fit_transform_splits
 from hyperselect.tasks import Task
@@ -1403,7 +1403,7 @@ def prepare_tabular(
     DataFrame they apply to its text columns.
     """
     task_ = _coerce_task(task)
-    _check_valid_size("prepare_tabular", valid_size)
+    _check_split_args("prepare_tabular", valid_size, test_size, random_state)
     options = _read_options("prepare_tabular", na_values, decimal, thousands)
     if isinstance(source, pd.DataFrame):
         frame = _apply_options(_frame_from_dataframe(source, "DataFrame"), options)
@@ -1490,7 +1490,7 @@ def prepare_arrays(
     from sklearn.preprocessing import StandardScaler
 
     task_ = _coerce_task(task)
-    _check_valid_size("prepare_arrays", valid_size)
+    _check_split_args("prepare_arrays", valid_size, test_size, random_state)
     X_arr, y_arr = _check_arrays(X, y, name)
     n_main = len(X_arr)
     if test is not None:
@@ -1568,14 +1568,21 @@ def prepare_arrays(
 # helpers for the public API
 
 
-def _check_valid_size(owner: str, valid_size: float) -> None:
-    """An empty validation split is accepted by :func:`make_splits` but not by anything that trains."""
+def _check_split_args(owner: str, valid_size: float, test_size: float, random_state: int) -> None:
+    """The split arguments, checked under the name of the function the user called (not :func:`make_splits`,
+    which checks them again for its own callers).  An empty validation split is accepted by
+    :func:`make_splits` but not by anything that trains."""
     if isinstance(valid_size, int | float) and not isinstance(valid_size, bool) and valid_size == 0:
         raise ConfigError(
             f"The 'valid_size' parameter of {owner} must be a float in (0, 1). Got {valid_size!r}. "
             f"A validation split is needed: early stopping, the hyperparameter search and the verdict all "
             f"score networks on it (the test split is kept for the final, unbiased score)."
         )
+    check_params(
+        owner,
+        {"valid_size": valid_size, "test_size": test_size, "random_state": random_state},
+        {**SPLIT_CONSTRAINTS, "valid_size": Interval(float, 0.0, 1.0, closed="neither")},
+    )
 
 
 def _check_arrays(X: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -331,6 +331,7 @@ def load_text(
     ``keep_columns`` are carried along (aligned with the kept rows) in :attr:`TextData.extra`, e.g. the
     ``split`` column of 20 Newsgroups.  ``sep`` and ``encoding`` go to :func:`read_text_table`.
     """
+    _check_options("load_text", top_classes, balance)
     p = Path(path)
     shown = _display(p)
     if text == label:
@@ -357,6 +358,20 @@ def load_text(
         label_column=label,
         extra=extra,
     )
+
+
+def _check_options(owner: str, top_classes: Any, balance: Any) -> None:
+    """The cleaning options, checked under the name of the function the caller called."""
+    if top_classes is not None and (
+        isinstance(top_classes, bool) or not isinstance(top_classes, int) or top_classes < 2
+    ):
+        raise ConfigError(
+            f"The 'top_classes' parameter of {owner} must be an int in [2, inf) or None. Got {top_classes!r}."
+        )
+    if not isinstance(balance, bool) and (not isinstance(balance, int) or balance < 1):
+        raise ConfigError(
+            f"The 'balance' parameter of {owner} must be a bool or an int in [1, inf). Got {balance!r}."
+        )
 
 
 def _text_or_missing(v: Any) -> str:
@@ -388,17 +403,14 @@ def prepare_text(
     ``top_classes`` most frequent labels are kept, then classes are balanced.  ``balance=True`` keeps as many
     rows per class as the smallest class has; an int keeps ``min(that int, smallest class)``.
     """
-    if top_classes is not None and (
-        isinstance(top_classes, bool) or not isinstance(top_classes, int) or top_classes < 2
-    ):
-        raise ConfigError(
-            f"The 'top_classes' parameter of load_text must be an int in [2, inf) or None. "
-            f"Got {top_classes!r}."
-        )
-    if not isinstance(balance, bool) and (not isinstance(balance, int) or balance < 1):
-        raise ConfigError(
-            f"The 'balance' parameter of load_text must be a bool or an int in [1, inf). Got {balance!r}."
-        )
+    _check_options("prepare_text", top_classes, balance)
+    for name, value in (("texts", texts), ("labels", labels)):
+        if isinstance(value, str | bytes):
+            # iterating it would make one row per character ("13 texts but 1 labels")
+            raise ConfigError(
+                f"The {name!r} parameter of prepare_text must be a sequence (a list, a pandas Series, ...) "
+                f"with one entry per row; got a {type(value).__name__}. Wrap a single entry in a list."
+            )
     # a cell that is only a missing-value token (NaN, NA, N/A, null, ...: NA_TOKENS, as for tables) is missing,
     # not the text "NaN" or a class called "N/A"
     t = pd.Series(list(texts), dtype=object).map(_text_or_missing)

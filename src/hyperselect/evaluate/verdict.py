@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from hyperselect._io import atomic_write_json
-from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params
+from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params, check_tabular_data
 from hyperselect.errors import ConfigError
 from hyperselect.evaluate import baselines as bl
 from hyperselect.evaluate.metrics import (
@@ -455,12 +455,7 @@ _COMPARE_ARGS: dict[str, Constraint] = {
 
 def _check_args(data: TabularData, args: dict[str, Any], curve_fractions: Any) -> None:
     """Every argument of :func:`compare` checked before any work (a wrong one found at the verdict lost the run)."""
-    for attr in ("X_train", "y_train", "X_valid", "y_valid", "task"):
-        if not hasattr(data, attr):
-            raise ConfigError(
-                "The 'data' parameter of compare must be a TabularData (from hyperselect.data: load_builtin, "
-                f"prepare_tabular or prepare_arrays). Got {type(data).__name__}."
-            )
+    check_tabular_data("compare", data)
     if data.task is Task.MULTILABEL:
         raise ConfigError("compare handles binary, multiclass and regression tasks; got a multilabel target.")
     check_params("compare", args, _COMPARE_ARGS)

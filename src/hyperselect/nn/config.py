@@ -9,6 +9,7 @@ torch.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,19 @@ _MLP_CONSTRAINTS = {
     "lr_schedule": Options(SCHEDULES),
     "grad_clip": NoneOr(Interval(float, 0.0, None, closed="neither")),
 }
+
+
+def check_batch_norm(owner: str, norm: Any, batch_size: Any) -> None:
+    """Batch normalisation in training mode needs 2 or more rows per batch: over one row every activation is
+    normalised to 0 (torch refuses with "Expected more than 1 value per channel")."""
+    if norm == "batch" and isinstance(batch_size, numbers.Integral) and not isinstance(batch_size, bool):
+        if int(batch_size) >= 2:
+            return
+        raise ConfigError(
+            f"The 'batch_size' parameter of {owner} must be an int in [2, inf) when norm='batch': batch "
+            f"normalisation needs 2 or more rows per batch. Got {batch_size!r}. Raise batch_size, or use "
+            "norm='layer' (which normalises each row on its own) or norm='none'."
+        )
 
 
 @dataclass(frozen=True)
@@ -113,6 +127,7 @@ class MLPConfig:
                 if canonical in rule.values:
                     object.__setattr__(self, name, canonical)
         check_params(type(self).__name__, dataclasses.asdict(self), self._constraints())
+        check_batch_norm(type(self).__name__, self.norm, self.batch_size)
 
     @classmethod
     def _constraints(cls) -> dict[str, Any]:

@@ -41,7 +41,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from hyperselect._io import atomic_write_bytes
-from hyperselect.errors import ConfigError, require
+from hyperselect.errors import ConfigError, DataError, require
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,40 @@ def _max_positions(model: Any) -> int | None:
     return n
 
 
+def _is_missing(v: Any) -> bool:
+    if v is None or (isinstance(v, float | np.floating) and v != v):
+        return True
+    if isinstance(v, str):
+        return False
+    try:
+        import pandas as pd
+
+        return v is pd.NA or v is pd.NaT
+    except ImportError:  # pragma: no cover - pandas is a core dependency
+        return False
+
+
+def _as_texts(texts: Iterable[str]) -> list[str]:
+    """``texts`` as a list of strings, refusing a lone string and missing values (see ``SentenceEncoder.encode``)."""
+    if isinstance(texts, str | bytes):
+        raise ConfigError(
+            "The 'texts' parameter of SentenceEncoder.encode must be a sequence of strings; got a "
+            f"{type(texts).__name__} of {len(texts)} characters, which would be embedded one character at a "
+            "time. Wrap one text in a list: encode([text])."
+        )
+    items = list(texts)
+    missing = [i for i, v in enumerate(items) if _is_missing(v)]
+    if missing:
+        shown = ", ".join(str(i) for i in missing[:5])
+        more = f", ... ({len(missing)} in all)" if len(missing) > 5 else ""
+        raise DataError(
+            f"SentenceEncoder.encode: {len(missing)} missing text(s) (None or NaN) at position(s) {shown}{more} "
+            "(0-based); expected a string at every position. Drop them (series.dropna()) or fill them "
+            "(series.fillna('')) before encoding."
+        )
+    return [str(t) for t in items]
+
+
 class EmbeddingCache:
     """Vectors on disk under ``root/<model key>/``, one ``.npz`` shard per write, each written atomically.
 
@@ -415,8 +449,20 @@ class SentenceEncoder:
         )
 
     def encode(self, texts: Iterable[str]) -> np.ndarray:
-        """Return one float32 row per text, in input order; cached vectors are reused, new ones are cached."""
-        texts = [str(t) for t in texts]
+        """Return one float32 row per text, in input order; cached vectors are reused, new ones are cached.
+
+        ``texts`` is a sequence (list, tuple, pandas Series, numpy array, ...) of strings.  A single ``str`` is
+        refused with a :class:`ConfigError` rather than read as a sequence of characters (one vector per
+        character): wrap one text in a list, ``encode([text])``, for a ``(1, dimension)`` result.
+
+        A missing value (``None``, a float NaN, ``pandas.NA`` or ``NaT``, as in a pandas text column with gaps)
+        is a :class:`DataError` naming its position, not a vector for the word "None" or "nan" -- the rule of
+        :func:`~hyperselect.data.text.prepare_text`, which refuses missing texts unless ``drop_empty=True``.
+        Fill or drop them first (``series.dropna()`` or ``series.fillna("")``).  A string is embedded as given:
+        ``"N/A"`` is the text "N/A" here; :func:`~hyperselect.data.text.prepare_text` treats such tokens as
+        missing when it reads a labelled table.
+        """
+        texts = _as_texts(texts)
         t0 = time.perf_counter()
         if not texts:
             return np.empty((0, self.dimension), dtype=np.float32)

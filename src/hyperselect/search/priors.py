@@ -25,6 +25,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from hyperselect._validation import check_tabular_data
 from hyperselect.errors import ConfigError
 from hyperselect.nn.config import MLPConfig
 from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchSpace
@@ -73,13 +74,41 @@ def data_shape(
     task: Task | str | None = None,
     n_classes: int | None = None,
 ) -> DataShape:
-    """Read rows/features/task/classes from a :class:`~hyperselect.data.TabularData` or from keywords."""
+    """Read rows/features/task/classes from a :class:`~hyperselect.data.TabularData` or from keywords.
+
+    With ``data``, the data's facts are used and a keyword may only repeat one of them: a keyword that
+    contradicts the data (``n_features=99`` for a 4-feature table) is a :class:`ConfigError`, because a space
+    sized for other data (or built for another task) would fail or mislead in ``tune``.  To plan for data you
+    do not have, give the keywords alone.
+    """
     if data is not None:
-        n_rows = n_rows if n_rows is not None else len(data.y_train)
-        n_features = n_features if n_features is not None else int(data.X_train.shape[1])
-        task = task if task is not None else data.task
-        if n_classes is None and getattr(data, "classes", None) is not None:
-            n_classes = len(data.classes)
+        check_tabular_data("advise", data, or_none=True)
+        classes = getattr(data, "classes", None)
+        facts: dict[str, Any] = {
+            "n_rows": len(data.y_train),
+            "n_features": int(data.X_train.shape[1]),
+            "task": Task(data.task).value,
+            "n_classes": None if classes is None else len(classes),
+        }
+        given = {"n_rows": n_rows, "n_features": n_features, "task": task, "n_classes": n_classes}
+        for name, value in given.items():
+            if value is None:
+                continue
+            same = value == facts[name]
+            if name == "task":
+                same = str(getattr(value, "value", value)) == facts["task"]
+            if not same:
+                raise ConfigError(
+                    f"The {name!r} parameter of advise is {value!r}, but the data has {name}={facts[name]!r}. "
+                    "With data, advise reads these facts from it; to plan for other data, leave out data and "
+                    "give n_rows, n_features, task (and n_classes) alone."
+                )
+        n_rows, n_features, task, n_classes = (
+            facts["n_rows"],
+            facts["n_features"],
+            facts["task"],
+            facts["n_classes"],
+        )
     if n_rows is None or n_features is None or task is None:
         raise ConfigError(
             "advise needs the data, or n_rows, n_features and task. "
@@ -120,7 +149,8 @@ def advise(
     """The default search space for this data, with ``space.reasons[name]`` explaining every choice.
 
     ``data`` is a :class:`~hyperselect.data.TabularData` (its training split is what counts); alternatively
-    give ``n_rows`` (training rows), ``n_features``, ``task`` and ``n_classes``.  Where a row is a signal or an
+    give ``n_rows`` (training rows), ``n_features``, ``task`` and ``n_classes``.  The data's facts win: with
+    ``data``, a keyword may repeat one of them but not contradict it (a :class:`ConfigError`).  Where a row is a signal or an
     image (``data.input_shape`` or ``input_shape``), ``arch="auto"`` searches the MLP and the convolutional
     family side by side; ``"mlp"`` and ``"cnn"`` keep one.
     """

@@ -37,7 +37,7 @@ import torch
 from optuna.trial import TrialState
 
 from hyperselect._io import atomic_write_json, atomic_write_text, check_out_folder, safe_join
-from hyperselect._validation import Interval
+from hyperselect._validation import Interval, check_tabular_data
 from hyperselect.errors import ConfigError, DataError, StorageError, TrainingError
 from hyperselect.nn.config import MLPConfig, config_from_dict
 from hyperselect.search.halving import make_rungs, run_halving
@@ -1263,16 +1263,13 @@ def check_search_args(
     min_epochs: Any,
     group_size: Any,
     random_state: Any,
+    device: Any = None,
 ) -> tuple[int, int | None, int, int, int | None, int]:
     """Check the arguments of ``tune``/``create_study`` before anything is opened or trained; returns
     ``n_trials, batch_size, eta, min_epochs, group_size, random_state`` as Python ints (numpy ints are fine;
-    ``random_state=None`` draws a seed, stored in the study like any other)."""
-    for attr in ("X_train", "y_train", "X_valid", "y_valid", "task"):
-        if not hasattr(data, attr):
-            raise DataError(
-                f"The 'data' parameter of {caller} must be a TabularData (from hyperselect.data: "
-                f"load_builtin, prepare_tabular or prepare_arrays). Got {type(data).__name__}."
-            )
+    ``random_state=None`` draws a seed, stored in the study like any other).  ``device`` (``tune``'s) must be
+    one this machine has (:func:`check_device_arg`)."""
+    check_tabular_data(caller, data)
     if space is not None and not isinstance(space, SearchSpace):
         hint = (
             " To apply fix/narrow/extend/base overrides, pass advise(data).apply(overrides)."
@@ -1284,6 +1281,7 @@ def check_search_args(
             f"Got {type(space).__name__}.{hint}"
         )
     check_sampler(sampler)
+    check_device_arg(caller, device)
     out: list[Any] = []
     for name, value, constraint, optional in (
         ("n_trials", n_trials, _COUNT, False),
@@ -1321,6 +1319,30 @@ def check_search_args(
             f"Got {random_state!r}."
         )
     return out[0], out[1], out[2], out[3], out[4], int(random_state)
+
+
+def check_device_arg(caller: str, device: Any) -> None:
+    """Raise ConfigError unless ``device`` is None or a torch device this machine has, in the estimators'
+    message template -- before the study starts, not torch's RuntimeError from inside the first trial."""
+    if device is None:
+        return
+    from hyperselect.train.trainer import check_device
+
+    expected = "None or one of 'cpu', 'cuda', 'cuda:N', 'mps'"
+    if not isinstance(device, str | torch.device):
+        raise ConfigError(f"The 'device' parameter of {caller} must be {expected}. Got {device!r}.")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ConfigError(f"The 'device' parameter of {caller} must be {expected}. Got {device!r}.") from None
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"The 'device' parameter of {caller} must be {expected}. Got {device!r}.")
+    try:
+        check_device(device)
+    except ConfigError as exc:  # valid, but not on this machine: check_device says what there is
+        raise ConfigError(
+            str(exc).replace("The 'device' is", f"The 'device' parameter of {caller} is", 1)
+        ) from None
 
 
 def check_sampler(sampler: Any) -> None:
@@ -1454,6 +1476,7 @@ def tune(
         min_epochs=min_epochs,
         group_size=group_size,
         random_state=random_state,
+        device=device,
     )
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0
@@ -1508,6 +1531,7 @@ def run_worker(
     progress: bool = False,
 ) -> SearchStats:
     """Join an existing study and work on it until its budget is finished; the data comes from the study."""
+    check_device_arg("run_worker", device)
     store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
@@ -1560,6 +1584,12 @@ def load_data_ref(ref: Mapping[str, Any]) -> Any:
         return load_builtin(str(ref["builtin"]), random_state=rs)
     if "path" in ref and "target" in ref:
         read = dict(ref.get("read") or {})  # how the file was read: sep, encoding, na_values, ...
+        if not Path(str(ref["path"])).is_file():  # a worker on another machine never typed that path
+            raise DataError(
+                f"The study was created from the data file '{ref['path']}' (target {ref['target']!r}), and a "
+                "worker reads its data from that path, which is no file on this machine. Put a copy of the file "
+                "there (the same content: the study checks it), or run the worker where the file is."
+            )
         return prepare_tabular(
             str(ref["path"]), str(ref["target"]), task=ref.get("task"), random_state=rs, **read
         )

@@ -28,7 +28,7 @@ import torch
 from hyperselect.nn.config import MLPConfig
 from hyperselect.tasks import Task
 from hyperselect.train.population import PopulationTrainer, estimate_bytes, member_widths, population_key
-from hyperselect.train.trainer import NetworkRun, as_tensors, default_device, infer_n_outputs
+from hyperselect.train.trainer import NetworkRun, as_tensors, check_device, infer_n_outputs
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,8 @@ class Planner:
         self.task = Task(task)
         self.data = (X_train, y_train, X_valid, y_valid)
         self.n_classes = n_classes
-        self.device = torch.device(device) if device is not None else default_device()
+        # a ConfigError for a device this machine lacks ("gpu", "cuda" without CUDA), not torch's RuntimeError
+        self.device = check_device(device)
         self.dtype = dtype
         self.memory_budget = memory_budget
         self.n_in = (
