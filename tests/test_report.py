@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import math
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -156,7 +157,8 @@ def test_plot_text_neutralises_mathtext_and_hidden_legend_labels() -> None:
         (("compare",), ["verdict", "baselines"]),
         (("text",), ["text"]),
         (("graph",), ["graph"]),
-        (("graph", "compare", "tune"), ["verdict", "baselines", "best-config", "search", "graph"]),
+        # the tune fixture (a real run on breast_cancer) and compare's (cls.csv) are of different data
+        (("graph", "compare", "tune"), ["mixed", "verdict", "baselines", "best-config", "search", "graph"]),
     ],
 )
 def test_each_section_appears_only_with_its_data(
@@ -202,7 +204,8 @@ def test_trials_csv_alone_gives_the_search_section(tmp_path: Path) -> None:
     shutil.copy(FIXTURES / "tune" / "trials.csv", run / "trials.csv")
     assert sections(run) == ["search"]
     s = search_view(None, load_run(run).trials_csv)
-    assert s is not None and len(s["trials"]) == 16
+    assert s is not None and len(s["trials"]) == 8  # the fixture: a real 8-trial `hyperselect tune` run
+    assert all(t["best_score"] is not None for t in s["trials"])  # trials.csv's best_score column
     assert s["trials"][0]["params"]["optimizer"] in ("adam", "momentum", "rmsprop", "nesterov", "adamw")
     assert isinstance(s["trials"][0]["params"]["width"], int)
     assert all(t["reason"] for t in s["trials"])  # trials.csv's reason column (halving, early stopping)
@@ -734,3 +737,239 @@ def test_graph_similar_says_how_it_ranks_and_the_effort_used(tmp_path: Path) -> 
     text = " ".join(" ".join(parse(build_report(run2, strict=True).read_text(encoding="utf-8")).text).split())
     assert "num walks 20 (auto)" in text and "epochs 3 (auto)" in text and "ensemble 1" in text
     assert "effort: ensemble" not in text and "Ranked by mean rank" not in text
+
+
+# ----------------------------------------------------------------------------------------- the demo's tour ---
+
+
+def make_tour(tmp_path: Path) -> Path:
+    """A tour as ``hyperselect demo`` writes it: each step's results in a folder of its own, on its own data,
+    each with its page, and tour.json naming the steps, their folders and data."""
+    from rich.console import Console
+
+    from hyperselect.demo import DemoContext, step_report
+
+    root = tmp_path / "tour"
+    for folder, kind in (("tune_bc", "tune"), ("compare_cls", "compare"), ("graph_women", "graph")):
+        make_run(root, kind, name=folder)
+    ctx = DemoContext(quick=True, out=root, console=Console(quiet=True))
+    ctx.results = {
+        "tune": {"parts": [{"folder": "tune_bc", "data": "breast_cancer", "what": "a search"}]},
+        "verdict": {"parts": [{"folder": "compare_cls", "data": "cls.csv", "what": "network vs baselines"}]},
+        "graph": {"parts": [{"folder": "graph_women", "data": "Davis Southern Women", "what": "node2vec"}]},
+    }
+    out = step_report(ctx)
+    assert Path(out["report"]) == root / "report.html"
+    assert sorted(Path(p).parent.name for p in out["other_reports"]) == [
+        "compare_cls",
+        "graph_women",
+        "tune_bc",
+    ]
+    return root
+
+
+def test_the_demo_tour_is_one_coherent_page_that_links_each_steps_page(tmp_path: Path) -> None:
+    # F7: the tour's page said "These files come from different runs" (digits search beside the mnist1d
+    # verdict), drew two graphs under one settings block and linked none of the per-step pages
+    root = make_tour(tmp_path)
+    tour = json.loads((root / "tour.json").read_text(encoding="utf-8"))
+    assert [s["name"] for s in tour["steps"]] == ["tune", "verdict", "graph"]
+    page = (root / "report.html").read_text(encoding="utf-8")
+    doc = parse(page)
+    assert "mixed" not in doc.ids and doc.ids[0] == "tour"
+    assert doc.ids[:3] == ["tour", "step-1", "tune_bc-best-config"]
+    assert {"compare_cls-verdict", "compare_cls-baselines", "graph_women-graph"} <= set(doc.ids)
+    hrefs = [a["href"] for t, a in doc.tags if t == "a" and not str(a.get("href")).startswith("#")]
+    assert hrefs == ["tune_bc/report.html", "compare_cls/report.html", "graph_women/report.html"]
+    for href in hrefs:
+        assert (root / str(href)).is_file()
+    titles = [s.group(1) for s in re.finditer(r"<h2>(.*?)</h2>", page)]
+    assert "Verdict · cls.csv" in titles and "Best configuration · breast_cancer" in titles
+    assert "Graph embeddings · Davis Southern Women" in titles
+    assert titles[1] == "Step 1. Hyperparameter search on digits: priors, populations, successive halving"
+    text = " ".join(" ".join(doc.text).split())
+    assert "breast_cancer : a search; its own page: tune_bc/report.html" in text
+    # the nav lists the steps, not every section of every step
+    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    assert nav.count("<a ") == 4 and "step-3" in nav
+    # without the manifest the same files in one folder are still drawn (and flagged where they differ)
+    (root / "tour.json").unlink()
+    with pytest.raises(DataError, match="nothing to report"):
+        build_report(root, strict=True)
+
+
+def test_a_tour_manifest_cannot_point_outside_its_folder(tmp_path: Path) -> None:
+    root = make_tour(tmp_path)
+    (tmp_path / "elsewhere").mkdir()
+    write_json(
+        root / "tour.json",
+        {
+            "steps": [
+                {"name": "x", "title": "Escape", "parts": [{"folder": "../elsewhere"}, {"folder": "/etc"}]},
+                {"name": "y", "title": "Fine", "parts": [{"folder": "tune_bc", "data": "bc"}]},
+            ]
+        },
+    )
+    page = build_report(root, strict=True).read_text(encoding="utf-8")
+    assert "elsewhere" not in page and "/etc" not in page and "tune_bc/report.html" in page
+
+
+def test_support_says_against_which_k_it_counts(tmp_path: Path) -> None:
+    # F7 (d): the same three women had support 80 % in "most similar" (k=3) and 100 % in "closest peers"
+    # (k=10) with nothing on the page saying why
+    run = make_run(tmp_path, "graph")
+    text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
+    assert "support: share of the 5 runs with it in their top 5." in text  # similar.json params k=5
+    assert "support: share of the 5 runs with it in their top 10." in text  # 10 peers
+
+
+def test_learning_curve_trend_says_improving_faster_and_who_leads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # F8: "trend: baseline pulling ahead" under a chart where the network leads at every size
+    from hyperselect.report.views import learning_curve_view
+
+    lc = {
+        "fractions": [0.25, 0.5, 1.0],
+        "network": [0.713, 0.857, 0.942],
+        "baseline": [0.461, 0.596, 0.773],
+        "trend": "baseline_pulling_ahead",
+    }
+    (note,) = learning_curve_view(lc)["notes"]
+    assert "pulling ahead" not in note
+    assert "the baseline is improving faster" in note
+    assert "the network still leads at every size: the baseline is catching up, not ahead" in note
+    (note,) = learning_curve_view({**lc, "trend": "network_pulling_ahead"})["notes"]
+    assert "the network leads at every size, so its lead would likely grow" in note
+    # the legend names the models the curves are of
+    seen: dict[str, Any] = {}
+
+    def spy(fractions: Any, curves: Any, spreads: Any = None, metric: str = "score") -> bytes:
+        seen.update(curves)
+        return plots.importances({"a": 1.0})
+
+    monkeypatch.setattr(plots, "learning_curve_fraction", spy)
+    verdict = json.loads((FIXTURES / "compare" / "verdict.json").read_text(encoding="utf-8"))
+    page = render_report(load_run(write_json(tmp_path / "verdict.json", verdict).parent))
+    assert set(seen) == {"network (mlp)", "baseline (svm)"}
+    assert "the baseline is improving faster" in page
+
+
+def _figure_of(monkeypatch: pytest.MonkeyPatch, draw: Any) -> Any:
+    figs: list[Any] = []
+    png = plots._png
+
+    def keep(fig: Any) -> bytes:
+        figs.append(fig)
+        return png(fig)
+
+    monkeypatch.setattr(plots, "_png", keep)
+    draw()
+    return figs[-1]
+
+
+@pytest.mark.parametrize("which", ["training", "trials", "fraction"])
+def test_legends_are_drawn_outside_the_data(monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    # F10: the training plot's legend (upper right) covered the dashed validation line, which sat right there
+    hist = {"epoch": [1, 2, 3, 4], "train_loss": [1, 0.5, 0.3, 0.2], "valid_loss": [1.1, 0.6, 0.4, 0.35]}
+    hist["valid_score"] = [0.85, 0.9, 0.91, 0.91]
+    draw = {
+        "training": lambda: plots.training_curves(hist, "valid accuracy"),
+        "trials": lambda: plots.trial_learning_curves(
+            [(f"trial {i}", [(1, 0.1 * i), (2, 0.1 * i + 0.2)]) for i in range(5)], [[(1, 0.9), (2, 0.95)]]
+        ),
+        "fraction": lambda: plots.learning_curve_fraction(
+            [0.25, 0.5, 1.0], {"network": [0.7, 0.85, 0.94], "baseline": [0.5, 0.6, 0.95]}
+        ),
+    }[which]
+    fig = _figure_of(monkeypatch, draw)
+    renderer = fig.canvas.get_renderer()
+    legends = [a.get_legend() for a in fig.axes if a.get_legend()] + list(fig.legends)
+    assert len(legends) == 1
+    box = legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not box.overlaps(ax.get_window_extent(renderer)), which
+
+
+def test_best_configuration_shows_grouped_reasons_and_unused_settings(tmp_path: Path) -> None:
+    # F11: "…on tabular data width: log scale…" (three reasons glued), a CNN's channels hidden under "Other
+    # settings", and momentum 0.9 shown as the best value of an RMSProp configuration
+    run = make_run(tmp_path, "tune")
+    result = json.loads((run / "result.json").read_text(encoding="utf-8"))
+    result["best_config"].update(
+        arch="cnn", channels=[15, 30], kernel_size=5, pool="max", optimizer="rmsprop"
+    )
+    result["space"]["reasons"].update(
+        n_conv="1-2 conv blocks, each pooling by 2", conv_channels="channels of the first block, log scale"
+    )
+    result["space"]["dims"].update(
+        n_conv={"type": "int", "low": 1, "high": 2},
+        conv_channels={"type": "int", "low": 8, "high": 64, "log": True},
+    )
+    write_json(run / "result.json", result)
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    best = page.split('id="best-config"', 1)[1].split("</section>", 1)[0]
+    row = {r.split("</td>", 1)[0].split(">", 1)[-1].split("<", 1)[0]: r for r in best.split("<tr>")[2:]}
+    assert "hidden (dense layers after the convolutions)" in row
+    hidden = row["hidden (dense layers after the convolutions)"]
+    assert (
+        hidden.count("<li>") == 3
+        and "<strong>n_layers</strong>:" in hidden
+        and "<strong>width</strong>:" in hidden
+    )
+    assert "<code>15, 30</code>" in row["channels"] and "<strong>conv_channels</strong>:" in row["channels"]
+    assert "n_conv 1 to 2; conv_channels 8 to 64 (log)" in row["channels"]
+    assert "not used: the rmsprop optimizer has no momentum" in row["momentum"]
+    assert "<code>0.9</code>" not in row["momentum"]
+    other = best.split("Other choices of the advisor", 1)[-1] if "Other choices" in best else ""
+    assert "conv_channels" not in other and "n_conv" not in other
+    # the settings that go with Adam only are marked too, in the details
+    details = best.split("<details>", 1)[1]
+    assert "not used: the rmsprop optimizer has no beta1" in details
+    assert "not used: the loss is not Huber" in details
+
+
+def test_cosmetics_of_tables_tiles_and_bar_charts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # F12: a text run's candidates table had kind/std/splits columns of "–" only
+    run, _ = _text_result(tmp_path, net_accuracy=0.95)
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    heads = re.findall(r"<th>(.*?)</th>", page.split('id="baselines"', 1)[1].split("</table>", 1)[0])
+    assert heads == ["model", "mean test accuracy"]  # no kind, std or splits column of "–" only
+    # compare's Data block: labelled tiles, not a key dump
+    text = " ".join(
+        " ".join(
+            parse(
+                build_report(make_run(tmp_path, "compare", name="c"), strict=True).read_text(encoding="utf-8")
+            ).text
+        ).split()
+    )
+    data = text.split("Data ", 1)[1]
+    assert data.startswith(
+        "data cls.csv kind table task multiclass rows (train / valid / test) 210 / 45 / 45"
+    )
+    assert "training rows per class a: 70, b: 71, c: 69" in data and "n_train" not in data and "–" not in data
+    # a tile's list of names breaks after its commas, never inside a word ("netwo/rk")
+    run = make_run(tmp_path, "graph", name="g")
+    for name in ("embed.json", "recommend.json", "similar.json", "tune.json"):
+        (run / name).unlink()
+    shutil.rmtree(run / "embeddings")  # classify.json's own parameters, not the saved embeddings'
+    assert "<dd>logreg,<wbr>random_forest</dd>" in build_report(run, strict=True).read_text(encoding="utf-8")
+    # bar charts start at 0 where the scores do not go below it; below 0 the axis says where it starts
+    models = [{"name": "a", "mean": 0.917, "std": 0.0}, {"name": "b", "mean": 0.983, "std": 0.0}]
+    fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "accuracy"))
+    assert fig.axes[0].get_xlim()[0] == 0.0 and "std" not in fig.axes[0].get_xlabel()
+    models = [{"name": "a", "mean": -0.2, "std": 0.05}, {"name": "b", "mean": 0.4, "std": 0.05}]
+    fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "r2"))
+    assert fig.axes[0].get_xlim()[0] < -0.2 and "not 0" in fig.axes[0].get_xlabel()
+
+
+def test_regression_losses_say_they_are_on_the_standardised_target(tmp_path: Path) -> None:
+    run = make_run(tmp_path, "train")
+    result = json.loads((run / "result.json").read_text(encoding="utf-8"))
+    write_json(
+        run / "result.json",
+        {**result, "task": "regression", "metrics": {"test_loss": 0.0063, "test_rmse": 36.1}},
+    )
+    text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
+    assert "test loss (standardised target) 0.0063" in text and "test rmse 36.1" in text
+    assert "The losses (and the best value an early stop quotes) are on the standardised target" in text

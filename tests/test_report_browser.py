@@ -146,11 +146,11 @@ def test_report_in_chromium_full(driver: Any, report: Path) -> None:
     assert driver.execute_script("return document.getElementsByTagName('script').length") == 0
     assert driver.execute_script("return window.__xss === undefined")
 
-    # every section is there, the verdict first
+    # every section is there, the verdict first after the notice that the fixtures are of different data
     ids = driver.execute_script(
         "return Array.from(document.querySelectorAll('main > section')).map(s => s.id)"
     )
-    assert ids[0] == "verdict"
+    assert ids[:2] == ["mixed", "verdict"]
     assert {"verdict", "baselines", "best-config", "search", "text", "graph"} <= set(ids)
     assert "No significant difference" in driver.find_element(By.ID, "verdict").text
     assert "corrected resampled t-test" in driver.find_element(By.ID, "verdict").text
@@ -176,3 +176,61 @@ def test_training_report_in_chromium(driver: Any, train_report: Path) -> None:
     assert _check_images(driver) == 2
     ARTIFACTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / "report-train.png"))
+
+
+def _at_width(driver: Any, width: int, mobile: bool) -> None:
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+def test_phone_width_stacks_the_best_configuration_and_keeps_figures_readable(
+    driver: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # F9: at 390 px each row of the best-configuration table was 461 px tall with its rationale scrolled out
+    # of view, and every figure was a ~1000 px PNG shrunk to ~296 px (its text ~3 px high)
+    run = tmp_path_factory.mktemp("phone")
+    shutil.copytree(FIXTURES / "tune", run, dirs_exist_ok=True)
+    page = build_report(run, strict=True)
+    try:
+        _at_width(driver, 390, True)
+        _open(driver, page)
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+        rows = driver.execute_script(
+            """const t = document.querySelector('#best-config table.stack');
+            return Array.from(t.tBodies[0].rows).map(r => {
+              const b = r.getBoundingClientRect(), why = r.cells[3].getBoundingClientRect();
+              const cells = Array.from(r.cells).reduce((s, c) => s + c.getBoundingClientRect().height, 0);
+              return [r.cells[0].textContent, b.height, why.left, why.right, why.width, cells];
+            });"""
+        )
+        assert rows and all(left >= 0 and right <= 390 for _, _, left, right, *_ in rows), rows
+        # each row is a block: its cells one under the other (their heights add up to the row's, where side
+        # by side each would be the row's full height), the rationale the full width, not a 151-px column
+        assert all(width > 300 or width == 0 for *_, width, _ in rows), rows
+        assert all(cells <= height + 2 for _, height, *_, cells in rows), rows
+        figs = driver.execute_script(
+            """return Array.from(document.querySelectorAll('figure img')).map(i => [
+              i.clientWidth, i.naturalWidth, i.parentElement.clientWidth, i.parentElement.scrollWidth]);"""
+        )
+        assert figs
+        for shown, natural, box, scroll in figs:
+            assert shown == natural, figs  # drawn at its size: text as drawn, ~12 px
+            assert box <= 390 and (scroll > box or natural <= box), figs  # the strip scrolls, not the page
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "report-phone.png"))
+        # the desktop view is as before: columns with a header row, figures fitted to the card
+        _at_width(driver, 1280, False)
+        _open(driver, page)
+        head = driver.execute_script(
+            "return getComputedStyle(document.querySelector('#best-config thead')).display"
+        )
+        assert head == "table-header-group"
+        fitted = driver.execute_script(
+            """return Array.from(document.querySelectorAll('figure img')).map(i =>
+              i.getBoundingClientRect().width <= i.closest('section').getBoundingClientRect().width);"""
+        )
+        assert fitted and all(fitted)
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

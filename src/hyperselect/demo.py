@@ -1,8 +1,11 @@
 """The demo tour: every part of hyperselect on built-in data that needs no download.
 
-``hyperselect demo`` (and ``make demo``) runs these steps in order and writes one run folder that the HTML
-report is built from; the CLI only prints.  Each step returns a JSON-ready summary, and adding a part to the
-tour is adding a :class:`DemoStep`.
+``hyperselect demo`` (and ``make demo``) runs these steps in order; the CLI only prints.  Each step writes its
+results into a folder of its own under ``--out`` (one data set each, so every folder is one coherent run with
+its own report) and returns a JSON-ready summary; a step's ``"parts"`` name those folders and their data.  The
+last step writes ``tour.json`` (the steps, their data and folders) and the tour's page, ``report.html``, which
+draws every step under its own heading and links to each folder's page.  Adding a part to the tour is adding a
+:class:`DemoStep`.
 """
 
 from __future__ import annotations
@@ -42,6 +45,15 @@ class DemoStep:
     run: Callable[[DemoContext], dict[str, Any]]
 
 
+#: The tour's manifest, written before its page is built: the report reads it to draw the tour step by step.
+TOUR_FILE = "tour.json"
+
+
+def _part(folder: str, data: str, what: str) -> dict[str, str]:
+    """One result folder of a step: where it is, the data it was computed on and what it holds."""
+    return {"folder": folder, "data": data, "what": what}
+
+
 def _train(ctx: DemoContext, dataset: str, config: Any, expect: float | None = None) -> dict[str, Any]:
     from hyperselect.data import load_builtin
     from hyperselect.train.evaluation import train_and_evaluate
@@ -67,6 +79,9 @@ def _train(ctx: DemoContext, dataset: str, config: Any, expect: float | None = N
         "status": result.status,
         "epochs": len(result.history),
         "seconds": result.seconds,
+        "parts": [
+            _part(f"train_{dataset}", dataset, f"one {config.arch.upper()} trained with fixed settings")
+        ],
     }
 
 
@@ -105,6 +120,9 @@ def step_mnist1d(ctx: DemoContext) -> dict[str, Any]:
     return _train(ctx, "mnist1d", config)
 
 
+TUNE_FOLDER = "tune_digits"
+
+
 def step_tune(ctx: DemoContext) -> dict[str, Any]:
     from hyperselect.data import load_builtin
     from hyperselect.search import tune
@@ -120,7 +138,7 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
             random_state=ctx.seed,
             max_epochs=15 if ctx.quick else 40,
         )
-    res.save(ctx.out)
+    res.save(ctx.out / TUNE_FOLDER)
     doc = res.to_dict()
     test = {k: v for k, v in doc.get("test_metrics", {}).items() if k.startswith("test_")}
     ctx.say(f"  best valid score {res.best_valid_score:.4f}; test {test}; {time.perf_counter() - t0:.0f}s")
@@ -141,6 +159,7 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
         "best_valid_score": res.best_valid_score,
         "test_metrics": test,
         "seconds": time.perf_counter() - t0,
+        "parts": [_part(TUNE_FOLDER, "digits", f"a search of {n_trials} configurations")],
     }
 
 
@@ -161,10 +180,25 @@ def _verdict(ctx: DemoContext, name: str, folder: Path) -> dict[str, Any]:
 
 
 def step_verdict(ctx: DemoContext) -> dict[str, Any]:
-    # digits gets its own folder; mnist1d's verdict heads the tour's report
+    out: dict[str, Any] = {}
+    for name in ("digits", "mnist1d"):  # each data set's verdict in a folder of its own
+        out[name] = _verdict(ctx, name, ctx.out / f"compare_{name}")
+    what = "the tuned network against classic baselines"
+    return {**out, "parts": [_part(f"compare_{n}", n, what) for n in ("digits", "mnist1d")]}
+
+
+DAVIS, KARATE = "Davis Southern Women", "karate club"
+DAVIS_DIMENSIONS, KARATE_DIMENSIONS = 32, 16
+
+
+def _graph_facts(name: str, graph: Any, **params: Any) -> dict[str, Any]:
+    """What the graph commands record next to their answers (cli_graph._facts): the input, the parameters and
+    the graph as read, so that each folder's page names its graph and its own settings."""
     return {
-        "digits": _verdict(ctx, "digits", ctx.out / "compare_digits"),
-        "mnist1d": _verdict(ctx, "mnist1d", ctx.out),
+        "input": {"graph": f"{name} (networkx)"},
+        "params": params,
+        "graph": graph.summary(),
+        "warnings": [],
     }
 
 
@@ -178,7 +212,7 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
     # Davis Southern Women: 18 women and the 14 events they attended, a real bipartite graph
     davis = from_networkx(nx.davis_southern_women_graph())
     with ctx.console.status("embedding the Davis Southern Women graph (node2vec ensemble)..."):
-        model = Node2Vec(dimensions=32, random_state=ctx.seed).fit(davis)
+        model = Node2Vec(dimensions=DAVIS_DIMENSIONS, random_state=ctx.seed).fit(davis)
     who = "Evelyn Jefferson"
     similar = model.most_similar(who, 3)
     rec = model.recommend(who, 3)
@@ -187,22 +221,34 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
         + ", ".join(f"{a.node} (sim {a.similarity:.2f}, support {a.support:.0%})" for a in similar)
     )
     ctx.say(f"  events to suggest to {who}: " + ", ".join(f"{a.node} ({a.support:.0%})" for a in rec.add))
+    folder = ctx.out / "graph_davis"
+    facts = _graph_facts(DAVIS, davis, dimensions=DAVIS_DIMENSIONS, seed=ctx.seed)
     atomic_write_json(
-        safe_join(ctx.out, "similar.json"),
-        {"node": who, "answers": [a.to_dict() for a in similar], "effort": model.effort_},
+        safe_join(folder, "similar.json"),
+        {"node": who, "k": 3, "answers": [a.to_dict() for a in similar], "effort": model.effort_, **facts},
     )
-    atomic_write_json(safe_join(ctx.out, "recommend.json"), {**rec.to_dict(), "effort": model.effort_})
-    model.save(ctx.out / "embeddings")
+    atomic_write_json(
+        safe_join(folder, "recommend.json"),
+        {**rec.to_dict(), "k": 3, "n_peers": 10, "effort": model.effort_, **facts},
+    )
+    model.save(folder / "embeddings")
 
     # karate club: classify each member's faction from the embedding
     g = nx.karate_club_graph()
     karate = from_networkx(g)
     labels = labels_from_mapping({str(n): g.nodes[n]["club"] for n in g.nodes}, source="karate club")
     with ctx.console.status("embedding the karate club and classifying its members..."):
-        km = Node2Vec(dimensions=16, random_state=ctx.seed).fit(karate)
+        km = Node2Vec(dimensions=KARATE_DIMENSIONS, random_state=ctx.seed).fit(karate)
         x, y = labelled_matrix(km.embeddings_, km.nodes_, labels)
         res = evaluate_embeddings(x, y, models=("logreg", "random_forest"), repeats=5, random_state=ctx.seed)
-    atomic_write_json(safe_join(ctx.out, "classify.json"), {**res, "effort": km.effort_})
+    atomic_write_json(
+        safe_join(ctx.out, "graph_karate/classify.json"),
+        {
+            **res,
+            "effort": km.effort_,
+            **_graph_facts(KARATE, karate, dimensions=KARATE_DIMENSIONS, labels="club", seed=ctx.seed),
+        },
+    )
     for name, r in res["models"].items():
         if "macro_f1" in r:
             ctx.say(f"  karate faction, {name}: Macro-F1 {r['macro_f1']:.3f}, Micro-F1 {r['micro_f1']:.3f}")
@@ -210,16 +256,42 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
         "similar": [a.node for a in similar],
         "recommend": [a.node for a in rec.add],
         "karate": {k: v.get("macro_f1") for k, v in res["models"].items()},
+        "parts": [
+            _part("graph_davis", DAVIS, f"similar women and events to suggest to {who}"),
+            _part("graph_karate", KARATE, "each member's faction classified from the embedding"),
+        ],
     }
 
 
 def step_report(ctx: DemoContext) -> dict[str, Any]:
+    """Each step folder's page, then the tour's manifest (tour.json) and the tour's page drawn from it."""
     from hyperselect.report import build_report
 
-    paths = [build_report(ctx.out)]
-    for sub in sorted(p for p in ctx.out.iterdir() if p.is_dir() and p.name != "embeddings"):
-        paths.append(build_report(sub))
-    return {"report": str(paths[0]), "other_reports": [str(p) for p in paths[1:]]}
+    steps = []
+    for step in DEMO_STEPS:
+        parts = [
+            p for p in (ctx.results.get(step.name) or {}).get("parts", []) if (ctx.out / p["folder"]).is_dir()
+        ]
+        if parts:
+            steps.append({"name": step.name, "title": step.title, "parts": parts})
+    known = {p["folder"] for s in steps for p in s["parts"]}
+    # folders of steps run earlier (``--only report`` after a full tour): drawn too, under their own name
+    left = [
+        p.name
+        for p in sorted(ctx.out.iterdir())
+        if p.is_dir() and p.name not in known and any(p.glob("*.json"))
+    ]
+    if left:
+        steps.append(
+            {"name": "earlier", "title": "Results of earlier runs", "parts": [_part(n, "", "") for n in left]}
+        )
+    others = [build_report(ctx.out / p["folder"]) for s in steps for p in s["parts"]]
+    atomic_write_json(
+        safe_join(ctx.out, TOUR_FILE),
+        {"tour": "hyperselect demo", "quick": ctx.quick, "seed": ctx.seed, "steps": steps},
+    )
+    main = build_report(ctx.out)
+    return {"report": str(main), "other_reports": [str(p) for p in others]}
 
 
 #: The tour, in order.

@@ -24,6 +24,7 @@ from hyperselect._io import atomic_write_text
 from hyperselect.errors import DataError
 from hyperselect.report import plots
 from hyperselect.report.views import (
+    TOUR_FILE,
     RunData,
     classification_reports,
     diagnostics,
@@ -36,6 +37,7 @@ from hyperselect.report.views import (
     run_origins,
     search_view,
     text_verdict,
+    tour_view,
     training_view,
     verdict_view,
 )
@@ -96,14 +98,23 @@ def table(
     raw_cols: Sequence[int] = (),
     limit: int = MAX_TABLE_ROWS,
     caption: str | None = None,
+    stack: bool = False,
 ) -> str:
-    """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML)."""
+    """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML).
+
+    ``stack``: on a narrow screen each row becomes a block, its cells one under the other with their column's
+    name (for tables of sentences, which squeezed into columns would make each row a screen tall)."""
     rows = list(rows)
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
     for r in rows[:limit]:
         cells = "".join(
-            f"<td>{c}</td>" if i in raw_cols else f"<td{_cls(c)}>{fmt(c)}</td>" for i, c in enumerate(r)
+            (
+                f"<td{_label(headers, i, stack)}>{c}</td>"
+                if i in raw_cols
+                else f"<td{_cls(c)}{_label(headers, i, stack)}>{fmt(c)}</td>"
+            )
+            for i, c in enumerate(r)
         )
         body.append(f"<tr>{cells}</tr>")
     more = (
@@ -112,20 +123,80 @@ def table(
         else ""
     )
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    cls = ' class="stack"' if stack else ""
     return (
-        f'<div class="table-wrap"><table>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        f'<div class="table-wrap"><table{cls}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
         f"</table></div>{more}"
     )
 
 
+def _label(headers: Sequence[str], i: int, stack: bool) -> str:
+    return f' data-label="{esc(headers[i])}"' if stack and i < len(headers) else ""
+
+
 def figure(png: bytes, alt: str, caption: str | None = None) -> str:
+    """An embedded PNG.  On a narrow screen it keeps its drawn size (its text ~12 px) inside a strip that
+    scrolls sideways, rather than shrinking to a third with text nobody can read; the caption stays put."""
     cap = f"<figcaption>{esc(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{plots.data_uri(png)}" alt="{esc(alt)}">{cap}</figure>'
+    return (
+        f'<figure><div class="fig-scroll"><img src="{plots.data_uri(png)}" alt="{esc(alt)}"></div>'
+        f'<span class="fig-hint">Wide figure: scroll it sideways.</span>{cap}</figure>'
+    )
 
 
 def kv_list(items: Iterable[tuple[str, Any]]) -> str:
-    cells = "".join(f"<div><dt>{esc(str(k).replace('_', ' '))}</dt><dd>{fmt(v)}</dd></div>" for k, v in items)
+    """Tiles of facts.  A text value breaks after its commas (``logreg,random_forest,network``), never inside
+    a word."""
+    cells = "".join(
+        f"<div><dt>{esc(str(k).replace('_', ' '))}</dt><dd>{_breakable(v)}</dd></div>" for k, v in items
+    )
     return f'<dl class="kv">{cells}</dl>' if cells else ""
+
+
+def _breakable(value: Any) -> str:
+    text = fmt(value)
+    return text.replace(",", ",<wbr>") if isinstance(value, str | list | tuple) else text
+
+
+#: a data summary's keys (load's DataSummary.to_dict) in words, in the order shown
+DATA_LABELS = {
+    "source": "data",
+    "kind": "kind",
+    "task": "task",
+    "split rows": "rows (train / valid / test)",
+    "rows": "rows",
+    "n_features": "input features",
+    "input_shape": "input shape",
+    "n_outputs": "outputs",
+    "n_classes": "classes",
+    "classes": "classes",
+    "train_class_counts": "training rows per class",
+    "dropped_rows": "rows dropped",
+    "y_mean": "target mean (training rows)",
+    "y_std": "target sd (training rows)",
+}
+
+
+def data_summary(data: Mapping[str, Any]) -> str:
+    """A run's data summary as labelled tiles: splits on one line, the classes with their training counts,
+    empty values left out; keys not known here follow under their own names."""
+    d = {k: v for k, v in data.items() if v is not None and v != [] and v != {}}
+    split = [d.pop(k, None) for k in ("n_train", "n_valid", "n_test")]
+    if any(x is not None for x in split):
+        d["split rows"] = " / ".join("–" if x is None else fmt(x) for x in split)
+    counts = d.get("train_class_counts")
+    if isinstance(counts, Mapping):
+        d["train_class_counts"] = ", ".join(f"{k}: {fmt(v)}" for k, v in counts.items())
+        if isinstance(d.get("classes"), list):
+            d.pop("classes")  # named with their counts
+    if isinstance(d.get("classes"), list):
+        d["classes"] = f"{len(d['classes'])}: {', '.join(map(str, d['classes']))}"
+        d.pop("n_classes", None)
+    if isinstance(d.get("input_shape"), list):
+        d["input_shape"] = " x ".join(map(str, d["input_shape"]))
+    known = [(DATA_LABELS[k], d[k]) for k in DATA_LABELS if k in d]
+    other = [(k, v) for k, v in d.items() if k not in DATA_LABELS and not isinstance(v, Mapping | list)]
+    return kv_list(known + other)
 
 
 def render_json(obj: Any, depth: int = 0) -> str:
@@ -173,11 +244,11 @@ def _sig(value: float | None) -> str:
 
 
 class Section:
-    def __init__(self, anchor: str, title: str, body: str, lead: bool = False) -> None:
-        self.anchor, self.title, self.body, self.lead = anchor, title, body, lead
+    def __init__(self, anchor: str, title: str, body: str, lead: bool = False, kind: str = "") -> None:
+        self.anchor, self.title, self.body, self.lead, self.kind = anchor, title, body, lead, kind
 
     def html(self) -> str:
-        cls = "card lead" if self.lead else "card"
+        cls = "card lead" if self.lead else f"card {self.kind}" if self.kind else "card"
         return f'<section id="{self.anchor}" class="{cls}"><h2>{esc(self.title)}</h2>{self.body}</section>'
 
 
@@ -255,7 +326,12 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     if lc:
         parts.append(
             figure(
-                plots.learning_curve_fraction(lc["fractions"], lc["curves"], lc["spreads"], v["metric"]),
+                plots.learning_curve_fraction(
+                    lc["fractions"],
+                    {_curve_name(k, v): ys for k, ys in lc["curves"].items()},
+                    {_curve_name(k, v): ys for k, ys in lc["spreads"].items()},
+                    v["metric"],
+                ),
                 "Learning curve: score against training-set fraction",
             )
         )
@@ -264,10 +340,16 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
                 '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in lc["notes"]) + "</ul>"
             )
     if isinstance(v["data"], Mapping):
-        parts.append("<h3>Data</h3>" + render_json(v["data"]))
+        parts.append("<h3>Data</h3>" + data_summary(v["data"]))
     if parts:
         out.append(Section("baselines", "Network vs classic baselines", "".join(parts)))
     return out
+
+
+def _curve_name(key: str, v: Mapping[str, Any]) -> str:
+    """A learning curve's legend entry: the verdict's curves are its best network and best baseline, named."""
+    model = {"network": v["best_network"], "baseline": v["best_baseline"]}.get(key)
+    return f"{key} ({model})" if model and model != key else key
 
 
 COST_KEYS = ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
@@ -324,25 +406,30 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
         f"CV = {protocol['n_repeats']} x {protocol['n_splits']}-fold, the same folds for every model"
         if isinstance(protocol.get("n_repeats"), int) and isinstance(protocol.get("n_splits"), int)
         else "mean and sd over the splits"
+        if splits or any(m["std"] is not None for m in models)
+        else "one score per model"
     )
     note = (
         "; networks other than the best are not cross-validated (–)"
         if any(m["mean"] is None for m in models)
         else ""
     )
+    headers = [
+        "model",
+        "kind",
+        *([f"tune-valid {metric}"] if has["valid_score"] else []),
+        f"CV mean {metric}" if splits or has["valid_score"] else f"mean {metric}",
+        "CV sd" if splits or has["valid_score"] else "std",
+        *(["splits"] if splits else []),
+        *([f"test {metric}"] if has["test_score"] else []),
+        *[cost_names[k] for k in cost_keys],
+    ]
+    # a column no model has a value in (a text run's kind and sd: one test split) says nothing: left out
+    keep = [i for i in range(len(headers)) if i == 0 or any(r[i] is not None for r in rows)]
     parts.append(
         table(
-            [
-                "model",
-                "kind",
-                *([f"tune-valid {metric}"] if has["valid_score"] else []),
-                f"CV mean {metric}" if splits or has["valid_score"] else f"mean {metric}",
-                "CV sd" if splits or has["valid_score"] else "std",
-                *(["splits"] if splits else []),
-                *([f"test {metric}"] if has["test_score"] else []),
-                *[cost_names[k] for k in cost_keys],
-            ],
-            rows,
+            [headers[i] for i in keep],
+            [[r[i] for i in keep] for r in rows],
             raw_cols=(0,),
             caption=f"Candidates ({cv}; * the compared pair{note})",
             limit=200,
@@ -386,25 +473,81 @@ def _value_cell(value: Any) -> str:
     return f"<code>{fmt(value)}</code>"
 
 
-ARCH_DIMS = ("n_layers", "width", "shape")  # search dimensions that together build MLPConfig.hidden
+#: search dimensions that together build one setting of the configuration: MLPConfig.hidden is searched as
+#: n_layers x width x shape, CNNConfig.channels as n_conv x conv_channels (each next block doubling them)
+GROUPED_DIMS = {"hidden": ("n_layers", "width", "shape"), "channels": ("n_conv", "conv_channels")}
+ARCH_DIMS = tuple(d for dims in GROUPED_DIMS.values() for d in dims)
+CNN_ONLY = ("channels", "kernel_size", "pool", "n_conv", "conv_channels")
+#: which optimizers read each optimizer setting (nn/optim.py: plain SGD has no momentum, RMSProp none either)
+OPTIMIZER_SETTINGS = {
+    "momentum": ("momentum", "nesterov"),
+    "beta1": ("adam", "adamw"),
+    "beta2": ("adam", "adamw"),
+    "eps": ("adam", "adamw", "rmsprop"),
+}
+
+
+def unused_setting(name: str, config: Mapping[str, Any]) -> str | None:
+    """Why ``name`` does nothing in ``config`` (a setting of another optimizer, loss or architecture), or None.
+
+    A configuration carries every setting with its default, so RMSProp's still says momentum 0.9: shown as
+    a best value it would read as a choice."""
+    opt, arch, loss = config.get("optimizer"), config.get("arch"), config.get("loss")
+    users = OPTIMIZER_SETTINGS.get(name)
+    if users and isinstance(opt, str) and opt not in users:
+        return f"not used: the {opt} optimizer has no {name}"
+    if name == "huber_delta" and isinstance(loss, str) and loss != "huber":  # "auto" is never Huber
+        return "not used: the loss is not Huber" if loss == "auto" else f"not used: the loss is {loss}"
+    if name in CNN_ONLY and isinstance(arch, str) and arch != "cnn":
+        return f"not used: the best configuration is an {arch.upper()}"
+    return None
+
+
+def _setting_cell(name: str, config: Mapping[str, Any]) -> str:
+    unused = unused_setting(name, config)
+    return f'<span class="note">{esc(unused)}</span>' if unused else _value_cell(config.get(name))
+
+
+def _rationale_cell(text: Any) -> str:
+    """One reason as text; the reasons of a grouped setting as a list, one line per searched dimension."""
+    if isinstance(text, list):
+        return (
+            '<ul class="why">'
+            + "".join(f"<li><strong>{esc(d)}</strong>: {esc(t)}</li>" for d, t in text)
+            + "</ul>"
+        )
+    return esc(text or "")
+
+
+def _metric_label(key: str, task: Any) -> str:
+    """A metric's name in words; a regression loss says it is on the standardised target (rmse, in the
+    target's units, is the figure to compare with the data)."""
+    name = key.replace("_", " ")
+    return f"{name} (standardised target)" if task == "regression" and key.endswith("loss") else name
 
 
 def section_best_config(run: RunData, **_: Any) -> list[Section]:
     s = search_view(run.result, run.trials_csv, run.curves)
     if s is None or not s["best_config"]:
         return []
-    best, why, ranges = s["best_config"], dict(s["rationale"]), dict(s["ranges"])
-    if "hidden" in best and "hidden" not in why:  # the architecture is searched as n_layers x width x shape
-        arch = [d for d in ARCH_DIMS if d in why or d in ranges]
-        if arch:
-            why["hidden"] = " ".join(f"{d}: {why[d]}" for d in arch if d in why)
-            ranges["hidden"] = "; ".join(f"{d} {ranges[d]}" for d in arch if d in ranges)
+    best, ranges = s["best_config"], dict(s["ranges"])
+    why: dict[str, Any] = dict(s["rationale"])
+    label = {n: n for n in best}
+    for target, dims in GROUPED_DIMS.items():  # one row per setting, its dimensions' reasons one per line
+        if target in best and target not in why:
+            searched = [d for d in dims if d in why or d in ranges]
+            if searched:
+                why[target] = [(d, why[d]) for d in searched if d in why]
+                ranges[target] = "; ".join(f"{d} {ranges[d]}" for d in searched if d in ranges)
+    if best.get("arch") == "cnn" and "hidden" in best:
+        label["hidden"] = "hidden (dense layers after the convolutions)"
     explained = [n for n in best if n in why or n in ranges]
     rest = [n for n in best if n not in explained]
     facts: list[tuple[str, Any]] = []
     if s["best_value"] is not None:
         facts.append((f"best {s['metric']} (validation)", s["best_value"]))
-    facts += [(k.replace("_", " "), v) for k, v in s["metrics"].items()]
+    task = (run.result or {}).get("task")
+    facts += [(_metric_label(k, task), v) for k, v in s["metrics"].items()]
     if s["counts"]:
         facts.append(("trials", ", ".join(f"{n} {k.lower()}" for k, n in sorted(s["counts"].items()))))
     if s["best_trial"] is not None:
@@ -416,16 +559,20 @@ def section_best_config(run: RunData, **_: Any) -> list[Section]:
     body = kv_list(facts)
     body += table(
         ["hyperparameter", "best value", "searched over", "advisor's rationale"],
-        [[esc(n), _value_cell(best[n]), esc(ranges.get(n, "")), esc(why.get(n, ""))] for n in explained],
+        [
+            [esc(label[n]), _setting_cell(n, best), esc(ranges.get(n, "")), _rationale_cell(why.get(n))]
+            for n in explained
+        ],
         raw_cols=(0, 1, 2, 3),
         limit=200,
+        stack=True,
     )
     if rest:
         body += (
             "<details><summary>Other settings of the best configuration</summary>"
             + table(
                 ["setting", "value"],
-                [[esc(n), _value_cell(best[n])] for n in rest],
+                [[esc(n), _setting_cell(n, best)] for n in rest],
                 raw_cols=(0, 1),
                 limit=200,
             )
@@ -434,7 +581,18 @@ def section_best_config(run: RunData, **_: Any) -> list[Section]:
     other = [n for n in why if n not in best and n not in ARCH_DIMS]
     if other:
         body += "<h3>Other choices of the advisor</h3>" + table(
-            ["setting", "rationale"], [[n, why[n]] for n in other], limit=200
+            ["setting", "rationale"],
+            [
+                [
+                    esc(n),
+                    esc(why[n])
+                    + (f' <span class="note">({esc(u)})</span>' if (u := unused_setting(n, best)) else ""),
+                ]
+                for n in other
+            ],
+            raw_cols=(0, 1),
+            limit=200,
+            stack=True,
         )
     if s["notes"]:
         body += '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in s["notes"]) + "</ul>"
@@ -607,13 +765,19 @@ def section_training(run: RunData, **_: Any) -> list[Section]:
         for k in ("task", "status", "stop_reason", "best_epoch", "n_parameters", "seconds")
         if tv[k] is not None
     ]
-    facts += [(k.replace("_", " "), v) for k, v in tv["metrics"].items()]
+    facts += [(_metric_label(k, tv["task"]), v) for k, v in tv["metrics"].items()]
     parts = [kv_list((k.replace("_", " "), v) for k, v in facts)]
     if any(hist.get(k) for k in ("train_loss", "valid_loss", "valid_score")):
         score = "valid score"
         if isinstance(tv["task"], str):
             score = "valid " + {"regression": "r2", "multilabel": "f1 micro"}.get(tv["task"], "accuracy")
         parts.append(figure(plots.training_curves(hist, score), "Training and validation loss per epoch"))
+        if tv["task"] == "regression":  # the trainer fits the standardised target (data/tabular.py)
+            parts.append(
+                '<p class="note">The losses (and the best value an early stop quotes) are on the standardised '
+                "target: its training rows' mean subtracted, divided by their sd, so a loss of 0.01 is 1 % of "
+                "the target's variance. r2 has no unit; rmse and mae are in the target's own units.</p>"
+            )
     if any(hist.get("grad_norms") or []):
         parts.append(
             figure(
@@ -709,7 +873,7 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
         parts.append(proj)
     data = first(text, "data", "data_summary")
     if isinstance(data, Mapping):
-        parts.append("<h3>Data</h3>" + render_json(data))
+        parts.append("<h3>Data</h3>" + data_summary(data))
     notes = text.get("notes")
     if isinstance(notes, list) and notes:  # what was dropped or re-weighted, and the data warnings printed
         parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
@@ -741,18 +905,31 @@ def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -
     )
 
 
-def _ranking(part: Any, effort: Any) -> str | None:
+def _ranking(part: Any, effort: Any, k: Any = None) -> str | None:
     """How answers are ordered (cli_graph's caption): over an ensemble, by mean rank, which the mean similarity
-    shown need not follow."""
+    shown need not follow; ``k`` (the number of answers asked for) is what support counts against, so two
+    lists of the same nodes with different k have different supports, and the caption says which k."""
     own = part.get("effort") if isinstance(part, Mapping) else None
     effort = own if isinstance(own, Mapping) else effort
     runs = num(effort.get("ensemble")) if isinstance(effort, Mapping) else None
     if runs is None or runs <= 1:
         return None
+    top = f"top {int(k)}" if isinstance(k, int) and not isinstance(k, bool) and k > 0 else "top k"
     return (
         f"Ranked by mean rank over {runs:g} ensemble runs, not by the similarity shown; similarity: mean cosine "
-        "over the runs; support: share of runs with it in their top k."
+        f"over the runs; support: share of the {runs:g} runs with it in their {top}."
     )
+
+
+def _k(part: Any, key: str, rows: Any) -> Any:
+    """The k of a list of answers: as recorded (``k``, ``n_peers``), else the number of answers given (a
+    list is cut at k, so a shorter one was all there was)."""
+    params = part.get("params") if isinstance(part, Mapping) else None
+    for src in (part, params):
+        k = src.get(key) if isinstance(src, Mapping) else None
+        if isinstance(k, int) and not isinstance(k, bool):
+            return k
+    return len(rows) if isinstance(rows, list) and rows else None
 
 
 def _answers(rows: Any, what: str = "node", caption: str | None = None) -> str:
@@ -858,7 +1035,7 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
             "<h3>Most similar to "
             + (f"<code>{esc(node)}</code>" if node is not None else "the node")
             + "</h3>"
-            + (_answers(rows, caption=_ranking(sim, g["effort"])) or render_json(sim))
+            + (_answers(rows, caption=_ranking(sim, g["effort"], _k(sim, "k", rows))) or render_json(sim))
         )
     rec = g["recommend"]
     if rec:
@@ -892,7 +1069,7 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
                 )
             if rec.get("peers"):
                 body += "<h4>Closest peers</h4>" + _answers(
-                    rec["peers"], "peer", caption=_ranking(rec, g["effort"])
+                    rec["peers"], "peer", caption=_ranking(rec, g["effort"], _k(rec, "n_peers", rec["peers"]))
                 )
             parts.append(head + body)
         else:
@@ -1027,10 +1204,32 @@ letter-spacing:.04em}
 .broken{border-color:#fecaca;background:#fef2f2}
 details summary{cursor:pointer;color:var(--accent);margin:8px 0}
 footer{color:var(--muted);font-size:12px;text-align:center;padding:10px 0 30px}
+ul.why{margin:0;padding-left:16px}ul.why li{margin:2px 0}
+ol.toc li,ul.parts li{margin:4px 0}
+.card.step{border-left:5px solid var(--accent);background:#f8fafc}
+.card.step h2{margin-bottom:6px}
+.fig-hint{display:none}
+@media (max-width:700px){
+header{padding:14px 14px}nav{padding:6px 14px;overflow-x:auto;white-space:nowrap}
+main{padding:12px 8px 30px}.card{padding:14px 12px}
+dl.kv{grid-template-columns:repeat(auto-fill,minmax(140px,1fr))}
+table.stack{min-width:0;width:100%}
+table.stack thead{display:none}
+table.stack tr{display:block;border-bottom:1px solid var(--line);padding:6px 0}
+table.stack td{display:block;border:0;padding:2px 4px;white-space:normal;text-align:left}
+table.stack td:empty{display:none}
+table.stack td[data-label]::before{content:attr(data-label);display:block;font-size:11px;color:var(--muted);
+font-weight:600}
+.fig-scroll{overflow-x:auto;-webkit-overflow-scrolling:touch}
+.fig-scroll img{max-width:none;width:auto}
+.fig-hint{display:block;color:var(--muted);font-size:11px}
+}
 """
 
 
 def _title(run: RunData) -> str:
+    if run.tour is not None and tour_view(run):
+        return "hyperselect report: " + str(run.tour.get("tour") or "tour")
     kinds = []
     if run.verdict:
         kinds.append("verdict")
@@ -1043,8 +1242,9 @@ def _title(run: RunData) -> str:
     return "hyperselect report: " + (", ".join(kinds) or "run")
 
 
-def render_report(run: RunData, *, projection: str = "pca", strict: bool = False) -> str:
-    """The report's HTML for an already loaded run."""
+def _sections(run: RunData, projection: str, strict: bool) -> list[Section]:
+    """Every section one run directory's files give, with the notices on files that are unreadable, mistyped
+    or of different runs first."""
     sections: list[Section] = []
     for anchor, title, build in SECTIONS:
         try:
@@ -1107,6 +1307,66 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
                 f"<ul>{items}</ul>",
             ),
         )
+    return sections
+
+
+def _tour_sections(run: RunData, projection: str, strict: bool) -> list[Section]:
+    """A deliberate collection of runs (``hyperselect demo``): a contents card, then per step a card naming
+    its data and linking each of its folders' own pages, followed by that folder's sections, each titled
+    with its data.  Each folder is one run, so the files of different runs are never drawn as one."""
+    steps = tour_view(run)
+    toc = []
+    out: list[Section] = []
+    for i, step in enumerate(steps, 1):
+        anchor = f"step-{i}"
+        datas = ", ".join(dict.fromkeys(p["data"] for p in step["parts"] if p["data"]))
+        toc.append(
+            f'<li><a href="#{anchor}">{esc(step["title"] or step["name"])}</a>'
+            + (f' <span class="note">(data: {esc(datas)})</span>' if datas else "")
+            + "</li>"
+        )
+        items = []
+        subs: list[Section] = []
+        for part in step["parts"]:
+            page = part["path"] / REPORT_NAME
+            link = (
+                f'<a href="{esc(part["folder"])}/{REPORT_NAME}">{esc(part["folder"])}/{REPORT_NAME}</a>'
+                if page.is_file()
+                else f"<code>{esc(part['folder'])}/</code> (its page: <code>hyperselect report "
+                f"{esc(part['folder'])}</code>)"
+            )
+            what = f"{esc(part['what'])}; " if part["what"] else ""
+            data = f"<strong>{esc(part['data'])}</strong>: " if part["data"] else ""
+            items.append(f"<li>{data}{what}its own page: {link}</li>")
+            try:
+                sub = load_run(part["path"], strict=strict)
+            except DataError as exc:
+                if strict:
+                    raise
+                subs.append(
+                    Section(f"{part['folder']}-unreadable", part["folder"], f'<p class="note">{esc(exc)}</p>')
+                )
+                continue
+            for sec in _sections(sub, projection, strict):
+                sec.anchor = f"{part['folder']}-{sec.anchor}"
+                sec.title = f"{sec.title} · {part['data'] or part['folder']}"
+                sec.kind = "part"
+                subs.append(sec)
+        body = f'<ul class="parts">{"".join(items)}</ul>' if items else '<p class="note">No results.</p>'
+        out.append(Section(anchor, f"Step {i}. {step['title'] or step['name']}", body, kind="step"))
+        out += subs
+    intro = (
+        '<p class="note">The demo runs each step on its own data and writes it to a folder of its own, with its '
+        "own page; this page draws them all, each step under its heading.</p>"
+    )
+    head = Section("tour", "The tour", intro + f'<ol class="toc">{"".join(toc)}</ol>', lead=True)
+    return [head, *out]
+
+
+def render_report(run: RunData, *, projection: str = "pca", strict: bool = False) -> str:
+    """The report's HTML for an already loaded run."""
+    tour = run.tour is not None and bool(tour_view(run))
+    sections = _tour_sections(run, projection, strict) if tour else _sections(run, projection, strict)
     if not sections:  # every file was read, but none holds a fact a section draws: say so, not a blank page
         message = (
             f"{', '.join(run.files)} {'holds' if len(run.files) == 1 else 'hold'} no data the report can draw: "
@@ -1115,8 +1375,10 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
         if strict:
             raise DataError(f"{run.run_dir}: {message}")
         sections.append(Section("nothing", "Nothing to show", f'<p class="note">{esc(message)}</p>'))
-    nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections)
+    nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections if s.kind != "part")
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
+    if tour:  # the page is drawn from the step folders, not from files beside the manifest
+        files = f"<code>{esc(TOUR_FILE)}</code> and the files of the folders it names"
     title = _title(run)
     return (
         "<!DOCTYPE html>\n"

@@ -114,6 +114,25 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _legend_above(
+    fig: Figure, title: str, handles: Sequence[Any] | None = None, labels: Sequence[str] | None = None
+) -> None:
+    """The title on the left and the legend in one row on the right, both above the axes (more than three
+    entries: in a column right of the axes), so the legend is outside the data whatever the curves do
+    (``loc="best"`` only avoids the data of its own axes, not a twin axis's, and covers lines that span the
+    whole width)."""
+    ax = fig.axes[0]
+    if handles is None or labels is None:
+        handles, labels = ax.get_legend_handles_labels()
+    ax.set_title(title, loc="left")
+    if handles and len(labels) <= 3:
+        ax.legend(
+            handles, labels, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=len(labels), borderaxespad=0.2
+        )
+    elif handles:
+        ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def _empty(ax: Axes, message: str) -> None:
     ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes, color="#6b7280")
     ax.set_xticks([])
@@ -152,9 +171,9 @@ def training_curves(history: Mapping[str, Sequence[Any]], score_name: str = "val
             drawn = True
         if not drawn:
             _empty(ax, "no finite values in the history")
+            ax.set_title("Learning curves")
         else:
-            ax.legend(handles, labels, loc="best")
-        ax.set_title("Learning curves")
+            _legend_above(fig, "Learning curves", handles, labels)
         return _png(fig)
 
 
@@ -408,14 +427,15 @@ def trial_learning_curves(
                     *zip(*pts, strict=True), color=PALETTE[i % len(PALETTE)], lw=1.8, label=plot_text(name)
                 )
                 drawn = True
+        title = "Learning curves: best configurations and pruned ones"
         if drawn:
-            ax.legend(loc="best")
+            _legend_above(fig, title)
         else:
             _empty(ax, "no intermediate values recorded")
+            ax.set_title(title)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel(plot_text(step_name))
         ax.set_ylabel(plot_text(metric))
-        ax.set_title("Learning curves: best configurations and pruned ones")
         return _png(fig)
 
 
@@ -428,6 +448,7 @@ def baseline_comparison(
     """Mean score per model with a standard-deviation error bar; ``models``: {name, mean, std, scores?}."""
     rows = [m for m in models if _finite(m.get("mean"))]
     rows.sort(key=lambda m: m["mean"])
+    zoom = False
     with _figure(FULL, max(2.2, 0.36 * len(rows) + 1.0)) as fig:
         ax = fig.add_subplot()
         if not rows:
@@ -459,9 +480,21 @@ def baseline_comparison(
                 max((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=-math.inf),
             )
             pad = (hi - lo) * 0.15 or 0.05
-            ax.set_xlim(lo - pad, hi + pad)
+            # bars start at 0, so that their lengths compare; a metric that goes below 0 (r2) cannot, and
+            # the axis says where it starts instead
+            zoom = lo < 0
+            ax.set_xlim(lo - pad if zoom else 0.0, hi + pad if zoom else hi + max(pad, 0.08 * hi))
+            for i, mean in enumerate(means):
+                ax.text(mean, i, f" {mean:.4g}", va="center", ha="left", fontsize=7.5, color="#111827")
             ax.grid(axis="y", visible=False)
-        ax.set_xlabel(plot_text(metric) + " (mean ± std over splits; dots: splits)")
+        how = []
+        if rows and any(_finite(m.get("std")) and m["std"] > 0 for m in rows):
+            how.append("mean ± std over splits")
+        if rows and any(any(_finite(x) for x in m.get("scores") or []) for m in rows):
+            how.append("dots: splits")
+        if rows and zoom:
+            how.append(f"axis starts at {lo - pad:.3g}, not 0")
+        ax.set_xlabel(plot_text(metric, 60) + (f" ({'; '.join(how)})" if how else ""))
         ax.set_title("Network vs classic baselines")
         return _png(fig)
 
@@ -502,14 +535,15 @@ def learning_curve_fraction(
                         lw=0,
                     )
             drawn = True
+        title = "Learning curve: score vs training-set size"
         if drawn:
-            ax.legend(loc="best")
+            _legend_above(fig, title)
             ax.xaxis.set_major_formatter(PercentFormatter(1.0))
         else:
             _empty(ax, "no learning-curve points")
+            ax.set_title(title)
         ax.set_xlabel("fraction of the training set")
         ax.set_ylabel(plot_text(metric))
-        ax.set_title("Learning curve: score vs training-set size")
         return _png(fig)
 
 

@@ -35,11 +35,14 @@ __all__ = [
     "run_origins",
     "search_view",
     "text_verdict",
+    "tour_view",
     "training_view",
     "verdict_view",
 ]
 
-KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv", "study.journal")
+KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv", "study.journal", "tour.json")
+#: ``hyperselect demo``'s manifest: the tour's steps, each with its result folders and their data (demo.py)
+TOUR_FILE = "tour.json"
 #: What ``hyperselect graph embed|similar|recommend|classify|tune --out DIR`` writes (cli_graph.py).
 GRAPH_FILES = {
     "embed.json": "embed",
@@ -70,10 +73,13 @@ class RunData:
     #: file name -> its keys whose values have another type than hyperselect writes, each described (those
     #: values are left out, so their sections are drawn without them)
     mistyped: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: a deliberate collection of runs (``hyperselect demo``): its steps, each ``{name, title, parts}`` with
+    #: parts ``{folder, data, what}``, every folder a run of its own (see :func:`tour_view`)
+    tour: dict[str, Any] | None = None
 
     @property
     def empty(self) -> bool:
-        return not any((self.result, self.verdict, self.text, self.graph, self.trials_csv))
+        return not any((self.result, self.verdict, self.text, self.graph, self.trials_csv, self.tour))
 
 
 _OBJ, _LIST, _STR, _NUM = (dict,), (list,), (str,), (int, float)
@@ -108,6 +114,7 @@ KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "similar.json": {"answers": _LIST},
     "tune.json": {"best_params": _OBJ, "trials": _LIST},
     "embed.json": {"graph": _OBJ, "timings": _OBJ},
+    "tour.json": {"steps": _LIST},
 }
 _JSON_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
 
@@ -324,6 +331,8 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
     run.graph = graph or None
     if (root / "trials.csv").is_file():
         run.trials_csv = attempt("trials.csv", _read_csv)
+    if (root / TOUR_FILE).is_file():
+        run.tour = attempt(TOUR_FILE, _read_json)
     if run.result is not None and (root / "study.journal").is_file():
         study_name = run.result.get("study_name")
         run.curves = attempt("study.journal", lambda p: _journal_curves(p, study_name)) or {}
@@ -404,6 +413,38 @@ def _mean_std(xs: Sequence[Any]) -> tuple[float | None, float | None]:
     mean = sum(vals) / len(vals)
     std = math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1)) if len(vals) > 1 else 0.0
     return mean, std
+
+
+# ----------------------------------------------------------------------------------------------- tour ---
+
+
+def tour_view(run: RunData) -> list[dict[str, Any]]:
+    """The tour's steps ``{name, title, parts: [{folder, data, what, path}]}``; only parts whose folder is a
+    subfolder of the run directory (a name, no path: the manifest cannot point the page elsewhere)."""
+    tour = run.tour if isinstance(run.tour, Mapping) else {}
+    steps = []
+    for i, step in enumerate(tour.get("steps") or []):
+        if not isinstance(step, Mapping):
+            continue
+        parts = []
+        for part in step.get("parts") or []:
+            folder = part.get("folder") if isinstance(part, Mapping) else None
+            if not isinstance(folder, str) or folder in ("", ".", "..") or "/" in folder or "\\" in folder:
+                continue
+            path = run.run_dir / folder
+            if path.is_dir():
+                parts.append(
+                    {
+                        "folder": folder,
+                        "data": str(part.get("data") or ""),
+                        "what": str(part.get("what") or ""),
+                        "path": path,
+                    }
+                )
+        steps.append(
+            {"name": str(step.get("name") or i + 1), "title": str(step.get("title") or ""), "parts": parts}
+        )
+    return steps
 
 
 # -------------------------------------------------------------------------------------------- verdict ---
@@ -649,6 +690,40 @@ def _decision_p(
     return (f"Holm-corrected p, {network} vs {baseline}", p) if p is not None else None
 
 
+#: verdict.py's LearningCurve.trend(): which curve gained more over the last doubling of the rows; "pulling
+#: ahead" there means improving faster, not leading, so the note says that and who leads
+TRENDS = {
+    "network_pulling_ahead": "the network is improving faster with more data",
+    "baseline_pulling_ahead": "the baseline is improving faster with more data",
+    "both_flat": "both curves have flattened",
+    "both_rising": "both are still rising at a similar pace",
+    "unknown": "cannot be read",
+}
+
+
+def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[Any] | None) -> str:
+    text = f"Trend over the last doubling of the training rows: {TRENDS.get(trend, trend.replace('_', ' '))}"
+    pairs = [
+        (n, b)
+        for n, b in zip(network or [], baseline or [], strict=False)
+        if num(n) is not None and num(b) is not None
+    ]
+    faster = {"network_pulling_ahead": "network", "baseline_pulling_ahead": "baseline"}.get(trend)
+    if pairs and faster:
+        ahead = {"network" if n > b else "baseline" if b > n else "level" for n, b in pairs}
+        last = (
+            "network" if pairs[-1][0] > pairs[-1][1] else "baseline" if pairs[-1][1] > pairs[-1][0] else None
+        )
+        where = "at every size" if len(ahead) == 1 and last else "at the largest size"
+        if last is None:
+            text += "; the two are level at the largest size"
+        elif last == faster:
+            text += f"; the {last} leads {where}, so its lead would likely grow"
+        else:
+            text += f"; the {last} still leads {where}: the {faster} is catching up, not ahead"
+    return text + "."
+
+
 def learning_curve_view(lc: Any) -> dict[str, Any] | None:
     """``{fractions, curves: {model: [score]}, spreads: {model: [std]}, notes: [str]}`` or ``None``."""
     if not lc:
@@ -686,7 +761,7 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
         if isinstance(trend, Mapping):
             notes = [f"{k}: {t}" for k, t in trend.items()]
         elif isinstance(trend, str):
-            notes = [f"trend: {trend.replace('_', ' ')}"]
+            notes = [_trend_note(trend, curves.get("network"), curves.get("baseline"))]
         elif isinstance(trend, list):
             notes = [str(t) for t in trend]
     elif isinstance(lc, Mapping):  # {model: {fractions, scores, std}}
