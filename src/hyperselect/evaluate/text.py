@@ -861,10 +861,10 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
     elif p < ALPHA:
         head, recommendation = "The classic baseline wins", "baseline"
     else:
-        head = "No significant difference: prefer the cheaper classic baseline"
+        head = f"No significant difference, so prefer the cheaper classic baseline ({bc.name})"
         recommendation = "no_significant_difference"
     text = (
-        f"{head}: {bn.name} {bn.accuracy:.3f} vs {bc.name} {bc.accuracy:.3f} accuracy "
+        f"{head}: network {bn.name} {bn.accuracy:.3f} vs classic {bc.name} {bc.accuracy:.3f} accuracy "
         f"({diff:+.3f}; macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}; McNemar p={p:.3g}, "
         f"n={len(y_test)})."
     )

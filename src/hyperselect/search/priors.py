@@ -213,7 +213,15 @@ def advise(
     else:
         max_depth, depth_why = 4, f"{n} training rows can feed up to 4 hidden layers"
     dims["n_layers"] = Int(1, max_depth, prior=min(2, max_depth), spread=0.35)
-    reasons["n_layers"] = depth_why + "; depth beyond 4 rarely helps an MLP on tabular data"
+    reasons["n_layers"] = (
+        depth_why
+        + "; depth beyond 4 rarely helps an MLP on tabular data"
+        + (
+            " (for a CNN, the dense layers after the convolutions)"
+            if input_shape is not None and arch != "mlp"
+            else ""
+        )
+    )
 
     # The widest layer: a few times the input width, but capped so that the network has no more than ~ten
     # parameters per training row (more only memorises on small data).

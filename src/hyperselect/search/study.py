@@ -1387,10 +1387,15 @@ def batch_size_grid(space: SearchSpace) -> SearchSpace:
     dims = dict(space.dims)
     dims["batch_size"] = Categorical(tuple(grid), weights)
     reasons = dict(space.reasons)
-    reasons["batch_size"] = (
-        reasons.get("batch_size", "") + f" Searched on the powers of two in [{dim.low}, {dim.high}] so that "
-        "configurations trained together can share a vectorised population."
-    ).strip()
+    reasons["batch_size"] = "; ".join(
+        r
+        for r in (
+            reasons.get("batch_size", "").rstrip(". "),
+            f"searched on the powers of two in [{dim.low}, {dim.high}] so that configurations trained "
+            "together can share a vectorised population",
+        )
+        if r
+    )
     return space._copy(dims=dims, reasons=reasons)
 
 
