@@ -3,7 +3,7 @@
     python benchmarks/verdict.py --quick --json benchmarks/results/verdict_quick.json
     python benchmarks/verdict.py --json benchmarks/results/verdict.json
 
-``--quick`` uses the demo's budgets (6 network trials per architecture, 4 per baseline, 1 x 5-fold CV);
+``--quick`` uses the demo's budgets (``DEMO_SETTINGS``: 4 network trials per architecture, 3 per baseline, 1 x 5-fold CV);
 the full run uses :func:`hyperselect.evaluate.compare`'s defaults (20 / 10 trials, 2 x 5-fold CV).  Both data
 sets run in one process, side by side, single-threaded, so the costs compare.  The machine's load average is
 recorded with the timings because on a shared machine it changes them several-fold.
