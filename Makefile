@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test test-all lint bench bench-quick install clean services
+.PHONY: demo test test-all lint bench bench-quick bench-run install clean services
 
 # torch is installed first and pinned, from the CPU wheel that lies on these machines' disk, so that no other
 # requirement can make pip pull a multi-gigabyte CUDA build.
@@ -41,17 +41,25 @@ test-all: $(STAMP) services
 	$(PYTHON) -m venv .venv-pecanpy
 	.venv-pecanpy/bin/pip install --quiet pecanpy psutil "numpy<2"
 
+# Both write to benchmarks/results/latest/, never over the figures the README cites (copy a run there by hand,
+# with its date in the name). A script whose data is absent (exit 2) is skipped and the loop goes on.
+BENCH_SCRIPTS := trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text
+BENCH_ARGS_population := --clock cpu
+
 bench-quick: $(STAMP) .venv-pecanpy/bin/python
-	$(BIN)/pip install --quiet -e '.[bench]'
-	mkdir -p benchmarks/results
-	for b in trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text; do \
-	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --quick --json benchmarks/results/$${b}_quick.json || exit 1; done
+	$(MAKE) bench-run BENCH_MODE=--quick BENCH_SUFFIX=_quick
 
 bench: $(STAMP) .venv-pecanpy/bin/python
+	$(MAKE) bench-run BENCH_MODE= BENCH_SUFFIX=
+
+bench-run:
 	$(BIN)/pip install --quiet -e '.[bench]'
-	mkdir -p benchmarks/results
-	for b in trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text; do \
-	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py --json benchmarks/results/$$b.json || exit 1; done
+	mkdir -p benchmarks/results/latest
+	for b in $(BENCH_SCRIPTS); do \
+	  extra=""; [ "$$b" = population ] && extra="$(BENCH_ARGS_population)"; \
+	  PECANPY_PYTHON=.venv-pecanpy/bin/python HF_HUB_OFFLINE=1 $(BIN)/python benchmarks/$$b.py $(BENCH_MODE) $$extra \
+	    --json benchmarks/results/latest/$${b}$(BENCH_SUFFIX).json; rc=$$?; \
+	  if [ $$rc -eq 2 ]; then echo "$$b skipped (its data is absent)"; elif [ $$rc -ne 0 ]; then exit 1; fi; done
 
 clean:
 	rm -rf $(VENV) .venv-pecanpy .pg runs test-artifacts .pytest_cache .mypy_cache .ruff_cache
