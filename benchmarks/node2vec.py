@@ -535,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             "load_average_at_start": os.getloadavg(),
         },
         "pecanpy_python": pecan,
+        "command": " ".join(["python", "benchmarks/node2vec.py", *sys.argv[1:]]),
         "runs": [],
     }
     methods = [*OURS] + (["SparseOTF", "PreComp"] if pecan else [])
