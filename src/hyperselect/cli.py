@@ -305,7 +305,7 @@ def train(
     values = parse_overrides(overrides, cls)  # parse before loading: a typo should fail fast
     from hyperselect.train.trainer import check_device
 
-    check_device(device, "--device")
+    check_device(device, "'--device'")
     read = read_options(sep, encoding, na_value, decimal, thousands)
     if not Path(data).exists() and data in BUILTIN_DATASETS:
         if task is not None:

@@ -1337,12 +1337,7 @@ def check_device_arg(caller: str, device: Any) -> None:
         raise ConfigError(f"The 'device' parameter of {caller} must be {expected}. Got {device!r}.") from None
     if parsed.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"The 'device' parameter of {caller} must be {expected}. Got {device!r}.")
-    try:
-        check_device(device)
-    except ConfigError as exc:  # valid, but not on this machine: check_device says what there is
-        raise ConfigError(
-            str(exc).replace("The 'device' is", f"The 'device' parameter of {caller} is", 1)
-        ) from None
+    check_device(device, f"'device' parameter of {caller}")  # valid, but is it on this machine?
 
 
 def check_sampler(sampler: Any) -> None:

@@ -76,7 +76,7 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def check_device(device: str | torch.device | None, what: str = "device") -> torch.device:
+def check_device(device: str | torch.device | None, what: str = "'device'") -> torch.device:
     """``device`` as a torch device this machine has (None: cuda when available), else a ConfigError that
     says what is available -- not torch's "Torch not compiled with CUDA enabled" from deep inside a run."""
     from hyperselect.errors import ConfigError
@@ -86,21 +86,21 @@ def check_device(device: str | torch.device | None, what: str = "device") -> tor
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ConfigError(f"The '{what}' must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r}.") from None
+        raise ConfigError(f"The {what} must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r}.") from None
     if dev.type == "cpu":
         return dev
     if dev.type == "cuda":
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0:
-            raise ConfigError(f"The '{what}' is {device!r}, but this machine has no CUDA device; use 'cpu'.")
+            raise ConfigError(f"The {what} is {device!r}, but this machine has no CUDA device; use 'cpu'.")
         if dev.index is not None and dev.index >= n:
             raise ConfigError(
-                f"The '{what}' is {device!r}, but this machine has {n} CUDA device(s) (0-{n - 1})."
+                f"The {what} is {device!r}, but this machine has {n} CUDA device(s) (0-{n - 1})."
             )
         return dev
     if dev.type == "mps" and torch.backends.mps.is_available():
         return dev
-    raise ConfigError(f"The '{what}' is {device!r}, which this machine does not have; use 'cpu' or 'cuda'.")
+    raise ConfigError(f"The {what} is {device!r}, which this machine does not have; use 'cpu' or 'cuda'.")
 
 
 def as_tensors(
