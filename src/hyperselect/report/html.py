@@ -1280,33 +1280,25 @@ def _sections(run: RunData, projection: str, strict: bool) -> list[Section]:
                 f"the sections below do not describe one run:</p><ul>{items}</ul>",
             ),
         )
-    if run.mistyped:  # values of another type than hyperselect writes, left out (load_run): say which
-        items = "".join(
-            f"<li><code>{esc(name)}</code>: {esc('; '.join(wrong.values()))}</li>"
-            for name, wrong in sorted(run.mistyped.items())
-        )
-        sections.insert(
-            0,
-            Section(
-                "mistyped",
-                "Values of an unexpected type",
-                '<p class="note">These values are not of the type hyperselect writes, so they were left out and '
-                f"the sections below are drawn without them:</p><ul>{items}</ul>",
-            ),
-        )
-    if run.unreadable:  # left out while the others were drawn (load_run): say which and why, first
-        items = "".join(
-            f"<li><code>{esc(name)}</code>: {esc(why)}</li>" for name, why in sorted(run.unreadable.items())
-        )
-        sections.insert(
-            0,
-            Section(
-                "unreadable",
-                "Files that could not be read",
-                f'<p class="note">Left out of this page; the sections below come from the other files.</p>'
-                f"<ul>{items}</ul>",
-            ),
-        )
+    # what load_run left out, first: values of another type than hyperselect writes, then unreadable files
+    for anchor, title, intro, found in (
+        (
+            "mistyped",
+            "Values of an unexpected type",
+            "These values are not of the type hyperselect writes, so they were left out and the sections below "
+            "are drawn without them:",
+            {name: "; ".join(wrong.values()) for name, wrong in run.mistyped.items()},
+        ),
+        (
+            "unreadable",
+            "Files that could not be read",
+            "Left out of this page; the sections below come from the other files.",
+            run.unreadable,
+        ),
+    ):
+        if found:
+            items = "".join(f"<li><code>{esc(n)}</code>: {esc(why)}</li>" for n, why in sorted(found.items()))
+            sections.insert(0, Section(anchor, title, f'<p class="note">{esc(intro)}</p><ul>{items}</ul>'))
     return sections
 
 
