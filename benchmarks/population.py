@@ -108,7 +108,12 @@ def standard_setup(config: MLPConfig, seed: int, data: tuple[np.ndarray, ...]) -
     torch.manual_seed(seed)
     model = build_model(config, Xtr.shape[1], 10)
     opt = make_optimizer(config, model.parameters())
-    loader = DataLoader(TensorDataset(Xtr.float(), ytr.long()), batch_size=config.batch_size, shuffle=True)
+    loader = DataLoader(
+        TensorDataset(Xtr.float(), ytr.long()),
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(seed),  # the trial's own shuffle, whenever it is trained
+    )
     return model, opt, loader, Xva, yva
 
 

@@ -973,3 +973,12 @@ def test_regression_losses_say_they_are_on_the_standardised_target(tmp_path: Pat
     text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
     assert "test loss (standardised target) 0.0063" in text and "test rmse 36.1" in text
     assert "The losses (and the best value an early stop quotes) are on the standardised target" in text
+
+
+def test_a_trend_note_calls_curves_level_where_the_verdict_does() -> None:
+    """Before: the page said 'the network leads ... its lead would likely grow' at a gap of 2e-5, where the
+    verdict's reasons (four decimals) call the curves level."""
+    from hyperselect.report.views import _trend_note
+
+    text = _trend_note("network_pulling_ahead", [0.6, 0.90002], [0.8, 0.9])
+    assert "the two are level at the largest size" in text and "lead" not in text

@@ -439,3 +439,19 @@ def test_quick_fills_in_only_the_budgets_not_given(monkeypatch: pytest.MonkeyPat
         seen["n_repeats"] == vmod.DEMO_SETTINGS["n_repeats"]
         and seen["timeout"] == vmod.DEMO_SETTINGS["timeout"]
     )
+
+
+def test_compare_runs_with_the_largest_seed_it_accepts() -> None:
+    """Before: 2**32-1 passed the check, then a fold's seed (random_state + k) failed deep in the run."""
+    v = compare(
+        load_builtin("digits", random_state=2**32 - 1),  # an MLP and a CNN: the second search's seed is + 1
+        random_state=2**32 - 1,
+        n_trials=1,
+        baseline_trials=1,
+        max_epochs=2,
+        curve_fractions=(),
+        baselines=["linear"],
+        n_splits=3,
+        n_repeats=1,
+    )
+    assert v.recommendation in ("network", "baseline", "no_significant_difference")

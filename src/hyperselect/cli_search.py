@@ -247,7 +247,9 @@ def register(app: typer.Typer) -> None:
                     result.save(out)
                 except OSError as exc:  # the search is done and stored: say so, and how to get the files
                     raise DataError(
-                        f"Cannot write the results into '{out}': {exc.strerror or exc} ('{exc.filename}'). The "
+                        f"Cannot write the results into '{out}': {exc.strerror or exc}"
+                        + (f" ('{exc.filename}')" if exc.filename else "")
+                        + f". The "
                         f"trials are kept in {result.storage}: rerun the same command with --resume (no more "
                         f"trials are run) once '{out}' can take result.json and trials.csv."
                     ) from exc

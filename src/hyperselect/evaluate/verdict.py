@@ -60,6 +60,8 @@ log = logging.getLogger(__name__)
 RECOMMENDATIONS = ("network", "baseline", "no_significant_difference")
 ARCHS = ("mlp", "cnn")
 PROTOCOLS = ("kfold", "5x2")
+#: learning curves closer than this at a size are level (the reasons print four decimals)
+LEVEL_GAP = 5e-5
 #: Share of each CV training fold the network holds out for early stopping.
 INNER_VALID = 0.1
 #: A per-doubling gain below this (in score units) counts as a flat learning curve.
@@ -536,7 +538,9 @@ def compare(
         t0 = time.perf_counter()
         nets: list[tuple[Candidate, MLPConfig]] = []
         for i, arch in enumerate(arch_list):
-            cfg, vs, secs = _tune_network(data, arch, n_trials, max_epochs, random_state + i, timeout)
+            cfg, vs, secs = _tune_network(
+                data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout
+            )
             nets.append((Candidate(arch, "network", cfg.to_dict(), vs, secs), cfg))
         seconds["tune_networks"] = time.perf_counter() - t0
 
@@ -603,7 +607,7 @@ def compare(
         folds = _folds(X_dev, y_dev, task, n_splits, n_repeats, random_state)
         for k, (tr, te) in enumerate(folds):
             model, fit_s = fit_network(
-                best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=random_state + k
+                best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=(random_state + k) % 2**32
             )
             tp = time.perf_counter()
             pred = predict_network(model, X_dev[te], task)
@@ -991,7 +995,9 @@ def _decide(
                 "both_rising": "both are still rising at a similar pace, so the gap would likely hold",
                 "unknown": "the trend cannot be read",
             }[t]
-        elif abs(gap) < 5e-5:  # level to the four decimals shown: neither side has a lead that could change
+        elif (
+            abs(gap) < LEVEL_GAP
+        ):  # level to the four decimals shown: neither side has a lead that could change
             tail = (
                 f"the {faster} is improving faster, so it would likely pull ahead with more data (the two are "
                 f"level at {curve.n_rows[-1]:,} rows)"

@@ -19,6 +19,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from hyperselect._io import atomic_write_text
 from hyperselect.errors import DataError
@@ -249,7 +250,9 @@ class Section:
 
     def html(self) -> str:
         cls = "card lead" if self.lead else f"card {self.kind}" if self.kind else "card"
-        return f'<section id="{self.anchor}" class="{cls}"><h2>{esc(self.title)}</h2>{self.body}</section>'
+        return (
+            f'<section id="{esc(self.anchor)}" class="{cls}"><h2>{esc(self.title)}</h2>{self.body}</section>'
+        )
 
 
 def _verdict_source(run: RunData) -> Mapping[str, Any] | None:
@@ -1322,7 +1325,7 @@ def _tour_sections(run: RunData, projection: str, strict: bool) -> list[Section]
         for part in step["parts"]:
             page = part["path"] / REPORT_NAME
             link = (
-                f'<a href="{esc(part["folder"])}/{REPORT_NAME}">{esc(part["folder"])}/{REPORT_NAME}</a>'
+                f'<a href="{esc(quote(part["folder"]))}/{REPORT_NAME}">{esc(part["folder"])}/{REPORT_NAME}</a>'
                 if page.is_file()
                 else f"<code>{esc(part['folder'])}/</code> (its page: <code>hyperselect report "
                 f"{esc(part['folder'])}</code>)"
@@ -1367,7 +1370,7 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
         if strict:
             raise DataError(f"{run.run_dir}: {message}")
         sections.append(Section("nothing", "Nothing to show", f'<p class="note">{esc(message)}</p>'))
-    nav = "".join(f'<a href="#{s.anchor}">{esc(s.title)}</a>' for s in sections if s.kind != "part")
+    nav = "".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections if s.kind != "part")
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
     if tour:  # the page is drawn from the step folders, not from files beside the manifest
         files = f"<code>{esc(TOUR_FILE)}</code> and the files of the folders it names"

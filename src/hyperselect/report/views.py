@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperselect.errors import DataError
+from hyperselect.evaluate.verdict import LEVEL_GAP
 
 log = logging.getLogger(__name__)
 
@@ -709,11 +710,13 @@ def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[An
         if num(n) is not None and num(b) is not None
     ]
     faster = {"network_pulling_ahead": "network", "baseline_pulling_ahead": "baseline"}.get(trend)
+
+    def leader(n: Any, b: Any) -> str | None:  # level to the verdict's four decimals, as its reasons say
+        return None if abs(n - b) < LEVEL_GAP else "network" if n > b else "baseline"
+
     if pairs and faster:
-        ahead = {"network" if n > b else "baseline" if b > n else "level" for n, b in pairs}
-        last = (
-            "network" if pairs[-1][0] > pairs[-1][1] else "baseline" if pairs[-1][1] > pairs[-1][0] else None
-        )
+        ahead = {leader(n, b) or "level" for n, b in pairs}
+        last = leader(*pairs[-1])
         where = "at every size" if len(ahead) == 1 and last else "at the largest size"
         if last is None:
             text += "; the two are level at the largest size"

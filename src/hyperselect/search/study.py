@@ -181,7 +181,7 @@ def make_sampler(
             dims,
             base,
             n_prior=n_prior,
-            seed=None if seed is None else seed + 1,
+            seed=None if seed is None else (seed + 1) % 2**32,
             random_every=random_every,
         )
     return base
