@@ -241,16 +241,10 @@ def _max_positions(model: Any) -> int | None:
 
 
 def _is_missing(v: Any) -> bool:
-    if v is None or (isinstance(v, float | np.floating) and v != v):
-        return True
-    if isinstance(v, str):
-        return False
-    try:
-        import pandas as pd
+    """None, NaN, pandas' NA or NaT (a string, even "N/A", is a text: only tables read tokens as missing)."""
+    import pandas as pd
 
-        return v is pd.NA or v is pd.NaT
-    except ImportError:  # pragma: no cover - pandas is a core dependency
-        return False
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float | np.floating) and v != v)
 
 
 def _as_texts(texts: Iterable[str]) -> list[str]:
