@@ -514,6 +514,36 @@ def test_two_colourable_graphs_are_not_kept_to_one_colour() -> None:
     assert rec.sides_from.startswith("a 2-colouring") and all(p.node in {"1", "5", "7"} for p in rec.peers)
 
 
+def test_recommend_and_same_side_share_one_choice_of_sides() -> None:
+    """recommend falls back on the 2-colouring as same_side=True does, but says so once, at the caller's line;
+    declared sides need no word; an odd cycle is refused naming the method that needed the sides."""
+    import warnings
+
+    from hyperselect.data.graph import GraphDataWarning
+    from hyperselect.represent.node2vec.model import TWO_COLOURING
+
+    path = Node2Vec(**KW).fit(nx.path_graph(8))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # asked for, the 2-colouring is not announced
+        assert path.sides(True)[1] == TWO_COLOURING
+        peers = path.most_similar(3, k=2, same_side=True)
+    with pytest.warns(GraphDataWarning) as record:
+        rec = path.recommend(3, k=2, n_peers=2)
+    assert len(record) == 1 and record[0].filename == __file__, [str(w.message) for w in record]
+    assert rec.sides_from == TWO_COLOURING and rec.peers == peers
+    davis = Node2Vec(**KW).fit(nx.davis_southern_women_graph())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = davis.recommend("Evelyn Jefferson", k=2, n_peers=3)
+    assert rec.sides_from == "the networkx 'bipartite' node attribute"
+    assert rec.peers == davis.most_similar("Evelyn Jefferson", k=3, same_side=True)
+    odd = Node2Vec(**KW).fit(nx.cycle_graph(5))
+    with pytest.raises(DataError, match=r"^recommend needs a bipartite graph.*has an odd cycle"):
+        odd.recommend(0)
+    with pytest.raises(DataError, match=r"^same_side=True needs a bipartite graph.*has an odd cycle"):
+        odd.sides(True)
+
+
 def test_declared_sides_keep_people_with_people() -> None:
     model = Node2Vec(**KW).fit(nx.davis_southern_women_graph())
     events = {u for u, d in nx.davis_southern_women_graph().nodes(data=True) if d["bipartite"] == 1}

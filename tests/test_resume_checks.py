@@ -166,6 +166,31 @@ def test_check_device() -> None:
             check_device("cuda", "--device")
 
 
+def test_check_device_strict_and_lenient_wordings() -> None:
+    """With ``expected`` (tune's and run_worker's check) a non-device value or another kind of device is
+    malformed; without it, a device kind torch knows is one this machine lacks, as before."""
+    import torch
+
+    from hyperselect.search.study import check_device_arg
+
+    strict = "None or one of 'cpu', 'cuda', 'cuda:N', 'mps'"
+    assert check_device(torch.device("cpu"), expected=strict).type == "cpu"
+    check_device_arg("tune", None)
+    check_device_arg("tune", "cpu")
+    check_device_arg("tune", torch.device("cpu"))
+    for bad in (0, 1.5, ["cpu"], "gpu", "meta", torch.device("meta")):
+        message = f"The 'device' parameter of run_worker must be {strict}. Got {bad!r}."
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+            check_device_arg("run_worker", bad)
+    with pytest.raises(ConfigError, match=r"^The 'device' is 'meta', which this machine does not have"):
+        check_device("meta")
+    if not torch.cuda.is_available():
+        with pytest.raises(
+            ConfigError, match=r"^The 'device' parameter of tune is 'cuda:1', but this machine"
+        ):
+            check_device_arg("tune", "cuda:1")
+
+
 def test_report_counts_follow_the_searchs_tally() -> None:
     trials = [{"number": i, "state": "FAIL", "value": None} for i in range(4)]
     trials += [{"number": 4, "state": "COMPLETE", "value": 0.9}]

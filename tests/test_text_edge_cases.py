@@ -5,6 +5,7 @@ CLI runs use a stub comparison or fake embeddings."""
 from __future__ import annotations
 
 import gzip
+import re
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -415,6 +416,44 @@ def test_prepare_text_refuses_a_lone_string() -> None:
         prepare_text(["one text", "two texts"], "ab")
 
 
+def test_a_lone_string_is_refused_in_one_wording_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    enc = _no_model(monkeypatch)
+    with pytest.raises(ConfigError) as encoded:
+        enc.encode("hello")
+    with pytest.raises(ConfigError) as prepared:
+        prepare_text(["one text", "two texts"], "ab")
+    assert str(encoded.value) == (
+        "The 'texts' parameter of SentenceEncoder.encode must be a sequence of strings (a list, a pandas Series, "
+        "...); got a str of 5 characters, which would be read as 5 one-character texts. Wrap one text in a "
+        "list: encode([text])."
+    )
+    assert str(prepared.value) == (
+        "The 'labels' parameter of prepare_text must be a sequence (a list, a pandas Series, ...) with one entry "
+        "per row; got a str of 2 characters, which would be read as 2 one-character labels. Wrap a single entry "
+        "in a list."
+    )
+
+
+def test_missing_means_the_same_to_the_loader_and_the_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    """None, any float NaN, pandas' NA and NaT are missing to both; a missing-value token ("N/A") only in a
+    loaded cell, as the encoder takes a string as written."""
+    import pandas as pd
+
+    from hyperselect.data.text import is_missing, text_or_missing
+
+    missing = [None, float("nan"), np.float32("nan"), pd.NA, pd.NaT]
+    assert all(is_missing(v) and text_or_missing(v) == "" for v in missing)
+    assert not is_missing("N/A") and text_or_missing(" N/A ") == ""
+    assert not any(is_missing(v) for v in ("", "nan", 0, 0.0))
+    with pytest.raises(DataError, match=r"^SentenceEncoder.encode: 5 missing text\(s\) .* 0, 1, 2, 3, 4 \("):
+        _no_model(monkeypatch).encode([*missing, "N/A"])
+    texts, labels = _texts({"red": 4, "white": 4})
+    d = prepare_text(texts + missing + ["N/A"], labels + ["red"] * 6, drop_empty=True)
+    assert d.texts == texts and "dropped 6 empty or missing text(s)" in d.notes
+    d = prepare_text([*texts, "x1", "x2", "x3"], [*labels, pd.NA, pd.NaT, np.float32("nan")])
+    assert d.texts == texts and d.n_missing_label == 3
+
+
 def test_option_errors_name_the_function_called(tmp_path: Path) -> None:
     texts, labels = _texts({"red": 3, "white": 3})
     with pytest.raises(ConfigError, match=r"'top_classes' parameter of prepare_text must be"):
@@ -424,3 +463,48 @@ def test_option_errors_name_the_function_called(tmp_path: Path) -> None:
     path = _csv(tmp_path / "notes.csv", {"red": 3, "white": 3})
     with pytest.raises(ConfigError, match=r"'top_classes' parameter of load_text must be"):
         load_text(path, "note", "colour", top_classes=0)
+
+
+def test_option_and_split_messages_follow_the_one_template() -> None:
+    texts, labels = _texts({"red": 3, "white": 3})
+    refused = [
+        (
+            {"top_classes": 1},
+            "The 'top_classes' parameter of prepare_text must be None or an int in [2, inf). Got 1.",
+        ),
+        (
+            {"top_classes": True},
+            "The 'top_classes' parameter of prepare_text must be None or an int in [2, inf).",
+        ),
+        (
+            {"top_classes": 2.0},
+            "The 'top_classes' parameter of prepare_text must be None or an int in [2, inf).",
+        ),
+        (
+            {"balance": 0},
+            "The 'balance' parameter of prepare_text must be an int in [1, inf) or a bool. Got 0.",
+        ),
+        ({"balance": 1.5}, "The 'balance' parameter of prepare_text must be an int in [1, inf) or a bool."),
+        ({"top_classes": 0, "balance": 0}, "The 'top_classes' parameter"),  # named first, as before
+    ]
+    for kwargs, message in refused:
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+            prepare_text(texts, labels, **kwargs)
+    for kwargs, n in (({"top_classes": None, "balance": True}, 6), ({"top_classes": 2, "balance": 2}, 4)):
+        assert len(prepare_text(texts, labels, **kwargs)) == n
+    d = prepare_text(texts, labels)
+    for kwargs, message in [
+        ({"test_size": 1.0}, "The 'test_size' parameter of split_text must be a float in [0, 1). Got 1.0."),
+        (
+            {"valid_size": -0.1},
+            "The 'valid_size' parameter of split_text must be a float in [0, 1). Got -0.1.",
+        ),
+        ({"test_size": float("nan")}, "The 'test_size' parameter of split_text must be a float in [0, 1)."),
+        ({"test_size": 2, "valid_size": 2}, "The 'test_size' parameter"),  # named first, as before
+        (
+            {"test_size": "0.2"},
+            "The 'test_size' parameter of split_text must be a float in [0, 1). Got '0.2'.",
+        ),
+    ]:
+        with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
+            split_text(d, **kwargs)

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hyperselect.data.splits import SplitWarning
+from hyperselect._validation import Interval, NoneOr, check_params
+from hyperselect.data.splits import SPLIT_CONSTRAINTS, SplitWarning
 from hyperselect.data.tabular import NA_TOKENS
 from hyperselect.errors import ConfigError, DataError
 
@@ -360,26 +361,42 @@ def load_text(
     )
 
 
+#: The cleaning options' constraints, checked under the name of the function the caller called.
+_OPTIONS: dict[str, Interval | NoneOr] = {
+    "top_classes": NoneOr(Interval(int, 2, None)),
+    "balance": Interval(int, 1, None, bools=True),
+}
+
+
 def _check_options(owner: str, top_classes: Any, balance: Any) -> None:
-    """The cleaning options, checked under the name of the function the caller called."""
-    if top_classes is not None and (
-        isinstance(top_classes, bool) or not isinstance(top_classes, int) or top_classes < 2
-    ):
-        raise ConfigError(
-            f"The 'top_classes' parameter of {owner} must be an int in [2, inf) or None. Got {top_classes!r}."
-        )
-    if not isinstance(balance, bool) and (not isinstance(balance, int) or balance < 1):
-        raise ConfigError(
-            f"The 'balance' parameter of {owner} must be a bool or an int in [1, inf). Got {balance!r}."
-        )
+    check_params(owner, {"top_classes": top_classes, "balance": balance}, _OPTIONS)
 
 
-def _text_or_missing(v: Any) -> str:
-    """A cell as text; "" where it is missing (None, a float NaN, or only a missing-value token)."""
-    if v is None or (isinstance(v, float) and v != v):
+def is_missing(v: Any) -> bool:
+    """None, NaN (of any float type), pandas' NA or NaT: a value that is missing whatever its column.
+
+    A string, even "N/A", is not: only cells read from a table are also missing when they spell a missing-value
+    token (:func:`text_or_missing`); a text passed to an encoder is taken as written.
+    """
+    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float | np.floating) and v != v)
+
+
+def text_or_missing(v: Any) -> str:
+    """A cell as text; "" where it is missing (:func:`is_missing`, or only a missing-value token)."""
+    if is_missing(v):
         return ""
     s = str(v)
     return "" if s.strip().lower() in NA_TOKENS else s
+
+
+def refuse_lone_string(owner: str, name: str, value: Any, expected: str, fix: str) -> None:
+    """Raise :class:`ConfigError` if ``value`` is a str (or bytes) where ``expected``, a sequence of texts, is:
+    iterated, it would be one text per character ("13 texts but 1 labels", or 13 one-letter embeddings)."""
+    if isinstance(value, str | bytes):
+        raise ConfigError(
+            f"The {name!r} parameter of {owner} must be {expected}; got a {type(value).__name__} of "
+            f"{len(value)} characters, which would be read as {len(value)} one-character {name}. {fix}"
+        )
 
 
 def prepare_text(
@@ -405,16 +422,17 @@ def prepare_text(
     """
     _check_options("prepare_text", top_classes, balance)
     for name, value in (("texts", texts), ("labels", labels)):
-        if isinstance(value, str | bytes):
-            # iterating it would make one row per character ("13 texts but 1 labels")
-            raise ConfigError(
-                f"The {name!r} parameter of prepare_text must be a sequence (a list, a pandas Series, ...) "
-                f"with one entry per row; got a {type(value).__name__}. Wrap a single entry in a list."
-            )
+        refuse_lone_string(
+            "prepare_text",
+            name,
+            value,
+            "a sequence (a list, a pandas Series, ...) with one entry per row",
+            "Wrap a single entry in a list.",
+        )
     # a cell that is only a missing-value token (NaN, NA, N/A, null, ...: NA_TOKENS, as for tables) is missing,
     # not the text "NaN" or a class called "N/A"
-    t = pd.Series(list(texts), dtype=object).map(_text_or_missing)
-    lab = pd.Series(list(labels), dtype=object).map(lambda v: _text_or_missing(v).strip())
+    t = pd.Series(list(texts), dtype=object).map(text_or_missing)
+    lab = pd.Series(list(labels), dtype=object).map(lambda v: text_or_missing(v).strip())
     if len(t) != len(lab):
         raise DataError(f"{source}: {len(t)} texts but {len(lab)} labels.")
     if extra is not None and len(extra) != len(t):
@@ -531,9 +549,8 @@ def split_text(
     set aside for training.  A :class:`DataError` is raised only when no useful test set can be drawn: fewer
     than 2 classes with 2 or more rows, or a ``test_size`` that leaves fewer training rows than classes.
     """
-    for name, v in (("test_size", test_size), ("valid_size", valid_size)):
-        if not 0.0 <= v < 1.0:
-            raise ConfigError(f"The {name!r} parameter of split_text must be a float in [0, 1). Got {v!r}.")
+    sizes = {"test_size": test_size, "valid_size": valid_size}
+    check_params("split_text", sizes, {k: SPLIT_CONSTRAINTS[k] for k in sizes})
     y = data.y
     n = len(y)
     rng = np.random.default_rng(random_state)

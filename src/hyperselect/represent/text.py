@@ -41,6 +41,7 @@ import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from hyperselect._io import atomic_write_bytes
+from hyperselect.data.text import is_missing, refuse_lone_string
 from hyperselect.errors import ConfigError, DataError, require
 
 logger = logging.getLogger(__name__)
@@ -240,23 +241,17 @@ def _max_positions(model: Any) -> int | None:
     return n
 
 
-def _is_missing(v: Any) -> bool:
-    """None, NaN, pandas' NA or NaT (a string, even "N/A", is a text: only tables read tokens as missing)."""
-    import pandas as pd
-
-    return v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float | np.floating) and v != v)
-
-
 def _as_texts(texts: Iterable[str]) -> list[str]:
     """``texts`` as a list of strings, refusing a lone string and missing values (see ``SentenceEncoder.encode``)."""
-    if isinstance(texts, str | bytes):
-        raise ConfigError(
-            "The 'texts' parameter of SentenceEncoder.encode must be a sequence of strings; got a "
-            f"{type(texts).__name__} of {len(texts)} characters, which would be embedded one character at a "
-            "time. Wrap one text in a list: encode([text])."
-        )
+    refuse_lone_string(
+        "SentenceEncoder.encode",
+        "texts",
+        texts,
+        "a sequence of strings (a list, a pandas Series, ...)",
+        "Wrap one text in a list: encode([text]).",
+    )
     items = list(texts)
-    missing = [i for i, v in enumerate(items) if _is_missing(v)]
+    missing = [i for i, v in enumerate(items) if is_missing(v)]
     if missing:
         shown = ", ".join(str(i) for i in missing[:5])
         more = f", ... ({len(missing)} in all)" if len(missing) > 5 else ""

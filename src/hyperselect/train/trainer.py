@@ -76,17 +76,30 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def check_device(device: str | torch.device | None, what: str = "'device'") -> torch.device:
+def check_device(
+    device: str | torch.device | None, what: str = "'device'", *, expected: str | None = None
+) -> torch.device:
     """``device`` as a torch device this machine has (None: cuda when available), else a ConfigError that
-    says what is available -- not torch's "Torch not compiled with CUDA enabled" from deep inside a run."""
+    says what is available -- not torch's "Torch not compiled with CUDA enabled" from deep inside a run.
+
+    ``expected`` (e.g. "None or one of 'cpu', 'cuda', 'cuda:N', 'mps'") makes the check strict, in the
+    estimators' template "The {what} must be {expected}. Got ...": a value that is not a str or torch device
+    (torch reads an int as a CUDA index) or names another kind of device ('meta') is refused as malformed,
+    not as a device this machine lacks."""
     from hyperselect.errors import ConfigError
 
     if device is None:
         return default_device()
+    shown = expected if expected is not None else "'cpu', 'cuda' or 'cuda:N'"
+    malformed = f"The {what} must be {shown}. Got {device!r}."
+    if expected is not None and not isinstance(device, str | torch.device):
+        raise ConfigError(malformed)
     try:
         dev = torch.device(device)
     except (RuntimeError, TypeError, ValueError):
-        raise ConfigError(f"The {what} must be 'cpu', 'cuda' or 'cuda:N'. Got {device!r}.") from None
+        raise ConfigError(malformed) from None
+    if expected is not None and dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(malformed)
     if dev.type == "cpu":
         return dev
     if dev.type == "cuda":

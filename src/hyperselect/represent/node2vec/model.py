@@ -465,25 +465,44 @@ class Node2Vec:
         none).  ``True``: the declared sides, else the graph's 2-colouring (a :class:`DataError` if it has an
         odd cycle, or a loaded model has no graph to colour).  ``False``: ``(None, "")``.
         """
+        return self._sides(same_side, self._graph(graph))
+
+    def _sides(
+        self, same_side: bool | None, g: Graph | None, needed_by: str | None = None
+    ) -> tuple[np.ndarray | None, str]:
+        """:meth:`sides` on the checked graph ``g``: the one place that decides which sides apply.
+
+        ``needed_by`` names a method that needs sides whether or not they were asked for (``recommend``): it
+        is named in the refusal, and a 2-colouring it falls back on is announced with a
+        :class:`~hyperselect.data.graph.GraphDataWarning` (asked for with ``same_side=True``, it is not).
+        """
         if same_side is False:
             return None, ""
-        g = self._graph(graph)
         declared = g.bipartite_sides() if g is not None else self.sides_
         if declared is not None:
             where = (g.sides_from if g is not None else self.sides_from_) or "the graph"
             return declared, where
         if same_side is None:
             return None, ""
+        who = needed_by or "same_side=True"
         if g is None:
             raise DataError(
-                "same_side=True needs the node sides: none were saved with this model and a loaded model keeps "
-                "no graph to 2-colour; pass graph=... ."
+                f"{who} needs the node sides: none were saved with this model and a loaded model keeps no "
+                "graph to 2-colour; pass graph=... ."
             )
         colour = g.two_colouring()
         if colour is None:
             raise DataError(
-                "same_side=True needs a bipartite graph (two node sides, every edge joining them); this one "
-                "declares no sides and has an odd cycle."
+                f"{who} needs a bipartite graph (two node sides, every edge joining them, e.g. people and the "
+                "items they hold); this one declares no sides (a networkx 'bipartite' node attribute, or an "
+                "edge-list file whose two columns share no node) and has an odd cycle, so it has no two sides."
+            )
+        if needed_by is not None:
+            warnings.warn(
+                f"{needed_by}: peers and items are the two sides of {TWO_COLOURING}; check that they are "
+                "people and items.",
+                GraphDataWarning,
+                stacklevel=3,  # the caller of the method that needs the sides
             )
         return colour, TWO_COLOURING
 
@@ -542,6 +561,18 @@ class Node2Vec:
         _check_count("most_similar", "k", k)
         i = self._row(node)
         sides, _ = self.sides(same_side, graph)
+        return self._closest(i, k, sides, graph, group_equivalent, same_component)
+
+    def _closest(
+        self,
+        i: int,
+        k: int,
+        sides: np.ndarray | None,
+        graph: Graph | None,
+        group_equivalent: bool,
+        same_component: bool,
+    ) -> list[Answer]:
+        """:meth:`most_similar` for row ``i``, kept to ``sides`` (see :meth:`sides`) when given."""
         cand = np.flatnonzero(self._candidates(i, sides, graph, same_component))
         scores = (self._unit[:, cand, :] @ self._unit[:, i, :][:, :, None])[:, :, 0]
         if not group_equivalent:
@@ -633,24 +664,9 @@ class Node2Vec:
             raise DataError("recommend needs the graph: pass graph=... (a loaded model does not keep it).")
         i = self._row(node)
         gi = g.index_of(node)
-        sides = g.bipartite_sides()
-        sides_from = g.sides_from or "the graph"
-        if sides is None:
-            sides = g.two_colouring()
-            if sides is None:
-                raise DataError(
-                    "recommend needs a bipartite graph (e.g. people and the items they hold); this one declares "
-                    "no sides (a networkx 'bipartite' node attribute, or an edge-list file whose two columns "
-                    "share no node) and has an odd cycle, so it has no two sides."
-                )
-            sides_from = TWO_COLOURING
-            warnings.warn(
-                f"recommend: peers and items are the two sides of {sides_from}; check that they are people "
-                "and items.",
-                GraphDataWarning,
-                stacklevel=2,
-            )
-        peers = self.most_similar(node, n_peers, same_side=True, graph=g, group_equivalent=group_equivalent)
+        sides, sides_from = self._sides(True, g, needed_by="recommend")
+        assert sides is not None  # same_side=True: the declared sides or a 2-colouring, else a DataError
+        peers = self._closest(i, n_peers, sides, g, group_equivalent, same_component=True)
         equivalence, component = self._structure(g)
         held = set(g.indices[g.indptr[gi] : g.indptr[gi + 1]].tolist())
         items = np.flatnonzero((sides != sides[gi]) & self.embedded_ & (component == component[i]))
