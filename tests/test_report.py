@@ -342,7 +342,7 @@ def test_graph_inputs_warnings_and_tuning_cells_are_shown_readably(tmp_path: Pat
     text = " ".join(" ".join(parse(build_report(run, strict=True).read_text(encoding="utf-8")).text).split())
     assert "input edges karate.tsv" in text and "input labels karate.labels" in text
     assert "Data warnings karate.tsv: 1 duplicate edge(s) merged, each kept once" in text
-    assert "classifier cells" in text and "{'C'" not in text  # counted, not a Python repr in a cell
+    assert "classifier settings compared" in text and "{'C'" not in text  # counted, not a Python repr
 
 
 def test_files_of_different_data_in_one_folder_are_flagged(tmp_path: Path) -> None:
@@ -982,3 +982,149 @@ def test_a_trend_note_calls_curves_level_where_the_verdict_does() -> None:
 
     text = _trend_note("network_pulling_ahead", [0.6, 0.90002], [0.8, 0.9])
     assert "the two are level at the largest size" in text and "lead" not in text
+
+
+# ------------------------------------------------------------------------- the p the verdict decided with ---
+
+
+@pytest.mark.parametrize(
+    ("basis", "baseline", "label"),
+    [
+        ("holm", "linear", "Holm-corrected p, mlp vs linear"),
+        ("every_baseline", "naive_bayes", "p that mlp beats every baseline (largest per-baseline p)"),
+    ],
+)
+def test_the_report_shows_the_p_value_the_verdict_recorded(
+    tmp_path: Path, basis: str, baseline: str, label: str
+) -> None:
+    # the report re-derived the decision's p from the comparisons; the verdict now records the one it used
+    written = json.loads((FIXTURES / "compare" / "verdict.json").read_text(encoding="utf-8"))
+    recorded = {"decision_p_value": 0.4321, "decision_p_basis": basis, "decision_p_baseline": baseline}
+    run = write_json(tmp_path / "r" / "verdict.json", {**written, **recorded}).parent
+    tiles = _tiles(build_report(run, strict=True).read_text(encoding="utf-8"))
+    decision = [k for k in tiles if k.endswith(": the p the recommendation uses")]
+    assert decision == [f"{label}: the p the recommendation uses"] and tiles[decision[0]] == "0.4321"
+
+
+def test_a_verdict_written_before_the_decision_p_was_recorded_still_shows_it(tmp_path: Path) -> None:
+    written = json.loads((FIXTURES / "compare" / "verdict.json").read_text(encoding="utf-8"))
+    assert not any(k.startswith("decision_p") for k in written)  # the fixture is an old-style verdict.json
+    tiles = _tiles(build_report(make_run(tmp_path, "compare"), strict=True).read_text(encoding="utf-8"))
+    # derived as the decision did: the baseline leads, not significantly after Holm
+    assert tiles["Holm-corrected p, mlp vs svm: the p the recommendation uses"] == "0.7945"
+    # an unknown basis (a later format) is not trusted: the derivation speaks
+    v = verdict_view({**written, "decision_p_value": 0.5, "decision_p_basis": "bayes"})
+    assert v is not None and v["decision_p"] == (
+        "Holm-corrected p, mlp vs svm",
+        written["comparisons"]["svm"]["p_holm"],
+    )
+
+
+@pytest.mark.parametrize(
+    "trend", ["baseline_improving_faster", "baseline_pulling_ahead", "network_improving_faster"]
+)
+def test_trend_names_old_and_new_are_both_understood(trend: str) -> None:
+    # verdict.json files written before the rename say "pulling_ahead"; the note reads the same either way
+    from hyperselect.report.views import learning_curve_view
+
+    lc = {"fractions": [0.5, 1.0], "network": [0.8, 0.9], "baseline": [0.5, 0.7], "trend": trend}
+    (note,) = learning_curve_view(lc)["notes"]
+    side = trend.split("_", 1)[0]
+    assert f"the {side} is improving faster with more data" in note
+    assert "pulling" not in note and "improving_faster" not in note
+    assert "the network leads at every size" in note or "the network still leads at every size" in note
+
+
+# ------------------------------------------------------------------------------ number formats in tables ---
+
+
+def test_each_trials_column_has_one_number_format(tmp_path: Path) -> None:
+    # F12: "lr 0.001637 next to 4.650e-04" in one column, and "–" left-aligned among right-aligned numbers
+    trials = [
+        {
+            "number": 0,
+            "state": "COMPLETE",
+            "value": 0.9,
+            "epochs": 20,
+            "params": {"lr": 0.001637, "dropout": 0.2},
+        },
+        {
+            "number": 1,
+            "state": "COMPLETE",
+            "value": 1,
+            "epochs": 7,
+            "params": {"lr": 0.000465, "dropout": 0.05},
+        },
+        {"number": 2, "state": "FAIL", "value": None, "params": {"lr": 0.0184}},
+    ]
+    space = {"dims": {"lr": {"low": 1e-4, "high": 0.1, "log": True}, "dropout": {"low": 0.0, "high": 0.5}}}
+    run = write_json(
+        tmp_path / "r" / "result.json",
+        {"score_name": "accuracy", "best_config": {"lr": 0.001637}, "space": space, "trials": trials},
+    ).parent
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    heads, rows = next(t for t in _tables(page) if t[0][:2] == ["trial", "state"])
+    col = {h: [r[i] for r in rows] for i, h in enumerate(heads)}
+    assert col["accuracy"] == ["1.0000", "0.9000", "–"]  # the integer 1 of a float column, as a float
+    assert col["epochs"] == ["7", "20", "–"]  # integers as integers
+    assert col["lr"] == ["4.650e-04", "1.637e-03", "1.840e-02"]  # log-scaled: scientific, every one
+    assert col["dropout"] == ["0.0500", "0.2000", "–"]
+    trial_table = page.split("<h3>Trials</h3>", 1)[1].split("</table>", 1)[0]
+    blank_cells = re.findall(r'<td( class="num")?>–</td>', trial_table)
+    assert blank_cells and all(blank_cells)  # right-aligned with the numbers of their column
+
+
+def test_column_format() -> None:
+    from hyperselect.report.html import column_format
+
+    assert column_format([1, 2, None, "x"]) is None  # integers: as they are
+    assert column_format([0.5, 2.25]) is not None and column_format([0.5, 2.25])(2.25) == "2.2500"
+    assert column_format([26.33, 1.857, 0])(1.857) == "1.857"  # 4 significant digits of the largest
+    assert column_format([0.01, 0.0002])(0.01) == "1.000e-02"  # one tiny value: the column is scientific
+    assert column_format([0.01, 0.2], scientific=True)(0.2) == "2.000e-01"
+
+
+# ------------------------------------------------------------------------------------------- graph tune ---
+
+
+def test_graph_tune_headers_name_what_the_columns_hold(tmp_path: Path) -> None:
+    # F12: the trials table's columns were headed "number" and "score" (its raw JSON keys)
+    page = build_report(make_run(tmp_path, "graph"), strict=True).read_text(encoding="utf-8")
+    tune = page.split("Selection of p, q and the dimension", 1)[1]
+    heads, rows = _tables(tune)[0]
+    assert heads[0] == "trial" and "validation Macro-F1" in heads
+    assert "number" not in heads and "score" not in heads and "walks_reused" not in heads
+    assert [r[heads.index("validation Macro-F1")] for r in rows] == ["0.4000"] * 4
+    assert [r[heads.index("served from cache")] for r in rows] == ["–", "–", "–", "yes"]
+
+
+def test_optimization_history_points_stand_clear_of_the_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    # F12: graph tune's three lowest points (0.8889) sat on the x axis, the first and last trial on the sides
+    scores = [1.0, 1.0, 0.8889, 1.0, 0.8889, 0.95, 0.8889]
+    trials = [{"number": i, "value": v, "state": "COMPLETE"} for i, v in enumerate(scores)]
+    trials.append({"number": 7, "value": 0.7, "state": "PRUNED"})
+    fig = _figure_of(monkeypatch, lambda: plots.optimization_history(trials, True, "validation Macro-F1"))
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    box = ax.get_window_extent()
+    points = [p for c in ax.collections for p in ax.transData.transform(c.get_offsets())]
+    assert len(points) == len(trials)
+    for x, y in points:  # a marker is ~5 px across: it stands whole and clear of the spines
+        assert box.x0 + 20 <= x <= box.x1 - 20 and box.y0 + 20 <= y <= box.y1 - 20, (x, y, box)
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend()
+    assert legend is not None and not legend.get_window_extent(renderer).overlaps(box)
+
+
+# --------------------------------------------------------------------------------------------- tour nav ---
+
+
+def test_the_tour_nav_names_each_step_briefly(tmp_path: Path) -> None:
+    # at 1280 px the bar of whole step titles broke "...successive / halving" over two ragged lines
+    root = make_tour(tmp_path)
+    page = (root / "report.html").read_text(encoding="utf-8")
+    nav = page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a href="#([^"]+)"(?: title="([^"]*)")?>(.*?)</a>', nav)
+    assert [text for _, _, text in links] == ["The tour", "Step 1: tune", "Step 2: verdict", "Step 3: graph"]
+    assert html.unescape(links[1][1]).startswith("Step 1. Hyperparameter search on digits")  # the full title
+    assert "flex-wrap:wrap" in page.split("nav{", 1)[1].split("}", 1)[0]

@@ -234,3 +234,49 @@ def test_phone_width_stacks_the_best_configuration_and_keeps_figures_readable(
         assert fitted and all(fitted)
     finally:
         driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_the_tour_nav_wraps_cleanly_at_desktop_width(
+    driver: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # at 1280 px the bar of the demo's step titles broke "...successive / halving" across two ragged lines
+    from rich.console import Console
+
+    from hyperselect.demo import DEMO_STEPS, DemoContext, step_report
+
+    root = tmp_path_factory.mktemp("tour")
+    kinds = {"digits": "train", "mnist1d": "train", "tune": "tune", "verdict": "compare", "graph": "graph"}
+    ctx = DemoContext(quick=True, out=root, console=Console(quiet=True))
+    for step, kind in kinds.items():
+        shutil.copytree(FIXTURES / kind, root / step)
+        ctx.results[step] = {"parts": [{"folder": step, "data": step, "what": kind}]}
+    page = Path(step_report(ctx)["report"])
+    assert len([s for s in DEMO_STEPS if s.name in kinds]) == 5
+    try:
+        _at_width(driver, 1280, False)
+        _open(driver, page)
+        links = driver.execute_script(
+            """return Array.from(document.querySelectorAll('nav a')).map(a => {
+              const r = a.getBoundingClientRect();
+              return [a.textContent, r.left, r.top, r.right, r.height, a.getClientRects().length];});"""
+        )
+        assert [text for text, *_ in links][:2] == ["The tour", "Step 1: digits"] and len(links) == 6
+        assert all(rects == 1 for *_, rects in links), links  # no link broken over two lines
+        assert len({round(top) for _, _, top, *_ in links}) == 1, links  # one row at this width
+        assert max(right for _, _, _, right, *_ in links) <= 1280 - 32
+        lefts = [left for _, left, *_ in links]
+        rights = [right for _, _, _, right, *_ in links]
+        gaps = [b - a for a, b in zip(rights, lefts[1:], strict=False)]
+        assert all(g >= 12 for g in gaps), gaps  # apart by the bar's gap, not glued
+        ARTIFACTS.mkdir(exist_ok=True)
+        driver.save_screenshot(str(ARTIFACTS / "report-tour.png"))
+        # on a phone the bar scrolls sideways in one row
+        _at_width(driver, 390, True)
+        _open(driver, page)
+        tops = driver.execute_script(
+            "return Array.from(document.querySelectorAll('nav a')).map(a => a.getBoundingClientRect().top)"
+        )
+        assert len({round(t) for t in tops}) == 1
+        assert driver.execute_script("return document.documentElement.scrollWidth") <= 390
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

@@ -110,7 +110,7 @@ def test_network_win_needs_every_baseline() -> None:
 
 def test_learning_curve_trend() -> None:
     rising = LearningCurve([0.25, 0.5, 1.0], [100, 200, 400], [0.6, 0.7, 0.8], [0.6, 0.61, 0.615], "test")
-    assert rising.trend() == "network_pulling_ahead"
+    assert rising.trend() == "network_improving_faster"  # was "network_pulling_ahead": faster, not ahead
     assert rising.network_last_gain == pytest.approx(0.1)
     flat = LearningCurve([0.5, 1.0], [200, 400], [0.9, 0.901], [0.88, 0.882], "test")
     assert flat.trend() == "both_flat"
@@ -154,6 +154,16 @@ def _check_verdict(v: Verdict) -> dict:
     assert len(v.network.cv_scores) == n and all(len(c.cv_scores) in (0, n) for c in v.candidates)
     assert v.network.fit_seconds > 0 and v.network.n_parameters > 0 and v.baseline.n_parameters > 0
     assert "recommendation" in render_verdict(v)
+    # the p the decision used, recorded: the intersection-union p or a baseline's Holm p
+    assert (
+        doc["decision_p_basis"] in ("every_baseline", "holm") and doc["decision_p_baseline"] in v.comparisons
+    )
+    expected = (
+        doc["network_win_p_value"]
+        if doc["decision_p_basis"] == "every_baseline"
+        else v.comparisons[doc["decision_p_baseline"]]["p_holm"]
+    )
+    assert doc["decision_p_value"] == expected
     return doc
 
 
@@ -334,7 +344,7 @@ def _decide_case(
     comparisons: dict[str, dict[str, float]], net_fit: float, base_fit: float
 ) -> tuple[str, str, str]:
     """_decide on a made-up comparison: (recommendation, preferred model, first reason)."""
-    rec, preferred, reasons = _decide_all(comparisons, net_fit, base_fit)
+    rec, preferred, reasons, _ = _decide_all(comparisons, net_fit, base_fit)
     return rec, preferred, reasons[0]
 
 
@@ -344,8 +354,9 @@ def _decide_all(
     base_fit: float,
     curve: LearningCurve | None = None,
     test_size: float = 0.15,
-) -> tuple[str, str, list[str]]:
-    """_decide on a made-up comparison: (recommendation, preferred model, every reason)."""
+    min_effect: float = 0.0,
+) -> tuple[str, str, list[str], Any]:
+    """_decide on a made-up comparison: (recommendation, preferred model, every reason, the decision's p)."""
     from hyperselect.data import prepare_arrays
     from hyperselect.evaluate.metrics import TestResult
     from hyperselect.evaluate.verdict import Candidate, _decide
@@ -370,14 +381,14 @@ def _decide_all(
     test = TestResult(
         "corrected_resampled_t", 1.0, main["p_value"], (2.0,), main["mean_diff"], -0.1, 0.1, 0.95, 1, 3
     )
-    return _decide(data, net, base, test, comparisons, curve, 0.05, 0.0, Task.BINARY, ["mlp"], {})
+    return _decide(data, net, base, test, comparisons, curve, 0.05, min_effect, Task.BINARY, ["mlp"], {})
 
 
 def test_level_curves_are_not_called_a_lead_of_minus_zero() -> None:
     # the README's iris example read "the baseline's lead of -0.0000 would likely shrink"
     comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
     level = LearningCurve([0.5, 1.0], [50, 100], [0.6, 0.9], [0.8, 0.9], "test")
-    assert level.trend() == "network_pulling_ahead"
+    assert level.trend() == "network_improving_faster"
     why = _decide_all(comparisons, 0.5, 0.5, curve=level)[2]
     text = next(r for r in why if r.startswith("Learning curve"))
     assert "lead" not in text and "0.0000" not in text
@@ -410,6 +421,64 @@ def test_a_baseline_that_beats_the_network_after_holm_is_a_significant_loss() ->
     rec, preferred, why = _decide_case(comparisons, 0.5, 0.5)
     assert rec == "baseline" and preferred == "hist_gradient_boosting"
     assert why.startswith("Use a baseline (hist_gradient_boosting)") and "Holm-corrected p = 0.03" in why
+
+
+@pytest.mark.parametrize(
+    ("comparisons", "min_effect", "expected"),
+    [
+        # a win: the largest per-baseline p (linear sets it)
+        (
+            {
+                "random_forest": {"mean_diff": 0.04, "p_value": 0.001, "p_holm": 0.002},
+                "linear": {"mean_diff": 0.05, "p_value": 0.01, "p_holm": 0.01},
+            },
+            0.0,
+            ("network", 0.01, "every_baseline", "linear"),
+        ),
+        # a significant gain below the minimum effect: still the win's p
+        (
+            {"random_forest": {"mean_diff": 0.04, "p_value": 0.001, "p_holm": 0.001}},
+            0.1,
+            ("no_significant_difference", 0.001, "every_baseline", "random_forest"),
+        ),
+        # the network ahead, not significantly: the win's p, 0.3
+        (
+            {"random_forest": {"mean_diff": 0.04, "p_value": 0.3, "p_holm": 0.3}},
+            0.0,
+            ("no_significant_difference", 0.3, "every_baseline", "random_forest"),
+        ),
+        # the best baseline ahead, not significantly after Holm
+        (
+            {
+                "random_forest": {"mean_diff": -0.04, "p_value": 0.04, "p_holm": 0.08},
+                "linear": {"mean_diff": 0.01, "p_value": 0.5, "p_holm": 0.5},
+            },
+            0.0,
+            ("no_significant_difference", 0.08, "holm", "random_forest"),
+        ),
+        # a significant loss to the best baseline
+        (
+            {"random_forest": {"mean_diff": -0.04, "p_value": 0.001, "p_holm": 0.002}},
+            0.0,
+            ("baseline", 0.002, "holm", "random_forest"),
+        ),
+        # a significant loss to a steadier baseline than the best mean
+        (
+            {
+                "random_forest": {"mean_diff": -0.04, "p_value": 0.09, "p_holm": 0.18},
+                "hist_gradient_boosting": {"mean_diff": -0.03, "p_value": 0.005, "p_holm": 0.03},
+            },
+            0.0,
+            ("baseline", 0.03, "holm", "hist_gradient_boosting"),
+        ),
+    ],
+)
+def test_the_verdict_records_the_p_value_its_decision_used(
+    comparisons: dict[str, dict[str, float]], min_effect: float, expected: tuple[str, float, str, str]
+) -> None:
+    rec, _, reasons, decision = _decide_all(comparisons, 0.5, 0.5, min_effect=min_effect)
+    assert (rec, decision.p_value, decision.basis, decision.baseline) == expected
+    assert f"{expected[1]:.2g}" in " ".join(reasons)  # the p the reasons quote
 
 
 def test_without_a_significant_difference_noise_level_costs_do_not_decide() -> None:

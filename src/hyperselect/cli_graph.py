@@ -8,7 +8,7 @@ parsing, before any file is read).
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -151,19 +151,24 @@ KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 _CAUGHT: list[list[warnings.WarningMessage]] = [[]]
 
 
-def _facts(edges: Path, labels: Path | None, directed: bool, graph: Any, **params: Any) -> dict[str, Any]:
-    """What a graph command's JSON records besides its answer, so that it can be read and rerun on its own:
-    the input files, the parameters, the graph as read and the data warnings printed so far."""
+def graph_facts(
+    source: dict[str, Any], graph: Any, params: dict[str, Any], warned: Sequence[str] = ()
+) -> dict[str, Any]:
+    """What a graph result's JSON records besides its answer, so that it can be read and rerun on its own (and
+    its page, report/views.graph_view, names its graph and settings): the input, the parameters, the graph as
+    read and the data warnings, each once.  The commands' input is their files; the demo's a networkx graph."""
     return {
-        "input": {
-            "edges": str(edges),
-            "labels": None if labels is None else str(labels),
-            "directed": directed,
-        },
+        "input": source,
         "params": params,
         "graph": graph.summary(),
-        "warnings": list(dict.fromkeys(str(w.message) for w in _CAUGHT[0])),
+        "warnings": list(dict.fromkeys(warned)),
     }
+
+
+def _facts(edges: Path, labels: Path | None, directed: bool, graph: Any, **params: Any) -> dict[str, Any]:
+    """:func:`graph_facts` of a command: its input files and the warnings printed so far."""
+    source = {"edges": str(edges), "labels": None if labels is None else str(labels), "directed": directed}
+    return graph_facts(source, graph, params, [str(w.message) for w in _CAUGHT[0]])
 
 
 def _run(fn: Callable[[], None]) -> None:

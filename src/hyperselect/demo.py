@@ -45,10 +45,6 @@ class DemoStep:
     run: Callable[[DemoContext], dict[str, Any]]
 
 
-#: The tour's manifest, written before its page is built: the report reads it to draw the tour step by step.
-TOUR_FILE = "tour.json"
-
-
 def _part(folder: str, data: str, what: str) -> dict[str, str]:
     """One result folder of a step: where it is, the data it was computed on and what it holds."""
     return {"folder": folder, "data": data, "what": what}
@@ -191,20 +187,10 @@ DAVIS, KARATE = "Davis Southern Women", "karate club"
 DAVIS_DIMENSIONS, KARATE_DIMENSIONS = 32, 16
 
 
-def _graph_facts(name: str, graph: Any, **params: Any) -> dict[str, Any]:
-    """What the graph commands record next to their answers (cli_graph._facts): the input, the parameters and
-    the graph as read, so that each folder's page names its graph and its own settings."""
-    return {
-        "input": {"graph": f"{name} (networkx)"},
-        "params": params,
-        "graph": graph.summary(),
-        "warnings": [],
-    }
-
-
 def step_graph(ctx: DemoContext) -> dict[str, Any]:
     import networkx as nx
 
+    from hyperselect.cli_graph import graph_facts
     from hyperselect.data.graph import from_networkx, labels_from_mapping
     from hyperselect.evaluate.node_classification import evaluate_embeddings, labelled_matrix
     from hyperselect.represent.node2vec import Node2Vec
@@ -222,7 +208,10 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
     )
     ctx.say(f"  events to suggest to {who}: " + ", ".join(f"{a.node} ({a.support:.0%})" for a in rec.add))
     folder = ctx.out / "graph_davis"
-    facts = _graph_facts(DAVIS, davis, dimensions=DAVIS_DIMENSIONS, seed=ctx.seed)
+    # recorded as the graph commands record theirs, so that each folder's page names its graph and settings
+    facts = graph_facts(
+        {"graph": f"{DAVIS} (networkx)"}, davis, {"dimensions": DAVIS_DIMENSIONS, "seed": ctx.seed}
+    )
     atomic_write_json(
         safe_join(folder, "similar.json"),
         {"node": who, "k": 3, "answers": [a.to_dict() for a in similar], "effort": model.effort_, **facts},
@@ -246,7 +235,11 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
         {
             **res,
             "effort": km.effort_,
-            **_graph_facts(KARATE, karate, dimensions=KARATE_DIMENSIONS, labels="club", seed=ctx.seed),
+            **graph_facts(
+                {"graph": f"{KARATE} (networkx)"},
+                karate,
+                {"dimensions": KARATE_DIMENSIONS, "labels": "club", "seed": ctx.seed},
+            ),
         },
     )
     for name, r in res["models"].items():
@@ -266,6 +259,7 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
 def step_report(ctx: DemoContext) -> dict[str, Any]:
     """Each step folder's page, then the tour's manifest (tour.json) and the tour's page drawn from it."""
     from hyperselect.report import build_report
+    from hyperselect.report.views import TOUR_FILE  # the manifest the report reads to draw the tour
 
     steps = []
     for step in DEMO_STEPS:

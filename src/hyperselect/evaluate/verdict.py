@@ -66,6 +66,9 @@ LEVEL_GAP = 5e-5
 INNER_VALID = 0.1
 #: A per-doubling gain below this (in score units) counts as a flat learning curve.
 FLAT_SLOPE = 0.005
+#: What a verdict's ``decision_p_value`` is: the p that the network beats every baseline (an intersection-union
+#: test: the largest per-baseline p), or Holm's p of the network against the baseline ``decision_p_baseline``.
+DECISION_P_BASES = ("every_baseline", "holm")
 
 
 # ----------------------------------------------------------------------------------------------------- results
@@ -147,16 +150,18 @@ class LearningCurve:
         return [n - b for n, b in zip(self.network, self.baseline, strict=True)]
 
     def trend(self) -> str:
-        """One of ``network_pulling_ahead``, ``baseline_pulling_ahead``, ``both_flat``, ``both_rising``."""
+        """Which curve gained more over the last doubling of the rows: ``network_improving_faster``,
+        ``baseline_improving_faster``, ``both_flat``, ``both_rising`` (or ``unknown``).  Faster, not ahead: the
+        slower curve may still lead."""
         ng, bg = self.network_last_gain, self.baseline_last_gain
         if not (math.isfinite(ng) and math.isfinite(bg)):
             return "unknown"
         if ng < FLAT_SLOPE and bg < FLAT_SLOPE:
             return "both_flat"
         if ng - bg > FLAT_SLOPE:
-            return "network_pulling_ahead"
+            return "network_improving_faster"
         if bg - ng > FLAT_SLOPE:
-            return "baseline_pulling_ahead"
+            return "baseline_improving_faster"
         return "both_rising"
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +200,11 @@ class Verdict:
     skipped: dict[str, str]
     tuned_with: str
     seconds: dict[str, float]
+    #: the p-value the recommendation rests on, as :func:`_decide` used it, and what it is: one of
+    #: :data:`DECISION_P_BASES`, and the baseline it is against (for "every_baseline", the one that sets it)
+    decision_p_value: float = math.nan
+    decision_p_basis: str = ""
+    decision_p_baseline: str = ""
 
     @property
     def main_test_significant(self) -> bool:
@@ -221,6 +231,9 @@ class Verdict:
             "main_test_significant": self.main_test_significant,
             "network_beats_all_baselines": self.network_beats_all_baselines,
             "network_win_p_value": self.network_win_p_value,
+            "decision_p_value": self.decision_p_value,
+            "decision_p_basis": self.decision_p_basis,
+            "decision_p_baseline": self.decision_p_baseline,
             "alpha": self.alpha,
             "data": self.data,
             "network": self.network.to_dict(),
@@ -684,7 +697,7 @@ def compare(
         seconds["learning_curve"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_start
 
-    rec, preferred, reasons = _decide(
+    rec, preferred, reasons, decision = _decide(
         data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped
     )
     protocol_info = {
@@ -724,6 +737,9 @@ def compare(
         skipped=skipped,
         tuned_with="hyperselect.search.tune (networks); optuna TPE (baselines)",
         seconds=seconds,
+        decision_p_value=decision.p_value,
+        decision_p_basis=decision.basis,
+        decision_p_baseline=decision.baseline,
     )
     log.info("verdict on %s: %s (%s)", data.source, rec, reasons[0] if reasons else "")
     return verdict
@@ -904,6 +920,15 @@ def network_win_p(comparisons: dict[str, dict[str, Any]]) -> tuple[float, str]:
     return (1.0 if c["mean_diff"] <= 0 else float(c["p_value"])), worst
 
 
+@dataclass(frozen=True)
+class DecisionP:
+    """The p-value a recommendation rests on: ``basis`` one of :data:`DECISION_P_BASES`, against ``baseline``."""
+
+    p_value: float
+    basis: str
+    baseline: str
+
+
 def _decide(
     data: TabularData,
     net: Candidate,
@@ -916,7 +941,8 @@ def _decide(
     task: Task,
     archs: list[str],
     skipped: dict[str, str],
-) -> tuple[str, str, list[str]]:
+) -> tuple[str, str, list[str], DecisionP]:
+    """The recommendation, the preferred model, the reasons in words and the p-value the decision used."""
     sn = task.score_name
     diff = test.mean_diff
     sig = test.p_value < alpha
@@ -987,7 +1013,7 @@ def _decide(
             f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
         )
         gap = curve.gap[-1]
-        faster = {"network_pulling_ahead": "network", "baseline_pulling_ahead": "baseline"}.get(t)
+        faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
         if faster is None:
             tail = {
                 "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the "
@@ -1025,20 +1051,21 @@ def _decide(
     # every one must be beaten: p_all), and a loss to any baseline is one of K post-hoc comparisons (so Holm's
     # p): a baseline that beats the network significantly after Holm is a significant loss, whichever baseline
     # has the best mean (a steadier one can be significant where the best mean is not).
-    p_base = comparisons[base.name]["p_holm"]
+    p_base = float(comparisons[base.name]["p_holm"])
     winners = sorted(
         (n for n, c in comparisons.items() if c["mean_diff"] < 0 and c["p_holm"] < alpha),
         key=lambda n: comparisons[n]["mean_diff"],
     )
+    every = DecisionP(p_all, "every_baseline", weakest)
     if p_all < alpha and diff > min_effect:
-        rec, preferred = "network", net.name
+        rec, preferred, decision = "network", net.name, every
         reasons.insert(
             0,
             f"Use the network ({net.name}): it beats the best baseline ({base.name}) by "
             f"{diff:+.4f} {sn} and every other baseline, significantly (p {_fmt_p(p_all)}).",
         )
     elif diff < 0 and p_base < alpha:
-        rec, preferred = "baseline", base.name
+        rec, preferred, decision = "baseline", base.name, DecisionP(p_base, "holm", base.name)
         reasons.insert(
             0,
             f"Use the baseline ({base.name}): it beats the best network ({net.name}) by "
@@ -1047,6 +1074,7 @@ def _decide(
     elif winners:
         w = winners[0]
         rec, preferred = "baseline", w
+        decision = DecisionP(float(comparisons[w]["p_holm"]), "holm", w)
         reasons.insert(
             0,
             f"Use a baseline ({w}): it beats the best network ({net.name}) by "
@@ -1055,13 +1083,14 @@ def _decide(
             f"{-diff:+.4f}, not significantly (Holm-corrected p {_fmt_p(p_base)}).",
         )
     else:
-        rec, preferred = "no_significant_difference", cheaper.name
+        rec, preferred, decision = "no_significant_difference", cheaper.name, every
         if p_all < alpha:
             why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"
         elif diff >= 0:
             why = f"the network does not beat every baseline significantly (largest p {_fmt_p(p_all)})"
         else:
             why = f"the baseline's lead is not significant (Holm-corrected p {_fmt_p(p_base)})"
+            decision = DecisionP(p_base, "holm", base.name)
         reasons.insert(
             0,
             f"No significant difference between the network ({net.name}) and the best baseline "
@@ -1072,7 +1101,7 @@ def _decide(
                 else f"the better scoring, as they cost about the same to fit: {cheaper.name}."
             ),
         )
-    return rec, preferred, reasons
+    return rec, preferred, reasons, decision
 
 
 # ------------------------------------------------------------------------------------------------------ demo
@@ -1100,6 +1129,7 @@ def demo_verdict(name: str, *, random_state: int = 0, **overrides: Any) -> Verdi
 
 __all__ = [
     "ARCHS",
+    "DECISION_P_BASES",
     "DEMO_SETTINGS",
     "PROTOCOLS",
     "RECOMMENDATIONS",

@@ -16,7 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -88,8 +88,23 @@ def fmt(value: Any) -> str:
     return esc(value)
 
 
-def _cls(value: Any) -> str:
-    return ' class="num"' if isinstance(value, int | float) and not isinstance(value, bool) else ""
+def _is_num(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def column_format(values: Iterable[Any], scientific: bool = False) -> Callable[[float], str] | None:
+    """One number format for a whole column, so that its values line up and read alike: integers stay
+    integers (``None``: :func:`fmt` as it is); floats are in scientific notation where the column is on a
+    log scale (``scientific``: a learning rate) or a value needs it (below 1e-3 or from 1e6), else fixed-point
+    with 4 decimals, fewer from 10 up (4 significant digits of the column's largest value)."""
+    nums = [v for v in values if _is_num(v) and math.isfinite(v)]
+    if not nums or all(isinstance(v, int) for v in nums):
+        return None
+    sizes = [abs(v) for v in nums if v != 0]
+    if scientific or any(a < 1e-3 or a >= 1e6 for a in sizes):
+        return lambda v: f"{v:.3e}"
+    decimals = max(0, 4 - max(0, math.floor(math.log10(max(sizes, default=1.0)))))
+    return lambda v: f"{v:.{decimals}f}"
 
 
 def table(
@@ -100,24 +115,38 @@ def table(
     limit: int = MAX_TABLE_ROWS,
     caption: str | None = None,
     stack: bool = False,
+    uniform: bool | Collection[int] = False,
+    scientific: Collection[int] = (),
 ) -> str:
     """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML).
 
     ``stack``: on a narrow screen each row becomes a block, its cells one under the other with their column's
-    name (for tables of sentences, which squeezed into columns would make each row a screen tall)."""
+    name (for tables of sentences, which squeezed into columns would make each row a screen tall).
+    ``uniform``: each column of numbers (or those whose indexes it lists) in one format
+    (:func:`column_format`), the columns in ``scientific`` (log-scaled settings) in scientific notation."""
     rows = list(rows)
+    shown = rows[:limit]
+    width = max((len(r) for r in shown), default=0)
+    columns = [[r[i] for r in shown if i < len(r)] for i in range(width)]
+    # a column of numbers: its blanks ("–") are right-aligned with the numbers
+    numeric = [any(_is_num(c) for c in col) and all(c is None or _is_num(c) for c in col) for col in columns]
+    if isinstance(uniform, bool):
+        uniform = range(width) if uniform else ()
+    formats = [
+        column_format(col, i in scientific) if i in uniform and i not in raw_cols else None
+        for i, col in enumerate(columns)
+    ]
+
+    def cell(i: int, c: Any) -> str:
+        if i in raw_cols:
+            return f"<td{_label(headers, i, stack)}>{c}</td>"
+        form = formats[i]
+        text = form(c) if form is not None and _is_num(c) and math.isfinite(c) else fmt(c)
+        cls = ' class="num"' if _is_num(c) or (c is None and numeric[i]) else ""
+        return f"<td{cls}{_label(headers, i, stack)}>{text}</td>"
+
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
-    body = []
-    for r in rows[:limit]:
-        cells = "".join(
-            (
-                f"<td{_label(headers, i, stack)}>{c}</td>"
-                if i in raw_cols
-                else f"<td{_cls(c)}{_label(headers, i, stack)}>{fmt(c)}</td>"
-            )
-            for i, c in enumerate(r)
-        )
-        body.append(f"<tr>{cells}</tr>")
+    body = ["<tr>" + "".join(cell(i, c) for i, c in enumerate(r)) + "</tr>" for r in shown]
     more = (
         f'<p class="note">Showing {limit} of {len(rows)} rows; every row is in the JSON.</p>'
         if len(rows) > limit
@@ -245,8 +274,13 @@ def _sig(value: float | None) -> str:
 
 
 class Section:
-    def __init__(self, anchor: str, title: str, body: str, lead: bool = False, kind: str = "") -> None:
+    """A card of the page; ``nav``: its name in the navigation bar where the title is too long for it."""
+
+    def __init__(
+        self, anchor: str, title: str, body: str, lead: bool = False, kind: str = "", nav: str = ""
+    ) -> None:
         self.anchor, self.title, self.body, self.lead, self.kind = anchor, title, body, lead, kind
+        self.nav = nav
 
     def html(self) -> str:
         cls = "card lead" if self.lead else f"card {self.kind}" if self.kind else "card"
@@ -355,7 +389,8 @@ def _curve_name(key: str, v: Mapping[str, Any]) -> str:
     return f"{key} ({model})" if model and model != key else key
 
 
-COST_KEYS = ("fit_seconds", "predict_seconds_per_1k", "n_parameters")
+#: the costs a verdict records per model, and their column headers (the CLI's units)
+COSTS = {"fit_seconds": "fit s", "predict_seconds_per_1k": "predict ms / 1k rows", "n_parameters": "params"}
 
 
 def _candidates(v: Mapping[str, Any]) -> list[str]:
@@ -380,30 +415,22 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
             return float(value) * 1e3  # milliseconds, as the CLI prints
         return num(value) if key != "n_parameters" else value
 
-    cost_keys = [k for k in COST_KEYS if any(cost(m, k) is not None for m in models)]
-    cost_names = {
-        "fit_seconds": "fit s",
-        "predict_seconds_per_1k": "predict ms / 1k rows",
-        "n_parameters": "params",
-    }
-    has = {k: any(num(m.get(k)) is not None for m in models) for k in ("valid_score", "test_score")}
-    splits = any(m["scores"] for m in models)
-    rows = []
-    for m in sorted(models, key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf)):
-        kind = m.get("kind") or m.get("family") or m.get("type")
-        rows.append(
-            [
-                esc(m["name"]) + (" <strong>*</strong>" if m["name"] in compared else ""),
-                kind,
-                *([num(m.get("valid_score"))] if has["valid_score"] else []),
-                m["mean"],
-                m["std"],
-                *([len(m["scores"]) or None] if splits else []),
-                *([num(m.get("test_score"))] if has["test_score"] else []),
-                *[cost(m, k) for k in cost_keys],
-            ]
-        )
     metric = v["metric"]
+    splits = any(m["scores"] for m in models)
+    cross_validated = splits or any(num(m.get("valid_score")) is not None for m in models)
+    # every column once, as (header, its cell of a model)
+    columns: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = [
+        ("kind", lambda m: m.get("kind") or m.get("family") or m.get("type")),
+        (f"tune-valid {metric}", lambda m: num(m.get("valid_score"))),
+        (f"CV mean {metric}" if cross_validated else f"mean {metric}", lambda m: m["mean"]),
+        ("CV sd" if cross_validated else "std", lambda m: m["std"]),
+        ("splits", lambda m: len(m["scores"]) or None),
+        (f"test {metric}", lambda m: num(m.get("test_score"))),
+        *[(head, lambda m, k=key: cost(m, k)) for key, head in COSTS.items()],
+    ]
+    ordered = sorted(models, key=lambda m: -(m["mean"] if m["mean"] is not None else -math.inf))
+    # a column no model has a value in (a text run's kind and sd: one test split) says nothing: left out
+    columns = [(head, cell) for head, cell in columns if any(cell(m) is not None for m in ordered)]
     protocol = v.get("protocol") or {}
     cv = (
         f"CV = {protocol['n_repeats']} x {protocol['n_splits']}-fold, the same folds for every model"
@@ -417,22 +444,16 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
         if any(m["mean"] is None for m in models)
         else ""
     )
-    headers = [
-        "model",
-        "kind",
-        *([f"tune-valid {metric}"] if has["valid_score"] else []),
-        f"CV mean {metric}" if splits or has["valid_score"] else f"mean {metric}",
-        "CV sd" if splits or has["valid_score"] else "std",
-        *(["splits"] if splits else []),
-        *([f"test {metric}"] if has["test_score"] else []),
-        *[cost_names[k] for k in cost_keys],
-    ]
-    # a column no model has a value in (a text run's kind and sd: one test split) says nothing: left out
-    keep = [i for i in range(len(headers)) if i == 0 or any(r[i] is not None for r in rows)]
     parts.append(
         table(
-            [headers[i] for i in keep],
-            [[r[i] for i in keep] for r in rows],
+            ["model", *(head for head, _ in columns)],
+            [
+                [
+                    esc(m["name"]) + (" <strong>*</strong>" if m["name"] in compared else ""),
+                    *(cell(m) for _, cell in columns),
+                ]
+                for m in ordered
+            ],
             raw_cols=(0,),
             caption=f"Candidates ({cv}; * the compared pair{note})",
             limit=200,
@@ -744,7 +765,9 @@ def section_search(run: RunData, **_: Any) -> list[Section]:
         ]
         for t in ranked
     ]
-    parts.append("<h3>Trials</h3>" + table(headers, rows))
+    # one number format per column; log-scaled settings (a learning rate) in scientific notation
+    sci = [i for i, p in enumerate(params, len(headers) - len(params)) if p in s["log_scaled"]]
+    parts.append("<h3>Trials</h3>" + table(headers, rows, uniform=True, scientific=sci))
     if best_col:
         parts.append(
             f"<p class=\"note\">Trial value: Optuna's value of the trial, for a pruned trial its last epoch's "
@@ -1103,31 +1126,55 @@ def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Secti
                 plots.optimization_history(hist, True, "validation Macro-F1"),
                 "Validation Macro-F1 of each p, q, dimension trial",
             )
-            # each trial's classifier cells (C x normalisation, with per-split scores) are a list per row: the
-            # table shows their count and best, the JSON keeps them all
-            rows = [
-                {
-                    **{k: v for k, v in t.items() if k != "classifier_scores"},
-                    **(
-                        {
-                            "classifier cells": len(t["classifier_scores"]),
-                            "best cell": max(
-                                (num(c.get("score")) or -math.inf for c in t["classifier_scores"]),
-                                default=None,
-                            ),
-                        }
-                        if isinstance(t.get("classifier_scores"), list)
-                        else {}
-                    ),
-                }
-                for t in trials
-            ]
-            body += render_json(rows)
+            body += _tune_trials(trials)
         parts.append("<h3>Selection of p, q and the dimension</h3>" + body)
     proj = _projection_figure(g["projection"], projection, "Node embeddings")
     if proj:
         parts.append(proj)
     return [Section("graph", "Graph embeddings", "".join(parts))]
+
+
+#: graph tune's trial records (evaluate/node_classification.py) as columns, in this order, with what each holds
+TUNE_COLUMNS = {
+    "number": "trial",
+    "p": "p",
+    "q": "q",
+    "dimensions": "dimensions",
+    "C": "C",
+    "normalize": "normalize",
+    "score": "validation Macro-F1",
+    "classifier_scores": "classifier settings compared",
+    "walks_reused": "walks reused",
+    "cached": "served from cache",
+    "seconds": "seconds",
+}
+
+
+def _tune_trials(trials: list[Mapping[str, Any]]) -> str:
+    """graph tune's trials as a table under headers that say what each column holds; a trial's classifier
+    cells (C x normalisation, with per-split scores) are counted (the best is its score), the JSON keeps them."""
+    keys = [k for k in TUNE_COLUMNS if any(t.get(k) is not None for t in trials)]
+    keys += list(
+        dict.fromkeys(
+            k
+            for t in trials
+            for k, v in t.items()
+            if k not in TUNE_COLUMNS and not isinstance(v, Mapping | list) and v is not None
+        )
+    )
+
+    def cell(t: Mapping[str, Any], key: str) -> Any:
+        value = t.get(key)
+        if key == "classifier_scores":
+            return len(value) if isinstance(value, list) else None
+        return num(value) if key in ("score", "seconds") else value
+
+    return table(
+        [TUNE_COLUMNS.get(k, k.replace("_", " ")) for k in keys],
+        [[cell(t, k) for k in keys] for t in trials],
+        uniform=[i for i, k in enumerate(keys) if k in ("score", "seconds")],
+        limit=200,
+    )
 
 
 def _tune_count(tune: Mapping[str, Any], trials: list[Mapping[str, Any]]) -> str | None:
@@ -1163,8 +1210,9 @@ Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif}
 header{background:#111827;color:#f9fafb;padding:18px 32px}
 header h1{margin:0;font-size:20px;font-weight:600;letter-spacing:.2px}
 header .sub{color:#9ca3af;font-size:12.5px;margin-top:2px;word-break:break-all}
-nav{background:#1f2937;padding:6px 32px;position:sticky;top:0;z-index:1}
-nav a{color:#d1d5db;text-decoration:none;margin-right:18px;font-size:13px}
+nav{background:#1f2937;padding:6px 32px;position:sticky;top:0;z-index:1;display:flex;flex-wrap:wrap;gap:2px 18px}
+nav a{color:#d1d5db;text-decoration:none;font-size:13px;white-space:nowrap;max-width:100%;overflow:hidden;
+text-overflow:ellipsis}
 nav a:hover{color:#fff}
 main{max-width:1100px;margin:0 auto;padding:20px 24px 40px}
 .card{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:18px 22px;margin:0 0 18px;
@@ -1213,7 +1261,8 @@ ol.toc li,ul.parts li{margin:4px 0}
 .card.step h2{margin-bottom:6px}
 .fig-hint{display:none}
 @media (max-width:700px){
-header{padding:14px 14px}nav{padding:6px 14px;overflow-x:auto;white-space:nowrap}
+header{padding:14px 14px}nav{padding:6px 14px;overflow-x:auto;white-space:nowrap;flex-wrap:nowrap}
+nav a{flex:none;max-width:none}
 main{padding:12px 8px 30px}.card{padding:14px 12px}
 dl.kv{grid-template-columns:repeat(auto-fill,minmax(140px,1fr))}
 table.stack{min-width:0;width:100%}
@@ -1348,7 +1397,11 @@ def _tour_sections(run: RunData, projection: str, strict: bool) -> list[Section]
                 sec.kind = "part"
                 subs.append(sec)
         body = f'<ul class="parts">{"".join(items)}</ul>' if items else '<p class="note">No results.</p>'
-        out.append(Section(anchor, f"Step {i}. {step['title'] or step['name']}", body, kind="step"))
+        title = f"Step {i}. {step['title'] or step['name']}"
+        # the bar names each step by its short name (its title, a sentence, is the card's heading and the
+        # link's tooltip): six sentences side by side broke mid-title over ragged lines
+        nav = f"Step {i}" + (f": {step['name']}" if step["name"] != str(i) else "")
+        out.append(Section(anchor, title, body, kind="step", nav=nav))
         out += subs
     intro = (
         '<p class="note">The demo runs each step on its own data and writes it to a folder of its own, with its '
@@ -1370,7 +1423,13 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
         if strict:
             raise DataError(f"{run.run_dir}: {message}")
         sections.append(Section("nothing", "Nothing to show", f'<p class="note">{esc(message)}</p>'))
-    nav = "".join(f'<a href="#{esc(s.anchor)}">{esc(s.title)}</a>' for s in sections if s.kind != "part")
+    nav = "".join(
+        f'<a href="#{esc(s.anchor)}"'
+        + (f' title="{esc(s.title)}">{esc(s.nav)}' if s.nav else f">{esc(s.title)}")
+        + "</a>"
+        for s in sections
+        if s.kind != "part"
+    )
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
     if tour:  # the page is drawn from the step folders, not from files beside the manifest
         files = f"<code>{esc(TOUR_FILE)}</code> and the files of the folders it names"

@@ -233,6 +233,9 @@ def optimization_history(
             for t in trials
             if t.get("state") == "PRUNED" and _finite(t.get("value"))
         ]
+        # the lowest and highest scores stand clear of the frame (matplotlib's 5% left a row of equal lowest
+        # scores sitting on the x axis), and a marker at the frame is never cut in half
+        ax.margins(y=0.15)
         if pruned:
             ax.scatter(
                 [x for x, _ in pruned],
@@ -241,10 +244,17 @@ def optimization_history(
                 color=MUTED,
                 label="pruned (last value)",
                 zorder=2,
+                clip_on=False,
             )
         if done:
             ax.scatter(
-                [x for x, _ in done], [y for _, y in done], s=18, color=ACCENT, label="complete", zorder=3
+                [x for x, _ in done],
+                [y for _, y in done],
+                s=18,
+                color=ACCENT,
+                label="complete",
+                zorder=3,
+                clip_on=False,
             )
             best_x, best_y, best = [], [], None
             for x, y in sorted(done):
@@ -256,11 +266,10 @@ def optimization_history(
         if not done and not pruned:
             _empty(ax, "no finished trials")
         else:
-            ax.legend(loc="best")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("trial")
         ax.set_ylabel(plot_text(metric))
-        ax.set_title("Optimization history")
+        _legend_above(fig, "Optimization history")  # above the axes: "best" still covered points
         return _png(fig)
 
 

@@ -98,12 +98,13 @@ KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "verdict.json": {  # Verdict.to_dict (evaluate/verdict.py)
         **dict.fromkeys(("recommendation", "preferred_model", "score_name", "tuned_with"), _STR),
         **dict.fromkeys(("metric", "best_network", "best_baseline"), _STR),
+        **dict.fromkeys(("decision_p_basis", "decision_p_baseline"), _STR),
         **dict.fromkeys(("models", "costs"), (list, dict)),
         "candidates": _LIST,
         "reasons": (list, str),
         **dict.fromkeys(("test", "effect_size", "learning_curve", "data", "comparisons", "protocol"), _OBJ),
         **dict.fromkeys(("network", "baseline", "skipped", "seconds"), _OBJ),
-        **dict.fromkeys(("alpha", "network_win_p_value"), _NUM),
+        **dict.fromkeys(("alpha", "network_win_p_value", "decision_p_value"), _NUM),
     },
     "text_result.json": {
         **dict.fromkeys(("labels", "misclassified", "embeddings", "point_labels"), _LIST),
@@ -675,41 +676,61 @@ def _decision_p(
     baseline: Any,
     effect: Mapping[str, Any] | None,
 ) -> tuple[str, float] | None:
-    """The p-value the recommendation rests on, with what it is (evaluate/verdict.py's decision): a win must
-    beat every baseline (the largest per-baseline p), a loss is one of several comparisons (Holm's p)."""
+    """The p-value the recommendation rests on, with what it is: as the verdict recorded it
+    (``decision_p_value``, evaluate/verdict.py), or, in a verdict.json written before it was recorded, derived
+    as the decision did: a win must beat every baseline (the largest per-baseline p), a loss is one of several
+    comparisons (Holm's p)."""
+
+    def said(basis: str, against: Any, p: float | None) -> tuple[str, float] | None:
+        return None if p is None else (DECISION_P_LABELS[basis].format(network=network, baseline=against), p)
+
+    recorded = num(v.get("decision_p_value"))
+    basis = v.get("decision_p_basis")
+    if recorded is not None and basis in DECISION_P_LABELS:
+        return said(basis, v.get("decision_p_baseline") or baseline, recorded)
     by_name = {c["name"]: c for c in comparisons}
     p_all = num(v.get("network_win_p_value"))
     diff = effect.get("estimate") if effect else None
     if rec == "baseline":
         preferred = first(v, "preferred_model")
         name = preferred if preferred in by_name else baseline
-        p = by_name.get(str(name), {}).get("p_holm")
-        return (f"Holm-corrected p, {network} vs {name}", p) if p is not None else None
+        return said("holm", name, by_name.get(str(name), {}).get("p_holm"))
     if p_all is not None and (rec == "network" or (diff is not None and diff >= 0)):
-        return (f"p that {network} beats every baseline (largest per-baseline p)", p_all)
-    p = by_name.get(str(baseline), {}).get("p_holm")
-    return (f"Holm-corrected p, {network} vs {baseline}", p) if p is not None else None
+        return said("every_baseline", None, p_all)
+    return said("holm", baseline, by_name.get(str(baseline), {}).get("p_holm"))
 
 
-#: verdict.py's LearningCurve.trend(): which curve gained more over the last doubling of the rows; "pulling
-#: ahead" there means improving faster, not leading, so the note says that and who leads
+#: verdict.py's DECISION_P_BASES in words
+DECISION_P_LABELS = {
+    "every_baseline": "p that {network} beats every baseline (largest per-baseline p)",
+    "holm": "Holm-corrected p, {network} vs {baseline}",
+}
+
+#: verdict.py's LearningCurve.trend(): which curve gained more over the last doubling of the rows (faster, not
+#: ahead: the note says who leads)
 TRENDS = {
-    "network_pulling_ahead": "the network is improving faster with more data",
-    "baseline_pulling_ahead": "the baseline is improving faster with more data",
+    "network_improving_faster": "the network is improving faster with more data",
+    "baseline_improving_faster": "the baseline is improving faster with more data",
     "both_flat": "both curves have flattened",
     "both_rising": "both are still rising at a similar pace",
     "unknown": "cannot be read",
 }
+#: the trends' names in verdict.json files written before they were renamed
+OLD_TRENDS = {
+    "network_pulling_ahead": "network_improving_faster",
+    "baseline_pulling_ahead": "baseline_improving_faster",
+}
 
 
 def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[Any] | None) -> str:
+    trend = OLD_TRENDS.get(trend, trend)
     text = f"Trend over the last doubling of the training rows: {TRENDS.get(trend, trend.replace('_', ' '))}"
     pairs = [
         (n, b)
         for n, b in zip(network or [], baseline or [], strict=False)
         if num(n) is not None and num(b) is not None
     ]
-    faster = {"network_pulling_ahead": "network", "baseline_pulling_ahead": "baseline"}.get(trend)
+    faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(trend)
 
     def leader(n: Any, b: Any) -> str | None:  # level to the verdict's four decimals, as its reasons say
         return None if abs(n - b) < LEVEL_GAP else "network" if n > b else "baseline"
@@ -924,6 +945,15 @@ def space_ranges(result: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+def log_scaled(result: Mapping[str, Any]) -> list[str]:
+    """The searched dimensions sampled on a log scale (a learning rate, a weight decay)."""
+    space = first(result, "space", "search_space")
+    dims = space.get("dims") if isinstance(space, Mapping) else None
+    if not isinstance(dims, Mapping):
+        return []
+    return [str(n) for n, d in dims.items() if isinstance(d, Mapping) and d.get("log") is True]
+
+
 def search_view(
     result: Mapping[str, Any] | None,
     trials_csv: list[dict[str, str]] | None,
@@ -974,6 +1004,7 @@ def search_view(
         "best_trial": first(result, "best_trial", "best_number"),
         "rationale": rationale_map(result),
         "ranges": space_ranges(result),
+        "log_scaled": log_scaled(result),
         "notes": [
             str(n)
             for n in (first(result.get("space"), "notes") or [])
