@@ -470,3 +470,32 @@ def test_a_dangling_lock_of_an_earlier_version_is_removed_once_stale(tmp_path: P
     os.utime(lock, (old, old), follow_symlinks=False)
     optuna.create_study(storage=open_storage(str(path)), study_name="b")  # would wait forever before
     assert not lock.is_symlink()
+
+
+@pytest.mark.parametrize(
+    ("installed", "driver"),
+    [
+        ({"psycopg", "psycopg2"}, "psycopg"),
+        ({"psycopg"}, "psycopg"),
+        ({"psycopg2"}, "psycopg2"),
+        (set(), "psycopg"),
+    ],
+)
+def test_a_plain_postgresql_url_uses_the_driver_sqlalchemy_defaults_to(
+    monkeypatch: pytest.MonkeyPatch, installed: set[str], driver: str
+) -> None:
+    """psycopg (3) is what SQLAlchemy, optuna.load_study and optuna-dashboard use for ``postgresql://``: the same
+    URL must open the same way in hyperselect and in them; psycopg2 only where it is the one installed, and with
+    neither the hint names psycopg, the ``[postgres]`` extra's driver."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: (
+            (object() if name in installed else None) if name in ("psycopg", "psycopg2") else real(name, *a)
+        ),
+    )
+    url = "postgresql://u@h/db"
+    assert storage._default_driver(url, "postgresql") == (f"postgresql+{driver}://u@h/db", driver)

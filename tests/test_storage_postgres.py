@@ -169,3 +169,34 @@ def test_workers_with_one_sigkilled_finish_exactly_n_trials(pg_url: str, tmp_pat
         f"surplus={sum(1 for t in trials if t.user_attrs.get('outcome') == 'surplus')} "
         f"lost={N_TRIALS - len(slots)}"
     )
+
+
+def test_the_url_tune_was_given_opens_in_optuna_and_optuna_dashboard(pg_url: str) -> None:
+    """The very URL a user gives ``--storage`` opens the study in ``optuna.load_study`` and in optuna-dashboard,
+    which read ``postgresql://`` with SQLAlchemy's default driver (psycopg 3), not through hyperselect."""
+    from sklearn.datasets import load_digits
+
+    from hyperselect.data import prepare_arrays
+
+    X, y = load_digits(return_X_y=True)
+    data = prepare_arrays(X[:200], y[:200], task="multiclass")
+    space = advise(data, max_epochs=3).fix(n_layers=1, width=16)
+    name = f"dash-{uuid.uuid4().hex[:8]}"
+    assert pg_url.startswith("postgresql://")
+    tune(
+        data,
+        n_trials=2,
+        batch_size=2,
+        min_epochs=2,
+        space=space,
+        storage=pg_url,
+        study_name=name,
+        refit=False,
+    )
+    study = optuna.load_study(study_name=name, storage=pg_url)
+    assert len(study.trials) == 2
+    dashboard = pytest.importorskip(
+        "optuna_dashboard._storage_url", reason="optuna-dashboard is not installed"
+    )
+    loaded = dashboard.get_storage(pg_url)
+    assert name in [s.study_name for s in loaded.get_all_studies()]

@@ -199,6 +199,39 @@ def test_a_database_url_without_its_slashes_is_refused(
     assert _files(tmp_path) == []  # no folder named 'sqlite:'
 
 
+@pytest.mark.parametrize(
+    ("storage", "shown"),
+    [
+        ("postgresql//hyperselect@127.0.0.1:5432/db", "postgresql//...@127.0.0.1:5432/db"),
+        ("postgresql+psycopg2//u:secret@h/db", "postgresql+psycopg2//...@h/db"),
+        ("sqlite//runs/x.db", "sqlite//runs/x.db"),
+    ],
+)
+def test_a_database_url_without_its_colon_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, shown: str
+) -> None:
+    """``postgresql//host/db`` was a journal file in new folders 'postgresql/host/...': the study the user meant
+    for the server stayed on this machine, where no other worker could find it."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(StorageError, match="lacks the ':' after") as err:
+        open_storage(storage)
+    assert shown in str(err.value) and "secret" not in str(err.value)
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("must_exist", [False, True])
+def test_an_sqlite_url_with_two_slashes_says_three(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, must_exist: bool
+) -> None:
+    """``sqlite://runs/x.db`` read 'runs' as a host: tune blamed the file, a worker looked for 'x.db'."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    with pytest.raises(StorageError, match="two slashes") as err:
+        open_storage("sqlite://runs/x.db", must_exist=must_exist)
+    assert "'sqlite:///runs/x.db'" in str(err.value)
+    assert _files(tmp_path) == ["runs"]
+
+
 @pytest.mark.parametrize("storage", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
 def test_an_sqlite_url_without_a_file_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql")
 #: A database scheme (``sqlite``, ``postgresql+psycopg2``, ...) and a colon: a URL, even when its ``//`` is missing.
 _SCHEME_PREFIX = re.compile(rf"^({'|'.join(RDB_SCHEMES)})(\+[\w.-]*)?:", re.IGNORECASE)
+#: The same with its colon missing (``postgresql//host/db``): a URL typo, not a journal path of nested folders.
+_SCHEME_NO_COLON = re.compile(rf"^({'|'.join(RDB_SCHEMES)})(\+[\w.-]*)?//", re.IGNORECASE)
 #: How every Optuna journal record begins (whitespace aside); a torn record is a prefix of it or starts with it.
 _RECORD_HEAD = b'{"op_code":'
 _OP_CODES = sorted(int(x) for x in JournalOperation)
@@ -258,9 +260,10 @@ _DRIVER_PACKAGES = {
 
 
 def _default_driver(url: str, scheme: str) -> tuple[str, str]:
-    """Name the driver of a URL without one: the installed one of those we support, else the one we depend on
-    (psycopg2) or the pure-Python one (PyMySQL), so that its missing-driver hint is the one to follow.
-    SQLAlchemy's own defaults (psycopg 3, mysqlclient) would ask for packages hyperselect does not install."""
+    """Name the driver of a URL without one: for PostgreSQL, psycopg (3) where it is installed, as SQLAlchemy
+    reads ``postgresql://`` (so the same URL opens in optuna-dashboard and ``optuna.load_study``), else psycopg2
+    where that is, else psycopg, whose missing-driver hint names the ``[postgres]`` extra's package; for MySQL
+    the installed one, else the pure-Python PyMySQL (SQLAlchemy's default, mysqlclient, needs a compiler)."""
     import importlib.util
 
     def have(module: str) -> bool:
@@ -268,7 +271,7 @@ def _default_driver(url: str, scheme: str) -> tuple[str, str]:
 
     rest = url.split("://", 1)[1]
     if scheme == "postgresql":
-        driver = "psycopg" if have("psycopg") and not have("psycopg2") else "psycopg2"
+        driver = "psycopg2" if have("psycopg2") and not have("psycopg") else "psycopg"
     elif scheme == "mysql":
         driver = "mysqldb" if have("MySQLdb") and not have("pymysql") else "pymysql"
     else:
@@ -339,6 +342,16 @@ def _check_not_a_url(s: str) -> None:
     path (and a folder named ``sqlite:``)."""
     m = _SCHEME_PREFIX.match(s)
     if m is None:
+        m = _SCHEME_NO_COLON.match(s)
+        if m is not None:
+            written = m.group(0)[:-2]
+            secret = "@" in s
+            shown = f"{written}//...@{s.rsplit('@', 1)[1]}" if secret else s
+            raise StorageError(
+                f"The storage {shown!r} looks like a database URL but lacks the ':' after '{written}'; expected "
+                f"'{written}://...' (or, for a journal file in a folder named '{written}', the path written "
+                f"'./{written}/...')."
+            )
         return
     scheme = m.group(1).lower()
     secret = "@" in s  # never echo a password
@@ -362,6 +375,12 @@ def _check_sqlite(url: str, *, must_exist: bool) -> None:
     except Exception:  # a malformed URL: RDBStorage reports it, naming the storage
         return
     database = parsed.database or ""
+    if parsed.host:  # sqlite://runs/x.db: SQLAlchemy reads 'runs' as a host, which SQLite has no use for
+        rest = url.split("://", 1)[1]
+        raise StorageError(
+            f"The storage {url!r} has two slashes after 'sqlite:', so '{parsed.host}' would be read as a host; an "
+            f"SQLite URL has three before a relative path and four before an absolute one: 'sqlite:///{rest}'."
+        )
     if not database or database == ":memory:" or parsed.query.get("mode") == "memory":
         raise StorageError(
             f"The storage {url!r} names no database file, so SQLite would keep the study in memory and store "
