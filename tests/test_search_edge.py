@@ -226,6 +226,29 @@ def test_bad_tune_arguments_are_refused_before_the_storage_is_opened(  # type: i
     assert not journal.exists()
 
 
+@pytest.mark.parametrize("bad", [0, "20", 2.5, True])
+def test_a_bad_max_epochs_is_refused_in_tunes_name(iris, tmp_path: Path, bad: object) -> None:  # type: ignore[no-untyped-def]
+    journal = tmp_path / "study.journal"
+    with pytest.raises(
+        ConfigError, match=r"^The 'max_epochs' parameter of tune must be an int in \[1, inf\)"
+    ):
+        tune(iris, n_trials=2, max_epochs=bad, storage=str(journal), refit=False)  # type: ignore[arg-type]
+    assert not journal.exists()
+
+
+def test_max_epochs_gives_the_advisors_patience_as_the_cli_does(iris) -> None:  # type: ignore[no-untyped-def]
+    """``tune(max_epochs=20)`` searched the advisor's space for 100 epochs with its cap lowered: patience 12,
+    where ``hyperselect tune --max-epochs 20`` (the advisor asked for 20 epochs) trains with patience 5."""
+    result = tune(iris, n_trials=2, batch_size=2, max_epochs=20, refit=False)
+    expected = advise(iris, max_epochs=20).base
+    assert (result.best_config.max_epochs, result.best_config.patience) == (20, expected.patience)
+    assert expected.patience != advise(iris).base.patience  # the case the bug hid
+    # a space of the user's keeps its own patience: only the cap changes
+    mine = advise(iris, max_epochs=2).fix(n_layers=1, width=8).with_base(patience=7)
+    result = tune(iris, n_trials=2, batch_size=2, max_epochs=3, space=mine, refit=False)
+    assert (result.best_config.max_epochs, result.best_config.patience) == (3, 7)
+
+
 def test_tune_needs_tabular_data() -> None:
     with pytest.raises(DataError, match=r"must be a TabularData.*Got ndarray"):
         tune(np.zeros((10, 3)), n_trials=2)  # type: ignore[arg-type]

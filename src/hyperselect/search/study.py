@@ -1170,11 +1170,16 @@ def create_study(
         min_epochs=min_epochs,
         group_size=group_size,
         random_state=random_state,
+        max_epochs=max_epochs,
     )
+    max_epochs = None if max_epochs is None else int(max_epochs)
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
-    space = space_for_arch(data, space, arch)
-    if max_epochs is not None:
-        space = space.with_base(max_epochs=max_epochs)
+    if space is None:  # the advisor derives early stopping's patience from the epoch cap, as the CLI's does
+        space = space_for_arch(data, None, arch, max_epochs=max_epochs)
+    else:
+        space = space_for_arch(data, space, arch)
+        if max_epochs is not None:
+            space = space.with_base(max_epochs=max_epochs)
     if batch_grid:
         space = batch_size_grid(space)
     if not space.dims and n_trials > 1:
@@ -1264,6 +1269,7 @@ def check_search_args(
     group_size: Any,
     random_state: Any,
     device: Any = None,
+    max_epochs: Any = None,
 ) -> tuple[int, int | None, int, int, int | None, int]:
     """Check the arguments of ``tune``/``create_study`` before anything is opened or trained; returns
     ``n_trials, batch_size, eta, min_epochs, group_size, random_state`` as Python ints (numpy ints are fine;
@@ -1299,6 +1305,10 @@ def check_search_args(
                 f"The {name!r} parameter of {caller} must be {constraint.describe()}{more}. Got {value!r}."
             )
         out.append(int(value))
+    if max_epochs is not None and not _COUNT.accepts(max_epochs):
+        raise ConfigError(
+            f"The 'max_epochs' parameter of {caller} must be {_COUNT.describe()} or None. Got {max_epochs!r}."
+        )
     n, K, group = out[0], out[1], out[4]
     if group is not None:
         K = K if K is not None else default_batch_size(n, out[2])
@@ -1388,14 +1398,17 @@ def batch_size_grid(space: SearchSpace) -> SearchSpace:
     return space._copy(dims=dims, reasons=reasons)
 
 
-def space_for_arch(data: Any, space: SearchSpace | None, arch: str) -> SearchSpace:
-    """The advisor's space for ``arch`` ("auto", "mlp", "cnn"), or the user's ``space`` restricted to it."""
+def space_for_arch(
+    data: Any, space: SearchSpace | None, arch: str, *, max_epochs: int | None = None
+) -> SearchSpace:
+    """The advisor's space for ``arch`` ("auto", "mlp", "cnn") and ``max_epochs``, or the user's ``space``
+    restricted to ``arch``."""
     from hyperselect.search.priors import ARCH_CHOICES
 
     if arch not in ARCH_CHOICES:
         raise ConfigError(f"The 'arch' parameter of tune must be one of {ARCH_CHOICES}. Got {arch!r}.")
     if space is None:
-        return advise(data, arch=arch)
+        return advise(data, arch=arch, max_epochs=max_epochs)
     if arch == "auto":
         return space
     if arch == "cnn" and "input_shape" not in space.fixed and space.base.arch != "cnn":
@@ -1437,6 +1450,8 @@ def tune(
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
 
     ``n_trials`` is the total number of trials the study must finish (a resumed study continues up to it);
+    ``max_epochs`` caps every trial's epochs: the default space is the advisor's for it (early stopping's
+    patience follows from it, as in the CLI); a given ``space`` keeps its own patience.
     ``timeout`` (seconds, counted from the call) bounds the search's wall time: no batch starts after it, and
     the deadline is checked after every epoch, so running trials stop at most about one epoch past it
     (``PRUNED``, reason ``"timeout: ..."``; the first batch always gets its first epoch); the refit of the best
@@ -1471,6 +1486,7 @@ def tune(
         group_size=group_size,
         random_state=random_state,
         device=device,
+        max_epochs=max_epochs,
     )
     if timeout is not None and (
         isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not timeout > 0
