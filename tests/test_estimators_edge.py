@@ -63,6 +63,18 @@ def test_divergence_on_unscaled_features_says_to_scale_them(data):
         NeuralNetClassifier(**FAST).fit(X * 1e20, y)
 
 
+def test_a_finite_fit_with_exploding_gradients_warns_and_says_to_scale(data):
+    """One column ~1e15 beside scaled ones: the loss stays finite (no divergence error), the gradient norm
+    reaches ~1e14 and the classifier scored below the majority class, with the finding only in ``findings_``."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = data
+    X = np.column_stack([X, np.random.RandomState(1).randn(len(X)) * 1e15])
+    with pytest.warns(ConvergenceWarning, match=r"Exploding gradients.*features reach \|x\| = .*scale them"):
+        clf = NeuralNetClassifier(**{**FAST, "lr": 1e-3, "max_epochs": 5}).fit(X, y)
+    assert any(f.kind == "exploding_gradients" for f in clf.findings_)
+
+
 def test_datetime_labels_survive_save_and_load(tmp_path, data):
     X, y = data
     days = np.where(y == "a", np.datetime64("2020-01-01", "us"), np.datetime64("2021-06-30T12:00", "us"))

@@ -347,6 +347,16 @@ class _NeuralNetBase(BaseEstimator):
             result = run.result()
             self.status_, self.stop_reason_ = result.status, result.stop_reason
             self.findings_ = result.findings
+            exploding = next((f for f in self.findings_ if f.kind == "exploding_gradients"), None)
+            if exploding is not None:
+                # the loss stayed finite, so nothing failed, but such a fit can score below a constant
+                # prediction (unscaled features: a gradient norm of 1e14): say so, not only in findings_
+                warnings.warn(
+                    f"{type(self).__name__}: {exploding.evidence} The fitted network may be poor. "
+                    f"{_scale_hint(X, type(self).__name__)}{exploding.remedy}",
+                    ConvergenceWarning,
+                    stacklevel=3,
+                )
         run.model.eval()
         self.config_ = config
         self.model_ = run.model
