@@ -317,6 +317,19 @@ def test_storage_failure_tells_storage_errors_from_others(tmp_path: Path) -> Non
     assert storage.storage_failure(ValueError("a bug"), url) is None
 
 
+def test_storage_failure_knows_a_relative_journal_by_its_absolute_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI's default journal (``--out runs/x``) is relative; its lock link is made by the absolute path, so
+    a read-only folder mid-run raised an OSError naming the absolute paths: a traceback, not the one line."""
+    monkeypatch.chdir(tmp_path)
+    rel = "runs/x/study.journal"
+    absolute = str(tmp_path / rel)
+    denied = OSError(30, "Read-only file system", absolute, f"{absolute}.lock")
+    failure = storage.storage_failure(denied, rel)
+    assert failure is not None and str(failure).startswith(f"Cannot write the journal file '{rel}'")
+
+
 def test_a_worker_whose_database_fails_mid_run_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     import hyperselect.search
 

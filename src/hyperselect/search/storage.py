@@ -451,8 +451,9 @@ def storage_failure(exc: BaseException, storage: str | os.PathLike[str] | None) 
             f"{_hint(cause, url) if is_url(url) else 'Check that its file can be written.'}"
         )
     if isinstance(exc, OSError) and url and not is_url(url):
-        names = {Path(os.fsdecode(n)) for n in (exc.filename, exc.filename2) if n is not None}
-        if names & {Path(url), Path(f"{url}.lock")}:
+        # absolute: the journal's lock is opened by its absolute path (see _journal), the storage as typed
+        names = {Path(os.fsdecode(n)).absolute() for n in (exc.filename, exc.filename2) if n is not None}
+        if names & {Path(url).absolute(), Path(f"{url}.lock").absolute()}:
             return StorageError(
                 f"Cannot write the {describe_storage(storage)}: {exc.strerror or exc}; check that the file and "
                 "its folder are writable."
