@@ -421,6 +421,61 @@ def test_recover_interrupted_requeues_trials_of_dead_processes(digits, tmp_path:
     assert recover_interrupted(study) == []  # idempotent: no second retry
 
 
+def test_ctrl_c_releases_the_runs_own_trials_and_a_resume_from_another_host_finishes(  # type: ignore[no-untyped-def]
+    digits, tmp_path: Path, monkeypatch
+) -> None:
+    """Ctrl-C left the batch's trials RUNNING in the journal: only a later run on the same host could tell they
+    were orphans, one from another host name (a new container) waited on them forever.  The interrupted
+    process now fails and re-queues exactly its own trials before the interrupt propagates."""
+    from hyperselect.search import study as study_mod
+
+    storage = str(tmp_path / "j.journal")
+    study, settings = create_study(
+        digits, storage=storage, study_name="x", space=small_space(digits), n_trials=4
+    )
+    other = study.ask()  # a live worker elsewhere: not ours to release
+    settings.space.suggest(other)
+    other.set_user_attr("worker", "elsewhere:1")
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(study_mod, "_train_batch", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        study_mod.run_search(study, digits, settings)
+    states = {t.number: (t.state, t.user_attrs.get("worker")) for t in study.get_trials()}
+    running = [n for n, (state, _) in states.items() if state is TrialState.RUNNING]
+    assert running == [other.number]
+    failed = [t for t in study.get_trials() if t.state is TrialState.FAIL]
+    assert failed and all(t.user_attrs["outcome"] == "interrupted" for t in failed)
+    waiting = {t.system_attrs.get("failed_trial") for t in study.get_trials(states=(TrialState.WAITING,))}
+    assert {t.number for t in failed} <= waiting  # each one re-queued
+    monkeypatch.undo()
+    study.tell(other.number, state=TrialState.PRUNED)  # the other worker finishes its trial
+    monkeypatch.setattr(socket, "gethostname", lambda: "another-container")
+    stats = study_mod.run_search(study, digits, settings, timeout=120)
+    assert stats.batches >= 1
+    claimed, done = slot_counts(study)
+    assert len(done) == 4 and not study.get_trials(states=(TrialState.RUNNING,))
+
+
+def test_a_journal_worker_says_which_other_hosts_trials_it_waits_on(
+    digits, tmp_path: Path, monkeypatch, caplog
+) -> None:  # type: ignore[no-untyped-def]
+    from hyperselect.search import study as study_mod
+
+    study, settings = create_study(digits, storage=str(tmp_path / "j.journal"), study_name="x", n_trials=1)
+    trial = study.ask()
+    settings.space.suggest(trial)
+    trial.set_user_attr("worker", "gone-container:17")
+    monkeypatch.setattr(study_mod, "WAIT_NOTICE_SECONDS", 0.0)
+    with caplog.at_level("WARNING", logger="hyperselect.search.study"):
+        stats = study_mod.run_search(study, digits, settings, timeout=0.5, poll_interval=0.05)
+    notes = [r.getMessage() for r in caplog.records if "other hosts are running" in r.getMessage()]
+    assert len(notes) == 1 and f"{trial.number} (gone-container:17)" in notes[0]  # said once, not per poll
+    assert stats.batches == 0
+
+
 def test_a_trials_outcome_is_the_last_attribute_written_before_its_state(digits) -> None:  # type: ignore[no-untyped-def]
     """What makes a half-told trial recognisable: every other result attribute is written before "outcome", and
     the state after it, so a worker killed in between leaves either no outcome or all of its attributes."""

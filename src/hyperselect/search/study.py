@@ -287,13 +287,17 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> list[int]:
+def recover_interrupted(
+    study: optuna.Study, *, stale_after: float = 120.0, own: str | None = None
+) -> list[int]:
     """Fail and re-queue RUNNING trials whose local worker process is gone; returns their numbers.
 
     Used for storages without heartbeats (journal files).  A trial records ``worker = "host:pid"`` when it is
     asked; a RUNNING trial of this host whose pid no longer exists was interrupted (SIGKILL, power loss).
     Trials of other hosts are left alone: we cannot tell whether they are alive.  Crashed trials that lost
-    their retry (the process died between failing and re-queueing) are re-queued too.
+    their retry (the process died between failing and re-queueing) are re-queued too.  ``own`` (this
+    process's :func:`worker_id`, on any storage): release exactly that worker's RUNNING trials instead, as a
+    search interrupted by Ctrl-C does before it exits, so that no later run waits on them.
     """
     host = socket.gethostname()
     now = time.time()
@@ -302,7 +306,9 @@ def recover_interrupted(study: optuna.Study, *, stale_after: float = 120.0) -> l
     storage = study._storage  # the public API has no way to fail a trial another process was running
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         w = t.user_attrs.get("worker")
-        if isinstance(w, str) and ":" in w:
+        if own is not None:
+            stale = w == own
+        elif isinstance(w, str) and ":" in w:
             h, pid = w.rsplit(":", 1)
             stale = h == host and pid.isdigit() and not _pid_alive(int(pid)) and int(pid) != os.getpid()
         else:
@@ -618,6 +624,8 @@ class SearchStats:
     batches: int = 0
     seconds: float = 0.0
     recovered: list[int] = field(default_factory=list)
+    wait_since: float | None = None  # when this worker began waiting on other hosts' trials (_say_waiting)
+    wait_noticed: bool = False
 
 
 def run_search(
@@ -641,7 +649,20 @@ def run_search(
 
     with contextlib.ExitStack() as stack:
         bar = stack.enter_context(make_progress(transient=True)) if progress else None
-        return _run_search(study, data, settings, n_trials, timeout, device, poll_interval, bar)
+        try:
+            return _run_search(study, data, settings, n_trials, timeout, device, poll_interval, bar)
+        except KeyboardInterrupt:
+            # This process is alive and knows its trials were cut short: fail and re-queue them now.  Left
+            # RUNNING in a journal, only a later run on this host could tell they are orphans; one on another
+            # host (or in a new container) would wait on them forever.
+            try:
+                released = recover_interrupted(study, own=worker_id())
+            except Exception as exc:  # the storage itself may be what failed; the interrupt is the news
+                log.warning("could not release this run's trials after the interrupt: %s", exc)
+            else:
+                if released:
+                    log.info("interrupted: released trial(s) %s to be run again", released)
+            raise
 
 
 def _run_search(
@@ -697,6 +718,7 @@ def _run_search(
                 break
             if not hb:
                 stats.recovered += recover_interrupted(study)
+                _say_waiting(study, stats)
             time.sleep(poll_interval)
             continue
         k = min(settings.batch_size, max(free, 0) + len(waiting))
@@ -721,6 +743,42 @@ def _run_search(
             stats.batches += 1
     stats.seconds = time.monotonic() - t0
     return stats
+
+
+#: Seconds a journal worker waits on another host's RUNNING trials before it says so (live ones finish).
+WAIT_NOTICE_SECONDS = 30.0
+
+
+def _say_waiting(study: optuna.Study, stats: SearchStats) -> None:
+    """Say once which trials of other hosts this worker has waited on for :data:`WAIT_NOTICE_SECONDS`: a journal
+    has no heartbeat, so a worker of another host (or an earlier container) that died leaves its trials RUNNING
+    and nothing here can tell it from a live one.  (This host's dead workers are recovered by pid.)"""
+    if stats.wait_noticed:
+        return
+    host = socket.gethostname()
+    others = sorted(
+        (t.number, str(t.user_attrs.get("worker", "?")))
+        for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        if str(t.user_attrs.get("worker", "?")).rsplit(":", 1)[0] != host
+    )
+    now = time.monotonic()
+    if not others:
+        stats.wait_since = None
+        return
+    if stats.wait_since is None:
+        stats.wait_since = now
+    if now - stats.wait_since < WAIT_NOTICE_SECONDS:
+        return
+    stats.wait_noticed = True
+    shown = ", ".join(f"{n} ({w})" for n, w in others[:8]) + (", ..." if len(others) > 8 else "")
+    log.warning(
+        "waiting for %d trial(s) that workers on other hosts are running: %s. A journal file has no heartbeat: "
+        "if those processes are gone (another machine, an earlier container), this run waits until its "
+        "timeout; rerun with --resume on the host that ran them (it re-queues its dead workers' trials), or "
+        "share the study through a database, whose heartbeat re-queues them on any host.",
+        len(others),
+        shown,
+    )
 
 
 def _retire_waiting(study: optuna.Study, n_total: int, stats: SearchStats) -> None:
