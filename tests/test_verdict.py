@@ -261,6 +261,11 @@ def test_compare_rejects_bad_arguments() -> None:
         ({"timeout": 0}, r"'timeout' parameter of compare"),
         ({"max_epochs": 0}, r"'max_epochs' parameter of compare"),
         ({"curve_fractions": "0.5"}, r"'curve_fractions' parameter of compare must be a sequence"),
+        # sklearn refused it at the cross-validation, after both searches had run (iris: 127 train+valid)
+        (
+            {"protocol": "kfold", "n_splits": 128},
+            r"'n_splits' parameter of compare must be at most the 127 rows of train\+valid",
+        ),
         (
             {"curve_fractions": (0.5, "1")},
             r"'curve_fractions' parameter of compare must hold floats in \(0, 1\]",

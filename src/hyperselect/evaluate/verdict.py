@@ -479,6 +479,12 @@ def _check_args(data: TabularData, args: dict[str, Any], curve_fractions: Any) -
             f"compare needs at least 3 folds in all for a t-test. Got n_splits={args['n_splits']}, "
             f"n_repeats={args['n_repeats']}."
         )
+    n_dev = len(data.y_train) + len(data.y_valid)
+    if args["n_splits"] > n_dev:  # sklearn would refuse it at the cross-validation, after both searches
+        raise ConfigError(
+            f"The 'n_splits' parameter of compare must be at most the {n_dev} rows of train+valid that "
+            f"cross-validation splits (each fold needs a row). Got {args['n_splits']}."
+        )
     fraction = Interval(float, 0.0, 1.0, closed="right")
     if isinstance(curve_fractions, (str, bytes)) or not isinstance(curve_fractions, Sequence):
         raise ConfigError(
