@@ -93,6 +93,29 @@ def test_bad_weight_exits_1_with_line(tmp_path: Path) -> None:
     assert res.exit_code == 1 and ":2:" in res.output and "-3" in res.output
 
 
+def test_embed_labels_colour_the_report_and_label_only_nodes_are_said(tmp_path: Path) -> None:
+    """``embed --labels`` read the file and dropped it: the report's projection had no colours (the reader
+    looked for labels nodes.json never holds) and label-only nodes went unmentioned, unlike classify."""
+    from hyperselect.report.views import graph_view, load_run
+
+    g = nx.karate_club_graph()
+    edges = tmp_path / "karate.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in g.edges()), encoding="utf-8")
+    labels = tmp_path / "karate.labels.tsv"
+    lines = [f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)] + ["ghost\tMr. Hi\n"]
+    labels.write_text("".join(lines), encoding="utf-8")
+    out = tmp_path / "out"
+    res = runner.invoke(app, ["embed", str(edges), "--labels", str(labels), "--out", str(out), *FAST])
+    assert res.exit_code == 0, res.output
+    assert "1 labelled node(s) are not in the graph" in _flat(res.output)
+    doc = json.loads((out / "embed.json").read_text())
+    assert doc["node_labels"] == {str(u): d["club"] for u, d in g.nodes(data=True)}
+    assert any("not in the graph" in w for w in doc["warnings"])
+    projection = graph_view(load_run(out).graph)["projection"]  # type: ignore[index]
+    clubs = {str(u): d["club"] for u, d in g.nodes(data=True)}
+    assert projection["labels"] == [clubs[n] for n in projection["names"]]
+
+
 def test_embed_and_classify(tmp_path: Path) -> None:
     g = nx.karate_club_graph()
     edges = tmp_path / "karate.edg"

@@ -367,7 +367,12 @@ def embed(
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed, format=format)
 
     def go() -> None:
-        graph, _ = _load(edges, labels, directed, unweighted, sep)
+        graph, lab = _load(edges, labels, directed, unweighted, sep)
+        node_labels = None
+        if lab is not None:  # they colour the report's projection; label-only nodes are said, as classify does
+            lab.align(graph.nodes)
+            in_graph = set(graph.nodes)
+            node_labels = {u: "; ".join(v) for u, v in lab.labels.items() if u in in_graph}
         if out is not None and format == "word2vec":  # refused before the fit, not after it
             from hyperselect.represent.node2vec.model import check_word2vec_ids
 
@@ -384,6 +389,7 @@ def embed(
                     "effort": model.effort_,
                     "timings": model.timings_,
                     "saved": str(where),
+                    **({"node_labels": node_labels} if node_labels is not None else {}),
                 },
             )
             console.print(f"saved to {escape(str(where))}")

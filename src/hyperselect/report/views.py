@@ -1267,7 +1267,12 @@ def graph_view(g: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if isinstance(classify, Mapping)
         else {},
         "tune": tune or None,
-        "projection": projection_view(g),
+        # the labels `graph embed --labels` recorded colour the projection ({node: label}, in embed.json)
+        "projection": projection_view(
+            {**g, "node_labels": embed["node_labels"]}
+            if isinstance(embed.get("node_labels"), Mapping) and first(g, "node_labels") is None
+            else g
+        ),
     }
     if not any(view[k] for k in ("graph", "similar", "recommend", "classification", "tune", "projection")):
         return None
