@@ -883,3 +883,40 @@ def test_batch_tpe_proposes_exactly_what_optunas_tpe_proposes(group: bool) -> No
 
     assert tpe_module._split_trials is sampler_mod._split_trials
     assert getattr(sampler_mod._ACTIVE, "sampler", None) is None
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
+def test_stale_trials_are_judged_by_the_slowest_workers_beat(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A worker started with ``--heartbeat 2`` judged every trial with its own 10 s grace period and failed a
+    live process's trials that beat every 30 s; each trial now records its worker's interval, and the grace
+    period is at least twice the slowest among the running trials."""
+    from hyperselect.search import study as study_mod
+    from hyperselect.search.storage import open_storage
+
+    url = f"sqlite:///{tmp_path / 'hb.db'}"
+    fast = open_storage(url, heartbeat_interval=2)
+    study = optuna.create_study(storage=fast, study_name="hb")
+    slow_trial = study.ask()
+    slow_trial.set_user_attr("heartbeat_interval", 30)  # asked by a default worker
+    seen: list[int] = []
+    monkeypatch.setattr(optuna.storages, "fail_stale_trials", lambda s: seen.append(fast.grace_period))
+    study_mod._fail_stale_trials(study)
+    assert seen == [60] and fast.grace_period == 10  # restored: its own judgement otherwise
+    study.tell(slow_trial, 0.5)
+    study.ask().set_user_attr("heartbeat_interval", 2)
+    study_mod._fail_stale_trials(study)
+    assert seen[-1] == 10  # only fast workers running: their own quick recovery
+    # and the trials this worker asks say what it beats at
+    stats = study_mod.SearchStats()
+    settings_data = load_builtin_iris()
+    st, settings = create_study(
+        settings_data, storage=url, study_name="hb2", n_trials=2, heartbeat_interval=2
+    )
+    (trial, _), *_ = study_mod._ask_batch(st, settings, 1, 2, "me:1", stats)
+    assert trial.user_attrs["heartbeat_interval"] == 2
+
+
+def load_builtin_iris():  # type: ignore[no-untyped-def]
+    from hyperselect.data import load_builtin
+
+    return load_builtin("iris", random_state=0)

@@ -59,6 +59,7 @@ RESULT_ATTRS = (
     "outcome",
     "reason",
     "worker",
+    "heartbeat_interval",
     "epochs",
     "best_epoch",
     "best_valid_score",

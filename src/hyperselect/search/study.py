@@ -45,6 +45,7 @@ from hyperselect.search.priors import advise
 from hyperselect.search.sampler import PriorSampler, make_tpe, vectorise_tpe_log_ndtr
 from hyperselect.search.space import Categorical, Dimension, Int, SearchSpace
 from hyperselect.search.storage import (
+    DEFAULT_HEARTBEAT_INTERVAL,
     FINAL_FAIL_OUTCOMES,
     MAX_RETRY,
     SLOT_FAIL_OUTCOMES,
@@ -341,6 +342,26 @@ def recover_interrupted(
 
 # ------------------------------------------------------------------------------------------------------------
 # heartbeats for a batch of trials
+
+
+def _fail_stale_trials(study: optuna.Study) -> None:
+    """Optuna's ``fail_stale_trials``, with a grace period no shorter than twice the slowest beat among the
+    RUNNING trials' workers (each trial records its worker's ``heartbeat_interval``; one recorded before that,
+    the default).  Each storage judges with its own grace period: a worker started with ``--heartbeat 2`` failed
+    a live process's trials that beat every 30 s, and their training was lost and done again."""
+    # the RDBStorage (only those have heartbeats), under Optuna's cache, which asks it for the stale trials
+    storage: Any = getattr(study._storage, "_backend", study._storage)
+    own = storage.grace_period
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    slowest = max(
+        (int(t.user_attrs.get("heartbeat_interval", DEFAULT_HEARTBEAT_INTERVAL)) for t in running), default=0
+    )
+    grace = max(own or 2 * storage.get_heartbeat_interval(), 2 * slowest, 10)
+    storage.grace_period = grace
+    try:
+        optuna.storages.fail_stale_trials(study)
+    finally:
+        storage.grace_period = own
 
 
 @contextmanager
@@ -699,7 +720,7 @@ def _run_search(
         if hb:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                optuna.storages.fail_stale_trials(study)
+                _fail_stale_trials(study)
         claimed, done = slot_counts(study)
         if bar is not None:
             bar.update(bar_task, completed=min(len(done), n_total))
@@ -823,6 +844,8 @@ def _ask_batch(
     leader, in_group = -1, 0
     if group_state is not None and group_state[0]:
         fixed, leader, in_group = dict(group_state[0]), group_state[1], group_state[2]
+    store: Any = study._storage
+    beat = store.get_heartbeat_interval() if heartbeat_enabled(store) else None
     for _ in range(k):
         if fixed and in_group < group:
             study.enqueue_trial(fixed, user_attrs={"group_of": leader})
@@ -832,6 +855,8 @@ def _ask_batch(
             )  # "heartbeat is supposed to be used with optimize": we beat ourselves
             trial = study.ask()
         trial.set_user_attr("worker", wid)
+        if beat:  # what this worker beats at: the others judge its trials stale by it (_fail_stale_trials)
+            trial.set_user_attr("heartbeat_interval", beat)
         stats.asked += 1
         frozen = study._storage.get_trial(trial._trial_id)
         # its rank among the claimed slots is at most its slot + 1 (slots are trial numbers): count only near
