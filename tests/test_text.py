@@ -376,6 +376,20 @@ def _embed_like(texts: list[str], labels: list[str], seed: int = 0) -> np.ndarra
     )
 
 
+def test_texts_without_words_skip_the_word_models_and_keep_the_others() -> None:
+    """Emoji-only texts: Naive Bayes' word counts failed with sklearn's "empty vocabulary" traceback (after the
+    slow encoding), and so did TF-IDF's word block.  Word models are skipped with a reason; TF-IDF keeps its
+    character n-grams and the embedding models run."""
+    up, down = ["🚀📈", "📈📈", "🚀🚀", "💰📈", "📈💰🚀", "🚀💰"], ["📉📉", "😢📉", "📉😢😢", "😢😢", "📉💸", "💸📉😢"]
+    d = prepare_text(up * 3 + down * 3, ["up"] * 18 + ["down"] * 18)
+    s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
+    E = _embed_like(d.texts, list(d.labels))
+    with pytest.warns(UserWarning, match=r"Naive Bayes counts words, and the training texts hold none"):
+        r = evaluate_text(d, s, models=("nb", "tfidf_lr", "emb_lr"), embeddings=E, n_errors=3)
+    assert set(r.models) == {"tfidf_lr", "emb_lr"}
+    assert any("skipped" in n for n in r.notes)
+
+
 def test_evaluate_text_classic_and_linear_on_embeddings() -> None:
     texts, labels = _corpus(20)
     d = prepare_text(texts, labels)

@@ -243,13 +243,25 @@ def _select(candidates: Sequence[Any], fit_score: Callable[[Any], float]) -> tup
 
 def _fit_nb(
     tr: list[str], ytr: np.ndarray, va: list[str], yva: np.ndarray, te: list[str], prior: np.ndarray | None
-) -> tuple[np.ndarray, dict]:
+) -> tuple[np.ndarray, dict] | None:
     from sklearn.naive_bayes import MultinomialNB
 
     from hyperselect.represent.text import make_counts
 
     vec = make_counts()
-    Xtr, Xva = vec.fit_transform(tr), vec.transform(va)
+    try:
+        Xtr, Xva = vec.fit_transform(tr), vec.transform(va)
+    except ValueError as exc:
+        if "empty vocabulary" not in str(exc):
+            raise
+        # texts of emoji, symbols or digits alone: no word to count (the embedding models still read them)
+        example = next((t for t in tr if t.strip()), "")[:40]
+        warnings.warn(
+            f"Naive Bayes counts words, and the training texts hold none (e.g. {example!r}); it is skipped.",
+            UserWarning,
+            stacklevel=2,
+        )
+        return None
     alphas = [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 
     def score(a: float) -> float:
@@ -771,8 +783,17 @@ def evaluate_text(
             )
         if "combo_net" in models:
 
-            def combo() -> tuple[np.ndarray, dict]:
-                Str, Sva, Ste = _svd_features(*tfidf_on_train(), svd_components, random_state)
+            def combo() -> tuple[np.ndarray, dict] | None:
+                parts = tfidf_on_train()
+                if min(parts[0].shape) < 2:  # SVD needs two columns and two rows to keep one component
+                    warnings.warn(
+                        f"{MODELS['combo_net']} compresses the TF-IDF columns, and the training texts give "
+                        f"{parts[0].shape[1]} (of {parts[0].shape[0]} rows); it is skipped.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    return None
+                Str, Sva, Ste = _svd_features(*parts, svd_components, random_state)
                 proba, d = fit_network(
                     np.hstack([Str, E[tr]]),
                     ytr,
@@ -792,10 +813,18 @@ def evaluate_text(
             run("combo_net", combo)
         if "wide_net" in models:
 
-            def wide() -> tuple[np.ndarray, dict]:
+            def wide() -> tuple[np.ndarray, dict] | None:
                 # word n-grams only: chosen by chi-squared, character n-grams crowd out whole words (on
                 # 20 Newsgroups a linear model on the best 16k word columns beat the best 16k of both)
                 parts = tfidf_on_train()
+                if n_word_columns[0] == 0:
+                    warnings.warn(
+                        f"{MODELS['wide_net']} reads word n-grams, and the training texts hold no word; it is "
+                        "skipped.",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    return None
                 Xtr, Xva, Xte = (X[:, : n_word_columns[0]] for X in parts)
                 Wtr, Wva, Wte = _selected_tfidf(Xtr, ytr, Xva, Xte, wide_columns)
                 # unit-length TF-IDF rows next to unit-length embeddings, both scaled by sqrt(width) so a

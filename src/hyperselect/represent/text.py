@@ -86,13 +86,23 @@ def make_counts(
 class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
     """A TF-IDF block that keeps every term (``min_df=1``) where ``min_df`` would keep none, instead of failing:
     no word of a small set of short texts, or of Chinese, Japanese or Thai text written without spaces (a whole
-    sentence is one "word"), occurs in two of them.  ``min_df_used_`` says which applied."""
+    sentence is one "word"), occurs in two of them.  ``min_df_used_`` says which applied.  Where the texts hold
+    no term at all (emoji or symbols alone have no word), the block is empty (``empty_``: no columns) rather
+    than an error, so that the character block beside it still reads them."""
+
+    empty_ = False
 
     def fit_transform(self, raw_documents: Any, y: Any = None) -> Any:
         self.min_df_used_ = self.min_df
+        self.empty_ = False
         try:
             return super().fit_transform(raw_documents, y)
         except ValueError as exc:
+            if "empty vocabulary" in str(exc):
+                import scipy.sparse as sp
+
+                self.empty_, self.vocabulary_ = True, {}
+                return sp.csr_matrix((len(raw_documents), 0), dtype=self.dtype)
             if self.min_df == 1 or "no terms remain" not in str(exc):
                 raise
         given = self.min_df
@@ -106,6 +116,16 @@ class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
     def fit(self, raw_documents: Any, y: Any = None) -> Any:  # sklearn's fit bypasses fit_transform
         self.fit_transform(raw_documents, y)
         return self
+
+    def transform(self, raw_documents: Any) -> Any:
+        if self.empty_:
+            import scipy.sparse as sp
+
+            return sp.csr_matrix((len(raw_documents), 0), dtype=self.dtype)
+        return super().transform(raw_documents)
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        return np.asarray([], dtype=object) if self.empty_ else super().get_feature_names_out(input_features)
 
 
 def make_tfidf(
