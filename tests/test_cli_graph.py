@@ -484,3 +484,18 @@ def test_recommend_without_declared_sides_says_it_2_colours(tmp_path: Path) -> N
     odd.write_text("a\tb\nb\tc\nc\ta\nc\td\n", encoding="utf-8")
     res = runner.invoke(app, ["recommend", str(odd), "--node", "a", *FAST])
     assert res.exit_code == 1 and "has an odd cycle" in _flat(res.output), res.output
+
+
+def test_graph_tune_refuses_a_seed_above_the_range(tmp_path: Path) -> None:
+    edges = tmp_path / "g.edg"
+    edges.write_text("a\tb\nb\tc\n", encoding="utf-8")
+    res = runner.invoke(app, ["similar", str(edges), "--node", "a", "--seed", "4294967296", *FAST])
+    assert res.exit_code == 2 and "4294967295" in _flat(res.output)
+
+
+def test_similar_refuses_one_dimension(tmp_path: Path) -> None:
+    """With 1 dimension every cosine is +1 or -1: all nodes came back "similar 1.000, support 100%"."""
+    edges = tmp_path / "g.edg"
+    edges.write_text("".join(f"{u}\t{v}\n" for u, v in nx.karate_club_graph().edges()), encoding="utf-8")
+    res = runner.invoke(app, ["similar", str(edges), "--node", "0", *FAST, "--dimensions", "1"])
+    assert res.exit_code == 1 and "needs at least 2 dimensions" in _flat(res.output)

@@ -112,3 +112,13 @@ def test_text_command_end_to_end(tmp_path: Path) -> None:
         assert 0.0 <= m["accuracy"] <= 1.0 and "macro avg" in m["report"]
     assert result["verdict_details"]["n_test"] == result["split"]["test"]
     assert not [f for f in out.iterdir() if f.name.endswith(".tmp")]
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_out_of_range_is_refused_as_an_option(tmp_path: Path, seed: str) -> None:
+    """Both were tracebacks from numpy or scikit-learn inside the split, after the file was read."""
+    res = runner.invoke(
+        app, [str(_csv(tmp_path / "w.csv")), "--text", "note", "--label", "colour", "--seed", seed]
+    )
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    assert "Invalid value for '--seed'" in " ".join(res.output.split())

@@ -142,7 +142,7 @@ EpochsOpt = typer.Option("auto", "--epochs", callback=_int_or_auto, help="Skip-g
 EnsembleOpt = typer.Option(
     "auto", "--ensemble", callback=_int_or_auto, help="Runs with different seeds to aggregate, or 'auto'."
 )
-SeedOpt = typer.Option(0, "--seed", min=0, help="random_state.")
+SeedOpt = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="random_state.")
 WorkersOpt = typer.Option(None, "--workers", min=1, help="Threads (default: all cores).")
 KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 
@@ -369,7 +369,9 @@ def embed(
     def go() -> None:
         graph, lab = _load(edges, labels, directed, unweighted, sep)
         node_labels = None
-        if lab is not None:  # they colour the report's projection; label-only nodes are said, as classify does
+        if (
+            lab is not None
+        ):  # they colour the report's projection; label-only nodes are said, as classify does
             lab.align(graph.nodes)
             in_graph = set(graph.nodes)
             node_labels = {u: "; ".join(v) for u, v in lab.labels.items() if u in in_graph}

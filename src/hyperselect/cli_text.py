@@ -146,7 +146,9 @@ def text_command(
         help="Embedding backend: auto (ONNX Runtime if installed), onnx or torch.",
         callback=_backend,
     ),
-    seed: int = typer.Option(0, "--seed", help="random_state for the split, the balancing and the search."),
+    seed: int = typer.Option(
+        0, "--seed", min=0, max=2**32 - 1, help="random_state for the split, the balancing and the search."
+    ),
 ) -> None:
     """Compare Naive Bayes and TF-IDF + logistic regression with pretrained embeddings + a tuned network."""
     from hyperselect.data.text import load_text, split_text

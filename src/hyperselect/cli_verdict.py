@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
         max_epochs: int | None = typer.Option(None, "--max-epochs", help="Cap on network training epochs."),
         threads: int = typer.Option(1, "--threads", help="Threads every model is fitted and timed with."),
         quick: bool = typer.Option(False, "--quick", help="The demo's small budgets (about a minute)."),
-        seed: int = typer.Option(0, "--seed", help="Seeds the split, the folds and every search."),
+        seed: int = typer.Option(
+            0, "--seed", min=0, max=2**32 - 1, help="Seeds the split, the folds and every search."
+        ),
         sep: SepOption = None,
         encoding: EncodingOption = None,
         na_value: NaValueOption = None,

@@ -48,7 +48,7 @@ from hyperselect.data.graph import (
     is_networkx_graph,
     not_a_graph_hint,
 )
-from hyperselect.errors import DataError, NotFittedError
+from hyperselect.errors import ConfigError, DataError, NotFittedError
 from hyperselect.represent.node2vec.skipgram import train_skipgram
 from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN, generate_walks, resolve_mode
 
@@ -573,6 +573,12 @@ class Node2Vec:
         same_component: bool,
     ) -> list[Answer]:
         """:meth:`most_similar` for row ``i``, kept to ``sides`` (see :meth:`sides`) when given."""
+        if self._unit.shape[-1] < 2:
+            raise ConfigError(
+                "Similar nodes are ranked by cosine, which needs at least 2 dimensions: with 1, every cosine is "
+                "+1 or -1 and the ranking is a tie broken by node order. Fit with dimensions >= 2 (node "
+                "classification can still use 1)."
+            )
         cand = np.flatnonzero(self._candidates(i, sides, graph, same_component))
         scores = (self._unit[:, cand, :] @ self._unit[:, i, :][:, :, None])[:, :, 0]
         if not group_equivalent:
