@@ -455,7 +455,7 @@ def test_ctrl_c_releases_the_runs_own_trials_and_a_resume_from_another_host_fini
     monkeypatch.setattr(socket, "gethostname", lambda: "another-container")
     stats = study_mod.run_search(study, digits, settings, timeout=120)
     assert stats.batches >= 1
-    claimed, done = slot_counts(study)
+    _, done = slot_counts(study)
     assert len(done) == 4 and not study.get_trials(states=(TrialState.RUNNING,))
 
 
