@@ -101,7 +101,8 @@ class LenientTfidf(TfidfVectorizer):  # type: ignore[misc]
             if "empty vocabulary" in str(exc):
                 import scipy.sparse as sp
 
-                self.empty_, self.vocabulary_ = True, {}
+                self.empty_ = True
+                self.vocabulary_: dict[str, int] = {}
                 return sp.csr_matrix((len(raw_documents), 0), dtype=self.dtype)
             if self.min_df == 1 or "no terms remain" not in str(exc):
                 raise
