@@ -26,6 +26,8 @@ _LAZY: dict[str, tuple[str, str | None]] = {
     "NeuralNetClassifier": ("hyperselect.estimators", "NeuralNetClassifier"),
     "NeuralNetRegressor": ("hyperselect.estimators", "NeuralNetRegressor"),
     "load_estimator": ("hyperselect.estimators", "load_estimator"),
+    "load_model": ("hyperselect.model_io", "load_model"),
+    "TabularModel": ("hyperselect.model_io", "TabularModel"),
     # whole sub-packages, some written by other parts of the project or needing extras
     "data": ("hyperselect.data", None),
     "search": ("hyperselect.search", None),
@@ -36,6 +38,7 @@ _LAZY: dict[str, tuple[str, str | None]] = {
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from hyperselect.estimators import NeuralNetClassifier, NeuralNetRegressor, load_estimator
+    from hyperselect.model_io import TabularModel, load_model
     from hyperselect.nn.config import CNNConfig, MLPConfig, config_from_dict
     from hyperselect.tasks import Task
     from hyperselect.train.trainer import TrainResult, train_network
@@ -67,6 +70,7 @@ __all__ = [
     "NeuralNetClassifier",
     "NeuralNetRegressor",
     "NotFittedError",
+    "TabularModel",
     "Task",
     "TrainResult",
     "TrainingError",
@@ -74,5 +78,6 @@ __all__ = [
     "config_from_dict",
     "errors",
     "load_estimator",
+    "load_model",
     "train_network",
 ]

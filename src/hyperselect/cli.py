@@ -247,21 +247,29 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def write_run(out: Path, doc: dict[str, Any], model: Any) -> None:
-    """``out/result.json`` and ``out/model.safetensors``, each written atomically.  With ``model=None`` (a run
-    that diverged) no weights are written, and weights an earlier run left there are removed: they would not
-    belong to this result."""
+def write_run(out: Path, doc: dict[str, Any], result: Any, data: Any = None, *, seed: int = 0) -> Path | None:
+    """``out/model/`` (the model folder: weights, config, classes or target scaling and the table's
+    preprocessing, which ``hyperselect predict`` and ``hyperselect.load_model`` read), ``out/model.safetensors``
+    (the bare weights, as before) and ``out/result.json``, each written atomically, the result last.  With
+    ``result=None`` or a diverged run no model is written, and one an earlier run left there is removed: it
+    would not belong to this result.  Returns the model folder, or None."""
     from safetensors.torch import save as st_save
 
     from hyperselect._io import atomic_write_bytes, atomic_write_json, safe_join
+    from hyperselect.model_io import remove_model, save_train_result
 
     weights = safe_join(out, "model.safetensors")
-    if model is None:
+    folder = None
+    if result is None or result.status == "diverged":
+        remove_model(out)
         weights.unlink(missing_ok=True)
     else:
-        state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+        if data is not None:
+            folder = save_train_result(out, result, data, random_state=seed)
+        state = {k: v.detach().cpu().contiguous() for k, v in result.model.state_dict().items()}
         atomic_write_bytes(weights, st_save(state))
     atomic_write_json(safe_join(out, "result.json"), doc)
+    return folder
 
 
 # ---------------------------------------------------------------------------------------------- train
@@ -286,7 +294,11 @@ def train(
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the initial weights and the batch order."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="Folder for result.json and model.safetensors.", callback=out_folder
+        None,
+        "--out",
+        "-o",
+        help="Folder for result.json and the model folder DIR/model (for 'hyperselect predict').",
+        callback=out_folder,
     ),
     sep: SepOption = None,
     encoding: EncodingOption = None,
@@ -343,8 +355,9 @@ def train(
     doc["command"] = {"data": str(data), "target": target, "task": task, "set": list(overrides), "arch": arch}
     summary = tabular.describe()
     diverged = result.status == "diverged"
+    model_dir = None
     if out is not None:  # the results first: nothing printed below can lose them
-        write_run(out, doc, None if diverged else result.model)
+        model_dir = write_run(out, doc, result, tabular, seed=seed)
     console.print(
         f"[bold]{escape(str(summary['source']))}[/bold]: {summary['task']}, {summary['n_train']}/{summary['n_valid']}/"
         f"{summary['n_test']} train/valid/test rows, {summary['n_features']} features",
@@ -366,11 +379,67 @@ def train(
         )
     print_findings(doc["diagnostics"])
     if out is not None:
-        saved = "" if diverged else " and model.safetensors"
+        saved = "" if model_dir is None else f" and the model {escape(str(model_dir))}"
         console.print(f"wrote {escape(str(out / 'result.json'))}{saved}", highlight=False)
+        if model_dir is not None:
+            console.print(
+                f"predict new rows: hyperselect predict {escape(_shell(model_dir))} NEW.csv --out predictions.csv",
+                highlight=False,
+                soft_wrap=True,  # a command to copy: never broken over two lines
+            )
         from hyperselect.cli_report import report_after
 
         report_after(out)
+
+
+def _shell(path: Path | str) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+# ---------------------------------------------------------------------------------------------- predict
+@app.command()
+def predict(
+    model: Path = typer.Argument(
+        ...,
+        help="The model folder 'train' or 'tune' wrote: DIR/model, or the run folder DIR itself.",
+        show_default=False,
+    ),
+    data: Path = typer.Argument(
+        ...,
+        help="CSV, TSV or Parquet file of new rows with the training table's columns (the target may be absent; "
+        "it is ignored). Read with the training's --sep/--encoding/--decimal/--thousands/--na-value.",
+        show_default=False,
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="CSV file for the predictions (default: printed to stdout)."
+    ),
+    ids: list[str] = typer.Option(
+        [],
+        "--id",
+        help="A column of DATA to copy into the output (repeatable). Default: the identifier columns training "
+        "dropped, where DATA has them, else a row number.",
+    ),
+) -> None:
+    """Predict the rows of a table with a saved model: labels and class probabilities, or values."""
+    from hyperselect._io import atomic_write_text
+    from hyperselect.model_io import load_model
+
+    loaded = load_model(model)
+    if out is not None and out.is_dir():
+        out = out / "predictions.csv"
+    table = loaded.predictions(data, id_columns=list(ids) or None)
+    text = table.to_csv(index=False)
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    atomic_write_text(out, text)
+    what = "values" if loaded.task.value == "regression" else "labels and class probabilities"
+    console.print(
+        f"wrote {escape(str(out))}: {len(table)} rows, {what} for {escape(repr(loaded.target))}",
+        highlight=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- demo

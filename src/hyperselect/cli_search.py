@@ -167,7 +167,12 @@ def register(app: typer.Typer) -> None:
         resume: Annotated[bool, typer.Option("--resume", help="continue an existing study")] = False,
         out: Annotated[
             Path | None,
-            typer.Option("--out", "-o", help="write result.json and trials.csv here", callback=out_folder),
+            typer.Option(
+                "--out",
+                "-o",
+                help="write result.json, trials.csv and the model folder DIR/model (for 'hyperselect predict') here",
+                callback=out_folder,
+            ),
         ] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
         sampler: Annotated[str, typer.Option(help="tpe, random, cmaes, qmc or gp")] = "tpe",
@@ -242,9 +247,13 @@ def register(app: typer.Typer) -> None:
                 heartbeat_interval=heartbeat,
                 progress=True,
             )
+            model_dir = None
             if out is not None:
+                from hyperselect.model_io import save_tune_result
+
                 try:
                     result.save(out)
+                    model_dir = save_tune_result(out, result, d, random_state=seed)
                 except OSError as exc:  # the search is done and stored: say so, and how to get the files
                     raise DataError(
                         f"Cannot write the results into '{out}': {exc.strerror or exc}"
@@ -286,7 +295,10 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {k}: {v:.4f}")
         typer.echo("best config: " + json.dumps(result.best_config.to_dict()))
         if out is not None:
-            typer.echo(f"wrote {out / 'result.json'} and {out / 'trials.csv'}")
+            typer.echo(
+                f"wrote {out / 'result.json'} and {out / 'trials.csv'}"
+                + (f"; the model: {model_dir} (hyperselect predict {model_dir} NEW.csv)" if model_dir else "")
+            )
             from hyperselect.cli_report import report_after
 
             report_after(out)

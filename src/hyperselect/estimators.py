@@ -91,9 +91,17 @@ def _scale_hint(X: np.ndarray, name: str) -> str:
     )
 
 
+#: The model folder ``hyperselect train/tune --out DIR`` writes inside DIR.
+RUN_MODEL_FOLDER = "model"
+
+
 def _model_folder(path: str | os.PathLike[str]) -> Path:
-    """``path`` as a model folder, or a DataError that says what it is instead."""
+    """``path`` as a model folder, or a DataError that says what it is instead.  A run folder of ``hyperselect
+    train/tune --out DIR`` stands for the model folder it holds, ``DIR/model``."""
     folder = Path(path)
+    inner = folder / RUN_MODEL_FOLDER
+    if folder.is_dir() and not (folder / CONFIG_FILE).exists() and (inner / CONFIG_FILE).is_file():
+        return inner
     if folder.is_file():
         hint = f" (its folder '{folder.parent}'?)" if folder.name in (CONFIG_FILE, WEIGHTS_FILE) else ""
         raise errors.DataError(
@@ -428,8 +436,12 @@ class _NeuralNetBase(BaseEstimator):
                 ) from exc
         return params, not_saved
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
+    def save(self, path: str | os.PathLike[str], *, extra: Mapping[str, Any] | None = None) -> Path:
         """Write ``path/model.safetensors`` and ``path/config.json`` (atomically, JSON last); return ``path``.
+
+        ``extra``: more JSON values to keep in ``config.json`` next to the estimator's own (``load`` ignores
+        them; :func:`hyperselect.load_model` reads the table preprocessing the CLI stores there), so that one
+        SHA-256-checked file describes the weights and everything saved with them.
 
         Everything is serialised in memory before the first byte is written, so a parameter that cannot be
         saved leaves no file behind.  A ``random_state`` given as a ``numpy.random.RandomState`` (or
@@ -463,6 +475,10 @@ class _NeuralNetBase(BaseEstimator):
             "weights_sha256": hashlib.sha256(blob).hexdigest(),
             **self._extra_state(),
         }
+        clash = sorted(set(extra or {}) & set(doc))
+        if clash:
+            raise ConfigError(f"{type(self).__name__}.save: the extra key(s) {clash} would replace its own.")
+        doc.update(extra or {})
         text = to_json(doc)  # before any write: a value JSON cannot hold must not leave the weights alone
         atomic_write_bytes(folder / WEIGHTS_FILE, blob)
         atomic_write_text(folder / CONFIG_FILE, text)

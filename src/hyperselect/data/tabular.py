@@ -199,6 +199,9 @@ class TabularData:
     y_std: float | None = None
     dropped_rows: int = 0
     notes: list[str] = field(default_factory=list)
+    #: how the source's columns were read (None for arrays and built-in data): what a saved model needs to
+    #: read new rows of the same table the same way
+    table: TableSchema | None = None
 
     @property
     def n_features(self) -> int:
@@ -305,8 +308,15 @@ def _display(path: Path) -> str:
 
 
 def _read_file(
-    path: str | os.PathLike[str], *, sep: str | None, encoding: str | None, options: _ReadOptions = _PLAIN
+    path: str | os.PathLike[str],
+    *,
+    sep: str | None,
+    encoding: str | None,
+    options: _ReadOptions = _PLAIN,
+    keep_cells: bool = False,
 ) -> _Frame:
+    """Read a table file.  ``keep_cells``: keep every cell of a delimited file as the text read, and a Parquet file's
+    columns as stored (new rows for a saved model, which converts each column as training decided)."""
     if not isinstance(path, str | os.PathLike):
         raise DataError(
             f"Expected a file path or a pandas DataFrame as the data source; got {type(path).__name__}."
@@ -332,7 +342,8 @@ def _read_file(
     if not raw.strip():
         raise DataError(f"'{shown}' is empty ({len(raw)} bytes); expected a header line and data rows.")
     if kind == "parquet":
-        return _apply_options(_read_parquet(p, shown), options)
+        frame = _read_parquet(p, shown)
+        return replace(frame, options=options) if keep_cells else _apply_options(frame, options)
     text, used_encoding = _decode(raw, shown, encoding)
     if not text.strip():
         raise DataError(f"'{shown}' is empty after decoding as {used_encoding}; expected a header and rows.")
@@ -344,7 +355,7 @@ def _read_file(
         sep, how = "\t", f"from the '{suffix}' extension"
     else:
         sep, how = _guess_separator(text), "guessed from the first lines"
-    return _parse_delimited(text, shown, sep, how, options)
+    return _parse_delimited(text, shown, sep, how, options, _raw_columns if keep_cells else _convert_columns)
 
 
 def _read_parquet(p: Path, shown: str) -> _Frame:
@@ -490,7 +501,18 @@ def _fast_columns(text: str, sep: str, n_cols: int) -> list[list[str]] | None:
         return None
 
 
-def _parse_delimited(text: str, shown: str, sep: str, how: str, options: _ReadOptions = _PLAIN) -> _Frame:
+def _parse_delimited(
+    text: str,
+    shown: str,
+    sep: str,
+    how: str,
+    options: _ReadOptions = _PLAIN,
+    convert: Callable[
+        [list[str], Iterable[Sequence[str]], _ReadOptions], tuple[pd.DataFrame, dict[str, np.ndarray]]
+    ]
+    | None = None,
+) -> _Frame:
+    convert = convert or _convert_columns
     lines = functools.cache(lambda: _record_lines(text, sep))
     first = _first_record(text, sep)
     fast = _fast_columns(text, sep, len(first)) if first is not None else None
@@ -503,7 +525,7 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str, options: _ReadOp
                 f"'{shown}' has a header (line {lines()[lines()[:, 2] == 0][0, 0]}: {_preview(names)}) but "
                 f"no data rows; expected at least one row below the header."
             )
-        df, empty = _convert_columns(names, (col[1:] for col in fast), options)
+        df, empty = convert(names, (col[1:] for col in fast), options)
 
         def fast_line_of(pos: int) -> int:
             content = lines()[lines()[:, 2] == 0]
@@ -552,7 +574,7 @@ def _parse_delimited(text: str, shown: str, sep: str, how: str, options: _ReadOp
         )
     columns = list(zip(*(records[i] for i in good), strict=True))
     del records
-    df, empty = _convert_columns(names, columns, options)
+    df, empty = convert(names, columns, options)
     logger.info("read '%s': %d rows x %d columns, delimiter %r (%s)", shown, len(df), len(names), sep, how)
 
     def line_of(pos: int) -> int:
@@ -609,6 +631,14 @@ def _convert_columns(
         if col.dtype == object:
             empty[name] = np.fromiter((not v.strip() for v in values), dtype=bool, count=len(values))
     return pd.DataFrame(out), empty
+
+
+def _raw_columns(
+    names: list[str], columns: Iterable[Sequence[str]], options: _ReadOptions
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The cells as read, unconverted (see :meth:`TableSchema.rows`)."""
+    data = {n: pd.Series(list(v), dtype=object) for n, v in zip(names, columns, strict=True)}
+    return pd.DataFrame(data), {}
 
 
 def _apply_options(frame: _Frame, options: _ReadOptions) -> _Frame:
@@ -1065,9 +1095,16 @@ def _iso_dates(col: pd.Series) -> pd.Series | None:
     present = col.dropna()
     if len(present) < 2 or not all(isinstance(v, str) and _ISO_DATE.match(v.strip()) for v in present):
         return None
-    when = pd.to_datetime(col.str.strip(), errors="coerce", utc=True, format="ISO8601")
-    if when[col.notna()].isna().any():  # 2024-13-45 matches the pattern but is no date
+    seconds = _iso_seconds(col)
+    if seconds[col.notna()].isna().any():  # 2024-13-45 matches the pattern but is no date
         return None
+    return seconds
+
+
+def _iso_seconds(col: pd.Series) -> pd.Series:
+    """Seconds since 1970 (UTC) of ISO 8601 text cells; NaN where missing or no date (training and new rows
+    share this one conversion, so a saved model reads a date exactly as training did)."""
+    when = pd.to_datetime(col.str.strip(), errors="coerce", utc=True, format="ISO8601")
     seconds = (when.dt.tz_localize(None) - pd.Timestamp(0)).dt.total_seconds()
     return seconds.astype(np.float64)
 
@@ -1343,6 +1380,246 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
 
 
 # --------------------------------------------------------------------------------------------------------------
+# the column decisions, kept for new rows
+
+#: How a feature column's cells become what the preprocessor takes (see :class:`TableSchema`).
+COLUMN_KINDS: tuple[str, ...] = ("number", "boolean", "date", "category")
+
+_EXPECTED = {
+    "boolean": "true/false values",
+    "date": "ISO 8601 dates such as 2024-03-01 or 2024-03-01T12:30:00",
+}
+
+
+@dataclass
+class Rows:
+    """New rows of a table, read as training read its own (:meth:`TableSchema.rows`)."""
+
+    #: the features the preprocessor takes, in its order, as :func:`coerce_features` gives them (float64 or str)
+    X: pd.DataFrame
+    #: every column as read (an id column, the target where present, ...)
+    table: pd.DataFrame
+    source: str
+    #: row position -> ``line 7`` (delimited text) or ``row 7``, for messages
+    where: Callable[[int], str]
+
+
+@dataclass(frozen=True)
+class TableSchema:
+    """What the loader decided about a table's columns, kept so that new rows are read exactly as training read.
+
+    ``columns`` maps each feature the preprocessor takes, in its order, to a kind: ``number``, ``boolean``
+    (true/false, taken as 1/0), ``date`` (ISO 8601 text or datetime values, taken as seconds since 1970, UTC)
+    or ``category`` (text).  ``dropped`` maps the feature columns the loader left out to why: ``empty``,
+    ``constant`` or ``identifier`` (every value differs).  ``read`` holds the reading options training was
+    given (``sep``, ``encoding``, ``na_values``, ``decimal``, ``thousands``); a delimiter or an encoding that
+    was guessed is guessed again for each new file, as it was for the training file.
+    """
+
+    target: str
+    columns: dict[str, str]
+    dropped: dict[str, str] = field(default_factory=dict)
+    read: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "columns": [{"name": n, "kind": k} for n, k in self.columns.items()],
+            "dropped": dict(self.dropped),
+            "read": dict(self.read),
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> TableSchema:
+        """The schema :meth:`to_dict` wrote; ``ValueError`` (or ``KeyError``/``TypeError``) when it is not one."""
+        columns = {str(c["name"]): str(c["kind"]) for c in d["columns"]}
+        bad = sorted(k for k in columns.values() if k not in COLUMN_KINDS)
+        if bad:
+            raise ValueError(f"unknown column kind(s) {bad}; expected {', '.join(COLUMN_KINDS)}")
+        return cls(
+            target=str(d["target"]),
+            columns=columns,
+            dropped={str(k): str(v) for k, v in dict(d.get("dropped") or {}).items()},
+            read=dict(d.get("read") or {}),
+            source=str(d.get("source", "")),
+        )
+
+    def rows(self, source: str | os.PathLike[str] | pd.DataFrame) -> Rows:
+        """Read ``source`` (a file of the training table's layout, or a DataFrame) with the training options and
+        convert each feature column as training did.  The target and any other extra column may be present (they
+        are not features); a missing feature column, or one whose values are of another kind than in training,
+        is a :class:`DataError` naming the file, the column, the first offending line and what was expected."""
+        read = self.read
+        options = _read_options(
+            "predict", read.get("na_values") or None, read.get("decimal") or ".", read.get("thousands")
+        )
+        if isinstance(source, pd.DataFrame):
+            frame = replace(_frame_from_dataframe(source, "DataFrame"), options=options)
+        else:
+            frame = _read_file(
+                source, sep=read.get("sep"), encoding=read.get("encoding"), options=options, keep_cells=True
+            )
+        text = frame.sep is not None  # a delimited file: every cell is the text read
+        df = frame.df
+        if isinstance(df.columns, pd.MultiIndex):
+            raise DataError(f"'{frame.source}' has multi-level column names; expected one header row.")
+        names = [str(c) for c in df.columns]
+        _check_duplicates(names, f"'{frame.source}'")
+        if list(df.columns) != names:
+            df = df.set_axis(names, axis=1)
+        if len(df) == 0:
+            raise DataError(f"'{frame.source}' has columns ({_preview(names)}) but no data rows.")
+        missing = [c for c in self.columns if c not in set(names)]
+        if missing:
+            where = f" (read with delimiter {_sep_name(frame.sep)})" if frame.sep is not None else ""
+            raise DataError(
+                f"'{frame.source}': {len(missing)} feature column(s) the model needs are missing: "
+                f"{_preview(missing)}; expected the columns of the training table '{self.source}': "
+                f"{_preview(list(self.columns), 40)} (the target {self.target!r} may be left out). "
+                f"The file has {_preview(names, 40)}{where}."
+            )
+        X = pd.DataFrame(
+            {name: _column_as(kind, df[name], name, frame, text) for name, kind in self.columns.items()},
+            columns=list(self.columns),
+        )
+        return Rows(X=X, table=df.reset_index(drop=True), source=frame.source, where=frame.where)
+
+
+def _is_missing_text(value: str, options: _ReadOptions) -> bool:
+    return value in _NA_ANY_CASE or value in options.na_values
+
+
+def _column_as(kind: str, col: pd.Series, name: str, frame: _Frame, text: bool) -> np.ndarray:
+    """One column of new rows as training's :func:`_check_features` gave it: float64, or ``str`` objects with NaN.
+
+    ``text``: the cells are the text of a delimited file, converted as :func:`_convert_column` converted the
+    training file's; otherwise they are values (Parquet, DataFrame), converted as :func:`coerce_features` did.
+    """
+    options = frame.options
+    values = col.tolist()
+    na = col.isna().to_numpy()
+    present_str = all(isinstance(v, str) for v, m in zip(values, na, strict=True) if not m)
+    if kind == "category":
+        if text or (options.given and present_str):  # training's _convert_column / _apply_options
+            cells = ["" if m else str(v).strip() for v, m in zip(values, na, strict=True)]
+            return np.array([np.nan if _is_missing_text(v, options) else v for v in cells], dtype=object)
+        return np.array([np.nan if m else str(v) for v, m in zip(values, na, strict=True)], dtype=object)
+    if kind == "date":
+        if ptypes.is_datetime64_any_dtype(col.dtype):
+            return coerce_features(col.to_frame(name))[name].to_numpy(dtype=np.float64)
+        if not (text or present_str):
+            return _refuse(kind, col, name, frame, [i for i in range(len(values)) if not na[i]])
+        cells = ["" if m else str(v).strip() for v, m in zip(values, na, strict=True)]
+        absent = np.array([_is_missing_text(v, options) for v in cells], dtype=bool)
+        series = pd.Series([np.nan if m else v for v, m in zip(cells, absent, strict=True)], dtype=object)
+        if absent.all():
+            return np.full(len(cells), np.nan)
+        seconds = _iso_seconds(series).to_numpy(dtype=np.float64)
+        bad = [
+            i
+            for i, v in enumerate(cells)
+            if not absent[i] and (not _ISO_DATE.match(v) or math.isnan(seconds[i]))
+        ]
+        if bad:
+            _refuse(kind, col, name, frame, bad)
+        return seconds
+    # number / boolean
+    if text or (present_str and not na.all()):
+        converted = _convert_column(["" if m else str(v) for v, m in zip(values, na, strict=True)], options)
+    else:
+        converted = col.reset_index(drop=True)
+    conv_na = converted.isna().to_numpy()
+    bools = ptypes.is_bool_dtype(converted.dtype) or (
+        converted.dtype == object
+        and not conv_na.all()
+        and all(
+            isinstance(v, bool | np.bool_) for v, m in zip(converted.tolist(), conv_na, strict=True) if not m
+        )
+    )
+    coerced = coerce_features(converted.to_frame(name))[name]
+    if ptypes.is_float_dtype(coerced.dtype) and not (bools and kind == "number"):
+        out = coerced.to_numpy(dtype=np.float64)
+        inf = np.flatnonzero(np.isinf(out))
+        if len(inf):
+            raise DataError(
+                f"'{frame.source}': column {name!r} has {len(inf)} infinite value(s) (first {out[inf[0]]} at "
+                f"{frame.where(int(inf[0]))}); expected finite numbers, as in training. Leave the cell empty to "
+                "have it imputed."
+            )
+        return out
+
+    def fits(v: Any) -> bool:
+        if isinstance(v, bool | np.bool_) or (isinstance(v, str) and v.strip().lower() in ("true", "false")):
+            return kind == "boolean"
+        if isinstance(v, str):
+            return options.parse(v.strip()) is not None
+        return isinstance(v, int | float | np.integer | np.floating)
+
+    bad = [
+        i for i, (v, m) in enumerate(zip(converted.tolist(), conv_na, strict=True)) if not m and not fits(v)
+    ]
+    return _refuse(kind, col, name, frame, bad)
+
+
+def _refuse(kind: str, col: pd.Series, name: str, frame: _Frame, bad: list[int]) -> np.ndarray:
+    """A DataError for a column of new rows whose values are not of the kind training read there."""
+    values = col.tolist()
+    first = bad[0] if bad else 0
+    value = values[first]
+    what = (
+        "true/false values"
+        if isinstance(value, bool | np.bool_) or str(value).strip().lower() in ("true", "false")
+        else "text"
+        if isinstance(value, str)
+        else f"{type(value).__name__} values"
+    )
+    expected = _EXPECTED.get(kind) or _expected_numbers(frame.options)
+    present = int((~col.isna()).sum())
+    raise DataError(
+        f"'{frame.source}': column {name!r} holds {what} such as {_clip(str(value))!r} at {frame.where(first)} "
+        f"({len(bad)} of {present} value(s)); expected {expected}, as in the training data. "
+        "Correct the cells, or leave them empty to have them imputed."
+    )
+
+
+def _table_schema(frame: _Frame, X: pd.DataFrame, target: str, read: dict[str, Any]) -> TableSchema:
+    """The column decisions :func:`_split_target` made on ``frame``, read back from the features ``X`` it gave."""
+    raw = {str(c): frame.df[c] for c in frame.df.columns}
+    columns: dict[str, str] = {}
+    for name in (str(c) for c in X.columns):
+        col = raw[name]
+        present = col.dropna().tolist()
+        if not ptypes.is_float_dtype(X[name].dtype):
+            kind = "category"
+        elif ptypes.is_bool_dtype(col.dtype) or (
+            col.dtype == object and present and all(isinstance(v, bool | np.bool_) for v in present)
+        ):
+            kind = "boolean"
+        elif ptypes.is_datetime64_any_dtype(col.dtype):
+            kind = "date"
+        elif (ptypes.is_object_dtype(col.dtype) or ptypes.is_string_dtype(col.dtype)) and (
+            present and all(isinstance(v, str) for v in present)
+        ):
+            kind = "date"  # _check_features reads text as numbers only where it is ISO dates
+        else:
+            kind = "number"
+        columns[name] = kind
+    dropped: dict[str, str] = {}
+    for name, col in raw.items():
+        if name == target or name in columns:
+            continue
+        present_col = col.dropna()
+        try:
+            unique = len(present_col) >= 2 and present_col.nunique() == len(present_col)
+        except TypeError:  # unhashable cells
+            unique = False
+        dropped[name] = "empty" if len(present_col) == 0 else "identifier" if unique else "constant"
+    return TableSchema(target=target, columns=columns, dropped=dropped, read=read, source=frame.source)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # public API
 
 
@@ -1463,6 +1740,18 @@ def prepare_tabular(
         y_std=y_std,
         dropped_rows=n_dropped,
         notes=notes,
+        table=_table_schema(
+            frame,
+            X,
+            target,
+            {
+                "sep": sep,
+                "encoding": encoding,
+                "na_values": sorted(options.na_values),
+                "decimal": decimal,
+                "thousands": thousands,
+            },
+        ),
     )
     _warn_missing_classes(data)
     logger.info("prepared %s", data.describe())
@@ -1683,6 +1972,7 @@ def _warn_missing_classes(data: TabularData) -> None:
 
 __all__ = [
     "CANDIDATE_SEPARATORS",
+    "COLUMN_KINDS",
     "MAX_INTEGER_CLASSES",
     "MAX_STRAY_TOKENS",
     "MOSTLY_NUMBERS",
@@ -1690,6 +1980,8 @@ __all__ = [
     "NA_TOKENS",
     "SUPPORTED_EXTENSIONS",
     "DataWarning",
+    "Rows",
+    "TableSchema",
     "TabularData",
     "load_table",
     "prepare_arrays",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -186,11 +187,159 @@ def fit_transform_splits(
     return preprocessor, outputs, names
 
 
+# ------------------------------------------------------------------------------------------------------------
+# the fitted state as JSON, applied to new rows
+#
+# A saved model must turn new raw rows into exactly the matrix its network was trained on.  We store the fitted
+# state as plain JSON values (medians, means and scales, imputed categories, the categories each one-hot column
+# stands for and the ones grouped as infrequent) and apply it with numpy, rather than pickling the
+# ColumnTransformer (DESIGN.md: never pickle) or adding skops: skops' safe loading still needs its list of
+# trusted types reviewed per scikit-learn version, and its files follow scikit-learn's private attributes
+# (``_infrequent_indices``, ...) from release to release, while the state here is a dozen documented numbers
+# per column that any version of this code reads.  The arithmetic is scikit-learn's own (impute, subtract the
+# mean, divide by the scale, in float64), so the output is identical to the bit; tests/test_predict.py checks it
+# against the fitted transformer.
+
+#: Version of the JSON written by :func:`preprocessor_state`.
+STATE_VERSION = 1
+
+#: The name scikit-learn gives the one-hot column of a feature's infrequent categories.
+INFREQUENT = "infrequent_sklearn"
+
+
+def _json_value(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def preprocessor_state(preprocessor: object, feature_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """The fitted state of :func:`build_preprocessor`'s ``ColumnTransformer`` (or of the ``StandardScaler`` that
+    :func:`~hyperselect.data.prepare_arrays` fits, whose columns are then ``feature_names``) as JSON values.
+
+    ``{"numeric": [{"column", "fill", "mean", "scale"}], "categorical": [{"column", "fill", "categories",
+    "infrequent"}]}``: numeric columns come first in the output, then one column per frequent category of each
+    categorical column, in ``categories`` order, and one for its infrequent ones where there are any.  A
+    ``fill`` of ``None`` means no imputation (a missing value cannot be predicted).  Raises ``TypeError`` for
+    any other transformer: its state is not known here.
+    """
+    if isinstance(preprocessor, StandardScaler):
+        n = int(preprocessor.n_features_in_)
+        names = list(feature_names) if feature_names is not None else [f"x{j}" for j in range(n)]
+        if len(names) != n:
+            raise TypeError(f"The StandardScaler has {n} columns but {len(names)} feature names were given.")
+        return {
+            "format_version": STATE_VERSION,
+            "numeric": [
+                {"column": str(c), "fill": None, **_scaling(preprocessor, j)} for j, c in enumerate(names)
+            ],
+            "categorical": [],
+        }
+    if not isinstance(preprocessor, ColumnTransformer):
+        raise TypeError(
+            f"Cannot describe a fitted {type(preprocessor).__name__}; expected a ColumnTransformer."
+        )
+    numeric: list[dict[str, Any]] = []
+    categorical: list[dict[str, Any]] = []
+    for name, pipe, columns in preprocessor.transformers_:
+        if name == "remainder":
+            if pipe != "drop":
+                raise TypeError(f"Cannot describe a ColumnTransformer whose remainder is {pipe!r}.")
+            continue
+        steps = dict(pipe.steps) if isinstance(pipe, Pipeline) else {}
+        if name == "num" and set(steps) == {"impute", "scale"}:
+            fills = steps["impute"].statistics_
+            for j, col in enumerate(columns):
+                numeric.append({"column": str(col), "fill": float(fills[j]), **_scaling(steps["scale"], j)})
+        elif name == "cat" and set(steps) == {"impute", "onehot"}:
+            enc = steps["onehot"]
+            if enc.handle_unknown != "ignore" or enc.drop is not None:
+                raise TypeError("Cannot describe a OneHotEncoder that does not ignore unknown categories.")
+            infrequent = getattr(enc, "infrequent_categories_", [None] * len(columns))
+            fills = steps["impute"].statistics_
+            for j, col in enumerate(columns):
+                rare = [] if infrequent[j] is None else [_json_value(v) for v in infrequent[j]]
+                rare_set = set(rare)
+                categorical.append(
+                    {
+                        "column": str(col),
+                        "fill": _json_value(fills[j]),
+                        "categories": [_json_value(v) for v in enc.categories_[j] if v not in rare_set],
+                        "infrequent": rare,
+                    }
+                )
+        else:
+            raise TypeError(f"Cannot describe the ColumnTransformer's step {name!r} ({type(pipe).__name__}).")
+    return {"format_version": STATE_VERSION, "numeric": numeric, "categorical": categorical}
+
+
+def _scaling(scaler: StandardScaler, j: int) -> dict[str, float]:
+    if not (scaler.with_mean and scaler.with_std):
+        raise TypeError("Cannot describe a StandardScaler without both centring and scaling.")
+    return {"mean": float(scaler.mean_[j]), "scale": float(scaler.scale_[j])}
+
+
+def state_feature_names(state: dict[str, Any]) -> list[str]:
+    """The output columns :func:`apply_preprocessor_state` gives, named as :func:`output_feature_names` does."""
+    names = [str(e["column"]) for e in state["numeric"]]
+    for e in state["categorical"]:
+        names += [_one_hot_name(e["column"], c) for c in e["categories"]]
+        if e["infrequent"]:
+            names.append(_one_hot_name(e["column"], INFREQUENT))
+    return names
+
+
+def apply_preprocessor_state(
+    state: dict[str, Any], X: pd.DataFrame
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Transform ``X`` (a :func:`coerce_features` frame holding the state's columns) as the fitted preprocessor
+    would: the float64 matrix, and for each categorical column the mask of rows whose category was never seen in
+    training (encoded as all zeros: one-hot ignores it, as ``handle_unknown="ignore"`` does).
+
+    A missing value in a column without imputation (``fill`` None) stays NaN; the caller says what to do.
+    """
+    parts: list[np.ndarray] = []
+    if state["numeric"]:
+        cols = [e["column"] for e in state["numeric"]]
+        values = X[cols].to_numpy(dtype=np.float64, copy=True)
+        for j, e in enumerate(state["numeric"]):
+            if e["fill"] is not None:
+                values[np.isnan(values[:, j]), j] = e["fill"]
+        values -= np.asarray([e["mean"] for e in state["numeric"]], dtype=np.float64)
+        values /= np.asarray([e["scale"] for e in state["numeric"]], dtype=np.float64)
+        parts.append(values)
+    unseen: dict[str, np.ndarray] = {}
+    for e in state["categorical"]:
+        cells = X[e["column"]].tolist()
+        index = {c: i for i, c in enumerate(e["categories"])}
+        rare = set(e["infrequent"])
+        width = len(index) + (1 if rare else 0)
+        block = np.zeros((len(cells), width), dtype=np.float64)
+        miss = np.zeros(len(cells), dtype=bool)
+        for r, v in enumerate(cells):
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                v = e["fill"]
+            i = index.get(v)
+            if i is not None:
+                block[r, i] = 1.0
+            elif v in rare:
+                block[r, -1] = 1.0
+            else:
+                miss[r] = True
+        parts.append(block)
+        unseen[e["column"]] = miss
+    if not parts:
+        return np.empty((len(X), 0), dtype=np.float64), unseen
+    return np.hstack(parts) if len(parts) > 1 else parts[0], unseen
+
+
 __all__ = [
+    "INFREQUENT",
     "MAX_CATEGORIES",
+    "apply_preprocessor_state",
     "build_preprocessor",
     "coerce_features",
     "feature_kinds",
     "fit_transform_splits",
     "output_feature_names",
+    "preprocessor_state",
+    "state_feature_names",
 ]

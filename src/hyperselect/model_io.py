@@ -1,0 +1,406 @@
+"""A trained network saved with everything needed to predict new rows of its table, and loaded back.
+
+``hyperselect train/tune --out DIR`` write the model folder ``DIR/model/`` in the estimators' format (see
+:mod:`hyperselect.estimators`): ``model.safetensors`` and ``config.json`` with the network's config, the task,
+the classes or the target's scaling and the SHA-256 of the weights, written atomically and JSON last.  One more
+key of ``config.json``, ``"table"``, holds what turns raw rows into the network's input: the loader's column
+decisions (:class:`~hyperselect.data.tabular.TableSchema`: which columns, read how, with which reading options)
+and the fitted preprocessing as JSON (:func:`~hyperselect.represent.tabular.preprocessor_state`).  No pickle.
+
+So the same folder loads two ways: :func:`~hyperselect.estimators.load_estimator` gives the scikit-learn
+estimator, which takes preprocessed matrices, and :func:`load_model` the :class:`TabularModel`, which takes a
+file or DataFrame of raw rows.  Predictions run through the estimator (float64 inference: a row's prediction
+does not depend on the rows next to it).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hyperselect.errors import ConfigError, DataError
+from hyperselect.tasks import Task
+
+log = logging.getLogger(__name__)
+
+#: The key of ``config.json`` holding the table's reading and preprocessing.
+TABLE_KEY = "table"
+TABLE_FORMAT_VERSION = 1
+
+#: Rows with a category never seen in training, as a share of the rows, from which a warning says so.
+UNSEEN_WARNING_SHARE = 0.1
+
+
+# ------------------------------------------------------------------------------------------------------------
+# saving
+
+
+def network_estimator(
+    model: Any,
+    config: Any,
+    data: Any,
+    *,
+    history: Any = None,
+    status: str = "completed",
+    stop_reason: str = "",
+    best_epoch: int = 0,
+    findings: Sequence[Any] = (),
+    random_state: int | None = 0,
+) -> Any:
+    """The fitted :class:`~hyperselect.NeuralNetClassifier` / ``NeuralNetRegressor`` around ``model``, a network
+    trained on ``data`` (a :class:`~hyperselect.data.TabularData`) with ``config``: its classes (or target
+    scaling) are the data's, so ``predict`` answers in the training file's labels and units."""
+    from hyperselect.estimators import CONFIG_FIELDS, NeuralNetClassifier, NeuralNetRegressor
+    from hyperselect.train.history import History
+    from hyperselect.train.trainer import infer_n_outputs
+
+    task = Task(data.task)
+    cls = NeuralNetRegressor if task is Task.REGRESSION else NeuralNetClassifier
+    params = {k: getattr(config, k) for k in CONFIG_FIELDS}
+    # arch may be 'cnn': the estimator then predicts with the saved network and refuses only to refit it
+    est = cls(**params, arch=config.arch, random_state=random_state)
+    n_classes = None if data.classes is None or task is Task.REGRESSION else len(data.classes)
+    est.config_ = config
+    est.model_ = model.eval()
+    est.task_ = task
+    est.n_features_in_ = int(data.n_features)
+    est.n_outputs_ = infer_n_outputs(config, task, data.y_train, n_classes)
+    est.status_, est.stop_reason_ = status, stop_reason
+    est.best_epoch_ = int(best_epoch)
+    est.history_ = history if history is not None else History()
+    est.n_iter_ = len(est.history_)
+    est.findings_ = list(findings)
+    if task is Task.REGRESSION:
+        if data.y_mean is None or data.y_std is None:
+            raise ConfigError(
+                "A regression model needs the target's scaling (y_mean, y_std); the data has none."
+            )
+        est.y_mean_ = np.asarray([data.y_mean], dtype=np.float64)
+        est.y_std_ = np.asarray([data.y_std], dtype=np.float64)
+        est._y_ndim = 1
+    elif task is Task.MULTILABEL:
+        est.classes_ = np.arange(len(data.classes))
+        est._y_dtype = np.dtype(np.int64)
+    else:
+        est.classes_ = np.asarray(data.classes)
+    return est
+
+
+def table_state(data: Any) -> dict[str, Any]:
+    """The ``"table"`` entry of ``config.json``: column decisions, reading options and fitted preprocessing."""
+    from hyperselect.data.tabular import TableSchema
+    from hyperselect.represent.tabular import preprocessor_state, state_feature_names
+
+    schema = data.table
+    if schema is None:  # arrays and built-in data: numeric columns named by feature_names, scaled
+        schema = TableSchema(
+            target="target", columns=dict.fromkeys(data.feature_names, "number"), source=data.source
+        )
+    try:
+        state = preprocessor_state(
+            data.preprocessor, feature_names=None if data.table is not None else data.feature_names
+        )
+    except (TypeError, AttributeError) as exc:
+        raise ConfigError(f"The preprocessing of '{data.source}' cannot be saved: {exc}") from exc
+    if len(state_feature_names(state)) != data.n_features:  # pragma: no cover - a bug, not a user error
+        raise ConfigError(
+            f"The saved preprocessing of '{data.source}' gives {len(state_feature_names(state))} features; "
+            f"the network takes {data.n_features}."
+        )
+    return {
+        "format_version": TABLE_FORMAT_VERSION,
+        "schema": schema.to_dict(),
+        "preprocessing": state,
+        "feature_names": [str(f) for f in data.feature_names],
+        "labels": None if data.classes is None else list(data.classes),
+    }
+
+
+def save_model(folder: str | os.PathLike[str], model: Any, config: Any, data: Any, **fit_info: Any) -> Path:
+    """Write the model folder for ``model`` trained on ``data``; ``fit_info`` as in :func:`network_estimator`."""
+    est = network_estimator(model, config, data, **fit_info)
+    extra = {TABLE_KEY: table_state(data)}  # described before anything is written: a failure writes nothing
+    return Path(est.save(folder, extra=extra))
+
+
+def run_model_folder(out: str | os.PathLike[str]) -> Path:
+    from hyperselect._io import safe_join
+    from hyperselect.estimators import RUN_MODEL_FOLDER
+
+    return safe_join(out, RUN_MODEL_FOLDER)
+
+
+def save_train_result(out: str | os.PathLike[str], result: Any, data: Any, *, random_state: int) -> Path:
+    """``out/model/`` for the network ``hyperselect train`` trained (a :class:`~hyperselect.TrainResult`)."""
+    return save_model(
+        run_model_folder(out),
+        result.model,
+        result.config,
+        data,
+        history=result.history,
+        status=result.status,
+        stop_reason=result.stop_reason,
+        best_epoch=result.best_epoch,
+        findings=result.findings,
+        random_state=random_state,
+    )
+
+
+def save_tune_result(
+    out: str | os.PathLike[str], result: Any, data: Any, *, random_state: int
+) -> Path | None:
+    """``out/model/`` for the best configuration ``hyperselect tune`` refit on train+valid (``None`` where the
+    search did not refit one)."""
+    if result.refit_model is None:
+        remove_model(out)  # an earlier run's model would not belong to this result
+        return None
+    epochs = int(result.refit_epochs)
+    return save_model(
+        run_model_folder(out),
+        result.refit_model,
+        result.best_config,
+        data,
+        status="completed",
+        stop_reason=f"trial {result.best_trial}'s configuration refit on the training and validation rows for "
+        f"{epochs} epoch(s)",
+        best_epoch=max(0, epochs - 1),
+        random_state=random_state,
+    )
+
+
+def remove_model(out: str | os.PathLike[str]) -> None:
+    """Remove the model folder an earlier run left in ``out``: it would not belong to this run's result.  The
+    config goes first, so a crash halfway leaves weights that no config claims, never a wrong pair."""
+    from hyperselect.estimators import CONFIG_FILE, WEIGHTS_FILE
+
+    folder = run_model_folder(out)
+    for name in (CONFIG_FILE, WEIGHTS_FILE):
+        (folder / name).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+# ------------------------------------------------------------------------------------------------------------
+# loading and predicting
+
+
+class TabularModel:
+    """A saved network with its table's reading and preprocessing: raw rows in, predictions out.
+
+    ``predict``, ``predict_proba`` and ``predictions`` take a CSV/TSV/Parquet file of the training table's
+    layout (read with the training's options; the target column may be present and is ignored) or a DataFrame.
+    Attributes: ``estimator`` (the fitted scikit-learn estimator, which takes :meth:`transform`'s matrix),
+    ``schema`` (:class:`~hyperselect.data.tabular.TableSchema`), ``task``, ``target``, ``classes`` (labels as
+    in the training file; ``None`` for regression), ``feature_names`` (the network's inputs) and ``path``.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        schema: Any,
+        preprocessing: dict[str, Any],
+        *,
+        feature_names: list[str],
+        labels: list[Any] | None,
+        path: Path,
+    ) -> None:
+        self.estimator = estimator
+        self.schema = schema
+        self.preprocessing = preprocessing
+        self.feature_names = feature_names
+        self.path = path
+        self.task: Task = estimator.task_
+        self.target: str = schema.target
+        if self.task is Task.REGRESSION:
+            self.classes: list[Any] | None = None
+        elif self.task is Task.MULTILABEL:
+            self.classes = list(labels or [])
+        else:
+            self.classes = [c.item() if isinstance(c, np.generic) else c for c in estimator.classes_]
+
+    def __repr__(self) -> str:
+        return f"TabularModel({str(self.path)!r}, task={self.task.value!r}, target={self.target!r})"
+
+    def transform(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
+        """The network's input for the rows of ``source``: float32, one column per :attr:`feature_names`."""
+        return self._prepare(source)[0]
+
+    def predict(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
+        """Class labels (binary, multiclass), a 0/1 matrix over :attr:`classes` (multilabel) or values in the
+        target's units (regression), one per row of ``source``, in order."""
+        return np.asarray(self.estimator.predict(self._prepare(source)[0]))
+
+    def predict_proba(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
+        """Probabilities, one column per class of :attr:`classes` (per label for multilabel)."""
+        if self.task is Task.REGRESSION:
+            raise ConfigError("predict_proba: this model is a regression; it predicts values, not classes.")
+        return np.asarray(self.estimator.predict_proba(self._prepare(source)[0]))
+
+    def predictions(
+        self, source: str | os.PathLike[str] | pd.DataFrame, *, id_columns: Sequence[str] | None = None
+    ) -> pd.DataFrame:
+        """One row per row of ``source``, in order: the id columns, ``prediction`` and, for classification,
+        ``proba_<class>`` per class.  ``id_columns`` are copied from ``source`` as read; by default the
+        columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...)."""
+        X, rows = self._prepare(source)
+        n = len(X)
+        out: dict[str, Any] = {}
+        if id_columns:
+            absent = [c for c in id_columns if c not in rows.table.columns]
+            if absent:
+                raise DataError(
+                    f"'{rows.source}': id column(s) {absent} not found; the columns are "
+                    f"{', '.join(repr(str(c)) for c in rows.table.columns)}."
+                )
+            ids = list(id_columns)
+        else:
+            ids = [c for c, why in self.schema.dropped.items() if why == "identifier" and c in rows.table]
+        for c in ids:
+            out[str(c)] = rows.table[c].to_numpy()
+        if not ids:
+            out["row"] = np.arange(1, n + 1)
+        pred = np.asarray(self.estimator.predict(X))
+        if self.task is Task.MULTILABEL:
+            labels = [str(c) for c in self.classes or []]
+            out["prediction"] = ["|".join(lab for lab, on in zip(labels, r, strict=True) if on) for r in pred]
+        else:
+            out["prediction"] = pred
+        if self.task is not Task.REGRESSION:
+            proba = np.asarray(self.estimator.predict_proba(X))
+            for j, c in enumerate(self.classes or []):
+                out[f"proba_{c}"] = proba[:, j]
+        return pd.DataFrame(out)
+
+    def _prepare(self, source: str | os.PathLike[str] | pd.DataFrame) -> tuple[np.ndarray, Any]:
+        from hyperselect.represent.tabular import apply_preprocessor_state
+
+        rows = self.schema.rows(source)
+        with np.errstate(all="ignore"):
+            Z, unseen = apply_preprocessor_state(self.preprocessing, rows.X)
+        self._say_unseen(unseen, rows)
+        numeric = self.preprocessing["numeric"]
+        for j, e in enumerate(numeric):
+            gaps = np.flatnonzero(np.isnan(Z[:, j]))
+            if len(gaps):  # only a model without imputation (built-in data) lets a gap through
+                raise DataError(
+                    f"'{rows.source}': column {e['column']!r} has {len(gaps)} missing value(s) (first at "
+                    f"{rows.where(int(gaps[0]))}); expected a number in every row: this model was trained "
+                    "without imputation."
+                )
+        with np.errstate(all="ignore"):
+            X = Z.astype(np.float32)
+        bad = ~np.isfinite(X)
+        if bad.any():
+            j = int(np.flatnonzero(bad.any(axis=0))[0])
+            i = int(np.flatnonzero(bad[:, j])[0])
+            column = numeric[j]["column"] if j < len(numeric) else self.feature_names[j]
+            raise DataError(
+                f"'{rows.source}': column {column!r} has a value too large for the model at "
+                f"{rows.where(i)} ({rows.X[column].iloc[i]!r}); expected values of the training data's scale."
+            )
+        return X, rows
+
+    def _say_unseen(self, unseen: dict[str, np.ndarray], rows: Any) -> None:
+        from hyperselect.data.tabular import DataWarning
+
+        n = len(rows.X)
+        for column, mask in unseen.items():
+            k = int(mask.sum())
+            if not k:
+                continue
+            values: dict[str, int] = {}
+            for i in np.flatnonzero(mask).tolist():
+                values.setdefault(str(rows.X[column].iloc[i]), i)
+            shown = ", ".join(f"{v!r} at {rows.where(i)}" for v, i in list(values.items())[:3])
+            more = f" and {len(values) - 3} more" if len(values) > 3 else ""
+            msg = (
+                f"'{rows.source}': column {column!r} holds categories not seen in training in {k} of {n} "
+                f"row(s): {shown}{more}. They are encoded as none of the known categories (one-hot ignores "
+                "them), so those rows are predicted from their other columns."
+            )
+            if k >= UNSEEN_WARNING_SHARE * n:
+                warnings.warn(msg, DataWarning, stacklevel=4)
+            else:
+                log.info("%s", msg)
+
+
+def load_model(path: str | os.PathLike[str]) -> TabularModel:
+    """Load the model folder ``hyperselect train/tune --out DIR`` wrote (``DIR/model``, or ``DIR`` itself).
+
+    ``load_model("runs/t").predictions("new.csv")`` is the table ``hyperselect predict`` writes.  A folder that
+    is no model folder, or an estimator saved without its table (``NeuralNetClassifier.save``: use
+    :func:`~hyperselect.load_estimator`), is a :class:`DataError` saying so.
+    """
+    from hyperselect.data.tabular import TableSchema
+    from hyperselect.estimators import CONFIG_FILE, WEIGHTS_FILE, _model_folder, _read_doc, load_estimator
+    from hyperselect.represent.tabular import state_feature_names
+
+    given = Path(path)
+    if not given.exists():
+        raise DataError(f"Model folder not found: '{given}'.")
+    folder = _model_folder(given)
+    cfg = folder / CONFIG_FILE
+    if not cfg.is_file():
+        raise DataError(
+            f"'{given}' is not a model folder: it holds no {CONFIG_FILE}. Expected the folder "
+            f"'hyperselect train' or 'hyperselect tune' wrote with --out DIR (DIR or DIR/model, holding "
+            f"{CONFIG_FILE} and {WEIGHTS_FILE})."
+        )
+    doc = _read_doc(cfg)
+    if doc.get("format") != "hyperselect-estimator":
+        raise DataError(
+            f"'{cfg}' is not a hyperselect model description (no 'format': 'hyperselect-estimator')."
+        )
+    table = doc.get(TABLE_KEY)
+    if table is None:
+        raise DataError(
+            f"'{cfg}' is an estimator saved without its table's preprocessing, so it takes preprocessed "
+            "matrices, not rows of a table: load it with hyperselect.load_estimator. Models that "
+            "'hyperselect train/tune --out DIR' write (DIR/model) hold it."
+        )
+    estimator = load_estimator(folder)
+    try:
+        if int(table["format_version"]) > TABLE_FORMAT_VERSION:
+            raise ValueError(
+                f"its table format_version {table['format_version']} is newer than this hyperselect reads "
+                f"({TABLE_FORMAT_VERSION}); upgrade hyperselect"
+            )
+        schema = TableSchema.from_dict(table["schema"])
+        state = dict(table["preprocessing"])
+        n = len(state_feature_names(state))
+        if n != estimator.n_features_in_:
+            raise ValueError(
+                f"the preprocessing gives {n} features but the network takes {estimator.n_features_in_}"
+            )
+        model = TabularModel(
+            estimator,
+            schema,
+            state,
+            feature_names=[str(f) for f in table["feature_names"]],
+            labels=table.get("labels"),
+            path=folder,
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        what = f"the key {exc} is missing" if isinstance(exc, KeyError) else str(exc)
+        raise DataError(f"'{cfg}': the table description is not complete ({what}).") from exc
+    return model
+
+
+__all__ = [
+    "TABLE_KEY",
+    "TabularModel",
+    "load_model",
+    "network_estimator",
+    "remove_model",
+    "save_model",
+    "save_train_result",
+    "save_tune_result",
+    "table_state",
+]
