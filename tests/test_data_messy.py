@@ -352,3 +352,57 @@ def test_large_columns_numbers_with_strays_and_identifiers(tmp_path: Path) -> No
     ):
         X, _, _ = load_table(path, "y", na_values=["n.a."])
     assert X["x"].isna().sum() == 3 and "ident" not in X  # an identifier is not read as numbers, nor kept
+
+
+@pytest.mark.parametrize(
+    ("values", "what", "first"),
+    [
+        (
+            ["03/05/2021", "04/11/2021", "12/01/2020"],
+            "dates in a spelling other than ISO 8601",
+            "'03/05/2021' at line 2",
+        ),
+        (
+            ["05.03.2021", "11.04.2021", "01.12.2020"],
+            "dates in a spelling other than ISO 8601",
+            "'05.03.2021' at line 2",
+        ),
+        (["$700", "$1,250.50", "$80"], "amounts with a currency sign", "'$700' at line 2"),
+        (["700 EUR", "1.250,50 EUR", "80 EUR"], "amounts with a currency sign", "'700 EUR' at line 2"),
+    ],
+)
+def test_dates_and_amounts_read_as_categories_are_warned_about(
+    tmp_path: Path, values: list[str], what: str, first: str
+) -> None:
+    """ISO dates become time and plain numbers numbers; 03/05/2021 or $700 silently became one category per
+    value (or an "identifier" when all differ)."""
+    rng = np.random.default_rng(0)
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "when": [values[i % len(values)] for i in range(n)],
+            "y": rng.integers(0, 2, n),
+        }
+    )
+    path = tmp_path / "t.csv"
+    frame.to_csv(path, index=False)
+    with pytest.warns(DataWarning, match="feature column 'when' looks like") as caught:
+        prepare_tabular(path, "y")
+    message = next(str(w.message) for w in caught if "looks like" in str(w.message))
+    assert what in message and first in message
+
+
+def test_iso_dates_and_plain_text_are_not_warned_about(tmp_path: Path) -> None:
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "when": [f"2021-03-{1 + i % 28:02d}" for i in range(n)],
+            "city": ["Paris", "Lyon", "Nice"] * (n // 3),
+            "y": [0, 1] * (n // 2),
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        prepare_tabular(tmp_path / "t.csv", "y")

@@ -1109,6 +1109,58 @@ def _iso_seconds(col: pd.Series) -> pd.Series:
     return seconds.astype(np.float64)
 
 
+#: Dates in another spelling than ISO 8601 (03/05/2021, 05.03.2021, 2021/03/05, with a time or not): not read
+#: as time (which order?), so they are categories, or dropped as identifiers when every one differs.
+_OTHER_DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+#: Amounts with a currency symbol or code before or after them: $700, € 1.234,50, 1,234.56 USD, -£3.
+_CURRENCY = re.compile(
+    r"^(?:[-+]?\s*(?:[$€£¥₹]|USD|EUR|GBP|JPY|CHF)\s*[-+]?[\d.,' ]*\d[\d.,' ]*"
+    r"|[-+]?[\d.,' ]*\d[\d.,' ]*\s*(?:[$€£¥₹]|USD|EUR|GBP|JPY|CHF))$",
+    re.IGNORECASE,
+)
+
+
+def _warn_unread_forms(col: pd.Series, name: str, frame: _Frame) -> None:
+    """Warn about a text column that is really dates in a non-ISO spelling or amounts with a currency sign:
+    silently it becomes one category per value (or is dropped as an identifier), while the user meant a time or
+    a number."""
+    present = col.dropna()
+    if len(present) < 2:
+        return
+    values = pd.unique(present.to_numpy(dtype=object))[:2000]
+    for pattern, what, fix in (
+        (
+            _OTHER_DATE,
+            "dates in a spelling other than ISO 8601",
+            "only ISO dates (2021-03-05) are read as time, since 03/05/2021 could be March or May; convert the "
+            "column (e.g. pandas.to_datetime(col, format='%m/%d/%Y').dt.strftime('%Y-%m-%d')) to use it as time",
+        ),
+        (
+            _CURRENCY,
+            "amounts with a currency sign",
+            "strip the sign (and give the thousands separator, --thousands / thousands=, where there is one) to "
+            "read them as numbers",
+        ),
+    ):
+        hits = [v for v in values if isinstance(v, str) and pattern.match(v.strip())]
+        if len(hits) < 0.9 * len(values):
+            continue
+        first = hits[0]
+        label = present.index[present.astype(str) == first][0]
+        try:
+            loc = frame.df.index.get_loc(label)
+        except (KeyError, TypeError, ValueError):
+            loc = None
+        where = f" at {frame.where(loc)}" if isinstance(loc, int) else ""  # (a duplicated index: no line)
+        warnings.warn(
+            f"'{frame.source}': feature column {name!r} looks like {what} ({first!r}{where}); it is read as "
+            f"text, one category per value (or dropped as an identifier where every value differs): {fix}.",
+            DataWarning,
+            stacklevel=5,
+        )
+        return
+
+
 #: A validation or test split with fewer rows gets a warning that its scores are rough (one row moves them by
 #: more than 12 points).
 MIN_SCORED_ROWS = 8
@@ -1172,6 +1224,7 @@ def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
                 dates.append(str(name))
                 continue
             _check_numbers_as_text(X[name], str(name), frame, "feature column")
+            _warn_unread_forms(X[name], str(name), frame)
     if dates:
         logger.info(
             "'%s': date column(s) %s read as time (seconds since 1970)", frame.source, _preview(dates)
