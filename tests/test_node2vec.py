@@ -629,3 +629,29 @@ def test_bad_counts_of_look_ups_are_config_errors(call: object, message: str) ->
         call(model)  # type: ignore[operator]
     assert message in str(info.value)
     assert len(model.most_similar(0, k=np.int64(2), group_equivalent=False)) == 2  # numpy ints are ints
+
+
+def test_an_ensemble_on_a_directed_graph_with_rarely_reached_sinks(tmp_path: Path) -> None:
+    """Each member's walks reach other sinks: a row one member lacked was still "embedded", and aligning the
+    members failed with scipy's "array must not contain infs or NaNs" (the default ensemble of 5 on any such
+    graph).  A node is embedded where every member embedded it, and the unreached sinks are counted."""
+    from hyperselect.data.graph import GraphDataWarning, read_edgelist
+
+    path = tmp_path / "dstar.tsv"
+    path.write_text("".join(f"hub\tleaf{i}\n" for i in range(60)) + "a\thub\n", encoding="utf-8")
+    with pytest.warns(GraphDataWarning, match="incoming but no outgoing"):
+        graph = read_edgelist(path, directed=True)
+    model = Node2Vec(dimensions=8, num_walks=5, epochs=1, ensemble=3, random_state=0, workers=1)
+    with pytest.warns(
+        GraphDataWarning, match=r"of the 60 sink node\(s\) .* not reached by the walks of every"
+    ):
+        model.fit(graph)
+    embedded = model.embedded_
+    assert 0 < embedded.sum() < graph.n_nodes
+    for m in model.member_embeddings_:
+        assert np.isfinite(m[embedded]).all()
+    assert np.isfinite(model.embeddings_[embedded]).all()
+    assert model.most_similar("hub", 3)  # answers, no traceback
+    missing = next(u for u, e in zip(model.nodes_, embedded, strict=True) if not e)
+    with pytest.raises(DataError, match="no walk reached it"):
+        model.most_similar(missing, 3)

@@ -378,6 +378,17 @@ class Node2Vec:
             graph.sides_from,
         )
         self.graph_: Graph | None = graph
+        sinks = graph.sinks
+        unreached = [u for u in sinks if not self.embedded_[self._index[u]]]
+        if unreached:
+            by = " of every ensemble member" if len(members) > 1 else ""
+            warnings.warn(
+                f"{len(unreached)} of the {len(sinks)} sink node(s) (no outgoing edge) were not reached by the "
+                f"walks{by} and are not embedded (e.g. {unreached[:3]}); more walks per node (num_walks) reach "
+                "more.",
+                GraphDataWarning,
+                stacklevel=2,
+            )
         self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
         self.timings_ = {"walks_s": walk_s, "train_s": train_s}
         logger.info("Node2Vec fitted: %s, walks %.2fs, training %.2fs", self.effort_, walk_s, train_s)
@@ -402,7 +413,11 @@ class Node2Vec:
         self.sides_: np.ndarray | None = None if sides is None else np.asarray(sides, dtype=np.int8)
         self.sides_from_: str | None = None if sides is None else (sides_from or "the saved model")
         self.member_embeddings_ = [np.asarray(m, dtype=np.float32) for m in members]
-        self.embedded_: np.ndarray = np.asarray(~np.isnan(self.member_embeddings_[0]).any(axis=1))
+        # embedded where every ensemble member embedded it: on a directed graph each member's walks reach
+        # other sinks, and a row one member lacks can be neither aligned nor ranked in that member
+        self.embedded_: np.ndarray = np.asarray(
+            ~np.any([np.isnan(m).any(axis=1) for m in self.member_embeddings_], axis=0)
+        )
         self.embeddings_ = _aligned_mean(self.member_embeddings_, self.embedded_)
         self._index = {u: i for i, u in enumerate(self.nodes_)}
         unit = []
