@@ -274,3 +274,25 @@ def test_networkx_weight_that_is_not_a_number_names_the_edge() -> None:
         from_networkx(g)
     with pytest.raises(DataError, match="from_networkx expects a networkx graph; got list"):
         from_networkx([("a", "b")])
+
+
+def test_unweighted_does_not_read_the_third_column(tmp_path: Path) -> None:
+    """``--unweighted`` is documented for a third column that is no weight (a timestamp): it was still parsed
+    as a weight, so a date, an id or a 0 flag was refused."""
+    from hyperselect.data.graph import read_edgelist
+
+    path = tmp_path / "events.csv"
+    path.write_text("u1;i1;2024-01-01\nu1;i2;0\nu2;i1;x17\n", encoding="utf-8")
+    graph = read_edgelist(path, delimiter=";", weighted=False)
+    assert graph.n_edges == 3 and not graph.weighted
+    with pytest.raises(DataError, match=r"events.csv:1: weight '2024-01-01' is not a number"):
+        read_edgelist(path, delimiter=";")
+
+
+def test_a_one_column_edge_list_with_semicolons_names_the_separator(tmp_path: Path) -> None:
+    from hyperselect.data.graph import read_edgelist
+
+    path = tmp_path / "events.csv"
+    path.write_text("u1;i1\nu1;i2\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"found 1: 'u1;i1'\. The line holds ';'.*delimiter=';' \(--sep ';'"):
+        read_edgelist(path)

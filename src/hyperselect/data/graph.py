@@ -589,9 +589,16 @@ def read_edgelist(
         if ncols == 0:
             ncols = len(parts)
             if ncols not in (2, 3):
+                other = next((c for c in ";,|" if c in line and c != sep), None) if ncols == 1 else None
+                sep_hint = (
+                    f" The line holds {other!r}: if it separates the columns, pass delimiter={other!r} (--sep "
+                    f"'{other}' on the command line)."
+                    if other
+                    else ""
+                )
                 raise DataError(
                     f"{p}:{lineno}: expected 2 columns (u v) or 3 (u v weight), found {ncols}: "
-                    f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
+                    f"{raw.strip()[:80]!r}{_comment_hint(cut)}.{sep_hint}"
                 )
             if weighted is True and ncols == 2:
                 raise DataError(f"{p}:{lineno}: weighted=True but the line has no weight column.")
@@ -603,7 +610,7 @@ def read_edgelist(
         u, v = parts[0], parts[1]
         if not u or not v:
             raise DataError(f"{p}:{lineno}: empty node id in {line[:80]!r}.")
-        if ncols == 3:
+        if ncols == 3 and weighted is not False:  # unweighted: the third column is not read at all
             try:
                 wt = float(parts[2])
             except ValueError:
