@@ -11,6 +11,7 @@ import json
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -380,7 +381,10 @@ def test_texts_without_words_skip_the_word_models_and_keep_the_others() -> None:
     """Emoji-only texts: Naive Bayes' word counts failed with sklearn's "empty vocabulary" traceback (after the
     slow encoding), and so did TF-IDF's word block.  Word models are skipped with a reason; TF-IDF keeps its
     character n-grams and the embedding models run."""
-    up, down = ["🚀📈", "📈📈", "🚀🚀", "💰📈", "📈💰🚀", "🚀💰"], ["📉📉", "😢📉", "📉😢😢", "😢😢", "📉💸", "💸📉😢"]
+    up, down = (
+        ["🚀📈", "📈📈", "🚀🚀", "💰📈", "📈💰🚀", "🚀💰"],
+        ["📉📉", "😢📉", "📉😢😢", "😢😢", "📉💸", "💸📉😢"],
+    )
     d = prepare_text(up * 3 + down * 3, ["up"] * 18 + ["down"] * 18)
     s = split_text(d, test_size=0.3, valid_size=0.2, random_state=0)
     E = _embed_like(d.texts, list(d.labels))
@@ -421,6 +425,38 @@ def test_tuned_network_and_verdict() -> None:
     assert 0.0 <= net.accuracy <= 1.0 and len(net.confusion) == 3
     assert r.verdict_details["best_network"] == "emb_net" and 0 <= r.verdict_details["mcnemar_p"] <= 1
     assert "McNemar" in r.verdict
+
+
+def _fake_report(key: str, correct: np.ndarray) -> Any:
+    from hyperselect.evaluate.text import MODELS, ModelReport
+
+    acc = float(correct.mean())
+    return ModelReport(key, MODELS[key], acc, acc, {}, "", [], [], 0.0, predictions=np.where(correct, 1, 0))
+
+
+@pytest.mark.parametrize(("lin_correct", "expected"), [(195, "no_significant_difference"), (120, "network")])
+def test_the_text_verdict_credits_the_embeddings_where_a_linear_model_on_them_does_as_well(
+    lin_correct: int, expected: str
+) -> None:
+    """The network beat Naive Bayes and TF-IDF, and the report said "Use the neural network", while logistic
+    regression on the same MiniLM embeddings did exactly as well: the gain was the embeddings'."""
+    from hyperselect.evaluate.text import _verdict
+
+    y = np.ones(200, dtype=np.int64)
+    reports = {
+        "nb": _fake_report("nb", np.arange(200) < 120),
+        "emb_net": _fake_report("emb_net", np.arange(200) < 196),
+        "emb_lr": _fake_report("emb_lr", np.arange(200) < lin_correct),
+    }
+    sentence, details = _verdict(reports, y)
+    assert details["recommendation"] == expected and details["best_network"] == "emb_net"
+    if expected == "network":
+        assert sentence.startswith("The network is worth it") and details["best_classic"] == "nb"
+    else:
+        assert sentence.startswith("The embeddings are worth it, a network on them is not")
+        assert details["best_classic"] == "emb_lr" and details["mcnemar_p"] > 0.05
+        assert details["classic_comparison"]["best_classic"] == "nb"
+        assert details["classic_comparison"]["mcnemar_p"] < 0.05
 
 
 def test_fit_network_probabilities_align_with_codes() -> None:

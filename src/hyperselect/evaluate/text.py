@@ -897,7 +897,7 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
         f"({diff:+.3f}; macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}; McNemar p={p:.3g}, "
         f"n={len(y_test)})."
     )
-    return text, {
+    details: dict[str, Any] = {
         "recommendation": recommendation,
         "best_network": bn.key,
         "best_classic": bc.key,
@@ -906,3 +906,24 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
         "alpha": ALPHA,
         "n_test": len(y_test),
     }
+    lin = reports.get("emb_lr")
+    if recommendation == "network" and lin is not None and lin.predictions is not None and bn.key != "emb_lr":
+        # the win may be the pretrained embeddings', not the network's: a linear model on the same
+        # embeddings is the cheaper way to have it, and the network must beat that too
+        p_lin = mcnemar_p(bn.predictions == y_test, lin.predictions == y_test)
+        diff_lin = bn.accuracy - lin.accuracy
+        if not (p_lin < ALPHA and diff_lin > 0):
+            text = (
+                f"The embeddings are worth it, a network on them is not: {lin.name} {lin.accuracy:.3f} does as "
+                f"well as the network {bn.name} {bn.accuracy:.3f} ({diff_lin:+.3f}; McNemar p={p_lin:.3g}, "
+                f"n={len(y_test)}), so prefer the linear model; both beat the classic {bc.name} "
+                f"{bc.accuracy:.3f} (network {diff:+.3f}, McNemar p={p:.3g})."
+            )
+            details.update(
+                recommendation="no_significant_difference",
+                best_classic="emb_lr",
+                accuracy_difference=diff_lin,
+                mcnemar_p=p_lin,
+                classic_comparison={"best_classic": bc.key, "accuracy_difference": diff, "mcnemar_p": p},
+            )
+    return text, details
