@@ -934,3 +934,28 @@ def test_a_worker_on_sqlite_says_it_is_for_one_process(tmp_path: Path, caplog) -
     with caplog.at_level("WARNING", logger="hyperselect.search.study"):
         run_worker(url, "s", timeout=0.01)
     assert any("an SQLite storage is for one process" in r.getMessage() for r in caplog.records)
+
+
+def test_a_refit_network_that_predicts_one_class_is_warned_about() -> None:
+    """3 % positives: the tuned network said "no" for every test row and reported accuracy 0.969 (the majority's
+    share) with no word; the test balanced accuracy is now reported and the constant prediction warned about."""
+    import torch
+
+    from hyperselect.search.study import _check_constant_prediction
+    from hyperselect.tasks import Task
+
+    class Data:
+        classes = np.array(["no", "yes"])
+        y_test = np.array([0] * 29 + [1])
+
+    metrics: dict[str, float] = {}
+    with pytest.warns(
+        UserWarning, match=r"predicts 'no' for every one of the 30 test rows: its accuracy 0\.967"
+    ):
+        _check_constant_prediction(None, torch.full((30, 1), -3.0), Data(), Task.BINARY, metrics)
+    assert metrics["test_balanced_accuracy"] == 0.5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        logits = torch.tensor([[-3.0]] * 28 + [[3.0], [3.0]])
+        _check_constant_prediction(None, logits, Data(), Task.BINARY, metrics)
+    assert 0.5 < metrics["test_balanced_accuracy"] <= 1.0

@@ -1080,6 +1080,35 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
     return {k: float(v) for k, v in imp.items()}
 
 
+def _check_constant_prediction(
+    model: Any, logits: Any, data: Any, task: Task, metrics: dict[str, float]
+) -> None:
+    """Add the test balanced accuracy, and warn where the network predicts one class for every test row: on an
+    imbalanced target (3 % positives) the accuracy the search maximises is then the majority's share, and the
+    "tuned" network never names the class the user is after."""
+    from sklearn.metrics import balanced_accuracy_score
+
+    from hyperselect.nn.losses import predict_from_logits
+
+    pred = predict_from_logits(logits, task).reshape(-1).long().cpu().numpy()
+    truth = np.asarray(data.y_test).reshape(-1).astype(np.int64)
+    balanced = float(balanced_accuracy_score(truth, pred))
+    metrics["test_balanced_accuracy"] = balanced
+    if len(np.unique(pred)) == 1 and len(np.unique(truth)) > 1:
+        classes = getattr(data, "classes", None)
+        only = np.asarray(classes)[int(pred[0])].item() if classes is not None else int(pred[0])
+        share = float(np.mean(truth == pred[0]))
+        warnings.warn(
+            f"The tuned network predicts {only!r} for every one of the {len(pred)} test rows: its accuracy "
+            f"{share:.3f} is that class's share, its balanced accuracy {balanced:.3f}. The search ranks "
+            "configurations by accuracy, which a constant prediction maximises on an imbalanced target; judge "
+            "this model by its balanced accuracy, and balance the classes (more rows of the rare one) before "
+            "tuning again.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def refit_and_test(
     config: MLPConfig, epochs: int, data: Any, *, random_state: int = 0, device: str | None = None
 ) -> tuple[Any, dict[str, float]]:
@@ -1116,6 +1145,8 @@ def refit_and_test(
             logits = model(Xt)
         metrics[f"test_{task.score_name}"] = score_from_logits(logits, yt, task)
         metrics["test_loss"] = float(make_loss(cfg, task)(logits, yt))
+        if task in (Task.BINARY, Task.MULTICLASS):
+            _check_constant_prediction(model, logits, data, task, metrics)
         if task is Task.REGRESSION and data.y_std is not None:
             pred = logits[:, 0].double().cpu().numpy()
             metrics["test_rmse"] = float(np.sqrt(np.mean((pred - data.y_test) ** 2)) * data.y_std)
