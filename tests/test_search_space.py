@@ -522,3 +522,28 @@ def test_advise_keywords_may_repeat_the_datas_facts_but_not_contradict_them() ->
             advise(iris, **kwargs)
     with pytest.raises(ConfigError, match="the data has n_features=4"):
         data_shape(iris, n_features=99)
+
+
+def test_two_processes_with_one_seed_draw_different_startup_configurations() -> None:
+    """Two `tune` commands on one study (or two --resume) share a seed: their prior samplers drew the startup
+    configurations from one sequence, so each slot's configuration was trained twice.  Draws are now keyed by
+    the trial's number, unique in a study; one process still draws the same configurations for one seed."""
+    from hyperselect.search.study import make_sampler
+
+    space = advise(n_rows=2000, n_features=20, task="binary")
+
+    def draws(samplers: list[Any], n: int) -> list[dict[str, Any]]:
+        study = optuna.create_study(direction="maximize", sampler=samplers[0])
+        out = []
+        for i in range(n):
+            study.sampler = samplers[i % len(samplers)]  # the processes take turns asking
+            trial = study.ask()
+            space.suggest(trial)
+            out.append(trial.params)
+        return out
+
+    alone = draws([make_sampler("tpe", 7, space=space, n_prior=10)], 6)
+    assert alone == draws([make_sampler("tpe", 7, space=space, n_prior=10)], 6)  # reproducible
+    two = draws([make_sampler("tpe", 7, space=space, n_prior=10) for _ in range(2)], 6)
+    assert len({json.dumps(p, sort_keys=True) for p in two}) == 6
+    assert two == alone  # a trial's draw depends on its number, not on which process asked it

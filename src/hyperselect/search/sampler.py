@@ -63,8 +63,11 @@ class PriorSampler(optuna.samplers.BaseSampler):
         self.base = base
         self.n_prior = int(n_prior)
         self.random_every = int(random_every)
-        self._rng = np.random.default_rng(seed)
-        self._uniform = optuna.samplers.RandomSampler(seed=None if seed is None else seed + 2)
+        # each trial's prior draws come from a stream of its own, keyed by the trial's number (unique in a
+        # study): two processes that start or resume one study with the same seed (two `tune` commands) drew
+        # the same startup configurations from one shared sequence; one process still draws the same ones
+        self._entropy = int(np.random.SeedSequence(seed).entropy)  # type: ignore[arg-type]
+        self._trial_rng: tuple[int, np.random.Generator, optuna.samplers.RandomSampler] | None = None
         # (study, storage) -> the smallest trial number known to be past the prior phase (the count before it
         # is computed over the whole study, once per parameter of every proposal otherwise)
         self._past_prior: dict[tuple[int, int], int] = {}
@@ -105,13 +108,16 @@ class PriorSampler(optuna.samplers.BaseSampler):
         self, study: Study, trial: FrozenTrial, param_name: str, param_distribution: BaseDistribution
     ) -> Any:
         if self.is_uniform_trial(study, trial):
-            return self._uniform.sample_independent(study, trial, param_name, param_distribution)
-        dim = self.dims.get(param_name)
-        if dim is not None and dim.has_prior and self.in_prior_phase(study, trial):
-            value = dim.sample_prior(self._rng)
-            # the distribution is the dimension's own, unless the space was edited under a running study
-            if param_distribution._contains(param_distribution.to_internal_repr(value)):
-                return value
+            return self._uniform_for(trial).sample_independent(study, trial, param_name, param_distribution)
+        if self.in_prior_phase(study, trial):
+            dim = self.dims.get(param_name)
+            if dim is not None and dim.has_prior:
+                value = dim.sample_prior(self._rng_for(trial))
+                # the distribution is the dimension's own, unless the space was edited under a running study
+                if param_distribution._contains(param_distribution.to_internal_repr(value)):
+                    return value
+            # no prior: uniform, as the wrapped sampler's startup is, but from this trial's own stream
+            return self._uniform_for(trial).sample_independent(study, trial, param_name, param_distribution)
         return self.base.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -122,9 +128,23 @@ class PriorSampler(optuna.samplers.BaseSampler):
     ) -> None:
         self.base.after_trial(study, trial, state, values)
 
+    def _rng_for(self, trial: FrozenTrial) -> np.random.Generator:
+        """The prior stream of ``trial`` (its parameters are drawn one after another from it)."""
+        if self._trial_rng is None or self._trial_rng[0] != trial.number:
+            rng = np.random.default_rng([self._entropy, trial.number])
+            uniform = optuna.samplers.RandomSampler(seed=int(rng.integers(2**31)))
+            self._trial_rng = (trial.number, rng, uniform)
+        return self._trial_rng[1]
+
+    def _uniform_for(self, trial: FrozenTrial) -> optuna.samplers.RandomSampler:
+        """A uniform sampler on ``trial``'s own stream (its priorless parameters, or a whole uniform trial)."""
+        self._rng_for(trial)
+        assert self._trial_rng is not None
+        return self._trial_rng[2]
+
     def reseed_rng(self) -> None:
-        self._rng = np.random.default_rng()
-        self._uniform.reseed_rng()
+        self._entropy = int(np.random.SeedSequence().entropy)  # type: ignore[arg-type]
+        self._trial_rng = None
         self.base.reseed_rng()
 
 
