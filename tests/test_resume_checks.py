@@ -117,7 +117,7 @@ def test_resume_names_the_options_it_ignores_and_a_missing_study(
     with caplog.at_level(logging.WARNING, logger="hyperselect"):
         create_study(data, storage=journal, study_name="typo", n_trials=4, resume=True)
     (msg,) = [r.getMessage() for r in caplog.records if "no study named" in r.getMessage()]
-    assert "'typo'" in msg and "it holds: 's'" in msg
+    assert "'typo'" in msg and "it holds 1 study: 's'" in msg
 
 
 @pytest.mark.parametrize("command", ["train", "tune", "compare"])
@@ -218,3 +218,13 @@ def test_a_worker_on_a_missing_journal_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="no journal file"):
         run_worker(str(tmp_path / "nothere.journal"), "s")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_study_name_suggests_the_close_one_and_lists_few() -> None:
+    from hyperselect.search.study import _held
+
+    names = [f"pw-{i}" for i in range(60)] + ["ktune"]
+    held = _held("ktun", names)
+    assert held.startswith("; did you mean 'ktune'? (it holds 61 studies: 'pw-0', ")
+    assert held.endswith(", ...)") and "'pw-9'" not in held
+    assert _held("x", []) == "; it holds no study"

@@ -581,6 +581,19 @@ def _check_ours(storage: Any, study_name: str, where: str) -> None:
     )
 
 
+def _held(name: str, names: Sequence[str], shown: int = 8) -> str:
+    """``; did you mean 'ktune'? (it holds 66 studies: 'a', 'b', ...)`` for a study name not in a storage: a
+    close match first, and only the first ``shown`` names of a shared server's many."""
+    import difflib
+
+    if not names:
+        return "; it holds no study"
+    close = difflib.get_close_matches(name, list(names), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    listed = ", ".join(map(repr, list(names)[:shown])) + (", ..." if len(names) > shown else "")
+    return f"{hint} (it holds {len(names)} stud{'y' if len(names) == 1 else 'ies'}: {listed})"
+
+
 def open_study(
     storage: Any,
     study_name: str,
@@ -605,10 +618,10 @@ def open_study(
             "(resume=True / --resume) or choose another study name."
         )
     if not exists and settings is None:
-        names = _study_names(storage)
         raise StorageError(
-            f"No study named {study_name!r} in {where}; it holds: "
-            f"{', '.join(map(repr, names)) if names else 'no study'}."
+            f"No study named {study_name!r} in {where}{_held(study_name, _study_names(storage))}. A study "
+            "appears once `hyperselect tune ... --storage ... --study NAME` has read its data and opened the "
+            "storage: start workers after tune prints its first progress."
         )
     try:
         if exists:
@@ -1326,8 +1339,7 @@ def create_study(
     existing = name in names
     where = describe_storage(storage)
     if resume and store is not None and not existing:
-        held = f" (it holds: {', '.join(map(repr, names))})" if names else ""
-        log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, held)
+        log.warning("resume: no study named %r in %s%s; a new study starts.", name, where, _held(name, names))
     seed = random_state % _SEED_RANGE  # (the same seed below 2**32 - 4)
     if existing:
         assert store is not None
