@@ -347,7 +347,7 @@ def test_same_text_and_label_column_is_refused(tmp_path: Path) -> None:
 def test_unquoted_delimiter_in_a_text_hints_at_quoting(tmp_path: Path) -> None:
     p = tmp_path / "q.csv"
     p.write_text("note,colour\nplain,red\nred, ripe and round,red\n")
-    with pytest.raises(DataError, match=r"q\.csv: cannot be read as a table.*line 3.*double quotes"):
+    with pytest.raises(DataError, match=r"q\.csv:3: 3 fields where the header has 2; .*double quotes"):
         load_text(p, "note", "colour")
 
 
@@ -508,3 +508,15 @@ def test_option_and_split_messages_follow_the_one_template() -> None:
     ]:
         with pytest.raises(ConfigError, match=f"^{re.escape(message)}"):
             split_text(d, **kwargs)
+
+
+def test_a_delimiter_ending_every_line_does_not_shift_the_columns(tmp_path: Path) -> None:
+    """One empty field too many per row made pandas take the first column for an index: every column name
+    moved by one ("every row's label is empty", or the texts read as labels)."""
+    from hyperselect.data.text import load_text
+
+    path = tmp_path / "trail.csv"
+    path.write_text("text,label\nthe match was won,sport,\nthe vote was lost,politics,\n", encoding="utf-8")
+    data = load_text(path, "text", "label")
+    assert list(data.texts) == ["the match was won", "the vote was lost"]
+    assert list(data.labels) == ["sport", "politics"]

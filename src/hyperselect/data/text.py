@@ -133,7 +133,15 @@ def read_text_table(
         else:
             if sep is None:
                 sep = "\t" if kind == ".tsv" else ","
-            df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False)
+            _check_extra_fields(text, sep, shown)
+            # index_col=False: a delimiter at the end of every line is one empty field too many, which pandas
+            # would otherwise take as an index column, shifting every column name by one (extra fields that
+            # are not empty were refused just above)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", pd.errors.ParserWarning)
+                df = pd.read_csv(
+                    io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, index_col=False
+                )
     except DataError:
         raise  # already names the file and the line (_read_jsonl)
     except (ValueError, pd.errors.ParserError) as exc:
@@ -311,6 +319,21 @@ def _column(df: pd.DataFrame, name: str, role: str, shown: str) -> pd.Series:
 def _rows(positions: np.ndarray, n: int = 5) -> str:
     shown = ", ".join(str(int(i) + 1) for i in positions[:n])
     return shown + (f", ... ({len(positions)} in all)" if len(positions) > n else "")
+
+
+def _check_extra_fields(text: str, sep: str, shown: str) -> None:
+    """Refuse a row with more fields than the header unless the extra ones are empty (a delimiter ending every
+    line): an unquoted delimiter inside a text would otherwise shift that row's label into another column."""
+    import csv
+
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
+    header = next(reader, [])
+    for row in reader:
+        if len(row) > len(header) and any(f.strip() for f in row[len(header) :]):
+            raise DataError(
+                f"{shown}:{reader.line_num}: {len(row)} fields where the header has {len(header)}; a text holding "
+                f"the delimiter {sep!r} must be in double quotes."
+            )
 
 
 def load_text(
