@@ -149,6 +149,17 @@ def check_no_read_options(data: str, read: dict[str, Any] | None) -> None:
         )
 
 
+BUILTIN_PREFIX = "builtin:"
+
+
+def builtin_name(data: str) -> str:
+    """``builtin:NAME`` (compare's spelling, and what its help shows) as the bare ``NAME`` every command reads;
+    anything else as given.  A file of that name wins, as for a bare name."""
+    if data.startswith(BUILTIN_PREFIX) and not Path(data).exists():
+        return data[len(BUILTIN_PREFIX) :]
+    return data
+
+
 def check_table_source(data: str, target: str | None, builtins: Iterable[str], spelled: str = "NAME") -> None:
     """A DATA argument that is not a built-in name must be a file, and a file needs ``--target``.
 

@@ -36,6 +36,7 @@ from hyperselect._cli_options import (
     NaValueOption,
     SepOption,
     ThousandsOption,
+    builtin_name,
     check_no_read_options,
     check_table_source,
     out_folder,
@@ -319,6 +320,7 @@ def train(
 
     check_device(device, "'--device'")
     read = read_options(sep, encoding, na_value, decimal, thousands)
+    data = builtin_name(data)
     if not Path(data).exists() and data in BUILTIN_DATASETS:
         if task is not None:
             raise ConfigError(

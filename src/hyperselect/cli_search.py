@@ -21,6 +21,7 @@ from hyperselect._cli_options import (
     SepOption,
     TaskOption,
     ThousandsOption,
+    builtin_name,
     check_no_read_options,
     check_no_task,
     check_table_source,
@@ -82,6 +83,7 @@ def load_data(
     """
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
 
+    data = builtin_name(data)
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
@@ -145,6 +147,21 @@ def _quiet_optuna() -> None:
 
     # Optuna logs one INFO line per trial; with batches of trials that drowns our summary
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _row_shape(d: Any, arch: str, data: str) -> tuple[int, ...] | None:
+    """``--arch cnn`` on a table without a signal or image shape: each row as a 1-D signal of its columns, as
+    ``train --arch cnn`` reads it, said in a warning (the Python API asks for ``input_shape`` instead)."""
+    if arch != "cnn" or d.input_shape is not None:
+        return None
+    log.warning(
+        "--arch cnn: %s has no signal or image shape, so each row is read as a 1-D signal of its %d columns in "
+        "order; a convolution only helps where neighbouring columns are related. For an ordinary table use "
+        "--arch mlp.",
+        data,
+        d.n_features,
+    )
+    return (1, int(d.n_features))
 
 
 def register(app: typer.Typer) -> None:
@@ -223,7 +240,7 @@ def register(app: typer.Typer) -> None:
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)
-            sp = advise(d, max_epochs=max_epochs, arch=arch)
+            sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=_row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
             store = storage or str(
@@ -326,7 +343,7 @@ def register(app: typer.Typer) -> None:
             d, _ = load_data(
                 data, target, read=read_options(sep, encoding, na_value, decimal, thousands), task=task
             )
-            sp = run_advise(d, arch=arch)
+            sp = run_advise(d, arch=arch, input_shape=_row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
         except HyperselectError as exc:

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from hyperselect._cli_options import (
+    BUILTIN_PREFIX,
     DecimalOption,
     EncodingOption,
     NaValueOption,
@@ -26,7 +27,6 @@ from hyperselect.errors import HyperselectError
 
 log = logging.getLogger(__name__)
 
-BUILTIN_PREFIX = "builtin:"
 
 
 def load_compare_data(
