@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -655,3 +656,22 @@ def test_an_ensemble_on_a_directed_graph_with_rarely_reached_sinks(tmp_path: Pat
     missing = next(u for u, e in zip(model.nodes_, embedded, strict=True) if not e)
     with pytest.raises(DataError, match="no walk reached it"):
         model.most_similar(missing, 3)
+
+
+def test_auto_effort_on_short_directed_walks_is_sized_by_their_length(tmp_path: Path) -> None:
+    """Walks on a prerequisite-like graph stop after a couple of nodes: the "auto" effort assumed 80 tokens a
+    walk and trained a few percent of its budget, so answers were noise at 0 % support."""
+    from hyperselect.data.graph import GraphDataWarning, read_edgelist
+
+    path = tmp_path / "prereq.tsv"
+    # 300 two-step chains: every walk ends at its third node
+    path.write_text("".join(f"a{i}\tb{i}\nb{i}\tc{i}\n" for i in range(300)), encoding="utf-8")
+    with pytest.warns(GraphDataWarning):
+        graph = read_edgelist(path, directed=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GraphDataWarning)
+        model = Node2Vec(dimensions=8, ensemble=1, random_state=0, workers=1).fit(graph)
+    assert model.effort_["mean_walk_length"] < 3
+    assert (model.effort_["num_walks"], model.effort_["epochs"]) == (20, 5)
+    long = Node2Vec(dimensions=8, ensemble=1, random_state=0, workers=1).fit(nx.karate_club_graph())
+    assert "mean_walk_length" not in long.effort_

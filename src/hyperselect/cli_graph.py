@@ -336,8 +336,11 @@ def _runs(model: Any) -> int:
 
 def _effort_line(model: Any) -> str:
     e = model.effort_
+    short = (
+        f", {e['mean_walk_length']:g} nodes a walk on average (dead ends)" if "mean_walk_length" in e else ""
+    )
     return (
-        f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} ({e['mode']} walks); "
+        f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} ({e['mode']} walks{short}); "
         f"walks {model.timings_['walks_s']:.1f}s, training {model.timings_['train_s']:.1f}s"
     )
 

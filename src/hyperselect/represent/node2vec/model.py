@@ -139,7 +139,7 @@ TWO_COLOURING = (
 )
 
 
-def auto_effort(n_nodes: int, walk_length: int) -> dict[str, int]:
+def auto_effort(n_nodes: int, walk_length: float) -> dict[str, int]:
     """Walks per node, epochs and ensemble size for a graph of ``n_nodes`` nodes.
 
     At least the paper's 10 walks and 1 epoch; on small graphs more walks (up to 20) and then more epochs (up
@@ -339,8 +339,9 @@ class Node2Vec:
         members, walk_s, train_s = [], 0.0, 0.0
         mode = "auto"
         task = None if bar is None else bar.add_task("node2vec walks + skip-gram", total=2 * len(seeds))
-        for seed in seeds:
-            wr = generate_walks(
+
+        def walk(seed: int) -> Any:
+            return generate_walks(
                 graph,
                 num_walks=effort["num_walks"],
                 walk_length=int(self.walk_length),
@@ -350,6 +351,29 @@ class Node2Vec:
                 random_state=seed,
                 workers=workers,
             )
+
+        walked: float | None = None  # the walks' mean length, where it fell short of walk_length
+        for i, seed in enumerate(seeds):
+            wr = walk(seed)
+            if i == 0 and graph.directed and len(wr.walks):
+                # walks on a directed graph stop at the first node without a way out: on a prerequisite graph
+                # after a few steps, not walk_length.  The "auto" effort counts on walk_length tokens per walk,
+                # so it would train a few percent of its budget (answers at 0 % support); size it by the
+                # length the walks really have
+                mean_length = float((wr.walks >= 0).sum()) / len(wr.walks)
+                if mean_length < 0.5 * int(self.walk_length):
+                    # and a short walk gives a token fewer context pairs than a long one: about L - 1 against
+                    # 2 x window, so the budget is counted in pairs' worth of tokens
+                    pairs = min(1.0, max(mean_length - 1.0, 0.1) / (2 * int(self.window)))
+                    again = auto_effort(graph.n_nodes, mean_length * pairs)
+                    before = effort["num_walks"]
+                    effort.update(
+                        {k: again[k] for k in ("num_walks", "epochs") if getattr(self, k) == "auto"}
+                    )
+                    walked = round(mean_length, 2)
+                    if effort["num_walks"] != before:
+                        walk_s += wr.seconds
+                        wr = walk(seed)
             mode = wr.mode
             if bar is not None:
                 bar.advance(task)
@@ -390,6 +414,8 @@ class Node2Vec:
                 stacklevel=2,
             )
         self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
+        if walked is not None:
+            self.effort_["mean_walk_length"] = walked
         self.timings_ = {"walks_s": walk_s, "train_s": train_s}
         logger.info("Node2Vec fitted: %s, walks %.2fs, training %.2fs", self.effort_, walk_s, train_s)
         return self
