@@ -141,3 +141,11 @@ def test_a_diverged_run_reports_no_metrics_and_saves_no_weights(tmp_path) -> Non
 def test_cli_a_hyperparameter_set_twice_is_refused():
     r = _train("iris", "--set", "lr=0.1", "--set", "lr=0.01")
     assert r.exit_code == 1 and "--set lr is given twice" in r.flat
+
+
+def test_a_diverged_regression_run_reports_no_metrics_rather_than_a_traceback() -> None:
+    """Regression scores went through scikit-learn's mean_squared_error, which refuses the NaN predictions of
+    a diverged network: a traceback where classification said "no metrics"."""
+    r = _train("diabetes", "--set", "lr=3", "--set", "optimizer=sgd", "--set", "max_epochs=10")
+    assert r.exit_code == 0, r.output
+    assert "Traceback" not in r.output and "no metrics: the run diverged" in r.flat

@@ -92,8 +92,9 @@ def split_metrics(
         yt = y.astype(np.float64) * scale + shift
         yp = pred.astype(np.float64).reshape(yt.shape) * scale + shift
         out["r2"] = _safe(skm.r2_score, yt, yp)
-        out["rmse"] = math.sqrt(skm.mean_squared_error(yt, yp))
-        out["mae"] = skm.mean_absolute_error(yt, yp)
+        # a diverged network predicts NaN, which scikit-learn refuses: NaN scores (train_and_evaluate says why)
+        out["rmse"] = math.sqrt(_safe(skm.mean_squared_error, yt, yp))
+        out["mae"] = _safe(skm.mean_absolute_error, yt, yp)
     return {f"{prefix}{k}": float(v) for k, v in out.items()}
 
 
