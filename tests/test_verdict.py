@@ -529,3 +529,24 @@ def test_compare_runs_with_the_largest_seed_it_accepts() -> None:
         n_repeats=1,
     )
     assert v.recommendation in ("network", "baseline", "no_significant_difference")
+
+
+def test_compare_on_a_split_too_small_for_a_curve_of_several_points() -> None:
+    """20 training rows and 10 classes: every share rounds up to the 20-row minimum, two points of one size
+    made the last gain divide by log2(1) (ZeroDivisionError after all the tuning)."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.evaluate.verdict import LearningCurve
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(10), 3)
+    X = rng.normal(size=(30, 4)) + y[:, None]
+    data = prepare_arrays(X, y, task="multiclass", random_state=0, name="tiny")
+    v = compare(
+        data, n_trials=2, baseline_trials=2, max_epochs=2, baselines=("knn",), n_splits=2, n_repeats=2
+    )
+    curve = v.learning_curve
+    assert curve is not None and len(set(curve.n_rows)) == len(curve.n_rows)
+    assert all(0 < f <= 1 for f in curve.fractions) and curve.n_rows[-1] == len(data.y_train)
+    assert math.isnan(
+        LearningCurve([0.5, 1.0], [20, 20], [0.1, 0.2], [0.1, 0.1], "test")._last_gain([0.1, 0.2])
+    )

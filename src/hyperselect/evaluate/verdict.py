@@ -123,7 +123,7 @@ class LearningCurve:
     evaluated_on: str  # "test" or "valid"
 
     def _last_gain(self, scores: list[float]) -> float:
-        if len(scores) < 2:
+        if len(scores) < 2 or self.n_rows[-1] <= self.n_rows[-2]:
             return math.nan
         return (scores[-1] - scores[-2]) / math.log2(self.n_rows[-1] / self.n_rows[-2])
 
@@ -860,7 +860,9 @@ def _learning_curve(
     rows, net_s, base_s = [], [], []
     kept: list[float] = []
     for f in fractions:
-        k = max(min_rows, round(f * n))
+        k = min(n, max(min_rows, round(f * n)))
+        if rows and k <= rows[-1]:
+            continue  # a tiny split: this share gives no more rows than the last point (no doubling to measure)
         if k >= n:
             # the full-data fits were made above; reuse them instead of training the same models again
             net_model, base_est, k = net_full, base_full, n
@@ -890,7 +892,7 @@ def _learning_curve(
                 )
                 continue
         rows.append(k)
-        kept.append(f)
+        kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
         net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task)))
         base_s.append(score(task, y_eval, bl.predict(base_est, X_eval)))
     return LearningCurve(kept, rows, net_s, base_s, evaluated_on)
