@@ -406,3 +406,40 @@ def test_iso_dates_and_plain_text_are_not_warned_about(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         prepare_tabular(tmp_path / "t.csv", "y")
+
+
+@pytest.mark.parametrize("bad", ["2024-02-30", "unknown"])
+def test_an_iso_date_column_with_a_cell_that_is_no_date_names_the_cell(tmp_path: Path, bad: str) -> None:
+    """One bad cell made the column 50 one-hot categories, and the warning blamed a valid ISO date as "a
+    spelling other than ISO 8601" with a US-format hint; now the cell and its line are named."""
+    n = 40
+    dates = [f"2024-03-{1 + i % 28:02d}" for i in range(n)]
+    dates[7] = bad
+    frame = pd.DataFrame({"when": dates, "x": np.arange(n) % 7, "y": [0, 1] * (n // 2)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match=rf"'when' holds ISO dates in 39 of 40 .*'{bad}' at line 9"):
+        prepare_tabular(tmp_path / "d.csv", "y")
+
+
+@pytest.mark.parametrize(
+    ("values", "what"),
+    [(["45%", "12%", "7%"], "numbers with a unit"), (["20.3 °C", "18 °C"], "numbers with a unit")],
+)
+def test_numbers_with_a_unit_are_warned_about(tmp_path: Path, values: list[str], what: str) -> None:
+    n = 60
+    frame = pd.DataFrame(
+        {"m": [values[i % len(values)] for i in range(n)], "x": np.arange(n) % 5, "y": [0, 1] * (n // 2)}
+    )
+    frame.to_csv(tmp_path / "u.csv", index=False)
+    with pytest.warns(DataWarning, match=rf"'m' looks like {what}"):
+        prepare_tabular(tmp_path / "u.csv", "y")
+
+
+def test_a_european_date_column_gets_a_european_format_hint(tmp_path: Path) -> None:
+    n = 60
+    frame = pd.DataFrame(
+        {"d": [f"{1 + i % 28:02d}.03.2021" for i in range(n)], "y": [0, 1] * (n // 2), "x": np.arange(n) % 3}
+    )
+    frame.to_csv(tmp_path / "e.csv", index=False)
+    with pytest.warns(DataWarning, match=r"format='%d\.%m\.%Y'"):
+        prepare_tabular(tmp_path / "e.csv", "y")

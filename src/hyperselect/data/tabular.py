@@ -1120,20 +1120,53 @@ _CURRENCY = re.compile(
 )
 
 
+#: Numbers with a unit after them: 45%, 20.3 °C, 12 kg.
+_WITH_UNIT = re.compile(r"^[-+]?\d[\d.,']*\s*(?:%|‰|°\s?[CF]|°|kg|g|mg|km|m|cm|mm|ms|s|h|min|kWh|W|V|Hz)$")
+
+
+def _where(col: pd.Series, value: Any, frame: _Frame) -> str:
+    """`` at line 7`` of the first row of ``col`` holding ``value`` (empty where no line can be named)."""
+    label = col.index[col.astype(str) == value][0]
+    try:
+        loc = frame.df.index.get_loc(label)
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return f" at {frame.where(loc)}" if isinstance(loc, int) else ""  # (a duplicated index: no line)
+
+
 def _warn_unread_forms(col: pd.Series, name: str, frame: _Frame) -> None:
-    """Warn about a text column that is really dates in a non-ISO spelling or amounts with a currency sign:
-    silently it becomes one category per value (or is dropped as an identifier), while the user meant a time or
-    a number."""
+    """A text column that is really dates, amounts or measurements.  Dates in ISO 8601 but for a few cells are
+    refused, naming the first cell that is no date (as numbers with stray tokens are); dates in another
+    spelling, amounts with a currency sign and numbers with a unit are warned about: silently each becomes
+    one category per value (or is dropped as an identifier), while the user meant a time or a number."""
     present = col.dropna()
     if len(present) < 2:
         return
-    values = pd.unique(present.to_numpy(dtype=object))[:2000]
+    values = [v for v in pd.unique(present.to_numpy(dtype=object))[:2000] if isinstance(v, str)]
+    if not values:
+        return
+    iso = [v for v in values if _ISO_DATE.match(v.strip())]
+    bad = present.iloc[:0]
+    if len(iso) >= 0.9 * len(values):  # (ISO-shaped cells can be no date too: 2024-02-30)
+        bad = present[_iso_seconds(present.astype(str)).isna().to_numpy()]
+    if len(bad):
+        first = str(bad.iloc[0])
+        raise DataError(
+            f"'{frame.source}': feature column {name!r} holds ISO dates in {len(present) - len(bad)} of "
+            f"{len(present)} non-missing rows, but also {len(bad)} other value(s), e.g. {_clip(first)!r}"
+            f"{_where(present, first, frame)}; expected dates such as {iso[0]!r} (read as time). Correct "
+            "or empty those cells (an empty cell is missing and imputed)."
+        )
+    others = [v for v in values if not _ISO_DATE.match(v.strip())]
+    dotted = any("." in v for v in others[:50])
+    example = "%d.%m.%Y" if dotted else "%m/%d/%Y"  # 05.03.2021 is European; 03/05/2021 either
     for pattern, what, fix in (
         (
             _OTHER_DATE,
             "dates in a spelling other than ISO 8601",
             "only ISO dates (2021-03-05) are read as time, since 03/05/2021 could be March or May; convert the "
-            "column (e.g. pandas.to_datetime(col, format='%m/%d/%Y').dt.strftime('%Y-%m-%d')) to use it as time",
+            f"column (e.g. pandas.to_datetime(col, format='{example}').dt.strftime('%Y-%m-%d'), with the "
+            "order your file uses) to use it as time",
         ),
         (
             _CURRENCY,
@@ -1141,20 +1174,20 @@ def _warn_unread_forms(col: pd.Series, name: str, frame: _Frame) -> None:
             "strip the sign (and give the thousands separator, --thousands / thousands=, where there is one) to "
             "read them as numbers",
         ),
+        (
+            _WITH_UNIT,
+            "numbers with a unit",
+            "strip the unit (and name it in the column's header) to read them as numbers",
+        ),
     ):
-        hits = [v for v in values if isinstance(v, str) and pattern.match(v.strip())]
-        if len(hits) < 0.9 * len(values):
+        hits = [v for v in others if pattern.match(v.strip())]
+        if not others or len(hits) < 0.9 * len(values):
             continue
         first = hits[0]
-        label = present.index[present.astype(str) == first][0]
-        try:
-            loc = frame.df.index.get_loc(label)
-        except (KeyError, TypeError, ValueError):
-            loc = None
-        where = f" at {frame.where(loc)}" if isinstance(loc, int) else ""  # (a duplicated index: no line)
         warnings.warn(
-            f"'{frame.source}': feature column {name!r} looks like {what} ({first!r}{where}); it is read as "
-            f"text, one category per value (or dropped as an identifier where every value differs): {fix}.",
+            f"'{frame.source}': feature column {name!r} looks like {what} ({first!r}"
+            f"{_where(present, first, frame)}); it is read as text, one category per value (or dropped as an "
+            f"identifier where every value differs): {fix}.",
             DataWarning,
             stacklevel=5,
         )
