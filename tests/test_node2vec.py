@@ -675,3 +675,16 @@ def test_auto_effort_on_short_directed_walks_is_sized_by_their_length(tmp_path: 
     assert (model.effort_["num_walks"], model.effort_["epochs"]) == (20, 5)
     long = Node2Vec(dimensions=8, ensemble=1, random_state=0, workers=1).fit(nx.karate_club_graph())
     assert "mean_walk_length" not in long.effort_
+
+
+def test_word2vec_save_says_the_sides_are_not_kept(tmp_path: Path) -> None:
+    from hyperselect.data.graph import GraphDataWarning
+
+    davis = nx.davis_southern_women_graph()
+    graph = from_networkx(nx.relabel_nodes(davis, {u: str(u).replace(" ", "_") for u in davis}))
+    model = Node2Vec(dimensions=8, num_walks=5, epochs=1, ensemble=1, random_state=0, workers=1).fit(graph)
+    with pytest.warns(GraphDataWarning, match="the graph's two sides are not kept"):
+        model.save(tmp_path / "d.txt", format="word2vec")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", GraphDataWarning)
+        model.save(tmp_path / "d")  # npy keeps them

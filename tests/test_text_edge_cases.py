@@ -520,3 +520,12 @@ def test_a_delimiter_ending_every_line_does_not_shift_the_columns(tmp_path: Path
     data = load_text(path, "text", "label")
     assert list(data.texts) == ["the match was won", "the vote was lost"]
     assert list(data.labels) == ["sport", "politics"]
+
+
+def test_labels_differing_only_in_case_are_warned_about() -> None:
+    from hyperselect.data.tabular import DataWarning
+    from hyperselect.data.text import prepare_text
+
+    texts = [f"text {i}" for i in range(8)]
+    with pytest.warns(DataWarning, match=r"differ only in upper/lower case.*'sport' / 'Sport'"):
+        prepare_text(texts, ["sport", "Sport", "politics", "sport", "politics", "sport", "politics", "sport"])

@@ -22,7 +22,7 @@ import pandas as pd
 
 from hyperselect._validation import Interval, NoneOr, check_params
 from hyperselect.data.splits import SPLIT_CONSTRAINTS, SplitWarning
-from hyperselect.data.tabular import NA_TOKENS
+from hyperselect.data.tabular import NA_TOKENS, DataWarning
 from hyperselect.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -463,6 +463,18 @@ def prepare_text(
     n_read = len(t)
     if n_read == 0:
         raise DataError(f"{source}: no rows.")
+    spellings: dict[str, list[str]] = {}
+    for u in pd.unique(lab[lab != ""].to_numpy(dtype=object)):
+        spellings.setdefault(str(u).casefold(), []).append(str(u))
+    clashes = [v for v in spellings.values() if len(v) > 1]
+    if clashes:  # 'sport' and 'Sport' would be two classes without a word, as for a table's target
+        shown = "; ".join(" / ".join(repr(x) for x in v) for v in clashes[:5])
+        warnings.warn(
+            f"{source}: labels that differ only in upper/lower case are read as different classes: {shown}. If "
+            "they mean the same class, write them alike.",
+            DataWarning,
+            stacklevel=2,
+        )
     notes: list[str] = []
     keep = np.ones(n_read, dtype=bool)
 

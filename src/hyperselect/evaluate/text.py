@@ -787,8 +787,9 @@ def evaluate_text(
                 parts = tfidf_on_train()
                 if min(parts[0].shape) < 2:  # SVD needs two columns and two rows to keep one component
                     warnings.warn(
-                        f"{MODELS['combo_net']} compresses the TF-IDF columns, and the training texts give "
-                        f"{parts[0].shape[1]} (of {parts[0].shape[0]} rows); it is skipped.",
+                        f"{MODELS['combo_net']} compresses the TF-IDF columns with an SVD, which needs at least "
+                        f"two columns and two rows; the training texts give {parts[0].shape[1]} column(s) over "
+                        f"{parts[0].shape[0]} row(s), so it is skipped.",
                         UserWarning,
                         stacklevel=2,
                     )

@@ -857,7 +857,9 @@ def _learning_curve(
 ) -> LearningCurve:
     n = len(data.y_train)
     min_rows = 2 * (n_classes or 1)
-    rows, net_s, base_s = [], [], []
+    rows: list[int] = []
+    net_s: list[float] = []
+    base_s: list[float] = []
     kept: list[float] = []
     for f in fractions:
         k = min(n, max(min_rows, round(f * n)))

@@ -1111,12 +1111,17 @@ def _check_constant_prediction(
         classes = getattr(data, "classes", None)
         only = np.asarray(classes)[int(pred[0])].item() if classes is not None else int(pred[0])
         share = float(np.mean(truth == pred[0]))
+        why = (
+            "The search ranks configurations by accuracy, which a constant prediction maximises on an "
+            "imbalanced target; judge this model by its balanced accuracy, and balance the classes (more rows "
+            "of the rare ones) before tuning again."
+            if share >= 0.7
+            else "It has learned nothing that tells the classes apart: give the search more trials or epochs, "
+            "or check that the features carry the target."
+        )
         warnings.warn(
-            f"The tuned network predicts {only!r} for every one of the {len(pred)} test rows: its accuracy "
-            f"{share:.3f} is that class's share, its balanced accuracy {balanced:.3f}. The search ranks "
-            "configurations by accuracy, which a constant prediction maximises on an imbalanced target; judge "
-            "this model by its balanced accuracy, and balance the classes (more rows of the rare one) before "
-            "tuning again.",
+            f"The tuned network (refit on train+valid) predicts {only!r} for every one of the {len(pred)} test "
+            f"rows: its accuracy {share:.3f} is that class's share, its balanced accuracy {balanced:.3f}. {why}",
             UserWarning,
             stacklevel=4,
         )

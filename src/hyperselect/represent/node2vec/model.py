@@ -772,6 +772,14 @@ class Node2Vec:
         target = Path(path)
         if format == "word2vec":
             check_word2vec_ids(self.nodes_)
+            if self.sides()[0] is not None:
+                warnings.warn(
+                    "The word2vec format holds the vectors alone: the graph's two sides are not kept, so a "
+                    "model loaded from it answers across sides (people with items). Save with format='npy' "
+                    "(--format npy) to keep them.",
+                    GraphDataWarning,
+                    stacklevel=2,
+                )
             rows = [f"{int(self.embedded_.sum())} {self.embeddings_.shape[1]}"]
             for u, vec, ok in zip(self.nodes_, self.embeddings_, self.embedded_, strict=True):
                 if ok:
