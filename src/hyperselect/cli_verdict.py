@@ -28,7 +28,6 @@ from hyperselect.errors import HyperselectError
 log = logging.getLogger(__name__)
 
 
-
 def load_compare_data(
     data: str,
     target: str | None,
