@@ -701,6 +701,10 @@ def test_parse_duration() -> None:
         parse_duration("0s")
     assert math.isclose(parse_duration("1.5m") or 0, 90.0)
     assert np.isfinite(parse_duration("2h") or math.nan)
+    # 1h30 read as 1 h 0 min 30 s without a word; 1m30 is plainly 90 s
+    with pytest.raises(ConfigError, match=r"'1h30'.*write e\.g\. 1h30m or 1h30s"):
+        parse_duration("1h30")
+    assert parse_duration("1m30") == 90 and parse_duration("1h30s") == 3630
 
 
 def test_parse_fractions() -> None:

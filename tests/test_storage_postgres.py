@@ -200,3 +200,18 @@ def test_the_url_tune_was_given_opens_in_optuna_and_optuna_dashboard(pg_url: str
     )
     loaded = dashboard.get_storage(pg_url)
     assert name in [s.study_name for s in loaded.get_all_studies()]
+
+
+def test_a_trial_has_a_heartbeat_from_the_moment_it_is_asked(pg_url: str) -> None:
+    """A process killed between asking its batch and training it left trials RUNNING without a heartbeat row,
+    which Optuna never judges stale: every other worker then waited on them for ever."""
+    from hyperselect.data import load_builtin
+    from hyperselect.search import study as study_mod
+
+    data = load_builtin("iris", random_state=0)
+    name = f"beat-{uuid.uuid4().hex[:8]}"
+    study, settings = create_study(data, storage=pg_url, study_name=name, n_trials=4, heartbeat_interval=2)
+    batch = study_mod._ask_batch(study, settings, 2, 4, "gone:1", study_mod.SearchStats())
+    backend = study._storage._backend  # type: ignore[attr-defined]
+    time.sleep(11)  # past the 10 s grace floor, with no beat after the ask (the process "died")
+    assert {t._trial_id for t, _ in batch} <= set(backend._get_stale_trial_ids(study._study_id))

@@ -43,6 +43,11 @@ def parse_duration(text: str | None) -> float | None:
     m = _DURATION.match(text)
     if not m or not any(m.groups()):
         raise ConfigError(f"Cannot read the duration {text!r}; expected e.g. 90, 90s, 10m or 1h30m.")
+    if re.search(r"h\s*\d+(?:\.\d*)?$", text.strip()):  # 1h30: minutes or seconds? (1m30 is plainly 90 s)
+        raise ConfigError(
+            f"Cannot read the duration {text!r}: the number after the last unit has none; write e.g. "
+            f"{text.strip()}m or {text.strip()}s."
+        )
     h, mi, s = (float(g) if g else 0.0 for g in m.groups())
     total = 3600 * h + 60 * mi + s
     if total <= 0:

@@ -870,6 +870,9 @@ def _ask_batch(
         trial.set_user_attr("worker", wid)
         if beat:  # what this worker beats at: the others judge its trials stale by it (_fail_stale_trials)
             trial.set_user_attr("heartbeat_interval", beat)
+            # a first beat now: a trial with none is never judged stale, so one asked by a process that died
+            # before its batch began training stayed RUNNING for ever, and every other worker waited on it
+            store.record_heartbeat(trial._trial_id)
         stats.asked += 1
         frozen = study._storage.get_trial(trial._trial_id)
         # its rank among the claimed slots is at most its slot + 1 (slots are trial numbers): count only near
