@@ -296,3 +296,14 @@ def test_a_one_column_edge_list_with_semicolons_names_the_separator(tmp_path: Pa
     path.write_text("u1;i1\nu1;i2\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"found 1: 'u1;i1'\. The line holds ';'.*delimiter=';' \(--sep ';'"):
         read_edgelist(path)
+
+
+def test_weights_whose_sum_overflows_are_refused(tmp_path: Path) -> None:
+    """Each weight passed "finite > 0", but their sums overflowed: a NumPy overflow warning and walk
+    probabilities silently wrong (a barely reachable node came back 0.97 similar)."""
+    from hyperselect.data.graph import read_edgelist
+
+    path = tmp_path / "big.tsv"
+    path.write_text("a\tb\t1e308\nb\tc\t1e308\nc\ta\t1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"big.tsv: the edge weights add up to more than the largest float"):
+        read_edgelist(path)

@@ -246,6 +246,17 @@ def from_edges(
     dst = np.asarray(dst, dtype=np.int64)
     w: np.ndarray = np.ones(len(src)) if weights is None else np.asarray(weights, dtype=np.float64)
     report: dict[str, Any] = {}
+    if weights is not None and len(w):
+        with np.errstate(over="ignore"):
+            total = float(np.sum(w))
+        if not math.isfinite(total):
+            # the walks sum a node's weights (and duplicates are summed): past the float range every such sum
+            # is inf, and the walk probabilities silently wrong
+            raise DataError(
+                f"{source}: the edge weights add up to more than the largest float (the largest is "
+                f"{float(np.max(w)):.3g}); only their ratios matter to the walks, so divide them all by a "
+                "common factor (e.g. the largest)."
+            )
 
     key = src * n + dst
     uniq, inverse = np.unique(key, return_inverse=True)
