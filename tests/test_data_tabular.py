@@ -348,3 +348,14 @@ def test_no_stray_warnings_on_clean_data(tiny_classification_csv: Path) -> None:
         warnings.simplefilter("error")
         prepare_tabular(tiny_classification_csv, "target")
         load_builtin("iris")
+
+
+def test_a_class_too_rare_to_stratify_stays_in_training_and_the_rest_is_stratified() -> None:
+    """One single-row class switched stratification off for the whole table: the big classes came out at
+    77 % / 75 % / 61 % in training and the rare row could land in the test split."""
+    y = np.array([0] * 40 + [1] * 40 + [2] * 20 + [3])
+    with pytest.warns(SplitWarning, match=r"kept in training; the other classes are split in proportion"):
+        train, valid, test = make_splits(y, valid_size=0.2, test_size=0.2, random_state=0, stratify=True)
+    assert 100 in train and len(train) + len(valid) + len(test) == 101
+    for c, n in ((0, 40), (1, 40), (2, 20)):
+        assert abs(np.sum(y[train] == c) / n - len(train[y[train] != 3]) / 100) < 0.06

@@ -101,6 +101,25 @@ def make_splits(
             if rare:
                 shown = ", ".join(rare[:10]) + (f", ... ({len(rare)} in all)" if len(rare) > 10 else "")
                 reason = f"each class needs a row in each of the {n_parts} splits; too few rows: {shown}"
+                # the rare classes' rows go to training (where a model can learn them at all), and the other
+                # classes keep their proportions in every split, as `text` does
+                common = np.isin(labels, values[counts >= n_parts])
+                if common.any():
+                    try:
+                        tr, va, te = _split(all_idx[common], labels[common], n_valid, n_test, random_state)
+                    except ValueError:
+                        pass
+                    else:
+                        message = (
+                            f"Cannot stratify the train/valid/test split: the smallest class "
+                            f"{names[smallest]!r} has {counts[smallest]} row(s) among {len(values)} classes and "
+                            f"{n_rows} rows ({reason}). The rare classes' {int((~common).sum())} row(s) are kept "
+                            "in training; the other classes are split in proportion."
+                        )
+                        warnings.warn(message, SplitWarning, stacklevel=2)
+                        logger.warning(message)
+                        train = np.sort(np.concatenate([tr, all_idx[~common]])).astype(np.int64)
+                        return train, va, te
             elif cut:
                 reason = f"the {cut[0][0]} split has {cut[0][1]} row(s), fewer than the {len(values)} classes"
             else:
