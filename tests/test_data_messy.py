@@ -443,3 +443,14 @@ def test_a_european_date_column_gets_a_european_format_hint(tmp_path: Path) -> N
     frame.to_csv(tmp_path / "e.csv", index=False)
     with pytest.warns(DataWarning, match=r"format='%d\.%m\.%Y'"):
         prepare_tabular(tmp_path / "e.csv", "y")
+
+
+def test_a_few_bad_rows_among_many_repeated_iso_dates_are_refused(tmp_path: Path) -> None:
+    """The 90 % counted distinct values: 199 rows of 3 dates and one 'unknown' passed as categories (review)."""
+    n = 200
+    dates = ["2024-01-01", "2024-01-02", "2024-01-03"] * 67
+    dates = [*dates[: n - 1], "unknown"]
+    frame = pd.DataFrame({"when": dates, "x": np.arange(n) % 7, "y": [0, 1] * (n // 2)})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    with pytest.raises(DataError, match=r"'when' holds ISO dates in 199 of 200 .*'unknown' at line 201"):
+        prepare_tabular(tmp_path / "d.csv", "y")

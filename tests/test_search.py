@@ -963,3 +963,24 @@ def test_a_refit_network_that_predicts_one_class_is_warned_about() -> None:
         logits = torch.tensor([[-3.0]] * 28 + [[3.0], [3.0]])
         _check_constant_prediction(None, logits, Data(), Task.BINARY, metrics)
     assert 0.5 < metrics["test_balanced_accuracy"] <= 1.0
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
+def test_a_trial_that_never_got_a_heartbeat_is_failed_and_requeued(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A process killed (or cut off from its database) between asking a trial and its first beat left it
+    RUNNING for ever: Optuna judges only trials with a heartbeat row, and every other worker waited on it."""
+    from hyperselect.search import study as study_mod
+
+    url = f"sqlite:///{tmp_path / 'hb.db'}"
+    data = load_builtin_iris()
+    study, settings = create_study(data, storage=url, study_name="s", n_trials=2, heartbeat_interval=2)
+    orphan = study.ask()  # asked, never beaten (its process "died")
+    settings.space.suggest(orphan)
+    study_mod._fail_stale_trials(study)
+    assert study._storage.get_trial(orphan._trial_id).state is TrialState.RUNNING  # too recent to judge
+    real = time.time
+    monkeypatch.setattr(study_mod.time, "time", lambda: real() + 3600)
+    study_mod._fail_stale_trials(study)
+    assert study._storage.get_trial(orphan._trial_id).state is TrialState.FAIL
+    retry = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == orphan.number]
+    assert len(retry) == 1 and retry[0].state is TrialState.WAITING

@@ -563,3 +563,19 @@ def test_the_report_averages_over_the_same_classes_as_the_macro_f1() -> None:
     assert (
         r.report["macro avg"]["f1-score"] == pytest.approx(r.macro_f1) and r.report["rare"]["f1-score"] == 0
     )
+
+
+def test_the_text_verdict_does_not_claim_what_it_did_not_test() -> None:
+    """Logistic regression on the embeddings, neither significantly below the network nor above the classic:
+    the verdict said "both beat the classic" and recommended it, untested (review)."""
+    from hyperselect.evaluate.text import _verdict
+
+    y = np.ones(200, dtype=np.int64)
+    reports = {
+        "nb": _fake_report("nb", np.arange(200) < 120),
+        "emb_net": _fake_report("emb_net", np.arange(200) < 130),
+        "emb_lr": _fake_report("emb_lr", np.arange(200) < 125),
+    }
+    sentence, details = _verdict(reports, y)
+    assert details["recommendation"] == "network" and details["best_classic"] == "nb"
+    assert "more test rows would tell" in sentence and "both beat" not in sentence

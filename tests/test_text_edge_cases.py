@@ -529,3 +529,21 @@ def test_labels_differing_only_in_case_are_warned_about() -> None:
     texts = [f"text {i}" for i in range(8)]
     with pytest.warns(DataWarning, match=r"differ only in upper/lower case.*'sport' / 'Sport'"):
         prepare_text(texts, ["sport", "Sport", "politics", "sport", "politics", "sport", "politics", "sport"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("cr.csv", "text,label\rhello world,a\rbye now,b\r"),
+        ("blank.csv", "\ntext,label\nhello world,a\nbye now,b\n"),
+    ],
+)
+def test_the_extra_field_check_reads_what_pandas_reads(tmp_path: Path, name: str, content: str) -> None:
+    """CR-only line ends crashed the check with csv.Error; a blank first line was "2 fields where the header has
+    0" (review)."""
+    from hyperselect.data.text import load_text
+
+    path = tmp_path / name
+    path.write_bytes(content.encode("utf-8"))
+    data = load_text(path, "text", "label")
+    assert list(data.texts) == ["hello world", "bye now"] and list(data.labels) == ["a", "b"]

@@ -1147,7 +1147,8 @@ def _warn_unread_forms(col: pd.Series, name: str, frame: _Frame) -> None:
         return
     iso = [v for v in values if _ISO_DATE.match(v.strip())]
     bad = present.iloc[:0]
-    if len(iso) >= 0.9 * len(values):  # (ISO-shaped cells can be no date too: 2024-02-30)
+    iso_rows = int(present.astype(str).str.strip().str.match(_ISO_DATE).sum())
+    if iso and iso_rows >= 0.9 * len(present):  # rows, not distinct values (ISO-shaped cells can be no date)
         bad = present[_iso_seconds(present.astype(str)).isna().to_numpy()]
     if len(bad):
         first = str(bad.iloc[0])
@@ -1612,6 +1613,8 @@ def _column_as(kind: str, col: pd.Series, name: str, frame: _Frame, text: bool) 
             _refuse(kind, col, name, frame, bad)
         return seconds
     # number / boolean
+    if na.all():  # nothing given in this column (all None/NaN, any dtype): missing, imputed as in training
+        return np.full(len(values), np.nan)
     if text or (present_str and not na.all()):
         converted = _convert_column(["" if m else str(v) for v, m in zip(values, na, strict=True)], options)
     else:

@@ -323,17 +323,23 @@ def _rows(positions: np.ndarray, n: int = 5) -> str:
 
 def _check_extra_fields(text: str, sep: str, shown: str) -> None:
     """Refuse a row with more fields than the header unless the extra ones are empty (a delimiter ending every
-    line): an unquoted delimiter inside a text would otherwise shift that row's label into another column."""
+    line): an unquoted delimiter inside a text would otherwise shift that row's label into another column.
+    Only for a one-character delimiter; what the csv module cannot read, pandas reads (or reports) below."""
     import csv
 
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    header = next(reader, [])
-    for row in reader:
-        if len(row) > len(header) and any(f.strip() for f in row[len(header) :]):
-            raise DataError(
-                f"{shown}:{reader.line_num}: {len(row)} fields where the header has {len(header)}; a text holding "
-                f"the delimiter {sep!r} must be in double quotes."
-            )
+    if not isinstance(sep, str) or len(sep) != 1:
+        return
+    try:
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+        header = next((r for r in reader if any(f.strip() for f in r)), [])
+        for row in reader:
+            if len(row) > len(header) and any(f.strip() for f in row[len(header) :]):
+                raise DataError(
+                    f"{shown}:{reader.line_num}: {len(row)} fields where the header has {len(header)}; a text "
+                    f"holding the delimiter {sep!r} must be in double quotes."
+                )
+    except csv.Error:
+        return
 
 
 def load_text(

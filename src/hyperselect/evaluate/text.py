@@ -913,12 +913,14 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
         # embeddings is the cheaper way to have it, and the network must beat that too
         p_lin = mcnemar_p(bn.predictions == y_test, lin.predictions == y_test)
         diff_lin = bn.accuracy - lin.accuracy
-        if not (p_lin < ALPHA and diff_lin > 0):
+        p_lc = mcnemar_p(lin.predictions == y_test, bc.predictions == y_test)
+        lin_beats_classic = p_lc < ALPHA and lin.accuracy > bc.accuracy
+        if not (p_lin < ALPHA and diff_lin > 0) and lin_beats_classic:
             text = (
-                f"The embeddings are worth it, a network on them is not: {lin.name} {lin.accuracy:.3f} does as "
-                f"well as the network {bn.name} {bn.accuracy:.3f} ({diff_lin:+.3f}; McNemar p={p_lin:.3g}, "
-                f"n={len(y_test)}), so prefer the linear model; both beat the classic {bc.name} "
-                f"{bc.accuracy:.3f} (network {diff:+.3f}, McNemar p={p:.3g})."
+                f"The embeddings are worth it, a network on them is not: {lin.name} {lin.accuracy:.3f} is not "
+                f"significantly worse than the network {bn.name} {bn.accuracy:.3f} ({diff_lin:+.3f}; McNemar "
+                f"p={p_lin:.3g}, n={len(y_test)}), and both beat the classic {bc.name} {bc.accuracy:.3f} "
+                f"significantly (McNemar p={p_lc:.3g} and p={p:.3g}), so prefer the linear model."
             )
             details.update(
                 recommendation="no_significant_difference",
@@ -926,5 +928,10 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
                 accuracy_difference=diff_lin,
                 mcnemar_p=p_lin,
                 classic_comparison={"best_classic": bc.key, "accuracy_difference": diff, "mcnemar_p": p},
+            )
+        elif not (p_lin < ALPHA and diff_lin > 0):
+            text += (
+                f" {lin.name} ({lin.accuracy:.3f}) is not significantly worse than the network (McNemar "
+                f"p={p_lin:.3g}) nor better than the classic (p={p_lc:.3g}): more test rows would tell."
             )
     return text, details

@@ -15,6 +15,7 @@ finished slots, each finished once.
 from __future__ import annotations
 
 import bisect
+import copy
 import hashlib
 import logging
 import math
@@ -362,6 +363,48 @@ def _fail_stale_trials(study: optuna.Study) -> None:
         optuna.storages.fail_stale_trials(study)
     finally:
         storage.grace_period = own
+    _fail_unbeaten_trials(study, storage, running, grace)
+
+
+def _fail_unbeaten_trials(study: optuna.Study, storage: Any, running: list[Any], grace: float) -> None:
+    """Fail (and re-queue) RUNNING trials that never got a heartbeat and started long ago.  Optuna judges only
+    trials with a heartbeat row; one asked by a process that died (or lost its database) before its first beat
+    stayed RUNNING for ever, and every other worker waited on it.  "Long ago" is three grace periods and a
+    minute, on this machine's clock (a trial's start is its asker's clock: the margin covers skew)."""
+    late = time.time() - (3 * grace + 60)
+    old = [t for t in running if t.datetime_start is not None and t.datetime_start.timestamp() < late]
+    if not old:
+        return
+    try:  # Optuna's private tables: where they differ, the heartbeat of a later version may cover this
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+
+        with _create_scoped_session(storage.scoped_session) as session:
+            beaten = {
+                row.trial_id
+                for row in session.query(models.TrialHeartbeatModel.trial_id).filter(
+                    models.TrialHeartbeatModel.trial_id.in_([t._trial_id for t in old])
+                )
+            }
+    except Exception as exc:  # a best effort on top of Optuna's own check
+        log.debug("cannot look up heartbeats: %s", exc)
+        return
+    callback = storage.get_heartbeat_stale_trial_callback()
+    for t in old:
+        if t._trial_id in beaten:
+            continue
+        try:
+            if not storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL):
+                continue
+        except optuna.exceptions.UpdateFinishedTrialError:
+            continue
+        log.warning(
+            "trial %d never got a heartbeat since it was asked at %s: failed and re-queued",
+            t.number,
+            t.datetime_start,
+        )
+        if callback is not None:
+            callback(study, copy.deepcopy(storage.get_trial(t._trial_id)))
 
 
 @contextmanager
@@ -867,12 +910,14 @@ def _ask_batch(
                 "ignore"
             )  # "heartbeat is supposed to be used with optimize": we beat ourselves
             trial = study.ask()
+        if beat:
+            # a first beat at once: Optuna judges only trials with a heartbeat, so one asked by a process that
+            # died before its batch began training stayed RUNNING for ever (_fail_unbeaten_trials covers the
+            # moment between the ask and this beat)
+            store.record_heartbeat(trial._trial_id)
         trial.set_user_attr("worker", wid)
         if beat:  # what this worker beats at: the others judge its trials stale by it (_fail_stale_trials)
             trial.set_user_attr("heartbeat_interval", beat)
-            # a first beat now: a trial with none is never judged stale, so one asked by a process that died
-            # before its batch began training stayed RUNNING for ever, and every other worker waited on it
-            store.record_heartbeat(trial._trial_id)
         stats.asked += 1
         frozen = study._storage.get_trial(trial._trial_id)
         # its rank among the claimed slots is at most its slot + 1 (slots are trial numbers): count only near
