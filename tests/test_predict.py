@@ -450,3 +450,21 @@ def test_new_rows_are_read_exactly_as_the_training_rows(tmp_path: Path, fmt: str
     with np.errstate(all="ignore"):
         expected = np.asarray(data.preprocessor.transform(X), dtype=np.float64).astype(np.float32)
     np.testing.assert_array_equal(got, expected)
+
+
+def test_a_column_given_entirely_empty_in_a_dataframe_is_imputed(saved: Path) -> None:
+    """A DataFrame (or Parquet) number or true/false column of None alone was refused with "NoneType values
+    ... (0 of 0)" while telling to leave them empty (review)."""
+    import pandas as pd
+
+    model = load_model(saved)
+    frame = pd.DataFrame(
+        {
+            "age": [None, None],
+            "income": [1.5, 2.5],
+            "color": ["red", "blue"],
+            "joined": ["2024-01-01", "2024-02-01"],
+            "member": [None, None],
+        }
+    )
+    assert len(model.predict(frame)) == 2
