@@ -468,3 +468,21 @@ def test_a_column_given_entirely_empty_in_a_dataframe_is_imputed(saved: Path) ->
         }
     )
     assert len(model.predict(frame)) == 2
+
+
+def test_an_id_column_named_like_an_output_column_is_refused(saved: Path) -> None:
+    import pandas as pd
+
+    model = load_model(saved)
+    frame = pd.DataFrame(
+        {
+            "age": [30],
+            "income": [1.5],
+            "color": ["red"],
+            "joined": ["2024-01-01"],
+            "member": [True],
+            "prediction": ["x"],
+        }
+    )
+    with pytest.raises(DataError, match=r"\['prediction'\] have the name of a column predict writes"):
+        model.predictions(frame, id_columns=["prediction"])

@@ -160,6 +160,26 @@ def builtin_name(data: str) -> str:
     return data
 
 
+def row_shape(d: Any, arch: str, data: str, how: str = "") -> tuple[int, ...] | None:
+    """``--arch cnn`` on a table without a signal or image shape: each row as a 1-D signal of its columns, said
+    in a warning (a table's columns have no order a convolution could use); ``None`` where nothing is needed.
+    ``how`` names the command's own way to give a shape."""
+    if arch != "cnn" or d.input_shape is not None:
+        return None
+    import logging
+
+    given = f" ({how} says how to view a row)" if how else ""
+    logging.getLogger("hyperselect.cli").warning(
+        "--arch cnn: %s has no signal or image shape, so each row is read as a 1-D signal of its %d columns in "
+        "order; a convolution only helps where neighbouring columns are related%s. For an ordinary table use "
+        "--arch mlp.",
+        data,
+        d.n_features,
+        given,
+    )
+    return (1, int(d.n_features))
+
+
 def check_table_source(data: str, target: str | None, builtins: Iterable[str], spelled: str = "NAME") -> None:
     """A DATA argument that is not a built-in name must be a file, and a file needs ``--target``.
 

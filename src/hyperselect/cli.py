@@ -41,6 +41,7 @@ from hyperselect._cli_options import (
     check_table_source,
     out_folder,
     read_options,
+    row_shape,
 )
 from hyperselect.errors import ConfigError, HyperselectError, MissingDependencyError
 
@@ -333,16 +334,7 @@ def train(
         assert target is not None
         tabular = prepare_tabular(data, target, task=_parse_task(task), random_state=seed, **read)
     if arch == "cnn" and "input_shape" not in values:
-        if tabular.input_shape is None:
-            # a table's columns have no order a convolution could use; say so rather than train it silently
-            log.warning(
-                "--arch cnn: %s has no signal or image shape, so each row is read as a 1-D signal of its %d "
-                "columns in order; a convolution only helps where neighbouring columns are related "
-                "(--set input_shape=C,L or C,H,W says how to view a row). For an ordinary table use --arch mlp.",
-                data,
-                tabular.n_features,
-            )
-        values["input_shape"] = tabular.input_shape or (1, tabular.n_features)
+        values["input_shape"] = tabular.input_shape or row_shape(tabular, arch, data, "--set input_shape=C,L")
     config = cls(**values)
     from hyperselect.progress import make_progress
 

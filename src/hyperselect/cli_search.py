@@ -28,6 +28,7 @@ from hyperselect._cli_options import (
     out_folder,
     parse_task,
     read_options,
+    row_shape,
 )
 from hyperselect.errors import ConfigError, DataError, HyperselectError, StorageError
 
@@ -154,21 +155,6 @@ def _quiet_optuna() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def _row_shape(d: Any, arch: str, data: str) -> tuple[int, ...] | None:
-    """``--arch cnn`` on a table without a signal or image shape: each row as a 1-D signal of its columns, as
-    ``train --arch cnn`` reads it, said in a warning (the Python API asks for ``input_shape`` instead)."""
-    if arch != "cnn" or d.input_shape is not None:
-        return None
-    log.warning(
-        "--arch cnn: %s has no signal or image shape, so each row is read as a 1-D signal of its %d columns in "
-        "order; a convolution only helps where neighbouring columns are related. For an ordinary table use "
-        "--arch mlp.",
-        data,
-        d.n_features,
-    )
-    return (1, int(d.n_features))
-
-
 def register(app: typer.Typer) -> None:
     """Add ``tune``, ``advise`` and ``worker`` to ``app``."""
 
@@ -245,13 +231,14 @@ def register(app: typer.Typer) -> None:
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)
-            sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=_row_shape(d, arch, data))
+            sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
             store = storage or str(
                 (out / "study.journal") if out is not None else Path("hyperselect.journal")
             )
-            name = study or (f"{Path(data).stem}-{target}" if target else Path(data).stem)
+            stem = Path(builtin_name(data)).stem  # builtin:iris names the study iris, as iris does
+            name = study or (f"{stem}-{target}" if target else stem)
             result = run_tune(
                 d,
                 n_trials=trials,
@@ -348,7 +335,7 @@ def register(app: typer.Typer) -> None:
             d, _ = load_data(
                 data, target, read=read_options(sep, encoding, na_value, decimal, thousands), task=task
             )
-            sp = run_advise(d, arch=arch, input_shape=_row_shape(d, arch, data))
+            sp = run_advise(d, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
         except HyperselectError as exc:

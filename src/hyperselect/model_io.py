@@ -264,6 +264,12 @@ class TabularModel:
             ids = [c for c, why in self.schema.dropped.items() if why == "identifier" and c in rows.table]
         for c in ids:
             out[str(c)] = rows.table[c].to_numpy()
+        taken = {"prediction", "row", *(f"proba_{c}" for c in self.classes or [])} & set(out)
+        if taken:  # an id column named like an output column would be overwritten by it
+            raise DataError(
+                f"'{rows.source}': the id column(s) {sorted(taken)} have the name of a column predict writes "
+                "(prediction, row, proba_<class>); rename them, or pick other id columns with --id."
+            )
         if not ids:
             out["row"] = np.arange(1, n + 1)
         pred = np.asarray(self.estimator.predict(X))

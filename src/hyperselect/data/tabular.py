@@ -1701,10 +1701,12 @@ def _table_schema(frame: _Frame, X: pd.DataFrame, target: str, read: dict[str, A
             continue
         present_col = col.dropna()
         try:
-            unique = len(present_col) >= 2 and present_col.nunique() == len(present_col)
+            n_values = present_col.nunique()
         except TypeError:  # unhashable cells
-            unique = False
-        dropped[name] = "empty" if len(present_col) == 0 else "identifier" if unique else "constant"
+            n_values = 2
+        # the three reasons a column is dropped: no value, one value, or (text) a different value in every row
+        # of those kept; counted here over every row read, where rows without a target can repeat an id
+        dropped[name] = "empty" if len(present_col) == 0 else "constant" if n_values == 1 else "identifier"
     return TableSchema(target=target, columns=columns, dropped=dropped, read=read, source=frame.source)
 
 

@@ -41,8 +41,10 @@ _STARTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialSta
 class PriorSampler(optuna.samplers.BaseSampler):
     """Draw the first ``n_prior`` trials from the priors of ``dims``, every later one from ``base``.
 
-    ``dims`` maps parameter names (as suggested to the trial) to dimensions; a parameter without a dimension
-    or without a prior is drawn by ``base`` (whose own startup is uniform).  Enqueued trials (the advisor's
+    ``dims`` maps parameter names (as suggested to the trial) to dimensions; in the prior phase a parameter
+    without a dimension or without a prior is drawn uniformly (as ``base``'s own startup would), from the
+    trial's own stream: each trial's draws are keyed by its number, so two processes with one seed draw different
+    configurations and one process draws the same ones every time.  Enqueued trials (the advisor's
     default configuration) keep their fixed values and count towards ``n_prior``.
     """
 

@@ -816,6 +816,7 @@ def _run_search(
                 len(batch),
             )
         if batch:
+            stats.wait_since = None  # (a later wait on other hosts' trials is timed from its own start)
             _train_batch(study, data, settings, batch, task, n_classes, device, deadline, storage, row_order)
             stats.batches += 1
     stats.seconds = time.monotonic() - t0
@@ -1724,7 +1725,7 @@ def run_worker(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
-    if os.fspath(storage).lower().startswith("sqlite"):
+    if os.fspath(storage).lower().startswith("sqlite:"):  # the URL scheme, not a journal named sqlite-...
         # SQLite ignores the row lock Optuna takes to hand a queued trial to one process: two can take the same
         # trial and train it twice (measured: 57 trainings for a 54-trial study with three workers)
         log.warning(
