@@ -105,8 +105,14 @@ def make_splits(
                 # classes keep their proportions in every split, as `text` does
                 common = np.isin(labels, values[counts >= n_parts])
                 if common.any():
-                    try:
-                        tr, va, te = _split(all_idx[common], labels[common], n_valid, n_test, random_state)
+                    sub = all_idx[common]
+                    try:  # (_split indexes its labels by position)
+                        tr, va, te = (
+                            sub[part]
+                            for part in _split(
+                                np.arange(len(sub)), labels[common], n_valid, n_test, random_state
+                            )
+                        )
                     except ValueError:
                         pass
                     else:
