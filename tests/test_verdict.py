@@ -304,7 +304,7 @@ def _app() -> typer.Typer:
     return app
 
 
-def test_cli_compare_writes_verdict(tmp_path: Path) -> None:
+def test_cli_compare_writes_verdict(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     res = CliRunner().invoke(
         _app(),
@@ -317,6 +317,8 @@ def test_cli_compare_writes_verdict(tmp_path: Path) -> None:
             "2",
             "--protocol",
             "5x2",
+            "--folds",
+            "3",
             "--max-epochs",
             "10",
             "--out",
@@ -325,6 +327,10 @@ def test_cli_compare_writes_verdict(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert "recommendation" in res.output
+    # 5x2 is five repeats of two folds: a --folds given with it was ignored without a word
+    assert any(
+        "--protocol 5x2 is 5 repeats of 2 folds: --folds ignored" in r.getMessage() for r in caplog.records
+    )
     doc = json.loads((out / "verdict.json").read_text())
     assert doc["recommendation"] in RECOMMENDATIONS
     assert len(doc["network"]["cv_scores"]) == 10 and doc["test"]["test"] == "5x2cv_F"

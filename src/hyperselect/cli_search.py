@@ -288,8 +288,10 @@ def register(app: typer.Typer) -> None:
         extra = [
             f"{n} {what}"
             for n, what in (
-                (c.get("retried", 0), "interrupted and run again"),
-                (c.get("surplus", 0), "asked past the budget, not run"),
+                # an interrupted trial's configuration is queued again; where the budget was finished first,
+                # that copy is closed unrun, which is the "surplus" count: neither is a trial of the budget
+                (c.get("retried", 0), "interrupted (their configurations queued again)"),
+                (c.get("surplus", 0), "queued or asked once the budget was finished, closed without running"),
             )
             if n
         ]

@@ -134,6 +134,15 @@ def register(app: typer.Typer) -> None:
                     not in ("DEFAULT", "DEFAULT_MAP")
                 }
                 settings.update({k: v for k, v in DEMO_SETTINGS.items() if k not in given})
+            if settings["protocol"] == "5x2":
+                moot = [
+                    option
+                    for name, option in (("folds", "--folds"), ("repeats", "--repeats"))
+                    if getattr(ctx.get_parameter_source(name), "name", "DEFAULT")
+                    not in ("DEFAULT", "DEFAULT_MAP")
+                ]
+                if moot:  # 5x2 is five repeats of two folds by definition
+                    log.warning("--protocol 5x2 is 5 repeats of 2 folds: %s ignored.", " and ".join(moot))
             verdict = compare(dataset, random_state=seed, **settings)
             typer.echo(render_verdict(verdict), nl=False)
             if out is not None:

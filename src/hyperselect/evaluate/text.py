@@ -568,7 +568,8 @@ def fine_tune_transformer(
         # ~40 texts/s forward on a 2-core CPU at 128 tokens; backward costs about twice the forward
         est = len(texts_train) * epochs * 3 / 40.0
         warnings.warn(
-            f"Fine-tuning the transformer on a CPU would take about {est / 60:.0f} minutes "
+            f"Fine-tuning the transformer on a CPU would take about "
+            f"{f'{est / 60:.0f} minutes' if est >= 90 else f'{est:.0f} seconds'} "
             f"({len(texts_train)} texts x {epochs} epochs); skipped. Run it where a GPU is present.",
             UserWarning,
             stacklevel=2,
