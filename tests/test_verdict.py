@@ -366,6 +366,7 @@ def _decide_all(
     curve: LearningCurve | None = None,
     test_size: float = 0.15,
     min_effect: float = 0.0,
+    other_costs: tuple[tuple[float, int], tuple[float, int]] | None = None,
 ) -> tuple[str, str, list[str], Any]:
     """_decide on a made-up comparison: (recommendation, preferred model, every reason, the decision's p)."""
     from hyperselect.data import prepare_arrays
@@ -388,6 +389,12 @@ def _decide_all(
         fit_seconds=base_fit,
         test_score=0.83,
     )
+    if (
+        other_costs is not None
+    ):  # (predict seconds per 1k rows, stored numbers) of the network and the baseline
+        (net.predict_seconds_per_1k, net.n_parameters), (base.predict_seconds_per_1k, base.n_parameters) = (
+            other_costs
+        )
     main = comparisons["random_forest"]
     test = TestResult(
         "corrected_resampled_t", 1.0, main["p_value"], (2.0,), main["mean_diff"], -0.1, 0.1, 0.95, 1, 3
@@ -497,7 +504,25 @@ def test_without_a_significant_difference_noise_level_costs_do_not_decide() -> N
     rec, preferred, why = _decide_case(comparisons, 0.02, 0.03)  # within 2x: the better mean decides
     assert rec == "no_significant_difference" and preferred == "random_forest" and "better scoring" in why
     rec, preferred, why = _decide_case(comparisons, 0.02, 0.9)  # clearly cheaper: the network
-    assert preferred == "mlp" and "cheaper to fit" in why
+    assert preferred == "mlp" and "cheaper to fit" in why and "45.0x" in why
+
+
+def test_a_model_cheaper_to_fit_but_dearer_to_predict_and_store_is_not_the_cheaper() -> None:
+    """The forest fitted faster but predicted 30x slower and stored 60x more numbers: "prefer the cheaper"
+    named it on fit time alone (user test).  Costs that disagree leave the choice to the score."""
+    comparisons = {"random_forest": {"mean_diff": 0.00002, "p_value": 1.0, "p_holm": 1.0}}
+    rec, preferred, reasons, _ = _decide_all(
+        comparisons, 0.9, 0.3, other_costs=((0.001, 1000), (0.03, 60_000))
+    )
+    assert rec == "no_significant_difference" and "neither is clearly cheaper" in reasons[0]
+    rec, preferred, reasons, _ = _decide_all(
+        comparisons, 0.9, 0.3, other_costs=((0.03, 60_000), (0.001, 1000))
+    )
+    assert (
+        preferred == "random_forest"
+        and "cheaper to predict" in reasons[0]
+        and "cheaper to store" in reasons[0]
+    )
 
 
 def test_quick_fills_in_only_the_budgets_not_given(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1049,14 +1049,33 @@ def _decide(
     if skipped:
         reasons.append("Skipped baselines: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()) + ".")
 
-    # Without a significant difference the cheaper model is preferred, where it is clearly cheaper: fit times
-    # within a factor of two (hundredths of a second on small data) are noise, and the better score decides.
+    # Without a significant difference the cheaper model is preferred, where it is clearly cheaper: no more
+    # than twice the other's cost in fit time, prediction time or size (stored numbers), and under half of it in
+    # one of them (differences within a factor of two, hundredths of a second on small data, are noise).
+    # Otherwise (about the same, or cheaper in one cost and dearer in another) the better score decides.
     clearly = 2.0
-    cost_differs = max(net.fit_seconds, base.fit_seconds) > clearly * min(net.fit_seconds, base.fit_seconds)
+    costs: list[tuple[str, float, float]] = [
+        (what, float(getattr(net, attr)), float(getattr(base, attr)))
+        for what, attr in (
+            ("to fit", "fit_seconds"),
+            ("to predict", "predict_seconds_per_1k"),
+            ("to store", "n_parameters"),
+        )
+        if all(math.isfinite(float(v)) and v > 0 for v in (getattr(net, attr), getattr(base, attr)))
+    ]
+
+    def clearly_cheaper(mine: int) -> list[str]:
+        pairs = [(n, b, what) if mine == 0 else (b, n, what) for what, n, b in costs]
+        if any(a > clearly * b for a, b, _ in pairs):
+            return []
+        return [f"{b / a:.1f}x cheaper {what}" for a, b, what in pairs if b > clearly * a]
+
+    net_gains, base_gains = clearly_cheaper(0), clearly_cheaper(1)
+    cost_differs = bool(net_gains or base_gains)
     if cost_differs:
-        cheaper = net if net.fit_seconds < base.fit_seconds else base
+        cheaper, gains = (net, net_gains) if net_gains else (base, base_gains)
     else:
-        cheaper = net if net.cv_mean > base.cv_mean else base
+        cheaper, gains = (net if net.cv_mean > base.cv_mean else base), []
     # The best baseline is picked after seeing the folds: a win over it is a claim over every baseline (so
     # every one must be beaten: p_all), and a loss to any baseline is one of K post-hoc comparisons (so Holm's
     # p): a baseline that beats the network significantly after Holm is a significant loss, whichever baseline
@@ -1106,9 +1125,10 @@ def _decide(
             f"No significant difference between the network ({net.name}) and the best baseline "
             f"({base.name}): {why}. Prefer "
             + (
-                f"the cheaper to fit: {cheaper.name}."
+                f"the cheaper: {cheaper.name} ({', '.join(gains)})."
                 if cost_differs
-                else f"the better scoring, as they cost about the same to fit: {cheaper.name}."
+                else f"the better scoring, as neither is clearly cheaper to fit, to predict and to store: "
+                f"{cheaper.name}."
             ),
         )
     return rec, preferred, reasons, decision
