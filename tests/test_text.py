@@ -502,8 +502,11 @@ def test_fine_tune_on_cpu_warns_with_expected_time() -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = fine_tune_transformer(["a"] * 400, np.zeros(400, dtype=int), ["b"], 2, device="cpu")
-    assert out is None
-    assert any("minutes" in str(w.message) and "GPU" in str(w.message) for w in caught)
+        long = fine_tune_transformer(["a"] * 4000, np.zeros(4000, dtype=int), ["b"], 2, device="cpu")
+    assert out is None and long is None
+    said = [str(w.message) for w in caught if "GPU" in str(w.message)]
+    # under a minute and a half in seconds ("about 0 minutes" before), longer in minutes
+    assert any("about 60 seconds" in m for m in said) and any("about 10 minutes" in m for m in said)
 
 
 @needs_model
