@@ -51,8 +51,8 @@ from hyperselect.evaluate.text import (
     ModelReport,
     TextResult,
     evaluate_text,
-    mcnemar_p,
     model_report,
+    paired_outcome,
 )
 from hyperselect.represent.text import SentenceEncoder
 
@@ -249,14 +249,12 @@ def _same_features_verdict(res: TextResult, y_test: np.ndarray) -> dict[str, Any
     net, lr = res.models.get("wide_net"), res.models.get(SAME_FEATURES)
     if net is None or lr is None or net.predictions is None or lr.predictions is None:
         return {"verdict": "No verdict: it needs wide_net and same_features_lr."}
-    p = mcnemar_p(net.predictions == y_test, lr.predictions == y_test)
-    diff = net.accuracy - lr.accuracy
-    if p < ALPHA and diff > 0:
-        head, outcome = "The network still wins with the same features", "network"
-    elif p < ALPHA:
-        head, outcome = "Logistic regression wins with the same features", "baseline"
-    else:
-        head, outcome = "No significant difference with the same features", "no_significant_difference"
+    p, diff, winner = paired_outcome(net, lr, y_test)
+    head, outcome = {
+        "first": ("The network still wins with the same features", "network"),
+        "second": ("Logistic regression wins with the same features", "baseline"),
+        "neither": ("No significant difference with the same features", "no_significant_difference"),
+    }[winner]
     return {
         "verdict": (
             f"{head}: wide_net {net.accuracy:.3f} vs logistic regression on its inputs {lr.accuracy:.3f} "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -74,3 +76,21 @@ def tiny_regression_csv(tmp_path: Path) -> Path:
     path = tmp_path / "tiny_regression.csv"
     path.write_text(_tiny_table(60, regression=True), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def restore_cli_logging() -> Iterator[None]:
+    """The CLI configures the 'hyperselect' logger and captures warnings; leave both as found for the other
+    test modules (a module that invokes the CLI uses it: ``pytestmark = pytest.mark.usefixtures(...)``)."""
+    saved = {
+        n: (lg.level, list(lg.handlers), lg.propagate)
+        for n in ("hyperselect", "py.warnings")
+        for lg in [logging.getLogger(n)]
+    }
+    yield
+    for n, (level, handlers, propagate) in saved.items():
+        lg = logging.getLogger(n)
+        lg.setLevel(level)
+        lg.handlers[:] = handlers
+        lg.propagate = propagate
+    logging.captureWarnings(False)

@@ -27,21 +27,7 @@ runner = CliRunner()
 FAST = ["--set", "max_epochs=5", "--set", "hidden=16"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The CLI configures the 'hyperselect' logger; leave it as found for the other test modules."""
-    saved = {
-        n: (lg.level, list(lg.handlers), lg.propagate)
-        for n in ("hyperselect", "py.warnings")
-        for lg in [logging.getLogger(n)]
-    }
-    yield
-    for n, (level, handlers, propagate) in saved.items():
-        lg = logging.getLogger(n)
-        lg.setLevel(level)
-        lg.handlers[:] = handlers
-        lg.propagate = propagate
-    logging.captureWarnings(False)
+pytestmark = pytest.mark.usefixtures("restore_cli_logging")
 
 
 def run(*args: str):

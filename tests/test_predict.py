@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import warnings
 from pathlib import Path
 
@@ -33,20 +32,7 @@ runner = CliRunner()
 HEADER = "id,age,income,color,joined,member,target"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The CLI configures the 'hyperselect' logger; leave it as found for the other test modules."""
-    saved = {
-        n: (lg.level, list(lg.handlers), lg.propagate)
-        for n in ("hyperselect", "py.warnings")
-        for lg in [logging.getLogger(n)]
-    }
-    yield
-    for n, (level, handlers, propagate) in saved.items():
-        lg = logging.getLogger(n)
-        lg.setLevel(level)
-        lg.handlers[:] = handlers
-        lg.propagate = propagate
+pytestmark = pytest.mark.usefixtures("restore_cli_logging")
 
 
 def _lines(task: str, n: int = 90, seed: int = 0) -> list[str]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pytest
 import torch
@@ -20,20 +18,7 @@ torch.set_num_threads(1)  # shared CPU: avoid OpenMP oversubscription
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    """The CLI configures the 'hyperselect' logger; leave it as found for the other test modules."""
-    saved = {
-        n: (lg.level, list(lg.handlers))
-        for n in ("hyperselect", "py.warnings")
-        for lg in [logging.getLogger(n)]
-    }
-    yield
-    for n, (level, handlers) in saved.items():
-        lg = logging.getLogger(n)
-        lg.setLevel(level)
-        lg.handlers[:] = handlers
-    logging.captureWarnings(False)
+pytestmark = pytest.mark.usefixtures("restore_cli_logging")
 
 
 @pytest.mark.parametrize(("length", "kernel"), [(30, 40), (30, 4), (40, 6), (7, 2)])

@@ -51,6 +51,7 @@ __all__ = [
     "fit_network",
     "mcnemar_p",
     "model_report",
+    "paired_outcome",
 ]
 
 MODELS: dict[str, str] = {
@@ -877,6 +878,15 @@ def evaluate_text(
 ALPHA = 0.05
 
 
+def paired_outcome(first: ModelReport, second: ModelReport, y_test: np.ndarray) -> tuple[float, float, str]:
+    """Exact McNemar on the same test rows: (p, accuracy of ``first`` minus ``second``, which wins at
+    :data:`ALPHA`: ``"first"``, ``"second"`` or ``"neither"``)."""
+    assert first.predictions is not None and second.predictions is not None
+    p = mcnemar_p(first.predictions == y_test, second.predictions == y_test)
+    diff = first.accuracy - second.accuracy
+    return p, diff, ("first" if diff > 0 else "second") if p < ALPHA else "neither"
+
+
 def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, dict[str, Any]]:
     classic = [reports[k] for k in CLASSIC if k in reports]
     nets = [reports[k] for k in NETWORKS if k in reports]
@@ -884,12 +894,10 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
         return "No verdict: it needs at least one classic baseline and one network.", {}
     bc = max(classic, key=lambda r: (r.accuracy, r.macro_f1))
     bn = max(nets, key=lambda r: (r.accuracy, r.macro_f1))
-    assert bc.predictions is not None and bn.predictions is not None
-    p = mcnemar_p(bn.predictions == y_test, bc.predictions == y_test)
-    diff = bn.accuracy - bc.accuracy
-    if p < ALPHA and diff > 0:
+    p, diff, winner = paired_outcome(bn, bc, y_test)
+    if winner == "first":
         head, recommendation = "The network is worth it", "network"
-    elif p < ALPHA:
+    elif winner == "second":
         head, recommendation = "The classic baseline wins", "baseline"
     else:
         head = f"No significant difference, so prefer the cheaper classic baseline ({bc.name})"
@@ -912,11 +920,9 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
     if recommendation == "network" and lin is not None and lin.predictions is not None and bn.key != "emb_lr":
         # the win may be the pretrained embeddings', not the network's: a linear model on the same
         # embeddings is the cheaper way to have it, and the network must beat that too
-        p_lin = mcnemar_p(bn.predictions == y_test, lin.predictions == y_test)
-        diff_lin = bn.accuracy - lin.accuracy
-        p_lc = mcnemar_p(lin.predictions == y_test, bc.predictions == y_test)
-        lin_beats_classic = p_lc < ALPHA and lin.accuracy > bc.accuracy
-        if not (p_lin < ALPHA and diff_lin > 0) and lin_beats_classic:
+        p_lin, diff_lin, net_vs_lin = paired_outcome(bn, lin, y_test)
+        p_lc, _, lin_vs_classic = paired_outcome(lin, bc, y_test)
+        if net_vs_lin != "first" and lin_vs_classic == "first":
             text = (
                 f"The embeddings are worth it, a network on them is not: {lin.name} {lin.accuracy:.3f} is not "
                 f"significantly worse than the network {bn.name} {bn.accuracy:.3f} ({diff_lin:+.3f}; McNemar "
@@ -930,7 +936,7 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
                 mcnemar_p=p_lin,
                 classic_comparison={"best_classic": bc.key, "accuracy_difference": diff, "mcnemar_p": p},
             )
-        elif not (p_lin < ALPHA and diff_lin > 0):
+        elif net_vs_lin != "first":
             text += (
                 f" {lin.name} ({lin.accuracy:.3f}) is not significantly worse than the network (McNemar "
                 f"p={p_lin:.3g}) nor better than the classic (p={p_lc:.3g}): more test rows would tell."
