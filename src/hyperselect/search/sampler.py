@@ -22,20 +22,23 @@ which phase a trial is in follows from the trials already in the study (and its 
 from __future__ import annotations
 
 import copy
+import math
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import optuna
-from optuna.distributions import BaseDistribution
+from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from hyperselect.search.space import Dimension
+from hyperselect.search.space import Categorical, Dimension, Float, Int
 
 #: Trials that count as "already proposed": everything but WAITING (enqueued, not yet asked).
 _STARTED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.FAIL)
+#: Trials TPE learns from: the count behind the prior's weight in the acquisition (piBO's n).
+_OBSERVED = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 class PriorSampler(optuna.samplers.BaseSampler):
@@ -230,8 +233,16 @@ class BatchTPESampler(optuna.samplers.TPESampler):
     (another Optuna version), :func:`batch_tpe_available` is False and :func:`make_tpe` builds the stock sampler.
     """
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(
+        self, *, prior: Mapping[str, Dimension] | None = None, prior_weight: float = 0.0, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
+        if not (math.isfinite(prior_weight) and prior_weight >= 0):
+            raise ValueError(f"prior_weight must be a float >= 0; got {prior_weight=}")
+        self.prior = {n: d for n, d in (prior or {}).items() if d.has_prior}
+        self.prior_weight = float(prior_weight) if self.prior else 0.0
+        self._n_observed = 0
+        self._space_now: dict[str, BaseDistribution] = {}
         if self._group:
             self._group_decomposed_search_space = _IncrementalGroupDecomposition()  # type: ignore[assignment]
         # parameter set -> trial id -> its parameters' internal values (None: not all of them)
@@ -269,10 +280,49 @@ class BatchTPESampler(optuna.samplers.TPESampler):
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
         _ACTIVE.sampler = self
+        if self.prior_weight:
+            self._space_now = search_space
+            self._n_observed = len(study._get_trials(deepcopy=False, states=_OBSERVED, use_cache=True))
         try:
             return super()._sample(study, trial, search_space)
         finally:
             _ACTIVE.sampler = None
+
+    def _compute_acquisition_func(
+        self, samples: dict[str, np.ndarray], mpe_below: Any, mpe_above: Any
+    ) -> np.ndarray:
+        acq = super()._compute_acquisition_func(samples, mpe_below, mpe_above)
+        if not self.prior_weight:
+            return acq  # type: ignore[no-any-return]
+        return acq + self.prior_log_density(samples, self._space_now) * (
+            self.prior_weight / max(self._n_observed, 1)
+        )
+
+    def prior_log_density(
+        self, samples: dict[str, np.ndarray], search_space: Mapping[str, BaseDistribution]
+    ) -> np.ndarray:
+        """The priors' log density at TPE's candidates (internal representation: a categorical's index), up to a
+        constant, summed over the parameters that have a prior.
+
+        A numeric dimension's is its normal on its own scale (log where ``log``); a categorical's is the log of
+        its weight, floored at 1 % of the largest so that no choice is ruled out."""
+        n = len(next(iter(samples.values()))) if samples else 0
+        total = np.zeros(n)
+        for name, values in samples.items():
+            dim, dist = self.prior.get(name), search_space.get(name)
+            if dim is None or dist is None:
+                continue
+            if isinstance(dist, CategoricalDistribution):
+                if not isinstance(dim, Categorical):
+                    continue
+                weights = np.array([dim.weight(c) for c in dist.choices])
+                if weights.max() <= 0:
+                    continue
+                weights = np.log(np.maximum(weights, 0.01 * weights.max()))
+                total += weights[np.asarray(values, dtype=int)]
+            elif isinstance(dim, Int | Float):
+                total += dim.log_prior(values)
+        return total
 
     def split(
         self, study: Study, trials: list[FrozenTrial], n_below: int
@@ -348,8 +398,11 @@ def batch_tpe_available() -> bool:
     return True
 
 
-def make_tpe(**kwargs: Any) -> optuna.samplers.TPESampler:
-    """A :class:`BatchTPESampler` where this Optuna supports it, else Optuna's ``TPESampler`` (same arguments)."""
+def make_tpe(
+    *, prior: Mapping[str, Dimension] | None = None, prior_weight: float = 0.0, **kwargs: Any
+) -> optuna.samplers.TPESampler:
+    """A :class:`BatchTPESampler` where this Optuna supports it, else Optuna's ``TPESampler`` (same arguments; the
+    priors' weight in the acquisition needs the former's hooks, so there the priors only shape the startup)."""
     if batch_tpe_available():
-        return BatchTPESampler(**kwargs)
+        return BatchTPESampler(prior=prior, prior_weight=prior_weight, **kwargs)
     return optuna.samplers.TPESampler(**kwargs)

@@ -284,6 +284,16 @@ class _Numeric(Dimension):
                 return self._from_unit(u)
         return self._from_unit(min(max(mu, lo), hi))
 
+    def log_prior(self, values: np.ndarray) -> np.ndarray:
+        """The prior's log density at ``values``, up to a constant (the truncation's, the same for all)."""
+        x = np.asarray(values, dtype=float)
+        if self.prior is None:
+            return np.zeros_like(x)
+        lo, hi = self._to_unit(self.low), self._to_unit(self.high)
+        u = np.log(np.maximum(x, np.finfo(float).tiny)) if self.log else x
+        sigma = self.spread * (hi - lo) if hi > lo else 1.0
+        return -0.5 * ((u - self._to_unit(self.prior)) / sigma) ** 2  # type: ignore[no-any-return]
+
     def _clipped(self, low: Any, high: Any) -> Any:
         return None if self.prior is None else min(max(self.prior, low), high)
 

@@ -71,6 +71,10 @@ _ATTR = "hyperselect"
 
 #: Startup trials drawn from the priors (the advisor's default configuration, enqueued first, is one of them).
 N_PRIOR_TRIALS = 10
+#: piBO's beta (Hvarfner et al., 2022, who suggest budget / 10): with ``prior_weight`` > 0, TPE's acquisition
+#: at x gains ``prior_weight / n * log prior(x)`` after the startup, n the trials observed.  Off by default: on
+#: FCNet's held-out seeds it did not pay (beta 2, 5, 10: benchmarks/HISTORY.md, ``fcnet.py --prior-weight``).
+PRIOR_WEIGHT = 0.0
 
 
 def prior_trials(n_trials: int, batch_size: int = 0) -> int:
@@ -161,6 +165,7 @@ def make_sampler(
     space: SearchSpace | Mapping[str, Dimension] | None = None,
     n_prior: int = N_PRIOR_TRIALS,
     random_every: int = 0,
+    prior_weight: float = PRIOR_WEIGHT,
 ) -> optuna.samplers.BaseSampler:
     """``"tpe"`` (multivariate, grouped for conditional dimensions, constant liar for batches), ``"random"``,
     ``"cmaes"``, ``"qmc"`` or ``"gp"``; an Optuna sampler instance is used as given.
@@ -169,6 +174,8 @@ def make_sampler(
     ``n_prior`` trials from the priors (:class:`~hyperselect.search.sampler.PriorSampler`) instead of uniformly;
     ``random`` and ``qmc`` stay uniform (they are the baselines and the space-filling design).  ``random_every``
     (0: off) makes every such trial after the prior phase a uniform draw (:class:`PriorSampler`'s).
+    ``prior_weight`` (tpe only; 0: off) keeps the priors in TPE's acquisition after the startup, with a weight
+    that fades as 1 / trials observed (piBO's acquisition, :class:`~hyperselect.search.sampler.BatchTPESampler`).
     """
     if isinstance(name, optuna.samplers.BaseSampler):
         return name
@@ -176,9 +183,16 @@ def make_sampler(
         vectorise_tpe_log_ndtr()
     # After the prior phase the model takes over as soon as half as many trials have finished: in batch mode the
     # next batch is asked before the last prior trials finish, and must not fall back to uniform draws.
-    base = _base_sampler(name, seed, n_startup=max(2, n_prior // 2) if space is not None else None)
     dims = space.dims if isinstance(space, SearchSpace) else dict(space or {})
-    if name in PRIOR_GUIDED and n_prior > 0 and any(d.has_prior for d in dims.values()):
+    guided = name in PRIOR_GUIDED and n_prior > 0 and any(d.has_prior for d in dims.values())
+    base = _base_sampler(
+        name,
+        seed,
+        n_startup=max(2, n_prior // 2) if space is not None else None,
+        prior=dims if guided else None,
+        prior_weight=prior_weight,
+    )
+    if guided:
         return PriorSampler(
             dims,
             base,
@@ -189,7 +203,13 @@ def make_sampler(
     return base
 
 
-def _base_sampler(name: str, seed: int | None, n_startup: int | None) -> optuna.samplers.BaseSampler:
+def _base_sampler(
+    name: str,
+    seed: int | None,
+    n_startup: int | None,
+    prior: Mapping[str, Dimension] | None = None,
+    prior_weight: float = 0.0,
+) -> optuna.samplers.BaseSampler:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         if name == "tpe":
@@ -199,6 +219,8 @@ def _base_sampler(name: str, seed: int | None, n_startup: int | None) -> optuna.
                 constant_liar=True,
                 seed=seed,
                 n_startup_trials=10 if n_startup is None else n_startup,
+                prior=prior,
+                prior_weight=prior_weight if prior else 0.0,
             )
         if name == "random":
             return optuna.samplers.RandomSampler(seed=seed)
