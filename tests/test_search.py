@@ -909,7 +909,11 @@ def test_prior_weighted_acquisition_is_betas_share_of_the_priors_log_density() -
         "opt": CategoricalDistribution(["sgd", "rmsprop", "adam"]),
         "free": FloatDistribution(0.0, 1.0),
     }
-    samples = {"lr": np.array([1e-3, 1e-2, 1e-4]), "opt": np.array([2, 0, 1]), "free": np.array([0.1, 0.5, 0.9])}
+    samples = {
+        "lr": np.array([1e-3, 1e-2, 1e-4]),
+        "opt": np.array([2, 0, 1]),
+        "free": np.array([0.1, 0.5, 0.9]),
+    }
     sigma = 0.25 * math.log(1e3)
     expected = np.array(
         [
@@ -1002,20 +1006,6 @@ def load_builtin_iris():  # type: ignore[no-untyped-def]
     from hyperselect.data import load_builtin
 
     return load_builtin("iris", random_state=0)
-
-
-def test_a_worker_on_sqlite_says_it_is_for_one_process(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
-    """Three workers on one SQLite file trained 57 trials for a 54-trial study: SQLite ignores the row lock
-    that hands a queued trial to one process.  The worker says so and names the storages to share instead."""
-    from hyperselect.search.study import run_worker
-
-    url = f"sqlite:///{tmp_path / 's.db'}"
-    data = load_builtin_iris()
-    space = advise(data, max_epochs=2).fix(n_layers=1, width=8)
-    create_study(data, storage=url, study_name="s", n_trials=1, space=space, data_ref={"builtin": "iris"})
-    with caplog.at_level("WARNING", logger="hyperselect.search.study"):
-        run_worker(url, "s", timeout=0.01)
-    assert any("an SQLite storage is for one process" in r.getMessage() for r in caplog.records)
 
 
 def test_a_refit_network_that_predicts_one_class_is_warned_about() -> None:

@@ -1747,14 +1747,6 @@ def run_worker(
     store = open_storage(storage, heartbeat_interval=heartbeat_interval, must_exist=True)
     if store is None:
         raise StorageError("A worker needs a shared storage (journal file or database URL).")
-    if os.fspath(storage).lower().startswith("sqlite:"):  # the URL scheme, not a journal named sqlite-...
-        # SQLite ignores the row lock Optuna takes to hand a queued trial to one process: two can take the same
-        # trial and train it twice (measured: 57 trainings for a 54-trial study with three workers)
-        log.warning(
-            "an SQLite storage is for one process: with other workers on it, a queued trial can be trained twice. "
-            "Share a study between local processes through a journal file (tune's default), between machines "
-            "through PostgreSQL."
-        )
     where = describe_storage(storage)
     probe = open_study(
         store, study_name, settings=None, resume=True, sampler=optuna.samplers.RandomSampler(), where=where
