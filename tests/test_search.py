@@ -667,7 +667,14 @@ def test_an_interrupted_tune_says_how_to_keep_the_best_so_far(tmp_path: Path, ca
             ["tune", "{csv}", "--target", "target", "--rung-rows", "a third"],
             "--rung-rows: cannot read 'a third'",
         ),
-        (["tune", "{csv}", "--target", "target", "--rung-rows", "0.5,0.2"], "must not decrease"),
+        (
+            ["tune", "{csv}", "--target", "target", "--rung-rows", "0.5,0.2"],
+            "--rung-rows: '0.2' is smaller than the fraction before it in '0.5,0.2'; they must not decrease",
+        ),
+        (
+            ["tune", "{csv}", "--target", "target", "--rung-rows", "1/3,2"],
+            r"--rung-rows: '2' in '1/3,2' is not a fraction of the training rows; expected each in (0, 1]",
+        ),
         (["tune", "{csv}", "--target", "target", "--rung-rows", ".1,.2,.3,.4"], "give at most 3"),
         (["worker", "--storage", "{tmp}/none.journal", "--study", "s"], "There is no journal file at"),
     ],

@@ -71,6 +71,16 @@ def parse_fractions(text: str | None, option: str) -> list[float] | None:
                 f"{option}: cannot read {p!r} in {text!r}; expected fractions separated by commas, "
                 "e.g. 0.11,0.33 or 1/9,1/3."
             ) from None
+        if not 0 < value <= 1:
+            raise ConfigError(
+                f"{option}: {p!r} in {text!r} is not a fraction of the training rows; expected each in (0, 1], "
+                "e.g. 0.11,0.33 or 1/9,1/3."
+            )
+        if out and value < out[-1]:
+            raise ConfigError(
+                f"{option}: {p!r} is smaller than the fraction before it in {text!r}; they must not decrease "
+                "(a configuration that goes on to the next rung keeps its rows and gains more)."
+            )
         out.append(value)
     return out
 

@@ -148,8 +148,8 @@ def check_rung_rows(rung_rows: Sequence[float] | None, rungs: Sequence[int]) -> 
         out.append(float(f))
     if len(out) >= len(rungs):
         raise ConfigError(
-            f"rung_rows has {len(out)} fractions for {len(rungs)} rungs {list(rungs)}: the last rung trains on "
-            f"every row, so give at most {len(rungs) - 1}."
+            f"rung_rows (--rung-rows) has {len(out)} fractions for {len(rungs)} rungs (epochs {list(rungs)}): "
+            f"the last rung trains on every row, so give at most {len(rungs) - 1}."
         )
     return out or None
 
