@@ -60,7 +60,7 @@ def parse_fractions(text: str | None, option: str) -> list[float] | None:
     """``"0.11,0.33"`` -> ``[0.11, 0.33]``; fractions may be written ``1/9``.  None or "" -> None."""
     if text is None or not text.strip():
         return None
-    out = []
+    out: list[float] = []
     for part in text.split(","):
         p = part.strip()
         try:
@@ -213,6 +213,13 @@ def register(app: typer.Typer) -> None:
                 "(large data: screening on a subset is cheaper; the last rung always uses every row)"
             ),
         ] = None,
+        metric: Annotated[
+            str | None,
+            typer.Option(
+                help="validation score to maximise: accuracy (classes' default), balanced_accuracy or f1_macro "
+                "(imbalanced classes), f1_micro (multilabel), r2 (regression)"
+            ),
+        ] = None,
         seed: Annotated[int, typer.Option(help="random_state for splits, sampler and weights")] = 0,
         heartbeat: Annotated[
             int | None, typer.Option(min=1, help="heartbeat seconds (database storages)")
@@ -231,6 +238,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import advise
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
+        from hyperselect.train.metrics import METRICS
 
         _quiet_optuna()
         store: str | None = None
@@ -238,6 +246,10 @@ def register(app: typer.Typer) -> None:
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
+            if metric is not None and metric not in METRICS:  # before the data is read
+                raise ConfigError(
+                    f"--metric: unknown metric {metric!r}; expected one of {', '.join(METRICS)}."
+                )
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)
@@ -265,6 +277,7 @@ def register(app: typer.Typer) -> None:
                 data_ref=ref,
                 heartbeat_interval=heartbeat,
                 progress=True,
+                metric=metric,
             )
             model_dir = None
             if out is not None:

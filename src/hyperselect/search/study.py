@@ -58,6 +58,7 @@ from hyperselect.search.storage import (
 from hyperselect.tasks import Task
 from hyperselect.train.batching import RowSchedule, nested_row_order
 from hyperselect.train.cohort import Cohort
+from hyperselect.train.metrics import check_metric
 
 log = logging.getLogger(__name__)
 
@@ -479,6 +480,8 @@ class SearchSettings:
     fingerprint: dict[str, Any] | None = None
     #: the size of the study's first batch (``default_first_batch``; None: ``batch_size``)
     first_batch: int | None = None
+    #: the validation score the search maximises (:data:`~hyperselect.train.metrics.METRICS`; None: the task's)
+    metric: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -495,6 +498,7 @@ class SearchSettings:
             "rung_rows": self.rung_rows,
             "fingerprint": self.fingerprint,
             "first_batch": self.first_batch,
+            "metric": self.metric,
         }
 
     @classmethod
@@ -514,6 +518,7 @@ class SearchSettings:
             fingerprint=d.get("fingerprint"),  # studies from before fingerprints: none
             # studies from before the smaller first batch: every batch full
             first_batch=None if d.get("first_batch") is None else int(d["first_batch"]),
+            metric=None if d.get("metric") is None else str(d["metric"]),  # before --metric: the task's
         )
 
 
@@ -607,7 +612,7 @@ def _ignored_settings(
     """How the settings of a resumed run differ from the study's stored ones (which win), for a warning;
     ``defaults`` names settings this run did not choose (a default batch size follows ``n_trials``)."""
     out = []
-    for key in ("batch_size", "eta", "rungs", "sampler", "group_size", "rung_rows"):
+    for key in ("batch_size", "eta", "rungs", "sampler", "group_size", "rung_rows", "metric"):
         if key in defaults:
             continue
         old, new = getattr(stored, key), getattr(given, key)
@@ -1011,6 +1016,7 @@ def _train_batch(
             data_seed=settings.random_state,
             device=device,
             row_schedule=schedule,
+            metric=settings.metric,
         )
         run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
 
@@ -1199,9 +1205,16 @@ def _check_constant_prediction(
 
 
 def refit_and_test(
-    config: MLPConfig, epochs: int, data: Any, *, random_state: int = 0, device: str | None = None
+    config: MLPConfig,
+    epochs: int,
+    data: Any,
+    *,
+    random_state: int = 0,
+    device: str | None = None,
+    metric: str | None = None,
 ) -> tuple[Any, dict[str, float]]:
-    """Train ``config`` on train+valid for ``epochs`` epochs (no early stopping) and score it on the test split."""
+    """Train ``config`` on train+valid for ``epochs`` epochs (no early stopping) and score it on the test split
+    (the task's score, and ``metric`` where the search maximised another)."""
     import torch
 
     from hyperselect.nn.losses import make_loss
@@ -1233,6 +1246,8 @@ def refit_and_test(
         with torch.no_grad():
             logits = model(Xt)
         metrics[f"test_{task.score_name}"] = score_from_logits(logits, yt, task)
+        if metric is not None and metric != task.score_name:
+            metrics[f"test_{metric}"] = score_from_logits(logits, yt, task, metric)
         metrics["test_loss"] = float(make_loss(cfg, task)(logits, yt))
         if task in (Task.BINARY, Task.MULTICLASS):
             _check_constant_prediction(model, logits, data, task, metrics)
@@ -1293,7 +1308,9 @@ def summarize(
     epochs = int(best.user_attrs.get("best_epoch", config.max_epochs - 1)) + 1
     model, test = None, {}  # type: tuple[Any, dict[str, float]]
     if refit:
-        res, test = refit_and_test(config, epochs, data, random_state=settings.random_state, device=device)
+        res, test = refit_and_test(
+            config, epochs, data, random_state=settings.random_state, device=device, metric=settings.metric
+        )
         model = res.model
     counts = _state_counts(done)
     counts["finished"] = len(done)
@@ -1303,7 +1320,7 @@ def summarize(
         study_name=study.study_name,
         storage=storage_name,
         task=settings.task,
-        score_name=Task(settings.task).score_name,
+        score_name=settings.metric or Task(settings.task).score_name,
         best_trial=best.number,
         best_config=config,
         best_valid_score=float(best.value) if best.value is not None else math.nan,
@@ -1355,12 +1372,15 @@ def create_study(
     group_size: int | None = None,
     rung_rows: Sequence[float] | None = None,
     heartbeat_interval: int | None = None,
+    metric: str | None = None,
 ) -> tuple[optuna.Study, SearchSettings]:
     """Create (or with ``resume`` load) a hyperselect study without running trials: workers can then join it.
 
     The settings (space, budget, rungs, data reference) are stored in the study's ``user_attrs``; on resume the
     stored ones are used (``n_trials`` is updated to the new total).  The arguments are checked before the
-    storage is opened, so a bad one leaves no empty journal file or database behind.
+    storage is opened, so a bad one leaves no empty journal file or database behind.  ``metric`` (None: the
+    task's, accuracy or R^2) is the validation score maximised: ``balanced_accuracy`` or ``f1_macro`` where the
+    classes are imbalanced (:data:`~hyperselect.train.metrics.METRICS`).
     """
     n_trials, batch_size, eta, min_epochs, group_size, random_state = check_search_args(
         "create_study",
@@ -1376,6 +1396,8 @@ def create_study(
         max_epochs=max_epochs,
     )
     max_epochs = None if max_epochs is None else int(max_epochs)
+    task_metric = check_metric(metric, data.task)
+    metric = None if task_metric == Task(data.task).score_name else task_metric
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
     if space is None:  # the advisor derives early stopping's patience from the epoch cap, as the CLI's does
         space = space_for_arch(data, None, arch, max_epochs=max_epochs)
@@ -1409,6 +1431,7 @@ def create_study(
         rung_rows=check_rung_rows(rung_rows, rungs),
         fingerprint=data_fingerprint(data),
         first_batch=default_first_batch(K, eta) if batch_size is None else None,
+        metric=metric,
     )
     store = open_storage(storage, heartbeat_interval=heartbeat_interval)
     names = _study_names(store) if resume and store is not None else []
@@ -1648,6 +1671,7 @@ def tune(
     group_size: int | None = None,
     rung_rows: Sequence[float] | None = None,
     progress: bool = False,
+    metric: str | None = None,
 ) -> TuneResult:
     """Search hyperparameters for ``data`` (a :class:`~hyperselect.data.TabularData`) and refit the best.
 
@@ -1671,6 +1695,8 @@ def tune(
     falling apart into single networks (embedded BBC News, batches of 9: 2.2x the trials in the same time).
     ``rung_rows`` (e.g. ``[1/9, 1/3]``) trains the first rungs on those fractions of the training rows
     (Hyperband's data budget, :func:`check_rung_rows`); the last rung always trains on all of them.
+    ``metric`` is the validation score the search maximises (None: the task's, accuracy, micro-F1 or R^2;
+    ``"balanced_accuracy"`` or ``"f1_macro"`` for imbalanced classes); the result's test metrics hold it too.
     ``data_ref`` (e.g. ``{"path": ..., "target": ...}``) is stored in the study so ``hyperselect worker`` can
     load the same data.  ``random_state`` (an int in [0, 2**32 - 1]) seeds the sampler, the networks and the
     data order; ``None`` draws one, stored with the study settings.  Nothing is written unless ``storage`` is a file/database or you call
@@ -1716,6 +1742,7 @@ def tune(
         group_size=group_size,
         rung_rows=rung_rows,
         heartbeat_interval=heartbeat_interval,
+        metric=metric,
     )
     if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
         timeout = max(1e-3, timeout - (time.monotonic() - t0))

@@ -65,6 +65,7 @@ class Cohort:
         dtype: torch.dtype = torch.float32,
         mode: str = "auto",
         row_schedule: RowSchedule | None = None,
+        metric: str | None = None,
     ) -> None:
         self.configs = list(configs)
         self.seeds = list(seeds) if seeds is not None else list(range(len(self.configs)))
@@ -92,6 +93,7 @@ class Cohort:
             "device": device,
             "dtype": dtype,
             "row_schedule": row_schedule,
+            "metric": metric,
         }
         self._units: list[NetworkRun | PopulationTrainer] = []
         self._members: list[list[int]] = []  # unit -> its members (cohort indices), in unit order
@@ -120,6 +122,7 @@ class Cohort:
                 device=dev,
                 dtype=kw["dtype"],
                 row_schedule=kw["row_schedule"],
+                metric=kw["metric"],
             )
         (i,) = members
         if not network and population_key(self.configs[i], kw["task"]) is not None:
@@ -138,6 +141,7 @@ class Cohort:
             device=dev,
             dtype=kw["dtype"],
             row_schedule=kw["row_schedule"],
+            metric=kw["metric"],
         )
 
     def _add_unit(self, unit: NetworkRun | PopulationTrainer, members: list[int]) -> int:

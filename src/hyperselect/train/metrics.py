@@ -4,13 +4,69 @@ from __future__ import annotations
 
 import torch
 
+from hyperselect.errors import ConfigError
 from hyperselect.nn.losses import predict_from_logits
 from hyperselect.tasks import Task
 
+#: Validation scores a search can maximise, and the tasks each applies to (the task's default first).
+METRICS: dict[str, tuple[Task, ...]] = {
+    "accuracy": (Task.BINARY, Task.MULTICLASS),
+    "balanced_accuracy": (Task.BINARY, Task.MULTICLASS),
+    "f1_macro": (Task.BINARY, Task.MULTICLASS),
+    "f1_micro": (Task.MULTILABEL,),
+    "r2": (Task.REGRESSION,),
+}
 
-def score_from_logits(logits: torch.Tensor, y: torch.Tensor, task: Task) -> float:
-    """accuracy (binary/multiclass), micro-F1 (multilabel) or R^2 (regression)."""
+
+def check_metric(metric: str | None, task: Task | str) -> str:
+    """The score to maximise for ``task``: ``metric``, checked, or the task's default (None)."""
+    task = Task(task)
+    if metric is None:
+        return task.score_name
+    if not isinstance(metric, str) or metric not in METRICS:
+        raise ConfigError(f"Unknown metric {metric!r}; expected one of {', '.join(METRICS)}.")
+    if task not in METRICS[metric]:
+        fits = [m for m, tasks in METRICS.items() if task in tasks]
+        raise ConfigError(
+            f"The metric {metric!r} does not apply to a {task.value} task; expected one of {', '.join(fits)}."
+        )
+    return metric
+
+
+def class_scores(pred: torch.Tensor, y: torch.Tensor, n_classes: int, metric: str) -> torch.Tensor:
+    """Balanced accuracy or macro-F1 of each row of ``pred`` ([k, rows] class codes) against ``y`` ([rows]), as
+    scikit-learn computes them: balanced accuracy is the mean recall over the classes present in ``y``, macro-F1
+    the mean F1 over the classes present in ``y`` or in the row's predictions.  Returns [k] (float64)."""
+    yl = y.long().reshape(1, -1)
+    pl = pred.long()
+    c = max(n_classes, int(yl.max()) + 1 if yl.numel() else 1, int(pl.max()) + 1 if pl.numel() else 1)
+    k = pl.shape[0]
+    true = torch.zeros(1, c, dtype=torch.float64, device=pl.device).scatter_add_(
+        1, yl, torch.ones_like(yl, dtype=torch.float64)
+    )
+    predicted = torch.zeros(k, c, dtype=torch.float64, device=pl.device).scatter_add_(
+        1, pl, torch.ones_like(pl, dtype=torch.float64)
+    )
+    hits = torch.where(pl == yl, pl, torch.full_like(pl, c))  # right predictions by class; c: a miss
+    tp = torch.zeros(k, c + 1, dtype=torch.float64, device=pl.device).scatter_add_(
+        1, hits, torch.ones_like(hits, dtype=torch.float64)
+    )[:, :c]
+    if metric == "balanced_accuracy":
+        present = true > 0
+        recall = torch.where(present, tp / true.clamp_min(1), torch.zeros_like(tp))
+        return recall.sum(1) / present.sum(1).clamp_min(1)
+    if metric == "f1_macro":
+        present = (true > 0) | (predicted > 0)
+        f1 = torch.where(present, 2 * tp / (true + predicted).clamp_min(1), torch.zeros_like(tp))
+        return f1.sum(1) / present.sum(1).clamp_min(1)
+    raise ValueError(f"class_scores computes balanced_accuracy or f1_macro, not {metric!r}")
+
+
+def score_from_logits(logits: torch.Tensor, y: torch.Tensor, task: Task, metric: str | None = None) -> float:
+    """``metric`` (default: accuracy for binary/multiclass, micro-F1 for multilabel, R^2 for regression)."""
     pred = predict_from_logits(logits, task)
+    if metric in ("balanced_accuracy", "f1_macro"):
+        return float(class_scores(pred.reshape(1, -1), y, logits.shape[1], metric)[0])
     if task in (Task.BINARY, Task.MULTICLASS):
         return float((pred == y.long()).double().mean())
     if task is Task.MULTILABEL:

@@ -145,12 +145,13 @@ def evaluate_loss_score(
     X: torch.Tensor,
     y: torch.Tensor,
     task: Task,
+    metric: str | None = None,
 ) -> tuple[float, float]:
     was = model.training
     model.eval()
     logits = torch.cat([model(X[i : i + EVAL_CHUNK]) for i in range(0, X.shape[0], EVAL_CHUNK)])
     model.train(was)
-    return float(loss_fn(logits, y)), score_from_logits(logits, y, task)
+    return float(loss_fn(logits, y)), score_from_logits(logits, y, task, metric)
 
 
 def weight_params(model: nn.Module) -> list[nn.Parameter]:
@@ -185,8 +186,10 @@ class NetworkRun:
         device: str | torch.device | None = None,
         dtype: torch.dtype = torch.float32,
         row_schedule: RowSchedule | None = None,
+        metric: str | None = None,
     ) -> None:
         self.task = task = Task(task)
+        self.metric = metric  # the validation score (None: the task's own)
         self.config = config
         self.random_state = random_state
         self.device = dev = torch.device(device) if device is not None else default_device()
@@ -322,7 +325,9 @@ class NetworkRun:
             )
             self.stop("diverged", f"diverged: the {what} at epoch {epoch}")
             return
-        valid_loss, valid_score = evaluate_loss_score(model, self.loss_fn, self.Xva, self.yva, self.task)
+        valid_loss, valid_score = evaluate_loss_score(
+            model, self.loss_fn, self.Xva, self.yva, self.task, self.metric
+        )
         self.history.append(
             epoch=epoch,
             train_loss=train_loss,

@@ -1,0 +1,152 @@
+"""The validation score a search maximises (``tune(metric=...)``, ``hyperselect tune --metric``)."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.datasets import make_classification
+from sklearn.metrics import balanced_accuracy_score, f1_score
+from typer.testing import CliRunner
+
+from hyperselect.errors import ConfigError
+from hyperselect.nn.config import MLPConfig
+from hyperselect.tasks import Task
+from hyperselect.train.cohort import Cohort
+from hyperselect.train.metrics import check_metric, class_scores, score_from_logits
+from hyperselect.train.trainer import NetworkRun
+
+SKLEARN = {
+    "balanced_accuracy": balanced_accuracy_score,
+    "f1_macro": lambda y, p: f1_score(y, p, average="macro"),
+}
+
+
+@pytest.mark.parametrize("metric", ["balanced_accuracy", "f1_macro"])
+def test_class_scores_are_scikit_learns(metric: str) -> None:
+    """Vectorised over a population's members, with classes missing from the labels, the predictions or both."""
+    rng = np.random.default_rng(0)
+    for case in range(150):
+        c, n = int(rng.integers(2, 6)), int(rng.integers(1, 40))
+        y = rng.integers(0, c, n)
+        pred = rng.integers(0, c, (4, n))
+        pred[0] = y  # a perfect member
+        if case % 5 == 0:
+            pred[1] = 0  # a constant one
+        got = class_scores(torch.tensor(pred), torch.tensor(y), c, metric).numpy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # scikit-learn warns about classes absent from y
+            expected = [SKLEARN[metric](y, p) for p in pred]
+        np.testing.assert_allclose(got, expected, err_msg=f"y={y} pred={pred}")
+
+
+def test_check_metric_names_what_fits_the_task() -> None:
+    assert check_metric(None, "binary") == "accuracy" and check_metric(None, "regression") == "r2"
+    assert check_metric("f1_macro", Task.MULTICLASS) == "f1_macro"
+    with pytest.raises(
+        ConfigError, match=r"'r2' does not apply to a binary task; expected one of accuracy, bal"
+    ):
+        check_metric("r2", "binary")
+    with pytest.raises(
+        ConfigError, match=r"Unknown metric 'auc'; expected one of accuracy, balanced_accuracy"
+    ):
+        check_metric("auc", "binary")
+
+
+def _imbalanced(n: int = 600, classes: int = 2) -> tuple[np.ndarray, ...]:
+    weights = [0.85, 0.15] if classes == 2 else [0.7, 0.2, 0.1]
+    X, y = make_classification(
+        n_samples=n, n_features=8, n_informative=5, n_classes=classes, weights=weights, random_state=0
+    )
+    X = X.astype(np.float32)
+    return X[:400], y[:400], X[400:], y[400:]
+
+
+def _predict(model: torch.nn.Module, X: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.as_tensor(X))
+    return ((logits[:, 0] > 0).long() if logits.shape[1] == 1 else logits.argmax(1)).numpy()
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_populations_and_single_networks_score_members_by_the_metric(classes: int) -> None:
+    """After one epoch, every member's validation score is scikit-learn's balanced accuracy of that member's
+    predictions: stacked members (the population's own scoring) and a network trained alone alike."""
+    Xtr, ytr, Xva, yva = _imbalanced(classes=classes)
+    task = "binary" if classes == 2 else "multiclass"
+    configs = [
+        MLPConfig(hidden=(16,), lr=lr, max_epochs=1, patience=None, batch_size=32)
+        for lr in (1e-3, 3e-3, 3e-2)
+    ]
+    cohort = Cohort(configs, Xtr, ytr, Xva, yva, task=task, mode="population", metric="balanced_accuracy")
+    cohort.run_epochs(1)
+    scores = []
+    for i in range(len(configs)):
+        pred = _predict(cohort.result(i).model, Xva)
+        (score,) = cohort.valid_scores(i)
+        assert score == pytest.approx(balanced_accuracy_score(yva, pred), abs=1e-9)
+        scores.append(score)
+    assert len(set(scores)) > 1
+    run = NetworkRun(configs[1], Xtr, ytr, Xva, yva, task=task, metric="f1_macro")
+    run.run_epochs(1)
+    (score,) = run.history.valid_score
+    assert score == pytest.approx(f1_score(yva, _predict(run.result().model, Xva), average="macro"), abs=1e-9)
+    # the default stays the task's: accuracy
+    logits = torch.randn(len(yva), classes if classes > 2 else 1)
+    assert score_from_logits(logits, torch.as_tensor(yva), Task(task)) == pytest.approx(
+        float(np.mean(_predict(torch.nn.Identity(), logits.numpy()) == yva))
+    )
+
+
+def test_tune_maximises_the_metric_and_reports_it(tmp_path: Path) -> None:
+    from hyperselect.data import prepare_tabular
+    from hyperselect.search import tune
+    from hyperselect.search.study import study_settings
+
+    Xtr, ytr, Xva, yva = _imbalanced(900)
+    frame = pd.DataFrame(np.vstack([Xtr, Xva]), columns=[f"f{i}" for i in range(8)])
+    frame["label"] = np.where(np.concatenate([ytr, yva]) == 1, "rare", "common")
+    csv = tmp_path / "imbalanced.csv"
+    frame.to_csv(csv, index=False)
+    data = prepare_tabular(csv, "label")
+    result = tune(data, n_trials=4, max_epochs=4, metric="balanced_accuracy")
+    assert result.score_name == "balanced_accuracy"
+    assert {"test_accuracy", "test_balanced_accuracy"} <= set(result.test_metrics)
+    assert study_settings(result.study).metric == "balanced_accuracy"  # type: ignore[arg-type]
+    saved = result.to_dict()
+    assert saved["score_name"] == "balanced_accuracy"
+    # the task's own score is the default, stored as None (as studies from before the option)
+    plain = tune(data, n_trials=2, max_epochs=2, metric="accuracy")
+    assert plain.score_name == "accuracy" and study_settings(plain.study).metric is None  # type: ignore[arg-type]
+
+    from hyperselect.cli import app
+
+    out = tmp_path / "run"
+    args = [
+        "tune",
+        str(csv),
+        "--target",
+        "label",
+        "--trials",
+        "3",
+        "--max-epochs",
+        "3",
+        "--metric",
+        "f1_macro",
+    ]
+    res = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    written = json.loads((out / "result.json").read_text())
+    assert written["score_name"] == "f1_macro" and "test_f1_macro" in written["test_metrics"]
+    assert "valid f1_macro" in res.output
+    bad = CliRunner().invoke(
+        app, ["tune", str(csv), "--target", "label", "--metric", "r2", "--out", str(tmp_path / "bad")]
+    )
+    assert bad.exit_code == 1 and "'r2' does not apply to a binary task" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "bad").exists()
