@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +107,25 @@ def test_populations_and_single_networks_score_members_by_the_metric(classes: in
     )
 
 
+@contextlib.contextmanager
+def _study_warnings() -> Iterator[list[str]]:
+    """The messages hyperselect.search.study logs at WARNING while the block runs."""
+    said: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.levelno >= logging.WARNING and "stored settings" in record.getMessage():
+                said.append(record.getMessage())
+
+    logger = logging.getLogger("hyperselect.search.study")
+    handler = Keep()
+    logger.addHandler(handler)
+    try:
+        yield said
+    finally:
+        logger.removeHandler(handler)
+
+
 def test_tune_maximises_the_metric_and_reports_it(tmp_path: Path) -> None:
     from hyperselect.data import prepare_tabular
     from hyperselect.search import tune
@@ -124,6 +146,18 @@ def test_tune_maximises_the_metric_and_reports_it(tmp_path: Path) -> None:
     # the task's own score is the default, stored as None (as studies from before the option)
     plain = tune(data, n_trials=2, max_epochs=2, metric="accuracy")
     assert plain.score_name == "accuracy" and study_settings(plain.study).metric is None  # type: ignore[arg-type]
+
+    # a resume goes on with the study's metric: without --metric silently, with another one it says so
+    journal = str(tmp_path / "study.journal")
+    tune(data, n_trials=2, max_epochs=2, metric="f1_macro", storage=journal, study_name="m", refit=False)
+    with warnings.catch_warnings(), _study_warnings() as said:
+        warnings.simplefilter("ignore")
+        again = tune(
+            data, n_trials=3, max_epochs=2, storage=journal, study_name="m", resume=True, refit=False
+        )
+        assert again.score_name == "f1_macro" and not said
+        tune(data, n_trials=4, max_epochs=2, metric="accuracy", storage=journal, study_name="m", resume=True)
+        assert len(said) == 1 and "metric 'accuracy' (stored 'f1_macro')" in said[0]
 
     from hyperselect.cli import app
 

@@ -616,6 +616,8 @@ def _ignored_settings(
         if key in defaults:
             continue
         old, new = getattr(stored, key), getattr(given, key)
+        if key == "metric":  # None: the task's own score
+            old, new = old or Task(stored.task).score_name, new or Task(given.task).score_name
         if old != new:
             out.append(f"{key} {new!r} (stored {old!r})")
     old_space, new_space = stored.space.to_dict(), given.space.to_dict()
@@ -1396,6 +1398,7 @@ def create_study(
         max_epochs=max_epochs,
     )
     max_epochs = None if max_epochs is None else int(max_epochs)
+    metric_given = metric is not None
     task_metric = check_metric(metric, data.task)
     metric = None if task_metric == Task(data.task).score_name else task_metric
     name = study_name or f"hyperselect-{getattr(data, 'source', 'data')}"
@@ -1462,6 +1465,8 @@ def create_study(
         assert settings.fingerprint is not None
         check_same_data(name, stored, settings.data, settings.fingerprint)
         defaults = [k for k, v in (("batch_size", batch_size), ("group_size", group_size)) if v is None]
+        if not metric_given:  # a resume without --metric goes on with the study's own
+            defaults.append("metric")
         ignored = _ignored_settings(stored, settings, defaults)
         if ignored:
             log.warning(
