@@ -228,3 +228,36 @@ def test_a_missing_study_name_suggests_the_close_one_and_lists_few() -> None:
     assert held.startswith("; did you mean 'ktune'? (it holds 61 studies: 'pw-0', ")
     assert held.endswith(", ...)") and "'pw-9'" not in held
     assert _held("x", []) == "; it holds no study"
+
+
+def test_resume_without_trials_keeps_the_studys_total(tmp_path: Path) -> None:
+    """`--resume` alone raised a 3-trial study to the default 30 (and `--resume --trials 1`, which the Ctrl-C
+    message suggests to stop, left a total of 1 that the next plain `--resume` raised to 30 again); without
+    --trials a resumed study now keeps the total it has, and --trials sets a new one."""
+    from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
+
+    csv = _csv(tmp_path / "d.csv")
+    journal = tmp_path / "s.journal"
+    base = ["tune", str(csv), "--target", "label", "--max-epochs", "3", "--storage", str(journal)]
+    base += ["--study", "s"]
+    assert stored_n_trials(journal, "s") is None and not journal.exists()  # nothing is created to ask
+    res = CliRunner().invoke(app, [*base, "--trials", "3"])
+    assert res.exit_code == 0, res.output
+    assert stored_n_trials(journal, "s") == 3 and stored_n_trials(journal, "other") is None
+
+    def finished() -> int:
+        study = optuna.load_study(
+            study_name="s",
+            storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+        )
+        return sum(t.state.is_finished() for t in study.trials)
+
+    res = CliRunner().invoke(app, [*base, "--resume"])
+    assert res.exit_code == 0, res.output
+    assert finished() == 3 and stored_n_trials(journal, "s") == 3 and "below" not in res.output
+    res = CliRunner().invoke(app, [*base, "--resume", "--trials", "5"])
+    assert res.exit_code == 0 and finished() == 5 and stored_n_trials(journal, "s") == 5
+    # a new study without --trials gets the default total (the timeout stops it long before)
+    res = CliRunner().invoke(app, [*base[:-1], "t", "--timeout", "1"])
+    assert res.exit_code == 0, res.output
+    assert stored_n_trials(journal, "t") == DEFAULT_TRIALS == 30

@@ -172,7 +172,15 @@ def register(app: typer.Typer) -> None:
     def tune(
         data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet file, or a built-in data set name")],
         target: Annotated[str | None, typer.Option("--target", "-t", help="column to predict")] = None,
-        trials: Annotated[int, typer.Option("--trials", "-n", min=1, help="total trials in the study")] = 30,
+        trials: Annotated[
+            int | None,
+            typer.Option(
+                "--trials",
+                "-n",
+                min=1,
+                help="total trials in the study (default 30; with --resume, the study's own)",
+            ),
+        ] = None,
         timeout: Annotated[str | None, typer.Option(help="wall-clock budget: 90s, 10m, 1h30m")] = None,
         storage: Annotated[
             str | None,
@@ -238,6 +246,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import advise
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
+        from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
         from hyperselect.train.metrics import METRICS
 
         _quiet_optuna()
@@ -261,6 +270,9 @@ def register(app: typer.Typer) -> None:
             )
             stem = Path(builtin_name(data)).stem  # builtin:iris names the study iris, as iris does
             name = study or (f"{stem}-{target}" if target else stem)
+            if trials is None:  # a resumed study keeps its total; a new one gets the default
+                stored = stored_n_trials(store, name) if resume else None
+                trials = stored if stored is not None else DEFAULT_TRIALS
             result = run_tune(
                 d,
                 n_trials=trials,

@@ -53,6 +53,7 @@ from hyperselect.search.storage import (
     StaleTrialRetry,
     describe_storage,
     heartbeat_enabled,
+    is_url,
     open_storage,
 )
 from hyperselect.tasks import Task
@@ -70,6 +71,8 @@ _ATTR = "hyperselect"
 # samplers
 
 
+#: The total trials of a new study where none is given (tune's and the CLI's default).
+DEFAULT_TRIALS = 30
 #: Startup trials drawn from the priors (the advisor's default configuration, enqueued first, is one of them).
 N_PRIOR_TRIALS = 10
 #: piBO's beta (Hvarfner et al., 2022, who suggest budget / 10): with ``prior_weight`` > 0, TPE's acquisition
@@ -520,6 +523,28 @@ class SearchSettings:
             first_batch=None if d.get("first_batch") is None else int(d["first_batch"]),
             metric=None if d.get("metric") is None else str(d["metric"]),  # before --metric: the task's
         )
+
+
+def stored_n_trials(storage: str | os.PathLike[str], study_name: str) -> int | None:
+    """The total budget stored with hyperselect study ``study_name`` in ``storage``, or None where there is no
+    such study (or no storage file yet): read without creating anything."""
+    s = os.fspath(storage)
+    if not is_url(s) and not Path(s).exists():
+        return None
+    try:
+        store = open_storage(s, heartbeat_interval=None, must_exist=True)
+    except StorageError:
+        return None
+    try:
+        if store is None or study_name not in _study_names(store):
+            return None
+        attrs = store.get_study_user_attrs(store.get_study_id_from_name(study_name))
+        settings = attrs.get(_ATTR)
+        return int(settings["n_trials"]) if isinstance(settings, dict) and "n_trials" in settings else None
+    finally:
+        engine = getattr(store, "engine", None)
+        if engine is not None:
+            engine.dispose()
 
 
 def study_settings(study: optuna.Study) -> SearchSettings:
@@ -1359,7 +1384,7 @@ def create_study(
     *,
     storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
     study_name: str | None = None,
-    n_trials: int = 30,
+    n_trials: int = DEFAULT_TRIALS,
     space: SearchSpace | None = None,
     sampler: str | optuna.samplers.BaseSampler = "tpe",
     random_state: int | None = 0,
@@ -1655,7 +1680,7 @@ def space_for_arch(
 def tune(
     data: Any,
     *,
-    n_trials: int = 30,
+    n_trials: int = DEFAULT_TRIALS,
     timeout: float | None = None,
     space: SearchSpace | None = None,
     storage: str | os.PathLike[str] | optuna.storages.BaseStorage | None = None,
