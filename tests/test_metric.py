@@ -184,3 +184,46 @@ def test_tune_maximises_the_metric_and_reports_it(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1 and "'r2' does not apply to a binary task" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "bad").exists()
+    for command in ("tune", "compare"):
+        unknown = CliRunner().invoke(app, [command, str(csv), "--target", "label", "--metric", "auc"])
+        assert (
+            unknown.exit_code == 1
+            and "--metric: unknown metric 'auc'; expected one of accuracy" in unknown.output
+        )
+
+
+def test_the_verdicts_scores_follow_the_metric() -> None:
+    """compare(metric=...) tunes, cross-validates and tests every candidate by that score: a majority-class
+    predictor scores the share of the majority in accuracy but 0.5 in balanced accuracy."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.evaluate import baselines as bl
+    from hyperselect.evaluate import compare
+    from hyperselect.evaluate.metrics import score
+
+    y = np.array([0] * 90 + [1] * 10)
+    majority = np.zeros(100, dtype=int)
+    assert score("binary", y, majority) == 0.9
+    assert score("binary", y, majority, "balanced_accuracy") == 0.5
+    assert score("binary", y, majority, "f1_macro") == pytest.approx(f1_score(y, majority, average="macro"))
+
+    Xtr, ytr, Xva, yva = _imbalanced(500)
+    data = prepare_arrays(np.vstack([Xtr, Xva]), np.concatenate([ytr, yva]), name="imbalanced")
+    tiny = {"n_trials": 2, "baseline_trials": 2, "n_splits": 3, "n_repeats": 1, "max_epochs": 3}
+    v = compare(data, baselines=["linear"], curve_fractions=(0.5, 1.0), metric="balanced_accuracy", **tiny)
+    assert v.score_name == "balanced_accuracy" and any("balanced_accuracy 0." in r for r in v.reasons)
+    # the linear baseline's test score is its balanced accuracy, not its accuracy
+    fit = bl.tune_baseline(
+        "linear",
+        data.X_train,
+        data.y_train,
+        data.X_valid,
+        data.y_valid,
+        task="binary",
+        n_trials=2,
+        metric="balanced_accuracy",
+    )
+    pred = bl.predict(fit.estimator, data.X_test)
+    assert v.baseline.test_score == pytest.approx(balanced_accuracy_score(data.y_test, pred))
+    assert v.baseline.test_score != pytest.approx(float(np.mean(pred == data.y_test)))
+    with pytest.raises(ConfigError, match="'r2' does not apply to a binary task"):
+        compare(data, metric="r2", **tiny)

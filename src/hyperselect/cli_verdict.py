@@ -23,7 +23,7 @@ from hyperselect._cli_options import (
     parse_task,
     read_options,
 )
-from hyperselect.errors import HyperselectError
+from hyperselect.errors import ConfigError, HyperselectError
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,12 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(2, "--repeats", help="Repeats of the k-fold protocol."),
         max_epochs: int | None = typer.Option(None, "--max-epochs", help="Cap on network training epochs."),
         threads: int = typer.Option(1, "--threads", help="Threads every model is fitted and timed with."),
+        metric: str | None = typer.Option(
+            None,
+            "--metric",
+            help="Score to tune, compare and test by: accuracy (classes' default), balanced_accuracy or "
+            "f1_macro (imbalanced classes), f1_micro (multilabel), r2 (regression).",
+        ),
         quick: bool = typer.Option(False, "--quick", help="The demo's small budgets (about a minute)."),
         seed: int = typer.Option(
             0, "--seed", min=0, max=2**32 - 1, help="Seeds the split, the folds and every search."
@@ -113,6 +119,12 @@ def register(app: typer.Typer) -> None:
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
 
         try:
+            from hyperselect.train.metrics import METRICS
+
+            if metric is not None and metric not in METRICS:  # before the data is read
+                raise ConfigError(
+                    f"--metric: unknown metric {metric!r}; expected one of {', '.join(METRICS)}."
+                )
             read = read_options(sep, encoding, na_value, decimal, thousands)
             dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
             settings: dict[str, Any] = {
@@ -143,7 +155,7 @@ def register(app: typer.Typer) -> None:
                 ]
                 if moot:  # 5x2 is five repeats of two folds by definition
                     log.warning("--protocol 5x2 is 5 repeats of 2 folds: %s ignored.", " and ".join(moot))
-            verdict = compare(dataset, random_state=seed, **settings)
+            verdict = compare(dataset, random_state=seed, metric=metric, **settings)
             typer.echo(render_verdict(verdict), nl=False)
             if out is not None:
                 path = verdict.save(safe_join(out, "verdict.json"))

@@ -433,8 +433,10 @@ def tune_baseline(
     n_trials: int = 10,
     timeout: float | None = None,
     random_state: int = 0,
+    metric: str | None = None,
 ) -> BaselineFit:
-    """Tune family ``name`` with Optuna's TPE on a holdout split; the first trial is the default setting.
+    """Tune family ``name`` with Optuna's TPE on a holdout split, by ``metric`` (None: the task's score); the
+    first trial is the default setting.
 
     A trial that raises is recorded as failed with its reason (never silently dropped) and scores nothing;
     the fitted estimator of the best trial is kept so it can be scored on a test split without refitting.
@@ -460,7 +462,7 @@ def tune_baseline(
                 # lbfgs "failed to converge" at tiny C is a fact of that trial, not news for the user
                 warnings.simplefilter("ignore")
                 est.fit(X_train, y_train)
-                s = score(task, y_valid, predict(est, X_valid))
+                s = score(task, y_valid, predict(est, X_valid), metric)
         except DATA_FAILURES as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
             failed.append(f"trial {trial.number} {params}: {errors[-1]}")

@@ -22,14 +22,24 @@ from hyperselect.tasks import Task
 log = logging.getLogger(__name__)
 
 
-def score(task: Task | str, y_true: Any, y_pred: Any) -> float:
-    """The task's higher-is-better score (``Task.score_name``): accuracy, micro-F1 or R^2.
+def score(task: Task | str, y_true: Any, y_pred: Any, metric: str | None = None) -> float:
+    """The task's higher-is-better score (``Task.score_name``: accuracy, micro-F1 or R^2), or ``metric``
+    (``balanced_accuracy`` or ``f1_macro`` for classes, as scikit-learn computes them).
 
-    The same score the trainer uses for early stopping and the search for ranking, so a network and a
-    baseline are judged by one yardstick.
+    The same score the search ranks configurations by, so a network and a baseline are judged by one yardstick.
     """
     task = Task(task)
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if metric in ("balanced_accuracy", "f1_macro"):
+        import warnings
+
+        from sklearn.metrics import balanced_accuracy_score, f1_score
+
+        with warnings.catch_warnings():  # a class absent from a fold's predictions is part of the score
+            warnings.simplefilter("ignore", UserWarning)
+            if metric == "balanced_accuracy":
+                return float(balanced_accuracy_score(yt.astype(np.int64), yp.astype(np.int64)))
+            return float(f1_score(yt.astype(np.int64), yp.astype(np.int64), average="macro", zero_division=0))
     if task in (Task.BINARY, Task.MULTICLASS):
         return float(np.mean(yt.astype(np.int64) == yp.astype(np.int64)))
     if task is Task.MULTILABEL:

@@ -49,6 +49,7 @@ from hyperselect.evaluate.metrics import (
 )
 from hyperselect.nn.config import CNNConfig, MLPConfig
 from hyperselect.tasks import Task
+from hyperselect.train.metrics import check_metric
 
 if TYPE_CHECKING:
     import torch
@@ -429,6 +430,7 @@ def _tune_network(
     max_epochs: int | None,
     random_state: int,
     timeout: float | None,
+    metric: str | None = None,
 ) -> tuple[MLPConfig, float, float]:
     from hyperselect.search import tune
 
@@ -441,6 +443,7 @@ def _tune_network(
         random_state=random_state,
         refit=False,
         study_name=f"verdict-{arch}",
+        metric=metric,
     )
     log.info(
         "%s tuned: valid %.4f (%d trials, %.1f s)",
@@ -516,6 +519,7 @@ def compare(
     max_epochs: int | None = None,
     timeout: float | None = None,
     n_threads: int | None = 1,
+    metric: str | None = None,
 ) -> Verdict:
     """Tune networks and classic baselines on ``data``, compare them fairly, and say which to use.
 
@@ -526,7 +530,8 @@ def compare(
     at ``alpha`` and by more than ``min_effect`` (score units) to be recommended.  ``timeout`` caps each
     search in seconds; ``max_epochs`` caps network training; ``n_threads`` (default 1) is the thread count
     every model is fitted and timed with (``None``: library defaults).  An empty ``curve_fractions`` skips
-    the learning curve.
+    the learning curve.  ``metric`` is the score everything is tuned, compared and tested by (None: the task's,
+    accuracy or R^2; ``"balanced_accuracy"`` or ``"f1_macro"`` where the classes are imbalanced).
     """
     _check_args(
         data,
@@ -548,6 +553,7 @@ def compare(
     if protocol == "5x2":
         n_splits, n_repeats = 2, 5
     task = Task(data.task)
+    sn = check_metric(metric, task)
     arch_list = _resolve_archs(data, archs)
     n_classes = _n_classes(data)
     t_start = time.perf_counter()
@@ -558,7 +564,7 @@ def compare(
         nets: list[tuple[Candidate, MLPConfig]] = []
         for i, arch in enumerate(arch_list):
             cfg, vs, secs = _tune_network(
-                data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout
+                data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout, sn
             )
             nets.append((Candidate(arch, "network", cfg.to_dict(), vs, secs), cfg))
         seconds["tune_networks"] = time.perf_counter() - t0
@@ -580,6 +586,7 @@ def compare(
                     n_trials=baseline_trials,
                     timeout=timeout,
                     random_state=random_state,
+                    metric=sn,
                 )
             except bl.BaselineFailedError as exc:
                 # one family that cannot fit this data must not cost the networks and the other families
@@ -613,9 +620,9 @@ def compare(
                 y_valid=data.y_valid,
             )
             final_models[cand.name] = model
-            cand.test_score = score(task, y_eval, predict_network(model, X_eval, task))
+            cand.test_score = score(task, y_eval, predict_network(model, X_eval, task), sn)
         for cand in base_cands:
-            cand.test_score = score(task, y_eval, bl.predict(fits[cand.name].estimator, X_eval))
+            cand.test_score = score(task, y_eval, bl.predict(fits[cand.name].estimator, X_eval), sn)
         seconds["test_fits"] = time.perf_counter() - t0
 
         # 2. identical repeated splits of train+valid ----------------------------------------------------
@@ -630,7 +637,7 @@ def compare(
             )
             tp = time.perf_counter()
             pred = predict_network(model, X_dev[te], task)
-            _record(best_net, k, score(task, y_dev[te], pred), fit_s, time.perf_counter() - tp, len(te))
+            _record(best_net, k, score(task, y_dev[te], pred, sn), fit_s, time.perf_counter() - tp, len(te))
             if k == 0:
                 from hyperselect.nn.mlp import count_parameters
 
@@ -644,7 +651,7 @@ def compare(
                     fit_s = time.perf_counter() - tf
                     tp = time.perf_counter()
                     pred = bl.predict(est, X_dev[te])
-                    s = score(task, y_dev[te], pred)
+                    s = score(task, y_dev[te], pred, sn)
                 except bl.DATA_FAILURES as exc:
                     what = (
                         f"its fit failed in cross-validation (fold {k + 1} of {len(folds)}, {len(tr)} rows)"
@@ -699,12 +706,13 @@ def compare(
                 y_eval,
                 "test" if has_test else "valid",
                 random_state,
+                sn,
             )
         seconds["learning_curve"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - t_start
 
     rec, preferred, reasons, decision = _decide(
-        data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped
+        data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped, sn
     )
     protocol_info = {
         "name": protocol,
@@ -730,7 +738,7 @@ def compare(
         recommendation=rec,
         preferred_model=preferred,
         reasons=reasons,
-        score_name=task.score_name,
+        score_name=sn,
         data=data_info,
         network=best_net,
         baseline=best_base,
@@ -854,6 +862,7 @@ def _learning_curve(
     y_eval: np.ndarray,
     evaluated_on: str,
     seed: int,
+    metric: str | None = None,
 ) -> LearningCurve:
     n = len(data.y_train)
     min_rows = 2 * (n_classes or 1)
@@ -895,8 +904,8 @@ def _learning_curve(
                 continue
         rows.append(k)
         kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
-        net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task)))
-        base_s.append(score(task, y_eval, bl.predict(base_est, X_eval)))
+        net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task), metric))
+        base_s.append(score(task, y_eval, bl.predict(base_est, X_eval), metric))
     return LearningCurve(kept, rows, net_s, base_s, evaluated_on)
 
 
@@ -951,9 +960,10 @@ def _decide(
     task: Task,
     archs: list[str],
     skipped: dict[str, str],
+    sn: str | None = None,
 ) -> tuple[str, str, list[str], DecisionP]:
     """The recommendation, the preferred model, the reasons in words and the p-value the decision used."""
-    sn = task.score_name
+    sn = sn or task.score_name
     diff = test.mean_diff
     sig = test.p_value < alpha
     n_dev = len(data.y_train) + len(data.y_valid)
