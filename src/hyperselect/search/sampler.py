@@ -8,7 +8,9 @@ look.  :class:`PriorSampler` draws the first ``n_prior`` trials from each dimens
 ReLU most of the time, ...), then hands over to the wrapped sampler, which models those trials like any others.
 This is the startup half of piBO (Hvarfner et al., 2022, "piBO: Augmenting acquisition functions with user
 beliefs for Bayesian optimization"); since the prior only decides *where to start*, a wrong prior costs a few
-trials, never the ability to find the optimum: the wrapped sampler keeps the full range.
+trials, never the ability to find the optimum: the wrapped sampler keeps the full range.  piBO's other half, the
+prior kept in the acquisition with a weight that fades as trials accumulate, is :class:`BatchTPESampler`'s
+``prior_weight`` option, off by default: on FCNet's held-out seeds it did not pay (benchmarks/HISTORY.md).
 
 With ``random_every=m``, every ``m``-th trial after the prior phase is drawn uniformly at random instead (BOHB's
 random fraction, Falkner et al., 2018): a model fitted to a few good trials concentrates its proposals around
@@ -228,7 +230,9 @@ class BatchTPESampler(optuna.samplers.TPESampler):
     * the space decomposition (``group=True``), extended by the trials finished since the last proposal.
 
     What it proposes for a given seed is the same, parameter for parameter, as the stock sampler's (a test
-    checks it on a conditional space, in batches with running and pruned trials).  It relies on Optuna's private
+    checks it on a conditional space, in batches with running and pruned trials), unless ``prior_weight`` > 0:
+    then each candidate's acquisition (log l/g) gains ``prior_weight / n`` times the log density of the priors
+    of ``prior`` (dimensions by parameter name) there, n the finished trials (piBO's acquisition).  It relies on Optuna's private
     hooks (``_get_internal_repr``, ``_split_trials``, ``_group_decomposed_search_space``): where they are missing
     (another Optuna version), :func:`batch_tpe_available` is False and :func:`make_tpe` builds the stock sampler.
     """
@@ -388,7 +392,13 @@ def batch_tpe_available() -> bool:
     except ImportError:
         return False
     probe = optuna.samplers.TPESampler
-    needed = ("_get_internal_repr", "_sample", "_get_params", "_build_parzen_estimator")
+    needed = (
+        "_get_internal_repr",
+        "_sample",
+        "_get_params",
+        "_build_parzen_estimator",
+        "_compute_acquisition_func",
+    )
     if not all(hasattr(probe, n) for n in needed) or not callable(getattr(tpe_module, "_split_trials", None)):
         return False
     if not hasattr(_SearchSpaceGroup, "add_distributions"):
