@@ -70,6 +70,10 @@ def test_postgres_storage_runs_a_search(pg_url: str) -> None:
     assert result.counts["finished"] == 4 and result.storage.startswith("postgresql://hyperselect@127.0.0.1")
     again = optuna.load_study(study_name=name, storage=open_storage(pg_url))
     assert len(again.trials) == 4 and again.user_attrs["hyperselect"]["n_trials"] == 4
+    # what `tune --resume` without --trials continues to, read without creating anything
+    from hyperselect.search.study import stored_n_trials
+
+    assert stored_n_trials(pg_url, name) == 4 and stored_n_trials(pg_url, name + "-none") is None
 
 
 @pytest.mark.timeout(900)
