@@ -178,7 +178,10 @@ def test_tune_maximises_the_metric_and_reports_it(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     written = json.loads((out / "result.json").read_text())
     assert written["score_name"] == "f1_macro" and "test_f1_macro" in written["test_metrics"]
-    assert "valid f1_macro" in res.output
+    assert "valid f1_macro" in res.output and "note: the smallest class" not in res.output
+    advice = CliRunner().invoke(app, ["advise", str(csv), "--target", "label"])
+    assert advice.exit_code == 0
+    assert "note: the smallest class" not in advice.output  # 15 % of the rows: above the hint's 10 %
     bad = CliRunner().invoke(
         app, ["tune", str(csv), "--target", "label", "--metric", "r2", "--out", str(tmp_path / "bad")]
     )
@@ -227,3 +230,32 @@ def test_the_verdicts_scores_follow_the_metric() -> None:
     assert v.baseline.test_score != pytest.approx(float(np.mean(pred == data.y_test)))
     with pytest.raises(ConfigError, match="'r2' does not apply to a binary task"):
         compare(data, metric="r2", **tiny)
+
+
+def test_an_imbalanced_table_gets_the_hint_towards_a_balanced_metric(tmp_path: Path) -> None:
+    from hyperselect.cli import app
+    from hyperselect.data import prepare_arrays
+    from hyperselect.train.metrics import imbalance_hint
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 3))
+    y = np.array(["fraud"] * 20 + ["ok"] * 380)
+    hint = imbalance_hint(prepare_arrays(X, y))
+    assert (
+        hint is not None
+        and hint.startswith("the smallest class, 'fraud', is 5.")
+        and "balanced_accuracy" in hint
+    )
+    assert imbalance_hint(prepare_arrays(X, np.array(["a", "b"] * 200))) is None
+    assert imbalance_hint(prepare_arrays(X, X[:, 0], task="regression")) is None
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    frame["label"] = y
+    csv = tmp_path / "fraud.csv"
+    frame.to_csv(csv, index=False)
+    advice = CliRunner().invoke(app, ["advise", str(csv), "--target", "label"])
+    assert advice.exit_code == 0 and "note: the smallest class, 'fraud'" in advice.output
+    common = ["tune", str(csv), "--target", "label", "--trials", "2", "--max-epochs", "2"]
+    plain = CliRunner().invoke(app, [*common, "--out", str(tmp_path / "a")])
+    assert plain.exit_code == 0 and "--metric balanced_accuracy (or f1_macro)" in plain.output
+    chosen = CliRunner().invoke(app, [*common, "--metric", "f1_macro", "--out", str(tmp_path / "b")])
+    assert chosen.exit_code == 0 and "note: the smallest class" not in chosen.output

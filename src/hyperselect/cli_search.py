@@ -247,7 +247,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
         from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
-        from hyperselect.train.metrics import METRICS
+        from hyperselect.train.metrics import METRICS, imbalance_hint
 
         _quiet_optuna()
         store: str | None = None
@@ -273,6 +273,9 @@ def register(app: typer.Typer) -> None:
             if trials is None:  # a resumed study keeps its total; a new one gets the default
                 stored = stored_n_trials(store, name) if resume else None
                 trials = stored if stored is not None else DEFAULT_TRIALS
+            hint = imbalance_hint(d) if metric is None and not resume else None
+            if hint:
+                typer.echo(f"note: {hint}", err=True)
             result = run_tune(
                 d,
                 n_trials=trials,
@@ -385,6 +388,11 @@ def register(app: typer.Typer) -> None:
             f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"
         )
         typer.echo(sp.describe())
+        from hyperselect.train.metrics import imbalance_hint
+
+        hint = imbalance_hint(d)
+        if hint:
+            typer.echo(f"note: {hint}")
 
     @app.command()
     def worker(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 
 from hyperselect.errors import ConfigError
@@ -31,6 +34,27 @@ def check_metric(metric: str | None, task: Task | str) -> str:
             f"The metric {metric!r} does not apply to a {task.value} task; expected one of {', '.join(fits)}."
         )
     return metric
+
+
+#: Below this share of the training rows, the smallest class makes accuracy a poor yardstick (see imbalance_hint).
+IMBALANCE_SHARE = 0.10
+
+
+def imbalance_hint(data: Any) -> str | None:
+    """A sentence suggesting a class-balanced metric where the smallest class of a binary or multiclass ``data``
+    (``y_train`` codes, ``classes`` names) is under :data:`IMBALANCE_SHARE` of the training rows, else None."""
+    if Task(data.task) not in (Task.BINARY, Task.MULTICLASS) or not len(data.y_train):
+        return None
+    counts = np.bincount(np.asarray(data.y_train, dtype=np.int64), minlength=len(data.classes))
+    share = counts / counts.sum()
+    i = int(np.argmin(share))
+    if share[i] >= IMBALANCE_SHARE:
+        return None
+    return (
+        f"the smallest class, {str(data.classes[i])!r}, is {share[i]:.1%} of the training rows: a network that "
+        "never predicts it still scores high accuracy; --metric balanced_accuracy (or f1_macro) weighs every "
+        "class alike."
+    )
 
 
 def class_scores(pred: torch.Tensor, y: torch.Tensor, n_classes: int, metric: str) -> torch.Tensor:
