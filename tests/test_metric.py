@@ -259,3 +259,6 @@ def test_an_imbalanced_table_gets_the_hint_towards_a_balanced_metric(tmp_path: P
     assert plain.exit_code == 0 and "--metric balanced_accuracy (or f1_macro)" in plain.output
     chosen = CliRunner().invoke(app, [*common, "--metric", "f1_macro", "--out", str(tmp_path / "b")])
     assert chosen.exit_code == 0 and "note: the smallest class" not in chosen.output
+    # compare says it as soon as it has read the data (here before it refuses a budget of no trials)
+    verdict = CliRunner().invoke(app, ["compare", str(csv), "--target", "label", "--trials", "0"])
+    assert verdict.exit_code == 1 and "note: the smallest class, 'fraud'" in verdict.output

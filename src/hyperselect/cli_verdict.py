@@ -119,7 +119,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
 
         try:
-            from hyperselect.train.metrics import METRICS
+            from hyperselect.train.metrics import METRICS, imbalance_hint
 
             if metric is not None and metric not in METRICS:  # before the data is read
                 raise ConfigError(
@@ -127,6 +127,9 @@ def register(app: typer.Typer) -> None:
                 )
             read = read_options(sep, encoding, na_value, decimal, thousands)
             dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
+            hint = imbalance_hint(dataset) if metric is None else None
+            if hint:
+                typer.echo(f"note: {hint}", err=True)
             settings: dict[str, Any] = {
                 "n_trials": n_trials,
                 "baseline_trials": baseline_trials,
