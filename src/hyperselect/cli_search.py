@@ -247,7 +247,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
         from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
-        from hyperselect.train.metrics import METRICS, imbalance_hint
+        from hyperselect.train.metrics import check_metric_name, imbalance_hint
 
         _quiet_optuna()
         store: str | None = None
@@ -255,10 +255,7 @@ def register(app: typer.Typer) -> None:
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
-            if metric is not None and metric not in METRICS:  # before the data is read
-                raise ConfigError(
-                    f"--metric: unknown metric {metric!r}; expected one of {', '.join(METRICS)}."
-                )
+            check_metric_name(metric)  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)
@@ -370,6 +367,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
         from hyperselect.search import advise as run_advise
+        from hyperselect.train.metrics import imbalance_hint
 
         try:
             d, _ = load_data(
@@ -388,8 +386,6 @@ def register(app: typer.Typer) -> None:
             f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"
         )
         typer.echo(sp.describe())
-        from hyperselect.train.metrics import imbalance_hint
-
         hint = imbalance_hint(d)
         if hint:
             typer.echo(f"note: {hint}")

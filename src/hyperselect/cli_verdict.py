@@ -23,7 +23,7 @@ from hyperselect._cli_options import (
     parse_task,
     read_options,
 )
-from hyperselect.errors import ConfigError, HyperselectError
+from hyperselect.errors import HyperselectError
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +119,9 @@ def register(app: typer.Typer) -> None:
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
 
         try:
-            from hyperselect.train.metrics import METRICS, imbalance_hint
+            from hyperselect.train.metrics import check_metric_name, imbalance_hint
 
-            if metric is not None and metric not in METRICS:  # before the data is read
-                raise ConfigError(
-                    f"--metric: unknown metric {metric!r}; expected one of {', '.join(METRICS)}."
-                )
+            check_metric_name(metric)  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands)
             dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
             hint = imbalance_hint(dataset) if metric is None else None

@@ -21,6 +21,12 @@ METRICS: dict[str, tuple[Task, ...]] = {
 }
 
 
+def check_metric_name(metric: str | None, option: str = "--metric") -> None:
+    """Refuse an unknown metric name before any data is read (the task's fit is checked with the data)."""
+    if metric is not None and metric not in METRICS:
+        raise ConfigError(f"{option}: unknown metric {metric!r}; expected one of {', '.join(METRICS)}.")
+
+
 def check_metric(metric: str | None, task: Task | str) -> str:
     """The score to maximise for ``task``: ``metric``, checked, or the task's default (None)."""
     task = Task(task)
