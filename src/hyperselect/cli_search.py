@@ -255,7 +255,7 @@ def register(app: typer.Typer) -> None:
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
-            check_metric_name(metric)  # before the data is read
+            check_metric_name(metric, "--metric")  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)

@@ -121,7 +121,7 @@ def register(app: typer.Typer) -> None:
         try:
             from hyperselect.train.metrics import check_metric_name, imbalance_hint
 
-            check_metric_name(metric)  # before the data is read
+            check_metric_name(metric, "--metric")  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands)
             dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
             hint = imbalance_hint(dataset) if metric is None else None

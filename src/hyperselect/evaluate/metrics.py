@@ -18,6 +18,7 @@ from scipy import stats
 
 from hyperselect.errors import ConfigError
 from hyperselect.tasks import Task
+from hyperselect.train.metrics import CLASS_BALANCED, class_scores
 
 log = logging.getLogger(__name__)
 
@@ -30,16 +31,11 @@ def score(task: Task | str, y_true: Any, y_pred: Any, metric: str | None = None)
     """
     task = Task(task)
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
-    if metric in ("balanced_accuracy", "f1_macro"):
-        import warnings
+    if metric in CLASS_BALANCED:  # the search's own formula (equal to scikit-learn's), so both rank alike
+        import torch
 
-        from sklearn.metrics import balanced_accuracy_score, f1_score
-
-        with warnings.catch_warnings():  # a class absent from a fold's predictions is part of the score
-            warnings.simplefilter("ignore", UserWarning)
-            if metric == "balanced_accuracy":
-                return float(balanced_accuracy_score(yt.astype(np.int64), yp.astype(np.int64)))
-            return float(f1_score(yt.astype(np.int64), yp.astype(np.int64), average="macro", zero_division=0))
+        codes = torch.as_tensor(yp.astype(np.int64)).reshape(1, -1)
+        return float(class_scores(codes, torch.as_tensor(yt.astype(np.int64)), 0, metric)[0])
     if task in (Task.BINARY, Task.MULTICLASS):
         return float(np.mean(yt.astype(np.int64) == yp.astype(np.int64)))
     if task is Task.MULTILABEL:

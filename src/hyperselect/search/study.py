@@ -224,7 +224,7 @@ def _base_sampler(
                 seed=seed,
                 n_startup_trials=10 if n_startup is None else n_startup,
                 prior=prior,
-                prior_weight=prior_weight if prior else 0.0,
+                prior_weight=prior_weight,  # BatchTPESampler ignores it where no dimension has a prior
             )
         if name == "random":
             return optuna.samplers.RandomSampler(seed=seed)

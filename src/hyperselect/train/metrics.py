@@ -21,10 +21,16 @@ METRICS: dict[str, tuple[Task, ...]] = {
 }
 
 
-def check_metric_name(metric: str | None, option: str = "--metric") -> None:
-    """Refuse an unknown metric name before any data is read (the task's fit is checked with the data)."""
-    if metric is not None and metric not in METRICS:
-        raise ConfigError(f"{option}: unknown metric {metric!r}; expected one of {', '.join(METRICS)}.")
+#: The metrics that weigh every class alike (scored by :func:`class_scores`).
+CLASS_BALANCED = ("balanced_accuracy", "f1_macro")
+
+
+def check_metric_name(metric: str | None, option: str | None = None) -> None:
+    """Refuse an unknown metric name (``option``: the command-line option that gave it), before any data is read:
+    whether it fits the task is :func:`check_metric`'s to say."""
+    if metric is not None and not (isinstance(metric, str) and metric in METRICS):
+        what = f"{option}: unknown metric" if option else "Unknown metric"
+        raise ConfigError(f"{what} {metric!r}; expected one of {', '.join(METRICS)}.")
 
 
 def check_metric(metric: str | None, task: Task | str) -> str:
@@ -32,8 +38,7 @@ def check_metric(metric: str | None, task: Task | str) -> str:
     task = Task(task)
     if metric is None:
         return task.score_name
-    if not isinstance(metric, str) or metric not in METRICS:
-        raise ConfigError(f"Unknown metric {metric!r}; expected one of {', '.join(METRICS)}.")
+    check_metric_name(metric)
     if task not in METRICS[metric]:
         fits = [m for m, tasks in METRICS.items() if task in tasks]
         raise ConfigError(
@@ -95,7 +100,7 @@ def class_scores(pred: torch.Tensor, y: torch.Tensor, n_classes: int, metric: st
 def score_from_logits(logits: torch.Tensor, y: torch.Tensor, task: Task, metric: str | None = None) -> float:
     """``metric`` (default: accuracy for binary/multiclass, micro-F1 for multilabel, R^2 for regression)."""
     pred = predict_from_logits(logits, task)
-    if metric in ("balanced_accuracy", "f1_macro"):
+    if metric in CLASS_BALANCED:
         return float(class_scores(pred.reshape(1, -1), y, logits.shape[1], metric)[0])
     if task in (Task.BINARY, Task.MULTICLASS):
         return float((pred == y.long()).double().mean())

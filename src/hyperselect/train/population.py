@@ -53,7 +53,7 @@ from hyperselect.train._dropout import fill_masks, member_key
 from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
-from hyperselect.train.metrics import class_scores, score_from_logits
+from hyperselect.train.metrics import CLASS_BALANCED, class_scores, score_from_logits
 from hyperselect.train.trainer import (
     INTERRUPTED,
     RunSummary,
@@ -833,10 +833,8 @@ class PopulationTrainer:
         return (diff * diff).mean((1, 2))
 
     def _scores(self, logits: torch.Tensor, y: torch.Tensor) -> list[float]:
-        if self.metric in ("balanced_accuracy", "f1_macro"):
-            pred = (logits[..., 0] > 0).long() if logits.shape[2] == 1 else logits.argmax(2)
-            return class_scores(pred, y, max(2, logits.shape[2]), self.metric).tolist()  # type: ignore[no-any-return]
-        if self.task is Task.MULTICLASS and logits.shape[2] > 1:
+        balanced = self.metric in CLASS_BALANCED
+        if self.task is Task.MULTICLASS and logits.shape[2] > 1 and not balanced:
             # accuracy without argmax, whose CPU kernel is not vectorised (measured 0.94 ms for [32, 270, 10],
             # as long as the forward pass): a row is right when its label's logit is the row's only maximum
             k, rows, _ = logits.shape
@@ -849,6 +847,8 @@ class PopulationTrainer:
             return hit.squeeze(2).double().mean(1).tolist()
         if self.task in (Task.BINARY, Task.MULTICLASS):
             pred = (logits[..., 0] > 0).long() if logits.shape[2] == 1 else logits.argmax(2)
+            if balanced:
+                return class_scores(pred, y, max(2, logits.shape[2]), str(self.metric)).tolist()  # type: ignore[no-any-return]
             return (pred == y.long().unsqueeze(0)).double().mean(1).tolist()
         return [score_from_logits(logits[j], y, self.task) for j in range(logits.shape[0])]
 
