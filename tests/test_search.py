@@ -557,8 +557,27 @@ def test_cli_advise_prints_space_and_reasons(cli, tiny_classification_csv: Path)
     res = CliRunner().invoke(cli, ["advise", str(tiny_classification_csv), "--target", "target"])
     assert res.exit_code == 0, res.output
     assert "multiclass" in res.output and "why:" in res.output and "learning" not in res.output.lower()[:0]
+    assert "class_weight" not in res.output  # three classes of about equal size: nothing to weigh
     res = CliRunner().invoke(cli, ["advise", str(tiny_classification_csv), "--target", "target", "--json"])
     assert json.loads(res.output)["dims"]["lr"]["log"] is True
+
+
+def test_cli_advise_searches_class_weights_for_a_rare_class(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    frame["label"] = ["fraud"] * 20 + ["ok"] * 380
+    csv = tmp_path / "fraud.csv"
+    frame.to_csv(csv, index=False)
+    res = CliRunner().invoke(cli, ["advise", str(csv), "--target", "label"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    row = next(i for i, line in enumerate(lines) if line.split()[:1] == ["class_weight"])
+    assert "'none'" in lines[row] and "'balanced'" in lines[row]
+    assert "why: the smallest class is 5.0% of the" in lines[row + 1]
+    res = CliRunner().invoke(cli, ["advise", str(csv), "--target", "label", "--json"])
+    space = json.loads(res.output)
+    assert space["dims"]["class_weight"] == {"type": "categorical", "choices": ["none", "balanced"]}
+    assert space["base"]["class_weight"] == "none"
 
 
 def test_cli_advise_offers_the_cnn_for_images(cli) -> None:  # type: ignore[no-untyped-def]

@@ -548,3 +548,102 @@ def test_two_processes_with_one_seed_draw_different_startup_configurations() -> 
     two = draws([make_sampler("tpe", 7, space=space, n_prior=10) for _ in range(2)], 6)
     assert len({json.dumps(p, sort_keys=True) for p in two}) == 6
     assert two == alone  # a trial's draw depends on its number, not on which process asked it
+
+
+# -- class weights for a rare class --------------------------------------------------------------------------
+
+
+def _labels(counts: dict[str, int], n_features: int = 3) -> Any:
+    """A table whose classes have these row counts (split, stratified, 70/15/15)."""
+    from hyperselect.data import prepare_arrays
+
+    y = np.concatenate([[label] * k for label, k in counts.items()])
+    X = np.random.default_rng(0).normal(size=(len(y), n_features))
+    return prepare_arrays(X, y)
+
+
+def test_advise_searches_class_weights_only_where_a_class_is_rare() -> None:
+    from hyperselect.train.metrics import imbalance_hint, rare_class_limit
+
+    rare = _labels({"fraud": 20, "ok": 380})
+    shape = data_shape(rare)
+    counts = np.bincount(rare.y_train)
+    assert shape.min_class_share == pytest.approx(counts.min() / counts.sum()) and shape.min_class_share < 0.1
+    space = advise(rare)
+    assert space.dims["class_weight"] == Categorical(("none", "balanced"))
+    why = space.reasons["class_weight"]
+    assert f"{shape.min_class_share:.1%} of the {len(rare.y_train)} training rows" in why
+    assert "n / (classes x rows of its class)" in why and "balanced accuracy" in why
+    # the base and the first trial stay unweighted; the search draws both
+    assert space.base.class_weight == "none" and space.default_params()["class_weight"] == "none"
+    assert space.build(space.default_params()).class_weight == "none"
+    drawn = {(p["class_weight"], cfg.class_weight) for p, cfg in _sample(space, 20)}
+    assert drawn == {("none", "none"), ("balanced", "balanced")}
+    # for two classes the threshold is 10 %, and the same as imbalance_hint's for any number of classes
+    assert rare_class_limit(2) == pytest.approx(0.10) and rare_class_limit(10) == pytest.approx(0.02)
+    for counts_ in ({"a": 90, "b": 10}, {"a": 85, "b": 15}, {"a": 60, "b": 40}):
+        data = _labels({k: v * 4 for k, v in counts_.items()})
+        share = data_shape(data).min_class_share
+        assert share is not None
+        rare_class = share < 0.10
+        assert ("class_weight" in advise(data).dims) == rare_class == (imbalance_hint(data) is not None)
+    # with more classes, the same fraction of an equal share: a rare class among three counts ...
+    three = _labels({"a": 200, "b": 180, "c": 15})
+    assert (
+        "class_weight" in advise(three).dims and "of 3 equal classes" in advise(three).reasons["class_weight"]
+    )
+    # ... and so does one of ten that has a tenth of its equal share, but not ten equal classes of 10 % each
+    ten = _labels({str(i): 100 for i in range(9)} | {"9": 10})
+    assert "class_weight" in advise(ten).dims
+    even = _labels({str(i): 100 - i for i in range(10)})
+    share = data_shape(even).min_class_share
+    assert share is not None and share < 0.10 and "class_weight" not in advise(even).dims
+    assert (
+        imbalance_hint(even) is None and imbalance_hint(ten) is not None and imbalance_hint(three) is not None
+    )
+
+
+def test_balanced_data_and_planned_data_keep_the_space_they_had() -> None:
+    from hyperselect.data import load_builtin
+
+    balanced = _labels({"a": 200, "b": 180, "c": 150})
+    planned = advise(n_rows=len(balanced.y_train), n_features=3, task="multiclass", n_classes=3)
+    assert "class_weight" not in planned.dims and "class_weight" not in planned.reasons
+    assert data_shape(n_rows=300, n_features=3, task="binary").min_class_share is None
+    # exactly the space that the same facts without the data give (the class balance adds nothing); digits'
+    # ten classes hold under 10 % of the rows each, and the benchmarks count on its space staying as it was
+    assert advise(balanced).to_dict() == planned.to_dict()
+    digits = load_builtin("digits")
+    facts = {
+        "n_rows": len(digits.y_train),
+        "n_features": digits.n_features,
+        "task": "multiclass",
+        "n_classes": 10,
+    }
+    assert advise(digits, arch="mlp").to_dict() == advise(**facts, arch="mlp").to_dict()
+    # classes are no matter for regression: no share, no weights
+    from hyperselect.data import prepare_arrays
+
+    X = np.random.default_rng(0).normal(size=(400, 3))
+    reg = prepare_arrays(X, np.r_[np.ones(10), np.zeros(390)], task="regression")
+    assert data_shape(reg).min_class_share is None and "class_weight" not in advise(reg).dims
+
+
+def test_space_files_edit_class_weight(tmp_path: Path) -> None:
+    rare = advise(_labels({"fraud": 20, "ok": 380}))
+    narrowed = tmp_path / "narrow.toml"
+    narrowed.write_text('[narrow.class_weight]\nchoices = ["balanced"]\n')
+    assert rare.apply_file(narrowed).dims["class_weight"] == Categorical(("balanced",))
+    fixed = tmp_path / "fix.yaml"
+    fixed.write_text("fix:\n  class_weight: balanced\n")
+    space = rare.apply_file(fixed)
+    assert "class_weight" not in space.dims and space.build(space.default_params()).class_weight == "balanced"
+    # a balanced table can search the weights too, by extending its space
+    plain = advise(n_rows=300, n_features=3, task="binary")
+    extended = tmp_path / "extend.toml"
+    extended.write_text('[extend.class_weight]\nchoices = ["none", "balanced"]\n')
+    assert plain.apply_file(extended).dims["class_weight"] == Categorical(("none", "balanced"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[fix]\nclass_weight = "inverse"\n')
+    with pytest.raises(ConfigError, match=r"class_weight.*'none', 'balanced'.*inverse"):
+        plain.apply_file(bad)

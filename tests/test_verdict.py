@@ -139,6 +139,105 @@ def test_tune_baseline_starts_from_defaults_and_counts_parameters() -> None:
     assert count_stored_numbers(rf) > 0
 
 
+def _fraud(n: int = 400, seed: int = 0) -> Any:
+    """A binary table whose minority class is 8 % of the rows, learnable from the first feature."""
+    rng = np.random.default_rng(seed)
+    y = np.where(np.arange(n) < n * 8 // 100, "fraud", "ok")
+    X = rng.normal(size=(n, 4)) + (y == "fraud")[:, None] * np.array([1.5, 0.0, 0.0, 0.0])
+    return prepare_arrays(X, y, name="fraud")
+
+
+def test_baselines_weigh_classes_for_a_class_balanced_metric() -> None:
+    from sklearn.base import clone
+
+    from hyperselect.evaluate.baselines import FAMILIES, class_weight_params
+
+    weighted = {"linear", "random_forest", "hist_gradient_boosting", "svm"}
+    for name in FAMILIES:
+        for task in ("binary", "multiclass"):
+            plain = make_baseline(name, task, random_state=0)
+            for metric in (None, "accuracy"):  # left exactly as they were
+                assert (
+                    make_baseline(name, task, random_state=0, metric=metric).get_params()
+                    == plain.get_params()
+                )
+                assert class_weight_params(name, task, metric) == {}
+            assert plain.get_params().get("class_weight") is None
+            for metric in ("balanced_accuracy", "f1_macro"):
+                est = make_baseline(name, task, random_state=0, metric=metric)
+                expected = {"class_weight": "balanced"} if name in weighted else {}
+                assert class_weight_params(name, task, metric) == expected
+                assert est.get_params().get("class_weight") == ("balanced" if name in weighted else None)
+                # the rest of the estimator is the plain one
+                rest = {k: v for k, v in est.get_params().items() if k != "class_weight"}
+                assert rest == {k: v for k, v in plain.get_params().items() if k != "class_weight"}
+                assert clone(est).get_params() == est.get_params()
+    # a regression has no classes to weigh (whatever is asked)
+    assert class_weight_params("linear", "regression", "balanced_accuracy") == {}
+    assert "class_weight" not in make_baseline("random_forest", "regression", metric="f1_macro").get_params()
+
+
+def test_tuned_baselines_keep_the_class_weights_in_their_params() -> None:
+    d = _fraud()
+    fit = tune_baseline(
+        "linear",
+        d.X_train,
+        d.y_train,
+        d.X_valid,
+        d.y_valid,
+        task=d.task,
+        n_trials=3,
+        metric="balanced_accuracy",
+    )
+    assert fit.params["class_weight"] == "balanced" and fit.estimator.class_weight == "balanced"
+    assert fit.to_dict()["params"]["class_weight"] == "balanced"
+    # the params rebuild the same estimator (what the verdict's refits on folds and subsets do)
+    again = make_baseline("linear", d.task, fit.params, n_features=d.n_features)
+    assert again.get_params() == fit.estimator.get_params()
+    plain = tune_baseline("linear", d.X_train, d.y_train, d.X_valid, d.y_valid, task=d.task, n_trials=3)
+    assert "class_weight" not in plain.params and plain.estimator.class_weight is None
+    nb = tune_baseline(
+        "naive_bayes", d.X_train, d.y_train, d.X_valid, d.y_valid, task=d.task, n_trials=2, metric="f1_macro"
+    )
+    assert "class_weight" not in nb.params
+
+
+def test_the_verdict_records_class_weighted_baselines() -> None:
+    from hyperselect.evaluate import verdict as vd
+
+    d = _fraud()
+    tiny = {"n_trials": 1, "baseline_trials": 2, "n_splits": 3, "n_repeats": 1, "max_epochs": 2}
+    kw = {"baselines": ["linear", "naive_bayes"], "curve_fractions": (0.5, 1.0), **tiny}
+    v = compare(d, metric="balanced_accuracy", **kw)
+    doc = json.loads(json.dumps(v.to_dict(), allow_nan=True))
+    params = {c["name"]: c["params"] for c in doc["candidates"] if c["kind"] == "baseline"}
+    assert params["linear"]["class_weight"] == "balanced" and "class_weight" not in params["naive_bayes"]
+    assert any(
+        "class_weight='balanced'" in r and "balanced_accuracy" in r and "linear" in r for r in v.reasons
+    )
+    # the refits (cross-validation folds, learning curve) are built from these params: weighted too
+    linear = next(c for c in v.candidates if c.name == "linear")
+    est = vd._fit_baseline(linear, d.X_train, d.y_train, Task(d.task), d.n_features, 0)
+    assert est.class_weight == "balanced"
+    plain = compare(d, **kw)
+    assert all("class_weight" not in c.params for c in plain.candidates if c.kind == "baseline")
+    assert not any("class_weight" in r for r in plain.reasons)
+
+
+def test_the_cnn_searches_class_weights_where_the_mlp_does() -> None:
+    from hyperselect.evaluate.verdict import network_space
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 1, 8))
+    rare = prepare_arrays(X, np.where(np.arange(400) < 24, "fraud", "ok"))
+    even = prepare_arrays(X, np.where(np.arange(400) % 2 == 0, "a", "b"))
+    for arch in ("mlp", "cnn"):
+        space = network_space(rare, arch, max_epochs=2)
+        assert space.dims["class_weight"].choices == ("none", "balanced")  # type: ignore[attr-defined]
+        assert "smallest class" in space.reasons["class_weight"]
+        assert "class_weight" not in network_space(even, arch, max_epochs=2).dims
+
+
 # ------------------------------------------------------------------------------------------------ verdicts
 FAST = {"n_splits": 5, "n_repeats": 1, "n_threads": 1}
 

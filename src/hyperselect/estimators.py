@@ -70,6 +70,17 @@ def _extra_constraints() -> dict[str, Any]:
     }
 
 
+def _is_weight(v: Any) -> bool:
+    return (
+        isinstance(v, int | float | np.number) and not isinstance(v, bool) and bool(np.isfinite(v) and v >= 0)
+    )
+
+
+def _label_key(label: Any) -> Any:
+    """A class label as a mapping key: numpy scalars as Python values (np.int64(1) and 1 are one class)."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
 def _arch_message(owner: str, arch: Any) -> str:
     if arch == "cnn":
         return (
@@ -145,6 +156,7 @@ class _NeuralNetBase(BaseEstimator):
         loss: str = "auto",
         label_smoothing: float = 0.0,
         huber_delta: float = 1.0,
+        class_weight: str | Mapping[Any, float] | None = "none",
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -173,6 +185,7 @@ class _NeuralNetBase(BaseEstimator):
         self.loss = loss
         self.label_smoothing = label_smoothing
         self.huber_delta = huber_delta
+        self.class_weight = class_weight
         self.optimizer = optimizer
         self.lr = lr
         self.weight_decay = weight_decay
@@ -230,9 +243,53 @@ class _NeuralNetBase(BaseEstimator):
         constraints = {**MLPConfig._constraints(), **_extra_constraints(), "loss": Options(self._losses)}
         if isinstance(self.random_state, np.random.RandomState):
             del constraints["random_state"]  # scikit-learn's convention: a RandomState instance is fine too
+        params["class_weight"] = self._class_weight_name()
         check_params(name, params, constraints)
         check_batch_norm(name, params["norm"], params["batch_size"])
         return MLPConfig(**{k: params[k] for k in CONFIG_FIELDS})
+
+    def _class_weight_name(self) -> Any:
+        """The config's class_weight for this estimator's: None and a {label: weight} mapping train with
+        "none" in the config (a mapping's weights are given to the trainer apart, see ``_class_weight_tensor``);
+        a mapping's weights are checked here."""
+        cw, name = self.class_weight, type(self).__name__
+        if cw is not None and cw != "none" and not isinstance(self, ClassifierMixin):
+            raise ConfigError(
+                f"The 'class_weight' parameter of {name} must be None or 'none': class weights apply to "
+                f"classification (NeuralNetClassifier). Got {cw!r}."
+            )
+        if cw is None:
+            return "none"
+        if isinstance(cw, Mapping):
+            bad = {k: v for k, v in cw.items() if not _is_weight(v)}
+            if bad or not cw:
+                raise ConfigError(
+                    f"The 'class_weight' parameter of {name} maps class labels to weights (finite numbers >= 0); "
+                    f"got {dict(bad) if bad else 'an empty mapping'}."
+                )
+            return "none"
+        return cw  # a name: checked with the other parameters
+
+    def _class_weight_tensor(self, classes: np.ndarray, task: Task) -> torch.Tensor | None:
+        """Per class code, the weights of a ``class_weight={label: weight}`` mapping (1 for a label it leaves
+        out, as scikit-learn); None for a name."""
+        cw = self.class_weight
+        if not isinstance(cw, Mapping):
+            return None
+        name = type(self).__name__
+        if task not in (Task.BINARY, Task.MULTICLASS):
+            raise ConfigError(
+                f"{name}: class_weight applies to one label per row, not to a multilabel target."
+            )
+        known = {_label_key(c) for c in classes}
+        unknown = [k for k in cw if _label_key(k) not in known]
+        if unknown:
+            raise ConfigError(
+                f"The 'class_weight' parameter of {name} names class(es) {unknown} that are not in y "
+                f"(classes: {classes.tolist()})."
+            )
+        given = {_label_key(k): float(v) for k, v in cw.items()}
+        return torch.tensor([given.get(_label_key(c), 1.0) for c in classes], dtype=torch.float64)
 
     def _torch_device(self) -> torch.device:
         if self.device is not None:
@@ -333,6 +390,7 @@ class _NeuralNetBase(BaseEstimator):
             n_classes=n_classes,
             random_state=seed,
             device=self._torch_device(),
+            class_weight=self._class_weight_tensor(getattr(self, "classes_", np.arange(0)), task),
         )
         run.run_epochs(config.max_epochs, callback)
         if run.status == "diverged":
@@ -422,6 +480,8 @@ class _NeuralNetBase(BaseEstimator):
                 not_saved[k] = f"a numpy {type(v).__name__} instance, saved as None"
             elif isinstance(v, tuple):
                 params[k] = [x.item() if isinstance(x, np.generic) else x for x in v]
+            elif k == "class_weight" and isinstance(v, Mapping):  # JSON keys are strings: kept as pairs
+                params[k] = [[_label_key(label), float(w)] for label, w in v.items()]
             elif isinstance(v, np.generic):
                 params[k] = v.item()
             else:
@@ -527,6 +587,8 @@ class _NeuralNetBase(BaseEstimator):
         params = dict(doc["params"])
         if isinstance(params.get("hidden"), list):
             params["hidden"] = tuple(params["hidden"])
+        if isinstance(params.get("class_weight"), list):  # saved as [label, weight] pairs
+            params["class_weight"] = {label: w for label, w in params["class_weight"]}
         est = cls(**params)
         config = config_from_dict(doc["config"])
         model = build_model(config, int(doc["n_features_in"]), int(doc["n_outputs"]))

@@ -390,7 +390,7 @@ def network_space(data: TabularData, arch: str, max_epochs: int | None = None) -
         max_epochs=space.base.max_epochs,
         patience=space.base.patience or 10,
     )
-    keep = ("lr", "batch_size", "dropout", "weight_decay", "lr_schedule")
+    keep = ("lr", "batch_size", "dropout", "weight_decay", "lr_schedule", "class_weight")
     dims = {k: v for k, v in space.dims.items() if k in keep}
     reasons = {k: v for k, v in space.reasons.items() if k in keep}
     reasons["channels"] = (
@@ -714,6 +714,13 @@ def compare(
     rec, preferred, reasons, decision = _decide(
         data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped, sn
     )
+    weighted = [c.name for c in base_cands if c.params.get("class_weight") == "balanced"]
+    if weighted:  # (their params say so too; this says it where a reader looks)
+        reasons.append(
+            f"Baselines fitted with class_weight='balanced' (every class counts equally, as {sn} does): "
+            + ", ".join(weighted)
+            + "."
+        )
     protocol_info = {
         "name": protocol,
         "n_splits": n_splits,

@@ -23,6 +23,7 @@ LOSSES = ("auto", "cross_entropy", "bce", "mse", "huber")
 OPTIMIZERS = ("adam", "adamw", "sgd", "momentum", "nesterov", "rmsprop")
 SCHEDULES = ("constant", "cosine", "plateau")
 STOP_METRICS = ("valid_loss", "valid_score")
+CLASS_WEIGHTS = ("none", "balanced")
 
 _MLP_CONSTRAINTS = {
     "hidden": IntTuple(allow_empty=True, low=1),
@@ -33,6 +34,7 @@ _MLP_CONSTRAINTS = {
     "loss": Options(LOSSES),
     "label_smoothing": Interval(float, 0.0, 1.0, closed="left"),
     "huber_delta": Interval(float, 0.0, None, closed="neither"),
+    "class_weight": Options(CLASS_WEIGHTS),
     "optimizer": Options(OPTIMIZERS),
     "lr": Interval(float, 0.0, None, closed="neither"),
     "weight_decay": Interval(float, 0.0, None, closed="left"),
@@ -68,7 +70,10 @@ class MLPConfig:
     """A multi-layer perceptron and how to train it.
 
     ``hidden`` lists the neurons of each hidden layer (``()`` is a linear model).  ``patience=None`` disables
-    early stopping; ``grad_clip`` is a max global L2 norm.  ``momentum`` is used by ``momentum`` and
+    early stopping; ``grad_clip`` is a max global L2 norm.  ``class_weight="balanced"`` weighs each training row
+    of a classification task by n / (classes x rows of its class), as scikit-learn's ``class_weight="balanced"``
+    does, so that every class counts equally in the loss (for imbalanced data scored by balanced accuracy or
+    macro-F1).  ``momentum`` is used by ``momentum`` and
     ``nesterov`` only (RMSProp runs without momentum, torch's default); ``beta1``/``beta2`` by Adam and
     AdamW; RMSProp's smoothing constant is ``beta2``'s sibling ``alpha`` fixed at 0.99 as in torch.
     """
@@ -81,6 +86,7 @@ class MLPConfig:
     loss: str = "auto"
     label_smoothing: float = 0.0
     huber_delta: float = 1.0
+    class_weight: str = "none"
     optimizer: str = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0

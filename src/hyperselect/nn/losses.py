@@ -1,9 +1,11 @@
-"""The loss follows the task; options refine it (label smoothing, Huber)."""
+"""The loss follows the task; options refine it (label smoothing, Huber, class weights)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -47,14 +49,57 @@ def n_outputs_for(task: Task, n_classes: int | None, n_targets: int = 1, loss: s
     return n_targets
 
 
-def make_loss(config: MLPConfig, task: Task) -> LossFn:
-    """Mean loss over the batch; targets are class codes (int64) or floats as the task needs."""
+def class_weights(config: MLPConfig, task: Task, y: Any, n_classes: int | None = None) -> torch.Tensor | None:
+    """Each class's weight in the loss: ``None`` for ``class_weight="none"``; for ``"balanced"``, scikit-learn's
+    n / (classes present x rows of the class) from the training labels ``y`` (class codes), 1 for a class with
+    no training row (it only weighs validation rows).  Float64, one entry per class code (``n_classes``, or the
+    largest code + 1, at least 2)."""
+    if config.class_weight == "none":
+        return None
+    if task not in (Task.BINARY, Task.MULTICLASS):
+        raise ConfigError(
+            f"The 'class_weight' parameter of {type(config).__name__} can be 'balanced' only for a binary or "
+            f"multiclass task: it weighs rows by their class. Got class_weight={config.class_weight!r} for a "
+            f"{task.value} task; use 'none'."
+        )
+    codes = np.asarray(y.cpu() if isinstance(y, torch.Tensor) else y).astype(np.int64).reshape(-1)
+    size = max(2, int(n_classes or 0), int(codes.max()) + 1 if codes.size else 0)
+    counts = np.bincount(codes, minlength=size).astype(np.float64)
+    present = counts > 0
+    weights = np.ones(size)
+    weights[present] = codes.size / (present.sum() * counts[present])
+    return torch.as_tensor(weights)
+
+
+def weighted_mean(rows: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | None) -> torch.Tensor:
+    """The mean of per-row losses ``rows`` [..., n] with row i weighted by its class's weight (``weights[y_i]``),
+    normalised by the weights' sum, as torch's weighted cross-entropy is; the plain mean without weights."""
+    if weights is None:
+        return rows.mean(-1)
+    w = weights.to(device=rows.device, dtype=rows.dtype)[y.long().reshape(-1)]
+    return (rows * w).sum(-1) / w.sum()
+
+
+def make_loss(config: MLPConfig, task: Task, weights: torch.Tensor | None = None) -> LossFn:
+    """Mean loss over the batch; targets are class codes (int64) or floats as the task needs.
+
+    ``weights`` (from :func:`class_weights`) weighs each row by its class: the loss is the weighted mean of
+    the rows' losses (with label smoothing, a row's loss is (1 - ls) x its negative log-likelihood + ls x the
+    mean over classes of -log p, weighted as a whole by its class)."""
     name = resolve_loss(config, task)
+    if weights is not None and task not in (Task.BINARY, Task.MULTICLASS):
+        raise ConfigError(f"class weights apply to binary and multiclass tasks only; got a {task.value} task")
     if name == "cross_entropy":
         ls = config.label_smoothing
 
         def ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-            return F.cross_entropy(logits, y.long(), label_smoothing=ls)
+            if weights is None:
+                return F.cross_entropy(logits, y.long(), label_smoothing=ls)
+            logp = F.log_softmax(logits, dim=1)
+            rows = -logp.gather(1, y.long().view(-1, 1)).squeeze(1)
+            if ls > 0:
+                rows = (1 - ls) * rows + ls * (-logp.mean(1))
+            return weighted_mean(rows, y, weights)
 
         return ce
     if name == "bce":
@@ -64,7 +109,10 @@ def make_loss(config: MLPConfig, task: Task) -> LossFn:
             target = y.to(logits.dtype).reshape(logits.shape)
             if ls > 0:
                 target = target * (1 - ls) + 0.5 * ls
-            return F.binary_cross_entropy_with_logits(logits, target)
+            if weights is None:
+                return F.binary_cross_entropy_with_logits(logits, target)
+            rows = F.binary_cross_entropy_with_logits(logits, target, reduction="none").reshape(-1)
+            return weighted_mean(rows, y, weights)
 
         return bce
     if name == "huber":

@@ -9,7 +9,9 @@ The rules encode what practitioners know about small and medium MLPs on tabular-
 * the learning rate is log-uniform and suggested first;
 * the batch size is sized to the data: no larger than a tenth of the training rows, so an epoch has >= 10 steps;
 * epochs are not searched: early stopping decides, ``max_epochs`` only caps the budget;
-* dropout is searched higher where overfitting risk is higher (few training rows per parameter).
+* dropout is searched higher where overfitting risk is higher (few training rows per parameter);
+* class weights are searched where a class is rare (:func:`rare_class_limit`): weighting the loss by class helps
+  balanced accuracy and macro-F1 but can cost accuracy.
 
 Each dimension also carries a *prior*: where practitioners would look first (lr near 1e-3, Adam, ReLU, no dropout
 unless there are fewer training rows than parameters (then 0.25), cosine decay, a moderate width).  The prior
@@ -30,6 +32,7 @@ from hyperselect.errors import ConfigError
 from hyperselect.nn.config import MLPConfig
 from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchSpace
 from hyperselect.tasks import Task
+from hyperselect.train.metrics import RARE_FRACTION_OF_EQUAL_SHARE, class_shares, rare_class_limit
 
 log = logging.getLogger(__name__)
 
@@ -38,12 +41,14 @@ ARCH_CHOICES = ("auto", "mlp", "cnn")
 
 @dataclass(frozen=True)
 class DataShape:
-    """The facts about a data set that the rules look at."""
+    """The facts about a data set that the rules look at.  ``min_class_share`` is the smallest class's share of
+    the training rows (binary and multiclass data; None where unknown: planned from keywords, or no classes)."""
 
     n_rows: int
     n_features: int
     task: Task
     n_classes: int | None = None
+    min_class_share: float | None = None
 
     @property
     def n_outputs(self) -> int:
@@ -79,8 +84,9 @@ def data_shape(
     With ``data``, the data's facts are used and a keyword may only repeat one of them: a keyword that
     contradicts the data (``n_features=99`` for a 4-feature table) is a :class:`ConfigError`, because a space
     sized for other data (or built for another task) would fail or mislead in ``tune``.  To plan for data you
-    do not have, give the keywords alone.
+    do not have, give the keywords alone (the class balance is then unknown: no class weights are searched).
     """
+    min_share = None
     if data is not None:
         check_tabular_data("advise", data, or_none=True)
         classes = getattr(data, "classes", None)
@@ -109,6 +115,8 @@ def data_shape(
             facts["task"],
             facts["n_classes"],
         )
+        shares = class_shares(data)
+        min_share = None if shares is None else float(shares.min())
     if n_rows is None or n_features is None or task is None:
         raise ConfigError(
             "advise needs the data, or n_rows, n_features and task. "
@@ -132,7 +140,9 @@ def data_shape(
         raise ConfigError(
             f"The 'n_classes' parameter of advise must be an int in [2, inf) or None. Got {n_classes!r}."
         )
-    return DataShape(int(n_rows), int(n_features), Task(task), None if n_classes is None else int(n_classes))
+    return DataShape(
+        int(n_rows), int(n_features), Task(task), None if n_classes is None else int(n_classes), min_share
+    )
 
 
 def advise(
@@ -312,6 +322,19 @@ def advise(
         fixed["input_shape"] = input_shape
         if arch == "cnn":
             fixed["arch"] = "cnn"
+
+    # 9. class weights: only where a class is rare (imbalance_hint's threshold for two classes, the same fraction
+    # of an equal share for more); balanced data keeps exactly the space it had
+    share, n_classes = s.min_class_share, s.n_classes or 2
+    if share is not None and share < rare_class_limit(n_classes):
+        dims["class_weight"] = Categorical(("none", "balanced"))
+        reasons["class_weight"] = (
+            f"the smallest class is {share:.1%} of the {n} training rows, under {rare_class_limit(n_classes):.1%} "
+            f"({RARE_FRACTION_OF_EQUAL_SHARE:.0%} of the {1 / n_classes:.1%} each of {n_classes} equal classes would "
+            "hold): weighting each row by n / (classes x rows of its class) makes every class "
+            "count equally in the loss; it usually raises balanced accuracy and macro-F1 and can lower accuracy, "
+            "so the search decides (the first trial is unweighted)"
+        )
 
     # Not searched: epochs (early stopping), loss (task), patience
     if max_epochs is None:

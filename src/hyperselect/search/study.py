@@ -1244,7 +1244,7 @@ def refit_and_test(
     (the task's score, and ``metric`` where the search maximised another)."""
     import torch
 
-    from hyperselect.nn.losses import make_loss
+    from hyperselect.nn.losses import class_weights, make_loss
     from hyperselect.train.metrics import score_from_logits
     from hyperselect.train.trainer import as_tensors, train_network
 
@@ -1275,7 +1275,8 @@ def refit_and_test(
         metrics[f"test_{task.score_name}"] = score_from_logits(logits, yt, task)
         if metric is not None and metric != task.score_name:
             metrics[f"test_{metric}"] = score_from_logits(logits, yt, task, metric)
-        metrics["test_loss"] = float(make_loss(cfg, task)(logits, yt))
+        # the loss the refit minimised (class weights from its own rows, train+valid)
+        metrics["test_loss"] = float(make_loss(cfg, task, class_weights(cfg, task, y, n_classes))(logits, yt))
         if task in (Task.BINARY, Task.MULTICLASS):
             _check_constant_prediction(model, logits, data, task, metrics)
         if task is Task.REGRESSION and data.y_std is not None:

@@ -47,19 +47,37 @@ def check_metric(metric: str | None, task: Task | str) -> str:
     return metric
 
 
-#: Below this share of the training rows, the smallest class makes accuracy a poor yardstick (see imbalance_hint).
-IMBALANCE_SHARE = 0.10
+#: A class under this fraction of its equal share of the training rows (1 / classes) is rare: 10 % of the rows for
+#: two classes, 2 % for ten (where every one of ten equal classes holds 10 %).  See rare_class_limit.
+RARE_FRACTION_OF_EQUAL_SHARE = 0.2
+
+
+def rare_class_limit(n_classes: int) -> float:
+    """The share of the training rows below which the smallest of ``n_classes`` classes is rare (accuracy a poor
+    yardstick, class weights worth searching): a fifth of an equal share, 10 % for two classes."""
+    return RARE_FRACTION_OF_EQUAL_SHARE / max(2, n_classes)
+
+
+def class_shares(data: Any) -> np.ndarray | None:
+    """Each class's share of ``data``'s training rows (binary and multiclass data; a class named in
+    ``data.classes`` without training rows counts 0); None for other tasks or no rows."""
+    if Task(data.task) not in (Task.BINARY, Task.MULTICLASS) or not len(data.y_train):
+        return None
+    classes = getattr(data, "classes", None)
+    counts = np.bincount(
+        np.asarray(data.y_train, dtype=np.int64), minlength=0 if classes is None else len(classes)
+    )
+    return counts / counts.sum()  # type: ignore[no-any-return]
 
 
 def imbalance_hint(data: Any) -> str | None:
     """A sentence suggesting a class-balanced metric where the smallest class of a binary or multiclass ``data``
-    (``y_train`` codes, ``classes`` names) is under :data:`IMBALANCE_SHARE` of the training rows, else None."""
-    if Task(data.task) not in (Task.BINARY, Task.MULTICLASS) or not len(data.y_train):
+    (``y_train`` codes, ``classes`` names) is rare (:func:`rare_class_limit`), else None."""
+    share = class_shares(data)
+    if share is None:
         return None
-    counts = np.bincount(np.asarray(data.y_train, dtype=np.int64), minlength=len(data.classes))
-    share = counts / counts.sum()
     i = int(np.argmin(share))
-    if share[i] >= IMBALANCE_SHARE:
+    if share[i] >= rare_class_limit(len(share)):
         return None
     return (
         f"the smallest class, {str(data.classes[i])!r}, is {share[i]:.1%} of the training rows: a network that "

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from hyperselect.nn.config import CNNConfig, MLPConfig
-from hyperselect.nn.losses import resolve_loss
+from hyperselect.nn.losses import class_weights, resolve_loss
 from hyperselect.nn.mlp import LEAKY_SLOPE, build_model, count_parameters
 from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
@@ -400,6 +400,10 @@ class PopulationTrainer:
         self.Xva, self.yva = as_tensors(X_valid, y_valid, task, dev, dtype)
         self.n_in = int(self.Xtr.shape[1])
         self.n_out = infer_n_outputs(first, task, y_train, n_classes)
+        # the class weights of the members with class_weight="balanced" (one vector: they share the rows)
+        weighted = next((c for c in self.configs if c.class_weight != "none"), None)
+        cw = None if weighted is None else class_weights(weighted, task, self.ytr, n_classes)
+        self._class_w = None if cw is None else cw.to(device=dev, dtype=dtype)
         self.widths = member_widths(self.configs)
         self.layout = _Layout(self.n_in, self.widths, self.n_out, self.norm)
         self.bounds = batch_bounds(self.Xtr.shape[0], self.batch_size)  # of an epoch over every row
@@ -537,6 +541,12 @@ class PopulationTrainer:
             # 16-bit draws: kept when the draw (0..65535) is >= round(p * 65536) (see _dropout.py)
             self._drop_thresholds = np.array([round(d * 65536) for d in drops], dtype=np.int64)
             self._keep_np = self._keep_scale.reshape(-1).cpu().numpy()  # in the population's dtype
+        # [k, classes]: each member's class weights (ones for class_weight="none"); None: no member weighs
+        self._cw: torch.Tensor | None = None
+        if self._class_w is not None and any(c.class_weight != "none" for c in cfgs):
+            self._cw = torch.stack(
+                [self._class_w if c.class_weight != "none" else torch.ones_like(self._class_w) for c in cfgs]
+            )
         smooth = [c.label_smoothing for c in cfgs]
         self._smooth = col(smooth).unsqueeze(2) if any(s > 0 for s in smooth) else None
         self._delta = col([c.huber_delta for c in cfgs]).unsqueeze(2)
@@ -808,22 +818,24 @@ class PopulationTrainer:
         return out
 
     def _losses(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """Per-member mean loss [k], the same formulas as ``nn.losses.make_loss``."""
+        """Per-member mean loss [k], the same formulas as ``nn.losses.make_loss`` (class weights included)."""
         k, rows = logits.shape[0], logits.shape[1]
         if self.loss_name == "cross_entropy":
-            if self._smooth is None:
+            if self._smooth is None and self._cw is None:
                 loss: torch.Tensor = _CrossEntropy.apply(logits, y.long())
                 return loss
             logp = logits - logits.logsumexp(-1, keepdim=True)
-            nll = -logp.gather(2, y.long().view(1, rows, 1).expand(k, rows, 1)).squeeze(2).mean(1)
-            ls = self._smooth.view(k)
-            return (1 - ls) * nll + ls * (-logp.mean(2).mean(1))
+            nll = -logp.gather(2, y.long().view(1, rows, 1).expand(k, rows, 1)).squeeze(2)
+            if self._smooth is not None:
+                nll = (1 - self._smooth.view(k, 1)) * nll + self._smooth.view(k, 1) * (-logp.mean(2))
+            return self._row_mean(nll, y)
         target = y.to(logits.dtype).reshape(1, rows, -1)
         if self.loss_name == "bce":
             if self._smooth is not None:
                 target = target * (1 - self._smooth) + 0.5 * self._smooth
             target = target.expand_as(logits)
-            return F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean((1, 2))
+            per_row = F.binary_cross_entropy_with_logits(logits, target, reduction="none").mean(2)
+            return self._row_mean(per_row, y)
         diff = logits - target
         if self.loss_name == "huber":
             ad = diff.abs()
@@ -831,6 +843,14 @@ class PopulationTrainer:
                 ad < self._delta, 0.5 * diff * diff, self._delta * (ad - 0.5 * self._delta)
             ).mean((1, 2))
         return (diff * diff).mean((1, 2))
+
+    def _row_mean(self, per_row: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Each member's mean of its rows' losses [k, rows], weighted by the rows' class weights where it has
+        them (normalised by the weights' sum, as ``nn.losses.weighted_mean``)."""
+        if self._cw is None:
+            return per_row.mean(1)
+        w = self._cw.index_select(1, y.long().reshape(-1))  # [k, rows]
+        return (per_row * w).sum(1) / w.sum(1)
 
     def _scores(self, logits: torch.Tensor, y: torch.Tensor) -> list[float]:
         balanced = self.metric in CLASS_BALANCED
@@ -980,7 +1000,7 @@ class PopulationTrainer:
 
     def _loss_and_grad(self, logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-member losses [k] and the gradient of their sum with respect to ``logits``."""
-        if self.loss_name == "cross_entropy" and self._smooth is None:
+        if self.loss_name == "cross_entropy" and self._smooth is None and self._cw is None:
             k, rows, _ = logits.shape  # _CrossEntropy's forward and backward in one
             z = logits.sub_(logits.amax(-1, keepdim=True))
             e = z.exp()

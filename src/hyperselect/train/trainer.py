@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from hyperselect.nn.config import MLPConfig
-from hyperselect.nn.losses import make_loss, n_outputs_for, resolve_loss
+from hyperselect.nn.losses import class_weights, make_loss, n_outputs_for, resolve_loss
 from hyperselect.nn.mlp import build_model, count_parameters
 from hyperselect.nn.optim import make_optimizer, make_scheduler
 from hyperselect.tasks import Task
@@ -187,7 +187,10 @@ class NetworkRun:
         dtype: torch.dtype = torch.float32,
         row_schedule: RowSchedule | None = None,
         metric: str | None = None,
+        class_weight: torch.Tensor | None = None,
     ) -> None:
+        """``class_weight``: explicit weights per class code, in place of ``config.class_weight``'s (the
+        estimators' ``class_weight={label: weight}``)."""
         self.task = task = Task(task)
         self.metric = metric  # the validation score (None: the task's own)
         self.config = config
@@ -201,7 +204,11 @@ class NetworkRun:
         self.model = build_model(config, self.Xtr.shape[1], n_out, seed=random_state).to(
             device=dev, dtype=dtype
         )
-        self.loss_fn = make_loss(config, task)
+        # class weights from the training rows this run fits (train+valid in a refit), applied to every loss
+        # it computes, validation included: early stopping watches the loss the run minimises
+        if class_weight is None:
+            class_weight = class_weights(config, task, self.ytr, n_classes)
+        self.loss_fn = make_loss(config, task, class_weight)
         self.opt = make_optimizer(config, self.model.parameters())
         self.sched = make_scheduler(config, self.opt)
         self.weights = weight_params(self.model)
