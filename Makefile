@@ -43,7 +43,7 @@ test-all: $(STAMP) services
 
 # Both write to benchmarks/results/latest/, never over the figures the README cites (copy a run there by hand,
 # with its date in the name). A script whose data or package is absent writes a JSON saying so and exits 0.
-BENCH_SCRIPTS := trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict node2vec text
+BENCH_SCRIPTS := trainer population width_alignment tpe_asks hpo_vs_optuna fcnet verdict class_weight node2vec text
 BENCH_ARGS_population := --clock cpu
 
 bench-quick: $(STAMP) .venv-pecanpy/bin/python

@@ -59,7 +59,7 @@ from hyperselect.search.storage import (
 from hyperselect.tasks import Task
 from hyperselect.train.batching import RowSchedule, nested_row_order
 from hyperselect.train.cohort import Cohort
-from hyperselect.train.metrics import check_metric
+from hyperselect.train.metrics import CLASS_BALANCED, check_metric
 
 log = logging.getLogger(__name__)
 
@@ -1198,7 +1198,7 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
 
 
 def _check_constant_prediction(
-    model: Any, logits: Any, data: Any, task: Task, metrics: dict[str, float]
+    model: Any, logits: Any, data: Any, task: Task, metrics: dict[str, float], metric: str | None = None
 ) -> None:
     """Add the test balanced accuracy, and warn where the network predicts one class for every test row: on an
     imbalanced target (3 % positives) the accuracy the search maximises is then the majority's share, and the
@@ -1215,14 +1215,23 @@ def _check_constant_prediction(
         classes = getattr(data, "classes", None)
         only = np.asarray(classes)[int(pred[0])].item() if classes is not None else int(pred[0])
         share = float(np.mean(truth == pred[0]))
-        why = (
-            "The search ranks configurations by accuracy, which a constant prediction maximises on an "
-            "imbalanced target; judge this model by its balanced accuracy, and balance the classes (more rows "
-            "of the rare ones) before tuning again."
-            if share >= 0.7
-            else "It has learned nothing that tells the classes apart: give the search more trials or epochs, "
-            "or check that the features carry the target."
-        )
+        if share < 0.7:
+            why = (
+                "It has learned nothing that tells the classes apart: give the search more trials or epochs, "
+                "or check that the features carry the target."
+            )
+        elif metric is None or metric not in CLASS_BALANCED:
+            why = (
+                f"The search ranks configurations by {metric or 'accuracy'}, which a constant prediction "
+                "maximises on an imbalanced target; judge this model by its balanced accuracy, and tune again "
+                "with --metric balanced_accuracy (or f1_macro) and class_weight='balanced' in the space."
+            )
+        else:
+            why = (
+                f"The search ranked configurations by {metric} and its best still names one class on the test "
+                "rows: give it more trials, search class_weight='balanced' (extend the space with it), or "
+                "gather more rows of the rare classes."
+            )
         warnings.warn(
             f"The tuned network (refit on train+valid) predicts {only!r} for every one of the {len(pred)} test "
             f"rows: its accuracy {share:.3f} is that class's share, its balanced accuracy {balanced:.3f}. {why}",
@@ -1278,7 +1287,7 @@ def refit_and_test(
         # the loss the refit minimised (class weights from its own rows, train+valid)
         metrics["test_loss"] = float(make_loss(cfg, task, class_weights(cfg, task, y, n_classes))(logits, yt))
         if task in (Task.BINARY, Task.MULTICLASS):
-            _check_constant_prediction(model, logits, data, task, metrics)
+            _check_constant_prediction(model, logits, data, task, metrics, metric)
         if task is Task.REGRESSION and data.y_std is not None:
             pred = logits[:, 0].double().cpu().numpy()
             metrics["test_rmse"] = float(np.sqrt(np.mean((pred - data.y_test) ** 2)) * data.y_std)
