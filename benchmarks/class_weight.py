@@ -64,7 +64,9 @@ def main() -> None:
     ap.add_argument("--json", type=Path, required=True)
     ap.add_argument("--quick", action="store_true", help="3 seeds of 20 trials")
     ap.add_argument("--seeds", type=int, default=None, help="seeds per data set (default 10; 3 with --quick)")
-    ap.add_argument("--trials", type=int, default=None, help="trials per search (default 40; 20 with --quick)")
+    ap.add_argument(
+        "--trials", type=int, default=None, help="trials per search (default 40; 20 with --quick)"
+    )
     ap.add_argument("--rows", type=int, default=1500)
     ap.add_argument("--minority", type=float, default=0.05)
     ap.add_argument("--metric", default="balanced_accuracy")

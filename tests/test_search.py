@@ -1053,7 +1053,9 @@ def test_a_refit_network_that_predicts_one_class_is_warned_about() -> None:
         _check_constant_prediction(None, torch.full((30, 1), -3.0), Data(), Task.BINARY, metrics)
     assert metrics["test_balanced_accuracy"] == 0.5
     # searched by balanced accuracy, the warning does not blame accuracy: it says what else to try
-    with pytest.warns(UserWarning, match=r"ranked configurations by balanced_accuracy.*class_weight='balanced'"):
+    with pytest.warns(
+        UserWarning, match=r"ranked configurations by balanced_accuracy.*class_weight='balanced'"
+    ):
         _check_constant_prediction(
             None, torch.full((30, 1), -3.0), Data(), Task.BINARY, {}, "balanced_accuracy"
         )

@@ -32,7 +32,7 @@ from hyperselect.errors import ConfigError
 from hyperselect.nn.config import MLPConfig
 from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchSpace
 from hyperselect.tasks import Task
-from hyperselect.train.metrics import RARE_FRACTION_OF_EQUAL_SHARE, class_shares, rare_class_limit
+from hyperselect.train.metrics import class_shares, rare_class_limit
 
 log = logging.getLogger(__name__)
 
@@ -330,8 +330,8 @@ def advise(
         dims["class_weight"] = Categorical(("none", "balanced"))
         reasons["class_weight"] = (
             f"the smallest class is {share:.1%} of the {n} training rows, under {rare_class_limit(n_classes):.1%} "
-            f"({RARE_FRACTION_OF_EQUAL_SHARE:.0%} of the {1 / n_classes:.1%} each of {n_classes} equal classes would "
-            "hold): weighting each row by n / (classes x rows of its class) makes every class "
+            f"(a fifth of the {1 / n_classes:.1%} that each of {n_classes} equal classes would hold): weighting "
+            "each row by n / (classes x rows of its class) makes every class "
             "count equally in the loss; it usually raises balanced accuracy and macro-F1 and can lower accuracy, "
             "so the search decides (the first trial is unweighted)"
         )

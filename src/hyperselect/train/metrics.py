@@ -82,7 +82,7 @@ def imbalance_hint(data: Any) -> str | None:
     return (
         f"the smallest class, {str(data.classes[i])!r}, is {share[i]:.1%} of the training rows: a network that "
         "never predicts it still scores high accuracy; --metric balanced_accuracy (or f1_macro) weighs every "
-        "class alike."
+        "class alike (the search also tries class_weight='balanced')."
     )
 
 
