@@ -323,8 +323,8 @@ def advise(
         if arch == "cnn":
             fixed["arch"] = "cnn"
 
-    # 9. class weights: only where a class is rare (imbalance_hint's threshold for two classes, the same fraction
-    # of an equal share for more); balanced data keeps exactly the space it had
+    # 9. class weights: only where a class is rare (rare_class_limit, the rule imbalance_hint follows too);
+    # balanced data keeps exactly the space it had
     share, n_classes = s.min_class_share, s.n_classes or 2
     if share is not None and share < rare_class_limit(n_classes):
         dims["class_weight"] = Categorical(("none", "balanced"))
