@@ -162,3 +162,34 @@ def test_estimator_class_weight(tmp_path, imbalanced) -> None:  # type: ignore[n
     with pytest.raises(ConfigError, match=r"class_weight.*NeuralNetRegressor.*classification"):
         NeuralNetRegressor(class_weight="balanced", **kw).fit(Xtr, ytr.astype(float))
     assert NeuralNetClassifier(class_weight=None, **kw).fit(Xtr, labels).config_.class_weight == "none"
+
+
+def test_cli_tune_searches_class_weights_on_a_rare_class(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """End to end: the rare class is noted, class_weight is searched (a column of trials.csv), the best config
+    and the saved model carry it, and predict reads the model back."""
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from hyperselect.cli import app
+
+    rng = np.random.default_rng(0)
+    n = 500
+    y = np.where(np.arange(n) < 30, "fraud", "ok")
+    X = rng.normal(size=(n, 4)) + (y == "fraud")[:, None] * 1.5
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(label=y)
+    csv = tmp_path / "fraud.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "run"
+    args = ["tune", str(csv), "--target", "label", "--trials", "8", "--max-epochs", "4"]
+    res = CliRunner().invoke(app, [*args, "--metric", "balanced_accuracy", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    trials = pd.read_csv(out / "trials.csv")
+    cw = next(c for c in trials.columns if c.endswith("class_weight"))
+    assert set(trials[cw].dropna()) <= {"none", "balanced"} and trials[cw].notna().any()
+    written = json.loads((out / "result.json").read_text())
+    assert written["best_config"]["class_weight"] in ("none", "balanced")
+    pred = CliRunner().invoke(app, ["predict", str(out), str(csv), "--out", str(tmp_path / "p.csv")])
+    assert pred.exit_code == 0, pred.output
+    assert len(pd.read_csv(tmp_path / "p.csv")) == n
