@@ -61,6 +61,9 @@ def test_weighted_losses_are_torchs() -> None:
     got = make_loss(MLPConfig(), Task.BINARY, w[:2])(one, yb)
     rows = F.binary_cross_entropy_with_logits(one[:, 0], yb.double(), reduction="none")
     torch.testing.assert_close(got, (rows * w[yb]).sum() / w[yb].sum())
+    # rows whose classes all weigh 0 contribute nothing (not NaN)
+    zero = make_loss(MLPConfig(), Task.MULTICLASS, torch.tensor([0.0, 1.0, 1.0, 1.0], dtype=torch.float64))
+    assert float(zero(logits[y == 0], y[y == 0])) == 0.0
     # equal weights are the plain mean, smoothing included
     cfg = MLPConfig(label_smoothing=0.1)
     torch.testing.assert_close(
@@ -159,6 +162,8 @@ def test_estimator_class_weight(tmp_path, imbalanced) -> None:  # type: ignore[n
         NeuralNetClassifier(class_weight={"z": 2.0}, **kw).fit(Xtr, labels)
     with pytest.raises(ConfigError, match=r"class_weight.*finite numbers >= 0"):
         NeuralNetClassifier(class_weight={"a": -1}, **kw).fit(Xtr, labels)
+    with pytest.raises(ConfigError, match=r"class_weight.*weighs every class 0"):
+        NeuralNetClassifier(class_weight=dict.fromkeys("abcdefghij", 0), **kw).fit(Xtr, labels)
     with pytest.raises(ConfigError, match=r"class_weight.*NeuralNetRegressor.*classification"):
         NeuralNetRegressor(class_weight="balanced", **kw).fit(Xtr, ytr.astype(float))
     assert NeuralNetClassifier(class_weight=None, **kw).fit(Xtr, labels).config_.class_weight == "none"

@@ -289,7 +289,13 @@ class _NeuralNetBase(BaseEstimator):
                 f"(classes: {classes.tolist()})."
             )
         given = {_label_key(k): float(v) for k, v in cw.items()}
-        return torch.tensor([given.get(_label_key(c), 1.0) for c in classes], dtype=torch.float64)
+        weights = torch.tensor([given.get(_label_key(c), 1.0) for c in classes], dtype=torch.float64)
+        if not bool((weights > 0).any()):
+            raise ConfigError(
+                f"The 'class_weight' parameter of {name} weighs every class 0: nothing would be learned. Give at "
+                "least one class a weight above 0."
+            )
+        return weights
 
     def _torch_device(self) -> torch.device:
         if self.device is not None:

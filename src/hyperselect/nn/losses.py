@@ -77,7 +77,8 @@ def weighted_mean(rows: torch.Tensor, y: torch.Tensor, weights: torch.Tensor | N
     if weights is None:
         return rows.mean(-1)
     w = weights.to(device=rows.device, dtype=rows.dtype)[y.long().reshape(-1)]
-    return (rows * w).sum(-1) / w.sum()
+    # a batch of rows whose classes all weigh 0 (a {label: 0} mapping) contributes 0, not 0 / 0
+    return (rows * w).sum(-1) / w.sum().clamp_min(torch.finfo(rows.dtype).tiny)
 
 
 def make_loss(config: MLPConfig, task: Task, weights: torch.Tensor | None = None) -> LossFn:
