@@ -471,6 +471,32 @@ def test_fit_network_probabilities_align_with_codes() -> None:
     assert "tuner" in details
 
 
+def test_fit_network_does_not_weigh_classes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Every text model is fitted unweighted and the test prior is handled after the fact for all alike: the
+    network's search must not try class weights, even where a class is rare enough for the advisor to."""
+    import hyperselect.search as search
+
+    spaces = []
+    real = search.tune
+
+    def spy(data, **kw):  # type: ignore[no-untyped-def]
+        spaces.append(kw.get("space"))
+        return real(data, **kw)
+
+    monkeypatch.setattr(search, "tune", spy)
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(400, 4)).astype(np.float32)
+    y = np.where(np.arange(400) < 8, 1, 0).astype(np.int64)
+    X[y == 1, 0] += 2.0
+    proba, details = fit_network(
+        X[:280], y[:280], X[280:340], y[280:340], X[340:], y[340:], 2, n_trials=4, timeout=20, max_epochs=3
+    )
+    assert details["best_config"]["class_weight"] == "none"
+    assert proba.shape == (60, 2)
+    (space,) = spaces
+    assert "class_weight" not in space.dims and space.fixed["class_weight"] == "none"
+
+
 def test_fit_network_unscaled_keeps_the_given_valid_rows() -> None:
     rng = np.random.default_rng(1)
     X = rng.normal(size=(90, 4)).astype(np.float32)

@@ -372,6 +372,17 @@ def fit_network(
         if standardize:  # a class too rare to re-draw the validation rows stratified: keep the given ones
             X_train, X_valid, X_test = _standardize(X_train, X_valid, X_test)
         data = _unscaled_data(X_train, y_train, X_valid, y_valid, X_test, y_test, n_classes, task, name)
+    if tune_options.get("space") is None:
+        from hyperselect.search.study import space_for_arch
+
+        space = space_for_arch(
+            data, None, tune_options.get("arch", "auto"), max_epochs=tune_options.get("max_epochs")
+        )
+        if "class_weight" in space.dims:
+            # every model here is fitted unweighted and compared on the same footing, with the test prior
+            # handled afterwards for all alike (target_prior): class weights would correct the network twice
+            space = space.fix(class_weight="none")
+        tune_options = {**tune_options, "space": space}
     t0 = time.perf_counter()
     result = tune(data, n_trials=n_trials, timeout=timeout, random_state=random_state, **tune_options)
     model = result.refit_model
