@@ -67,6 +67,14 @@ def _positive_seconds(value: float | None) -> float | None:
     return value
 
 
+def _metric(value: str) -> str:
+    from hyperselect.evaluate.text import TEXT_METRICS
+
+    if value not in TEXT_METRICS:
+        raise typer.BadParameter(f"expected one of {', '.join(TEXT_METRICS)}; got {value!r}.")
+    return value
+
+
 def _backend(value: str) -> str:
     from hyperselect.represent.text import BACKENDS
 
@@ -149,6 +157,14 @@ def text_command(
     seed: int = typer.Option(
         0, "--seed", min=0, max=2**32 - 1, help="random_state for the split, the balancing and the search."
     ),
+    metric: str = typer.Option(
+        "accuracy",
+        "--metric",
+        help="The score models are chosen and compared by: accuracy (McNemar's test), or balanced_accuracy / "
+        "f1_macro, which count every class alike (a paired randomization test; balanced accuracy also "
+        "re-weights every model's probabilities to equal class priors).",
+        callback=_metric,
+    ),
 ) -> None:
     """Compare Naive Bayes and TF-IDF + logistic regression with pretrained embeddings + a tuned network."""
     from hyperselect.data.text import load_text, split_text
@@ -191,6 +207,7 @@ def text_command(
                 timeout=timeout,
                 random_state=seed,
                 fine_tune=fine_tune,
+                metric=metric,
             )
             # the data warnings printed below are facts of this run too: the file keeps them with its notes
             result.notes += dict.fromkeys(
@@ -208,7 +225,7 @@ def text_command(
             err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
 
     table = Table(title="Test set")
-    for col in ("model", "accuracy", "macro-F1", "seconds", "chosen"):
+    for col in ("model", "accuracy", "balanced acc.", "macro-F1", "seconds", "chosen"):
         table.add_column(col, justify="left" if col in ("model", "chosen") else "right")
     for r in result.models.values():
         chosen = {
@@ -219,6 +236,7 @@ def text_command(
         table.add_row(
             escape(r.name),
             f"{r.accuracy:.3f}",
+            f"{r.balanced_accuracy:.3f}",
             f"{r.macro_f1:.3f}",
             f"{r.seconds:.1f}",
             escape(", ".join(f"{k}={v}" for k, v in chosen.items())),

@@ -19,7 +19,8 @@ Models (keys of :data:`MODELS`):
 
 Outputs per model: scikit-learn's classification report (dict and text), the confusion matrix and the most
 confidently misclassified test texts.  The verdict compares the best network with the best classic baseline
-using McNemar's exact test on the same test rows.
+on the same test rows: by accuracy with McNemar's exact test, or, with ``metric="balanced_accuracy"`` or
+``"f1_macro"`` (every class counts alike), by that score with a paired approximate randomization test.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "MODELS",
     "NETWORKS",
+    "TEXT_METRICS",
     "ModelReport",
     "TextResult",
     "evaluate_text",
@@ -67,6 +69,12 @@ CLASSIC = ("nb", "tfidf_lr")
 NETWORKS = ("emb_net", "combo_net", "wide_net", "fine_tune")
 DEFAULT_MODELS = ("nb", "tfidf_lr", "emb_lr", "emb_net", "combo_net")
 _NEEDS_EMBEDDINGS = {"emb_lr", "emb_net", "combo_net", "wide_net"}
+#: the scores models are chosen and compared by (``metric=``), with their names in sentences
+TEXT_METRICS: dict[str, str] = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "f1_macro": "macro-F1",
+}
 
 
 @dataclass
@@ -84,12 +92,22 @@ class ModelReport:
     seconds: float
     details: dict[str, Any] = field(default_factory=dict)
     predictions: np.ndarray | None = field(default=None, repr=False)
+    balanced_accuracy: float = math.nan
+
+    def score(self, metric: str = "accuracy") -> float:
+        """The test score named by ``metric`` (a key of :data:`TEXT_METRICS`)."""
+        return {
+            "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
+            "f1_macro": self.macro_f1,
+        }[metric]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "name": self.name,
             "accuracy": self.accuracy,
+            "balanced_accuracy": self.balanced_accuracy,
             "macro_f1": self.macro_f1,
             "report": self.report,
             "report_text": self.report_text,
@@ -113,9 +131,12 @@ class TextResult:
     encoding: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
+    metric: str = "accuracy"
+
     def best(self, keys: Sequence[str]) -> ModelReport | None:
+        """The best of the models ``keys`` by the score the result compares by (``metric``)."""
         present = [self.models[k] for k in keys if k in self.models]
-        return max(present, key=lambda r: (r.accuracy, r.macro_f1)) if present else None
+        return max(present, key=lambda r: _rank(r, self.metric)) if present else None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +148,7 @@ class TextResult:
             "verdict_details": self.verdict_details,
             "encoding": self.encoding,
             "notes": self.notes,
+            "metric": self.metric,
         }
 
 
@@ -182,6 +204,7 @@ def model_report(
         accuracy=float(np.mean(pred == y_true)),
         # over the classes in the truth or the predictions, as split_metrics does: absent from both is no miss
         macro_f1=float(f1_score(y_true, pred, average="macro", zero_division=0)),
+        balanced_accuracy=_balanced_accuracy(y_true, pred),
         report=rep,
         report_text=rep_text,
         confusion=confusion_matrix(y_true, pred, labels=labels).tolist(),
@@ -190,6 +213,20 @@ def model_report(
         details=details or {},
         predictions=pred,
     )
+
+
+def _balanced_accuracy(y_true: np.ndarray, pred: np.ndarray) -> float:
+    """Mean recall over the classes present in ``y_true`` (scikit-learn's balanced accuracy, without its warning
+    where a model predicts a class the test rows lack)."""
+    y_true, pred = np.asarray(y_true), np.asarray(pred)
+    if len(y_true) == 0:
+        return math.nan
+    return float(np.mean([np.mean(pred[y_true == c] == c) for c in np.unique(y_true)]))
+
+
+def _rank(r: ModelReport, metric: str) -> tuple[float, float, float]:
+    """Sort key of a model: the score compared by, then accuracy and macro-F1 (ties)."""
+    return (r.score(metric), r.accuracy, r.macro_f1)
 
 
 def _clip(text: str, n: int = 240) -> str:
@@ -227,13 +264,17 @@ def _adjust(proba: np.ndarray, prior: np.ndarray | None) -> np.ndarray:
     return adj / adj.sum(axis=1, keepdims=True)
 
 
-def _score(y: np.ndarray, proba: np.ndarray, prior: np.ndarray | None) -> float:
-    """Validation score: accuracy, or balanced accuracy (= accuracy on a balanced test) for uniform targets."""
+def _score(y: np.ndarray, proba: np.ndarray, prior: np.ndarray | None, metric: str = "accuracy") -> float:
+    """Validation score: ``metric``; for accuracy with uniform targets (a test balanced by design) the balanced
+    accuracy, which is the accuracy such a test would give."""
     pred = _adjust(proba, prior).argmax(1)
-    if prior is None:
-        return float(np.mean(pred == y))
-    recalls = [np.mean(pred[y == c] == c) for c in np.unique(y)]
-    return float(np.mean(recalls))
+    if metric == "f1_macro":
+        from sklearn.metrics import f1_score
+
+        return float(f1_score(y, pred, average="macro", zero_division=0))
+    if metric == "balanced_accuracy" or prior is not None:
+        return _balanced_accuracy(y, pred)
+    return float(np.mean(pred == y))
 
 
 def _select(candidates: Sequence[Any], fit_score: Callable[[Any], float]) -> tuple[Any, dict[str, float]]:
@@ -243,7 +284,13 @@ def _select(candidates: Sequence[Any], fit_score: Callable[[Any], float]) -> tup
 
 
 def _fit_nb(
-    tr: list[str], ytr: np.ndarray, va: list[str], yva: np.ndarray, te: list[str], prior: np.ndarray | None
+    tr: list[str],
+    ytr: np.ndarray,
+    va: list[str],
+    yva: np.ndarray,
+    te: list[str],
+    prior: np.ndarray | None,
+    metric: str = "accuracy",
 ) -> tuple[np.ndarray, dict] | None:
     from sklearn.naive_bayes import MultinomialNB
 
@@ -266,7 +313,7 @@ def _fit_nb(
     alphas = [0.003, 0.01, 0.03, 0.1, 0.3, 1.0]
 
     def score(a: float) -> float:
-        return _score(yva, MultinomialNB(alpha=a).fit(Xtr, ytr).predict_proba(Xva), prior)
+        return _score(yva, MultinomialNB(alpha=a).fit(Xtr, ytr).predict_proba(Xva), prior, metric)
 
     alpha, scores = _select(alphas, score) if len(yva) else (1.0, {})
     vec = make_counts()
@@ -274,7 +321,7 @@ def _fit_nb(
     clf = MultinomialNB(alpha=alpha).fit(X, np.concatenate([ytr, yva]))
     return clf.predict_proba(vec.transform(te)), {
         "alpha": alpha,
-        "valid_accuracy": scores,
+        f"valid_{metric}": scores,
         "n_features": int(X.shape[1]),
     }
 
@@ -288,6 +335,7 @@ def _fit_lr(
     refit: Callable[[], tuple[Any, Any]],
     random_state: int,
     prior: np.ndarray | None,
+    metric: str = "accuracy",
 ) -> tuple[np.ndarray, dict]:
     from sklearn.linear_model import LogisticRegression
 
@@ -298,7 +346,7 @@ def _fit_lr(
     def score(C: float) -> float:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return _score(yva, make(C).fit(Xtr, ytr).predict_proba(Xva), prior)
+            return _score(yva, make(C).fit(Xtr, ytr).predict_proba(Xva), prior, metric)
 
     # one candidate: nothing to choose, so skip the validation fit (minutes on large TF-IDF matrices)
     C, scores = _select(list(Cs), score) if len(yva) and len(Cs) > 1 else (Cs[len(Cs) // 2], {})
@@ -306,7 +354,7 @@ def _fit_lr(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = make(C).fit(X_all, np.concatenate([ytr, yva]))
-    return clf.predict_proba(X_te), {"C": C, "valid_accuracy": scores}
+    return clf.predict_proba(X_te), {"C": C, f"valid_{metric}": scores}
 
 
 def _standardize(train: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
@@ -654,8 +702,9 @@ def evaluate_text(
     random_state: int = 0,
     fine_tune: bool = False,
     tune_options: dict[str, Any] | None = None,
-    target_prior: str = "train",
+    target_prior: str | None = None,
     tfidf_Cs: Sequence[float] = (3.0, 30.0),
+    metric: str = "accuracy",
 ) -> TextResult:
     """Fit every model in ``models`` on ``split`` and report each on the test rows.
 
@@ -666,6 +715,12 @@ def evaluate_text(
     ``target_prior="uniform"`` says the test set is balanced by design (the wine benchmark's 50 per country):
     every model's probabilities are then re-weighted from the training class priors to uniform ones, and the
     baselines' hyperparameters are chosen on balanced validation accuracy.  ``"train"`` leaves them as fitted.
+    ``metric`` (a key of :data:`TEXT_METRICS`) is the score every model's hyperparameters are chosen by on the
+    validation rows (the networks' searches included) and the verdict compares on the test rows: accuracy (with
+    McNemar's exact test), or ``balanced_accuracy`` / ``f1_macro``, which count every class alike (with a paired
+    approximate randomization test).  ``target_prior`` defaults to ``"uniform"`` for balanced accuracy, whose
+    best decision is the class most probable *relative to its share of the training rows* (Menon et al. 2021,
+    "Long-tail learning via logit adjustment"), and to ``"train"`` otherwise.
     ``tfidf_Cs`` are the logistic-regression strengths tried on TF-IDF (one value: no validation fit).
     ``svd_components`` sizes ``combo_net``'s TF-IDF reduction, ``wide_columns`` ``wide_net``'s selection.
     """
@@ -684,6 +739,15 @@ def evaluate_text(
     notes: list[str] = []
     encoding: dict[str, Any] = {}
     topts = dict(tune_options or {})
+    if metric not in TEXT_METRICS:
+        raise ConfigError(
+            f"The 'metric' parameter of evaluate_text must be one of {', '.join(map(repr, TEXT_METRICS))}. "
+            f"Got {metric!r}."
+        )
+    if target_prior is None:
+        target_prior = "uniform" if metric == "balanced_accuracy" else "train"
+    if metric != "accuracy":
+        topts.setdefault("metric", metric)  # the networks' searches rank their configurations by it too
     if target_prior not in ("train", "uniform"):
         raise ConfigError(
             f"The 'target_prior' parameter of evaluate_text must be one of 'train', 'uniform'. "
@@ -725,10 +789,10 @@ def evaluate_text(
             details=details,
             n_errors=n_errors,
         )
-        logger.info("%s: accuracy %.3f", MODELS[key], reports[key].accuracy)
+        logger.info("%s: %s %.3f", MODELS[key], TEXT_METRICS[metric], reports[key].score(metric))
 
     if "nb" in models:
-        run("nb", lambda: _fit_nb(T(tr), ytr, T(va), yva, T(te), prior))
+        run("nb", lambda: _fit_nb(T(tr), ytr, T(va), yva, T(te), prior, metric))
     tfidf_memo: list[tuple[Any, Any, Any]] = []
     n_word_columns: list[int] = []
 
@@ -756,7 +820,7 @@ def evaluate_text(
                 v = make_tfidf()
                 return v.fit_transform(T(tr) + T(va)), v.transform(T(te))
 
-            proba, d = _fit_lr(Xtr, ytr, Xva, yva, tuple(tfidf_Cs), refit, random_state, prior)
+            proba, d = _fit_lr(Xtr, ytr, Xva, yva, tuple(tfidf_Cs), refit, random_state, prior, metric)
             return proba, d
 
         run("tfidf_lr", tfidf_lr)
@@ -774,6 +838,7 @@ def evaluate_text(
                     lambda: (np.concatenate([E[tr], E[va]]), E[te]),
                     random_state,
                     prior,
+                    metric,
                 ),
             )
         if "emb_net" in models:
@@ -870,9 +935,14 @@ def evaluate_text(
             ),
         )
 
-    verdict, vd = _verdict(reports, yte)
+    verdict, vd = _verdict(reports, yte, metric)
     if prior is not None:
-        notes.append("probabilities re-weighted from training class priors to uniform (balanced test set)")
+        notes.append(
+            "probabilities re-weighted from training class priors to uniform (balanced test set)"
+            if target_prior == "uniform" and metric != "balanced_accuracy"
+            else "probabilities re-weighted from training class priors to uniform: the decision that maximises "
+            "balanced accuracy"
+        )
     return TextResult(
         data=data.describe(),
         split=split.sizes(),
@@ -882,30 +952,44 @@ def evaluate_text(
         verdict_details=vd,
         encoding=encoding,
         notes=notes,
+        metric=metric,
     )
 
 
-#: the significance level of the text verdict's McNemar test
+#: the significance level of the text verdict's paired test
 ALPHA = 0.05
 
 
-def paired_outcome(first: ModelReport, second: ModelReport, y_test: np.ndarray) -> tuple[float, float, str]:
-    """Exact McNemar on the same test rows: (p, accuracy of ``first`` minus ``second``, which wins at
-    :data:`ALPHA`: ``"first"``, ``"second"`` or ``"neither"``)."""
+def paired_outcome(
+    first: ModelReport, second: ModelReport, y_test: np.ndarray, metric: str = "accuracy"
+) -> tuple[float, float, str]:
+    """A paired test on the same test rows: (p, ``metric`` of ``first`` minus ``second``, which wins at
+    :data:`ALPHA`: ``"first"``, ``"second"`` or ``"neither"``).  Accuracy: McNemar's exact test; balanced accuracy
+    and macro-F1, which no test on a two-by-two table covers: a paired approximate randomization test
+    (:func:`~hyperselect.evaluate.metrics.paired_randomization_p`)."""
     assert first.predictions is not None and second.predictions is not None
-    p = mcnemar_p(first.predictions == y_test, second.predictions == y_test)
-    diff = first.accuracy - second.accuracy
-    return p, diff, ("first" if diff > 0 else "second") if p < ALPHA else "neither"
+    if metric == "accuracy":
+        p = mcnemar_p(first.predictions == y_test, second.predictions == y_test)
+    else:
+        from hyperselect.evaluate.metrics import paired_randomization_p
+
+        p = paired_randomization_p(y_test, first.predictions, second.predictions, metric)
+    diff = first.score(metric) - second.score(metric)
+    return p, diff, ("first" if diff > 0 else "second") if p < ALPHA and diff != 0 else "neither"
 
 
-def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, dict[str, Any]]:
+def _verdict(
+    reports: dict[str, ModelReport], y_test: np.ndarray, metric: str = "accuracy"
+) -> tuple[str, dict[str, Any]]:
     classic = [reports[k] for k in CLASSIC if k in reports]
     nets = [reports[k] for k in NETWORKS if k in reports]
     if not classic or not nets:
         return "No verdict: it needs at least one classic baseline and one network.", {}
-    bc = max(classic, key=lambda r: (r.accuracy, r.macro_f1))
-    bn = max(nets, key=lambda r: (r.accuracy, r.macro_f1))
-    p, diff, winner = paired_outcome(bn, bc, y_test)
+    name = TEXT_METRICS[metric]
+    test = "McNemar" if metric == "accuracy" else "randomization"
+    bc = max(classic, key=lambda r: _rank(r, metric))
+    bn = max(nets, key=lambda r: _rank(r, metric))
+    p, diff, winner = paired_outcome(bn, bc, y_test, metric)
     if winner == "first":
         head, recommendation = "The network is worth it", "network"
     elif winner == "second":
@@ -913,43 +997,66 @@ def _verdict(reports: dict[str, ModelReport], y_test: np.ndarray) -> tuple[str, 
     else:
         head = f"No significant difference, so prefer the cheaper classic baseline ({bc.name})"
         recommendation = "no_significant_difference"
+    also = (
+        f"macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}"
+        if metric != "f1_macro"
+        else f"accuracy {bn.accuracy:.3f} vs {bc.accuracy:.3f}"
+    )
+    if metric == "balanced_accuracy":
+        also = f"accuracy {bn.accuracy:.3f} vs {bc.accuracy:.3f}; {also}"
     text = (
-        f"{head}: network {bn.name} {bn.accuracy:.3f} vs classic {bc.name} {bc.accuracy:.3f} accuracy "
-        f"({diff:+.3f}; macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}; McNemar p={p:.3g}, "
-        f"n={len(y_test)})."
+        f"{head}: network {bn.name} {bn.score(metric):.3f} vs classic {bc.name} {bc.score(metric):.3f} {name} "
+        f"({diff:+.3f}; {also}; {test} p={p:.3g}, n={len(y_test)})."
     )
     details: dict[str, Any] = {
         "recommendation": recommendation,
         "best_network": bn.key,
         "best_classic": bc.key,
-        "accuracy_difference": diff,
-        "mcnemar_p": p,
+        "metric": metric,
+        "score_difference": diff,
+        "p_value": p,
+        "test": _TESTS[metric],
         "alpha": ALPHA,
         "n_test": len(y_test),
     }
+    if metric == "accuracy":  # the names files written before --metric carried
+        details.update(accuracy_difference=diff, mcnemar_p=p)
     lin = reports.get("emb_lr")
     if recommendation == "network" and lin is not None and lin.predictions is not None and bn.key != "emb_lr":
         # the win may be the pretrained embeddings', not the network's: a linear model on the same
         # embeddings is the cheaper way to have it, and the network must beat that too
-        p_lin, diff_lin, net_vs_lin = paired_outcome(bn, lin, y_test)
-        p_lc, _, lin_vs_classic = paired_outcome(lin, bc, y_test)
+        p_lin, diff_lin, net_vs_lin = paired_outcome(bn, lin, y_test, metric)
+        p_lc, _, lin_vs_classic = paired_outcome(lin, bc, y_test, metric)
         if net_vs_lin != "first" and lin_vs_classic == "first":
             text = (
-                f"The embeddings are worth it, a network on them is not: {lin.name} {lin.accuracy:.3f} is not "
-                f"significantly worse than the network {bn.name} {bn.accuracy:.3f} ({diff_lin:+.3f}; McNemar "
-                f"p={p_lin:.3g}, n={len(y_test)}), and both beat the classic {bc.name} {bc.accuracy:.3f} "
-                f"significantly (McNemar p={p_lc:.3g} and p={p:.3g}), so prefer the linear model."
+                f"The embeddings are worth it, a network on them is not: {lin.name} {lin.score(metric):.3f} {name} "
+                f"is not significantly worse than the network {bn.name} {bn.score(metric):.3f} ({diff_lin:+.3f}; "
+                f"{test} p={p_lin:.3g}, n={len(y_test)}), and both beat the classic {bc.name} "
+                f"{bc.score(metric):.3f} significantly ({test} p={p_lc:.3g} and p={p:.3g}), so prefer the linear "
+                "model."
             )
+            comparison: dict[str, Any] = {"best_classic": bc.key, "score_difference": diff, "p_value": p}
             details.update(
                 recommendation="no_significant_difference",
                 best_classic="emb_lr",
-                accuracy_difference=diff_lin,
-                mcnemar_p=p_lin,
-                classic_comparison={"best_classic": bc.key, "accuracy_difference": diff, "mcnemar_p": p},
+                score_difference=diff_lin,
+                p_value=p_lin,
+                classic_comparison=comparison,
             )
+            if metric == "accuracy":
+                details.update(accuracy_difference=diff_lin, mcnemar_p=p_lin)
+                comparison.update(accuracy_difference=diff, mcnemar_p=p)
         elif net_vs_lin != "first":
             text += (
-                f" {lin.name} ({lin.accuracy:.3f}) is not significantly worse than the network (McNemar "
+                f" {lin.name} ({lin.score(metric):.3f}) is not significantly worse than the network ({test} "
                 f"p={p_lin:.3g}) nor better than the classic (p={p_lc:.3g}): more test rows would tell."
             )
     return text, details
+
+
+#: the paired test behind each metric's verdict, as the report names it
+_TESTS = {
+    "accuracy": "exact McNemar",
+    "balanced_accuracy": "paired approximate randomization (9,999 swaps)",
+    "f1_macro": "paired approximate randomization (9,999 swaps)",
+}

@@ -855,11 +855,20 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
     models = classification_reports(text)
     parts = []
     if models:
-        parts.append(
-            table(
-                ["model", "accuracy", "macro F1"], [[m["name"], m["accuracy"], m["macro_f1"]] for m in models]
+        if any(m["balanced_accuracy"] is not None for m in models):
+            parts.append(
+                table(
+                    ["model", "accuracy", "balanced accuracy", "macro F1"],
+                    [[m["name"], m["accuracy"], m["balanced_accuracy"], m["macro_f1"]] for m in models],
+                )
             )
-        )
+        else:  # a file written before balanced accuracy was recorded
+            parts.append(
+                table(
+                    ["model", "accuracy", "macro F1"],
+                    [[m["name"], m["accuracy"], m["macro_f1"]] for m in models],
+                )
+            )
     for m in models:
         sub = [f"<h3>{esc(m['name'])}</h3>"]
         row = ['<div class="cols">']

@@ -485,14 +485,17 @@ def run_origins(run: RunData) -> dict[str, dict[str, str]]:
 def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
     """The verdict of a ``text_result.json`` (a sentence under ``verdict``, its facts under ``verdict_details``)
     as :func:`verdict_view` reads one: the recommendation, the sentence as its reason, the best network and
-    classic model by name, the McNemar test, the accuracy difference and every model's test accuracy.
+    classic model by name, the paired test (McNemar on accuracy, a randomization test on balanced accuracy or
+    macro-F1), the score difference and every model's test score by the metric compared.
     ``None`` where the file holds no verdict (fewer than one classic and one network model)."""
     if not isinstance(text, Mapping):
         return None
     sentence, details = text.get("verdict"), text.get("verdict_details")
     if isinstance(sentence, Mapping):
         return dict(sentence)  # a verdict already in the general form
-    if not isinstance(sentence, str) or not isinstance(details, Mapping) or "mcnemar_p" not in details:
+    if not isinstance(sentence, str) or not isinstance(details, Mapping):
+        return None
+    if "mcnemar_p" not in details and "p_value" not in details:
         return None
     rec = details.get("recommendation")
     if rec not in RECOMMENDATIONS:  # files written before the recommendation was recorded
@@ -510,27 +513,38 @@ def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
         m = models.get(key)
         return m.get("name", key) if isinstance(m, Mapping) else key
 
+    metric = str(details.get("metric")) if details.get("metric") in _TEXT_METRIC_NAMES else "accuracy"
+    key = "macro_f1" if metric == "f1_macro" else metric  # the model's field holding that score
+    label = _TEXT_METRIC_NAMES[metric]
+    test = str(details.get("test") or "exact McNemar")
+    p = details.get("p_value", details.get("mcnemar_p"))
     return {
         "recommendation": rec,
         "reasons": [sentence],
-        "metric": "test accuracy",
+        "metric": f"test {label}",
         "models": [
-            {"name": m.get("name", k), "mean": m.get("accuracy")}
+            {"name": m.get("name", k), "mean": m.get(key)}
             for k, m in models.items()
-            if isinstance(m, Mapping) and num(m.get("accuracy")) is not None
+            if isinstance(m, Mapping) and num(m.get(key)) is not None
         ],
         "best_network": name(details.get("best_network")),
         "best_baseline": name(details.get("best_classic")),
-        "p_value": details.get("mcnemar_p"),
-        "test_name": f"exact McNemar, paired on {details['n_test']} test rows"
-        if details.get("n_test")
-        else "exact McNemar",
+        "p_value": p,
+        "test_name": f"{test}, paired on {details['n_test']} test rows" if details.get("n_test") else test,
         "alpha": details.get("alpha", 0.05),
         "effect_size": {
-            "estimate": details.get("accuracy_difference"),
-            "name": "accuracy difference (network − classic)",
+            "estimate": details.get("score_difference", details.get("accuracy_difference")),
+            "name": f"{label} difference (network − classic)",
         },
     }
+
+
+#: the text verdict's metrics (``verdict_details.metric``) as the report names them
+_TEXT_METRIC_NAMES = {
+    "accuracy": "accuracy",
+    "balanced_accuracy": "balanced accuracy",
+    "f1_macro": "macro-F1",
+}
 
 
 def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -1104,7 +1118,8 @@ def diagnostics(*sources: Mapping[str, Any] | None) -> list[dict[str, Any]]:
 
 
 def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """Per model: ``{name, report (dict or str), matrix, labels, accuracy, macro_f1}``."""
+    """Per model: ``{name, report (dict or str), matrix, labels, accuracy, balanced_accuracy, macro_f1}``
+    (balanced accuracy None in files written before it was recorded)."""
     if not isinstance(text, Mapping):
         return []
     labels = first(text, "labels", "classes", "class_names")
@@ -1143,6 +1158,7 @@ def classification_reports(text: Mapping[str, Any] | None) -> list[dict[str, Any
                 "matrix": mat,
                 "labels": list(labels_m or labels or []),
                 "accuracy": acc,
+                "balanced_accuracy": num(m.get("balanced_accuracy")),
                 "macro_f1": mf1,
                 "misclassified": first(
                     m, "misclassified", "confident_errors", "misclassified_examples", "errors"
