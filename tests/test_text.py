@@ -260,6 +260,37 @@ def encoder(tmp_path_factory: pytest.TempPathFactory) -> SentenceEncoder:
 
 
 @needs_model
+def test_ctrl_c_while_encoding_keeps_what_was_embedded(
+    encoder: SentenceEncoder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Embeddings were cached every 2,048 texts only: a run of fewer interrupted after minutes of encoding kept
+    nothing, and the rerun encoded every text again."""
+    enc = SentenceEncoder(cache_dir=tmp_path, progress=False, batch_tokens=64)
+    enc._model = encoder.model  # the loaded model, without loading it again
+    enc.model_id_ = encoder.model_id_
+    texts = [f"interrupted review number {i}" for i in range(12)]
+    real = SentenceEncoder._encode_batches
+    calls = {"n": 0}
+
+    def stop_after_first_batches(self: Any, texts_: Any, lengths: Any, *args: Any) -> None:
+        # embed the first 5 texts for real, then Ctrl-C
+        calls["n"] += 1
+        real(self, texts_[:5], lengths[:5], *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SentenceEncoder, "_encode_batches", stop_after_first_batches)
+    with pytest.raises(KeyboardInterrupt):
+        enc.encode(texts)
+    monkeypatch.undo()
+    assert calls["n"] == 1
+    cache = enc.cache()
+    kept = cache.get([text_hash(t) for t in texts])
+    assert len(kept) == 5
+    enc.encode(texts)
+    assert enc.last_stats_["n_cached"] == 5 and enc.last_stats_["n_encoded"] == 7
+
+
+@needs_model
 def test_encoder_matches_plain_encode_and_caches(encoder: SentenceEncoder) -> None:
     texts, _ = _corpus(4)
     texts = [

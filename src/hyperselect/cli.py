@@ -536,9 +536,31 @@ def main() -> None:
     """Console-script entry point."""
     try:
         app()
-    except KeyboardInterrupt:  # pragma: no cover - interactive
+    except KeyboardInterrupt:  # pragma: no cover - interactive (outside a command: typer's own parsing)
         err_console.print(Text("interrupted", style="red"))
         sys.exit(130)
+    except SystemExit as exc:
+        # typer turns Ctrl-C inside a command into a silent exit 130; a command that handles it (tune: "stopped
+        # after N trials ...") has said so itself, any other stops here without a word otherwise
+        if exc.code == 130 and _interrupted_silently(exc):
+            err_console.print(
+                Text("interrupted (Ctrl-C): the command stopped before writing its results", style="red")
+            )
+        raise
+
+
+def _interrupted_silently(exc: BaseException) -> bool:
+    """Whether ``exc`` (typer's exit 130) comes from a KeyboardInterrupt that no command handled: typer raises its
+    ``Exit(130)`` from the interrupt, a command that handled it returns its own ``Exit(130)`` without one."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        if isinstance(e, KeyboardInterrupt):
+            return True
+        seen.add(id(e))
+        # ``raise ... from None`` (how a command re-raises its own exit after handling Ctrl-C) ends the chain
+        e = e.__cause__ if e.__cause__ is not None else None if e.__suppress_context__ else e.__context__
+    return False
 
 
 __all__ = ["app", "main", "parse_overrides"]

@@ -67,6 +67,17 @@ def _positive_seconds(value: float | None) -> float | None:
     return value
 
 
+class _LogWarnings(logging.Handler):
+    """Collects the messages of warnings logged during a run (they are printed by the console handler too)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 def _metric(value: str) -> str:
     from hyperselect.evaluate.text import TEXT_METRICS
 
@@ -198,20 +209,26 @@ def text_command(
                 f"[bold]{escape(str(ds.source))}[/]: {len(ds)} texts, {len(ds.classes)} classes "
                 + escape(f"({'; '.join(ds.notes) or 'nothing dropped'}); split {split.sizes()}")
             )
-            result = evaluate_text(
-                ds,
-                split,
-                models=(*DEFAULT_MODELS, "wide_net") if wide else DEFAULT_MODELS,
-                encoder=encoder,
-                n_trials=trials,
-                timeout=timeout,
-                random_state=seed,
-                fine_tune=fine_tune,
-                metric=metric,
-            )
-            # the data warnings printed below are facts of this run too: the file keeps them with its notes
+            collected = _LogWarnings()
+            logging.getLogger("hyperselect").addHandler(collected)
+            try:
+                result = evaluate_text(
+                    ds,
+                    split,
+                    models=(*DEFAULT_MODELS, "wide_net") if wide else DEFAULT_MODELS,
+                    encoder=encoder,
+                    n_trials=trials,
+                    timeout=timeout,
+                    random_state=seed,
+                    fine_tune=fine_tune,
+                    metric=metric,
+                )
+            finally:
+                logging.getLogger("hyperselect").removeHandler(collected)
+            # the warnings printed on the way (data, and the searches' logged ones: a search that completed no
+            # trial's epochs) are facts of this run too: the file keeps them with its notes
             result.notes += dict.fromkeys(
-                str(w.message) for w in caught if issubclass(w.category, UserWarning)
+                [str(w.message) for w in caught if issubclass(w.category, UserWarning)] + collected.messages
             )
             if out is not None:
                 path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())

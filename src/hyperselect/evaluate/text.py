@@ -432,7 +432,12 @@ def fit_network(
             space = space.fix(class_weight="none")
         tune_options = {**tune_options, "space": space}
     t0 = time.perf_counter()
-    result = tune(data, n_trials=n_trials, timeout=timeout, random_state=random_state, **tune_options)
+    with warnings.catch_warnings():
+        # evaluate_text says it of every model that names one class, by the class's label (the search sees codes)
+        warnings.filterwarnings(
+            "ignore", r"The tuned network \(refit on train\+valid\) predicts", UserWarning
+        )
+        result = tune(data, n_trials=n_trials, timeout=timeout, random_state=random_state, **tune_options)
     model = result.refit_model
     model.eval()
     dev = next(model.parameters()).device
@@ -935,6 +940,8 @@ def evaluate_text(
             ),
         )
 
+    for r in reports.values():
+        _warn_if_constant(r, yte, data.classes, metric)
     verdict, vd = _verdict(reports, yte, metric)
     if prior is not None:
         notes.append(
@@ -953,6 +960,32 @@ def evaluate_text(
         encoding=encoding,
         notes=notes,
         metric=metric,
+    )
+
+
+def _warn_if_constant(r: ModelReport, y_test: np.ndarray, classes: Sequence[str], metric: str) -> None:
+    """Warn where a model names one class for every test row (by its label): on imbalanced classes accuracy
+    rewards that, and the verdict would otherwise compare a model that never names the classes a user is after."""
+    pred = r.predictions
+    if pred is None or len(pred) == 0 or len(np.unique(pred)) > 1 or len(np.unique(y_test)) < 2:
+        return
+    share = float(np.mean(y_test == pred[0]))
+    if share < 0.7:
+        why = "It has learned nothing that tells the classes apart: more rows, or (a network) more trials."
+    elif metric == "accuracy":
+        why = (
+            "Accuracy rewards naming the commonest class on imbalanced data; compare by --metric "
+            "balanced_accuracy (metric= in Python), which counts every class alike."
+        )
+    else:
+        why = (
+            f"Even chosen by {TEXT_METRICS[metric]} it names one class: gather more rows of the rare classes."
+        )
+    warnings.warn(
+        f"{r.name} predicts {classes[int(pred[0])]!r} for every one of the {len(pred)} test rows: its accuracy "
+        f"{r.accuracy:.3f} is that class's share, its balanced accuracy {r.balanced_accuracy:.3f}. {why}",
+        UserWarning,
+        stacklevel=3,
     )
 
 

@@ -537,6 +537,40 @@ class SentenceEncoder:
         out: dict[str, np.ndarray] = {}
         pending: list[str] = []
         model.eval()
+        try:
+            self._encode_batches(
+                texts, lengths, enc, model, tok, onnx, static, tensor_keys, fast, hashes, out, pending, cache
+            )
+        except KeyboardInterrupt:
+            # what was embedded before Ctrl-C is kept: a rerun encodes only the rest (minutes on a CPU)
+            if cache is not None and pending:
+                cache.put(pending, np.stack([out[h] for h in pending]))
+                logger.warning("interrupted: the %d text(s) embedded so far are cached", len(pending))
+            raise
+        if cache is not None and pending:
+            cache.put(pending, np.stack([out[h] for h in pending]))
+        return out
+
+    def _encode_batches(
+        self,
+        texts: list[str],
+        lengths: np.ndarray,
+        enc: Any,
+        model: Any,
+        tok: Any,
+        onnx: Any,
+        static: dict[str, Any],
+        tensor_keys: list[str],
+        fast: bool,
+        hashes: list[str],
+        out: dict[str, np.ndarray],
+        pending: list[str],
+        cache: Any,
+    ) -> None:
+        """Embed ``texts`` batch by batch into ``out``; ``pending`` holds the keys not yet in ``cache`` (flushed
+        every ``flush_every`` texts, the rest by the caller, also when interrupted)."""
+        import torch
+
         with (
             _progress(self.progress, len(texts), model_label=self.model_id_ or "model") as advance,
             torch.inference_mode(),
@@ -567,11 +601,8 @@ class SentenceEncoder:
                     pending.append(hashes[i])
                 if cache is not None and len(pending) >= self.flush_every:
                     cache.put(pending, np.stack([out[h] for h in pending]))
-                    pending = []
+                    pending.clear()
                 advance(len(idx))
-        if cache is not None and pending:
-            cache.put(pending, np.stack([out[h] for h in pending]))
-        return out
 
 
 class _OnnxTransformer:
