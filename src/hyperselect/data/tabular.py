@@ -26,7 +26,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -274,6 +274,9 @@ class _Frame:
     options: _ReadOptions = _PLAIN
     # text columns -> which cells were empty (not an NA marker): a multilabel target reads them as "no labels"
     empty_cells: dict[str, np.ndarray] = field(default_factory=dict)
+    # columns -> their cells as written (stripped), kept for the target of a delimited file: class labels that
+    # read as numbers ('007', '1.0') are labels as the file spells them, not the numbers 7 and 1
+    cell_text: dict[str, np.ndarray] = field(default_factory=dict)
 
     def where(self, pos: int) -> str:
         """``line 7`` for text files, ``row 7`` (1-based, as a spreadsheet counts) for Parquet files, ``row 'abc'``
@@ -300,7 +303,8 @@ class _Frame:
                 return parent(int(kept[pos]))
 
         empty = {name: mask[keep] for name, mask in self.empty_cells.items()}
-        return replace(self, df=self.df.iloc[keep], line_of=line_of, empty_cells=empty)
+        text = {name: cells[keep] for name, cells in self.cell_text.items()}
+        return replace(self, df=self.df.iloc[keep], line_of=line_of, empty_cells=empty, cell_text=text)
 
 
 def _display(path: Path) -> str:
@@ -314,9 +318,11 @@ def _read_file(
     encoding: str | None,
     options: _ReadOptions = _PLAIN,
     keep_cells: bool = False,
+    keep_text: Sequence[str] = (),
 ) -> _Frame:
     """Read a table file.  ``keep_cells``: keep every cell of a delimited file as the text read, and a Parquet file's
-    columns as stored (new rows for a saved model, which converts each column as training decided)."""
+    columns as stored (new rows for a saved model, which converts each column as training decided).
+    ``keep_text``: columns whose cells are also kept as written (``_Frame.cell_text``: the target's labels)."""
     if not isinstance(path, str | os.PathLike):
         raise DataError(
             f"Expected a file path or a pandas DataFrame as the data source; got {type(path).__name__}."
@@ -355,7 +361,25 @@ def _read_file(
         sep, how = "\t", f"from the '{suffix}' extension"
     else:
         sep, how = _guess_separator(text), "guessed from the first lines"
-    return _parse_delimited(text, shown, sep, how, options, _raw_columns if keep_cells else _convert_columns)
+    if keep_cells or not keep_text:
+        return _parse_delimited(
+            text, shown, sep, how, options, _raw_columns if keep_cells else _convert_columns
+        )
+    wanted, kept_text = set(keep_text), {}
+
+    def tap(names: list[str], columns: Iterable[Sequence[str]]) -> Iterator[Sequence[str]]:
+        for name, values in zip(names, columns, strict=True):
+            if name in wanted:
+                kept_text[name] = np.array([v.strip() for v in values], dtype=object)
+            yield values
+
+    def convert(
+        names: list[str], columns: Iterable[Sequence[str]], opts: _ReadOptions
+    ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+        return _convert_columns(names, tap(names, columns), opts)
+
+    frame = _parse_delimited(text, shown, sep, how, options, convert)
+    return replace(frame, cell_text=kept_text)
 
 
 def _read_parquet(p: Path, shown: str) -> _Frame:
@@ -795,6 +819,7 @@ def _split_target(
                 " These cells hold a missing-value marker (such as NA or ?); an empty cell would be read as "
                 "'no labels'."
             )
+        msg += _token_class_hint(frame, target, missing)
         warnings.warn(msg, DataWarning, stacklevel=3)
         logger.warning(msg)
     kept = frame.subset(keep_pos) if n_dropped else frame
@@ -802,10 +827,83 @@ def _split_target(
 
     X = df.drop(columns=[target])
     X = _check_features(X, kept)
+    codes = _labels_as_written(y, task, kept, target)
+    if codes is not y:
+        y = codes
+        if task is None:  # codes are labels: the check for numbers written as text does not apply
+            task = Task.BINARY if y.nunique() == 2 else Task.MULTICLASS
+            logger.info(
+                "target %r: labels with leading zeros -> %s, spelt as in the file", target, task.value
+            )
     task = _detect_task(y, task, kept, target)
+    if task in (Task.BINARY, Task.MULTICLASS):
+        y = _class_labels_as_written(y, kept, target)
     if task is Task.REGRESSION:
         y = _regression_target(y, kept, target)
     return X, y, task, n_dropped, notes
+
+
+#: '007', '01', '-02': a number spelt with a leading zero is a code (a label, a ZIP code), not a quantity
+_LEADING_ZERO = re.compile(r"^[+-]?0\d")
+
+
+def _labels_as_written(y: pd.Series, task: Task | None, frame: _Frame, target: str) -> pd.Series:
+    """The target as the file spells it where its numbers are codes: any label with a leading zero ('007', '01')
+    makes the column text, so '1', '01' and '001' stay three classes (read as numbers they were one, and the
+    command stopped with "a single value 1") unless ``task`` says regression."""
+    text = frame.cell_text.get(target)
+    if text is None or task is Task.REGRESSION or not ptypes.is_numeric_dtype(y.dtype):
+        return y
+    if not any(_LEADING_ZERO.match(v) for v in pd.unique(text)):
+        return y
+    return pd.Series(text, index=y.index, dtype=object)
+
+
+def _class_labels_as_written(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
+    """Class labels read as numbers, spelt as in the file: '1.0' and '2.0' were predicted as 1 and 2, so a
+    prediction no longer matched the label it stands for.  Kept as numbers where two spellings mean one number
+    ('1' and '1.0': one class) or the spellings are the numbers' own ('0'/'1')."""
+    text = frame.cell_text.get(target)
+    if text is None or not ptypes.is_numeric_dtype(y.dtype) or ptypes.is_bool_dtype(y.dtype):
+        return y
+    values = _class_values(y)
+    spellings = pd.unique(text)
+    if len(spellings) != len(pd.unique(values)):
+        return y
+    if all(str(v) == t for v, t in zip(values.to_numpy()[: len(text)], text, strict=True)):
+        return y
+    return pd.Series(text, index=y.index, dtype=object)
+
+
+def _token_class_hint(frame: _Frame, target: str, missing: np.ndarray) -> str:
+    """Where the dropped targets are one missing-value token among text labels and as frequent as a class
+    ('NA' for North America next to 'EU' and 'AS'), say so: a third of the rows vanished as "missing" and the
+    task became binary without a word about the token."""
+    text = frame.cell_text.get(target)
+    if text is None:
+        return ""
+    dropped = pd.unique(text[missing])
+    if len(dropped) != 1 or not str(dropped[0]).strip():
+        return ""
+    token = str(dropped[0])
+    present = pd.Series(text[~missing]).value_counts()
+    if present.empty or not all(_number(v) is None for v in present.index[:20]):
+        return ""  # numbers with a marker for unknown values: NA is missing there
+    n = int(missing.sum())
+    if n < 0.5 * int(present.min()) and n < 0.05 * len(text):
+        return ""
+    return (
+        f" All {n} hold {token!r}, read as missing, as often as the classes are ({_preview([str(c) for c in present.index[:5]])}): "
+        f"if {token!r} is a class (North America, say), rename it in the file (e.g. to {token + '_'!r}): "
+        "NA, N/A, NaN, null, none, #N/A and ? (in any case) are always read as missing."
+    )
+
+
+def _number(v: Any) -> float | None:
+    try:
+        return float(str(v).replace(",", ""))
+    except ValueError:
+        return None
 
 
 def _empty_cells(frame: _Frame, column: str) -> np.ndarray:
@@ -1742,7 +1840,7 @@ def load_table(
     """
     task_ = _coerce_task(task)
     options = _read_options("load_table", na_values, decimal, thousands)
-    frame = _read_file(path, sep=sep, encoding=encoding, options=options)
+    frame = _read_file(path, sep=sep, encoding=encoding, options=options, keep_text=(target,))
     X, y, detected, _, _ = _split_target(frame, target, task_)
     return X, y, detected
 
@@ -1776,7 +1874,7 @@ def prepare_tabular(
     if isinstance(source, pd.DataFrame):
         frame = _apply_options(_frame_from_dataframe(source, "DataFrame"), options)
     else:
-        frame = _read_file(source, sep=sep, encoding=encoding, options=options)
+        frame = _read_file(source, sep=sep, encoding=encoding, options=options, keep_text=(target,))
     X, y, task_, n_dropped, notes = _split_target(frame, target, task_)
     y_codes, classes = _encode_target(y, task_)
     try:

@@ -1,0 +1,95 @@
+"""Class labels as the file spells them: an audit found '007' predicted as 7, '1.0' as 1, and '1', '01', '001'
+merged into one class (the command stopped with "a single value 1"); and a class called 'NA' dropped as missing
+with no word about the token."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyperselect.data.tabular import DataWarning, load_table, prepare_tabular
+
+
+def _table(path: Path, labels: list[str], n: int = 300, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    k = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0.5)
+    df = pd.DataFrame(X, columns=["a", "b", "c"])
+    df["label"] = [labels[i % len(labels)] for i in k]
+    df.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("labels", "task", "classes"),
+    [
+        (["007", "042", "100"], "multiclass", ["007", "042", "100"]),
+        (["1", "01", "001"], "multiclass", ["001", "01", "1"]),
+        (["1.0", "2.0", "3.0"], "multiclass", ["1.0", "2.0", "3.0"]),
+        (["01", "02"], "binary", ["01", "02"]),
+        # the numbers' own spellings stay numbers (as before)
+        (["0.5", "1.5"], "binary", [0.5, 1.5]),
+        (["1", "2", "3"], "multiclass", [1, 2, 3]),
+        (["0", "1"], "binary", [0, 1]),
+    ],
+)
+def test_class_labels_keep_their_spelling(
+    tmp_path: Path, labels: list[str], task: str, classes: list
+) -> None:
+    d = prepare_tabular(_table(tmp_path / "t.csv", labels), "label")
+    assert d.task.value == task and d.classes == classes
+
+
+def test_one_number_spelt_two_ways_is_one_class_and_regression_stays_numeric(tmp_path: Path) -> None:
+    p = tmp_path / "t.csv"
+    _table(p, ["1", "2", "3"])
+    df = pd.read_csv(p, dtype=str)
+    df.loc[::2, "label"] = df.loc[::2, "label"].str.replace(r"^(\d)$", r"\1.0", regex=True)  # '1' and '1.0'
+    df.to_csv(p, index=False)
+    d = prepare_tabular(p, "label")
+    assert d.classes == [1, 2, 3]
+    codes = _table(tmp_path / "c.csv", ["007", "042", "100"])
+    assert prepare_tabular(codes, "label", task="regression").task.value == "regression"
+    X, y, task = load_table(codes, "label")
+    assert task.value == "multiclass" and set(y) == {"007", "042", "100"}
+
+
+def test_predictions_carry_the_labels_as_written(tmp_path: Path) -> None:
+    from hyperselect.estimators import NeuralNetClassifier
+
+    d = prepare_tabular(_table(tmp_path / "t.csv", ["007", "042", "100"]), "label")
+    assert d.classes is not None
+    clf = NeuralNetClassifier(hidden=(8,), max_epochs=2, random_state=0)
+    clf.fit(d.X_train, np.asarray(d.classes, dtype=object)[d.y_train])
+    assert set(clf.predict(d.X_test)) <= {"007", "042", "100"}
+
+
+def test_a_class_spelt_like_a_missing_value_token_is_named_in_the_warning(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(600, 2)), columns=["a", "b"])
+    df["label"] = rng.choice(["NA", "EU", "AS"], 600)
+    df.to_csv(tmp_path / "c.csv", index=False)
+    with pytest.warns(
+        DataWarning, match=r"All \d+ hold 'NA', read as missing, as often as the classes are .*rename it"
+    ):
+        d = prepare_tabular(tmp_path / "c.csv", "label")
+    assert d.task.value == "binary"
+    # a few unknown targets among classes: the plain warning, no talk of a class
+    df["label"] = np.where(rng.random(600) < 0.02, "NA", rng.choice(["x", "y"], 600))
+    df.to_csv(tmp_path / "d.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_tabular(tmp_path / "d.csv", "label")
+    msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert len(msgs) == 1 and "whose target 'label' is missing" in msgs[0] and "rename" not in msgs[0]
+    # numbers with NA for unknown values: missing, as it should be
+    df["label"] = np.where(rng.random(600) < 0.3, "NA", rng.normal(size=600).round(3).astype(str))
+    df.to_csv(tmp_path / "e.csv", index=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_tabular(tmp_path / "e.csv", "label")
+    assert not any("rename" in str(w.message) for w in caught)
