@@ -54,7 +54,7 @@ def test_one_number_spelt_two_ways_is_one_class_and_regression_stays_numeric(tmp
     assert d.classes == [1, 2, 3]
     codes = _table(tmp_path / "c.csv", ["007", "042", "100"])
     assert prepare_tabular(codes, "label", task="regression").task.value == "regression"
-    X, y, task = load_table(codes, "label")
+    _, y, task = load_table(codes, "label")
     assert task.value == "multiclass" and set(y) == {"007", "042", "100"}
 
 
@@ -93,3 +93,36 @@ def test_a_class_spelt_like_a_missing_value_token_is_named_in_the_warning(tmp_pa
         warnings.simplefilter("always")
         prepare_tabular(tmp_path / "e.csv", "label")
     assert not any("rename" in str(w.message) for w in caught)
+
+
+def test_regression_on_text_labels_says_so_instead_of_calling_every_label_missing(tmp_path: Path) -> None:
+    """The hint was "--na-value cat --na-value bird --na-value dog": every value of the column as a marker."""
+    from hyperselect.errors import DataError
+
+    p = _table(tmp_path / "t.csv", ["cat", "bird", "dog"])
+    with pytest.raises(DataError, match=r"holds text labels \('.*'\) in 300 of 300 rows.*Leave out") as exc:
+        prepare_tabular(p, "label", task="regression")
+    assert "--na-value" not in str(exc.value)
+
+
+def test_a_space_file_in_the_wrong_form_is_told_the_form(tmp_path: Path) -> None:
+    from hyperselect.data import load_builtin
+    from hyperselect.errors import ConfigError
+    from hyperselect.search import advise
+
+    space = advise(load_builtin("iris"))
+    f = tmp_path / "s.toml"
+    f.write_text("[narrow]\nlr = [1e-3, 1e-2]\n")
+    with pytest.raises(
+        ConfigError, match=r"Expected, in TOML: \[narrow.lr\] then low = 0.001 and high = 0.01"
+    ):
+        space.apply_file(f)
+    f.write_text("[extend]\nweight_decay = [1e-6, 1e-2]\n")
+    with pytest.raises(ConfigError, match=r'\[extend.weight_decay\] then type = "float", low = 1e-06'):
+        space.apply_file(f)
+    # the form the message gives is one that works
+    f.write_text(
+        '[narrow.lr]\nlow = 0.001\nhigh = 0.01\n[extend.weight_decay]\ntype = "float"\nlow = 1e-06\nhigh = 0.01\n'
+    )
+    edited = space.apply_file(f)
+    assert edited.dims["lr"].low == 0.001 and "weight_decay" in edited.dims  # type: ignore[attr-defined]

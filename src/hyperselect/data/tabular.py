@@ -1542,6 +1542,15 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
                     f"comma; expected plain numbers such as 1234.5. "
                     f"{prof.hints('rows with a missing target are dropped')}"
                 )
+            if len(bad) > len(parsed) // 2:
+                # mostly text: labels, not numbers with a few stray tokens (the hint would name every label
+                # as a missing-value marker)
+                labels = _preview([str(v) for v in pd.unique(y.iloc[bad].astype(str))[:5]])
+                raise DataError(
+                    f"'{shown}': task is regression but target {target!r} holds text labels ({labels}) in "
+                    f"{len(bad)} of {len(parsed)} rows; expected numbers. Leave out task='regression' "
+                    "(--task regression) to predict the labels as classes."
+                )
             raise DataError(
                 f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
                 f"such as {_clip(str(y.iloc[pos]))!r} at {frame.where(pos)}; expected numbers. "

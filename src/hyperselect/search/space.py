@@ -462,6 +462,20 @@ def dimension_from_dict(d: Mapping[str, Any], where: str = "", default_kind: str
     raise ConfigError(f"Unknown dimension type {kind!r} {where}; expected 'categorical', 'int' or 'float'.")
 
 
+def _table_form(section: str, name: str, spec: Any) -> str:
+    """The TOML a ``[narrow]``/``[extend]`` entry takes, with the user's own values where they gave two."""
+    low, high = (spec[0], spec[1]) if isinstance(spec, list | tuple) and len(spec) == 2 else ("...", "...")
+    if section == "narrow":
+        return (
+            f"Expected, in TOML: [narrow.{name}] then low = {low} and high = {high} on lines of their own (or "
+            "choices = [...] for a categorical dimension)."
+        )
+    return (
+        f'Expected, in TOML: [extend.{name}] then type = "float", low = {low}, high = {high} (and log = true for '
+        'a log scale) on lines of their own, or type = "categorical" and choices = [...].'
+    )
+
+
 class SearchSpace:
     """An ordered set of typed dimensions, the fixed values, the base config and the reason for each choice.
 
@@ -695,7 +709,9 @@ class SearchSpace:
                 continue
             for name, spec in body.items():
                 if not isinstance(spec, Mapping):
-                    raise ConfigError(f"{where}: [{section}.{name}] must be a table. Got {spec!r}.")
+                    raise ConfigError(
+                        f"{where}: [{section}.{name}] must be a table. Got {spec!r}. {_table_form(section, name, spec)}"
+                    )
                 try:
                     if section == "extend":
                         space = space.extend(name, spec, reason=f"added by the user in {where}")
