@@ -158,6 +158,11 @@ def test_resume_continues_to_the_total(digits, tmp_path: Path) -> None:  # type:
     # resuming a finished study runs nothing more
     third = run(digits, n_trials=6, storage=storage, study_name="r", resume=True)
     assert len(third.study.get_trials()) == 6  # type: ignore[union-attr]
+    # every run's search seconds add up in the study (the report showed the last call's 0.3 s after a resume)
+    assert first.study_seconds is not None and 0 < first.study_seconds <= first.seconds
+    assert second.study_seconds is not None and second.study_seconds > first.study_seconds
+    assert third.study_seconds is not None and third.study_seconds >= second.study_seconds > third.seconds
+    assert third.to_dict()["study_seconds"] == third.study_seconds
 
 
 def test_timeout_stops_the_search(digits) -> None:  # type: ignore[no-untyped-def]

@@ -334,6 +334,11 @@ def register(app: typer.Typer) -> None:
             f"study {result.study_name!r} in {result.storage}: {c['finished']} trials "
             f"({c['COMPLETE']} complete, {c['PRUNED']} pruned, {c['FAIL']} failed); "
             f"{result.seconds:.1f} s {'this run' if resume else 'in all'}"
+            + (
+                f" ({result.study_seconds:.1f} s of search over every run of the study)"
+                if resume and result.study_seconds is not None
+                else ""
+            )
             + (f"; trials.csv also lists {', '.join(extra)}" if extra else "")
         )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")

@@ -579,7 +579,12 @@ def section_best_config(run: RunData, **_: Any) -> list[Section]:
     if s["study"] is not None:
         facts.append(("study", s["study"]))
     if s["seconds"] is not None:
-        facts.append(("search seconds", s["seconds"]))
+        total = s.get("study_seconds")
+        if total is not None and total > s["seconds"] + 0.5:  # resumed or shared: this run was one of several
+            facts.append(("seconds, this run (search and refit)", s["seconds"]))
+            facts.append(("search seconds, every run of the study", total))
+        else:
+            facts.append(("search seconds", s["seconds"]))
     body = kv_list(facts)
     body += table(
         ["hyperparameter", "best value", "searched over", "advisor's rationale"],

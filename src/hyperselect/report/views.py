@@ -1034,6 +1034,7 @@ def search_view(
         "counts": counts,
         "study": first(result, "study_name", "study"),
         "seconds": num(first(result, "seconds", "wall_seconds", "elapsed")),
+        "study_seconds": num(result.get("study_seconds")),
         "source": result.get("source") if isinstance(result.get("source"), str) else None,
         "other_studies": [str(n) for n in result.get("other_studies") or [] if isinstance(n, str)],
     }

@@ -1080,6 +1080,9 @@ class TuneResult:
     rung_rows: list[float] | None = None
     #: the data searched, as its ``describe()`` says (source, task, rows, features): None where unknown
     data: dict[str, Any] | None = None
+    #: seconds of every search of this study (``tune`` calls and workers, resumed ones included, summed over
+    #: processes); ``seconds`` is this call's alone.  None where the study did not record them
+    study_seconds: float | None = None
 
     def trial_records(self) -> list[dict[str, Any]]:
         """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
@@ -1120,6 +1123,7 @@ class TuneResult:
             "rung_rows": None if self.rung_rows is None else list(self.rung_rows),
             "refit_epochs": self.refit_epochs,
             "seconds": self.seconds,
+            "study_seconds": self.study_seconds,
             "space": self.space.to_dict(),
             "data": self.data,
             "trials": self.trial_records(),
@@ -1377,7 +1381,27 @@ def summarize(
         curves={t.number: dict(t.intermediate_values) for t in study.get_trials(deepcopy=False)},
         rung_rows=None if settings.rung_rows is None else list(settings.rung_rows),
         data=dict(data.describe()) if callable(getattr(data, "describe", None)) else None,
+        study_seconds=_study_seconds(study),
     )
+
+
+#: the study's user attribute summing the seconds every search of it ran (tune calls and workers)
+STUDY_SECONDS_ATTR = "search_seconds_total"
+
+
+def _add_study_seconds(study: optuna.Study, seconds: float) -> None:
+    """Add a search's wall seconds to the study's total (best effort: a storage that refuses it loses no
+    result, and two processes finishing at once may each add to the same old total)."""
+    try:
+        total = float(study.user_attrs.get(STUDY_SECONDS_ATTR, 0.0)) + float(seconds)
+        study.set_user_attr(STUDY_SECONDS_ATTR, total)
+    except Exception as exc:  # pragma: no cover - a storage error here must not lose the search
+        log.info("could not record the search's seconds in the study: %s", exc)
+
+
+def _study_seconds(study: optuna.Study) -> float | None:
+    value = study.user_attrs.get(STUDY_SECONDS_ATTR)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _state_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[str, int]:
@@ -1789,7 +1813,13 @@ def tune(
     )
     if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
         timeout = max(1e-3, timeout - (time.monotonic() - t0))
-    run_search(study, data, settings, n_trials=n_trials, timeout=timeout, device=device, progress=progress)
+    t_search = time.monotonic()
+    try:
+        run_search(
+            study, data, settings, n_trials=n_trials, timeout=timeout, device=device, progress=progress
+        )
+    finally:  # an interrupted search's seconds count too: --resume continues the same study
+        _add_study_seconds(study, time.monotonic() - t_search)
     return summarize(
         study,
         data,
@@ -1845,16 +1875,20 @@ def run_worker(
             n_prior=prior_trials(settings.n_trials, settings.batch_size),
         ),
     )
-    return run_search(
-        study,
-        data,
-        settings,
-        n_trials=n_trials,
-        timeout=timeout,
-        device=device,
-        poll_interval=poll_interval,
-        progress=progress,
-    )
+    t_search = time.monotonic()
+    try:
+        return run_search(
+            study,
+            data,
+            settings,
+            n_trials=n_trials,
+            timeout=timeout,
+            device=device,
+            poll_interval=poll_interval,
+            progress=progress,
+        )
+    finally:
+        _add_study_seconds(study, time.monotonic() - t_search)
 
 
 def load_data_ref(ref: Mapping[str, Any]) -> Any:
