@@ -7,6 +7,7 @@ parsing, before any file is read).
 
 from __future__ import annotations
 
+import shlex
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from rich.table import Table
 from hyperselect._cli_options import _sep, out_folder
 from hyperselect._io import atomic_write_json, safe_join
 from hyperselect.cli_report import report_after
+from hyperselect.data.graph import GraphDataWarning
 from hyperselect.errors import DataError, HyperselectError
 from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN
 
@@ -182,6 +184,9 @@ def _run(fn: Callable[[], None]) -> None:
             _print_warnings(caught)
             err_console.print(f"[red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
+        except typer.Exit:  # a command that ends itself (tune's Ctrl-C) still says its data warnings
+            _print_warnings(caught)
+            raise
     _print_warnings(caught)
 
 
@@ -308,13 +313,21 @@ def _tied_text(node: str, tied: list[str], shown: int = 3) -> str:
     return text
 
 
-def _answers_table(title: str, answers: list[Any], runs: int = 1) -> Table:
+def _support_caption(runs: int, top: int, similarity: bool = False) -> str | None:
+    """What support means, with the list length it counts against (the length each run's own list had, which
+    need not be the number of rows shown); ``None`` for a single run, whose support is all or nothing."""
+    if runs <= 1:
+        return None
     # the order is the mean rank over the ensemble's runs, which a mean similarity need not follow
-    caption = (
-        f"ranked by mean rank over {runs} runs; similarity: mean cosine, support: share of runs with it in their top k"
-        if runs > 1
-        else None
+    return (
+        f"ranked by mean rank over {runs} runs; "
+        + ("similarity: mean cosine; " if similarity else "")
+        + f"support: share of the {runs} runs with it in their own top {top}"
     )
+
+
+def _answers_table(title: str, answers: list[Any], runs: int = 1, top: int = 10) -> Table:
+    caption = _support_caption(runs, top, similarity=True)
     table = Table(title=title, caption=caption)
     table.add_column("node")
     table.add_column("similarity", justify="right")
@@ -343,6 +356,14 @@ def _effort_line(model: Any) -> str:
         f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} ({e['mode']} walks{short}); "
         f"walks {model.timings_['walks_s']:.1f}s, training {model.timings_['train_s']:.1f}s"
     )
+
+
+def _warn_noise(model: Any, node: str, answers: Sequence[Any]) -> None:
+    """Warn (printed, and kept in the JSON's warnings) when the answers for ``node`` are likely noise: walks cut
+    short by dead ends, or a best similarity near zero (:meth:`Node2Vec.noise_warning` says which and why)."""
+    message = model.noise_warning(node, answers)
+    if message:
+        warnings.warn(message, GraphDataWarning, stacklevel=2)
 
 
 @app.command()
@@ -433,6 +454,7 @@ def similar(
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
+        _warn_noise(model, node, answers)
         _, sides_from = model.sides(None)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
@@ -445,7 +467,7 @@ def similar(
                     **_facts(edges, labels, directed, graph, k=k, **params),
                 },
             )
-        console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model)))
+        console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model), k))
         if sides_from:
             console.print(_side_note(node, sides_from), soft_wrap=True)
         console.print(_effort_line(model))
@@ -485,6 +507,7 @@ def recommend(
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         rec = model.recommend(node, k)
+        _warn_noise(model, node, rec.peers)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "recommend.json"),
@@ -494,16 +517,20 @@ def recommend(
                     **_facts(edges, labels, directed, graph, k=k, **params),
                 },
             )
-        console.print(_answers_table(f"peers of {escape(node)}", rec.peers[:5], _runs(model)))
+        # every peer, as the JSON and the report list them: support counts against the n_peers of each run
+        runs = _runs(model)
+        console.print(
+            _answers_table(f"peers of {escape(node)}", rec.peers, runs, rec.n_peers or len(rec.peers))
+        )
         if graph.bipartite_sides() is not None:  # else recommend's warning says where the sides came from
             console.print(_side_note(node, rec.sides_from), soft_wrap=True)
-        table = Table(title=f"add to {escape(node)}")
+        table = Table(title=f"add to {escape(node)}", caption=_support_caption(runs, k))
         for col in ("item", "peer share", "support"):
             table.add_column(col)
         for a in rec.add:
             table.add_row(_label(a), f"{a.score:.2f}", f"{a.support:.0%}")
         console.print(table)
-        sub = Table(title="substitutes")
+        sub = Table(title="substitutes", caption=_support_caption(runs, rec.n_substitutes or 3))
         sub.add_column("has")
         sub.add_column("closest alternatives (support)")
         seen: set[str] = set()
@@ -618,6 +645,73 @@ def classify(
     report_after(out)
 
 
+#: how ``--sep`` is spelt back on a command line (the names _cli_options._sep reads)
+_SEP_FLAGS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
+
+
+def _flag_number(x: float) -> str:
+    """A number as an option value that reads back as the same float (0.25, 2, 100, 1e-05)."""
+    text = f"{x:g}"
+    return text if float(text) == float(x) else repr(float(x))
+
+
+def _classify_args(
+    edges: Path,
+    labels: Path,
+    best: dict[str, Any],
+    *,
+    directed: bool,
+    unweighted: bool,
+    sep: str | None,
+    num_walks: int,
+    epochs: int,
+    seed: int,
+) -> list[str]:
+    """``graph classify``'s arguments that train the embedding a ``graph tune`` trial scored and the classifier
+    it selected: every setting of the trial where classify's default differs or depends on the graph
+    ('auto' walks and epochs), spelt out; walk length and window are the same fixed ones in both."""
+    args = [str(edges), "--labels", str(labels)]
+    args += ["--directed"] if directed else []
+    args += ["--unweighted"] if unweighted else []
+    args += ["--sep", _SEP_FLAGS.get(sep, sep)] if sep is not None else []
+    return [
+        *args,
+        *("--p", _flag_number(best["p"]), "--q", _flag_number(best["q"])),
+        *("--dimensions", str(best["dimensions"]), "--num-walks", str(num_walks), "--epochs", str(epochs)),
+        *("--ensemble", "1", "--seed", str(seed)),  # one run, seeded as the trial's (tune_node2vec)
+        *("--C", _flag_number(best["C"]), "--normalize" if best["normalize"] else "--no-normalize"),
+    ]
+
+
+def _best_text(best: dict[str, Any], score: float | None) -> str:
+    return (
+        f"p={best['p']:g} q={best['q']:g} dimensions={best['dimensions']} C={best['C']:g} "
+        f"normalize={best['normalize']} (validation Macro-F1 {score:.4f})"
+    )
+
+
+def _trial_line(record: dict[str, Any], done: int, total: int) -> None:
+    """One line per finished trial, on the progress console (stderr; silent with --quiet), as it finishes."""
+    from hyperselect.progress import get_console, is_quiet
+
+    if is_quiet():
+        return
+    params = " ".join(
+        f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+        for k in ("p", "q", "dimensions")
+        if (v := record.get(k)) is not None
+    )
+    if "score" in record:
+        text = (
+            f"trial {record['number']} ({done}/{total}): {params} C={record['C']:g} "
+            f"normalize={record['normalize']} -> validation Macro-F1 {record['score']:.4f}"
+            f" ({record.get('seconds', 0.0):.1f}s)"
+        )
+    else:
+        text = f"trial {record['number']} failed: {params}: {record.get('reason')}"
+    get_console().print(escape(text), highlight=False, soft_wrap=True)
+
+
 @app.command()
 def tune(
     edges: Path,
@@ -662,11 +756,13 @@ def tune(
     ),
 ) -> None:
     """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
-    (10% of labels held out, averaged over --validation-repeats disjoint slices); pass the chosen --C and
-    --normalize to `graph classify`."""
+    (10% of labels held out, averaged over --validation-repeats disjoint slices).  A line per trial as it
+    finishes; at the end, the `graph classify` command that trains the selected embedding (its --num-walks,
+    --epochs and seed included) and scores it with the selected --C and --normalize.  Ctrl-C stops the search:
+    the trials finished so far are written (tune.json, marked interrupted) and the exit code is 130."""
 
     def go() -> None:
-        from hyperselect.evaluate.node_classification import tune_node2vec
+        from hyperselect.evaluate.node_classification import TuneInterrupted, tune_node2vec
 
         graph, lab = _load(edges, labels, directed, unweighted, sep)
         settings: dict[
@@ -682,12 +778,49 @@ def tune(
             "epochs": epochs,
             "random_state": seed,
         }
-        res = tune_node2vec(graph, lab, workers=workers, **settings)
-        if out is not None:  # the results first: nothing printed below can lose them
-            atomic_write_json(
+
+        def classify_args(best: dict[str, Any] | None) -> list[str] | None:
+            if best is None:
+                return None
+            return _classify_args(
+                edges, labels, best, directed=directed, unweighted=unweighted, sep=sep, num_walks=num_walks,
+                epochs=epochs, seed=seed,
+            )  # fmt: skip
+
+        def save(res: Any) -> Path | None:
+            if out is None:
+                return None
+            return atomic_write_json(
                 safe_join(out, "tune.json"),
-                {**res.to_dict(), **_facts(edges, labels, directed, graph, **settings)},
+                {
+                    **res.to_dict(),
+                    "classify_args": classify_args(res.best_params),
+                    **_facts(edges, labels, directed, graph, **settings),
+                },
             )
+
+        try:
+            res = tune_node2vec(graph, lab, workers=workers, on_trial=_trial_line, **settings)
+        except TuneInterrupted as stop:
+            # Ctrl-C: the trials that finished are the results, written as a finished search's are, marked
+            # interrupted; exit code 130 as the tabular tune's (128 + SIGINT)
+            part = stop.result
+            where = save(part)
+            best = (
+                f"; best so far {_best_text(part.best_params, part.best_score)}"
+                if part.best_params is not None
+                else ""
+            )
+            wrote = f"; wrote {where}" if where is not None else "; nothing written (no --out)"
+            err_console.print(
+                escape(
+                    f"interrupted: {part.completed_trials} of {part.n_trials} trials completed{best}{wrote}"
+                ),
+                highlight=False,
+            )
+            raise typer.Exit(130) from None
+        assert res.best_params is not None and res.best_score is not None  # a finished search has a best
+        save(res)  # the results first: nothing printed below can lose them
         table = Table(title="trials")
         for col in ("#", "p", "q", "dim", "C", "normalize", "validation Macro-F1"):
             table.add_column(col)
@@ -703,17 +836,12 @@ def tune(
                 score,
             )
         console.print(table)
-        b = res.best_params
         console.print(
-            f"best: p={b['p']:g} q={b['q']:g} dimensions={b['dimensions']} C={b['C']:g} "
-            f"normalize={b['normalize']} (validation Macro-F1 {res.best_score:.4f}); "
+            f"best: {_best_text(res.best_params, res.best_score)}; "
             f"{res.walk_sets} walk sets for {len(res.trials)} trials, {res.seconds:.0f}s"
         )
-        norm_flag = "--normalize" if b["normalize"] else "--no-normalize"
-        console.print(
-            f"classify with: --p {b['p']:g} --q {b['q']:g} --dimensions {b['dimensions']} "
-            f"--C {b['C']:g} {norm_flag}"
-        )
+        command = shlex.join(["hyperselect", "graph", "classify", *(classify_args(res.best_params) or [])])
+        console.print(f"classify with: {escape(command)}", soft_wrap=True, highlight=False)
 
     _run(go)
     report_after(out)

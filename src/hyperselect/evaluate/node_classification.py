@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from hyperselect.errors import ConfigError, DataError
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "TuneInterrupted",
     "TuneResult",
     "evaluate_embeddings",
     "labelled_matrix",
@@ -292,22 +293,58 @@ def labelled_matrix(
 
 @dataclass
 class TuneResult:
-    """The best configuration, its validation score, and every trial (failed ones with their reason)."""
+    """The best configuration, its validation score, and every trial (failed ones with their reason).
 
-    best_params: dict[str, Any]
-    best_score: float
+    ``interrupted``: the search was stopped by Ctrl-C (see :class:`TuneInterrupted`) after
+    :attr:`completed_trials` of the ``n_trials`` asked for; ``best_params`` and ``best_score`` are then the best
+    of those, ``None`` when none had finished.
+    """
+
+    best_params: dict[str, Any] | None
+    best_score: float | None
     trials: list[dict[str, Any]] = field(default_factory=list)
     walk_sets: int = 0
     seconds: float = 0.0
+    n_trials: int | None = None
+    interrupted: bool = False
+
+    @property
+    def completed_trials(self) -> int:
+        """Distinct configurations trained and scored (repeats answered from the cache are not counted)."""
+        return sum("score" in t and not t.get("cached") for t in self.trials)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "best_params": self.best_params,
             "best_validation_macro_f1": self.best_score,
             "trials": self.trials,
             "walk_sets_generated": self.walk_sets,
             "seconds": self.seconds,
+            "n_trials": self.n_trials,
+            "completed_trials": self.completed_trials,
+            "interrupted": self.interrupted,
         }
+        if self.interrupted:
+            out["note"] = (
+                f"interrupted (Ctrl-C) after {self.completed_trials} of {self.n_trials} trials completed; "
+                + (
+                    "best_params is the best of those."
+                    if self.best_params is not None
+                    else "no trial had finished, so there is no best."
+                )
+            )
+        return out
+
+
+class TuneInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`tune_node2vec`; ``result`` holds the trials finished before it (``interrupted``).
+
+    A :class:`KeyboardInterrupt`, so a caller that does not look for it is interrupted as by any Ctrl-C.
+    """
+
+    def __init__(self, result: TuneResult) -> None:
+        super().__init__(f"tuning interrupted after {result.completed_trials} completed trial(s)")
+        self.result = result
 
 
 def tune_node2vec(
@@ -329,6 +366,7 @@ def tune_node2vec(
     epochs: int = 3,
     workers: int = 2,
     random_state: int = 0,
+    on_trial: Callable[[dict[str, Any], int, int], None] | None = None,
 ) -> TuneResult:
     """Select p, q (and the dimension) with Optuna's TPE sampler against a validation Macro-F1, together with
     the logistic regression's regularisation ``C`` and row normalisation.
@@ -360,6 +398,16 @@ def tune_node2vec(
     was 0.247 at 1 epoch, 0.271 at 3 and 0.268 at 5, and the whole selection landed at 0.247 on the test
     protocol with 1 epoch against 0.267 with 3 (``benchmarks/results/node2vec_tuned_blogcatalog*.json``).
     One SGD pass leaves the vectors of rarely visited nodes, which decide Macro-F1's rare labels, undertrained.
+
+    Each trial's walks and skip-gram are seeded as ``Node2Vec(random_state=random_state, ensemble=1)`` seeds
+    its one member (:func:`~hyperselect.represent.node2vec.model.member_seeds`), with the same walk length,
+    window and negative samples, so that ``Node2Vec(p=..., q=..., dimensions=..., num_walks=num_walks,
+    epochs=epochs, ensemble=1, random_state=random_state)`` trains the embedding a trial scored.
+
+    ``on_trial(record, done, total)`` is called after each configuration is trained and scored (``record`` as
+    in ``trials``; ``done`` of ``total`` distinct configurations) and after each failed one.  Ctrl-C stops the
+    search cleanly: :class:`TuneInterrupted` (a ``KeyboardInterrupt``) is raised with the result of the
+    trials finished so far, marked ``interrupted``.
     """
     check_params(
         "tune_node2vec",
@@ -404,8 +452,11 @@ def tune_node2vec(
         )
     optuna = __import__("optuna")
 
+    from hyperselect.represent.node2vec.model import member_seeds
     from hyperselect.represent.node2vec.skipgram import train_skipgram
     from hyperselect.represent.node2vec.walks import generate_walks
+
+    seed = member_seeds(random_state, 1)[0]  # Node2Vec's one member: graph classify reproduces the embedding
 
     rng = np.random.default_rng(random_state)
     perm = rng.permutation(len(rows))
@@ -439,7 +490,32 @@ def tune_node2vec(
                 cells.append({"C": c, "normalize": norm, "score": float(np.mean(f1s)), "splits": f1s})
         return cells
 
+    interrupted: list[int] = []  # the trial Ctrl-C cut short (none: it fell between trials)
+
     def objective(trial: Any) -> float:
+        try:
+            return run_trial(trial)
+        except KeyboardInterrupt:
+            # stop the study here rather than let Optuna log the trial as failed with a traceback; the
+            # trial is closed as pruned (logged at INFO only) and the search ends after it
+            interrupted.append(trial.number)
+            trials[:] = [r for r in trials if r["number"] != trial.number]  # cut short after its record
+            trial.study.stop()
+            raise optuna.TrialPruned("interrupted (Ctrl-C)") from None
+        except Exception as exc:  # Optuna records the state, not the reason: keep it for the trial list
+            reason = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr("fail_reason", reason)
+            if on_trial is not None:
+                failed = {
+                    "number": trial.number,
+                    **trial.params,
+                    "failed": "TrialState.FAIL",
+                    "reason": reason,
+                }
+                on_trial(failed, len(score_cache), distinct)
+            raise
+
+    def run_trial(trial: Any) -> float:
         p = float(trial.suggest_categorical("p", list(p_values)))
         q = float(trial.suggest_categorical("q", list(q_values)))
         dim = int(trial.suggest_categorical("dimensions", list(dimensions)))
@@ -456,7 +532,7 @@ def tune_node2vec(
                 walk_length=walk_length,
                 p=p,
                 q=q,
-                random_state=random_state,
+                random_state=seed,
                 workers=workers,
             ).walks
         emb = train_skipgram(
@@ -466,7 +542,7 @@ def tune_node2vec(
             window=window,
             epochs=epochs,
             workers=workers,
-            seed=random_state,
+            seed=seed,
         ).vectors
         cells = classifier_cells(emb[rows])
         best = max(cells, key=lambda cell: cell["score"])  # the first of equal cells, in grid order
@@ -481,7 +557,7 @@ def tune_node2vec(
             best["C"],
             best["normalize"],
         )
-        return finish(
+        value = finish(
             trial,
             record,
             best,
@@ -489,6 +565,9 @@ def tune_node2vec(
             walks_reused=reused,
             seconds=time.perf_counter() - t0,
         )
+        if on_trial is not None:
+            on_trial(record, len(score_cache), distinct)
+        return value
 
     def finish(trial: Any, record: dict[str, Any], best: dict[str, Any], **extra: Any) -> float:
         """Record a trial's best classifier cell (on the Optuna trial too, for ``best_params``)."""
@@ -509,29 +588,45 @@ def tune_node2vec(
         if len(score_cache) + failed >= distinct:
             study.stop()
 
-    study.optimize(objective, n_trials=20 * distinct, catch=(Exception,), callbacks=[enough])
+    try:
+        study.optimize(objective, n_trials=20 * distinct, catch=(Exception,), callbacks=[enough])
+    except KeyboardInterrupt:  # Ctrl-C outside a trial (the sampler, a callback): the finished trials stand
+        interrupted.append(-1)
     for t in study.trials:  # failures are recorded with their reason, never swallowed
-        if t.state != optuna.trial.TrialState.COMPLETE:
+        if t.state == optuna.trial.TrialState.COMPLETE:
+            continue
+        if t.number in interrupted or t.state == optuna.trial.TrialState.RUNNING:
+            trials.append(
+                {"number": t.number, **t.params, "interrupted": True, "reason": "interrupted (Ctrl-C)"}
+            )
+        else:
             trials.append(
                 {
                     "number": t.number,
                     **t.params,
                     "failed": str(t.state),
-                    "reason": t.system_attrs.get("fail_reason"),
+                    "reason": t.user_attrs.get("fail_reason"),
                 }
             )
     completed = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    if not completed:
+    if not completed and not interrupted:
         raise DataError("Every tuning trial failed; see the trial reasons in the log.")
-    best_trial = study.best_trial
-    return TuneResult(
-        best_params={
-            **study.best_params,
+    best_trial = max(completed, key=lambda t: float(t.value)) if completed else None  # the first of equals
+    result = TuneResult(
+        best_params=None
+        if best_trial is None
+        else {
+            **best_trial.params,
             "C": best_trial.user_attrs["C"],
             "normalize": best_trial.user_attrs["normalize"],
         },
-        best_score=float(study.best_value),
+        best_score=None if best_trial is None else float(best_trial.value),
         trials=trials,
         walk_sets=len(walks_cache),
         seconds=time.perf_counter() - t_start,
+        n_trials=distinct,
+        interrupted=bool(interrupted),
     )
+    if interrupted:
+        raise TuneInterrupted(result)
+    return result

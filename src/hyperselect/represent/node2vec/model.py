@@ -60,6 +60,8 @@ __all__ = [
     "Recommendation",
     "auto_effort",
     "equivalence_classes",
+    "member_seeds",
+    "noise_similarity",
     "stability",
     "topk_overlap",
 ]
@@ -79,6 +81,40 @@ AUTO_MAX_EPOCHS = 5
 #: Graphs with at most this many nodes get the ensemble by default.
 AUTO_ENSEMBLE_MAX_NODES = 5_000
 AUTO_ENSEMBLE_MEMBERS = 5
+
+#: Below this many nodes, on average, in the walks through a node, its answers are flagged as likely noise
+#: (:meth:`Node2Vec.noise_warning`).  A walk of two nodes holds the node and one direct neighbour: skip-gram then
+#: sees no second-order neighbourhood (the structure p and q steer) and a node gets about one context pair per
+#: walk instead of about 2 x window.  Walks are that short on directed graphs whose edges mostly end in dead
+#: ends: read as directed, karate's walks through node 33 averaged 2.6 nodes and davis's 2.0, and their best
+#: answers' cosines were 0.03-0.15 against 0.96 read as undirected.  The sign stands on its own, as high cosines
+#: do not clear it: on osu_course_prereq read as directed (walks of 2.5 nodes on average) such nodes' answers
+#: included unrelated courses at cosine 0.99 and 0-20 % support, while no undirected node of karate, davis,
+#: airports_brazil or osu_course_prereq was flagged by either sign.
+NOISE_MIN_WALK_NODES = 3.0
+#: The cosine under which even the best answer counts as near zero: ``min(NOISE_SIMILARITY_SDS / sqrt(d),
+#: NOISE_SIMILARITY_CAP)``.  The cosine of two unrelated random directions in d dimensions has mean 0 and
+#: standard deviation about 1 / sqrt(d), so below two of them (0.177 at 128 dimensions) an answer is as close
+#: as an unrelated vector gets by chance about one time in twenty.  In few dimensions chance cosines are large
+#: and that bound says nothing (it passes 1 below 4 dimensions), so it is capped at 0.2: near zero in absolute
+#: terms too.
+NOISE_SIMILARITY_SDS = 2.0
+NOISE_SIMILARITY_CAP = 0.2
+
+
+def member_seeds(random_state: int | None, members: int) -> list[int]:
+    """The seed of each ensemble member (its walks and its skip-gram) drawn from ``random_state``.
+
+    One place, so that a single embedding trained elsewhere from the same ``random_state`` (``graph tune``'s
+    trials) is the one ``Node2Vec(random_state=..., ensemble=1)`` trains: ``graph classify`` reproduces it.
+    """
+    rng = np.random.default_rng(random_state)
+    return [int(s) for s in rng.integers(0, 2**31 - 1, size=members)]
+
+
+def noise_similarity(dimensions: int) -> float:
+    """The cosine below which an answer is near zero in ``dimensions`` dimensions (see NOISE_SIMILARITY_SDS)."""
+    return min(NOISE_SIMILARITY_SDS / math.sqrt(max(1, int(dimensions))), NOISE_SIMILARITY_CAP)
 
 
 @dataclass(frozen=True)
@@ -113,7 +149,9 @@ class Recommendation:
     """Items to add (held by the node's closest peers) and, per held item, the closest substitutes.
 
     ``sides_from`` says where the two sides (peers on the node's side, items on the other) came from: the
-    graph's declaration, or a 2-colouring when none was declared.
+    graph's declaration, or a 2-colouring when none was declared.  Each list's support is the share of ensemble
+    runs with the answer in their own top list of that list's length: ``n_peers`` for ``peers``, ``k`` for
+    ``add``, ``n_substitutes`` for each list of ``substitutes``.
     """
 
     node: str
@@ -121,6 +159,9 @@ class Recommendation:
     add: list[Answer]
     substitutes: dict[str, list[Answer]] = field(default_factory=dict)
     sides_from: str = ""
+    k: int | None = None
+    n_peers: int | None = None
+    n_substitutes: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -129,6 +170,10 @@ class Recommendation:
             "add": [a.to_dict() for a in self.add],
             "substitutes": {k: [a.to_dict() for a in v] for k, v in self.substitutes.items()},
             "sides_from": self.sides_from,
+            # what each list's support counts against: the runs' top k, top n_peers, top n_substitutes
+            "k": self.k,
+            "n_peers": self.n_peers,
+            "n_substitutes": self.n_substitutes,
         }
 
 
@@ -232,7 +277,9 @@ class Node2Vec:
     ``timings_``, ``equivalence_`` (each node's class representative: nodes with identical neighbours share
     one, see :func:`equivalence_classes`), ``component_`` (connected component of each node) and ``sides_``
     (the graph's declared bipartite sides, 0/1 per node, or ``None``; ``sides_from_`` says where they came
-    from).  All of these are saved and loaded with ``save(format='npy')``.
+    from) and ``walk_nodes_`` (directed graphs: per node, the mean length of the walks through it, which
+    :meth:`noise_warning` reads; ``None`` for undirected ones).  All of these are saved and loaded with
+    ``save(format='npy')``.
     """
 
     def __init__(
@@ -333,8 +380,7 @@ class Node2Vec:
             for k in ("num_walks", "epochs", "ensemble")
         }
         workers = int(self.workers or os.cpu_count() or 1)
-        rng = np.random.default_rng(self.random_state)
-        seeds = [int(s) for s in rng.integers(0, 2**31 - 1, size=effort["ensemble"])]
+        seeds = member_seeds(self.random_state, effort["ensemble"])
 
         members, walk_s, train_s = [], 0.0, 0.0
         mode = "auto"
@@ -353,6 +399,7 @@ class Node2Vec:
             )
 
         walked: float | None = None  # the walks' mean length, where it fell short of walk_length
+        walk_nodes: np.ndarray | None = None  # per node, the mean length of the walks through it (directed)
         for i, seed in enumerate(seeds):
             wr = walk(seed)
             if i == 0 and graph.directed and len(wr.walks):
@@ -374,6 +421,8 @@ class Node2Vec:
                     if effort["num_walks"] != before:
                         walk_s += wr.seconds
                         wr = walk(seed)
+            if i == 0 and graph.directed:
+                walk_nodes = _walk_nodes(wr.walks, graph.n_nodes)
             mode = wr.mode
             if bar is not None:
                 bar.advance(task)
@@ -400,6 +449,7 @@ class Node2Vec:
             _components(graph),
             graph.bipartite_sides(),
             graph.sides_from,
+            walk_nodes,
         )
         self.graph_: Graph | None = graph
         sinks = graph.sinks
@@ -428,9 +478,15 @@ class Node2Vec:
         component: np.ndarray | None = None,
         sides: Any = None,
         sides_from: str | None = None,
+        walk_nodes: Any = None,
     ) -> None:
         self.nodes_ = list(nodes)
         n = len(self.nodes_)
+        #: per node, the mean number of nodes of the first member's walks through it (NaN: in none); kept for
+        #: directed graphs only, where dead ends cut walks short (undirected walks all have walk_length nodes)
+        self.walk_nodes_: np.ndarray | None = (
+            None if walk_nodes is None else np.asarray(walk_nodes, dtype=np.float64)
+        )
         #: index of each node's class representative (identical neighbours); a loaded word2vec file has none
         self.equivalence_ = np.arange(n) if equivalence is None else np.asarray(equivalence, dtype=np.int64)
         #: connected component of each node; all zero when unknown
@@ -604,6 +660,41 @@ class Node2Vec:
         sides, _ = self.sides(same_side, graph)
         return self._closest(i, k, sides, graph, group_equivalent, same_component)
 
+    def noise_warning(self, node: Any, answers: Iterable[Answer]) -> str | None:
+        """Why ``answers`` (of :meth:`most_similar`, or a recommendation's peers) for ``node`` are likely noise,
+        or ``None``.
+
+        Two signs, each enough: the walks through the node average fewer than :data:`NOISE_MIN_WALK_NODES`
+        nodes (known for directed graphs, where dead ends stop walks), or even the best answer's similarity is
+        near zero, under :func:`noise_similarity` (about what unrelated vectors reach by chance).  An answer of
+        nodes with exactly the query's neighbours (``equivalent``) is similar by structure and not counted.
+        Not raised as a warning by the look-ups themselves: :func:`stability` asks about every node.
+        """
+        i = self._row(node)
+        reasons = []
+        reach = None if self.walk_nodes_ is None else float(self.walk_nodes_[i])
+        if reach is not None and not math.isnan(reach) and reach < NOISE_MIN_WALK_NODES:
+            reasons.append(
+                f"the walks through it average {reach:.1f} nodes (under {NOISE_MIN_WALK_NODES:g}: dead ends of the "
+                "directed graph stop them after a step or two, so it is embedded from its direct neighbours alone)"
+            )
+        best = max((a.similarity for a in answers if not a.equivalent), default=None)
+        dims = int(self._unit.shape[-1])
+        bound = noise_similarity(dims)
+        if best is not None and best < bound:
+            reasons.append(
+                f"even the best answer's similarity is {best:.3f}, near zero (under {bound:.3f}, about what an "
+                f"unrelated vector reaches by chance in {dims} dimensions)"
+            )
+        if not reasons:
+            return None
+        hint = (
+            "if the edges' direction does not matter, read the graph as undirected (without --directed)"
+            if self.walk_nodes_ is not None
+            else "more walks per node, epochs or ensemble runs may help"
+        )
+        return f"Answers for {self.nodes_[i]!r} are likely noise: {'; and '.join(reasons)}. {hint[0].upper()}{hint[1:]}."
+
     def _closest(
         self,
         i: int,
@@ -643,11 +734,17 @@ class Node2Vec:
         k: int,
         sims: np.ndarray | None = None,
         groups: np.ndarray | None = None,
+        supported: bool = False,
     ) -> list[Answer]:
         """Rank candidates by their mean rank over members (ties: mean score); support = share in member top-k.
 
         With ``groups`` (a class label per candidate) the candidates are first merged per class, with the
         class's mean score and similarity in every member, and each answer names the class.
+
+        ``supported=True`` answers only from the candidates some member has in its own top k (support > 0):
+        a mean rank can put first a candidate that no member ranked that high (each run's second choice,
+        say), and an item that no run put in its list is not to be recommended with "0 %" beside it.  There
+        are still k answers wherever there are k candidates: the members' top-k lists hold at least k.
         """
         if scores.shape[1] == 0 or k <= 0:
             return []
@@ -663,7 +760,10 @@ class Node2Vec:
         ranks[rows, order] = np.arange(scores.shape[1])[None, :]
         mean_rank = ranks.mean(axis=0)
         mean_score = scores.mean(axis=0)
-        top = np.lexsort((-mean_score, mean_rank))[:k]
+        top = np.lexsort((-mean_score, mean_rank))
+        if supported:
+            top = top[(ranks[:, top] < k).any(axis=0)]
+        top = top[:k]
         support = (ranks[:, top] < k).mean(axis=0)
         sim = mean_score if sims is None else sims.mean(axis=0)
         answers = []
@@ -699,6 +799,8 @@ class Node2Vec:
 
         An item's score in one member is the similarity-weighted share of the node's ``n_peers`` closest peers
         (that member's) that hold it; scores are aggregated over members by rank like :meth:`most_similar`.
+        Items to add and substitutes come only from what at least one member put in its own top list (support
+        above 0): an item no run recommends is not recommended (see :meth:`_aggregate`).
         With ``group_equivalent`` (default) every answer is an equivalence class (see :meth:`most_similar`),
         peers tied with each other vote with their class's mean similarity (so which of them make the cut
         does not matter), and the query's own class does not vote (its members hold exactly what it holds).
@@ -746,6 +848,7 @@ class Node2Vec:
             k,
             sims=sims[:, keep, 0],
             groups=equivalence[items[keep]] if group_equivalent else None,
+            supported=True,
         )
 
         substitutes: dict[str, list[Answer]] = {}
@@ -759,10 +862,21 @@ class Node2Vec:
                 continue
             sc = self._unit[:, cand, :] @ self._unit[:, h, :][:, :, None]
             substitutes[self.nodes_[h]] = per_class[int(equivalence[h])] = self._aggregate(
-                sc[:, :, 0], cand, n_substitutes, groups=equivalence[cand] if group_equivalent else None
+                sc[:, :, 0],
+                cand,
+                n_substitutes,
+                groups=equivalence[cand] if group_equivalent else None,
+                supported=True,
             )
         return Recommendation(
-            node=self.nodes_[i], peers=peers, add=add, substitutes=substitutes, sides_from=sides_from
+            node=self.nodes_[i],
+            peers=peers,
+            add=add,
+            substitutes=substitutes,
+            sides_from=sides_from,
+            k=int(k),
+            n_peers=int(n_peers),
+            n_substitutes=int(n_substitutes),
         )
 
     # -- persistence ----------------------------------------------------------------------------------------
@@ -809,6 +923,10 @@ class Node2Vec:
             # the declared sides, so a loaded model's answers keep to the query's side as the fitted one's do
             "sides": None if self.sides_ is None else self.sides_.tolist(),
             "sides_from": self.sides_from_,
+            # the walks' reach, for noise_warning (directed graphs only; JSON has no NaN: null)
+            "walk_nodes": None
+            if self.walk_nodes_ is None
+            else [None if math.isnan(v) else round(float(v), 3) for v in self.walk_nodes_],
         }
         atomic_write_json(target / "nodes.json", meta)  # written last: its presence marks a complete save
         return target
@@ -833,6 +951,7 @@ class Node2Vec:
                 meta.get("component"),
                 meta.get("sides"),  # absent from folders saved before sides were kept: no sides, as then
                 meta.get("sides_from"),
+                meta.get("walk_nodes"),
             )
             if meta.get("effort"):
                 model.effort_ = meta["effort"]
@@ -871,6 +990,23 @@ def _class_mean(values: np.ndarray, inv: np.ndarray) -> np.ndarray:
     counts = np.bincount(inv)
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     return np.add.reduceat(values[:, order], starts, axis=1) / counts
+
+
+def _walk_nodes(walks: np.ndarray, n_nodes: int) -> np.ndarray:
+    """Per node, the mean number of nodes of the walks it occurs in, weighted by occurrences (NaN: in none).
+
+    This is the context skip-gram trains a node's vector on: a node that only ends or starts walks of two nodes
+    is embedded from its direct neighbours alone, however far other walks go.
+    """
+    valid = walks >= 0
+    lengths = valid.sum(axis=1)
+    tokens = walks[valid]
+    total = np.bincount(
+        tokens, weights=np.broadcast_to(lengths[:, None], walks.shape)[valid], minlength=n_nodes
+    )
+    count = np.bincount(tokens, minlength=n_nodes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
 
 
 def _aligned_mean(members: list[np.ndarray], ok: np.ndarray) -> np.ndarray:
