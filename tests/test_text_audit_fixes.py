@@ -170,3 +170,12 @@ def test_ctrl_c_inside_a_command_is_told_unless_the_command_said_it() -> None:
     assert _interrupted_silently(typer_like())
     assert not _interrupted_silently(handled())
     assert not _interrupted_silently(SystemExit(130))
+
+
+def test_a_semicolon_file_read_with_commas_is_told_the_separator(tmp_path: Path) -> None:
+    from hyperselect.data.text import load_text
+
+    p = tmp_path / "s.csv"
+    p.write_text("description;country\nripe, dark fruit;Italy\ncrisp, dry;US\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"one field holding semicolons: .* pass --sep semicolon"):
+        load_text(p, "description", "country")

@@ -334,9 +334,18 @@ def _check_extra_fields(text: str, sep: str, shown: str) -> None:
         header = next((r for r in reader if any(f.strip() for f in r)), [])
         for row in reader:
             if len(row) > len(header) and any(f.strip() for f in row[len(header) :]):
+                hint = ""
+                if len(header) == 1:  # the header did not split: another delimiter is likelier than quoting
+                    for char, word, python in _SEP_WORDS:
+                        if char != sep and char in header[0]:
+                            hint = (
+                                f" The header is one field holding {word}s: if the file is {word}-separated, "
+                                f"pass --sep {word} on the command line ({python} in Python)."
+                            )
+                            break
                 raise DataError(
                     f"{shown}:{reader.line_num}: {len(row)} fields where the header has {len(header)}; a text "
-                    f"holding the delimiter {sep!r} must be in double quotes."
+                    f"holding the delimiter {sep!r} must be in double quotes.{hint}"
                 )
     except csv.Error:
         return
