@@ -571,7 +571,8 @@ def classify(
         "logreg,random_forest,network",
         "--models",
         callback=_model_names,
-        help="Comma-separated models: logreg, random_forest, network.",
+        help="Comma-separated models: logreg, random_forest, network (NeuralNetClassifier's defaults, not "
+        "searched per split).",
     ),
     C: float = typer.Option(
         1.0,

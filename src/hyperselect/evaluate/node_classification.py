@@ -3,8 +3,11 @@
 Protocol (Grover & Leskovec 2016, section 4.3): a random half of the labelled nodes trains the classifier, the
 other half is scored with Macro-F1 and Micro-F1, repeated with different splits.  For multi-label graphs each
 test node gets its top-k labels by predicted score, k being its true number of labels, so that the metric
-measures ranking, not a threshold.  Models: one-vs-rest logistic regression, a random forest and, when the
-estimators module exists, our tuned network.
+measures ranking, not a threshold.  Models: one-vs-rest logistic regression, a random forest and our network
+(:class:`~hyperselect.estimators.NeuralNetClassifier` with its defaults, early stopping on a tenth of the training
+nodes: not searched per split).  On Cora it scores as logistic regression does (Macro-F1 0.809 vs 0.816, 3 splits);
+on airports_brazil, whose labels are structural roles that p = q = 1 embeddings do not separate, all models sit
+near chance, the network included.
 """
 
 from __future__ import annotations
