@@ -17,10 +17,11 @@ import dataclasses
 import importlib
 import logging
 import sys
+import typing
 import warnings
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -393,6 +394,31 @@ def _shell(path: Path | str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- predict
+def _for_new_rows(option: Any, help: str) -> Any:
+    """The shared table-reading ``option`` (same type, callback and spelling) with predict's own help: for a new
+    file, the default is how the training file was read, not the reader's own default."""
+    kind, info = typing.get_args(option)
+    info = copy.copy(info)
+    info.help = help
+    return Annotated[kind, info]
+
+
+if typing.TYPE_CHECKING:
+    _NewRowsSep = SepOption
+    _NewRowsEncoding = EncodingOption
+else:
+    _NewRowsSep = _for_new_rows(
+        SepOption,
+        "DATA's delimiter where it is not the training file's (default: the training's --sep, else guessed): "
+        "one character, or tab, comma, semicolon, pipe, space.",
+    )
+    _NewRowsEncoding = _for_new_rows(
+        EncodingOption,
+        "DATA's text encoding where it is not the training file's, e.g. utf-8 (default: the training's "
+        "--encoding; a UTF-8 file is read as UTF-8 where that was a single-byte one such as latin-1).",
+    )
+
+
 @app.command()
 def predict(
     model: Path = typer.Argument(
@@ -403,7 +429,8 @@ def predict(
     data: Path = typer.Argument(
         ...,
         help="CSV, TSV or Parquet file of new rows with the training table's columns (the target may be absent; "
-        "it is ignored). Read with the training's --sep/--encoding/--decimal/--thousands/--na-value.",
+        "it is ignored). Read with the training's --sep/--encoding/--decimal/--thousands/--na-value; --sep and "
+        "--encoding here override the training's for this file.",
         show_default=False,
     ),
     out: Path | None = typer.Option(
@@ -415,6 +442,8 @@ def predict(
         help="A column of DATA to copy into the output (repeatable). Default: the identifier columns training "
         "dropped, where DATA has them, else a row number.",
     ),
+    sep: _NewRowsSep = None,
+    encoding: _NewRowsEncoding = None,
 ) -> None:
     """Predict the rows of a table with a saved model: labels and class probabilities, or values."""
     from hyperselect._io import atomic_write_text
@@ -423,7 +452,7 @@ def predict(
     loaded = load_model(model)
     if out is not None and out.is_dir():
         out = out / "predictions.csv"
-    table = loaded.predictions(data, id_columns=list(ids) or None)
+    table = loaded.predictions(data, id_columns=list(ids) or None, encoding=encoding, sep=sep)
     text = table.to_csv(index=False)
     if out is None:
         typer.echo(text, nl=False)

@@ -74,6 +74,39 @@ def _as_options(message: str) -> str:
     return message
 
 
+def _interrupted(stop: KeyboardInterrupt, out: Path | None) -> typer.Exit:
+    """Ctrl-C: one line on what was kept (compare's searches are in memory: nothing can be resumed), exit 130.
+    With ``--out``, what compare had finished (:class:`~hyperselect.evaluate.verdict.CompareInterrupted`) is
+    written to ``DIR/verdict.partial.json``, marked partial; never ``verdict.json``, which a report trusts."""
+    from hyperselect._io import atomic_write_json, safe_join
+    from hyperselect.evaluate.verdict import PARTIAL_FILE, CompareInterrupted
+
+    stage = f" while {stop.stage}" if isinstance(stop, CompareInterrupted) else ""
+    head = f"interrupted: compare stopped{stage}, before its verdict"
+    if out is None:
+        typer.echo(f"{head}; nothing was written (no --out).", err=True)
+    elif isinstance(stop, CompareInterrupted) and stop.candidates:
+        try:
+            path = atomic_write_json(safe_join(out, PARTIAL_FILE), stop.partial)
+        except (OSError, HyperselectError) as exc:
+            typer.echo(f"{head}; what was finished could not be written to '{out}': {exc}", err=True)
+        else:
+            kinds = [c["kind"] for c in stop.partial["candidates"]]
+            tuned = ", ".join(
+                f"{n} {kind}{'s' if n > 1 else ''}"
+                for kind in ("network", "baseline")
+                if (n := kinds.count(kind))
+            )
+            typer.echo(
+                f"{head}; the models tuned so far ({tuned}) are in {path} with their scores, marked partial. No "
+                "verdict.json was written (compare has no --resume: run it again for a verdict).",
+                err=True,
+            )
+    else:
+        typer.echo(f"{head}; nothing was written to {out}.", err=True)
+    return typer.Exit(130)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``compare`` command to ``app``."""
 
@@ -116,7 +149,7 @@ def register(app: typer.Typer) -> None:
         """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
         from hyperselect._io import safe_join
         from hyperselect.evaluate.report_text import render_verdict
-        from hyperselect.evaluate.verdict import DEMO_SETTINGS, compare
+        from hyperselect.evaluate.verdict import DEMO_SETTINGS, PARTIAL_FILE, compare
 
         try:
             from hyperselect.train.metrics import check_metric_name, imbalance_hint
@@ -159,11 +192,16 @@ def register(app: typer.Typer) -> None:
             typer.echo(render_verdict(verdict), nl=False)
             if out is not None:
                 path = verdict.save(safe_join(out, "verdict.json"))
+                # an earlier interrupted run's finished part does not belong to this verdict
+                safe_join(out, PARTIAL_FILE).unlink(missing_ok=True)
                 typer.echo(f"wrote {path}")
         except HyperselectError as exc:
             # library code raises; only the command line turns an error into a message and exit status 1
             typer.echo(f"error: {_as_options(str(exc))}", err=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt as stop:
+            # ``from None``: the exit says it was handled (cli.main adds no second, generic line)
+            raise _interrupted(stop, out) from None
         from hyperselect.cli_report import report_after
 
         report_after(out)

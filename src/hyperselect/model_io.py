@@ -15,8 +15,11 @@ does not depend on the rows next to it).
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import logging
 import os
+import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,7 +37,8 @@ log = logging.getLogger(__name__)
 TABLE_KEY = "table"
 TABLE_FORMAT_VERSION = 1
 
-#: Rows with a category never seen in training, as a share of the rows, from which a warning says so.
+#: Rows with a category never seen in training, as a share of the rows, from which a DataWarning per column says
+#: so; fewer are said in one logged warning line.
 UNSEEN_WARNING_SHARE = 0.1
 
 
@@ -195,7 +199,8 @@ class TabularModel:
     """A saved network with its table's reading and preprocessing: raw rows in, predictions out.
 
     ``predict``, ``predict_proba`` and ``predictions`` take a CSV/TSV/Parquet file of the training table's
-    layout (read with the training's options; the target column may be present and is ignored) or a DataFrame.
+    layout (read with the training's options, which ``encoding=`` and ``sep=`` override; the target column may
+    be present and is ignored) or a DataFrame.
     Attributes: ``estimator`` (the fitted scikit-learn estimator, which takes :meth:`transform`'s matrix),
     ``schema`` (:class:`~hyperselect.data.tabular.TableSchema`), ``task``, ``target``, ``classes`` (labels as
     in the training file; ``None`` for regression), ``feature_names`` (the network's inputs) and ``path``.
@@ -228,28 +233,62 @@ class TabularModel:
     def __repr__(self) -> str:
         return f"TabularModel({str(self.path)!r}, task={self.task.value!r}, target={self.target!r})"
 
-    def transform(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
-        """The network's input for the rows of ``source``: float32, one column per :attr:`feature_names`."""
-        return self._prepare(source)[0]
+    def transform(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        encoding: str | None = None,
+        sep: str | None = None,
+    ) -> np.ndarray:
+        """The network's input for the rows of ``source``: float32, one column per :attr:`feature_names`.
 
-    def predict(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
+        ``encoding`` and ``sep`` (a file ``source`` only) override the training's reading options for this
+        file; see :meth:`predictions`."""
+        return self._prepare(source, encoding=encoding, sep=sep)[0]
+
+    def predict(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        encoding: str | None = None,
+        sep: str | None = None,
+    ) -> np.ndarray:
         """Class labels (binary, multiclass), a 0/1 matrix over :attr:`classes` (multilabel) or values in the
-        target's units (regression), one per row of ``source``, in order."""
-        return np.asarray(self.estimator.predict(self._prepare(source)[0]))
+        target's units (regression), one per row of ``source``, in order.  ``encoding``, ``sep``: as in
+        :meth:`predictions`."""
+        return np.asarray(self.estimator.predict(self._prepare(source, encoding=encoding, sep=sep)[0]))
 
-    def predict_proba(self, source: str | os.PathLike[str] | pd.DataFrame) -> np.ndarray:
-        """Probabilities, one column per class of :attr:`classes` (per label for multilabel)."""
+    def predict_proba(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        encoding: str | None = None,
+        sep: str | None = None,
+    ) -> np.ndarray:
+        """Probabilities, one column per class of :attr:`classes` (per label for multilabel).  ``encoding``,
+        ``sep``: as in :meth:`predictions`."""
         if self.task is Task.REGRESSION:
             raise ConfigError("predict_proba: this model is a regression; it predicts values, not classes.")
-        return np.asarray(self.estimator.predict_proba(self._prepare(source)[0]))
+        return np.asarray(self.estimator.predict_proba(self._prepare(source, encoding=encoding, sep=sep)[0]))
 
     def predictions(
-        self, source: str | os.PathLike[str] | pd.DataFrame, *, id_columns: Sequence[str] | None = None
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        id_columns: Sequence[str] | None = None,
+        encoding: str | None = None,
+        sep: str | None = None,
     ) -> pd.DataFrame:
         """One row per row of ``source``, in order: the id columns, ``prediction`` and, for classification,
         ``proba_<class>`` per class.  ``id_columns`` are copied from ``source`` as read; by default the
-        columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...)."""
-        X, rows = self._prepare(source)
+        columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...).
+
+        A file is read with the training file's reading options (:attr:`schema`'s ``read``); ``encoding`` and
+        ``sep`` override them for this file (``hyperselect predict --encoding/--sep``).  Where training gave a
+        single-byte encoding such as latin-1, which decodes any bytes and so never fails on a file in another
+        encoding, and ``encoding`` is not given, a file that is valid UTF-8 with non-ASCII characters is read as
+        UTF-8, with a :class:`~hyperselect.data.tabular.DataWarning` saying so."""
+        X, rows = self._prepare(source, encoding=encoding, sep=sep)
         n = len(X)
         out: dict[str, Any] = {}
         if id_columns:
@@ -284,10 +323,16 @@ class TabularModel:
                 out[f"proba_{c}"] = proba[:, j]
         return pd.DataFrame(out)
 
-    def _prepare(self, source: str | os.PathLike[str] | pd.DataFrame) -> tuple[np.ndarray, Any]:
+    def _prepare(
+        self,
+        source: str | os.PathLike[str] | pd.DataFrame,
+        *,
+        encoding: str | None = None,
+        sep: str | None = None,
+    ) -> tuple[np.ndarray, Any]:
         from hyperselect.represent.tabular import apply_preprocessor_state
 
-        rows = self.schema.rows(source)
+        rows = self._reading(source, encoding, sep).rows(source)
         with np.errstate(all="ignore"):
             Z, unseen = apply_preprocessor_state(self.preprocessing, rows.X)
         self._say_unseen(unseen, rows)
@@ -313,17 +358,50 @@ class TabularModel:
             )
         return X, rows
 
+    def _reading(
+        self, source: str | os.PathLike[str] | pd.DataFrame, encoding: str | None, sep: str | None
+    ) -> Any:
+        """The schema whose reading options read ``source``: the training's, with ``encoding``/``sep`` given
+        for this file, or UTF-8 for a UTF-8 file where training read a single-byte encoding (see
+        :meth:`predictions`)."""
+        if isinstance(source, pd.DataFrame):
+            given = [f"{k}={v!r}" for k, v in (("encoding", encoding), ("sep", sep)) if v is not None]
+            if given:
+                verb = "tells" if len(given) == 1 else "tell"
+                raise ConfigError(
+                    f"{' and '.join(given)} {verb} how to read a table file; the rows given are a DataFrame, "
+                    "already read."
+                )
+            return self.schema
+        read = dict(self.schema.read)
+        if sep is not None:
+            read["sep"] = sep
+        if encoding is not None:
+            read["encoding"] = encoding
+        else:
+            saved = read.get("encoding")
+            utf8 = _utf8_instead(source, saved) if isinstance(saved, str) and _single_byte(saved) else None
+            if utf8 is not None:
+                read["encoding"] = utf8
+        if read == self.schema.read:
+            return self.schema
+        return dataclasses.replace(self.schema, read=read)
+
     def _say_unseen(self, unseen: dict[str, np.ndarray], rows: Any) -> None:
+        """New categories are always said: per column in a :class:`DataWarning` where they are in
+        :data:`UNSEEN_WARNING_SHARE` of the rows or more, else in one logged warning for all such columns."""
         from hyperselect.data.tabular import DataWarning
 
         n = len(rows.X)
+        few: dict[str, np.ndarray] = {}
         for column, mask in unseen.items():
             k = int(mask.sum())
             if not k:
                 continue
-            values: dict[str, int] = {}
-            for i in np.flatnonzero(mask).tolist():
-                values.setdefault(str(rows.X[column].iloc[i]), i)
+            if k < UNSEEN_WARNING_SHARE * n:
+                few[column] = mask
+                continue
+            values = _first_rows(rows, column, mask)
             shown = ", ".join(f"{v!r} at {rows.where(i)}" for v, i in list(values.items())[:3])
             more = f" and {len(values) - 3} more" if len(values) > 3 else ""
             msg = (
@@ -331,10 +409,85 @@ class TabularModel:
                 f"row(s): {shown}{more}. They are encoded as none of the known categories (one-hot ignores "
                 "them), so those rows are predicted from their other columns."
             )
-            if k >= UNSEEN_WARNING_SHARE * n:
-                warnings.warn(msg, DataWarning, stacklevel=4)
-            else:
-                log.info("%s", msg)
+            warnings.warn(msg, DataWarning, stacklevel=4)
+        if few:
+            k = int(np.logical_or.reduce(list(few.values())).sum())
+            parts = []
+            for column, mask in few.items():
+                new = list(_first_rows(rows, column, mask))
+                more = f" and {len(new) - 3} more" if len(new) > 3 else ""
+                parts.append(f"{column}: {', '.join(repr(v) for v in new[:3])}{more}")
+            log.warning(
+                "'%s': %d of %d row(s) have a category not seen in training (%s); such a category is encoded as "
+                "none of the known ones, so those rows are predicted from their other columns.",
+                rows.source,
+                k,
+                n,
+                "; ".join(parts),
+            )
+
+
+def _first_rows(rows: Any, column: str, mask: np.ndarray) -> dict[str, int]:
+    """Each distinct value of ``column`` where ``mask`` is set -> the first row holding it."""
+    values: dict[str, int] = {}
+    for i in np.flatnonzero(mask).tolist():
+        values.setdefault(str(rows.X[column].iloc[i]), i)
+    return values
+
+
+def _single_byte(encoding: str) -> bool:
+    """Whether ``encoding`` maps (nearly) every byte to a character, so that reading a file in another encoding
+    with it never fails: it gives wrong text instead (UTF-8 'Zürich' read as latin-1 is 'ZÃ¼rich')."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False
+    return name.startswith(("iso8859-", "cp125", "mac-", "koi8-")) or name in {
+        "cp437",
+        "cp850",
+        "cp852",
+        "cp866",
+    }
+
+
+def _utf8_instead(source: str | os.PathLike[str], saved: str) -> str | None:
+    """``"utf-8"`` (``"utf-8-sig"`` with a byte-order mark) where the text file ``source`` is valid UTF-8 with
+    non-ASCII characters, said in a warning; None where it is not (or cannot be read here: the reader says why).
+    ``saved``: the single-byte encoding training read its file with, which would misread it silently."""
+    from hyperselect.data.tabular import SUPPORTED_EXTENSIONS, DataWarning
+
+    path = Path(source)
+    if SUPPORTED_EXTENSIONS.get(path.suffix.lower(), "parquet") == "parquet":
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if raw.isascii():
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    bom = raw.startswith(codecs.BOM_UTF8)
+    body = raw[len(codecs.BOM_UTF8) :] if bom else raw
+    if body.isascii():
+        first = "a UTF-8 byte-order mark"
+    else:
+        found = re.search(rb"[\x80-\xff]", body)
+        at = found.start() if found else 0
+        char = body[at : at + 4].decode("utf-8", errors="ignore")[:1]
+        line = body.count(b"\n", 0, at) + 1
+        first = f"{char!r} on line {line}"
+    warnings.warn(
+        f"'{path}' is valid UTF-8 with non-ASCII text (first: {first}), so it is read as UTF-8, not as "
+        f"{saved}, the encoding the model's training file was read with ({saved} reads any bytes, so it would "
+        f"turn UTF-8 text into wrong characters without an error). Pass encoding='{saved}' (--encoding "
+        f"{saved}) to read it as {saved}.",
+        DataWarning,
+        stacklevel=5,
+    )
+    return "utf-8-sig" if bom else "utf-8"
 
 
 def load_model(path: str | os.PathLike[str]) -> TabularModel:

@@ -483,6 +483,8 @@ def tune_baseline(
 
     A trial that raises is recorded as failed with its reason (never silently dropped) and scores nothing;
     the fitted estimator of the best trial is kept so it can be scored on a test split without refitting.
+    Ctrl-C ends the search and is raised again as a ``KeyboardInterrupt``; the trial it cut short is not
+    logged as failed (it did not fail).
     """
     import optuna
 
@@ -497,8 +499,21 @@ def tune_baseline(
     best: dict[str, Any] = {"score": -math.inf, "estimator": None}
     failed: list[str] = []
     errors: list[str] = []
+    interrupted: list[int] = []  # the trial Ctrl-C cut short
 
     def objective(trial: optuna.Trial) -> float:
+        try:
+            return run_trial(trial)
+        except KeyboardInterrupt:
+            # Optuna would log the trial as failed, with the interrupt's traceback, before raising it again:
+            # an interrupt is no failure of the trial.  Closed as pruned (logged at INFO, below the WARNING set
+            # here), the study stops after it and the interrupt is raised again below.  Real failures are not
+            # caught here: a data failure is recorded by run_trial, anything else is a bug and keeps its log.
+            interrupted.append(trial.number)
+            trial.study.stop()
+            raise optuna.TrialPruned("interrupted (Ctrl-C)") from None
+
+    def run_trial(trial: optuna.Trial) -> float:
         params = {**fam.suggest(trial, task), **fixed}
         est = fam.build(task, resolve_params(name, params, n_features), random_state)
         try:
@@ -529,6 +544,8 @@ def tune_baseline(
         study.optimize(objective, n_trials=n_trials, timeout=timeout)
     finally:
         optuna.logging.set_verbosity(prev)
+    if interrupted:
+        raise KeyboardInterrupt(f"tuning baseline {name!r} interrupted in trial {interrupted[0]}")
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     if not done:
         raise BaselineFailedError(f"Every trial of baseline {name!r} failed: {failed[:3]}", name, errors)

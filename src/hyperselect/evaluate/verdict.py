@@ -254,6 +254,57 @@ class Verdict:
         return atomic_write_json(path, self.to_dict())
 
 
+#: The file name an interrupted compare's finished part is written to by the command line (never verdict.json).
+PARTIAL_FILE = "verdict.partial.json"
+
+
+class CompareInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped :func:`compare` before its verdict.  ``stage`` says what it was doing ("tuning the
+    baselines", ...); ``partial`` is what was finished, as JSON-ready data marked ``"partial": true``: the
+    candidates tuned so far with their validation scores (test and cross-validation scores where those steps had
+    run), without any test or recommendation.  ``candidates`` counts them.
+
+    A :class:`KeyboardInterrupt`, so a caller that does not look for it is interrupted as by any Ctrl-C.
+    """
+
+    def __init__(self, stage: str, partial: dict[str, Any]) -> None:
+        super().__init__(f"compare interrupted while {stage}, before its verdict")
+        self.stage = stage
+        self.partial = partial
+
+    @property
+    def candidates(self) -> int:
+        return len(self.partial.get("candidates", []))
+
+
+def _partial(
+    data: TabularData,
+    stage: str,
+    score_name: str,
+    candidates: Sequence[Candidate],
+    skipped: dict[str, str],
+    seconds: dict[str, float],
+    settings: dict[str, Any],
+) -> dict[str, Any]:
+    """What an interrupted :func:`compare` had finished (see :class:`CompareInterrupted`)."""
+    kept = [c for c in candidates if c.name not in skipped]
+    return {
+        "partial": True,
+        "interrupted_during": stage,
+        "note": (
+            f"compare was interrupted (Ctrl-C) while {stage}, before its verdict: no comparison, test or "
+            "recommendation. 'candidates' are the models tuned so far with their validation scores; test_score "
+            "and cv_scores hold what had been scored (NaN / fewer folds where the step did not finish)."
+        ),
+        "score_name": score_name,
+        "data": {**data.describe(), "kind": _data_kind(data)},
+        "candidates": [c.to_dict() for c in kept],
+        "skipped": dict(skipped),
+        "settings": dict(settings),
+        "seconds": dict(seconds),
+    }
+
+
 # ------------------------------------------------------------------------------------------------- helpers
 @contextlib.contextmanager
 def limit_threads(n_threads: int | None) -> Iterator[None]:
@@ -532,6 +583,8 @@ def compare(
     every model is fitted and timed with (``None``: library defaults).  An empty ``curve_fractions`` skips
     the learning curve.  ``metric`` is the score everything is tuned, compared and tested by (None: the task's,
     accuracy or R^2; ``"balanced_accuracy"`` or ``"f1_macro"`` where the classes are imbalanced).
+
+    Ctrl-C raises :class:`CompareInterrupted` (a ``KeyboardInterrupt``) holding what was finished.
     """
     _check_args(
         data,
@@ -558,157 +611,185 @@ def compare(
     n_classes = _n_classes(data)
     t_start = time.perf_counter()
     seconds: dict[str, float] = {}
-    with limit_threads(n_threads):
-        # 1. tune on train/valid ----------------------------------------------------------------------------
-        t0 = time.perf_counter()
-        nets: list[tuple[Candidate, MLPConfig]] = []
-        for i, arch in enumerate(arch_list):
-            cfg, vs, secs = _tune_network(
-                data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout, sn
-            )
-            nets.append((Candidate(arch, "network", cfg.to_dict(), vs, secs), cfg))
-        seconds["tune_networks"] = time.perf_counter() - t0
+    nets: list[tuple[Candidate, MLPConfig]] = []
+    fits: dict[str, bl.BaselineFit] = {}
+    base_cands: list[Candidate] = []
+    skipped: dict[str, str] = {}
+    stage = "tuning the networks"
+    try:
+        with limit_threads(n_threads):
+            # 1. tune on train/valid ----------------------------------------------------------------------------
+            t0 = time.perf_counter()
+            for i, arch in enumerate(arch_list):
+                cfg, vs, secs = _tune_network(
+                    data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout, sn
+                )
+                nets.append((Candidate(arch, "network", cfg.to_dict(), vs, secs), cfg))
+            seconds["tune_networks"] = time.perf_counter() - t0
 
-        t0 = time.perf_counter()
-        names, skipped = bl.select_baselines(task, len(data.y_train), data.n_features, baselines)
-        if not names:
-            raise ConfigError(f"No baseline suits this {task.value} data: {skipped}.")
-        fits: dict[str, bl.BaselineFit] = {}
-        for n in names:
-            try:
-                fits[n] = bl.tune_baseline(
-                    n,
+            t0 = time.perf_counter()
+            stage = "tuning the baselines"
+            names, skipped = bl.select_baselines(task, len(data.y_train), data.n_features, baselines)
+            if not names:
+                raise ConfigError(f"No baseline suits this {task.value} data: {skipped}.")
+            for n in names:
+                try:
+                    fits[n] = bl.tune_baseline(
+                        n,
+                        data.X_train,
+                        data.y_train,
+                        data.X_valid,
+                        data.y_valid,
+                        task=task,
+                        n_trials=baseline_trials,
+                        timeout=timeout,
+                        random_state=random_state,
+                        metric=sn,
+                    )
+                except bl.BaselineFailedError as exc:
+                    # one family that cannot fit this data must not cost the networks and the other families
+                    skipped[n] = _failure_reason(
+                        f"every one of its {baseline_trials} tuning trials failed", exc.errors, data.classes
+                    )
+                    log.warning("baseline %s skipped: %s", n, skipped[n])
+            _require_baselines(fits, skipped)
+            base_cands = [
+                Candidate(n, "baseline", f.params, f.valid_score, f.seconds) for n, f in fits.items()
+            ]
+            seconds["tune_baselines"] = time.perf_counter() - t0
+
+            # final fits on train (network: early stopping on valid) -> held-out test scores --------------------
+            stage = "fitting the final models"
+            t0 = time.perf_counter()
+            has_test = len(data.y_test) > 0
+            X_eval, y_eval = (data.X_test, data.y_test) if has_test else (data.X_valid, data.y_valid)
+            if not has_test:
+                log.warning(
+                    "The data has no test split: the final scores are taken on the validation split, which the "
+                    "models were tuned on, so they are optimistic (prepare the data with test_size > 0)."
+                )
+            final_models: dict[str, Any] = {}
+            for cand, cfg in nets:
+                model, _ = fit_network(
+                    cfg,
                     data.X_train,
                     data.y_train,
-                    data.X_valid,
-                    data.y_valid,
-                    task=task,
-                    n_trials=baseline_trials,
-                    timeout=timeout,
+                    task,
+                    n_classes,
                     random_state=random_state,
-                    metric=sn,
+                    X_valid=data.X_valid,
+                    y_valid=data.y_valid,
                 )
-            except bl.BaselineFailedError as exc:
-                # one family that cannot fit this data must not cost the networks and the other families
-                skipped[n] = _failure_reason(
-                    f"every one of its {baseline_trials} tuning trials failed", exc.errors, data.classes
-                )
-                log.warning("baseline %s skipped: %s", n, skipped[n])
-        _require_baselines(fits, skipped)
-        base_cands = [Candidate(n, "baseline", f.params, f.valid_score, f.seconds) for n, f in fits.items()]
-        seconds["tune_baselines"] = time.perf_counter() - t0
-
-        # final fits on train (network: early stopping on valid) -> held-out test scores --------------------
-        t0 = time.perf_counter()
-        has_test = len(data.y_test) > 0
-        X_eval, y_eval = (data.X_test, data.y_test) if has_test else (data.X_valid, data.y_valid)
-        if not has_test:
-            log.warning(
-                "The data has no test split: the final scores are taken on the validation split, which the "
-                "models were tuned on, so they are optimistic (prepare the data with test_size > 0)."
-            )
-        final_models: dict[str, Any] = {}
-        for cand, cfg in nets:
-            model, _ = fit_network(
-                cfg,
-                data.X_train,
-                data.y_train,
-                task,
-                n_classes,
-                random_state=random_state,
-                X_valid=data.X_valid,
-                y_valid=data.y_valid,
-            )
-            final_models[cand.name] = model
-            cand.test_score = score(task, y_eval, predict_network(model, X_eval, task), sn)
-        for cand in base_cands:
-            cand.test_score = score(task, y_eval, bl.predict(fits[cand.name].estimator, X_eval), sn)
-        seconds["test_fits"] = time.perf_counter() - t0
-
-        # 2. identical repeated splits of train+valid ----------------------------------------------------
-        t0 = time.perf_counter()
-        best_net, best_cfg = max(nets, key=lambda nc: nc[0].valid_score)
-        X_dev = np.concatenate([data.X_train, data.X_valid])
-        y_dev = np.concatenate([data.y_train, data.y_valid])
-        folds = _folds(X_dev, y_dev, task, n_splits, n_repeats, random_state)
-        for k, (tr, te) in enumerate(folds):
-            model, fit_s = fit_network(
-                best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=(random_state + k) % 2**32
-            )
-            tp = time.perf_counter()
-            pred = predict_network(model, X_dev[te], task)
-            _record(best_net, k, score(task, y_dev[te], pred, sn), fit_s, time.perf_counter() - tp, len(te))
-            if k == 0:
-                from hyperselect.nn.mlp import count_parameters
-
-                best_net.n_parameters = count_parameters(model)
+                final_models[cand.name] = model
+                cand.test_score = score(task, y_eval, predict_network(model, X_eval, task), sn)
             for cand in base_cands:
-                if cand.name in skipped:
-                    continue
-                try:
-                    tf = time.perf_counter()
-                    est = _fit_baseline(cand, X_dev[tr], y_dev[tr], task, data.n_features, random_state)
-                    fit_s = time.perf_counter() - tf
-                    tp = time.perf_counter()
-                    pred = bl.predict(est, X_dev[te])
-                    s = score(task, y_dev[te], pred, sn)
-                except bl.DATA_FAILURES as exc:
-                    what = (
-                        f"its fit failed in cross-validation (fold {k + 1} of {len(folds)}, {len(tr)} rows)"
-                    )
-                    errors = [f"{type(exc).__name__}: {exc}"]
-                    skipped[cand.name] = _failure_reason(what, errors, data.classes)
-                    log.warning("baseline %s skipped: %s", cand.name, skipped[cand.name])
-                    continue
-                _record(cand, k, s, fit_s, time.perf_counter() - tp, len(te))
+                cand.test_score = score(task, y_eval, bl.predict(fits[cand.name].estimator, X_eval), sn)
+            seconds["test_fits"] = time.perf_counter() - t0
+
+            # 2. identical repeated splits of train+valid ----------------------------------------------------
+            stage = "cross-validating"
+            t0 = time.perf_counter()
+            best_net, best_cfg = max(nets, key=lambda nc: nc[0].valid_score)
+            X_dev = np.concatenate([data.X_train, data.X_valid])
+            y_dev = np.concatenate([data.y_train, data.y_valid])
+            folds = _folds(X_dev, y_dev, task, n_splits, n_repeats, random_state)
+            for k, (tr, te) in enumerate(folds):
+                model, fit_s = fit_network(
+                    best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=(random_state + k) % 2**32
+                )
+                tp = time.perf_counter()
+                pred = predict_network(model, X_dev[te], task)
+                _record(
+                    best_net, k, score(task, y_dev[te], pred, sn), fit_s, time.perf_counter() - tp, len(te)
+                )
                 if k == 0:
-                    cand.n_parameters = bl.count_stored_numbers(est)
-        base_cands = [c for c in base_cands if c.name not in skipped]
-        _require_baselines({c.name: fits[c.name] for c in base_cands}, skipped)
-        seconds["cross_validation"] = time.perf_counter() - t0
-        for cand, _ in nets:
-            if cand is not best_net:
-                cand.n_parameters = sum(p.numel() for p in final_models[cand.name].parameters())
+                    from hyperselect.nn.mlp import count_parameters
 
-        # 3. statistics ------------------------------------------------------------------------------------
-        n_tr = float(np.mean([len(tr) for tr, _ in folds]))
-        n_te = float(np.mean([len(te) for _, te in folds]))
-        tests: dict[str, TestResult] = {}
-        for cand in base_cands:
-            d = np.asarray(best_net.cv_scores) - np.asarray(cand.cv_scores)
-            tests[cand.name] = (
-                paired_ftest_5x2cv(d.reshape(5, 2))
-                if protocol == "5x2"
-                else corrected_resampled_ttest(d, round(n_tr), round(n_te))
-            )
-        p_holm = holm([tests[c.name].p_value for c in base_cands])
-        comparisons = {
-            c.name: {**tests[c.name].to_dict(), "p_holm": ph}
-            for c, ph in zip(base_cands, p_holm, strict=True)
+                    best_net.n_parameters = count_parameters(model)
+                for cand in base_cands:
+                    if cand.name in skipped:
+                        continue
+                    try:
+                        tf = time.perf_counter()
+                        est = _fit_baseline(cand, X_dev[tr], y_dev[tr], task, data.n_features, random_state)
+                        fit_s = time.perf_counter() - tf
+                        tp = time.perf_counter()
+                        pred = bl.predict(est, X_dev[te])
+                        s = score(task, y_dev[te], pred, sn)
+                    except bl.DATA_FAILURES as exc:
+                        what = f"its fit failed in cross-validation (fold {k + 1} of {len(folds)}, {len(tr)} rows)"
+                        errors = [f"{type(exc).__name__}: {exc}"]
+                        skipped[cand.name] = _failure_reason(what, errors, data.classes)
+                        log.warning("baseline %s skipped: %s", cand.name, skipped[cand.name])
+                        continue
+                    _record(cand, k, s, fit_s, time.perf_counter() - tp, len(te))
+                    if k == 0:
+                        cand.n_parameters = bl.count_stored_numbers(est)
+            base_cands = [c for c in base_cands if c.name not in skipped]
+            _require_baselines({c.name: fits[c.name] for c in base_cands}, skipped)
+            seconds["cross_validation"] = time.perf_counter() - t0
+            for cand, _ in nets:
+                if cand is not best_net:
+                    cand.n_parameters = sum(p.numel() for p in final_models[cand.name].parameters())
+
+            # 3. statistics ------------------------------------------------------------------------------------
+            n_tr = float(np.mean([len(tr) for tr, _ in folds]))
+            n_te = float(np.mean([len(te) for _, te in folds]))
+            tests: dict[str, TestResult] = {}
+            for cand in base_cands:
+                d = np.asarray(best_net.cv_scores) - np.asarray(cand.cv_scores)
+                tests[cand.name] = (
+                    paired_ftest_5x2cv(d.reshape(5, 2))
+                    if protocol == "5x2"
+                    else corrected_resampled_ttest(d, round(n_tr), round(n_te))
+                )
+            p_holm = holm([tests[c.name].p_value for c in base_cands])
+            comparisons = {
+                c.name: {**tests[c.name].to_dict(), "p_holm": ph}
+                for c, ph in zip(base_cands, p_holm, strict=True)
+            }
+            best_base = max(base_cands, key=lambda c: c.cv_mean)
+            main = tests[best_base.name]
+
+            # 4. learning curve -------------------------------------------------------------------------------
+            stage = "drawing the learning curve"
+            t0 = time.perf_counter()
+            curve = None
+            if curve_fractions:
+                curve = _learning_curve(
+                    data,
+                    best_cfg,
+                    best_base,
+                    fits[best_base.name].estimator,
+                    final_models[best_net.name],
+                    sorted(set(curve_fractions)),
+                    task,
+                    n_classes,
+                    X_eval,
+                    y_eval,
+                    "test" if has_test else "valid",
+                    random_state,
+                    sn,
+                )
+            seconds["learning_curve"] = time.perf_counter() - t0
+    except KeyboardInterrupt:
+        if not base_cands:  # interrupted while tuning them: the families finished so far
+            base_cands = [
+                Candidate(n, "baseline", f.params, f.valid_score, f.seconds) for n, f in fits.items()
+            ]
+        seconds["total"] = time.perf_counter() - t_start
+        settings = {
+            "protocol": protocol,
+            "n_splits": n_splits,
+            "n_repeats": n_repeats,
+            "n_trials": n_trials,
+            "baseline_trials": baseline_trials,
+            "max_epochs": max_epochs,
+            "n_threads": n_threads,
+            "random_state": random_state,
         }
-        best_base = max(base_cands, key=lambda c: c.cv_mean)
-        main = tests[best_base.name]
-
-        # 4. learning curve -------------------------------------------------------------------------------
-        t0 = time.perf_counter()
-        curve = None
-        if curve_fractions:
-            curve = _learning_curve(
-                data,
-                best_cfg,
-                best_base,
-                fits[best_base.name].estimator,
-                final_models[best_net.name],
-                sorted(set(curve_fractions)),
-                task,
-                n_classes,
-                X_eval,
-                y_eval,
-                "test" if has_test else "valid",
-                random_state,
-                sn,
-            )
-        seconds["learning_curve"] = time.perf_counter() - t0
+        partial = _partial(data, stage, sn, [c for c, _ in nets] + base_cands, skipped, seconds, settings)
+        raise CompareInterrupted(stage, partial) from None
     seconds["total"] = time.perf_counter() - t_start
 
     rec, preferred, reasons, decision = _decide(
@@ -1178,9 +1259,11 @@ __all__ = [
     "ARCHS",
     "DECISION_P_BASES",
     "DEMO_SETTINGS",
+    "PARTIAL_FILE",
     "PROTOCOLS",
     "RECOMMENDATIONS",
     "Candidate",
+    "CompareInterrupted",
     "LearningCurve",
     "Verdict",
     "cnn_base_config",

@@ -785,7 +785,10 @@ def run_search(
         except KeyboardInterrupt:
             # This process is alive and knows its trials were cut short: fail and re-queue them now.  Left
             # RUNNING in a journal, only a later run on this host could tell they are orphans; one on another
-            # host (or in a new container) would wait on them forever.
+            # host (or in a new container) would wait on them forever.  An in-memory study ends with the
+            # process: nothing will run its trials again, and "re-queued" would promise a resume there is not.
+            if not study_storage_kept(study):
+                raise
             try:
                 released = recover_interrupted(study, own=worker_id())
             except Exception as exc:  # the storage itself may be what failed; the interrupt is the news
