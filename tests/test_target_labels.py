@@ -126,3 +126,16 @@ def test_a_space_file_in_the_wrong_form_is_told_the_form(tmp_path: Path) -> None
     )
     edited = space.apply_file(f)
     assert edited.dims["lr"].low == 0.001 and "weight_decay" in edited.dims  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", [["train"], ["tune", "--trials", "2"], ["compare"], ["advise"]])
+def test_target_with_a_built_in_data_set_is_refused_not_ignored(command: list[str]) -> None:
+    """`compare iris --target x` ran on iris's own target and said nothing of the x."""
+    from typer.testing import CliRunner
+
+    from hyperselect.cli import app
+
+    res = CliRunner().invoke(app, [command[0], "iris", "--target", "x", *command[1:]])
+    assert res.exit_code != 0
+    flat = " ".join(res.output.split())
+    assert "--target names a table's column to predict; 'iris' is a built-in data set" in flat

@@ -111,12 +111,17 @@ def parse_task(task: str | None) -> Any:
         ) from None
 
 
-def check_no_task(data: str, task: str | None) -> None:
-    """A built-in data set has its task: ``--task`` is for a table's target."""
-    if task is not None:
-        from hyperselect.errors import ConfigError
+def check_no_task(data: str, task: str | None, target: str | None = None) -> None:
+    """A built-in data set has its task and its target: ``--task`` and ``--target`` are for a table's."""
+    from hyperselect.errors import ConfigError
 
+    if task is not None:
         raise ConfigError(f"--task tells how to read a table's target; {data!r} is a built-in data set.")
+    if target is not None:  # it was silently ignored: the user may think another column is predicted
+        raise ConfigError(
+            f"--target names a table's column to predict; {data!r} is a built-in data set with its own target. "
+            "Leave --target out, or give a file."
+        )
 
 
 def read_options(

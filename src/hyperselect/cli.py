@@ -39,6 +39,7 @@ from hyperselect._cli_options import (
     ThousandsOption,
     builtin_name,
     check_no_read_options,
+    check_no_task,
     check_table_source,
     out_folder,
     read_options,
@@ -328,6 +329,7 @@ def train(
             raise ConfigError(
                 f"--task is for table files; the built-in data set {data!r} knows its own task."
             )
+        check_no_task(data, None, target)
         check_no_read_options(data, read)
         tabular = load_builtin(data, random_state=seed)
     else:

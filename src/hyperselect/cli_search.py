@@ -103,7 +103,7 @@ def load_data(
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
-        check_no_task(data, task)
+        check_no_task(data, task, target)
         return load_builtin(data, random_state=random_state), {"builtin": data, "random_state": random_state}
     check_table_source(data, target, BUILTIN_DATASETS)
     assert target is not None

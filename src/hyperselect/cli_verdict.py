@@ -43,12 +43,12 @@ def load_compare_data(
 
     if data.startswith(BUILTIN_PREFIX):
         check_no_read_options(data, read)
-        check_no_task(data, task)
+        check_no_task(data, task, target)
         return load_builtin(data[len(BUILTIN_PREFIX) :], random_state=random_state)
     path = Path(data)
     if not path.exists() and data in BUILTIN_DATASETS:
         check_no_read_options(data, read)
-        check_no_task(data, task)
+        check_no_task(data, task, target)
         return load_builtin(data, random_state=random_state)
     check_table_source(data, target, BUILTIN_DATASETS, spelled=BUILTIN_PREFIX + "NAME")
     assert target is not None
