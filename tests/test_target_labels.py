@@ -139,3 +139,31 @@ def test_target_with_a_built_in_data_set_is_refused_not_ignored(command: list[st
     assert res.exit_code != 0
     flat = " ".join(res.output.split())
     assert "--target names a table's column to predict; 'iris' is a built-in data set" in flat
+
+
+def test_an_integer_scale_read_as_classes_is_noted_with_the_regression_option(tmp_path: Path) -> None:
+    """`advise ratings.csv --target stars` (0-10) printed "multiclass" and never mentioned --task regression."""
+    from typer.testing import CliRunner
+
+    from hyperselect.cli import app
+    from hyperselect.train.metrics import integer_classes_hint
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(400, 3)), columns=["a", "b", "c"])
+    df["stars"] = np.clip((df.a * 2 + 5).round(), 0, 10).astype(int)
+    df.to_csv(tmp_path / "r.csv", index=False)
+    runner = CliRunner()
+    res = runner.invoke(app, ["advise", str(tmp_path / "r.csv"), "--target", "stars"])
+    assert res.exit_code == 0, res.output
+    assert "the target holds the integers 0-10, read as 11 unordered classes" in " ".join(res.output.split())
+    quiet = runner.invoke(
+        app, ["advise", str(tmp_path / "r.csv"), "--target", "stars", "--task", "multiclass"]
+    )
+    assert "unordered classes" not in quiet.output  # asked for: no note
+    assert (
+        "unordered classes" not in runner.invoke(app, ["advise", "digits"]).output
+    )  # a built-in knows its task
+    d = prepare_tabular(_table(tmp_path / "t.csv", ["1", "2", "3"]), "label")
+    assert integer_classes_hint(d) is None  # three classes: too few to be a scale
+    d = prepare_tabular(_table(tmp_path / "c.csv", ["007", "042", "100"]), "label")
+    assert integer_classes_hint(d) is None

@@ -247,7 +247,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
         from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
-        from hyperselect.train.metrics import check_metric_name, imbalance_hint
+        from hyperselect.train.metrics import check_metric_name, imbalance_hint, integer_classes_hint
 
         _quiet_optuna()
         store: str | None = None
@@ -273,6 +273,9 @@ def register(app: typer.Typer) -> None:
             hint = imbalance_hint(d) if metric is None and not resume else None
             if hint:
                 typer.echo(f"note: {hint}", err=True)
+            scale = integer_classes_hint(d) if task is None and not resume and Path(data).exists() else None
+            if scale:
+                typer.echo(f"note: {scale}", err=True)
             result = run_tune(
                 d,
                 n_trials=trials,
@@ -372,7 +375,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
         from hyperselect.search import advise as run_advise
-        from hyperselect.train.metrics import imbalance_hint
+        from hyperselect.train.metrics import imbalance_hint, integer_classes_hint
 
         try:
             d, _ = load_data(
@@ -390,6 +393,9 @@ def register(app: typer.Typer) -> None:
         typer.echo(
             f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"
         )
+        scale = integer_classes_hint(d) if task is None and Path(data).exists() else None
+        if scale:
+            typer.echo(f"note: {scale}")
         typer.echo(sp.describe())
         hint = imbalance_hint(d)
         if hint:

@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, PARTIAL_FILE, compare
 
         try:
-            from hyperselect.train.metrics import check_metric_name, imbalance_hint
+            from hyperselect.train.metrics import check_metric_name, imbalance_hint, integer_classes_hint
 
             check_metric_name(metric, "--metric")  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands)
@@ -160,6 +160,9 @@ def register(app: typer.Typer) -> None:
             hint = imbalance_hint(dataset) if metric is None else None
             if hint:
                 typer.echo(f"note: {hint}", err=True)
+            scale = integer_classes_hint(dataset) if task is None and Path(data).exists() else None
+            if scale:
+                typer.echo(f"note: {scale}", err=True)
             settings: dict[str, Any] = {
                 "n_trials": n_trials,
                 "baseline_trials": baseline_trials,

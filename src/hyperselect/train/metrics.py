@@ -86,6 +86,29 @@ def imbalance_hint(data: Any) -> str | None:
     )
 
 
+#: an integer target of this many consecutive values or more, read as classes, gets a note (see below)
+INTEGER_SCALE_CLASSES = 5
+
+
+def integer_classes_hint(data: Any) -> str | None:
+    """A sentence where a multiclass target's classes are consecutive integers (0-10, 1-5): read as classes, as an
+    integer target of at most 20 values is, they may be a rating or a count, which regression reads as numbers
+    (3 is then nearer 4 than 9).  None otherwise."""
+    classes = getattr(data, "classes", None)
+    task = str(getattr(getattr(data, "task", None), "value", getattr(data, "task", "")))
+    if task != "multiclass" or not classes or len(classes) < INTEGER_SCALE_CLASSES:
+        return None
+    if not all(isinstance(c, int) and not isinstance(c, bool) for c in classes):
+        return None
+    ordered = sorted(classes)
+    if ordered != list(range(ordered[0], ordered[0] + len(ordered))):
+        return None
+    return (
+        f"the target holds the integers {ordered[0]}-{ordered[-1]}, read as {len(ordered)} unordered classes; if "
+        "they measure an amount or a rating (3 nearer 4 than 9), --task regression reads them as numbers."
+    )
+
+
 def class_scores(pred: torch.Tensor, y: torch.Tensor, n_classes: int, metric: str) -> torch.Tensor:
     """Balanced accuracy or macro-F1 of each row of ``pred`` ([k, rows] class codes) against ``y`` ([rows]), as
     scikit-learn computes them: balanced accuracy is the mean recall over the classes present in ``y``, macro-F1
