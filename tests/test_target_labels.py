@@ -74,10 +74,16 @@ def test_a_class_spelt_like_a_missing_value_token_is_named_in_the_warning(tmp_pa
     df["label"] = rng.choice(["NA", "EU", "AS"], 600)
     df.to_csv(tmp_path / "c.csv", index=False)
     with pytest.warns(
-        DataWarning, match=r"All \d+ hold 'NA', read as missing, as often as the classes are .*rename it"
+        DataWarning, match=r"All \d+ hold 'NA', read as missing, as often as .*--no-default-na"
     ):
         d = prepare_tabular(tmp_path / "c.csv", "label")
     assert d.task.value == "binary"
+    # what the warning says to do reads 'NA' as the class it is, and the saved model reads new rows alike
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        d = prepare_tabular(tmp_path / "c.csv", "label", keep_default_na=False)
+    assert d.task.value == "multiclass" and d.classes == ["AS", "EU", "NA"]
+    assert d.table is not None and d.table.read["keep_default_na"] is False
     # a few unknown targets among classes: the plain warning, no talk of a class
     df["label"] = np.where(rng.random(600) < 0.02, "NA", rng.choice(["x", "y"], 600))
     df.to_csv(tmp_path / "d.csv", index=False)
@@ -85,14 +91,14 @@ def test_a_class_spelt_like_a_missing_value_token_is_named_in_the_warning(tmp_pa
         warnings.simplefilter("always")
         prepare_tabular(tmp_path / "d.csv", "label")
     msgs = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
-    assert len(msgs) == 1 and "whose target 'label' is missing" in msgs[0] and "rename" not in msgs[0]
+    assert len(msgs) == 1 and "whose target 'label' is missing" in msgs[0] and "default-na" not in msgs[0]
     # numbers with NA for unknown values: missing, as it should be
     df["label"] = np.where(rng.random(600) < 0.3, "NA", rng.normal(size=600).round(3).astype(str))
     df.to_csv(tmp_path / "e.csv", index=False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         prepare_tabular(tmp_path / "e.csv", "label")
-    assert not any("rename" in str(w.message) for w in caught)
+    assert not any("default-na" in str(w.message) for w in caught)
 
 
 def test_regression_on_text_labels_says_so_instead_of_calling_every_label_missing(tmp_path: Path) -> None:
@@ -167,3 +173,35 @@ def test_an_integer_scale_read_as_classes_is_noted_with_the_regression_option(tm
     assert integer_classes_hint(d) is None  # three classes: too few to be a scale
     d = prepare_tabular(_table(tmp_path / "c.csv", ["007", "042", "100"]), "label")
     assert integer_classes_hint(d) is None
+
+
+def test_no_default_na_on_the_command_line_keeps_a_class_called_na_through_predict(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hyperselect.cli import app
+
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame(rng.normal(size=(300, 2)), columns=["a", "b"])
+    df["region"] = np.where(df.a > 0.4, "NA", np.where(df.a < -0.4, "EU", "AS"))
+    df["note"] = np.where(rng.random(300) < 0.2, "n/a", "ok")  # a feature: 'n/a' is a category there too
+    df.to_csv(tmp_path / "r.csv", index=False)
+    runner = CliRunner()
+    out = tmp_path / "run"
+    args = [
+        "train",
+        str(tmp_path / "r.csv"),
+        "--target",
+        "region",
+        "--no-default-na",
+        "--set",
+        "max_epochs=3",
+    ]
+    res = runner.invoke(app, [*args, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert '"NA"' in (out / "model" / "config.json").read_text()
+    res = runner.invoke(app, ["predict", str(out), str(tmp_path / "r.csv"), "--out", str(tmp_path / "p.csv")])
+    assert res.exit_code == 0, res.output
+    pred = pd.read_csv(tmp_path / "p.csv", keep_default_na=False)
+    assert "proba_NA" in pred.columns and len(pred) == 300 and "NA" in set(pred["prediction"])
+    res = runner.invoke(app, ["advise", "iris", "--no-default-na"])
+    assert res.exit_code != 0 and "--no-default-na" in " ".join(res.output.split())

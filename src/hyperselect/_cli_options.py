@@ -68,6 +68,14 @@ NaValueOption = Annotated[
         show_default=False,
     ),
 ]
+NoDefaultNaOption = Annotated[
+    bool,
+    typer.Option(
+        "--no-default-na",
+        help="Only empty cells (and --na-value texts) are missing: NA, N/A, NaN, null, none and ? are read as "
+        "values (a class called NA, say).",
+    ),
+]
 DecimalOption = Annotated[
     str,
     typer.Option(
@@ -125,10 +133,17 @@ def check_no_task(data: str, task: str | None, target: str | None = None) -> Non
 
 
 def read_options(
-    sep: str | None, encoding: str | None, na_values: list[str] | None, decimal: str, thousands: str | None
+    sep: str | None,
+    encoding: str | None,
+    na_values: list[str] | None,
+    decimal: str,
+    thousands: str | None,
+    no_default_na: bool = False,
 ) -> dict[str, Any]:
     """The options given, as keyword arguments of ``load_table``/``prepare_tabular`` (defaults left out)."""
     out: dict[str, Any] = {}
+    if no_default_na:
+        out["keep_default_na"] = False
     if sep is not None:
         out["sep"] = sep
     if encoding is not None:
@@ -147,7 +162,12 @@ def check_no_read_options(data: str, read: dict[str, Any] | None) -> None:
     if read:
         from hyperselect.errors import ConfigError
 
-        given = ", ".join("--" + k.replace("_values", "-value").replace("_", "-") for k in read)
+        given = ", ".join(
+            "--no-default-na"
+            if k == "keep_default_na"
+            else "--" + k.replace("_values", "-value").replace("_", "-")
+            for k in read
+        )
         verb = "tells" if len(read) == 1 else "tell"
         raise ConfigError(
             f"{given} {verb} how to read a table file; {data!r} is a built-in data set, not a file."

@@ -35,6 +35,7 @@ from hyperselect._cli_options import (
     DecimalOption,
     EncodingOption,
     NaValueOption,
+    NoDefaultNaOption,
     SepOption,
     ThousandsOption,
     builtin_name,
@@ -309,6 +310,7 @@ def train(
     na_value: NaValueOption = None,
     decimal: DecimalOption = ".",
     thousands: ThousandsOption = None,
+    no_default_na: NoDefaultNaOption = False,
 ) -> None:
     """Train one network on a table and print its metrics and training diagnostics."""
     from hyperselect.data import BUILTIN_DATASETS, load_builtin, prepare_tabular
@@ -322,7 +324,7 @@ def train(
     from hyperselect.train.trainer import check_device
 
     check_device(device, "'--device'")
-    read = read_options(sep, encoding, na_value, decimal, thousands)
+    read = read_options(sep, encoding, na_value, decimal, thousands, no_default_na)
     data = builtin_name(data)
     if not Path(data).exists() and data in BUILTIN_DATASETS:
         if task is not None:

@@ -18,6 +18,7 @@ from hyperselect._cli_options import (
     DecimalOption,
     EncodingOption,
     NaValueOption,
+    NoDefaultNaOption,
     SepOption,
     TaskOption,
     ThousandsOption,
@@ -240,6 +241,7 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        no_default_na: NoDefaultNaOption = False,
         task: TaskOption = None,
     ) -> None:
         """Search hyperparameters, refit the best on train+valid and report test metrics."""
@@ -256,7 +258,7 @@ def register(app: typer.Typer) -> None:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
             check_metric_name(metric, "--metric")  # before the data is read
-            read = read_options(sep, encoding, na_value, decimal, thousands)
+            read = read_options(sep, encoding, na_value, decimal, thousands, no_default_na)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
             d, ref = load_data(data, target, seed, read, task)
             sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=row_shape(d, arch, data))
@@ -371,6 +373,7 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        no_default_na: NoDefaultNaOption = False,
         task: TaskOption = None,
     ) -> None:
         """Print the search space the advisor builds for this data, with the reason for each choice."""
@@ -379,7 +382,10 @@ def register(app: typer.Typer) -> None:
 
         try:
             d, _ = load_data(
-                data, target, read=read_options(sep, encoding, na_value, decimal, thousands), task=task
+                data,
+                target,
+                read=read_options(sep, encoding, na_value, decimal, thousands, no_default_na),
+                task=task,
             )
             sp = run_advise(d, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:

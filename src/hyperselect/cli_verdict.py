@@ -13,6 +13,7 @@ from hyperselect._cli_options import (
     DecimalOption,
     EncodingOption,
     NaValueOption,
+    NoDefaultNaOption,
     SepOption,
     TaskOption,
     ThousandsOption,
@@ -144,6 +145,7 @@ def register(app: typer.Typer) -> None:
         na_value: NaValueOption = None,
         decimal: DecimalOption = ".",
         thousands: ThousandsOption = None,
+        no_default_na: NoDefaultNaOption = False,
         task: TaskOption = None,
     ) -> None:
         """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
@@ -155,7 +157,7 @@ def register(app: typer.Typer) -> None:
             from hyperselect.train.metrics import check_metric_name, imbalance_hint, integer_classes_hint
 
             check_metric_name(metric, "--metric")  # before the data is read
-            read = read_options(sep, encoding, na_value, decimal, thousands)
+            read = read_options(sep, encoding, na_value, decimal, thousands, no_default_na)
             dataset = load_compare_data(data, target, random_state=seed, read=read, task=task)
             hint = imbalance_hint(dataset) if metric is None else None
             if hint:

@@ -90,12 +90,20 @@ class _ReadOptions:
     """How text cells become values: extra missing-value markers and the number format.
 
     ``na_values`` are compared with a cell after stripping surrounding spaces, case-sensitively, and add to
-    :data:`NA_TOKENS`; ``decimal`` and ``thousands`` are single characters as in ``pandas.read_csv``.
+    :data:`NA_TOKENS` (or, with ``default_na`` False, replace them: only empty cells and ``na_values`` are
+    missing, so a class called 'NA' is a class); ``decimal`` and ``thousands`` are single characters as in
+    ``pandas.read_csv``.
     """
 
     na_values: frozenset[str] = frozenset()
     decimal: str = "."
     thousands: str | None = None
+    default_na: bool = True
+
+    @property
+    def na_tokens(self) -> frozenset[str]:
+        """The built-in missing-value spellings in force (any case), ``{""}`` alone without them."""
+        return _NA_ANY_CASE if self.default_na else _EMPTY_ONLY
 
     @property
     def plain_numbers(self) -> bool:
@@ -103,7 +111,7 @@ class _ReadOptions:
 
     @property
     def given(self) -> bool:
-        return bool(self.na_values) or not self.plain_numbers
+        return bool(self.na_values) or not self.plain_numbers or not self.default_na
 
     @functools.cached_property
     def number_pattern(self) -> re.Pattern[str]:
@@ -131,7 +139,11 @@ _PLAIN = _ReadOptions()
 
 
 def _read_options(
-    owner: str, na_values: Sequence[str] | str | None, decimal: str, thousands: str | None
+    owner: str,
+    na_values: Sequence[str] | str | None,
+    decimal: str,
+    thousands: str | None,
+    keep_default_na: bool = True,
 ) -> _ReadOptions:
     """Check the reading options (ConfigError with the project's template) and bundle them."""
     if isinstance(na_values, str):
@@ -157,7 +169,11 @@ def _read_options(
         raise ConfigError(
             f"The 'decimal' and 'thousands' parameters of {owner} must differ. Got {decimal!r} for both."
         )
-    return _ReadOptions(frozenset(v.strip() for v in na_values or ()), decimal, thousands)
+    if not isinstance(keep_default_na, bool):
+        raise ConfigError(
+            f"The 'keep_default_na' parameter of {owner} must be True or False. Got {keep_default_na!r}."
+        )
+    return _ReadOptions(frozenset(v.strip() for v in na_values or ()), decimal, thousands, keep_default_na)
 
 
 def _shell(text: str) -> str:
@@ -700,11 +716,12 @@ def _convert_column(values: Sequence[str], options: _ReadOptions = _PLAIN) -> pd
         except (ValueError, OverflowError, TypeError):
             pass
     stripped = [v.strip() for v in values]
+    tokens = options.na_tokens
     if options.na_values:
         na = options.na_values
-        missing = np.array([v in _NA_ANY_CASE or v in na for v in stripped], dtype=bool)
+        missing = np.array([v in tokens or v in na for v in stripped], dtype=bool)
     else:
-        missing = np.array([v in _NA_ANY_CASE for v in stripped], dtype=bool)
+        missing = np.array([v in tokens for v in stripped], dtype=bool)
     present = [v for v, m in zip(stripped, missing, strict=True) if not m] if missing.any() else stripped
     if not present:
         return pd.Series(np.full(len(stripped), np.nan))
@@ -735,6 +752,8 @@ def _case_variants(token: str) -> set[str]:
 
 #: Every upper/lower-case spelling of the NA tokens, so the hot loop is one set look-up per cell.
 _NA_ANY_CASE: frozenset[str] = frozenset(v for t in NA_TOKENS for v in _case_variants(t))
+#: What is missing without the built-in spellings (``keep_default_na=False``): the empty cell.
+_EMPTY_ONLY: frozenset[str] = frozenset({""})
 
 
 def _clip(text: str, n: int = 60) -> str:
@@ -785,7 +804,7 @@ def _split_target(
         )
 
     y = df[target]
-    missing = _missing_mask(y)
+    missing = _missing_mask(y, frame.options)
     notes: list[str] = []
     multilabel = task is Task.MULTILABEL or (task is None and _looks_multilabel(y))
     if multilabel:
@@ -894,8 +913,8 @@ def _token_class_hint(frame: _Frame, target: str, missing: np.ndarray) -> str:
         return ""
     return (
         f" All {n} hold {token!r}, read as missing, as often as the classes are ({_preview([str(c) for c in present.index[:5]])}): "
-        f"if {token!r} is a class (North America, say), rename it in the file (e.g. to {token + '_'!r}): "
-        "NA, N/A, NaN, null, none, #N/A and ? (in any case) are always read as missing."
+        f"if {token!r} is a class (North America, say), pass keep_default_na=False (--no-default-na on the "
+        "command line): only empty cells are then missing, not NA, N/A, NaN, null, none, #N/A or ?."
     )
 
 
@@ -926,11 +945,12 @@ def _unknown_target_message(shown: str, target: object, names: list[str]) -> str
     return msg
 
 
-def _missing_mask(y: pd.Series) -> np.ndarray:
+def _missing_mask(y: pd.Series, options: _ReadOptions = _PLAIN) -> np.ndarray:
     mask = y.isna().to_numpy().copy()
     if ptypes.is_object_dtype(y.dtype) or ptypes.is_string_dtype(y.dtype):
+        tokens = NA_TOKENS if options.default_na else _EMPTY_ONLY
         for i, v in enumerate(y.tolist()):
-            if isinstance(v, str) and v.strip().lower() in NA_TOKENS:
+            if isinstance(v, str) and (v.strip().lower() in tokens or v.strip() in options.na_values):
                 mask[i] = True
     return mask
 
@@ -1647,7 +1667,11 @@ class TableSchema:
         is a :class:`DataError` naming the file, the column, the first offending line and what was expected."""
         read = self.read
         options = _read_options(
-            "predict", read.get("na_values") or None, read.get("decimal") or ".", read.get("thousands")
+            "predict",
+            read.get("na_values") or None,
+            read.get("decimal") or ".",
+            read.get("thousands"),
+            bool(read.get("keep_default_na", True)),
         )
         if isinstance(source, pd.DataFrame):
             frame = replace(_frame_from_dataframe(source, "DataFrame"), options=options)
@@ -1682,7 +1706,7 @@ class TableSchema:
 
 
 def _is_missing_text(value: str, options: _ReadOptions) -> bool:
-    return value in _NA_ANY_CASE or value in options.na_values
+    return value in options.na_tokens or value in options.na_values
 
 
 def _column_as(kind: str, col: pd.Series, name: str, frame: _Frame, text: bool) -> np.ndarray:
@@ -1831,6 +1855,7 @@ def load_table(
     na_values: Sequence[str] | None = None,
     decimal: str = ".",
     thousands: str | None = None,
+    keep_default_na: bool = True,
 ) -> tuple[pd.DataFrame, pd.Series, Task]:
     """Read ``path`` and return ``(X, y, task)``: raw features, the target column and the (detected) task.
 
@@ -1841,14 +1866,15 @@ def load_table(
     target is checked against it.  Every problem raises :class:`DataError` naming the file.
 
     Cells are missing when empty or one of :data:`NA_TOKENS` (any case), or equal to one of ``na_values``
-    (after stripping spaces; case-sensitive).  ``decimal`` and ``thousands`` give the number format, as in
+    (after stripping spaces; case-sensitive); ``keep_default_na=False`` leaves the built-in spellings out (as
+    ``pandas.read_csv`` does): only empty cells and ``na_values`` are missing, so a class 'NA' is a class.  ``decimal`` and ``thousands`` give the number format, as in
     ``pandas.read_csv`` (``decimal=','``, ``thousands='.'`` for ``1.234,5``); they apply to every text cell,
     also of Parquet files.  A text column that is mostly numbers is an error naming the stray cells rather
     than a silent switch to categories.  A multilabel target reads an empty cell as "no labels" and drops
     only rows whose target holds a missing-value marker.
     """
     task_ = _coerce_task(task)
-    options = _read_options("load_table", na_values, decimal, thousands)
+    options = _read_options("load_table", na_values, decimal, thousands, keep_default_na)
     frame = _read_file(path, sep=sep, encoding=encoding, options=options, keep_text=(target,))
     X, y, detected, _, _ = _split_target(frame, target, task_)
     return X, y, detected
@@ -1867,6 +1893,7 @@ def prepare_tabular(
     na_values: Sequence[str] | None = None,
     decimal: str = ".",
     thousands: str | None = None,
+    keep_default_na: bool = True,
 ) -> TabularData:
     """Load (a file or a DataFrame), detect the task, split, and preprocess: a ready :class:`TabularData`.
 
@@ -1879,7 +1906,7 @@ def prepare_tabular(
     """
     task_ = _coerce_task(task)
     _check_split_args("prepare_tabular", valid_size, test_size, random_state)
-    options = _read_options("prepare_tabular", na_values, decimal, thousands)
+    options = _read_options("prepare_tabular", na_values, decimal, thousands, keep_default_na)
     if isinstance(source, pd.DataFrame):
         frame = _apply_options(_frame_from_dataframe(source, "DataFrame"), options)
     else:
@@ -1948,6 +1975,7 @@ def prepare_tabular(
                 "na_values": sorted(options.na_values),
                 "decimal": decimal,
                 "thousands": thousands,
+                "keep_default_na": keep_default_na,
             },
         ),
     )
