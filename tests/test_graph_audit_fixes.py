@@ -380,3 +380,17 @@ def test_noise_warning_thresholds(karate: tuple[Path, Path], tmp_path: Path) -> 
     loaded = Node2Vec.load(directed.save(tmp_path / "model"))
     assert loaded.walk_nodes_ is not None
     np.testing.assert_allclose(loaded.walk_nodes_, directed.walk_nodes_, atol=1e-3)
+
+
+def test_a_node_id_with_a_space_in_a_space_separated_file_is_told_how_to_read_it(tmp_path: Path) -> None:
+    """The error said only "weight 'E1' is not a number"; the ids 'Evelyn Jefferson' had split in two."""
+    from hyperselect.data.graph import read_edgelist
+    from hyperselect.errors import DataError
+
+    p = tmp_path / "sp.edg"
+    p.write_text("Evelyn Jefferson E1\nLaura Mandeville E2\n")
+    with pytest.raises(DataError, match=r"weight 'E1' is not a number .* Quote such ids .* --unweighted"):
+        read_edgelist(p)
+    p.write_text('"Evelyn Jefferson" E1\n"Laura Mandeville" E2\n')
+    g = read_edgelist(p)
+    assert g.n_nodes == 4

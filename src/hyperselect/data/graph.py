@@ -625,8 +625,15 @@ def read_edgelist(
             try:
                 wt = float(parts[2])
             except ValueError:
+                hint = (
+                    " The columns are split on spaces: a node id holding a space splits in two. Quote such ids "
+                    '("Evelyn Jefferson") or separate the columns with tabs or commas (--sep tab or --sep comma, '
+                    "delimiter= in Python); if the third column is no weight, pass --unweighted (weighted=False)."
+                    if sep is None or sep == " "
+                    else " If the third column is no weight, pass --unweighted (weighted=False in Python)."
+                )
                 raise DataError(
-                    f"{p}:{lineno}: weight {parts[2]!r} is not a number (expected a positive number)."
+                    f"{p}:{lineno}: weight {parts[2]!r} is not a number (expected a positive number).{hint}"
                 ) from None
             if not math.isfinite(wt) or wt <= 0:
                 raise DataError(f"{p}:{lineno}: weight {parts[2]!r} must be a finite number > 0.")
