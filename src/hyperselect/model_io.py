@@ -281,7 +281,8 @@ class TabularModel:
     ) -> pd.DataFrame:
         """One row per row of ``source``, in order: the id columns, ``prediction`` and, for classification,
         ``proba_<class>`` per class.  ``id_columns`` are copied from ``source`` as read; by default the
-        columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...).
+        columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...).  For a
+        DataFrame ``source`` the result has its index.
 
         A file is read with the training file's reading options (:attr:`schema`'s ``read``); ``encoding`` and
         ``sep`` override them for this file (``hyperselect predict --encoding/--sep``).  Where training gave a
@@ -321,7 +322,9 @@ class TabularModel:
             proba = np.asarray(self.estimator.predict_proba(X))
             for j, c in enumerate(self.classes or []):
                 out[f"proba_{c}"] = proba[:, j]
-        return pd.DataFrame(out)
+        # a DataFrame's rows keep their index, so that ``df["pred"] = predictions(df)["prediction"]`` lines up
+        # (pandas aligns by index: a fresh 0..n-1 matched a shuffled frame's rows to other rows' predictions)
+        return pd.DataFrame(out, index=source.index if isinstance(source, pd.DataFrame) else None)
 
     def _prepare(
         self,

@@ -1363,9 +1363,27 @@ def _check_identifiers(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
     return X
 
 
+def _refuse_list_cells(X: pd.DataFrame, frame: _Frame) -> None:
+    """A feature cell holding a list (a Parquet list column, Python lists in a DataFrame) became one category per
+    spelling of the whole list: '[1 2]' from Parquet, '[np.int64(1), np.int64(2)]' from Python, so one model's
+    categories were another's unseen ones.  Refused, naming the column, the first row and what to do."""
+    for name in X.columns:
+        col = X[name]
+        if col.dtype != object:
+            continue
+        for pos, v in enumerate(col.tolist()):
+            if _is_label_list(v):
+                raise DataError(
+                    f"'{frame.source}': feature column {str(name)!r} holds lists (such as {_clip(str(list(v)))} at "
+                    f"{frame.where(pos)}); expected one number, true/false, date or category per cell. Spread "
+                    "the list into columns of their own (one per element or per item, 0/1), or join it into text."
+                )
+
+
 def _check_features(X: pd.DataFrame, frame: _Frame) -> pd.DataFrame:
     """Normalise feature dtypes, drop all-missing columns (warning), refuse inf values and text columns that
     are really numbers (errors)."""
+    _refuse_list_cells(X, frame)
     X = coerce_features(X)
     dates = []
     for name in X.columns:
@@ -1487,6 +1505,19 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
             raise DataError(
                 f"'{shown}': multilabel target {target!r} has {len(labels)} distinct label(s) "
                 f"({', '.join(map(repr, labels))}); expected at least 2."
+            )
+        if len(y) >= 20 and len(labels) > len(y) // 2:
+            # 600 floats under task='multilabel' became 600 labels of one row each: every score 0, no word
+            numbers = all(_number(lab) is not None for lab in labels[:50])
+            raise DataError(
+                f"'{shown}': multilabel target {target!r} has {len(labels)} distinct labels in {len(y)} rows "
+                f"(such as {_preview(labels[:3])}): nearly every label names a row of its own, so none can be "
+                "learnt; expected labels that rows share, such as 'sports|politics'."
+                + (
+                    " Its values are numbers: is it a quantity to predict (task='regression')?"
+                    if numbers
+                    else ""
+                )
             )
         return Task.MULTILABEL
     if task is None and y.dtype == object:

@@ -1132,12 +1132,21 @@ class TuneResult:
             "trials": self.trial_records(),
         }
 
-    def save(self, out_dir: str | os.PathLike[str]) -> Path:
-        """Write ``result.json`` and ``trials.csv`` into ``out_dir`` atomically; returns the folder."""
+    def save(self, out_dir: str | os.PathLike[str], data: Any = None, *, random_state: int = 0) -> Path:
+        """Write ``result.json`` and ``trials.csv`` into ``out_dir`` atomically; returns the folder.
+
+        With ``data`` (the data searched), also ``out_dir/model/``: the refit best network with the table's
+        reading and preprocessing, as ``hyperselect tune --out`` writes it, which
+        :func:`hyperselect.load_model` and ``hyperselect predict`` read (``random_state`` is recorded with it).
+        Without ``data`` no model is written: ``result.json`` alone cannot rebuild the preprocessing."""
         out = check_out_folder(out_dir) or Path(out_dir)  # a file in the way: a DataError naming it
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(safe_join(out, "result.json"), self.to_dict())
         atomic_write_text(safe_join(out, "trials.csv"), self.trials.to_csv(index=False))
+        if data is not None:
+            from hyperselect.model_io import save_tune_result
+
+            save_tune_result(out, self, data, random_state=random_state)
         return out
 
 

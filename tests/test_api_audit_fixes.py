@@ -1,0 +1,67 @@
+"""The Python API, as an audit used it: predictions for a shuffled DataFrame lined up with other rows, and a
+search's result could not be saved as a model that load_model reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hyperselect import load_model
+from hyperselect.data import prepare_tabular
+from hyperselect.search import advise, tune
+
+
+def _frame(n: int = 240) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(n, 3)), columns=["a", "b", "c"])
+    df["y"] = np.where(df.a + 0.2 * df.b > 0, "up", "down")
+    return df
+
+
+def test_a_saved_search_is_a_model_folder_and_predictions_keep_the_frames_index(tmp_path: Path) -> None:
+    df = _frame()
+    data = prepare_tabular(df, "y")
+    result = tune(data, n_trials=3, space=advise(data, max_epochs=4), batch_size=3)
+    out = result.save(tmp_path / "run", data, random_state=0)
+    assert (out / "result.json").exists() and (out / "model" / "config.json").exists()
+    model = load_model(out)
+    shuffled = df.sample(frac=1.0, random_state=1)
+    pred = model.predictions(shuffled)
+    assert list(pred.index) == list(shuffled.index)
+    shuffled["pred"] = pred["prediction"]  # pandas aligns on the index
+    by_position = model.predict(shuffled.drop(columns="pred"))
+    assert (shuffled["pred"].to_numpy() == by_position).all()
+    assert (shuffled["pred"] == shuffled["y"]).mean() > 0.8
+    # without the data no model is written (result.json alone cannot rebuild the preprocessing)
+    bare = result.save(tmp_path / "bare")
+    assert not (bare / "model").exists()
+
+
+def test_list_cells_in_a_feature_are_refused_naming_the_column(tmp_path: Path) -> None:
+    """Parquet list cells were one-hot encoded as '[1 2]', Python lists as '[np.int64(1), ...]': each model's
+    categories were the other's unseen ones."""
+    import pytest
+
+    from hyperselect.errors import DataError
+
+    df = _frame(60)
+    df["tags"] = [[1, 2] if i % 2 else [3] for i in range(60)]
+    with pytest.raises(DataError, match=r"feature column 'tags' holds lists \(such as \[3\] at row 0\)"):
+        prepare_tabular(df, "y")
+    pytest.importorskip("pyarrow")
+    df.to_parquet(tmp_path / "t.parquet")
+    with pytest.raises(DataError, match=r"feature column 'tags' holds lists .* at row 1\)"):
+        prepare_tabular(tmp_path / "t.parquet", "y")
+
+
+def test_a_multilabel_target_of_one_row_per_label_is_refused() -> None:
+    import pytest
+
+    from hyperselect.errors import DataError
+
+    df = _frame(100)
+    df["y"] = np.random.default_rng(0).normal(size=100).round(4)
+    with pytest.raises(DataError, match=r"distinct labels in 100 rows .*\(task='regression'\)"):
+        prepare_tabular(df, "y", task="multilabel")
