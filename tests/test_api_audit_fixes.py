@@ -65,3 +65,42 @@ def test_a_multilabel_target_of_one_row_per_label_is_refused() -> None:
     df["y"] = np.random.default_rng(0).normal(size=100).round(4)
     with pytest.raises(DataError, match=r"distinct labels in 100 rows .*\(task='regression'\)"):
         prepare_tabular(df, "y", task="multilabel")
+
+
+def test_compare_takes_a_timeout_and_passes_it_to_every_search(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """`compare --timeout` did not exist, though `tune` has one and compare() takes it."""
+    from typer.testing import CliRunner
+
+    import hyperselect.evaluate.verdict as verdict_mod
+    from hyperselect.cli import app
+
+    seen: dict[str, object] = {}
+
+    def fake_compare(data, **kw):  # type: ignore[no-untyped-def]
+        seen.update(kw)
+        raise verdict_mod.ConfigError("stop here")
+
+    monkeypatch.setattr(verdict_mod, "compare", fake_compare)
+    res = CliRunner().invoke(app, ["compare", "iris", "--timeout", "1m30s"])
+    assert res.exit_code == 1 and "stop here" in res.output
+    assert seen["timeout"] == 90.0
+    bad = CliRunner().invoke(app, ["compare", "iris", "--timeout", "soon"])
+    assert bad.exit_code == 1 and "Cannot read the duration 'soon'" in bad.output
+
+
+def test_tune_prints_small_test_errors_with_their_digits(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hyperselect.cli import app
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(200, 2)), columns=["a", "b"])
+    df["y"] = 1e-6 * (df.a + 0.1 * rng.normal(size=200))
+    df.to_csv(tmp_path / "r.csv", index=False)
+    res = CliRunner().invoke(
+        app, ["tune", str(tmp_path / "r.csv"), "--target", "y", "--trials", "3", "--out", str(tmp_path / "o")]
+    )
+    assert res.exit_code == 0, res.output
+    line = next(ln for ln in res.output.splitlines() if "test_rmse" in ln)
+    assert "e-0" in line and "0.0000" not in line  # 1e-7-sized, not 0.0000
+    assert "test_loss (standardised target)" in res.output

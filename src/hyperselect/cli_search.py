@@ -348,7 +348,9 @@ def register(app: typer.Typer) -> None:
         )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
         for k, v in result.test_metrics.items():
-            typer.echo(f"  {k}: {v:.4f}")
+            # 4 significant digits: an RMSE of 1.06e-07 printed as 0.0000; the loss is on the standardised scale
+            scale = " (standardised target)" if k == "test_loss" and result.task == "regression" else ""
+            typer.echo(f"  {k}{scale}: {v:.4g}")
         typer.echo("best config: " + json.dumps(result.best_config.to_dict()))
         if out is not None:
             typer.echo(

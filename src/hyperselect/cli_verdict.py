@@ -65,6 +65,7 @@ _OPTIONS = {
     "max_epochs": ("max_epochs", "--max-epochs"),
     "threads": ("n_threads", "--threads"),
     "protocol": ("protocol", "--protocol"),
+    "timeout": ("timeout", "--timeout"),
 }
 
 
@@ -130,6 +131,11 @@ def register(app: typer.Typer) -> None:
         repeats: int = typer.Option(2, "--repeats", help="Repeats of the k-fold protocol."),
         max_epochs: int | None = typer.Option(None, "--max-epochs", help="Cap on network training epochs."),
         threads: int = typer.Option(1, "--threads", help="Threads every model is fitted and timed with."),
+        timeout: str | None = typer.Option(
+            None,
+            "--timeout",
+            help="Wall-clock cap of each search (each network architecture, each baseline family): 90s, 10m.",
+        ),
         metric: str | None = typer.Option(
             None,
             "--metric",
@@ -150,6 +156,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tune networks and classic baselines, compare them on identical folds, and print the verdict."""
         from hyperselect._io import safe_join
+        from hyperselect.cli_search import parse_duration
         from hyperselect.evaluate.report_text import render_verdict
         from hyperselect.evaluate.verdict import DEMO_SETTINGS, PARTIAL_FILE, compare
 
@@ -173,6 +180,7 @@ def register(app: typer.Typer) -> None:
                 "n_repeats": repeats,
                 "max_epochs": max_epochs,
                 "n_threads": threads,
+                "timeout": parse_duration(timeout),
             }
             if quick:
                 # the demo's budgets for what was not given: an option on the command line wins over --quick
