@@ -141,12 +141,14 @@ def test_the_text_command_keeps_logged_warnings_in_its_notes(
 def test_ctrl_c_inside_a_command_is_told_unless_the_command_said_it() -> None:
     import typer
 
-    def typer_like() -> BaseException:  # typer: raise Exit(130) from the interrupt, then sys.exit(130)
+    def exit_after_interrupt(handled: bool) -> BaseException:
+        """typer: ``raise Exit(130) from`` the interrupt, then sys.exit(130); a command that handled it (tune:
+        prints its own message) raises its Exit(130) ``from None``."""
         try:
             try:
                 raise KeyboardInterrupt
             except KeyboardInterrupt as e:
-                raise typer.Exit(130) from e
+                raise typer.Exit(130) from (None if handled else e)
         except typer.Exit:
             try:
                 raise SystemExit(130)
@@ -154,21 +156,8 @@ def test_ctrl_c_inside_a_command_is_told_unless_the_command_said_it() -> None:
                 return exc
         raise AssertionError
 
-    def handled() -> BaseException:  # tune: prints its own message, then raise Exit(130) from None
-        try:
-            try:
-                raise KeyboardInterrupt
-            except KeyboardInterrupt:
-                raise typer.Exit(130) from None
-        except typer.Exit:
-            try:
-                raise SystemExit(130)
-            except SystemExit as exc:
-                return exc
-        raise AssertionError
-
-    assert _interrupted_silently(typer_like())
-    assert not _interrupted_silently(handled())
+    assert _interrupted_silently(exit_after_interrupt(handled=False))
+    assert not _interrupted_silently(exit_after_interrupt(handled=True))
     assert not _interrupted_silently(SystemExit(130))
 
 

@@ -906,7 +906,7 @@ def _token_class_hint(frame: _Frame, target: str, missing: np.ndarray) -> str:
         return ""
     token = str(dropped[0])
     present = pd.Series(text[~missing]).value_counts()
-    if present.empty or not all(_number(v) is None for v in present.index[:20]):
+    if present.empty or not all(frame.options.parse(str(v)) is None for v in present.index[:20]):
         return ""  # numbers with a marker for unknown values: NA is missing there
     n = int(missing.sum())
     if n < 0.5 * int(present.min()) and n < 0.05 * len(text):
@@ -916,13 +916,6 @@ def _token_class_hint(frame: _Frame, target: str, missing: np.ndarray) -> str:
         f"if {token!r} is a class (North America, say), pass keep_default_na=False (--no-default-na on the "
         "command line): only empty cells are then missing, not NA, N/A, NaN, null, none, #N/A or ?."
     )
-
-
-def _number(v: Any) -> float | None:
-    try:
-        return float(str(v).replace(",", ""))
-    except ValueError:
-        return None
 
 
 def _empty_cells(frame: _Frame, column: str) -> np.ndarray:
@@ -1508,7 +1501,7 @@ def _detect_task(y: pd.Series, task: Task | None, frame: _Frame, target: str) ->
             )
         if len(y) >= 20 and len(labels) > len(y) // 2:
             # 600 floats under task='multilabel' became 600 labels of one row each: every score 0, no word
-            numbers = all(_number(lab) is not None for lab in labels[:50])
+            numbers = all(frame.options.parse(lab) is not None for lab in labels[:50])
             raise DataError(
                 f"'{shown}': multilabel target {target!r} has {len(labels)} distinct labels in {len(y)} rows "
                 f"(such as {_preview(labels[:3])}): nearly every label names a row of its own, so none can be "

@@ -488,6 +488,8 @@ def tune_baseline(
     """
     import optuna
 
+    from hyperselect.search.interrupt import stop_on_interrupt
+
     fam = _family(name)
     task = Task(task)
     if n_trials < 1:
@@ -500,18 +502,6 @@ def tune_baseline(
     failed: list[str] = []
     errors: list[str] = []
     interrupted: list[int] = []  # the trial Ctrl-C cut short
-
-    def objective(trial: optuna.Trial) -> float:
-        try:
-            return run_trial(trial)
-        except KeyboardInterrupt:
-            # Optuna would log the trial as failed, with the interrupt's traceback, before raising it again:
-            # an interrupt is no failure of the trial.  Closed as pruned (logged at INFO, below the WARNING set
-            # here), the study stops after it and the interrupt is raised again below.  Real failures are not
-            # caught here: a data failure is recorded by run_trial, anything else is a bug and keeps its log.
-            interrupted.append(trial.number)
-            trial.study.stop()
-            raise optuna.TrialPruned("interrupted (Ctrl-C)") from None
 
     def run_trial(trial: optuna.Trial) -> float:
         params = {**fam.suggest(trial, task), **fixed}
@@ -541,7 +531,9 @@ def tune_baseline(
         sampler = optuna.samplers.TPESampler(seed=random_state)
         study = optuna.create_study(direction="maximize", sampler=sampler, study_name=f"baseline-{name}")
         study.enqueue_trial(fam.defaults(task))
-        study.optimize(objective, n_trials=n_trials, timeout=timeout)
+        # Ctrl-C: the trial it cut short is not logged as failed (it did not fail); raised again below.  Real
+        # failures keep their record: a data failure is recorded by run_trial, anything else is a bug and logged.
+        study.optimize(stop_on_interrupt(run_trial, interrupted), n_trials=n_trials, timeout=timeout)
     finally:
         optuna.logging.set_verbosity(prev)
     if interrupted:

@@ -458,6 +458,7 @@ def tune_node2vec(
     from hyperselect.represent.node2vec.model import member_seeds
     from hyperselect.represent.node2vec.skipgram import train_skipgram
     from hyperselect.represent.node2vec.walks import generate_walks
+    from hyperselect.search.interrupt import stop_on_interrupt
 
     seed = member_seeds(random_state, 1)[0]  # Node2Vec's one member: graph classify reproduces the embedding
 
@@ -498,13 +499,6 @@ def tune_node2vec(
     def objective(trial: Any) -> float:
         try:
             return run_trial(trial)
-        except KeyboardInterrupt:
-            # stop the study here rather than let Optuna log the trial as failed with a traceback; the
-            # trial is closed as pruned (logged at INFO only) and the search ends after it
-            interrupted.append(trial.number)
-            trials[:] = [r for r in trials if r["number"] != trial.number]  # cut short after its record
-            trial.study.stop()
-            raise optuna.TrialPruned("interrupted (Ctrl-C)") from None
         except Exception as exc:  # Optuna records the state, not the reason: keep it for the trial list
             reason = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason)
@@ -592,9 +586,16 @@ def tune_node2vec(
             study.stop()
 
     try:
-        study.optimize(objective, n_trials=20 * distinct, catch=(Exception,), callbacks=[enough])
+        # Ctrl-C in a trial stops the study with that trial closed as pruned, not logged as failed
+        study.optimize(
+            stop_on_interrupt(objective, interrupted),
+            n_trials=20 * distinct,
+            catch=(Exception,),
+            callbacks=[enough],
+        )
     except KeyboardInterrupt:  # Ctrl-C outside a trial (the sampler, a callback): the finished trials stand
         interrupted.append(-1)
+    trials[:] = [r for r in trials if r["number"] not in interrupted]  # a trial cut short after its record
     for t in study.trials:  # failures are recorded with their reason, never swallowed
         if t.state == optuna.trial.TrialState.COMPLETE:
             continue

@@ -37,6 +37,7 @@ import numpy as np
 
 from hyperselect.data.text import TextData, TextSplit
 from hyperselect.errors import ConfigError, DataError
+from hyperselect.evaluate.metrics import score
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ def model_report(
         accuracy=float(np.mean(pred == y_true)),
         # over the classes in the truth or the predictions, as split_metrics does: absent from both is no miss
         macro_f1=float(f1_score(y_true, pred, average="macro", zero_division=0)),
-        balanced_accuracy=_balanced_accuracy(y_true, pred),
+        balanced_accuracy=score("multiclass", y_true, pred, "balanced_accuracy"),
         report=rep,
         report_text=rep_text,
         confusion=confusion_matrix(y_true, pred, labels=labels).tolist(),
@@ -213,15 +214,6 @@ def model_report(
         details=details or {},
         predictions=pred,
     )
-
-
-def _balanced_accuracy(y_true: np.ndarray, pred: np.ndarray) -> float:
-    """Mean recall over the classes present in ``y_true`` (scikit-learn's balanced accuracy, without its warning
-    where a model predicts a class the test rows lack)."""
-    y_true, pred = np.asarray(y_true), np.asarray(pred)
-    if len(y_true) == 0:
-        return math.nan
-    return float(np.mean([np.mean(pred[y_true == c] == c) for c in np.unique(y_true)]))
 
 
 def _rank(r: ModelReport, metric: str) -> tuple[float, float, float]:
@@ -268,13 +260,9 @@ def _score(y: np.ndarray, proba: np.ndarray, prior: np.ndarray | None, metric: s
     """Validation score: ``metric``; for accuracy with uniform targets (a test balanced by design) the balanced
     accuracy, which is the accuracy such a test would give."""
     pred = _adjust(proba, prior).argmax(1)
-    if metric == "f1_macro":
-        from sklearn.metrics import f1_score
-
-        return float(f1_score(y, pred, average="macro", zero_division=0))
-    if metric == "balanced_accuracy" or prior is not None:
-        return _balanced_accuracy(y, pred)
-    return float(np.mean(pred == y))
+    if metric == "accuracy" and prior is not None:
+        metric = "balanced_accuracy"
+    return score("multiclass", y, pred, metric)
 
 
 def _select(candidates: Sequence[Any], fit_score: Callable[[Any], float]) -> tuple[Any, dict[str, float]]:
