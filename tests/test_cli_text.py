@@ -66,6 +66,14 @@ def test_balance_number_before_the_data_file_says_what_happened(tmp_path: Path) 
     assert "'10' was read as the data file" in flat and f"hyperselect text {p} --balance 10" in flat
 
 
+def test_usage_line_hides_the_balance_number_argument() -> None:
+    from hyperselect.cli import app as main_app
+
+    res = runner.invoke(main_app, ["text", "--help"], env={"COLUMNS": "200"})
+    usage = next(line for line in res.output.splitlines() if "Usage:" in line)
+    assert usage.split() == ["Usage:", "hyperselect", "text", "[OPTIONS]", "{data}"]
+
+
 def test_stray_argument_exits_1(tmp_path: Path) -> None:
     p = _csv(tmp_path / "w.csv")
     res = runner.invoke(app, [str(p), "extra", "--text", "note", "--label", "colour"])

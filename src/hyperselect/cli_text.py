@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -29,6 +30,17 @@ app = typer.Typer(
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # an error message must stay greppable, unwrapped
 logger = logging.getLogger(__name__)
+
+
+class _UsageWithoutHidden(typer.core.TyperCommand):
+    """The usage line leaves out hidden arguments (click lists them; ``--balance N``'s N showed as ``[]...``)."""
+
+    def collect_usage_pieces(self, ctx: typer.Context) -> list[str]:  # type: ignore[override]  # typer vendors click
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if not (isinstance(param, typer.core.TyperArgument) and param.hidden):
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
 
 
 def _balance_value(flag: bool, extra: list[str] | None, data: Path | None = None) -> bool | int:
@@ -100,7 +112,7 @@ def _cache_folder(value: Path | None) -> Path | None:
     return value
 
 
-@app.command(name="text")
+@app.command(name="text", cls=_UsageWithoutHidden)
 def text_command(
     data: Path = typer.Argument(..., help="CSV, TSV or JSONL file (optionally .gz)."),
     balance_n: list[str] | None = typer.Argument(None, hidden=True, metavar=""),
