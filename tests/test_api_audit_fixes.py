@@ -104,3 +104,25 @@ def test_tune_prints_small_test_errors_with_their_digits(tmp_path: Path) -> None
     line = next(ln for ln in res.output.splitlines() if "test_rmse" in ln)
     assert "e-0" in line and "0.0000" not in line  # 1e-7-sized, not 0.0000
     assert "test_loss (standardised target)" in res.output
+
+
+def test_a_nearly_constant_regression_target_is_warned_about_and_a_varied_one_is_not() -> None:
+    import warnings
+
+    from hyperselect.data.tabular import DataWarning
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(400, 2)), columns=["a", "b"])
+    df["y"] = 0.0
+    df.loc[:4, "y"] = rng.normal(size=5) + 3.0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_tabular(df, "y", task="regression")
+    texts = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+    assert any("is 0.0 in 98.8% of the rows (5 of 400" in t for t in texts), texts
+    df["y"] = rng.normal(size=400)
+    df.loc[:300, "y"] = 1.5  # 75 %: a common value, not a near-constant
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        prepare_tabular(df, "y", task="regression")
+    assert not [w for w in caught if "of the rows" in str(w.message)]

@@ -1614,7 +1614,31 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
             f"'{shown}': regression target {target!r} is constant ({float(arr[0])!r} in all {len(arr)} rows); "
             f"expected varying numbers."
         )
+    _warn_if_nearly_constant(arr, frame, target)
     return values
+
+
+#: A regression target whose most common value fills at least this share of the rows is warned about.
+NEARLY_CONSTANT_SHARE = 0.95
+
+
+def _warn_if_nearly_constant(arr: np.ndarray, frame: _Frame, target: str) -> None:
+    """One value in nearly every row: the test split may hold few (or none) of the other values, so R^2 and the
+    error measure little but the rare rows; often the column is a code or a flag rather than an amount."""
+    values, counts = np.unique(arr, return_counts=True)
+    top = int(np.argmax(counts))
+    share = counts[top] / len(arr)
+    if share < NEARLY_CONSTANT_SHARE:
+        return
+    others = len(arr) - int(counts[top])
+    msg = (
+        f"'{frame.source}': regression target {target!r} is {float(values[top])!r} in {share:.1%} of the rows "
+        f"({others} of {len(arr)} rows hold another value); its test scores rest on those few rows. If the "
+        f"question is whether a row differs from {float(values[top])!r}, a classification on a yes/no column "
+        "answers it better."
+    )
+    warnings.warn(msg, DataWarning, stacklevel=4)
+    logger.warning(msg)
 
 
 # --------------------------------------------------------------------------------------------------------------
