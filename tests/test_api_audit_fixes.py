@@ -126,3 +126,17 @@ def test_a_nearly_constant_regression_target_is_warned_about_and_a_varied_one_is
         warnings.simplefilter("always")
         prepare_tabular(df, "y", task="regression")
     assert not [w for w in caught if "of the rows" in str(w.message)]
+
+
+def test_a_multilabel_label_in_a_row_or_two_is_warned_about_by_name() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(200, 2)), columns=["a", "b"])
+    labels = [("x" if a > 0 else "y") + ("|z" if i % 3 == 0 else "") for i, a in enumerate(df.a)]
+    labels[7] += "|once"
+    df["tags"] = labels
+    data = prepare_tabular(df, "tags", task="multilabel")
+    notes = " ".join(data.notes)
+    assert "'once'" in notes and ("no training rows" in notes or "fewer than 3 rows" in notes), notes
+    assert "'z'" not in notes and "'x'" not in notes
+    df["tags"] = [lab.replace("|once", "") for lab in labels]
+    assert not prepare_tabular(df, "tags", task="multilabel").notes

@@ -2231,6 +2231,9 @@ def _check_finite_output(
 
 
 def _warn_missing_classes(data: TabularData) -> None:
+    if data.task is Task.MULTILABEL and data.classes is not None:
+        _warn_rare_labels(data)
+        return
     if data.task not in (Task.BINARY, Task.MULTICLASS) or data.classes is None:
         return
     present = set(np.unique(data.y_train).tolist())
@@ -2241,6 +2244,38 @@ def _warn_missing_classes(data: TabularData) -> None:
             f"the model cannot learn them."
         )
         warnings.warn(msg, DataWarning, stacklevel=3)
+        data.notes.append(msg)
+
+
+#: A multilabel label in fewer rows than this (all splits together) is warned about.
+RARE_LABEL_ROWS = 3
+
+
+def _warn_rare_labels(data: TabularData) -> None:
+    """Multilabel: a label with no training row cannot be learnt, and one in a row or two is scored on luck (its
+    F1 in the test split is 0 or 1, and macro-F1 averages it like any other label)."""
+    assert data.classes is not None
+    train = np.asarray(data.y_train).sum(axis=0)
+    total = train + np.asarray(data.y_valid).sum(axis=0) + np.asarray(data.y_test).sum(axis=0)
+    absent = [str(c) for c, n, t in zip(data.classes, train, total, strict=True) if n == 0 and t > 0]
+    rare = [
+        f"{_clip(str(c), 40)!r} ({int(t)} row{'s' if t > 1 else ''})"
+        for c, n, t in zip(data.classes, train, total, strict=True)
+        if 0 < n and t < RARE_LABEL_ROWS
+    ]
+    parts = []
+    if absent:
+        parts.append(f"{len(absent)} label(s) have no training rows: {_preview(absent)}; the model cannot learn them")
+    if rare:
+        parts.append(
+            f"{len(rare)} label(s) are in fewer than {RARE_LABEL_ROWS} rows: {', '.join(rare[:20])}"
+            f"{f', ... ({len(rare)} in all)' if len(rare) > 20 else ''}; their scores are "
+            "luck, and macro-F1 counts each like any other label (merge them or drop them)"
+        )
+    if parts:
+        msg = f"'{data.source}': " + "; ".join(parts) + "."
+        warnings.warn(msg, DataWarning, stacklevel=4)
+        logger.warning(msg)
         data.notes.append(msg)
 
 
