@@ -182,6 +182,40 @@ def test_reading_options_for_a_dataframe_are_refused(semicolon_model: Path) -> N
         model.predict_proba(frame, sep=",")
 
 
+def test_predict_number_format_and_missing_markers_override_the_training_ones(
+    semicolon_model: Path, tmp_path: Path
+) -> None:
+    """The model read '0.5' in training; a file of '0,5' or of '-' for missing names the options that read it,
+    and they do (CLI and Python alike)."""
+    new = _rows(12)
+    expected = load_model(semicolon_model).predictions(_write(tmp_path / "dot.csv", new, sep=";"))
+    comma = _write(tmp_path / "comma.csv", [[c, v.replace(".", ","), y] for c, v, y in new], sep=";")
+    r = _run("predict", semicolon_model, comma)
+    assert r.exit_code == 1 and "(--decimal ," in r.flat, r.output
+    assert _named_options(r.flat) <= _predict_options(), r.flat
+    r = _run("predict", semicolon_model, comma, "--decimal", ",")
+    assert r.exit_code == 0, r.output
+    assert r.stdout == expected.to_csv(index=False)
+    pd.testing.assert_frame_equal(load_model(semicolon_model).predictions(comma, decimal=","), expected)
+
+    dashed = [list(row) for row in new]
+    dashed[3][1] = "-"
+    dash = _write(tmp_path / "dash.csv", dashed, sep=";")
+    r = _run("predict", semicolon_model, dash)
+    assert r.exit_code == 1 and "(--na-value -)" in r.flat, r.output
+    assert _named_options(r.flat) <= _predict_options(), r.flat
+    r = _run("predict", semicolon_model, dash, "--na-value", "-")
+    assert r.exit_code == 0, r.output
+    got = load_model(semicolon_model).predictions(dash, na_values=["-"])
+    assert r.stdout == got.to_csv(index=False)
+    same = [i for i in range(len(new)) if i != 3]
+    assert got.iloc[same].equals(expected.iloc[same])  # only the row with the gap may differ
+    with pytest.raises(ConfigError, match="decimal=','.*DataFrame"):
+        load_model(semicolon_model).predict(pd.DataFrame({"city": ["Paris"], "v": [0.1]}), decimal=",")
+    with pytest.raises(ConfigError, match="unknown reading option.*'delimiter'"):
+        load_model(semicolon_model).predict(comma, delimiter=";")  # type: ignore[call-arg]
+
+
 # ------------------------------------------------------------------------------ new categories
 def test_a_few_rows_with_a_new_category_are_said_in_one_line(
     semicolon_model: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture

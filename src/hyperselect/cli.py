@@ -410,7 +410,25 @@ def _for_new_rows(option: Any, help: str) -> Any:
 if typing.TYPE_CHECKING:
     _NewRowsSep = SepOption
     _NewRowsEncoding = EncodingOption
+    _NewRowsDecimal = ThousandsOption  # str | None, as the default here is the training's
+    _NewRowsThousands = ThousandsOption
+    _NewRowsNaValue = NaValueOption
 else:
+    _NewRowsDecimal = _for_new_rows(
+        Annotated[str | None, typing.get_args(DecimalOption)[1]],
+        "The decimal mark of DATA's numbers where it is not the training file's, e.g. , for 1,5 (default: the "
+        "training's --decimal).",
+    )
+    _NewRowsThousands = _for_new_rows(
+        ThousandsOption,
+        "The thousands separator of DATA's numbers where it is not the training file's (default: the "
+        "training's --thousands).",
+    )
+    _NewRowsNaValue = _for_new_rows(
+        NaValueOption,
+        "A cell text of DATA that means missing (repeatable), instead of the training's --na-value texts; "
+        "empty, NA, N/A, NaN, null and ? stay missing unless training gave --no-default-na.",
+    )
     _NewRowsSep = _for_new_rows(
         SepOption,
         "DATA's delimiter where it is not the training file's (default: the training's --sep, else guessed): "
@@ -433,8 +451,8 @@ def predict(
     data: Path = typer.Argument(
         ...,
         help="CSV, TSV or Parquet file of new rows with the training table's columns (the target may be absent; "
-        "it is ignored). Read with the training's --sep/--encoding/--decimal/--thousands/--na-value; --sep and "
-        "--encoding here override the training's for this file.",
+        "it is ignored). Read with the training's --sep/--encoding/--decimal/--thousands/--na-value; the same "
+        "options here override the training's for this file.",
         show_default=False,
     ),
     out: Path | None = typer.Option(
@@ -448,6 +466,9 @@ def predict(
     ),
     sep: _NewRowsSep = None,
     encoding: _NewRowsEncoding = None,
+    decimal: _NewRowsDecimal = None,
+    thousands: _NewRowsThousands = None,
+    na_value: _NewRowsNaValue = None,
 ) -> None:
     """Predict the rows of a table with a saved model: labels and class probabilities, or values."""
     from hyperselect._io import atomic_write_text
@@ -456,7 +477,15 @@ def predict(
     loaded = load_model(model)
     if out is not None and out.is_dir():
         out = out / "predictions.csv"
-    table = loaded.predictions(data, id_columns=list(ids) or None, encoding=encoding, sep=sep)
+    table = loaded.predictions(
+        data,
+        id_columns=list(ids) or None,
+        encoding=encoding,
+        sep=sep,
+        decimal=decimal,
+        thousands=thousands,
+        na_values=list(na_value) if na_value else None,
+    )
     text = table.to_csv(index=False)
     if out is None:
         typer.echo(text, nl=False)

@@ -23,7 +23,7 @@ import re
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -195,6 +195,16 @@ def remove_model(out: str | os.PathLike[str]) -> None:
 # loading and predicting
 
 
+class ReadOverrides(TypedDict, total=False):
+    """How to read a file of new rows where it differs from the training file (``None``: as in training)."""
+
+    encoding: str | None
+    sep: str | None
+    decimal: str | None
+    thousands: str | None
+    na_values: Sequence[str] | None
+
+
 class TabularModel:
     """A saved network with its table's reading and preprocessing: raw rows in, predictions out.
 
@@ -236,60 +246,54 @@ class TabularModel:
     def transform(
         self,
         source: str | os.PathLike[str] | pd.DataFrame,
-        *,
-        encoding: str | None = None,
-        sep: str | None = None,
+        **read: Unpack[ReadOverrides],
     ) -> np.ndarray:
         """The network's input for the rows of ``source``: float32, one column per :attr:`feature_names`.
 
-        ``encoding`` and ``sep`` (a file ``source`` only) override the training's reading options for this
-        file; see :meth:`predictions`."""
-        return self._prepare(source, encoding=encoding, sep=sep)[0]
+        ``read`` (``encoding``, ``sep``, ``decimal``, ``thousands``, ``na_values``; a file ``source`` only)
+        overrides the training's reading options for this file; see :meth:`predictions`."""
+        return self._prepare(source, read)[0]
 
     def predict(
         self,
         source: str | os.PathLike[str] | pd.DataFrame,
-        *,
-        encoding: str | None = None,
-        sep: str | None = None,
+        **read: Unpack[ReadOverrides],
     ) -> np.ndarray:
         """Class labels (binary, multiclass), a 0/1 matrix over :attr:`classes` (multilabel) or values in the
-        target's units (regression), one per row of ``source``, in order.  ``encoding``, ``sep``: as in
-        :meth:`predictions`."""
-        return np.asarray(self.estimator.predict(self._prepare(source, encoding=encoding, sep=sep)[0]))
+        target's units (regression), one per row of ``source``, in order.  ``read``: as in :meth:`predictions`."""
+        return np.asarray(self.estimator.predict(self._prepare(source, read)[0]))
 
     def predict_proba(
         self,
         source: str | os.PathLike[str] | pd.DataFrame,
-        *,
-        encoding: str | None = None,
-        sep: str | None = None,
+        **read: Unpack[ReadOverrides],
     ) -> np.ndarray:
-        """Probabilities, one column per class of :attr:`classes` (per label for multilabel).  ``encoding``,
-        ``sep``: as in :meth:`predictions`."""
+        """Probabilities, one column per class of :attr:`classes` (per label for multilabel).  ``read``: as in
+        :meth:`predictions`."""
         if self.task is Task.REGRESSION:
             raise ConfigError("predict_proba: this model is a regression; it predicts values, not classes.")
-        return np.asarray(self.estimator.predict_proba(self._prepare(source, encoding=encoding, sep=sep)[0]))
+        return np.asarray(self.estimator.predict_proba(self._prepare(source, read)[0]))
 
     def predictions(
         self,
         source: str | os.PathLike[str] | pd.DataFrame,
         *,
         id_columns: Sequence[str] | None = None,
-        encoding: str | None = None,
-        sep: str | None = None,
+        **read: Unpack[ReadOverrides],
     ) -> pd.DataFrame:
         """One row per row of ``source``, in order: the id columns, ``prediction`` and, for classification,
         ``proba_<class>`` per class.  ``id_columns`` are copied from ``source`` as read; by default the
         columns training dropped as identifiers where ``source`` has them, else ``row`` (1, 2, ...).  For a
         DataFrame ``source`` the result has its index.
 
-        A file is read with the training file's reading options (:attr:`schema`'s ``read``); ``encoding`` and
-        ``sep`` override them for this file (``hyperselect predict --encoding/--sep``).  Where training gave a
+        A file is read with the training file's reading options (:attr:`schema`'s ``read``); the keywords
+        ``encoding``, ``sep``, ``decimal``, ``thousands`` and ``na_values`` (the cell texts that mean missing,
+        instead of the training's) override them for this file (``hyperselect predict --encoding/--sep/
+        --decimal/--thousands/--na-value``).  Where training gave a
         single-byte encoding such as latin-1, which decodes any bytes and so never fails on a file in another
         encoding, and ``encoding`` is not given, a file that is valid UTF-8 with non-ASCII characters is read as
         UTF-8, with a :class:`~hyperselect.data.tabular.DataWarning` saying so."""
-        X, rows = self._prepare(source, encoding=encoding, sep=sep)
+        X, rows = self._prepare(source, read)
         n = len(X)
         out: dict[str, Any] = {}
         if id_columns:
@@ -327,15 +331,11 @@ class TabularModel:
         return pd.DataFrame(out, index=source.index if isinstance(source, pd.DataFrame) else None)
 
     def _prepare(
-        self,
-        source: str | os.PathLike[str] | pd.DataFrame,
-        *,
-        encoding: str | None = None,
-        sep: str | None = None,
+        self, source: str | os.PathLike[str] | pd.DataFrame, read: ReadOverrides
     ) -> tuple[np.ndarray, Any]:
         from hyperselect.represent.tabular import apply_preprocessor_state
 
-        rows = self._reading(source, encoding, sep).rows(source)
+        rows = self._reading(source, read).rows(source)
         with np.errstate(all="ignore"):
             Z, unseen = apply_preprocessor_state(self.preprocessing, rows.X)
         self._say_unseen(unseen, rows)
@@ -361,27 +361,33 @@ class TabularModel:
             )
         return X, rows
 
-    def _reading(
-        self, source: str | os.PathLike[str] | pd.DataFrame, encoding: str | None, sep: str | None
-    ) -> Any:
-        """The schema whose reading options read ``source``: the training's, with ``encoding``/``sep`` given
-        for this file, or UTF-8 for a UTF-8 file where training read a single-byte encoding (see
+    def _reading(self, source: str | os.PathLike[str] | pd.DataFrame, overrides: ReadOverrides) -> Any:
+        """The schema whose reading options read ``source``: the training's, with the ``overrides`` given for
+        this file, or UTF-8 for a UTF-8 file where training read a single-byte encoding (see
         :meth:`predictions`)."""
+        unknown = sorted(set(overrides) - set(ReadOverrides.__annotations__))
+        if unknown:
+            raise ConfigError(
+                f"unknown reading option(s) {', '.join(map(repr, unknown))}; expected "
+                f"{', '.join(ReadOverrides.__annotations__)}."
+            )
+        given: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
         if isinstance(source, pd.DataFrame):
-            given = [f"{k}={v!r}" for k, v in (("encoding", encoding), ("sep", sep)) if v is not None]
             if given:
-                verb = "tells" if len(given) == 1 else "tell"
+                shown = [f"{k}={v!r}" for k, v in given.items()]
+                verb = "tells" if len(shown) == 1 else "tell"
                 raise ConfigError(
-                    f"{' and '.join(given)} {verb} how to read a table file; the rows given are a DataFrame, "
+                    f"{' and '.join(shown)} {verb} how to read a table file; the rows given are a DataFrame, "
                     "already read."
                 )
             return self.schema
         read = dict(self.schema.read)
-        if sep is not None:
-            read["sep"] = sep
-        if encoding is not None:
-            read["encoding"] = encoding
-        else:
+        for key, value in given.items():
+            read[key] = ([value] if isinstance(value, str) else list(value)) if key == "na_values" else value
+        if "na_values" in given and not read["na_values"]:
+            del read["na_values"]
+        encoding = given.get("encoding")
+        if encoding is None:
             saved = read.get("encoding")
             utf8 = _utf8_instead(source, saved) if isinstance(saved, str) and _single_byte(saved) else None
             if utf8 is not None:

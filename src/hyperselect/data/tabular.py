@@ -1845,10 +1845,16 @@ def _refuse(kind: str, col: pd.Series, name: str, frame: _Frame, bad: list[int])
     )
     expected = _EXPECTED.get(kind) or _expected_numbers(frame.options)
     present = int((~col.isna()).sum())
+    fix = "Correct the cells, or leave them empty to have them imputed."
+    if kind == "number" and isinstance(value, str):
+        # numbers in another format than training's, or a missing-value marker of this file's: name the option
+        hints = _number_profile(
+            col.iloc[bad].astype(str), frame.options, prefer_decimal=frame.sep == ";"
+        ).hints("they are imputed")
+        fix = hints or fix
     raise DataError(
         f"'{frame.source}': column {name!r} holds {what} such as {_clip(str(value))!r} at {frame.where(first)} "
-        f"({len(bad)} of {present} value(s)); expected {expected}, as in the training data. "
-        "Correct the cells, or leave them empty to have them imputed."
+        f"({len(bad)} of {present} value(s)); expected {expected}, as in the training data. {fix}"
     )
 
 
