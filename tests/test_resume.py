@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import optuna
 import pytest
 from optuna.trial import TrialState
@@ -137,4 +138,8 @@ def test_sigkill_mid_population_then_resume(tmp_path: Path) -> None:
     )
     result = json.loads((out_dir / "result.json").read_text())
     assert result["counts"]["finished"] == N_TRIALS and result["counts"]["retried"] == len(interrupted)
+    # trials.csv's FAIL rows are the budget's failures, the retried runs and the surplus ones, as the note says
+    csv_fail = (pd.read_csv(out_dir / "trials.csv")["state"] == "FAIL").sum()
+    c = result["counts"]
+    assert csv_fail == c["FAIL"] + c["retried"] + c["surplus"] and "'retried'" in result["counts_note"]
     assert np.isfinite(result["test_metrics"]["test_accuracy"])

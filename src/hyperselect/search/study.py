@@ -1122,6 +1122,9 @@ class TuneResult:
             "importances_note": f"PED-ANOVA on every trial's score after the first rung ({self.rungs[0]} epochs), "
             "the budget all trials reached",
             "counts": dict(self.counts),
+            "counts_note": "COMPLETE, PRUNED and FAIL count the budget's trials (finished is their sum); "
+            "trials.csv also lists, with state FAIL, the 'retried' runs cut by a crash or an interrupt (their "
+            "configurations ran again) and the 'surplus' trials closed unrun once the budget was finished",
             "rungs": list(self.rungs),
             "rung_rows": None if self.rung_rows is None else list(self.rung_rows),
             "refit_epochs": self.refit_epochs,
