@@ -210,9 +210,9 @@ def test_predict_number_format_and_missing_markers_override_the_training_ones(
     assert r.stdout == got.to_csv(index=False)
     same = [i for i in range(len(new)) if i != 3]
     assert got.iloc[same].equals(expected.iloc[same])  # only the row with the gap may differ
-    with pytest.raises(ConfigError, match="decimal=','.*DataFrame"):
+    with pytest.raises(ConfigError, match=r"decimal=','.*DataFrame"):
         load_model(semicolon_model).predict(pd.DataFrame({"city": ["Paris"], "v": [0.1]}), decimal=",")
-    with pytest.raises(ConfigError, match="unknown reading option.*'delimiter'"):
+    with pytest.raises(ConfigError, match=r"unknown reading option.*'delimiter'"):
         load_model(semicolon_model).predict(comma, delimiter=";")  # type: ignore[call-arg]
 
 
@@ -246,3 +246,42 @@ def test_a_few_rows_with_a_new_category_are_said_in_one_line(
         row[0] = "Oslo"
     with pytest.warns(DataWarning, match="column 'city' holds categories not seen in training in 10 of 40"):
         model.predict(_write(tmp_path / "many.csv", many, sep=";"))
+
+
+# ------------------------------------------------------------------------------ time zones
+def test_dates_written_with_another_time_zone_form_than_training_are_warned_about(tmp_path: Path) -> None:
+    """Training's dates had no offset (read as UTC); '+02:00' on the same clock times is another instant."""
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-01-01 08:00", periods=80, freq="7h")
+    rows = [[d.strftime("%Y-%m-%dT%H:%M"), f"{rng.normal():.3f}", str(int(d.hour < 12))] for d in days]
+    train = tmp_path / "train.csv"
+    train.write_text("when,v,label\n" + "\n".join(",".join(r) for r in rows) + "\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        data = prepare_tabular(train, "label", random_state=0)
+    assert data.table is not None and data.table.zones == {"when": "none"}
+    config = MLPConfig(hidden=(4,), max_epochs=3)
+    res = train_network(
+        config, data.X_train, data.y_train, data.X_valid, data.y_valid, task=data.task, n_classes=2
+    )
+    model = load_model(save_model(tmp_path / "model", res.model, config, data))
+    assert model.schema.zones == {"when": "none"}
+
+    def predict_warnings(cells: list[str]) -> list[str]:
+        new = tmp_path / "new.csv"
+        new.write_text("when,v\n" + "\n".join(f"{c},0.1" for c in cells) + "\n", encoding="utf-8")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            model.predict(new)
+        return [str(w.message) for w in caught if "time zone" in str(w.message)]
+
+    assert predict_warnings(["2024-03-01T09:00", "2024-03-01"]) == []
+    said = predict_warnings(["2024-03-01T09:00", "2024-03-01T10:00+02:00"])
+    assert len(said) == 1 and "'2024-03-01T10:00+02:00' at line 3" in said[0] and "'when'" in said[0], said
+    frame = pd.DataFrame(
+        {"when": pd.to_datetime(["2024-03-01 09:00"]).tz_localize("Europe/Paris"), "v": [0.1]}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.predict(frame)
+    assert any("with a time zone offset" in str(w.message) for w in caught)

@@ -1220,6 +1220,54 @@ def _iso_seconds(col: pd.Series) -> pd.Series:
     return seconds.astype(np.float64)
 
 
+_ISO_ZONE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+def _zone_style(col: pd.Series) -> str | None:
+    """How a date column gives its time zone: ``offset`` (every date has one: Z or +hh:mm, or tz-aware datetime
+    values), ``none`` (no date has one: read as UTC), ``mixed``, or ``None`` where it holds no date."""
+    if ptypes.is_datetime64_any_dtype(col.dtype):
+        if not col.notna().any():
+            return None
+        return "none" if getattr(col.dt, "tz", None) is None else "offset"
+    found = set()
+    for v in col.dropna().tolist():
+        match = _ISO_ZONE.match(str(v).strip()) if isinstance(v, str) else None
+        if match:
+            found.add("offset" if match.group(1) else "none")
+    if not found:
+        return None
+    return found.pop() if len(found) == 1 else "mixed"
+
+
+def _first_zone_example(col: pd.Series, style: str, frame: _Frame) -> str:
+    """A cell of ``col`` written in ``style`` (for :func:`_warn_zone_change`), with where it is."""
+    for i, v in enumerate(col.tolist()):
+        match = _ISO_ZONE.match(str(v).strip()) if isinstance(v, str) else None
+        if match and bool(match.group(1)) == (style == "offset"):
+            return f"{str(v).strip()!r} at {frame.where(i)}"
+    return ""
+
+
+def _warn_zone_change(name: str, trained: str, col: pd.Series, frame: _Frame, source: str) -> None:
+    """New rows whose dates give the time zone otherwise than training's: the same clock time becomes another
+    instant (a date without an offset is read as UTC), so every such row's time input shifts by the offset."""
+    now = _zone_style(col)
+    if now is None or trained == "mixed" or now == trained:
+        return
+    said = {"offset": "with a time zone offset (Z or +hh:mm)", "none": "without a time zone (read as UTC)"}
+    shown = "offset" if now in ("offset", "mixed") and trained == "none" else "none"
+    example = _first_zone_example(col, shown, frame)
+    msg = (
+        f"'{frame.source}': column {name!r} has dates {said[shown]}"
+        + (f", such as {example}" if example else "")
+        + f", where the training file '{source}' wrote them {said[trained]}; each such time is read as another "
+        "instant, shifted by its offset. Write the dates as in training (both with offsets, or both in UTC)."
+    )
+    warnings.warn(msg, DataWarning, stacklevel=5)
+    logger.warning(msg)
+
+
 #: Dates in another spelling than ISO 8601 (03/05/2021, 05.03.2021, 2021/03/05, with a time or not): not read
 #: as time (which order?), so they are categories, or dropped as identifiers when every one differs.
 _OTHER_DATE = re.compile(r"^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -1683,6 +1731,7 @@ class TableSchema:
     dropped: dict[str, str] = field(default_factory=dict)
     read: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+    zones: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -1691,6 +1740,7 @@ class TableSchema:
             "dropped": dict(self.dropped),
             "read": dict(self.read),
             "source": self.source,
+            "zones": dict(self.zones),
         }
 
     @classmethod
@@ -1706,6 +1756,7 @@ class TableSchema:
             dropped={str(k): str(v) for k, v in dict(d.get("dropped") or {}).items()},
             read=dict(d.get("read") or {}),
             source=str(d.get("source", "")),
+            zones={str(k): str(v) for k, v in dict(d.get("zones") or {}).items()},  # absent in older models
         )
 
     def rows(self, source: str | os.PathLike[str] | pd.DataFrame) -> Rows:
@@ -1750,6 +1801,9 @@ class TableSchema:
             {name: _column_as(kind, df[name], name, frame, text) for name, kind in self.columns.items()},
             columns=list(self.columns),
         )
+        for name, trained in self.zones.items():
+            if name in df.columns:
+                _warn_zone_change(name, trained, df[name], frame, self.source)
         return Rows(X=X, table=df.reset_index(drop=True), source=frame.source, where=frame.where)
 
 
@@ -1862,6 +1916,7 @@ def _table_schema(frame: _Frame, X: pd.DataFrame, target: str, read: dict[str, A
     """The column decisions :func:`_split_target` made on ``frame``, read back from the features ``X`` it gave."""
     raw = {str(c): frame.df[c] for c in frame.df.columns}
     columns: dict[str, str] = {}
+    zones: dict[str, str] = {}
     for name in (str(c) for c in X.columns):
         col = raw[name]
         present = col.dropna().tolist()
@@ -1880,6 +1935,8 @@ def _table_schema(frame: _Frame, X: pd.DataFrame, target: str, read: dict[str, A
         else:
             kind = "number"
         columns[name] = kind
+        if kind == "date" and (style := _zone_style(col)) is not None:
+            zones[name] = style
     dropped: dict[str, str] = {}
     for name, col in raw.items():
         if name == target or name in columns:
@@ -1892,7 +1949,9 @@ def _table_schema(frame: _Frame, X: pd.DataFrame, target: str, read: dict[str, A
         # the three reasons a column is dropped: no value, one value, or (text) a different value in every row
         # of those kept; counted here over every row read, where rows without a target can repeat an id
         dropped[name] = "empty" if len(present_col) == 0 else "constant" if n_values == 1 else "identifier"
-    return TableSchema(target=target, columns=columns, dropped=dropped, read=read, source=frame.source)
+    return TableSchema(
+        target=target, columns=columns, dropped=dropped, read=read, source=frame.source, zones=zones
+    )
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -2267,11 +2326,13 @@ def _warn_rare_labels(data: TabularData) -> None:
     rare = [
         f"{_clip(str(c), 40)!r} ({int(t)} row{'s' if t > 1 else ''})"
         for c, n, t in zip(data.classes, train, total, strict=True)
-        if 0 < n and t < RARE_LABEL_ROWS
+        if n > 0 and t < RARE_LABEL_ROWS
     ]
     parts = []
     if absent:
-        parts.append(f"{len(absent)} label(s) have no training rows: {_preview(absent)}; the model cannot learn them")
+        parts.append(
+            f"{len(absent)} label(s) have no training rows: {_preview(absent)}; the model cannot learn them"
+        )
     if rare:
         parts.append(
             f"{len(rare)} label(s) are in fewer than {RARE_LABEL_ROWS} rows: {', '.join(rare[:20])}"
