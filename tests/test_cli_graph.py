@@ -499,3 +499,19 @@ def test_similar_refuses_one_dimension(tmp_path: Path) -> None:
     edges.write_text("".join(f"{u}\t{v}\n" for u, v in nx.karate_club_graph().edges()), encoding="utf-8")
     res = runner.invoke(app, ["similar", str(edges), "--node", "0", *FAST, "--dimensions", "1"])
     assert res.exit_code == 1 and "needs at least 2 dimensions" in _flat(res.output)
+
+
+def test_classify_searches_the_network_per_split_with_network_trials(tmp_path: Path) -> None:
+    edges, labels = _karate(tmp_path)
+    out = tmp_path / "out"
+    args = ["classify", str(edges), "--labels", str(labels), "--models", "network", "--repeats", "2", *FAST]
+    res = runner.invoke(app, [*args, "--network-trials", "3", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((out / "classify.json").read_text())
+    net = doc["models"]["network"]
+    assert net["searched_trials"] == 3 and len(net["searches"]) == 2, net
+    assert all(s["best_config"]["hidden"] and 0 <= s["best_valid_score"] <= 1 for s in net["searches"])
+    assert doc["params"]["network_trials"] == 3 and 0 <= net["macro_f1"] <= 1
+    assert "network: searched per split, 3 trials each (chosen: " in _flat(res.output)
+    res = runner.invoke(app, [*args, "--network-trials", "-1"])
+    assert res.exit_code == 2, res.output

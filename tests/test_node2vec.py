@@ -688,3 +688,31 @@ def test_word2vec_save_says_the_sides_are_not_kept(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", GraphDataWarning)
         model.save(tmp_path / "d")  # npy keeps them
+
+
+def test_a_searched_network_never_sees_the_test_half_and_handles_multilabel() -> None:
+    """network_trials > 0: a search per split on the training nodes only; the test half's labels cannot move
+    the choice (shuffling them leaves every chosen configuration as it was)."""
+    from hyperselect.errors import ConfigError
+    from hyperselect.evaluate.node_classification import evaluate_embeddings
+
+    rng = np.random.default_rng(0)
+    cls = np.repeat(np.arange(3), 30)
+    x = np.eye(3)[cls] * 3 + rng.normal(size=(90, 3))
+    y = np.eye(3, dtype=int)[cls]
+    kw = {"models": ("network",), "repeats": 2, "n_jobs": 1, "network_trials": 3}
+    res = evaluate_embeddings(x, y, **kw)["models"]["network"]
+    assert res["macro_f1"] > 0.8 and len(res["searches"]) == 2
+    # a split's test half is perm[45:] of the same rng stream: scramble the labels of exactly those rows
+    perm = np.random.default_rng(0).permutation(90)
+    scrambled = y.copy()
+    scrambled[perm[45:]] = y[perm[45:]][::-1]
+    again = evaluate_embeddings(x, scrambled, **{**kw, "repeats": 1})["models"]["network"]
+    assert again["searches"][0]["best_config"] == res["searches"][0]["best_config"]
+    assert again["searches"][0]["best_valid_score"] == res["searches"][0]["best_valid_score"]
+    multi = y.copy()
+    multi[::4, 0] = 1  # some nodes carry two labels
+    res = evaluate_embeddings(x, multi, **{**kw, "repeats": 1})["models"]["network"]
+    assert 0 < res["macro_f1"] <= 1 and res["searches"][0]["score_name"]
+    with pytest.raises(ConfigError, match="network_trials must be an integer >= 0"):
+        evaluate_embeddings(x, y, network_trials=-1)

@@ -571,8 +571,15 @@ def classify(
         "logreg,random_forest,network",
         "--models",
         callback=_model_names,
-        help="Comma-separated models: logreg, random_forest, network (NeuralNetClassifier's defaults, not "
-        "searched per split).",
+        help="Comma-separated models: logreg, random_forest, network (NeuralNetClassifier's defaults, or "
+        "searched per split with --network-trials).",
+    ),
+    network_trials: int = typer.Option(
+        0,
+        "--network-trials",
+        min=0,
+        help="Search the network on each split's training nodes with this many trials (a fifth of them held "
+        "out to choose); 0: its defaults.",
     ),
     C: float = typer.Option(
         1.0,
@@ -606,6 +613,7 @@ def classify(
             n_jobs=workers or 2,
             C=C,
             normalize=normalize,
+            network_trials=network_trials,
         )
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
@@ -622,6 +630,7 @@ def classify(
                         models=models,
                         C=C,
                         normalize=normalize,
+                        network_trials=network_trials,
                         **params,
                     ),
                 },
@@ -640,6 +649,18 @@ def classify(
                 )
         console.print(table)
         console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
+        net = res["models"].get("network", {})
+        if net.get("searches"):
+            chosen = "; ".join(
+                f"{'x'.join(map(str, s['best_config']['hidden'])) or 'no hidden layer'} "
+                f"{s['best_config']['activation']}, lr {s['best_config']['lr']:.2g}"
+                for s in net["searches"]
+            )
+            console.print(f"network: searched per split, {network_trials} trials each (chosen: {chosen})")
+        elif "network" in res["models"] and "skipped" not in net:
+            console.print(
+                "network: NeuralNetClassifier's defaults (--network-trials N searches it per split)"
+            )
         console.print(_effort_line(model))
 
     _run(go)
