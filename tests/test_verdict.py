@@ -34,7 +34,7 @@ from hyperselect.evaluate import (
     slope_per_doubling,
     tune_baseline,
 )
-from hyperselect.evaluate.verdict import LearningCurve, network_win_p
+from hyperselect.evaluate.verdict import FLAT_SLOPE, LearningCurve, network_win_p
 from hyperselect.tasks import Task
 
 # --------------------------------------------------------------------------------------------- statistics
@@ -679,4 +679,37 @@ def test_compare_on_a_split_too_small_for_a_curve_of_several_points() -> None:
     assert all(0 < f <= 1 for f in curve.fractions) and curve.n_rows[-1] == len(data.y_train)
     assert math.isnan(
         LearningCurve([0.5, 1.0], [20, 20], [0.1, 0.2], [0.1, 0.1], "test")._last_gain([0.1, 0.2])
+    )
+
+
+def test_a_trend_is_no_forecast_when_one_noisy_segment_or_a_row_or_two_makes_it() -> None:
+    """An audit: diabetes' network curve went 0.20, 0.19, 0.16, 0.26 and the reasons said its lead "would
+    likely grow", although its slope over the whole curve was below the baseline's."""
+    rows = [44, 88, 176, 353]
+    noisy = LearningCurve(
+        [0.125, 0.25, 0.5, 1.0], rows, [0.20, 0.19, 0.16, 0.26], [0.10, 0.15, 0.19, 0.21], "test"
+    )
+    assert noisy.network_last_gain > noisy.baseline_last_gain + FLAT_SLOPE
+    assert noisy.network_slope < noisy.baseline_slope and noisy.trend() == "unclear"
+    why = _decide_all(
+        {"random_forest": {"mean_diff": 0.01, "p_value": 0.4, "p_holm": 0.4}}, 0.5, 0.5, curve=noisy
+    )[2]
+    text = next(r for r in why if r.startswith("Learning curve"))
+    assert "would likely" not in text and "cannot be read" in text
+    # one of 90 test rows (0.0111) changing sides is no gain; three rows are
+    one_row = LearningCurve([0.5, 1.0], [45, 90], [0.9, 0.9 + 1 / 90], [0.9, 0.9], "test", resolution=1 / 90)
+    assert one_row.threshold == pytest.approx(2 / 90) and one_row.trend() == "both_flat"
+    three = LearningCurve([0.5, 1.0], [45, 90], [0.9, 0.9 + 3 / 90], [0.9, 0.9], "test", resolution=1 / 90)
+    assert three.trend() == "network_improving_faster"
+    text = next(
+        r
+        for r in _decide_all(
+            {"random_forest": {"mean_diff": 0.01, "p_value": 0.4, "p_holm": 0.4}}, 0.5, 0.5, curve=one_row
+        )[2]
+        if r.startswith("Learning curve")
+    )
+    assert "two of the 90 rows scored" in text
+    assert (
+        LearningCurve([0.5, 1.0], [45, 90], [0.5, 0.6], [0.5, 0.5], "test").to_dict()["trend_threshold"]
+        == FLAT_SLOPE
     )

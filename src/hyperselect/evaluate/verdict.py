@@ -122,6 +122,8 @@ class LearningCurve:
     network: list[float]
     baseline: list[float]
     evaluated_on: str  # "test" or "valid"
+    #: the score change one evaluated row can make (1 / rows for a class score; 0 where scores are continuous)
+    resolution: float = 0.0
 
     def _last_gain(self, scores: list[float]) -> float:
         if len(scores) < 2 or self.n_rows[-1] <= self.n_rows[-2]:
@@ -150,20 +152,32 @@ class LearningCurve:
     def gap(self) -> list[float]:
         return [n - b for n, b in zip(self.network, self.baseline, strict=True)]
 
+    @property
+    def threshold(self) -> float:
+        """The smallest gain per doubling read as a gain: :data:`FLAT_SLOPE`, or two evaluated rows' worth of
+        score where that is more (90 test rows: 0.022), so that a row or two changing sides is no trend."""
+        return max(FLAT_SLOPE, 2.0 * self.resolution)
+
     def trend(self) -> str:
         """Which curve gained more over the last doubling of the rows: ``network_improving_faster``,
-        ``baseline_improving_faster``, ``both_flat``, ``both_rising`` (or ``unknown``).  Faster, not ahead: the
-        slower curve may still lead."""
+        ``baseline_improving_faster``, ``both_flat``, ``both_rising``, ``unclear`` (the last doubling says one
+        model gains faster, the least-squares slope over the whole curve does not: one noisy segment) or
+        ``unknown``.  Faster, not ahead: the slower curve may still lead.  Gains are compared against
+        :attr:`threshold`."""
         ng, bg = self.network_last_gain, self.baseline_last_gain
         if not (math.isfinite(ng) and math.isfinite(bg)):
             return "unknown"
-        if ng < FLAT_SLOPE and bg < FLAT_SLOPE:
+        thr = self.threshold
+        if ng < thr and bg < thr:
             return "both_flat"
-        if ng - bg > FLAT_SLOPE:
-            return "network_improving_faster"
-        if bg - ng > FLAT_SLOPE:
-            return "baseline_improving_faster"
-        return "both_rising"
+        if abs(ng - bg) <= thr:
+            return "both_rising"
+        faster = "network" if ng > bg else "baseline"
+        if len(self.n_rows) > 2:
+            ns, bs = self.network_slope, self.baseline_slope
+            if not (math.isfinite(ns) and math.isfinite(bs)) or (ns - bs > 0) != (faster == "network"):
+                return "unclear"
+        return f"{faster}_improving_faster"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -177,6 +191,8 @@ class LearningCurve:
             "baseline_slope_per_doubling": self.baseline_slope,
             "network_last_gain_per_doubling": self.network_last_gain,
             "baseline_last_gain_per_doubling": self.baseline_last_gain,
+            "resolution": self.resolution,
+            "trend_threshold": self.threshold,
             "trend": self.trend(),
         }
 
@@ -994,7 +1010,9 @@ def _learning_curve(
         kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
         net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task), metric))
         base_s.append(score(task, y_eval, bl.predict(base_est, X_eval), metric))
-    return LearningCurve(kept, rows, net_s, base_s, evaluated_on)
+    # a class score moves in steps of one row: changes of a row or two are no trend
+    resolution = 1.0 / len(y_eval) if task is not Task.REGRESSION and len(y_eval) else 0.0
+    return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution)
 
 
 # ------------------------------------------------------------------------------------------------ decision
@@ -1120,6 +1138,11 @@ def _decide(
             f"Learning curve ({curve.n_rows[0]:,} to {curve.n_rows[-1]:,} training rows, scored on "
             f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
         )
+        if curve.threshold > FLAT_SLOPE:
+            head += (
+                f" (a gain under {curve.threshold:.4f}, two of the {round(1 / curve.resolution):,} rows scored, "
+                "counts as none)"
+            )
         gap = curve.gap[-1]
         faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
         if faster is None:
@@ -1127,6 +1150,8 @@ def _decide(
                 "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the "
                 "verdict",
                 "both_rising": "both are still rising at a similar pace, so the gap would likely hold",
+                "unclear": "the last doubling and the whole curve disagree on which model gains faster (one "
+                "noisy segment), so the trend cannot be read",
                 "unknown": "the trend cannot be read",
             }[t]
         elif (

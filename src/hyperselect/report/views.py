@@ -727,6 +727,7 @@ TRENDS = {
     "baseline_improving_faster": "the baseline is improving faster with more data",
     "both_flat": "both curves have flattened",
     "both_rising": "both are still rising at a similar pace",
+    "unclear": "cannot be read (the last doubling and the whole curve disagree on which model gains faster)",
     "unknown": "cannot be read",
 }
 #: the trends' names in verdict.json files written before they were renamed
