@@ -137,3 +137,77 @@ def test_diagnose_accepts_a_history_dict_and_findings_serialise(data):
     assert kinds(again) >= {"vanishing_gradients"}
     d = again[0].to_dict()
     assert set(d) == {"kind", "severity", "evidence", "remedy", "data"}
+
+
+def _history(
+    train: list[float], valid: list[float] | None = None, grads: list[list[float]] | None = None
+) -> History:
+    h = History()
+    for e, t in enumerate(train):
+        h.append(
+            epoch=e,
+            train_loss=t,
+            valid_loss=(valid or train)[e],
+            valid_score=0.5,
+            lr=0.1,
+            grad_norms=(grads or [[1.0, 1.0, 1.0]] * len(train))[e],
+            seconds=0.01,
+        )
+    return h
+
+
+def test_a_jumping_training_loss_is_unstable_training_not_overfitting() -> None:
+    """An audit: lr=0.1 on breast cancer (train loss 2.3, 0.27, 0.52, 0.30, 0.29, 0.51, 0.77, 4.25, 0.49, 0.29,
+    0.11) was called overfitting 'while the training loss kept falling'."""
+    train = [2.3, 0.27, 0.52, 0.30, 0.29, 0.51, 0.77, 4.25, 0.49, 0.29, 0.11]
+    valid = [0.5, 0.21, 0.4, 0.3, 0.25, 0.6, 0.9, 2.8, 0.7, 0.6, 0.5]
+    found = {f.kind: f for f in diagnose(_history(train, valid), "relu")}
+    assert "overfitting" not in found and "unstable_training" in found
+    f = found["unstable_training"]
+    assert (
+        f.data == {"jumps": 4, "epochs": [2, 5, 6, 7]}
+        and "(now 0.1)" in f.remedy
+        and "grad_clip=1.0" in f.remedy
+    )
+    # a noisy but falling loss near zero is no instability: jumps must exceed a tenth of the median loss
+    calm = [1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.004, 0.009, 0.003, 0.007, 0.002]
+    assert "unstable_training" not in kinds(diagnose(_history(calm), "relu"))
+
+
+def test_no_vanishing_gradients_where_every_gradient_is_zero() -> None:
+    """Dead units give zero gradients everywhere, the last layer too: 0 / 0 is not a vanishing ratio."""
+    grads = [[1.0, 1.0, 1.0]] * 2 + [[0.0, 0.0, 0.0]] * 8
+    assert "vanishing_gradients" not in kinds(diagnose(_history([1.0] * 10, grads=grads), "relu"))
+    grads = [[1e-6, 1.0, 1.0]] * 3 + [[0.0, 0.0, 0.0]] * 7
+    (f,) = [
+        f
+        for f in diagnose(_history([1.0, 0.9, 0.8] + [0.7] * 7, grads=grads), "relu")
+        if f.kind.startswith("van")
+    ]
+    assert "median over 3 epochs" in f.evidence and "activation=relu" not in f.remedy  # already ReLU
+
+
+def test_plateau_names_its_epochs_and_level_and_a_converged_model_has_none() -> None:
+    stuck = [1.107] + [1.099] * 19 + [0.9, 0.7, 0.57]
+    (f,) = [f for f in diagnose(_history(stuck), "relu") if f.kind == "plateau"]
+    assert (
+        "(epochs 1-19) at about 1.099" in f.evidence
+        and "left the plateau later (last epoch 0.57)" in f.evidence
+    )
+    assert f.data["first_epoch"] == 1 and f.data["last_epoch"] == 19
+    converged = [0.7296, 0.69, 0.68] + [0.6752] * 20  # a linear model on weak signal, at its optimum
+    assert "plateau" not in kinds(diagnose(_history(converged), "relu"))
+
+
+def test_exploding_findings_keep_the_number_that_triggered_them_and_mention_clipping() -> None:
+    grads = [[1.0, 2.0, 3.0], [7.91e9, 1.0, 1.0]]
+    config = MLPConfig(hidden=(4, 4), grad_clip=1.0)
+    (f,) = [
+        f
+        for f in diagnose(_history([1.0, 0.9], grads=grads), "relu", config=config)
+        if f.kind.startswith("expl")
+    ]
+    assert f.data["largest_norm"] == pytest.approx(7.91e9) and f.data["nonfinite"] is None
+    assert "before clipping at 1" in f.evidence and "grad_clip" not in f.remedy
+    (f,) = [f for f in diagnose(_history([1.0, 0.9], [1.0, math.inf]), "relu") if f.kind.startswith("expl")]
+    assert "the validation loss became NaN/inf" in f.evidence and f.data["nonfinite"] == "valid_loss"

@@ -134,3 +134,10 @@ def test_a_diverged_regression_run_reports_no_metrics_rather_than_a_traceback() 
     r = _train("diabetes", "--set", "lr=3", "--set", "optimizer=sgd", "--set", "max_epochs=10")
     assert r.exit_code == 0, r.output
     assert "Traceback" not in r.output and "no metrics: the run diverged" in r.flat
+
+
+def test_cli_a_width_left_out_of_hidden_is_an_error_and_diagnostics_show_severity() -> None:
+    r = _train("iris", "--set", "hidden=64,,32")
+    assert r.exit_code == 1 and "--set hidden=64,,32" in r.flat and "list of ints" in r.flat
+    r = _train("iris", "--set", "optimizer=sgd", "--set", "lr=1000", "--set", "max_epochs=3")
+    assert "│ exploding_gradients │" in r.flat and "│ warning │" in r.flat  # the severity under the finding

@@ -171,7 +171,12 @@ def _parse_value(name: str, raw: str, annotation: str) -> Any:
     try:
         if annotation.startswith("tuple"):
             inner = text.strip("[]() ")
-            return tuple(int(v) for v in inner.replace(";", ",").split(",") if v.strip()) if inner else ()
+            parts = inner.replace(";", ",").split(",") if inner else []
+            if parts and not parts[-1].strip():
+                parts.pop()  # one trailing comma, as in Python's (64,)
+            if any(not v.strip() for v in parts):  # 64,,32: a width left out is a typo, not two layers
+                raise ValueError(text)
+            return tuple(int(v) for v in parts)
         if annotation.startswith("int"):
             return int(text)
         if annotation.startswith("float"):
@@ -248,7 +253,11 @@ def print_findings(findings: list[dict[str, Any]]) -> None:
     for col in ("finding", "evidence", "remedy"):
         table.add_column(col, overflow="fold")
     for f in findings:
-        table.add_row(escape(str(f["kind"])), escape(str(f["evidence"])), escape(str(f["remedy"])))
+        severity = str(f.get("severity", ""))  # a warning is a problem; "info" (overfitting) is a remark
+        shown = f"[yellow]{escape(severity)}[/]" if severity == "warning" else f"[dim]{escape(severity)}[/]"
+        table.add_row(
+            f"{escape(str(f['kind']))}\n{shown}", escape(str(f["evidence"])), escape(str(f["remedy"]))
+        )
     console.print(table)
 
 
@@ -367,7 +376,13 @@ def train(
     head = stop if stop.startswith(result.status) else f"{result.status}: {stop}"
     console.print(
         Text(
-            f"{head}; best epoch {result.best_epoch}, {result.n_parameters} parameters, {result.seconds:.1f}s"
+            f"{head}; "
+            + (
+                f"best epoch {result.best_epoch}"
+                if result.best_epoch >= 0
+                else "no epoch finished with a finite loss"
+            )
+            + f", {result.n_parameters} parameters, {result.seconds:.1f}s"
         )
     )
     if diverged:

@@ -414,7 +414,7 @@ class _NeuralNetBase(BaseEstimator):
                 stacklevel=3,
             )
             self.status_, self.stop_reason_ = run.status, run.reason
-            self.findings_: list[Finding] = diagnose(run.history, config.activation, None, run.status)
+            self.findings_: list[Finding] = diagnose(run.history, config.activation, None, run.status, config)
         else:
             result = run.result()
             self.status_, self.stop_reason_ = result.status, result.stop_reason

@@ -444,7 +444,7 @@ def assemble_result(
         model=model,
         task=task,
         history=history,
-        findings=diagnose(history, config.activation, stats, s.status),
+        findings=diagnose(history, config.activation, stats, s.status, config),
         activation_stats=stats,
         **{f.name: getattr(s, f.name) for f in fields(s)},  # the summary's figures (shallow: config stays)
     )
