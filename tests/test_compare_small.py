@@ -185,3 +185,22 @@ def test_class_codes_in_messages_become_labels() -> None:
     assert vd._with_labels(msg, classes) == msg  # a count, not a class
     assert vd._with_labels("Classes are: [7]", classes) == "Classes are: [7]"  # not a code: left alone
     assert vd._with_labels("Classes are: [1]", None) == "Classes are: [1]"
+
+
+def test_a_timeout_is_recorded_with_what_each_search_finished() -> None:
+    """--timeout 0.01s: every network trial was stopped after an epoch, and verdict.json recorded only the
+    trials asked for: no timeout, no count of what finished, no word in the reasons."""
+    settings = {**TINY, "n_trials": 3, "max_epochs": 20}
+    v = compare(_rare_table(60, {}), baselines=["linear", "naive_bayes"], timeout=1e-3, **settings)
+    _check(v, boosting=False)
+    doc = json.loads(json.dumps(v.to_dict(), allow_nan=True))
+    assert doc["protocol"]["timeout"] == 1e-3 and doc["protocol"]["max_epochs"] == 20
+    mlp = doc["searches"]["mlp"]
+    assert mlp["kind"] == "network" and mlp["asked"] == 3 and mlp["max_epochs"] == 20
+    assert mlp["finished"] == mlp["completed"] + mlp["pruned"] + mlp["failed"]
+    assert mlp["pruned_by_timeout"] >= 1 and mlp["best_trial_epochs"] < 20
+    for name in ("linear", "naive_bayes"):
+        s = doc["searches"][name]
+        assert s["kind"] == "baseline" and s["asked"] == 2 and 1 <= s["finished"] <= 2
+        assert s["completed"] + s["failed"] == s["finished"]
+    assert v.reasons[1].startswith("The network search (mlp) was cut short by the timeout of 0.001 s:")

@@ -624,10 +624,24 @@ def test_compare_report_shows_every_candidate_and_each_baseline_test(tmp_path: P
         "tune-valid accuracy",
         "CV sd",
         "test accuracy",
-        "fit s",
+        "fit time / fold",
         "predict ms / 1k rows",
         "params",
     } <= set(heads)
+    # one readable format per column: fit times in ms under a second (not 0.7622 next to 4.214e-03), sizes
+    # with thousands separators at every size (not 1632 next to 34,790)
+    col = {h: [r[heads.index(h)] for r in cands] for h in heads}
+    assert {n.rstrip(" *"): t for n, t in zip(col["model"], col["fit time / fold"], strict=True)} == {
+        "mlp": "762 ms",
+        "linear": "19.7 ms",
+        "naive_bayes": "4.21 ms",
+        "knn": "6.72 ms",
+        "random_forest": "448 ms",
+        "hist_gradient_boosting": "397 ms",
+        "svm": "15.8 ms",
+    }
+    assert "1,632" in col["params"] and "34,790" in col["params"] and "291" in col["params"]
+    assert all(re.fullmatch(r"0\.\d{4}", x) for x in col["CV mean accuracy"])  # 4 decimals each
     names = [r[0] for r in cands]
     assert sorted(n.rstrip(" *") for n in names) == sorted(c["name"] for c in written["candidates"])
     assert "mlp *" in names and "svm *" in names  # the compared pair marked
@@ -954,10 +968,17 @@ def test_cosmetics_of_tables_tiles_and_bar_charts(tmp_path: Path, monkeypatch: p
         (run / name).unlink()
     shutil.rmtree(run / "embeddings")  # classify.json's own parameters, not the saved embeddings'
     assert "<dd>logreg,<wbr>random_forest</dd>" in build_report(run, strict=True).read_text(encoding="utf-8")
-    # bar charts start at 0 where the scores do not go below it; below 0 the axis says where it starts
+    # bar charts start at 0 where the scores spread over much of the way from 0 ...
+    models = [{"name": "a", "mean": 0.56, "std": 0.05}, {"name": "b", "mean": 0.97, "std": 0.02}]
+    fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "accuracy"))
+    assert fig.axes[0].get_xlim()[0] == 0.0 and "not 0" not in fig.axes[0].get_xlabel()
+    # ... but not where they sit far from it, close together: 0.917 and 0.983 were two bars of one length;
+    # the axis starts near the data and says so
     models = [{"name": "a", "mean": 0.917, "std": 0.0}, {"name": "b", "mean": 0.983, "std": 0.0}]
     fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "accuracy"))
-    assert fig.axes[0].get_xlim()[0] == 0.0 and "std" not in fig.axes[0].get_xlabel()
+    low = fig.axes[0].get_xlim()[0]
+    assert 0.85 < low < 0.917 and f"axis starts at {low:.3g}, not 0" in fig.axes[0].get_xlabel()
+    assert "std" not in fig.axes[0].get_xlabel()
     models = [{"name": "a", "mean": -0.2, "std": 0.05}, {"name": "b", "mean": 0.4, "std": 0.05}]
     fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "r2"))
     assert fig.axes[0].get_xlim()[0] < -0.2 and "not 0" in fig.axes[0].get_xlabel()
@@ -1128,3 +1149,130 @@ def test_the_tour_nav_names_each_step_briefly(tmp_path: Path) -> None:
     assert [text for _, _, text in links] == ["The tour", "Step 1: tune", "Step 2: verdict", "Step 3: graph"]
     assert html.unescape(links[1][1]).startswith("Step 1. Hyperparameter search on digits")  # the full title
     assert "flex-wrap:wrap" in page.split("nav{", 1)[1].split("}", 1)[0]
+
+
+# ------------------------------------------------------------------------------ the audit's findings (B) ---
+
+
+def _compare_verdict(tmp_path: Path, **changes: Any) -> tuple[Path, dict[str, Any]]:
+    """The compare fixture's verdict.json with ``changes`` applied, in a run folder of its own."""
+    v = json.loads((FIXTURES / "compare" / "verdict.json").read_text(encoding="utf-8"))
+    v.update(changes)
+    return write_json(tmp_path / "run" / "verdict.json", v).parent, v
+
+
+def _heading(page: str) -> str:
+    return html.unescape(page.split('<div class="verdict-head">', 1)[1].split("</div>", 1)[0])
+
+
+def test_the_headline_names_the_preferred_model_and_the_basis_the_reasons_give(tmp_path: Path) -> None:
+    """The headline read "prefer the cheaper model" over reasons that preferred the better scoring."""
+    # as recorded by the verdict
+    better = (
+        "No significant difference between the network (mlp) and the best baseline (svm): ... Prefer the better "
+        "scoring, as neither is clearly cheaper to fit, to predict and to store: svm."
+    )
+    run, v = _compare_verdict(tmp_path, preferred_because="better_score")
+    v["reasons"][0] = better
+    write_json(run / "verdict.json", v)
+    head = _heading(build_report(run, strict=True).read_text(encoding="utf-8"))
+    assert (
+        head
+        == "No significant difference: prefer the better-scoring model (svm), as neither is clearly cheaper"
+    )
+    # an older verdict.json without preferred_because: read from its first reason
+    del v["preferred_because"]
+    assert verdict_view(v)["headline"] == head  # type: ignore[index]
+    page = build_report(make_run(tmp_path, "compare", name="old"), strict=True).read_text(encoding="utf-8")
+    assert (
+        _heading(page) == "No significant difference: prefer the cheaper model (svm)"
+    )  # "Prefer the cheaper"
+    # the other recommendations name their model
+    assert verdict_view({"recommendation": "baseline", "preferred_model": "svm"})["headline"] == (  # type: ignore[index]
+        "Use the classic baseline (svm)"
+    )
+
+
+def test_the_compare_page_shows_each_search_and_the_tuned_hyperparameters(tmp_path: Path) -> None:
+    """A --timeout 0.01s search left no trace on the page (nor in verdict.json); the tuned settings were only in
+    the JSON."""
+    searches = {
+        "mlp": {
+            "kind": "network",
+            "asked": 4,
+            "finished": 4,
+            "completed": 0,
+            "pruned": 4,
+            "pruned_by_timeout": 4,
+            "failed": 0,
+            "best_trial": 2,
+            "best_trial_epochs": 1,
+            "max_epochs": 20,
+            "searched": ["lr", "width", "n_layers", "dropout", "optimizer", "momentum"],
+            "seconds": 0.5,
+        },
+        "svm": {"kind": "baseline", "asked": 3, "finished": 2, "completed": 2, "failed": 0, "seconds": 0.1},
+    }
+    run, v = _compare_verdict(tmp_path, searches=searches)
+    v["protocol"]["timeout"] = 0.01
+    write_json(run / "verdict.json", v)
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    assert "The network search of mlp was cut short" in page
+    heads, rows = next((h, r) for h, r in _tables(page) if "trials asked" in h)
+    by_name = {r[0].rstrip(" *"): dict(zip(heads, r, strict=True)) for r in rows}
+    assert by_name["mlp"]["stopped by the timeout"] == "4" and by_name["mlp"]["completed"] == "0"
+    assert by_name["mlp"]["best trial's epochs"] == "1 / 20"
+    assert (by_name["svm"]["trials asked"], by_name["svm"]["finished"]) == ("3", "2")
+    mlp = by_name["mlp"]["hyperparameters (compared pair)"]
+    assert (
+        "hidden 24" in mlp and "lr 0.00164" in mlp and "optimizer rmsprop" in mlp and "dropout 0.363" in mlp
+    )
+    assert "momentum" not in mlp and "beta1" not in mlp  # RMSProp uses neither
+    assert "other settings at their defaults" in mlp
+    assert by_name["svm"]["hyperparameters (compared pair)"] == "C 1 · gamma_factor 1"
+    assert "timeout 0.01 s per search" in page
+
+
+def test_the_learning_curve_has_its_numbers_under_it(tmp_path: Path) -> None:
+    page = build_report(make_run(tmp_path, "compare"), strict=True).read_text(encoding="utf-8")
+    heads, rows = next((h, r) for h, r in _tables(page) if "training rows" in h)
+    assert heads == [
+        "training rows",
+        "network (mlp) accuracy",
+        "baseline (svm) accuracy",
+        "gap (network − baseline)",
+    ]
+    assert rows == [
+        ["52 (25%)", "0.6889", "0.6667", "0.0222"],
+        ["105 (50%)", "0.7111", "0.7556", "-0.0444"],
+        ["210 (100%)", "0.7333", "0.8444", "-0.1111"],
+    ]
+    assert "Learning curve (each point scored on the same 45 rows of the test split)" in page
+
+
+def test_one_baseline_is_not_corrected_over_the_1_baselines(tmp_path: Path) -> None:
+    v = json.loads((FIXTURES / "compare" / "verdict.json").read_text(encoding="utf-8"))
+    v["comparisons"] = {"svm": v["comparisons"]["svm"]}
+    run = write_json(tmp_path / "run" / "verdict.json", v).parent
+    page = build_report(run, strict=True).read_text(encoding="utf-8")
+    assert "over the 1 baselines" not in page and "one baseline, so Holm&#x27;s correction" in page
+    assert "Holm-corrected over the 6 baselines" in build_report(
+        make_run(tmp_path, "compare", name="six")
+    ).read_text(encoding="utf-8")
+
+
+def test_bar_values_stand_clear_of_the_bars_dots_and_error_bars(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The value labels sat on the bars' ends, under the split dots and error bars."""
+    models = [
+        {"name": "a", "mean": 0.97, "std": 0.02, "scores": [0.95, 0.97, 0.99]},
+        {"name": "b", "mean": 0.56, "std": 0.05, "scores": [0.5, 0.56, 0.62]},
+    ]
+    fig = _figure_of(monkeypatch, lambda: plots.baseline_comparison(models, "accuracy"))
+    renderer = fig.canvas.get_renderer()
+    (ax,) = fig.axes
+    labels = [t for t in ax.texts if t.get_text() in ("0.9700", "0.5600")]
+    assert len(labels) == 2
+    frame = ax.get_window_extent(renderer)
+    for t in labels:
+        box = t.get_window_extent(renderer)
+        assert box.x0 >= frame.x1 and box.x1 <= fig.bbox.x1  # right of the axes, inside the figure

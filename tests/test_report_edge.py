@@ -243,3 +243,91 @@ def test_a_run_with_only_its_study_journal_shows_why_no_trial_finished(tmp_path:
     assert "No trial completed with a score (2 failed)" in page
     assert "diverged: the training loss became nan at epoch 0" in page
     assert "<th>accuracy</th>" in page  # the score is named from the study's task
+
+
+# ------------------------------------------------------------------------------ the audit's findings (B) ---
+
+
+def _compare_run(tmp_path: Path) -> tuple[Path, dict[str, Any]]:
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURES / "compare", run)
+    return run, json.loads((run / "verdict.json").read_text(encoding="utf-8"))
+
+
+def test_strict_fails_on_a_malformed_verdict_field_and_the_page_names_what_it_dropped(tmp_path: Path) -> None:
+    """half4: lists of mismatched lengths, a p-value "abc", null cv_scores; --strict exited 0 and the curve
+    silently vanished."""
+    run, v = _compare_run(tmp_path)
+    v["learning_curve"].update(n_rows=[1], network=[0.5], baseline="x")
+    v["comparisons"]["svm"]["p_value"] = "abc"
+    v["candidates"][0]["cv_scores"] = None
+    write_json(run / "verdict.json", v)
+    res = cli(str(run), "--strict")
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    said = " ".join(res.output.split())
+    assert f"{run / 'verdict.json'}:" in said
+    for field in (
+        "learning_curve.network has 1 value for 3 fractions",
+        "learning_curve.baseline is 'x' (expected a list of numbers)",
+        "comparisons.svm.p_value is 'abc' (expected a number)",
+        "candidates[0] (mlp).cv_scores is null (expected a list of numbers)",
+    ):
+        assert field in said, field
+    assert not (run / "report.html").exists()
+    # without --strict: drawn without them, and a note names each
+    page = build_report(run).read_text(encoding="utf-8")
+    note = page.split('id="malformed"', 1)[1].split("</section>", 1)[0]
+    assert "Malformed values left out" in note and "learning_curve.network" in note
+    assert "comparisons.svm.p_value" in note and "candidates[0] (mlp).cv_scores" in note
+    assert 'id="verdict"' in page and 'id="baselines"' in page
+
+
+def test_a_result_json_that_cannot_be_read_is_not_said_to_be_absent(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    _failed_study_journal(run / "study.journal")
+    (run / "result.json").write_text('{"study_name": "digits", "trials": [{', encoding="utf-8")  # torn
+    page = build_report(run).read_text(encoding="utf-8")
+    assert "result.json" in page.split('id="unreadable"', 1)[1].split("</section>", 1)[0]
+    assert "This run has no result.json" not in page
+    assert "This run's result.json could not be read (see above)" in page
+
+
+def test_report_on_a_file_says_it_expected_a_run_directory(tmp_path: Path) -> None:
+    table = tmp_path / "data.csv"
+    table.write_text("a,b\n1,2\n", encoding="utf-8")
+    res = cli(str(table))
+    said = " ".join(res.output.split())
+    assert res.exit_code == 1 and "cannot create its folder" not in said
+    assert f"'{table}' is a file; expected a run directory written by --out" in said
+    assert table.read_text(encoding="utf-8") == "a,b\n1,2\n"
+
+
+def test_a_folder_holding_only_an_interrupted_compares_partial_file_is_drawn_marked_partial(
+    tmp_path: Path,
+) -> None:
+    """After Ctrl-C of compare --out DIR: "holds nothing to report"."""
+    from hyperselect.evaluate.verdict import PARTIAL_FILE
+
+    _, v = _compare_run(tmp_path)
+    partial = {
+        "partial": True,
+        "interrupted_during": "cross-validating",
+        "note": "compare was interrupted (Ctrl-C) while cross-validating, before its verdict: no comparison.",
+        "score_name": "accuracy",
+        "data": v["data"],
+        "candidates": v["candidates"][:2],
+        "skipped": {},
+        "settings": {"protocol": "kfold", "n_splits": 5, "n_repeats": 1, "n_trials": 4, "timeout": None},
+        "seconds": {"tune_networks": 1.0},
+    }
+    run = write_json(tmp_path / "stopped" / PARTIAL_FILE, partial).parent
+    res = cli(str(run), "--strict")
+    assert res.exit_code == 0, res.output
+    page = (run / "report.html").read_text(encoding="utf-8")
+    assert "No verdict: compare was interrupted while cross-validating" in page
+    assert "Interrupted run: partial results" in page and "no comparison" in page
+    assert "Use the" not in page and "No significant difference" not in page
+    names = {c["name"] for c in partial["candidates"]}
+    assert all(f"<td>{n}" in page for n in names)
+    assert f"<code>{PARTIAL_FILE}</code>" in page  # the footer names the file it was built from

@@ -34,7 +34,7 @@ from hyperselect.evaluate import (
     slope_per_doubling,
     tune_baseline,
 )
-from hyperselect.evaluate.verdict import FLAT_SLOPE, LearningCurve, network_win_p
+from hyperselect.evaluate.verdict import FLAT_SLOPE, PREFERENCE_BASES, LearningCurve, network_win_p
 from hyperselect.tasks import Task
 
 # --------------------------------------------------------------------------------------------- statistics
@@ -263,6 +263,12 @@ def _check_verdict(v: Verdict) -> dict:
         else v.comparisons[doc["decision_p_baseline"]]["p_holm"]
     )
     assert doc["decision_p_value"] == expected
+    # why the preferred model, and what each search did
+    assert doc["preferred_because"] in PREFERENCE_BASES
+    assert set(doc["searches"]) == {c.name for c in v.candidates} | {
+        n for n in v.skipped if n in doc["searches"]
+    }
+    assert "timeout" in doc["protocol"]
     return doc
 
 
@@ -334,6 +340,8 @@ def test_regression_verdict() -> None:
     doc = _check_verdict(v)
     assert v.score_name == "r2" and doc["data"]["task"] == "regression"
     assert "naive_bayes" in v.skipped and "linear" in v.comparisons
+    # naive Bayes never handles a regression: kept in the JSON, no news in the reasons
+    assert not any("naive_bayes" in r for r in v.reasons)
     assert v.network.name == "mlp"  # a plain table: no CNN
     assert -1.0 < v.baseline.cv_mean < 1.0
 
@@ -448,6 +456,10 @@ def test_cli_compare_errors_exit_1(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "Unknown built-in" in res.output
     res = runner.invoke(_app(), ["compare", "builtin:iris", "--folds", "1"])
     assert res.exit_code == 1 and "The --folds option" in res.output and "n_splits" not in res.output
+    # the folds-in-all check named compare()'s parameters: "Got n_splits=2, n_repeats=1"
+    res = runner.invoke(_app(), ["compare", "builtin:iris", "--folds", "2", "--repeats", "1"])
+    assert res.exit_code == 1 and "Got --folds 2, --repeats 1." in res.output, res.output
+    assert "n_splits" not in res.output and "n_repeats" not in res.output
 
 
 def _decide_case(
@@ -466,12 +478,13 @@ def _decide_all(
     test_size: float = 0.15,
     min_effect: float = 0.0,
     other_costs: tuple[tuple[float, int], tuple[float, int]] | None = None,
+    task: Task = Task.BINARY,
+    skipped: dict[str, str] | None = None,
 ) -> tuple[str, str, list[str], Any]:
     """_decide on a made-up comparison: (recommendation, preferred model, every reason, the decision's p)."""
     from hyperselect.data import prepare_arrays
     from hyperselect.evaluate.metrics import TestResult
     from hyperselect.evaluate.verdict import Candidate, _decide
-    from hyperselect.tasks import Task
 
     rng = np.random.default_rng(0)
     data = prepare_arrays(rng.normal(size=(60, 3)), np.arange(60) % 2, name="toy", test_size=test_size)
@@ -498,7 +511,7 @@ def _decide_all(
     test = TestResult(
         "corrected_resampled_t", 1.0, main["p_value"], (2.0,), main["mean_diff"], -0.1, 0.1, 0.95, 1, 3
     )
-    return _decide(data, net, base, test, comparisons, curve, 0.05, min_effect, Task.BINARY, ["mlp"], {})
+    return _decide(data, net, base, test, comparisons, curve, 0.05, min_effect, task, ["mlp"], skipped or {})
 
 
 def test_level_curves_are_not_called_a_lead_of_minus_zero() -> None:
@@ -713,3 +726,137 @@ def test_a_trend_is_no_forecast_when_one_noisy_segment_or_a_row_or_two_makes_it(
         LearningCurve([0.5, 1.0], [45, 90], [0.5, 0.6], [0.5, 0.5], "test").to_dict()["trend_threshold"]
         == FLAT_SLOPE
     )
+
+
+# ------------------------------------------------------------------------------ the audit's findings (B) ---
+
+
+@pytest.mark.parametrize(
+    ("net_fit", "base_fit", "because", "preferred"),
+    [(0.02, 0.03, "better_score", "random_forest"), (0.02, 0.9, "cheaper", "mlp")],
+)
+def test_the_verdict_records_why_it_prefers_its_model(
+    net_fit: float, base_fit: float, because: str, preferred: str
+) -> None:
+    """The report's headline said "prefer the cheaper model" while the reasons preferred the better scoring:
+    the verdict now records the basis of its choice, and the report's headline names both."""
+    from hyperselect.report.views import headline
+
+    comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
+    rec, chosen, reasons, decision = _decide_all(comparisons, net_fit, base_fit)
+    assert (rec, chosen, decision.preferred_because) == ("no_significant_difference", preferred, because)
+    head = headline({"preferred_model": chosen, "preferred_because": because, "reasons": reasons}, rec)
+    if because == "cheaper":
+        assert head == "No significant difference: prefer the cheaper model (mlp)" and "cheaper" in reasons[0]
+    else:
+        assert head == (
+            "No significant difference: prefer the better-scoring model (random_forest), as neither is "
+            "clearly cheaper"
+        )
+        assert "better scoring" in reasons[0] and "cheaper model" not in head
+    # significant outcomes record theirs too
+    win = {"random_forest": {"mean_diff": 0.04, "p_value": 0.001, "p_holm": 0.001}}
+    assert _decide_all(win, 0.5, 0.5)[3].preferred_because == "significant_win"
+    loss = {"random_forest": {"mean_diff": -0.04, "p_value": 0.001, "p_holm": 0.001}}
+    assert _decide_all(loss, 0.5, 0.5)[3].preferred_because == "significant_loss"
+
+
+def test_a_baseline_ahead_of_the_network_is_named_as_ahead_not_as_p_1() -> None:
+    """ "it does not beat ... significantly (largest p = 1, random_forest)" next to a table showing
+    random_forest significantly better (p 0.00015): the 1 was the one-sided convention for a baseline ahead."""
+    comparisons = {
+        "linear": {"mean_diff": 0.1353, "p_value": 0.00109, "p_holm": 0.00217},
+        "knn": {"mean_diff": 0.0118, "p_value": 0.666, "p_holm": 0.666},
+        "random_forest": {"mean_diff": -0.1108, "p_value": 0.00015, "p_holm": 0.00045},
+        "svm": {"mean_diff": -0.0696, "p_value": 1.07e-05, "p_holm": 5.33e-05},
+    }
+    reasons = _decide_all(comparisons, 0.5, 0.5)[2]
+    text = next(r for r in reasons if r.startswith("To count as better"))
+    assert "p = 1," not in text and "largest p = 1" not in text
+    assert "it leads knn, but not significantly (p = 0.67)" in text
+    assert (
+        "random_forest (by 0.1108 accuracy, p = 0.00015) and svm (by 0.0696 accuracy, p < 1e-4) score "
+        "higher than the network" in text
+    )
+    assert "linear" not in text  # beaten significantly: not among the reasons it fails
+
+
+def test_baselines_that_never_handle_the_task_are_left_out_of_the_reasons() -> None:
+    comparisons = {"random_forest": {"mean_diff": -0.04, "p_value": 0.3, "p_holm": 0.3}}
+    skipped = {
+        "naive_bayes": "Gaussian naive Bayes does not handle a regression task",
+        "svm": "20000 training rows: a kernel SVM's fit time grows between n^2 and n^3",
+    }
+    reasons = _decide_all(comparisons, 0.5, 0.5, task=Task.REGRESSION, skipped=skipped)[2]
+    told = [r for r in reasons if r.startswith("Skipped baselines")]
+    assert told == [f"Skipped baselines: svm ({skipped['svm']})."]
+    assert not _decide_all(
+        comparisons, 0.5, 0.5, task=Task.REGRESSION, skipped=dict(list(skipped.items())[:1])
+    )[2][-1].startswith("Skipped")
+
+
+def _fake_search(states: list[tuple[str, str, int]], *, asked: int, best: int, max_epochs: int = 100) -> Any:
+    """A network search's result as _network_search reads it: (state, reason, epochs) per trial."""
+    import types
+
+    import pandas as pd
+
+    from hyperselect.nn.config import MLPConfig
+
+    table = pd.DataFrame(
+        [{"number": i, "state": st, "reason": why, "epochs": ep} for i, (st, why, ep) in enumerate(states)]
+    )
+    counts = {k: sum(st == k for st, _, _ in states) for k in ("COMPLETE", "PRUNED", "FAIL")}
+    counts["finished"] = len(states)
+    return types.SimpleNamespace(
+        counts=counts,
+        trials=table,
+        best_trial=best,
+        best_config=MLPConfig(max_epochs=max_epochs),
+        space=types.SimpleNamespace(dims={"lr": None, "width": None}),
+    )
+
+
+def test_a_network_search_cut_short_by_the_timeout_is_recorded_and_said() -> None:
+    """--timeout 0.01s: every network trial stopped after an epoch, and verdict.json said only n_trials=8."""
+    from hyperselect.evaluate.verdict import _baseline_search, _network_search, _search_reasons
+
+    stopped = [("PRUNED", "timeout: stopped after 1 epochs", 1)] * 8
+    mlp = _network_search(_fake_search(stopped, asked=8, best=6), 8, 2.5)
+    assert mlp == {
+        "kind": "network",
+        "asked": 8,
+        "finished": 8,
+        "completed": 0,
+        "pruned": 8,
+        "pruned_by_timeout": 8,
+        "failed": 0,
+        "best_trial": 6,
+        "best_trial_epochs": 1,
+        "max_epochs": 100,
+        "searched": ["lr", "width"],
+        "seconds": 2.5,
+    }
+    from hyperselect.evaluate.baselines import BaselineFit
+
+    fit = BaselineFit("svm", {"C": 1.0}, 0.9, n_trials=2, seconds=0.01, failed_trials=["trial 1 {}: boom"])
+    svm = _baseline_search(fit, 5)
+    assert (svm["asked"], svm["finished"], svm["completed"], svm["failed"]) == (5, 2, 1, 1)
+    reasons = _search_reasons({"mlp": mlp, "svm": svm}, 0.01)
+    assert reasons[0].startswith(
+        "The network search (mlp) was cut short by the timeout of 0.01 s: no trial completed its epochs (all 8 "
+        "were stopped by the timeout); the network compared was chosen after 1 of 100 epochs."
+    )
+    assert reasons[1] == (
+        "The baseline searches of svm (2 of 5 trials) were stopped by the timeout of 0.01 s before all their trials."
+    )
+    # a search that finished fewer trials than asked, some completed
+    some = [("COMPLETE", "", 100), ("PRUNED", "successive halving: ...", 4), ("PRUNED", "timeout: ...", 2)]
+    (why,) = _search_reasons({"mlp": _network_search(_fake_search(some, asked=8, best=0), 8, 1.0)}, 5.0)
+    assert (
+        "the timeout stopped 1 of its 3 trials before their last epoch and 3 of the 8 trials asked for finished"
+        in why
+    )
+    # a full search says nothing
+    full = [("COMPLETE", "", 100)] + [("PRUNED", "successive halving: ...", 4)] * 7
+    assert _search_reasons({"mlp": _network_search(_fake_search(full, asked=8, best=0), 8, 1.0)}, None) == []

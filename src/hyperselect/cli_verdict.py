@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +71,11 @@ _OPTIONS = {
 
 
 def _as_options(message: str) -> str:
-    """compare()'s messages name its parameters; on the command line the user gave options."""
+    """compare()'s messages name its parameters; on the command line the user gave options (``The 'n_splits'
+    parameter of compare`` -> ``The --folds option``, ``n_splits=2`` -> ``--folds 2``)."""
     for param, option in _OPTIONS.values():
         message = message.replace(f"The '{param}' parameter of compare", f"The {option} option")
+        message = re.sub(rf"\b{param}=", f"{option} ", message)
     return message
 
 

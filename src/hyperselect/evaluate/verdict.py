@@ -18,7 +18,8 @@ The protocol, and why:
    best network and the best baseline; the slope says where each curve is heading.
 
 The recommendation follows the test: ``network`` only for a significant win, ``baseline`` for a significant
-loss, otherwise ``no_significant_difference`` with the cheaper model preferred.
+loss, otherwise ``no_significant_difference`` with the clearly cheaper model preferred, or the better-scoring
+one where neither is clearly cheaper (``preferred_because`` says which).
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ FLAT_SLOPE = 0.005
 #: What a verdict's ``decision_p_value`` is: the p that the network beats every baseline (an intersection-union
 #: test: the largest per-baseline p), or Holm's p of the network against the baseline ``decision_p_baseline``.
 DECISION_P_BASES = ("every_baseline", "holm")
+#: Why a verdict's ``preferred_model`` is the one to use: a significant win of the network, a significant loss
+#: to a baseline, or, without a significant difference, the clearly cheaper model or (neither clearly cheaper)
+#: the better-scoring one.
+PREFERENCE_BASES = ("significant_win", "significant_loss", "cheaper", "better_score")
 
 
 # ----------------------------------------------------------------------------------------------------- results
@@ -222,6 +227,11 @@ class Verdict:
     decision_p_value: float = math.nan
     decision_p_basis: str = ""
     decision_p_baseline: str = ""
+    #: why ``preferred_model`` is preferred: one of :data:`PREFERENCE_BASES`
+    preferred_because: str = ""
+    #: per searched model (network architecture or baseline family): the trials asked for and those that
+    #: finished, completed, were pruned (by the timeout among them) or failed; see :func:`_network_search`
+    searches: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def main_test_significant(self) -> bool:
@@ -243,6 +253,7 @@ class Verdict:
         return {
             "recommendation": self.recommendation,
             "preferred_model": self.preferred_model,
+            "preferred_because": self.preferred_because,
             "reasons": list(self.reasons),
             "score_name": self.score_name,
             "main_test_significant": self.main_test_significant,
@@ -261,6 +272,7 @@ class Verdict:
             "protocol": self.protocol,
             "learning_curve": self.learning_curve.to_dict() if self.learning_curve is not None else None,
             "skipped": dict(self.skipped),
+            "searches": {k: dict(v) for k, v in self.searches.items()},
             "tuned_with": self.tuned_with,
             "seconds": dict(self.seconds),
         }
@@ -498,7 +510,8 @@ def _tune_network(
     random_state: int,
     timeout: float | None,
     metric: str | None = None,
-) -> tuple[MLPConfig, float, float]:
+) -> tuple[MLPConfig, float, float, dict[str, Any]]:
+    """Tune one architecture: (best config, its validation score, seconds, :func:`_network_search`'s summary)."""
     from hyperselect.search import tune
 
     t0 = time.perf_counter()
@@ -519,7 +532,102 @@ def _tune_network(
         n_trials,
         time.perf_counter() - t0,
     )
-    return result.best_config, float(result.best_valid_score), time.perf_counter() - t0
+    secs = time.perf_counter() - t0
+    return result.best_config, float(result.best_valid_score), secs, _network_search(result, n_trials, secs)
+
+
+def _network_search(result: Any, asked: int, seconds: float) -> dict[str, Any]:
+    """What a network search did, for the verdict: trials ``asked`` for, ``finished``, ``completed`` (trained
+    to their early stop or last epoch), ``pruned`` (by successive halving or the timeout), ``pruned_by_timeout``,
+    ``failed``; the best trial's ``best_trial_epochs`` of ``max_epochs``, the ``searched`` dimensions."""
+    counts = dict(getattr(result, "counts", {}) or {})
+    table = getattr(result, "trials", None)
+    by_timeout, best_epochs = 0, None
+    if table is not None and len(table):
+        rows = table.to_dict(orient="records")
+        by_timeout = sum(
+            1 for r in rows if r.get("state") == "PRUNED" and str(r.get("reason") or "").startswith("timeout")
+        )
+        best = [r for r in rows if r.get("number") == result.best_trial]
+        epochs = best[0].get("epochs") if best else None
+        best_epochs = int(epochs) if isinstance(epochs, int | float) and math.isfinite(epochs) else None
+    complete, pruned, failed = (int(counts.get(k, 0)) for k in ("COMPLETE", "PRUNED", "FAIL"))
+    return {
+        "kind": "network",
+        "asked": asked,
+        "finished": int(counts.get("finished", complete + pruned + failed)),
+        "completed": complete,
+        "pruned": pruned,
+        "pruned_by_timeout": by_timeout,
+        "failed": failed,
+        "best_trial": int(result.best_trial),
+        "best_trial_epochs": best_epochs,
+        "max_epochs": int(result.best_config.max_epochs),
+        "searched": sorted(result.space.dims) if getattr(result, "space", None) is not None else [],
+        "seconds": seconds,
+    }
+
+
+def _baseline_search(fit: bl.BaselineFit, asked: int) -> dict[str, Any]:
+    """What a baseline family's search did: trials ``asked`` for, ``finished``, ``completed`` and ``failed``."""
+    failed = len(fit.failed_trials)
+    return {
+        "kind": "baseline",
+        "asked": asked,
+        "finished": int(fit.n_trials),
+        "completed": int(fit.n_trials) - failed,
+        "pruned": 0,
+        "pruned_by_timeout": 0,
+        "failed": failed,
+        "seconds": fit.seconds,
+    }
+
+
+def _search_reasons(searches: dict[str, dict[str, Any]], timeout: float | None) -> list[str]:
+    """Reasons to read the verdict with care where a search was cut short: a network search none of whose trials
+    completed its epochs, or that finished fewer trials than asked or had trials stopped by the timeout; baseline
+    searches that the timeout stopped before their trials were done."""
+    limit = f"the timeout of {timeout:g} s" if timeout is not None else "its budget"
+    out = []
+    for name, s in searches.items():
+        if s.get("kind") != "network":
+            continue
+        asked, done, complete = s["asked"], s["finished"], s["completed"]
+        stopped, pruned = s["pruned_by_timeout"], s["pruned"]
+        if complete > 0 and done >= asked and not stopped:
+            continue
+        facts = []
+        if complete == 0:
+            facts.append(
+                "no trial completed its epochs ("
+                + (
+                    f"all {done} were stopped by the timeout"
+                    if stopped == pruned == done
+                    else f"{pruned} of {done} pruned"
+                    + (f", {stopped} of them by the timeout" if stopped else "")
+                )
+                + ")"
+            )
+        elif stopped:
+            facts.append(f"the timeout stopped {stopped} of its {done} trials before their last epoch")
+        if done < asked:
+            facts.append(f"{done} of the {asked} trials asked for finished")
+        epochs = s.get("best_trial_epochs")
+        trained = (
+            f"; the network compared was chosen after {epochs} of {s['max_epochs']} epochs"
+            if complete == 0 and epochs is not None
+            else ""
+        )
+        out.append(
+            f"The network search ({name}) was cut short by {limit}: {' and '.join(facts)}{trained}. The network "
+            "may be under-tuned, which favours the baselines: give the search more time or trials before "
+            "trusting this verdict."
+        )
+    short = {n: s for n, s in searches.items() if s.get("kind") == "baseline" and s["finished"] < s["asked"]}
+    if short:
+        which = ", ".join(f"{n} ({s['finished']} of {s['asked']} trials)" for n, s in short.items())
+        out.append(f"The baseline searches of {which} were stopped by {limit} before all their trials.")
+    return out
 
 
 # ----------------------------------------------------------------------------------------------- compare
@@ -631,13 +739,14 @@ def compare(
     fits: dict[str, bl.BaselineFit] = {}
     base_cands: list[Candidate] = []
     skipped: dict[str, str] = {}
+    searches: dict[str, dict[str, Any]] = {}
     stage = "tuning the networks"
     try:
         with limit_threads(n_threads):
             # 1. tune on train/valid ----------------------------------------------------------------------------
             t0 = time.perf_counter()
             for i, arch in enumerate(arch_list):
-                cfg, vs, secs = _tune_network(
+                cfg, vs, secs, searches[arch] = _tune_network(
                     data, arch, n_trials, max_epochs, (random_state + i) % 2**32, timeout, sn
                 )
                 nets.append((Candidate(arch, "network", cfg.to_dict(), vs, secs), cfg))
@@ -662,6 +771,7 @@ def compare(
                         random_state=random_state,
                         metric=sn,
                     )
+                    searches[n] = _baseline_search(fits[n], baseline_trials)
                 except bl.BaselineFailedError as exc:
                     # one family that cannot fit this data must not cost the networks and the other families
                     skipped[n] = _failure_reason(
@@ -801,6 +911,7 @@ def compare(
             "n_trials": n_trials,
             "baseline_trials": baseline_trials,
             "max_epochs": max_epochs,
+            "timeout": timeout,
             "n_threads": n_threads,
             "random_state": random_state,
         }
@@ -811,6 +922,8 @@ def compare(
     rec, preferred, reasons, decision = _decide(
         data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped, sn
     )
+    # a search cut short weakens the verdict: said right after the recommendation
+    reasons[1:1] = _search_reasons(searches, timeout)
     weighted = [c.name for c in base_cands if c.params.get("class_weight") == "balanced"]
     if weighted:  # (their params say so too; this says it where a reader looks)
         reasons.append(
@@ -836,6 +949,10 @@ def compare(
         "n_trials": n_trials,
         "baseline_trials": baseline_trials,
         "min_effect": min_effect,
+        # the cap on each search (seconds; None: none) and on network training; what each search did is in
+        # the verdict's "searches"
+        "timeout": timeout,
+        "max_epochs": max_epochs,
     }
     data_info = {**data.describe(), "kind": _data_kind(data)}
     verdict = Verdict(
@@ -858,6 +975,8 @@ def compare(
         decision_p_value=decision.p_value,
         decision_p_basis=decision.basis,
         decision_p_baseline=decision.baseline,
+        preferred_because=decision.preferred_because,
+        searches=searches,
     )
     log.info("verdict on %s: %s (%s)", data.source, rec, reasons[0] if reasons else "")
     return verdict
@@ -1047,11 +1166,55 @@ def network_win_p(comparisons: dict[str, dict[str, Any]]) -> tuple[float, str]:
 
 @dataclass(frozen=True)
 class DecisionP:
-    """The p-value a recommendation rests on: ``basis`` one of :data:`DECISION_P_BASES`, against ``baseline``."""
+    """The p-value a recommendation rests on: ``basis`` one of :data:`DECISION_P_BASES`, against ``baseline``;
+    and why the preferred model is preferred (``preferred_because``, one of :data:`PREFERENCE_BASES`)."""
 
     p_value: float
     basis: str
     baseline: str
+    preferred_because: str = ""
+
+
+def _inapplicable(name: str, task: Task) -> bool:
+    """The baseline family ``name`` does not handle ``task`` at all (naive Bayes on a regression): its skip is
+    a fact of the family, not news about this data, so the reasons leave it out (verdict.json keeps it)."""
+    fam = bl.FAMILIES.get(name)
+    return fam is not None and task not in fam.tasks
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn: str) -> str:
+    """Why the network does not beat the baselines ``lost`` significantly, in words: those it leads by too
+    little, with the largest p, and those that score at least as high as it (each with the difference and its
+    p), never the 1 that the intersection-union p stands at when a baseline is ahead."""
+    ahead = sorted(
+        (n for n in lost if comparisons[n]["mean_diff"] <= 0), key=lambda n: comparisons[n]["mean_diff"]
+    )
+    led = [n for n in lost if n not in ahead]
+    parts = []
+    if led:
+        p_led = max(float(comparisons[n]["p_value"]) for n in led)
+        top = max(led, key=lambda n: comparisons[n]["p_value"])
+        parts.append(
+            f"it leads {_and(led)}, but not significantly "
+            + (f"(largest p {_fmt_p(p_led)}, {top})" if len(led) > 1 else f"(p {_fmt_p(p_led)})")
+        )
+    if ahead:
+        each = [
+            f"{n} (by {-comparisons[n]['mean_diff']:.4f} {sn}, p {_fmt_p(float(comparisons[n]['p_value']))})"
+            if comparisons[n]["mean_diff"] < 0
+            else f"{n} (level, p {_fmt_p(float(comparisons[n]['p_value']))})"
+            for n in ahead
+        ]
+        names = _and(each)
+        higher = all(comparisons[n]["mean_diff"] < 0 for n in ahead)
+        verb = "scores" if len(each) == 1 else "score"
+        parts.append(f"{names} {verb} {'higher than' if higher else 'at least as high as'} the network")
+    return "; ".join(parts)
 
 
 def _decide(
@@ -1109,9 +1272,8 @@ def _decide(
     else:
         lost = [n for n in comparisons if n not in beaten]
         reasons.append(
-            f"To count as better than the best classic model the network must beat each of them "
-            f"(intersection-union test); it does not beat {', '.join(lost)} significantly "
-            f"(largest p {_fmt_p(p_all)}, {weakest})."
+            "To count as better than the best classic model the network must beat each of them significantly "
+            f"(intersection-union test): {_not_beaten(comparisons, lost, sn)}."
         )
     if math.isfinite(net.test_score) and math.isfinite(base.test_score):
         where = (
@@ -1169,8 +1331,10 @@ def _decide(
             )
         reasons.append(f"{head}: {tail}.")
 
-    if skipped:
-        reasons.append("Skipped baselines: " + "; ".join(f"{k} ({v})" for k, v in skipped.items()) + ".")
+    # a family that does not handle this kind of task at all is no news about this data (verdict.json keeps it)
+    told = {k: v for k, v in skipped.items() if not _inapplicable(k, task)}
+    if told:
+        reasons.append("Skipped baselines: " + "; ".join(f"{k} ({v})" for k, v in told.items()) + ".")
 
     # Without a significant difference the cheaper model is preferred, where it is clearly cheaper: no more
     # than twice the other's cost in fit time, prediction time or size (stored numbers), and under half of it in
@@ -1208,7 +1372,7 @@ def _decide(
         (n for n, c in comparisons.items() if c["mean_diff"] < 0 and c["p_holm"] < alpha),
         key=lambda n: comparisons[n]["mean_diff"],
     )
-    every = DecisionP(p_all, "every_baseline", weakest)
+    every = DecisionP(p_all, "every_baseline", weakest, "significant_win")
     if p_all < alpha and diff > min_effect:
         rec, preferred, decision = "network", net.name, every
         reasons.insert(
@@ -1217,7 +1381,8 @@ def _decide(
             f"{diff:+.4f} {sn} and every other baseline, significantly (p {_fmt_p(p_all)}).",
         )
     elif diff < 0 and p_base < alpha:
-        rec, preferred, decision = "baseline", base.name, DecisionP(p_base, "holm", base.name)
+        rec, preferred = "baseline", base.name
+        decision = DecisionP(p_base, "holm", base.name, "significant_loss")
         reasons.insert(
             0,
             f"Use the baseline ({base.name}): it beats the best network ({net.name}) by "
@@ -1226,7 +1391,7 @@ def _decide(
     elif winners:
         w = winners[0]
         rec, preferred = "baseline", w
-        decision = DecisionP(float(comparisons[w]["p_holm"]), "holm", w)
+        decision = DecisionP(float(comparisons[w]["p_holm"]), "holm", w, "significant_loss")
         reasons.insert(
             0,
             f"Use a baseline ({w}): it beats the best network ({net.name}) by "
@@ -1235,14 +1400,16 @@ def _decide(
             f"{-diff:+.4f}, not significantly (Holm-corrected p {_fmt_p(p_base)}).",
         )
     else:
-        rec, preferred, decision = "no_significant_difference", cheaper.name, every
+        because = "cheaper" if cost_differs else "better_score"
+        rec, preferred = "no_significant_difference", cheaper.name
+        decision = DecisionP(p_all, "every_baseline", weakest, because)
         if p_all < alpha:
             why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"
         elif diff >= 0:
             why = f"the network does not beat every baseline significantly (largest p {_fmt_p(p_all)})"
         else:
             why = f"the baseline's lead is not significant (Holm-corrected p {_fmt_p(p_base)})"
-            decision = DecisionP(p_base, "holm", base.name)
+            decision = DecisionP(p_base, "holm", base.name, because)
         reasons.insert(
             0,
             f"No significant difference between the network ({net.name}) and the best baseline "
@@ -1285,6 +1452,7 @@ __all__ = [
     "DECISION_P_BASES",
     "DEMO_SETTINGS",
     "PARTIAL_FILE",
+    "PREFERENCE_BASES",
     "PROTOCOLS",
     "RECOMMENDATIONS",
     "Candidate",

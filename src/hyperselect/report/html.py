@@ -27,6 +27,7 @@ from hyperselect.report import plots
 from hyperselect.report.views import (
     TOUR_FILE,
     RunData,
+    check_run_dir,
     classification_reports,
     diagnostics,
     first,
@@ -88,6 +89,26 @@ def fmt(value: Any) -> str:
     return esc(value)
 
 
+def seconds_text(value: Any) -> str | None:
+    """A duration in one readable unit per magnitude: ``6.50 s``, ``697 ms``, ``0.65 ms`` (``None``: not a
+    finite number), so that a column never mixes 0.6968 with 6.505e-04."""
+    v = num(value)
+    if v is None:
+        return None
+    if abs(v) >= 1.0:
+        return f"{v:.2f} s"
+    ms = v * 1e3
+    if ms == 0:
+        return "0 ms"
+    return f"{ms:.3g} ms" if abs(ms) >= 0.01 else "< 0.01 ms"
+
+
+def count_text(value: Any) -> str | None:
+    """A count with thousands separators, always (``9,053`` next to ``12,240``); ``None``: not a number."""
+    v = num(value)
+    return None if v is None else f"{round(v):,}"
+
+
 def _is_num(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -117,13 +138,15 @@ def table(
     stack: bool = False,
     uniform: bool | Collection[int] = False,
     scientific: Collection[int] = (),
+    num_cols: Collection[int] = (),
 ) -> str:
     """An HTML table; cells are formatted and escaped except the columns in ``raw_cols`` (already HTML).
 
     ``stack``: on a narrow screen each row becomes a block, its cells one under the other with their column's
     name (for tables of sentences, which squeezed into columns would make each row a screen tall).
     ``uniform``: each column of numbers (or those whose indexes it lists) in one format
-    (:func:`column_format`), the columns in ``scientific`` (log-scaled settings) in scientific notation."""
+    (:func:`column_format`), the columns in ``scientific`` (log-scaled settings) in scientific notation.
+    ``num_cols``: columns of numbers given as text already formatted (``697 ms``), right-aligned as numbers."""
     rows = list(rows)
     shown = rows[:limit]
     width = max((len(r) for r in shown), default=0)
@@ -142,7 +165,7 @@ def table(
             return f"<td{_label(headers, i, stack)}>{c}</td>"
         form = formats[i]
         text = form(c) if form is not None and _is_num(c) and math.isfinite(c) else fmt(c)
-        cls = ' class="num"' if _is_num(c) or (c is None and numeric[i]) else ""
+        cls = ' class="num"' if _is_num(c) or (c is None and numeric[i]) or i in num_cols else ""
         return f"<td{cls}{_label(headers, i, stack)}>{text}</td>"
 
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
@@ -308,6 +331,7 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     tone = {"network": "good", "baseline": "base", "no_significant_difference": "tie"}.get(
         v["recommendation"], "tie"
     )
+    badge = "Interrupted run: partial results" if v["partial"] else "Recommendation"
     reasons = "".join(f"<li>{esc(r)}</li>" for r in v["reasons"])
     facts: list[tuple[str, Any]] = []
     if v["best_network"]:
@@ -345,7 +369,7 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
             ("standardised effect size (mean difference / sd of the differences)", v["standardized_effect"])
         )
     body = (
-        f'<div class="verdict {tone}"><div class="verdict-label">Recommendation</div>'
+        f'<div class="verdict {tone}"><div class="verdict-label">{esc(badge)}</div>'
         f'<div class="verdict-head">{esc(v["headline"])}</div></div>'
         + (f'<h3>Why</h3><ul class="reasons">{reasons}</ul>' if reasons else "")
         + kv_list(facts)
@@ -359,6 +383,8 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
         parts.append(render_json(v["costs"]))
     if v["comparisons"]:
         parts.append(_comparisons_table(v))
+    if v["searches"] or v["models"]:
+        parts.append(_searches_table(v))
     lc = v["learning_curve"]
     if lc:
         parts.append(
@@ -372,6 +398,7 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
                 "Learning curve: score against training-set fraction",
             )
         )
+        parts.append(_learning_curve_table(lc, v))
         if lc["notes"]:
             parts.append(
                 '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in lc["notes"]) + "</ul>"
@@ -383,14 +410,205 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     return out
 
 
+def _learning_curve_table(lc: Mapping[str, Any], v: Mapping[str, Any]) -> str:
+    """The learning curve's points as numbers: training rows (or share), each curve's score, and how many rows
+    each point was scored on."""
+    names = list(lc["curves"])
+    rows_known = lc["n_rows"] is not None
+    heads = [
+        "training rows" if rows_known else "share of the training rows",
+        *(f"{_curve_name(k, v)} {v['metric']}" for k in names),
+    ]
+    gap = "network" in lc["curves"] and "baseline" in lc["curves"]
+    if gap:
+        heads.append("gap (network − baseline)")
+    body = []
+    for i, f in enumerate(lc["fractions"]):
+        ys = [lc["curves"][k][i] if i < len(lc["curves"][k]) else None for k in names]
+        first_cell: Any = f"{lc['n_rows'][i]:,} ({f:.0%})" if rows_known else f"{f:.0%}"
+        row = [first_cell, *ys]
+        if gap:
+            n, b = ys[names.index("network")], ys[names.index("baseline")]
+            row.append(n - b if n is not None and b is not None else None)
+        body.append(row)
+    where = {"test": "the test split", "valid": "the validation split"}.get(lc["evaluated_on"] or "", "")
+    scored = (
+        f"each point scored on the same {lc['n_evaluated']:,} rows of {where or 'the evaluation split'}"
+        if lc["n_evaluated"]
+        else f"each point scored on {where}"
+        if where
+        else ""
+    )
+    return table(
+        heads,
+        body,
+        caption="Learning curve" + (f" ({scored})" if scored else ""),
+        uniform=True,
+        num_cols=(0,),
+        limit=200,
+    )
+
+
+def _compact_params(params: Mapping[str, Any], shown: Sequence[str]) -> str:
+    """``name value`` pairs, one line: the hyperparameters a reader compares, not a JSON dump."""
+    items = []
+    for k in shown:
+        value = params.get(k)
+        text = (
+            ", ".join(str(x) for x in value)
+            if isinstance(value, list)
+            else f"{value:.3g}"
+            if isinstance(value, float)
+            else str(value)
+        )
+        items.append(f"<code>{esc(k)}</code> {esc(text)}")
+    return " · ".join(items)
+
+
+def _network_params(params: Mapping[str, Any], searched: Sequence[str]) -> tuple[list[str], bool]:
+    """The settings of a tuned network worth showing: those the search chose (its dimensions, grouped as the
+    configuration holds them) and those away from their defaults, leaving out settings the configuration does
+    not use (momentum of an Adam network); and whether others were left out."""
+    from hyperselect.nn.config import MLPConfig
+
+    defaults = MLPConfig().to_dict()
+    chosen = set(searched)
+    for target, dims in GROUPED_DIMS.items():
+        if chosen & set(dims):
+            chosen.add(target)
+    keep = [
+        k
+        for k in params
+        if k != "arch"
+        and unused_setting(k, params) is None
+        and (k in chosen or k not in defaults or params[k] != defaults[k])
+    ]
+    return keep, len(keep) < len([k for k in params if k != "arch"])
+
+
+def _searches_table(v: Mapping[str, Any]) -> str:
+    """Each tuned model's search (trials asked, finished, completed, pruned, by the timeout, failed) and the
+    hyperparameters of the compared pair, compactly; a note where the network search was cut short."""
+    searches = {s["name"]: s for s in v["searches"]}
+    models = {m["name"]: m for m in v["models"]}
+    compared = [n for n in (v["best_network"], v["best_baseline"]) if n]
+    names = list(dict.fromkeys([*compared, *searches]))
+    rows = []
+    for n in names:
+        s = searches.get(n, {})
+        m = models.get(n, {})
+        params = m.get("params") if isinstance(m.get("params"), Mapping) else None
+        is_net = (s.get("kind") or m.get("kind")) == "network"
+        hyper = ""
+        if params is not None and n in compared:
+            if is_net:
+                shown, more = _network_params(params, s.get("searched") or [])
+                hyper = _compact_params(params, shown) + (
+                    ' <span class="note">(other settings at their defaults; all in verdict.json)</span>'
+                    if more
+                    else ""
+                )
+            else:
+                hyper = _compact_params(params, list(params)) or '<span class="note">defaults</span>'
+        epochs = (
+            f"{s['best_trial_epochs']} / {s['max_epochs']}"
+            if is_net and s.get("best_trial_epochs") is not None and s.get("max_epochs") is not None
+            else None
+        )
+        rows.append(
+            [
+                esc(n) + (" <strong>*</strong>" if n in compared else ""),
+                s.get("kind") or m.get("kind"),
+                s.get("asked"),
+                s.get("finished"),
+                s.get("completed"),
+                s.get("pruned") if is_net else None,
+                s.get("pruned_by_timeout") if is_net else None,
+                s.get("failed"),
+                epochs,
+                hyper,
+            ]
+        )
+    heads = [
+        "model",
+        "kind",
+        "trials asked",
+        "finished",
+        "completed",
+        "pruned",
+        "stopped by the timeout",
+        "failed",
+        "best trial's epochs",
+        "hyperparameters (compared pair)",
+    ]
+    # columns without a value (a verdict.json written before the searches were recorded) are left out
+    keep = [i for i, h in enumerate(heads) if i in (0, len(heads) - 1) or any(r[i] is not None for r in rows)]
+    if not any(r[-1] for r in rows):
+        keep = [i for i in keep if i != len(heads) - 1]
+    if keep == [0] or keep == [0, 1]:
+        return ""
+    timeout = v.get("timeout")
+    protocol = v.get("protocol") or {}
+    budget = [
+        f"{protocol['n_trials']} network trials per architecture"
+        if isinstance(protocol.get("n_trials"), int)
+        else "",
+        f"{protocol['baseline_trials']} per baseline family"
+        if isinstance(protocol.get("baseline_trials"), int)
+        else "",
+        f"timeout {timeout:g} s per search"
+        if timeout is not None
+        else "no timeout"
+        if "timeout" in protocol  # (a verdict.json written before the timeout was recorded says nothing)
+        else "",
+    ]
+    cut = [
+        row["name"]
+        for row in v["searches"]
+        if row.get("kind") == "network"
+        and (
+            row.get("completed") == 0
+            or (row.get("pruned_by_timeout") or 0) > 0
+            or (
+                row.get("finished") is not None
+                and row.get("asked") is not None
+                and row["finished"] < row["asked"]
+            )
+        )
+    ]
+    warn = (
+        f'<p class="note"><strong>The network search of {esc(", ".join(cut))} was cut short</strong> '
+        "(see the reasons above): the network compared may be under-tuned.</p>"
+        if cut
+        else ""
+    )
+    body = [[r[i] for i in keep] for r in rows]
+    raw = [j for j, i in enumerate(keep) if i in (0, len(heads) - 1)]
+    return (
+        "<h3>Searches and tuned hyperparameters</h3>"
+        + warn
+        + table(
+            [heads[i] for i in keep],
+            body,
+            raw_cols=raw,
+            caption="Budget: " + ", ".join(b for b in budget if b) + "; * the compared pair",
+            limit=200,
+        )
+    )
+
+
 def _curve_name(key: str, v: Mapping[str, Any]) -> str:
     """A learning curve's legend entry: the verdict's curves are its best network and best baseline, named."""
     model = {"network": v["best_network"], "baseline": v["best_baseline"]}.get(key)
     return f"{key} ({model})" if model and model != key else key
 
 
-#: the costs a verdict records per model, and their column headers (the CLI's units)
-COSTS = {"fit_seconds": "fit s", "predict_seconds_per_1k": "predict ms / 1k rows", "n_parameters": "params"}
+#: the costs a verdict records per model, and their column headers
+COSTS = {
+    "fit_seconds": "fit time / fold",
+    "predict_seconds_per_1k": "predict ms / 1k rows",
+    "n_parameters": "params",
+}
 
 
 def _candidates(v: Mapping[str, Any]) -> list[str]:
@@ -413,7 +631,11 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
         value = m.get(key, costs.get(m["name"], {}).get(key))
         if key == "predict_seconds_per_1k" and num(value) is not None:
             return float(value) * 1e3  # milliseconds, as the CLI prints
-        return num(value) if key != "n_parameters" else value
+        if key == "fit_seconds":  # 697 ms next to 0.65 ms, not 0.6968 next to 6.505e-04
+            return seconds_text(value)
+        if key == "n_parameters":  # 9,053 next to 12,240
+            return count_text(value) if num(value) is not None else value if isinstance(value, str) else None
+        return num(value)
 
     metric = v["metric"]
     splits = any(m["scores"] for m in models)
@@ -444,9 +666,10 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
         if any(m["mean"] is None for m in models)
         else ""
     )
+    heads = ["model", *(head for head, _ in columns)]
     parts.append(
         table(
-            ["model", *(head for head, _ in columns)],
+            heads,
             [
                 [
                     esc(m["name"]) + (" <strong>*</strong>" if m["name"] in compared else ""),
@@ -457,6 +680,9 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
             raw_cols=(0,),
             caption=f"Candidates ({cv}; * the compared pair{note})",
             limit=200,
+            # each column of scores in one format; the fit time and size columns are formatted text
+            uniform=True,
+            num_cols=[i for i, h in enumerate(heads) if h in (COSTS["fit_seconds"], COSTS["n_parameters"])],
         )
     )
     extra = [c for c in v["costs"] if c["name"] not in {m["name"] for m in models}]
@@ -487,8 +713,12 @@ def _comparisons_table(v: Mapping[str, Any]) -> str:
             ]
             for c in rows
         ],
-        caption=f"{test or 'paired test'}{alpha}; diff = network − baseline; Holm-corrected over the "
-        f"{len(rows)} baselines",
+        caption=f"{test or 'paired test'}{alpha}; diff = network − baseline; "
+        + (
+            "one baseline, so Holm's correction leaves its p as it is"
+            if len(rows) == 1
+            else f"Holm-corrected over the {len(rows)} baselines"
+        ),
         limit=200,
     )
 
@@ -683,8 +913,13 @@ def section_search(run: RunData, **_: Any) -> list[Section]:
             if s["other_studies"]
             else ""
         )
+        missing = (
+            "This run's result.json could not be read (see above)"
+            if "result.json" in run.unreadable
+            else "This run has no result.json (tune writes it once a trial has produced a score)"
+        )
         parts.append(
-            f'<p class="note">This run has no result.json (tune writes it once a trial has produced a score); '
+            f'<p class="note">{missing}; '
             f"the trials of study {esc(repr(s['study']))} are read from {esc(s['source'])}.{esc(others)}</p>"
         )
     if not any(t["state"] == "COMPLETE" and t["value"] is not None for t in trials):
@@ -1361,6 +1596,13 @@ def _sections(run: RunData, projection: str, strict: bool) -> list[Section]:
             "Left out of this page; the sections below come from the other files.",
             run.unreadable,
         ),
+        (
+            "malformed",
+            "Malformed values left out",
+            "These values are not as hyperselect writes them, so the sections below are drawn without them "
+            "(hyperselect report --strict fails on them instead):",
+            {name: "; ".join(bad.values()) for name, bad in run.malformed.items()},
+        ),
     ):
         if found:
             items = "".join(f"<li><code>{esc(n)}</code>: {esc(why)}</li>" for n, why in sorted(found.items()))
@@ -1511,6 +1753,7 @@ def build_report(
         raise ConfigError(
             f"The 'projection' parameter of build_report must be 'pca' or 'tsne'. Got {projection!r}."
         )
+    check_run_dir(Path(run_dir))  # a table given for a run folder: said as such, not as a folder in the way
     target = _target(Path(out) if out is not None else Path(run_dir) / REPORT_NAME)
     run = load_run(run_dir, strict=strict)
     page = render_report(run, projection=projection, strict=strict)

@@ -489,12 +489,27 @@ def baseline_comparison(
                 max((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=-math.inf),
             )
             pad = (hi - lo) * 0.15 or 0.05
-            # bars start at 0, so that their lengths compare; a metric that goes below 0 (r2) cannot, and
-            # the axis says where it starts instead
-            zoom = lo < 0
-            ax.set_xlim(lo - pad if zoom else 0.0, hi + pad if zoom else hi + max(pad, 0.08 * hi))
+            # bars start at 0, so that their lengths compare, unless the scores sit far from 0 next to their
+            # spread (0.92 vs 0.93 would be bars of one length) or go below it (r2): then the axis starts near
+            # the data and says where
+            zoom = lo < 0 or lo - pad > 2.0 * (hi - lo + 2 * pad)
+            left = lo - pad if zoom else 0.0
+            ax.set_xlim(left, hi + pad if zoom else hi + max(pad, 0.08 * hi))
+            # the values in a column right of the axes, clear of the bars' ends, error bars and split dots
+            from matplotlib.transforms import blended_transform_factory
+
+            right = blended_transform_factory(ax.transAxes, ax.transData)
             for i, mean in enumerate(means):
-                ax.text(mean, i, f" {mean:.4g}", va="center", ha="left", fontsize=7.5, color="#111827")
+                ax.text(
+                    1.01,
+                    i,
+                    f"{mean:.4f}",
+                    va="center",
+                    ha="left",
+                    fontsize=7.5,
+                    color="#111827",
+                    transform=right,
+                )
             ax.grid(axis="y", visible=False)
         how = []
         if rows and any(_finite(m.get("std")) and m["std"] > 0 for m in rows):
@@ -502,7 +517,7 @@ def baseline_comparison(
         if rows and any(any(_finite(x) for x in m.get("scores") or []) for m in rows):
             how.append("dots: splits")
         if rows and zoom:
-            how.append(f"axis starts at {lo - pad:.3g}, not 0")
+            how.append(f"axis starts at {left:.3g}, not 0")
         ax.set_xlabel(plot_text(metric, 60) + (f" ({'; '.join(how)})" if how else ""))
         ax.set_title("Network vs classic baselines")
         return _png(fig)

@@ -27,10 +27,13 @@ log = logging.getLogger(__name__)
 __all__ = [
     "KNOWN_FILES",
     "RunData",
+    "check_run_dir",
     "classification_reports",
     "diagnostics",
     "graph_view",
+    "headline",
     "load_run",
+    "malformed_fields",
     "misclassified",
     "projection_view",
     "run_origins",
@@ -42,6 +45,9 @@ __all__ = [
 ]
 
 KNOWN_FILES = ("result.json", "verdict.json", "text_result.json", "trials.csv", "study.journal", "tour.json")
+#: What an interrupted ``compare --out DIR`` writes instead of verdict.json (evaluate/verdict.py PARTIAL_FILE):
+#: read only where the folder holds no verdict.json, and drawn marked partial.
+PARTIAL_VERDICT = "verdict.partial.json"
 #: ``hyperselect demo``'s manifest: the tour's steps, each with its result folders and their data (demo.py)
 TOUR_FILE = "tour.json"
 #: What ``hyperselect graph embed|similar|recommend|classify|tune --out DIR`` writes (cli_graph.py).
@@ -74,6 +80,10 @@ class RunData:
     #: file name -> its keys whose values have another type than hyperselect writes, each described (those
     #: values are left out, so their sections are drawn without them)
     mistyped: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: file name -> its fields (``learning_curve.network``, ``comparisons.svm.p_value``) whose values are
+    #: malformed (a string for a number, lists of mismatched lengths), each described: the sections leave them
+    #: out and the page names them (``strict``: raised)
+    malformed: dict[str, dict[str, str]] = field(default_factory=dict)
     #: a deliberate collection of runs (``hyperselect demo``): its steps, each ``{name, title, parts}`` with
     #: parts ``{folder, data, what}``, every folder a run of its own (see :func:`tour_view`)
     tour: dict[str, Any] | None = None
@@ -119,6 +129,100 @@ KEY_TYPES: dict[str, dict[str, tuple[type, ...]]] = {
     "tour.json": {"steps": _LIST},
 }
 _JSON_NAMES = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number"}
+KEY_TYPES[PARTIAL_VERDICT] = {
+    **dict.fromkeys(("score_name", "interrupted_during", "note"), _STR),
+    **dict.fromkeys(("data", "skipped", "settings", "seconds"), _OBJ),
+    "candidates": _LIST,
+}
+KEY_TYPES["verdict.json"].update({"preferred_because": _STR, "searches": _OBJ})
+
+
+def _described(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, str):
+        return repr(value) if len(value) <= 20 else "a string"
+    return _JSON_NAMES.get(type(value), type(value).__name__)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+#: the numbers compare writes per baseline test (TestResult.to_dict + p_holm) and per candidate
+_COMPARISON_NUMBERS = ("mean_diff", "ci_low", "ci_high", "statistic", "p_value", "p_holm", "effect_size")
+_CANDIDATE_NUMBERS = (
+    "valid_score",
+    "cv_mean",
+    "cv_std",
+    "fit_seconds",
+    "predict_seconds_per_1k",
+    "n_parameters",
+    "test_score",
+)
+
+
+def malformed_fields(obj: Mapping[str, Any]) -> dict[str, str]:
+    """The fields of compare's verdict.json (or its partial file) nested under the keys :data:`KEY_TYPES`
+    checks that are not as compare writes them, each described: the learning curve's lists (numbers, one per
+    fraction), each baseline test's numbers, each candidate's numbers and its cv_scores (a list of numbers).
+    A null number is a NaN as written; a null list is not."""
+    out: dict[str, str] = {}
+
+    def number(path: str, value: Any) -> None:
+        if value is not None and not _is_number(value):
+            out[path] = f"{path} is {_described(value)} (expected a number)"
+
+    def numbers(path: str, value: Any, length: int | None = None, what: str = "") -> bool:
+        if not isinstance(value, list):
+            out[path] = f"{path} is {_described(value)} (expected a list of numbers)"
+            return False
+        bad = [x for x in value if x is not None and not _is_number(x)]
+        if bad:
+            out[path] = f"{path} holds {_described(bad[0])} (expected numbers)"
+            return False
+        if length is not None and len(value) != length:
+            out[path] = f"{path} has {len(value)} value{'s' if len(value) != 1 else ''} for {length} {what}"
+            return False
+        return True
+
+    raw_lc = obj.get("learning_curve")
+    lc: Mapping[str, Any] = raw_lc if isinstance(raw_lc, Mapping) else {}
+    compare_curve = any(k in lc for k in ("n_rows", "network", "baseline"))
+    if compare_curve and "fractions" in lc and numbers("learning_curve.fractions", lc.get("fractions")):
+        n = len(lc["fractions"])
+        for key in ("n_rows", "network", "baseline", "gap"):
+            if key in lc:
+                numbers(f"learning_curve.{key}", lc[key], n, "fractions")
+    comparisons = obj.get("comparisons")
+    if isinstance(comparisons, Mapping):
+        for name, c in comparisons.items():
+            if not isinstance(c, Mapping):
+                out[f"comparisons.{name}"] = f"comparisons.{name} is {_described(c)} (expected an object)"
+                continue
+            for key in _COMPARISON_NUMBERS:
+                number(f"comparisons.{name}.{key}", c.get(key))
+    candidates = obj.get("candidates")
+    if isinstance(candidates, list):
+        for i, c in enumerate(candidates):
+            if not isinstance(c, Mapping):
+                out[f"candidates[{i}]"] = f"candidates[{i}] is {_described(c)} (expected an object)"
+                continue
+            label = f"candidates[{i}]" + (f" ({c['name']})" if isinstance(c.get("name"), str) else "")
+            for key in _CANDIDATE_NUMBERS:
+                if c.get(key) is not None and not _is_number(c[key]):
+                    out[f"candidates[{i}].{key}"] = (
+                        f"{label}.{key} is {_described(c[key])} (expected a number)"
+                    )
+            if "cv_scores" in c and not (
+                isinstance(c["cv_scores"], list) and all(x is None or _is_number(x) for x in c["cv_scores"])
+            ):
+                out[f"candidates[{i}].cv_scores"] = (
+                    f"{label}.cv_scores is {_described(c['cv_scores'])} (expected a list of numbers)"
+                )
+    return out
 
 
 def mistyped_keys(name: str, obj: Mapping[str, Any]) -> dict[str, str]:
@@ -285,13 +389,7 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
     :class:`DataError` when the directory does not exist or holds nothing readable that the report draws.
     """
     root = Path(run_dir)
-    if not root.exists():
-        raise DataError(f"Run directory {str(root)!r} does not exist.")
-    if not root.is_dir():
-        raise DataError(
-            f"{str(root)!r} is not a directory: expected a run directory holding result.json, "
-            "verdict.json, text_result.json or graph outputs."
-        )
+    check_run_dir(root)
     run = RunData(run_dir=root)
 
     def attempt(name: str, reader: Callable[[Path], Any]) -> Any:
@@ -310,12 +408,20 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
         if wrong:
             run.mistyped[name] = wrong
             obj = {k: v for k, v in obj.items() if k not in wrong}
+        bad = malformed_fields(obj) if name in ("verdict.json", PARTIAL_VERDICT) else {}
+        if bad and strict:
+            raise DataError(f"{root / name}: {'; '.join(bad.values())} (as hyperselect compare writes it).")
+        if bad:
+            run.malformed[name] = bad
         return obj
 
     if (root / "result.json").is_file():
         run.result = attempt("result.json", _read_json)
     if (root / "verdict.json").is_file():
         run.verdict = attempt("verdict.json", _read_json)
+    elif (root / PARTIAL_VERDICT).is_file():  # an interrupted compare: what it had finished, marked partial
+        partial = attempt(PARTIAL_VERDICT, _read_json)
+        run.verdict = {**partial, "partial": True} if isinstance(partial, Mapping) and partial else None
     if (root / "text_result.json").is_file():
         run.text = attempt("text_result.json", _read_json)
     graph: dict[str, Any] = {}
@@ -341,6 +447,8 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
     elif run.result is None and (root / "study.journal").is_file():
         run.result = attempt("study.journal", _journal_result)
     read = [*KNOWN_FILES, *GRAPH_FILES, *(p.name for p in graph_files)]
+    if run.verdict is not None and run.verdict.get("partial") is True:
+        read.append(PARTIAL_VERDICT)
     run.files = sorted(name for name in read if (root / name).is_file() and name not in run.unreadable)
     if run.empty and (
         run.unreadable or run.mistyped
@@ -366,6 +474,17 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
             "hyperselect train, tune, compare, text or graph)."
         )
     return run
+
+
+def check_run_dir(root: Path) -> None:
+    """A DataError unless ``root`` is an existing folder (what a command's ``--out`` wrote)."""
+    if not root.exists():
+        raise DataError(f"Run directory {str(root)!r} does not exist.")
+    if not root.is_dir():
+        raise DataError(
+            f"{str(root)!r} is a file; expected a run directory written by --out (of train, tune, compare, text "
+            "or graph), holding result.json, verdict.json, text_result.json or graph outputs."
+        )
 
 
 # -------------------------------------------------------------------------------------------- helpers ---
@@ -454,8 +573,49 @@ def tour_view(run: RunData) -> list[dict[str, Any]]:
 RECOMMENDATIONS = {
     "network": "Use the neural network",
     "baseline": "Use the classic baseline",
-    "no_significant_difference": "No significant difference: prefer the cheaper model",
+    "no_significant_difference": "No significant difference",
 }
+#: verdict.py's PREFERENCE_BASES: why the preferred model is the one to use, without a significant difference
+PREFERENCES = {
+    "cheaper": "prefer the cheaper model",
+    "better_score": "prefer the better-scoring model, as neither is clearly cheaper",
+}
+
+
+def preferred_because(v: Mapping[str, Any]) -> str | None:
+    """Why the verdict prefers its model (verdict.py's PREFERENCE_BASES), as recorded in ``preferred_because``
+    or, in a verdict.json written before that was recorded, as its first reason says it."""
+    because = v.get("preferred_because")
+    if isinstance(because, str) and because:
+        return because
+    reasons = v.get("reasons")
+    first_reason = (
+        reasons if isinstance(reasons, str) else reasons[0] if isinstance(reasons, list) and reasons else ""
+    )
+    if not isinstance(first_reason, str):
+        return None
+    if "Prefer the cheaper" in first_reason or "prefer the cheaper" in first_reason:
+        return "cheaper"
+    if "Prefer the better scoring" in first_reason:
+        return "better_score"
+    return None
+
+
+def headline(v: Mapping[str, Any], rec: str) -> str:
+    """The recommendation in a line, naming the model to use and, without a significant difference, the
+    basis the verdict chose it on (the cheaper model, or the better-scoring one where neither is clearly
+    cheaper): the same choice and basis as the verdict's first reason."""
+    head = RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict")
+    model = v.get("preferred_model")
+    model = model if isinstance(model, str) and model else None
+    if rec == "no_significant_difference":
+        basis = PREFERENCES.get(preferred_because(v) or "")
+        if basis and model:
+            # "prefer the better-scoring model (svm), as neither..." reads better with the name by the model
+            first_part, _, rest = basis.partition(",")
+            return f"{head}: {first_part} ({model})" + (f",{rest}" if rest else "")
+        return f"{head}: prefer {model}" if model else head
+    return f"{head} ({model})" if model and rec in ("network", "baseline") else head
 
 
 def run_origins(run: RunData) -> dict[str, dict[str, str]]:
@@ -518,8 +678,10 @@ def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
     label = _TEXT_METRIC_NAMES[metric]
     test = str(details.get("test") or "exact McNemar")
     p = details.get("p_value", details.get("mcnemar_p"))
+    best = {"network": "best_network", "baseline": "best_classic"}.get(str(rec), "best_classic")
     return {
         "recommendation": rec,
+        "preferred_model": name(details.get(best)),
         "reasons": [sentence],
         "metric": f"test {label}",
         "models": [
@@ -548,13 +710,21 @@ _TEXT_METRIC_NAMES = {
 
 
 def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """Recommendation, reasons, per-model scores, test, effect size, costs and learning curve of a verdict."""
-    if not isinstance(v, Mapping) or ("recommendation" not in v and "reasons" not in v):
+    """Recommendation, reasons, per-model scores, test, effect size, costs and learning curve of a verdict.
+
+    An interrupted compare's ``verdict.partial.json`` (``"partial": true``) has no recommendation: its
+    headline says so, its note is the reason and its candidates are shown as far as they were scored."""
+    partial = isinstance(v, Mapping) and v.get("partial") is True
+    if not isinstance(v, Mapping) or ("recommendation" not in v and "reasons" not in v and not partial):
         return None
     rec = str(v.get("recommendation", "")).strip()
     reasons = v.get("reasons") or []
     if isinstance(reasons, str):
         reasons = [reasons]
+    stage = v.get("interrupted_during") if partial else None
+    if partial:
+        rec = ""
+        reasons = [str(v["note"])] if isinstance(v.get("note"), str) else []
     metric = str(first(v, "metric", "score_name", "scoring") or "score")
     models = []
     # ``compare`` writes its candidates (Candidate.to_dict: cv_scores, cv_mean, cv_std, costs) as a list
@@ -633,9 +803,17 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if best_network is not None and best_baseline is not None
         else None
     )
+    protocol = v.get("protocol") if isinstance(v.get("protocol"), Mapping) else None
+    if partial and protocol is None and isinstance(v.get("settings"), Mapping):
+        protocol = v["settings"]
     return {
         "recommendation": rec,
-        "headline": RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict"),
+        "partial": partial,
+        "headline": (
+            "No verdict: compare was interrupted" + (f" while {stage}" if isinstance(stage, str) else "")
+            if partial
+            else headline(v, rec)
+        ),
         "reasons": [str(r) for r in reasons],
         "metric": metric,
         "models": models,
@@ -650,10 +828,29 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "pair": pair,
         "comparisons": comparisons,
         "decision_p": _decision_p(v, rec, comparisons, best_network, best_baseline, effect),
-        "protocol": v.get("protocol") if isinstance(v.get("protocol"), Mapping) else None,
-        "learning_curve": learning_curve_view(v.get("learning_curve")),
+        "protocol": protocol,
+        "learning_curve": learning_curve_view(v.get("learning_curve"), first(v, "data")),
         "data": first(v, "data", "data_summary", "dataset"),
+        "searches": _searches(v.get("searches")),
+        "timeout": num(protocol.get("timeout")) if protocol else None,
     }
+
+
+def _searches(raw: Any) -> list[dict[str, Any]]:
+    """compare's per-model search summaries (``{model: {kind, asked, finished, completed, ...}}``) as rows."""
+    keys = ("asked", "finished", "completed", "pruned", "pruned_by_timeout", "failed")
+    rows = []
+    for r in _named_rows(raw):
+        row: dict[str, Any] = {
+            "name": r["name"],
+            "kind": r.get("kind") if isinstance(r.get("kind"), str) else None,
+        }
+        for k in (*keys, "best_trial_epochs", "max_epochs"):
+            f = num(r.get(k))
+            row[k] = int(f) if f is not None else None
+        row["searched"] = [str(d) for d in r.get("searched") or [] if isinstance(d, str)]
+        rows.append(row)
+    return rows
 
 
 def _comparisons(raw: Any) -> list[dict[str, Any]]:
@@ -763,8 +960,10 @@ def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[An
     return text + "."
 
 
-def learning_curve_view(lc: Any) -> dict[str, Any] | None:
-    """``{fractions, curves: {model: [score]}, spreads: {model: [std]}, notes: [str]}`` or ``None``."""
+def learning_curve_view(lc: Any, data: Any = None) -> dict[str, Any] | None:
+    """``{fractions, curves: {model: [score]}, spreads: {model: [std]}, notes: [str], n_rows: [int] or None,
+    evaluated_on, n_evaluated}`` or ``None``; ``data``: the verdict's data summary (its split sizes say how many
+    rows each point was scored on)."""
     if not lc:
         return None
     notes: list[str] = []
@@ -836,7 +1035,30 @@ def learning_curve_view(lc: Any) -> dict[str, Any] | None:
     curves = {k: ys for k, ys in curves.items() if any(y is not None for y in ys)}
     if not fractions or not curves:
         return None
-    return {"fractions": fractions, "curves": curves, "spreads": spreads, "notes": notes}
+    rows = lc.get("n_rows") if isinstance(lc, Mapping) else None
+    n_rows = (
+        [int(r) for r in rows]
+        if isinstance(rows, list)
+        and len(rows) == len(fractions)
+        and all(isinstance(r, int | float) and not isinstance(r, bool) and math.isfinite(r) for r in rows)
+        else None
+    )
+    on = lc.get("evaluated_on") if isinstance(lc, Mapping) else None
+    n_eval = None
+    if on in ("test", "valid") and isinstance(data, Mapping):
+        n_eval = num(data.get(f"n_{on}"))
+    resolution = num(lc.get("resolution")) if isinstance(lc, Mapping) else None
+    if n_eval is None and resolution:
+        n_eval = 1.0 / resolution  # a class score moves by 1 / rows scored
+    return {
+        "fractions": fractions,
+        "curves": curves,
+        "spreads": spreads,
+        "notes": notes,
+        "n_rows": n_rows,
+        "evaluated_on": on if isinstance(on, str) else None,
+        "n_evaluated": round(n_eval) if n_eval else None,
+    }
 
 
 # --------------------------------------------------------------------------------------------- search ---
