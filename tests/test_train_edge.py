@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -119,7 +121,9 @@ def test_a_diverged_run_reports_no_metrics_and_saves_no_weights(tmp_path) -> Non
     assert r.exit_code == 0, r.output
     assert "no metrics: the run diverged (the training loss became nan" in r.flat
     doc = json.loads((out / "result.json").read_text())
-    assert doc["status"] == "diverged" and all(v != v for v in doc["metrics"].values())  # all NaN
+    # no metrics: null in standard JSON (Python wrote a bare NaN that jq and JSON.parse refuse)
+    assert doc["status"] == "diverged" and all(v is None for v in doc["metrics"].values())
+    assert not re.search(r"[:\[,]\s*-?(NaN|Infinity)\b", (out / "result.json").read_text())
     assert not (out / "model.safetensors").exists()  # stale weights would not belong to this result
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -44,18 +45,36 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, np.integer):
         return int(obj)
     if isinstance(obj, np.floating):
-        return float(obj)
+        return _finite_or_none(float(obj))
     if isinstance(obj, np.ndarray):
-        return obj.tolist()
+        return _finite_or_none(obj.tolist())
     if isinstance(obj, Path):
         return str(obj)
     if hasattr(obj, "to_dict"):
-        return obj.to_dict()
+        return _finite_or_none(obj.to_dict())
     raise TypeError(f"Object of type {type(obj).__name__} is not JSON serialisable")
 
 
+def _finite_or_none(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float (in dicts, lists and tuples) as ``None``: JSON has no NaN, and
+    strict readers (jq, JavaScript's JSON.parse) refuse the ``NaN`` Python writes.  A missing score reads as
+    null; Python's ``json`` and hyperselect read it back as None."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=_json_default, allow_nan=True)
+    """Standard JSON (``NaN``/``Infinity`` written as ``null``), indented."""
+    clean = _finite_or_none(obj)
+    try:
+        return json.dumps(clean, indent=2, default=_json_default, allow_nan=False)
+    except ValueError:  # a non-finite float inside an object we cannot walk: never lose the result over it
+        return json.dumps(clean, indent=2, default=_json_default, allow_nan=True)
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:
