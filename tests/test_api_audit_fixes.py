@@ -140,3 +140,27 @@ def test_a_multilabel_label_in_a_row_or_two_is_warned_about_by_name() -> None:
     assert "'z'" not in notes and "'x'" not in notes
     df["tags"] = [lab.replace("|once", "") for lab in labels]
     assert not prepare_tabular(df, "tags", task="multilabel").notes
+
+
+def test_a_dimension_every_trial_shared_is_said_and_gets_no_importance() -> None:
+    """An audit: a 9-trial search never varied n_layers (a batch shares depth; the first takes the advisor's),
+    yet PED-ANOVA ranked n_layers above the activation."""
+    data = prepare_tabular(_frame(), "y")
+    space = advise(data, max_epochs=4).extend("n_layers", {"type": "int", "low": 1, "high": 3})
+    result = tune(data, n_trials=6, space=space, batch_size=6)
+    layers = {int(v) for v in result.trials["param_n_layers"].dropna()}
+    assert layers == {result.unvaried["n_layers"]} and "n_layers" not in result.importances
+    assert result.to_dict()["unvaried"]["n_layers"] == result.unvaried["n_layers"]
+    assert "batch_size" in result.unvaried  # shared by the batch too
+    assert "left out" in result.to_dict()["importances_note"]
+
+
+def test_a_fixed_batch_size_above_the_training_rows_is_said(caplog) -> None:  # type: ignore[no-untyped-def]
+    import logging
+
+    data = prepare_tabular(_frame(), "y")
+    space = advise(data, max_epochs=2).fix(batch_size=100_000)
+    with caplog.at_level(logging.WARNING, logger="hyperselect"):
+        tune(data, n_trials=2, space=space, batch_size=2)
+    said = [r.getMessage() for r in caplog.records if "full-batch" in r.getMessage()]
+    assert len(said) == 1 and "fixed to 100000" in said[0] and f"{len(data.y_train)} training rows" in said[0]

@@ -500,8 +500,16 @@ def test_the_width_and_batch_reasons_name_the_rule_that_set_the_numbers() -> Non
     assert wide.reasons["batch_size"].startswith("fixed to 8, the smallest batch size")
     assert "batch_size" not in wide.dims and wide.fixed["batch_size"] == 8
     tall = advise(prepare_arrays(rng.normal(size=(3000, 40)), np.arange(3000) % 2, name="tall"))
-    assert "about twice the 40 input features" in tall.reasons["width"]
+    assert "twice the 40 input features rounded up to a power of two" in tall.reasons["width"]
     assert "at most a tenth of the 2100 training rows" in tall.reasons["batch_size"]
+    # an audit: 104 rows (a tenth is 10.4) were "fixed" yet described as a "log scale in [8, 8]"; 5 rows had "about
+    # 1 updates" with a batch larger than the data; the dropout rule's network was not named
+    mid = advise(prepare_arrays(rng.normal(size=(149, 3)), np.arange(149) % 2, name="mid"))
+    assert mid.fixed["batch_size"] == 8 and "log scale" not in mid.reasons["batch_size"]
+    assert "an epoch has 12 updates" in mid.reasons["batch_size"]  # 103 training rows // 8
+    tiny = advise(prepare_arrays(rng.normal(size=(8, 3)), np.arange(8) % 2, name="tiny"))
+    assert "one full-batch update" in tiny.reasons["batch_size"]
+    assert "a mid-sized network (" in mid.reasons["dropout"] and "hidden layer" in mid.reasons["dropout"]
 
 
 def test_advise_keywords_may_repeat_the_datas_facts_but_not_contradict_them() -> None:
@@ -647,3 +655,16 @@ def test_space_files_edit_class_weight(tmp_path: Path) -> None:
     bad.write_text('[fix]\nclass_weight = "inverse"\n')
     with pytest.raises(ConfigError, match=r"class_weight.*'none', 'balanced'.*inverse"):
         plain.apply_file(bad)
+
+
+def test_a_fixed_or_narrowed_name_in_another_case_is_the_configs_name() -> None:
+    """An audit: [fix] optimizer = "Momentum" was refused while --set optimizer=Momentum and MLPConfig took it."""
+    from hyperselect.errors import ConfigError
+
+    space = SearchSpace({"activation": Categorical(("relu", "tanh"))})
+    assert space.fix(optimizer="Momentum").fixed["optimizer"] == "momentum"
+    assert space.narrow("activation", choices=["ReLU"]).dims["activation"].choices == ("relu",)
+    grown = space.extend("activation", {"type": "categorical", "choices": ["Tanh", "sigmoid"]})
+    assert grown.dims["activation"].choices == ("tanh", "sigmoid")
+    with pytest.raises(ConfigError, match="'Momentumm'"):
+        space.fix(optimizer="Momentumm")

@@ -249,13 +249,15 @@ def advise(
         top = f"the floor of 32 (~sqrt(10 x {n} rows) would allow only {w_rows})"
     elif w_rows < max(64, w_input):
         rather = (
-            f"twice the {f} input features ({w_input})" if w_input > 64 else "64, the least top otherwise"
+            f"twice the {f} input features rounded up to a power of two ({w_input})"
+            if w_input > 64
+            else "64, the least top otherwise"
         )
         top = f"~sqrt(10 x {n} rows), below {rather}, so the network is not far larger than the data can fit"
     elif w_input >= 64:
-        top = f"about twice the {f} input features"
+        top = f"twice the {f} input features rounded up to a power of two"
     else:
-        top = f"64, the least the top goes to (twice the {f} input features is {w_input})"
+        top = f"64, the least the top goes to (twice the {f} input features, rounded up to a power of two, is {w_input})"
     reasons["width"] = (
         f"log scale from {w_low} to {w_high}: the top is {top}; startup trials centre on a moderate {w_mid}"
     )
@@ -276,16 +278,26 @@ def advise(
     b_base = int(min(b_high, max(b_low, 64)))
     if b_low < b_high:
         dims["batch_size"] = Int(b_low, b_high, log=True, prior=b_base, spread=0.35)
-    reasons["batch_size"] = (
-        f"log scale in [{b_low}, {b_high}]: at most a tenth of the {n} training rows so an "
-        "epoch has at least ten updates; small batches regularise, large ones are faster"
-        if n / 10 >= 8
-        else f"fixed to {b_high}, the smallest batch size: a tenth of the {n} training rows is fewer, so an "
-        f"epoch has about {max(1, round(n / b_high))} updates (a range of one value is not searched)"
-    )
+    if b_low < b_high:
+        reasons["batch_size"] = (
+            f"log scale in [{b_low}, {b_high}]: at most a tenth of the {n} training rows so an "
+            "epoch has at least ten updates; small batches regularise, large ones are faster"
+        )
+    elif n <= b_high:
+        reasons["batch_size"] = (
+            f"fixed to {b_high}, the smallest batch size, which holds all {n} training rows: every epoch is "
+            "one full-batch update"
+        )
+    else:
+        updates = n // b_high
+        reasons["batch_size"] = (
+            f"fixed to {b_high}, the smallest batch size: a tenth of the {n} training rows ({n / 10:.3g}) leaves "
+            f"no range above it, and an epoch has {updates} update{'s' if updates != 1 else ''}"
+        )
 
     # 6. dropout: more where each parameter sees few rows
-    mid_params = _mlp_params(f, int(math.sqrt(w_low * w_high)), max(1, (1 + max_depth) // 2), s.n_outputs)
+    mid_width, mid_depth = int(math.sqrt(w_low * w_high)), max(1, (1 + max_depth) // 2)
+    mid_params = _mlp_params(f, mid_width, mid_depth, s.n_outputs)
     rows_per_param = n / mid_params
     if rows_per_param < 1:
         d_high, d_prior, d_why = 0.5, 0.25, "fewer than one training row per parameter: high overfitting risk"
@@ -295,7 +307,8 @@ def advise(
         d_high, d_prior, d_why = 0.2, 0.0, "many training rows per parameter: low overfitting risk"
     dims["dropout"] = Float(0.0, d_high, prior=d_prior)
     reasons["dropout"] = (
-        f"[0, {d_high}] because a mid-sized network has ~{mid_params:,} parameters for {n:,} "
+        f"[0, {d_high}] because a mid-sized network ({mid_depth} hidden layer{'s' if mid_depth > 1 else ''} of "
+        f"{mid_width}) has ~{mid_params:,} parameters for {n:,} "
         f"rows ({rows_per_param:.2g} rows per parameter): {d_why}; startup trials centre on "
         f"{d_prior:g}"
         + (

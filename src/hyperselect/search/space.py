@@ -127,6 +127,24 @@ def _constraint(name: str) -> Constraint | None:
     return _DIM_CONSTRAINTS.get(name) or CNNConfig._constraints().get(name)
 
 
+def canonical_value(name: str, value: Any) -> Any:
+    """``value`` as the config spells it where only its case differs ('Momentum' -> 'momentum', as MLPConfig and
+    ``--set`` read names), else ``value`` unchanged (and checked where it is used)."""
+    if not isinstance(value, str) or value == value.strip().lower():
+        return value
+    try:
+        check_value(name, value)
+        return value
+    except ConfigError:
+        pass
+    lowered = value.strip().lower()
+    try:
+        check_value(name, lowered)
+    except ConfigError:
+        return value
+    return lowered
+
+
 def check_value(name: str, value: Any) -> None:
     """Raise ConfigError unless ``value`` is a valid value of dimension ``name`` (a config field's constraint,
     or the rule of ``n_layers``, ``width``, ...): checked where a value is written, not at the first trial."""
@@ -528,7 +546,7 @@ class SearchSpace:
                 )
         for name, value in values.items():
             _check_name(name)
-            value = tuple(value) if isinstance(value, list) else value
+            value = tuple(value) if isinstance(value, list) else canonical_value(name, value)
             try:
                 check_value(name, value)
             except ConfigError as exc:
@@ -568,6 +586,7 @@ class SearchSpace:
                 )
             if isinstance(choices, str | bytes) or not isinstance(choices, Sequence):
                 raise ConfigError(f"Narrow {name!r} with a list of choices. Got choices={choices!r}.")
+            choices = [canonical_value(name, c) for c in choices]
             outside = [c for c in choices if c not in dim.choices]
             if outside:
                 raise ConfigError(
@@ -631,6 +650,8 @@ class SearchSpace:
             c = _constraint(name)
             default_kind = c.kind.__name__ if isinstance(c, Interval) else None
             dim = dimension_from_dict(dim, where=f"for {name!r}", default_kind=default_kind)
+        if isinstance(dim, Categorical) and any(canonical_value(name, c) != c for c in dim.choices):
+            dim = Categorical(tuple(canonical_value(name, c) for c in dim.choices), dim.weights)
         _check_dimension(name, dim)
         dims, fixed, reasons = dict(self.dims), dict(self.fixed), dict(self.reasons)
         dims[name] = dim

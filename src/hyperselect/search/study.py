@@ -1086,6 +1086,8 @@ class TuneResult:
     #: seconds of every search of this study (``tune`` calls and workers, resumed ones included, summed over
     #: processes); ``seconds`` is this call's alone.  None where the study did not record them
     study_seconds: float | None = None
+    #: searched dimensions that took one value in every trial (see :func:`_unvaried`): name -> that value
+    unvaried: dict[str, Any] = field(default_factory=dict)
 
     def trial_records(self) -> list[dict[str, Any]]:
         """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
@@ -1119,9 +1121,11 @@ class TuneResult:
             "best_valid_score": self.best_valid_score,
             "test_metrics": dict(self.test_metrics),
             "importances": dict(self.importances),
-            "importances_note": f"PED-ANOVA on every trial's score after the first rung ({self.rungs[0]} epochs), "
-            "the budget all trials reached",
+            "importances_note": f"PED-ANOVA on each trial's best score within the first rung ({self.rungs[0]} "
+            "epochs, the budget all trials reached), over the trials that have one (a failed trial has none: "
+            "trials.csv says why it failed); a parameter that took one value in every trial is left out",
             "counts": dict(self.counts),
+            "unvaried": dict(self.unvaried),
             "counts_note": "COMPLETE, PRUNED and FAIL count the budget's trials (finished is their sum); "
             "trials.csv also lists, with state FAIL, the 'retried' runs cut by a crash or an interrupt (their "
             "configurations ran again) and the 'surplus' trials closed unrun once the budget was finished",
@@ -1206,10 +1210,19 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
         proxy.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=v))
     if len(proxy.trials) < 3:
         return {}
+    # a parameter that took one value in every trial explains nothing, but PED-ANOVA gives it a share (a depth
+    # every trial of a 9-trial search shared was ranked above the activation): left out
+    seen: dict[str, set[str]] = {}
+    for t in proxy.trials:
+        for k, v in t.params.items():
+            seen.setdefault(k, set()).add(repr(v))
+    varying = [k for k, values in seen.items() if len(values) > 1]
+    if not varying:
+        return {}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            imp = optuna.importance.get_param_importances(proxy)
+            imp = optuna.importance.get_param_importances(proxy, params=varying)
     except (RuntimeError, ValueError) as exc:  # too few distinct values etc.: importances are optional
         log.info("parameter importances unavailable: %s", exc)
         return {}
@@ -1397,7 +1410,34 @@ def summarize(
         rung_rows=None if settings.rung_rows is None else list(settings.rung_rows),
         data=dict(data.describe()) if callable(getattr(data, "describe", None)) else None,
         study_seconds=_study_seconds(study),
+        unvaried=_unvaried(done, settings.space),
     )
+
+
+def _unvaried(trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace) -> dict[str, Any]:
+    """Searched dimensions that took one value in every trial that drew them (three or more): trials of a batch
+    share depth and batch size, and the first batch takes the advisor's, so a short search may never try
+    another.  Said (a logged warning, result.json's ``unvaried``) rather than left to look searched."""
+    values: dict[str, set[str]] = {}
+    shown: dict[str, Any] = {}
+    drawn: dict[str, int] = {}
+    for t in trials:
+        for name in space.dims:
+            if name in t.params:
+                values.setdefault(name, set()).add(repr(t.params[name]))
+                shown.setdefault(name, t.params[name])
+                drawn[name] = drawn.get(name, 0) + 1
+    out = {n: shown[n] for n, v in values.items() if len(v) == 1 and drawn[n] >= 3}
+    if out:
+        log.warning(
+            "%s searched but the same in all %d trials (%s): the trials of a batch share depth and batch size, "
+            "the first batch takes the advisor's, and a few draws from the priors can agree; give the search more "
+            "trials (or fix the dimension) for it to try others.",
+            ", ".join(out),
+            len(trials),
+            ", ".join(f"{k}={v}" for k, v in out.items()),
+        )
+    return out
 
 
 #: the study's user attribute summing the seconds every search of it ran (tune calls and workers)
@@ -1828,6 +1868,7 @@ def tune(
     )
     if timeout is not None:  # the budget counts from the call: opening the storage and study is part of it
         timeout = max(1e-3, timeout - (time.monotonic() - t0))
+    _warn_full_batch(settings.space, len(data.y_train))
     t_search = time.monotonic()
     try:
         run_search(
@@ -1844,6 +1885,23 @@ def tune(
         refit=refit,
         device=device,
     )
+
+
+def _warn_full_batch(space: SearchSpace, n_train: int) -> None:
+    """A batch size the user fixed (or a searched range starting) above the training rows: every epoch is then one
+    full-batch step, not what a batch size that large was meant to give; said once."""
+    fixed = space.fixed.get("batch_size")
+    dim = space.dims.get("batch_size")
+    low = fixed if isinstance(fixed, int) else getattr(dim, "low", None)
+    if isinstance(low, int | float) and n_train and low > n_train:
+        what = f"fixed to {fixed}" if isinstance(fixed, int) else f"searched from {low}"
+        log.warning(
+            "batch_size is %s, more than the %d training rows: every epoch is one full-batch update (batch_size "
+            "%d would be the same); a tenth of the rows or fewer gives an epoch ten updates.",
+            what,
+            n_train,
+            n_train,
+        )
 
 
 def run_worker(
