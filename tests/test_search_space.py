@@ -668,3 +668,16 @@ def test_a_fixed_or_narrowed_name_in_another_case_is_the_configs_name() -> None:
     assert grown.dims["activation"].choices == ("tanh", "sigmoid")
     with pytest.raises(ConfigError, match="'Momentumm'"):
         space.fix(optimizer="Momentumm")
+
+
+def test_describe_follows_the_edits_a_fixed_optimizer_makes() -> None:
+    """An audit: with optimizer fixed to 'sgd', advise still listed momentum as searched (it is never drawn) and
+    the rules still said the first trial is Adam."""
+    from hyperselect.data import load_builtin
+
+    space = advise(load_builtin("iris")).fix(optimizer="sgd")
+    text = space.describe()
+    assert "(never drawn: optimizer is 'sgd')" in text
+    first = next(line for line in text.splitlines() if "the first trial is the default config" in line)
+    assert "(sgd, lr 0.001" in first and "adam" not in first.lower()
+    assert "never drawn" not in advise(load_builtin("iris")).describe()

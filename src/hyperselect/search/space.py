@@ -882,7 +882,8 @@ class SearchSpace:
         """A human-readable table of the space with the reason for each entry."""
         lines = ["Searched:"]
         for name, dim in self._ordered():
-            lines.append(f"  {name:<14} {dim.describe()}")
+            idle = self._never_applies(name)
+            lines.append(f"  {name:<14} {dim.describe()}" + (f"  (never drawn: {idle})" if idle else ""))
             if name in self.reasons:
                 lines.append(f"  {'':<14} why: {self.reasons[name]}")
         if self.fixed:
@@ -900,8 +901,36 @@ class SearchSpace:
                 lines.append(f"  {'':<14} why: {self.reasons[name]}")
         if self.notes:
             lines.append("Rules:")
-            lines.extend(f"  - {n}" for n in self.notes)
+            lines.extend(f"  - {n}" for n in self._current_notes())
         return "\n".join(lines)
+
+    def _never_applies(self, name: str) -> str:
+        """Why searched dimension ``name`` is never drawn (a fixed value rules it out), or ''."""
+        control = {"momentum": "optimizer", **dict.fromkeys(CNN_ONLY, "arch")}.get(name)
+        if control is None or control in self.dims:
+            return ""
+        value = self.fixed.get(control, getattr(self.base, control, None))
+        if self._applies(name, {control: value}):
+            return ""
+        return f"{control} is {value!r}"
+
+    #: the advisor's rule about the first trial starts so (priors.py); it is restated for the space as edited
+    _FIRST_TRIAL_RULE = "the first trial is the default config"
+
+    def _current_notes(self) -> list[str]:
+        """The notes, with the first-trial rule naming the first trial of this space as edited (a fixed
+        optimizer='sgd' made it say Adam)."""
+        try:
+            first = self.build(self.default_params())
+        except ConfigError:  # a space that cannot build its default: the notes as written
+            return list(self.notes)
+        layers = len(first.hidden)
+        said = (
+            f"{self._FIRST_TRIAL_RULE} ({first.optimizer}, lr {first.lr:g}, {first.activation}, {layers} hidden "
+            f"layer{'s' if layers != 1 else ''} of {first.hidden[0] if first.hidden else 0}, batch "
+            f"{first.batch_size}, {first.lr_schedule} schedule): a strong baseline that the sampler must beat"
+        )
+        return [said if n.startswith(self._FIRST_TRIAL_RULE) else n for n in self.notes]
 
 
 def _centre(dim: Dimension) -> Any:
