@@ -860,3 +860,30 @@ def test_a_network_search_cut_short_by_the_timeout_is_recorded_and_said() -> Non
     # a full search says nothing
     full = [("COMPLETE", "", 100)] + [("PRUNED", "successive halving: ...", 4)] * 7
     assert _search_reasons({"mlp": _network_search(_fake_search(full, asked=8, best=0), 8, 1.0)}, None) == []
+
+
+def test_the_learning_curve_network_stops_early_on_the_same_share_of_the_validation_rows(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An audit: at 10 % of the training rows the network early-stopped on all the validation rows while the
+    baseline saw only its 10 %."""
+    import hyperselect.evaluate.verdict as verdict_mod
+    from hyperselect.data import load_builtin
+    from hyperselect.evaluate.verdict import Candidate, _learning_curve
+    from hyperselect.nn.config import MLPConfig
+    from hyperselect.tasks import Task
+
+    data = load_builtin("breast_cancer")
+    seen: list[tuple[int, int]] = []
+
+    def fake_fit(cfg, X, y, task, n_classes, *, random_state, X_valid, y_valid):  # type: ignore[no-untyped-def]
+        seen.append((len(X), len(X_valid)))
+        raise verdict_mod.bl.DATA_FAILURES[0]("stop here")  # the point is left out; only the sizes matter
+
+    monkeypatch.setattr(verdict_mod, "fit_network", fake_fit)
+    base = Candidate("logistic_regression", "baseline", {}, 0.9, 0.1)
+    _learning_curve(
+        data, MLPConfig(), base, None, None, [0.1, 0.5], Task.BINARY, 2, data.X_test, data.y_test, "test", 0
+    )
+    n, n_valid = len(data.y_train), len(data.y_valid)
+    assert [k for k, _ in seen] == [round(0.1 * n), round(0.5 * n)]
+    assert [v for _, v in seen] == [max(10, round(k / n * n_valid)) for k, _ in seen]  # at least 10 rows
+    assert seen[1][1] < n_valid

@@ -15,7 +15,8 @@ The protocol, and why:
 4. **Count the cost**: fit seconds, predict seconds per 1000 rows, parameters (stored numbers for baselines),
    all single-threaded by default so that the numbers compare.
 5. **Look ahead with a learning curve**: train on 10/25/50/100% of ``train`` and score on ``test`` for the
-   best network and the best baseline; the slope says where each curve is heading.
+   best network and the best baseline (the network stopping early on the same share of the validation rows);
+   the slope says where each curve is heading.
 
 The recommendation follows the test: ``network`` only for a significant win, ``baseline`` for a significant
 loss, otherwise ``no_significant_difference`` with the clearly cheaper model preferred, or the better-scoring
@@ -1102,6 +1103,10 @@ def _learning_curve(
             net_model, base_est, k = net_full, base_full, n
         else:
             idx = _subsample(data.y_train, k, task, seed)
+            # the network stops early on the same share of the validation rows as of the training rows: all
+            # of them at 10 % of the training rows gave it more data than the baseline, which sees only the 10 %
+            n_valid = len(data.y_valid)
+            v_idx = _subsample(data.y_valid, min(n_valid, max(min_rows, 10, round(k / n * n_valid))), task, seed)
             try:
                 net_model, _ = fit_network(
                     cfg,
@@ -1110,8 +1115,8 @@ def _learning_curve(
                     task,
                     n_classes,
                     random_state=seed,
-                    X_valid=data.X_valid,
-                    y_valid=data.y_valid,
+                    X_valid=data.X_valid[v_idx],
+                    y_valid=data.y_valid[v_idx],
                 )
                 base_est = _fit_baseline(
                     base, data.X_train[idx], data.y_train[idx], task, data.n_features, seed
