@@ -324,3 +324,26 @@ def test_task_option_on_advise_tune_and_compare(tmp_path):
     assert r.exit_code == 1 and "built-in data set" in r.output
     r = run("advise", path, "-t", "score", "--task", "ordinal")
     assert r.exit_code == 1 and "'--task' option must be one of" in r.flat
+
+
+def test_fix_option_fixes_dimensions_on_advise_and_tune(tmp_path):
+    """An audit: fixing one value needed a --space file."""
+    r = runner.invoke(
+        app, ["advise", "iris", "--fix", "optimizer=SGD", "--fix", "lr=1e-3", "--fix", "hidden=16,8"]
+    )
+    assert r.exit_code == 0, r.output
+    flat = " ".join(r.output.split())
+    assert "optimizer 'sgd' (fixed to 'sgd' by the user)" in flat and "lr 0.001 (fixed" in flat
+    assert "hidden (16, 8)" in flat and "n_layers None" not in flat and "width None" not in flat
+    r = runner.invoke(app, ["advise", "iris", "--fix", "lr=abc"])
+    assert r.exit_code == 1 and "--fix lr=abc: Cannot fix 'lr' to 'abc'" in " ".join(r.output.split())
+    r = runner.invoke(app, ["advise", "iris", "--fix", "lr"])
+    assert r.exit_code == 1 and "expected NAME=VALUE" in r.output
+    out = tmp_path / "t"
+    r = runner.invoke(
+        app,
+        ["tune", "iris", "--trials", "3", "--max-epochs", "3", "--fix", "activation=tanh", "--out", str(out)],
+    )
+    assert r.exit_code == 0, r.output
+    doc = json.loads((out / "result.json").read_text())
+    assert doc["best_config"]["activation"] == "tanh" and doc["space"]["fixed"]["activation"] == "tanh"

@@ -104,6 +104,50 @@ TaskOption = Annotated[
 ]
 
 
+FixOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--fix",
+        help="NAME=VALUE: stop searching NAME and use VALUE (repeatable; after --space), e.g. --fix optimizer=sgd "
+        "--fix lr=1e-3 --fix hidden=64,32.",
+        show_default=False,
+    ),
+]
+
+
+def parse_fixes(fixes: list[str] | None) -> dict[str, Any]:
+    """``--fix NAME=VALUE`` texts as values: a TOML value where the text is one (1e-3, 64, true, [64, 32],
+    "sgd"), a tuple of ints for ``64,32``, None for none/null, else the text itself (sgd, relu)."""
+    import tomllib
+
+    from hyperselect.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for item in fixes or []:
+        name, eq, raw = item.partition("=")
+        name, raw = name.strip(), raw.strip()
+        if not eq or not name or not raw:
+            raise ConfigError(
+                f"--fix {item!r}: expected NAME=VALUE, e.g. --fix optimizer=sgd or --fix lr=1e-3."
+            )
+        if name in out:
+            raise ConfigError(f"--fix {name} is given twice ({out[name]!r} and {raw!r}); give it once.")
+        value: Any
+        if raw.lower() in ("none", "null"):
+            value = None
+        elif "," in raw and all(
+            p.strip().lstrip("-").isdigit() for p in raw.strip("[]() ").split(",") if p.strip()
+        ):
+            value = tuple(int(p) for p in raw.strip("[]() ").split(",") if p.strip())
+        else:
+            try:
+                value = tomllib.loads(f"v = {raw}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = raw
+        out[name] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
 def parse_task(task: str | None) -> Any:
     """``--task`` as a :class:`~hyperselect.tasks.Task` (None: detect it)."""
     from hyperselect.errors import ConfigError

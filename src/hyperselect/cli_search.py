@@ -17,6 +17,7 @@ import typer
 from hyperselect._cli_options import (
     DecimalOption,
     EncodingOption,
+    FixOption,
     NaValueOption,
     NoDefaultNaOption,
     SepOption,
@@ -27,6 +28,7 @@ from hyperselect._cli_options import (
     check_no_task,
     check_table_source,
     out_folder,
+    parse_fixes,
     parse_task,
     read_options,
     row_shape,
@@ -159,6 +161,18 @@ def _interrupted(
     return typer.Exit(130)
 
 
+def _apply_fixes(space: Any, fixes: list[str] | None) -> Any:
+    """``space`` with the ``--fix NAME=VALUE`` values fixed (errors name the option and the value)."""
+    values = parse_fixes(fixes)
+    if not values:
+        return space
+    try:
+        return space.fix(**values)
+    except ConfigError as exc:
+        given = " ".join(f"--fix {f}" for f in fixes or [])
+        raise ConfigError(f"{given}: {exc}") from exc
+
+
 def _quiet_optuna() -> None:
     import optuna
 
@@ -202,6 +216,7 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
+        fix: FixOption = None,
         sampler: Annotated[str, typer.Option(help="tpe, random, cmaes, qmc or gp")] = "tpe",
         batch_size: Annotated[int | None, typer.Option(min=1, help="configurations trained together")] = None,
         group_size: Annotated[
@@ -264,6 +279,7 @@ def register(app: typer.Typer) -> None:
             sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
+            sp = _apply_fixes(sp, fix)
             store = storage or str(
                 (out / "study.journal") if out is not None else Path("hyperselect.journal")
             )
@@ -366,6 +382,7 @@ def register(app: typer.Typer) -> None:
         data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet file, or a built-in data set name")],
         target: Annotated[str | None, typer.Option("--target", "-t", help="column to predict")] = None,
         space: Annotated[Path | None, typer.Option(help="TOML/YAML file with fix/narrow/extend/base")] = None,
+        fix: FixOption = None,
         as_json: Annotated[bool, typer.Option("--json", help="print the space as JSON")] = False,
         arch: Annotated[
             str, typer.Option(help="auto (the CNN family too where rows are signals/images), mlp or cnn")
@@ -392,6 +409,7 @@ def register(app: typer.Typer) -> None:
             sp = run_advise(d, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
+            sp = _apply_fixes(sp, fix)
         except HyperselectError as exc:
             raise _fail(exc) from exc
         if as_json:

@@ -1106,7 +1106,9 @@ def _learning_curve(
             # the network stops early on the same share of the validation rows as of the training rows: all
             # of them at 10 % of the training rows gave it more data than the baseline, which sees only the 10 %
             n_valid = len(data.y_valid)
-            v_idx = _subsample(data.y_valid, min(n_valid, max(min_rows, 10, round(k / n * n_valid))), task, seed)
+            v_idx = _subsample(
+                data.y_valid, min(n_valid, max(min_rows, 10, round(k / n * n_valid))), task, seed
+            )
             try:
                 net_model, _ = fit_network(
                     cfg,

@@ -892,7 +892,10 @@ class SearchSpace:
                 lines.append(
                     f"  {name:<14} {v!r}" + (f"  ({self.reasons[name]})" if name in self.reasons else "")
                 )
-        shown = {n for n in self.reasons if n not in self.dims and n not in self.fixed}
+        # reasons left from dimensions a fixed value replaced (n_layers, width under a fixed hidden) are no setting
+        shown = {
+            n for n in self.reasons if n not in self.dims and n not in self.fixed and hasattr(self.base, n)
+        }
         if shown:
             lines.append("Not searched:")
             for name in sorted(shown):
