@@ -470,6 +470,9 @@ def test_recommend_on_the_davis_edge_list_alone(davis: tuple[Path, Path], tmp_pa
     data = json.loads((out / "recommend.json").read_text())
     assert data["add"] and all(a["node"].startswith("E") and "_" not in a["node"] for a in data["add"])
     assert all("_" in p["node"] for p in data["peers"]) and "two columns" in data["sides_from"]
+    # fewer answers than --k are explained, not left to puzzle over (an audit got 2 of 5 with no word)
+    said = f"{len(data['add'])} of the 5 items asked for" in _flat(res.output)
+    assert said == (len(data["add"]) < 5)
 
 
 def test_recommend_without_declared_sides_says_it_2_colours(tmp_path: Path) -> None:

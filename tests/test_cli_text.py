@@ -103,7 +103,7 @@ def test_text_command_end_to_end(tmp_path: Path) -> None:
             "--trials",
             "2",
             "--timeout",
-            "15",
+            "15s",
             "--cache-dir",
             str(tmp_path / "cache"),
             "--test-size",

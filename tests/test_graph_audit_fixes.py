@@ -394,3 +394,27 @@ def test_a_node_id_with_a_space_in_a_space_separated_file_is_told_how_to_read_it
     p.write_text('"Evelyn Jefferson" E1\n"Laura Mandeville" E2\n')
     g = read_edgelist(p)
     assert g.n_nodes == 4
+
+
+def test_tune_marks_a_repeated_proposal_and_counts_only_distinct_trials(
+    karate: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An audit: `--trials 4` printed a table of 5 rows (TPE proposed trial 0's configuration again; it was
+    answered from the cache) and "4 walk sets for 5 trials"."""
+    import hyperselect.evaluate.node_classification as nc
+
+    real = nc.tune_node2vec
+
+    def with_a_repeat(*args: object, **kwargs: object) -> object:
+        res = real(*args, **kwargs)  # type: ignore[arg-type]
+        first = next(t for t in res.trials if "score" in t)
+        res.trials.append({**first, "number": 99, "cached": True, "seconds": 0.0})
+        return res
+
+    monkeypatch.setattr(nc, "tune_node2vec", with_a_repeat)
+    edges, labels = karate
+    res = runner.invoke(app, [*_tune_args(edges, labels, "--trials", "2"), "--workers", "1"])
+    assert res.exit_code == 0, res.output
+    flat = " ".join(res.output.split())
+    assert f"(repeat of #{0}, not counted)" in flat
+    assert "2 trials (and 1 repeated proposal answered from the cache)" in flat

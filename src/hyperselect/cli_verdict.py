@@ -119,7 +119,9 @@ def register(app: typer.Typer) -> None:
     def compare_cmd(
         ctx: typer.Context,
         data: str = typer.Argument(
-            ..., help="A CSV/TSV/Parquet file, or builtin:NAME (e.g. builtin:digits).", show_default=False
+            ...,
+            help="A CSV/TSV/Parquet file, or a built-in data set: digits or builtin:digits.",
+            show_default=False,
         ),
         target: str | None = typer.Option(None, "--target", "-t", help="The column to predict (files only)."),
         out: Path | None = typer.Option(

@@ -309,7 +309,7 @@ def advise(
     reasons["dropout"] = (
         f"[0, {d_high}] because a mid-sized network ({mid_depth} hidden layer{'s' if mid_depth > 1 else ''} of "
         f"{mid_width}) has ~{mid_params:,} parameters for {n:,} "
-        f"rows ({rows_per_param:.2g} rows per parameter): {d_why}; startup trials centre on "
+        f"rows ({rows_per_param:.3g} rows per parameter): {d_why}; startup trials centre on "
         f"{d_prior:g}"
         + (
             " (little dropout: it slows training and early stopping already regularises)"

@@ -839,6 +839,8 @@ class SearchSpace:
                 v = getattr(base, name)
             else:  # a CNN dimension over an MLP base: the prior's centre, else the first choice / low bound
                 v = _centre(dim)
+            if v is None and not isinstance(dim, Categorical):
+                v = _centre(dim)  # an optional setting searched as a number (grad_clip: None by default)
             if isinstance(dim, Categorical):
                 v = v if v in dim.choices else dim.choices[0]
             elif isinstance(dim, Int):

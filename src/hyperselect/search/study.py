@@ -1202,7 +1202,12 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
     """
     from hyperselect.search.halving import _best_until
 
-    proxy = optuna.create_study(direction="maximize")
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # a scratch study: no "A new study created" line
+    try:
+        proxy = optuna.create_study(direction="maximize")
+    finally:
+        optuna.logging.set_verbosity(verbosity)
     for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED)):
         v = _best_until(t, rung)
         if v is None or not t.params:
