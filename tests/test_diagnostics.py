@@ -211,3 +211,16 @@ def test_exploding_findings_keep_the_number_that_triggered_them_and_mention_clip
     assert "before clipping at 1" in f.evidence and "grad_clip" not in f.remedy
     (f,) = [f for f in diagnose(_history([1.0, 0.9], [1.0, math.inf]), "relu") if f.kind.startswith("expl")]
     assert "the validation loss became NaN/inf" in f.evidence and f.data["nonfinite"] == "valid_loss"
+
+
+def test_an_enormous_loss_is_exploding_even_with_moderate_gradients() -> None:
+    """An audit: unscaled inputs (x 1e3) with a large lr gave a cross-entropy of ~1e9 every epoch with gradient
+    norms just under 1e6, and no finding."""
+    train = [1.2e9, 0.9e9, 1.1e9, 1.0e9]
+    (f,) = [
+        f for f in diagnose(_history(train, grads=[[9.8e5, 1.0, 1.0]] * 4), "relu") if f.kind.startswith("ex")
+    ]
+    assert "the training loss reached 1.2e+09" in f.evidence and f.data["largest_loss"] == pytest.approx(
+        1.2e9
+    )
+    assert "exploding_gradients" not in kinds(diagnose(_history([2.3, 1.1, 0.7, 0.5]), "relu"))

@@ -197,3 +197,28 @@ def test_batch_norm_with_batches_of_one_row_is_a_config_error(data):
     small = NeuralNetClassifier(**{**FAST, "norm": "batch", "batch_size": 2, "validation_fraction": 0.9})
     small.fit(X[:4], np.array(["a", "b", "a", "b"]))
     assert small.n_iter_ == 3
+
+
+def test_from_config_names_an_unknown_argument_and_a_newer_format_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An audit: from_config(cfg, foo=1) raised a TypeError naming _NeuralNetBase; a config.json with
+    format_version 99 loaded without a word."""
+    import json as _json
+
+    from sklearn.datasets import load_iris
+
+    from hyperselect.errors import ConfigError, DataError
+    from hyperselect.estimators import NeuralNetClassifier, load_estimator
+    from hyperselect.nn.config import MLPConfig
+
+    with pytest.raises(
+        ConfigError, match=r"NeuralNetClassifier.from_config: unknown argument\(s\) \['foo'\]"
+    ):
+        NeuralNetClassifier.from_config(MLPConfig(), foo=1)
+    X, y = load_iris(return_X_y=True)
+    folder = NeuralNetClassifier(hidden=(4,), max_epochs=2, random_state=0).fit(X, y).save(tmp_path / "m")
+    cfg = folder / "config.json"
+    doc = _json.loads(cfg.read_text())
+    doc["format_version"] = 99
+    cfg.write_text(_json.dumps(doc))
+    with pytest.raises(DataError, match="format_version 99 is not one this hyperselect reads"):
+        load_estimator(folder)

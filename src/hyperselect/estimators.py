@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -136,6 +137,12 @@ def _read_doc(cfg_path: Path) -> dict[str, Any]:
         raise errors.DataError(
             f"'{cfg_path}': expected a JSON object written by save(), found a {type(doc).__name__}."
         )
+    version = doc.get("format_version", FORMAT_VERSION)
+    if not isinstance(version, int) or isinstance(version, bool) or version > FORMAT_VERSION:
+        raise errors.DataError(
+            f"'{cfg_path}': format_version {version!r} is not one this hyperselect reads (up to {FORMAT_VERSION}); "
+            "it was written by a newer hyperselect: upgrade to load it."
+        )
     return doc
 
 
@@ -231,6 +238,13 @@ class _NeuralNetBase(BaseEstimator):
             )
         if isinstance(d.get("hidden"), list):
             d["hidden"] = tuple(d["hidden"])
+        allowed = set(inspect.signature(cls.__init__).parameters) - {"self"}
+        extra = sorted(set(params) - allowed)
+        if extra:
+            raise ConfigError(
+                f"{cls.__name__}.from_config: unknown argument(s) {extra}; expected {cls.__name__}'s parameters "
+                f"({', '.join(sorted(allowed))})."
+            )
         return cls(**{**d, **params})
 
     # ------------------------------------------------------------------ validation

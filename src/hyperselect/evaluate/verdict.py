@@ -1410,25 +1410,55 @@ def _decide(
         because = "cheaper" if cost_differs else "better_score"
         rec, preferred = "no_significant_difference", cheaper.name
         decision = DecisionP(p_all, "every_baseline", weakest, because)
+        head = f"No significant difference between the network ({net.name}) and the best baseline ({base.name})"
+        p_pair = float(comparisons[base.name]["p_value"])
         if p_all < alpha:
             why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"
+        elif diff >= 0 and p_pair < alpha:
+            # it beats the best baseline significantly, but another baseline it does not: no win, yet not "no
+            # difference" from the best baseline either
+            head = (
+                f"No significant win for the network ({net.name}): it beats the best baseline ({base.name}) by "
+                f"{diff:+.4f} {sn} (p {_fmt_p(p_pair)}), but not every baseline"
+            )
+            why = f"{weakest} is not beaten significantly (p {_fmt_p(p_all)})"
         elif diff >= 0:
             why = f"the network does not beat every baseline significantly (largest p {_fmt_p(p_all)})"
         else:
             why = f"the baseline's lead is not significant (Holm-corrected p {_fmt_p(p_base)})"
             decision = DecisionP(p_base, "holm", base.name, because)
+        other = base if cheaper is net else net
+        against = (
+            f" On the held-out test split {other.name} scored higher ({other.test_score:.4f} against "
+            f"{cheaper.test_score:.4f}; one split, so weigh it less than the folds)."
+            if not cost_differs
+            and math.isfinite(other.test_score)
+            and math.isfinite(cheaper.test_score)
+            and other.test_score > cheaper.test_score
+            else ""
+        )
         reasons.insert(
             0,
-            f"No significant difference between the network ({net.name}) and the best baseline "
-            f"({base.name}): {why}. Prefer "
+            f"{head}: {why}. Prefer "
             + (
                 f"the cheaper: {cheaper.name} ({', '.join(gains)})."
                 if cost_differs
-                else f"the better scoring, as neither is clearly cheaper to fit, to predict and to store: "
-                f"{cheaper.name}."
+                else f"the better scoring on the folds, as neither is clearly cheaper to fit, to predict and to "
+                f"store ({_mixed_costs(costs, net.name, base.name)}): {cheaper.name}.{against}"
             ),
         )
     return rec, preferred, reasons, decision
+
+
+def _mixed_costs(costs: Sequence[tuple[str, float, float]], net: str, base: str) -> str:
+    """Why neither model is clearly cheaper, in words: each cost where one is over twice as cheap (``svm 24x
+    cheaper to fit, cnn 3.1x cheaper to store``), or that the costs are within a factor of two."""
+    parts = [
+        f"{net if n < b else base} {max(n, b) / min(n, b):.1f}x cheaper {what}"
+        for what, n, b in costs
+        if max(n, b) > 2.0 * min(n, b)
+    ]
+    return ", ".join(parts) if parts else "their costs are within a factor of two"
 
 
 # ------------------------------------------------------------------------------------------------------ demo

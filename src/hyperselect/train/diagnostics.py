@@ -4,8 +4,9 @@ The rules are deliberately simple and stated in numbers so a user can check them
 
 * vanishing gradients: the first layer's gradient norm is < 1e-3 of the last layer's (median over the epochs
   where the last layer has a gradient at all: where every gradient is zero the units are dead, not vanishing);
-* exploding gradients: a non-finite loss or gradient, gradient norms growing by >= 3 orders of magnitude, or a
-  gradient norm above 1e6 (an lr so large that the first epoch already explodes).  Norms are measured before
+* exploding gradients: a non-finite loss or gradient, gradient norms growing by >= 3 orders of magnitude, a
+  gradient norm above 1e6 (an lr so large that the first epoch already explodes), or a loss above 1e3 (a
+  cross-entropy or standardised squared error that large: unscaled inputs or a far too large step).  Norms are measured before
   clipping;
 * unstable training: the training loss jumps up by >= 50 % from one epoch to the next, by more than a tenth of
   its median and 2 % of its first epochs' level, at least twice (a learning rate too large for the loss surface; it may never diverge);
@@ -37,6 +38,9 @@ from hyperselect.train.history import History
 VANISHING_RATIO = 1e-3
 EXPLODING_GROWTH = 1e3
 EXPLODING_ABS = 1e6  # a gradient norm this large is explosion whatever it started from
+#: a cross-entropy or a squared error on the standardised target this large means outputs blew up (an untrained
+#: network starts near ln(classes) or 1)
+EXPLODING_LOSS = 1e3
 DEAD_FRACTION = 0.5
 PLATEAU_EPOCHS = 5
 PLATEAU_REL_CHANGE = 1e-3
@@ -142,7 +146,16 @@ def diagnose(
     largest = (
         float(np.nanmax(np.where(np.isfinite(gn), gn, np.nan))) if gn.size and np.isfinite(gn).any() else 0.0
     )
-    if nonfinite_loss or nonfinite_grad or growth >= EXPLODING_GROWTH or largest >= EXPLODING_ABS:
+    finite_losses = _finite([*h.train_loss, *h.valid_loss])
+    huge_loss = max(finite_losses) if finite_losses else 0.0
+    if (
+        nonfinite_loss
+        or nonfinite_grad
+        or growth >= EXPLODING_GROWTH
+        or largest >= EXPLODING_ABS
+        or huge_loss >= EXPLODING_LOSS
+    ):
+        which = "training" if huge_loss in _finite(list(h.train_loss)) else "validation"
         what = (
             "the training loss became NaN/inf"
             if nonfinite_train
@@ -155,6 +168,8 @@ def diagnose(
             else f"the largest gradient norm grew {growth:.3g}x over training"
             if growth >= EXPLODING_GROWTH
             else f"a gradient norm reached {largest:.3g}"
+            if largest >= EXPLODING_ABS
+            else f"the {which} loss reached {huge_loss:.3g} (an untrained network starts near 1: the outputs blew up)"
         )
         if clip is not None and not nonfinite_loss:
             what += f" (measured before clipping at {clip:g}: each step was bounded, the gradients were not)"
@@ -173,6 +188,7 @@ def diagnose(
                 {
                     "growth": growth,
                     "largest_norm": largest,
+                    "largest_loss": huge_loss,
                     "nonfinite": "train_loss"
                     if nonfinite_train
                     else "valid_loss"
