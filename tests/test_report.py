@@ -1218,18 +1218,18 @@ def test_the_compare_page_shows_each_search_and_the_tuned_hyperparameters(tmp_pa
     write_json(run / "verdict.json", v)
     page = build_report(run, strict=True).read_text(encoding="utf-8")
     assert "The network search of mlp was cut short" in page
-    heads, rows = next((h, r) for h, r in _tables(page) if "trials asked" in h)
+    heads, rows = next((h, r) for h, r in _tables(page) if "trials" in h)
     by_name = {r[0].rstrip(" *"): dict(zip(heads, r, strict=True)) for r in rows}
-    assert by_name["mlp"]["stopped by the timeout"] == "4" and by_name["mlp"]["completed"] == "0"
-    assert by_name["mlp"]["best trial's epochs"] == "1 / 20"
-    assert (by_name["svm"]["trials asked"], by_name["svm"]["finished"]) == ("3", "2")
-    mlp = by_name["mlp"]["hyperparameters (compared pair)"]
+    assert by_name["mlp"]["by timeout"] == "4" and by_name["mlp"]["completed"] == "0"
+    assert by_name["mlp"]["epochs"] == "1 / 20"
+    assert (by_name["svm"]["trials"], by_name["svm"]["finished"]) == ("3", "2")
+    mlp = by_name["mlp"]["hyperparameters (* compared)"]
     assert (
         "hidden 24" in mlp and "lr 0.00164" in mlp and "optimizer rmsprop" in mlp and "dropout 0.363" in mlp
     )
     assert "momentum" not in mlp and "beta1" not in mlp  # RMSProp uses neither
     assert "other settings at their defaults" in mlp
-    assert by_name["svm"]["hyperparameters (compared pair)"] == "C 1 · gamma_factor 1"
+    assert by_name["svm"]["hyperparameters (* compared)"] == "C 1 · gamma_factor 1"
     assert "timeout 0.01 s per search" in page
 
 
@@ -1276,3 +1276,18 @@ def test_bar_values_stand_clear_of_the_bars_dots_and_error_bars(monkeypatch: pyt
     for t in labels:
         box = t.get_window_extent(renderer)
         assert box.x0 >= frame.x1 and box.x1 <= fig.bbox.x1  # right of the axes, inside the figure
+
+
+def test_whole_number_settings_read_as_floats_are_shown_as_integers() -> None:
+    """The demo's trials table showed conv_channels 2.100e+01 and n_conv 2.0000 (ints read back as floats beside
+    empty cells); a column of scores that are all 1.0 stays a score."""
+    from hyperselect.report.html import column_format
+
+    fmt_channels = column_format([21.0, 24.0, None], scientific=True)
+    assert fmt_channels is not None and fmt_channels(21.0) == "21"
+    fmt_layers = column_format([2.0, 3.0])
+    assert fmt_layers is not None and fmt_layers(3.0) == "3"
+    fmt_scores = column_format([1.0, 1.0])
+    assert fmt_scores is not None and fmt_scores(1.0) == "1.0000"
+    fmt_lr = column_format([1e-3, 2e-3], scientific=True)
+    assert fmt_lr is not None and fmt_lr(1e-3) == "1.000e-03"

@@ -887,3 +887,36 @@ def test_the_learning_curve_network_stops_early_on_the_same_share_of_the_validat
     assert [k for k, _ in seen] == [round(0.1 * n), round(0.5 * n)]
     assert [v for _, v in seen] == [max(10, round(k / n * n_valid)) for k, _ in seen]  # at least 10 rows
     assert seen[1][1] < n_valid
+
+
+def test_a_network_that_beats_the_best_baseline_but_not_every_one_is_not_said_to_tie_it() -> None:
+    """The demo's digits verdict began "No significant difference between the network (cnn) and the best
+    baseline (svm)" two lines above "cnn vs svm p = 0.0076: significant"; random_forest was the one not beaten."""
+    from hyperselect.data import prepare_arrays
+    from hyperselect.evaluate.metrics import TestResult
+    from hyperselect.evaluate.verdict import Candidate, _decide
+
+    rng = np.random.default_rng(0)
+    data = prepare_arrays(rng.normal(size=(60, 3)), np.arange(60) % 2, name="toy")
+    net = Candidate(
+        "cnn", "network", {}, 0.9, 1.0, cv_scores=[0.90, 0.92, 0.91], fit_seconds=1.0, test_score=0.97
+    )
+    base = Candidate(
+        "svm", "baseline", {}, 0.85, 1.0, cv_scores=[0.85, 0.86, 0.84], fit_seconds=1.0, test_score=0.98
+    )
+    comparisons = {
+        "svm": {"mean_diff": 0.06, "p_value": 0.0076, "p_holm": 0.02},
+        "random_forest": {"mean_diff": 0.02, "p_value": 0.21, "p_holm": 0.21},
+    }
+    test = TestResult("corrected_resampled_t", 1.0, 0.0076, (2.0,), 0.06, 0.01, 0.1, 0.95, 1, 3)
+    rec, preferred, reasons, _ = _decide(
+        data, net, base, test, comparisons, None, 0.05, 0.0, Task.BINARY, ["cnn"], {}
+    )
+    assert rec == "no_significant_difference" and preferred == "cnn"
+    first = reasons[0]
+    assert first.startswith(
+        "No significant win for the network (cnn): it beats the best baseline (svm) by +0.0600"
+    )
+    assert "random_forest is not beaten significantly (p = 0.21)" in first
+    assert "their costs are within a factor of two" in first
+    assert "On the held-out test split svm scored higher (0.9800 against 0.9700" in first

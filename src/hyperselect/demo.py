@@ -137,7 +137,10 @@ def step_tune(ctx: DemoContext) -> dict[str, Any]:
     res.save(ctx.out / TUNE_FOLDER)
     doc = res.to_dict()
     test = {k: v for k, v in doc.get("test_metrics", {}).items() if k.startswith("test_")}
-    ctx.say(f"  best valid score {res.best_valid_score:.4f}; test {test}; {time.perf_counter() - t0:.0f}s")
+    shown = ", ".join(f"{k.removeprefix('test_')} {v:.4f}" for k, v in test.items() if isinstance(v, float))
+    ctx.say(
+        f"  best valid score {res.best_valid_score:.4f}; test: {shown}; {time.perf_counter() - t0:.0f}s",
+    )
     cfg = res.best_config.to_dict()
     keys = (
         "arch",
@@ -203,10 +206,14 @@ def step_graph(ctx: DemoContext) -> dict[str, Any]:
     similar = model.most_similar(who, 3)
     rec = model.recommend(who, 3)
     ctx.say(
-        f"  women most like {who}: "
+        f"  women most like {who} (ranked by their mean rank over the ensemble's runs; support: the share of runs "
+        "with her in their own top 3): "
         + ", ".join(f"{a.node} (sim {a.similarity:.2f}, support {a.support:.0%})" for a in similar)
     )
-    ctx.say(f"  events to suggest to {who}: " + ", ".join(f"{a.node} ({a.support:.0%})" for a in rec.add))
+    ctx.say(
+        f"  events to suggest to {who} (held by her closest peers, ranked as above; in brackets the support): "
+        + ", ".join(f"{a.node} ({a.support:.0%})" for a in rec.add)
+    )
     folder = ctx.out / "graph_davis"
     # recorded as the graph commands record theirs, so that each folder's page names its graph and settings
     facts = graph_facts(

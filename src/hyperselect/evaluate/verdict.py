@@ -1410,7 +1410,9 @@ def _decide(
         because = "cheaper" if cost_differs else "better_score"
         rec, preferred = "no_significant_difference", cheaper.name
         decision = DecisionP(p_all, "every_baseline", weakest, because)
-        head = f"No significant difference between the network ({net.name}) and the best baseline ({base.name})"
+        head = (
+            f"No significant difference between the network ({net.name}) and the best baseline ({base.name})"
+        )
         p_pair = float(comparisons[base.name]["p_value"])
         if p_all < alpha:
             why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"

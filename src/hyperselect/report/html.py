@@ -121,6 +121,9 @@ def column_format(values: Iterable[Any], scientific: bool = False) -> Callable[[
     nums = [v for v in values if _is_num(v) and math.isfinite(v)]
     if not nums or all(isinstance(v, int) for v in nums):
         return None
+    if all(float(v).is_integer() and abs(v) < 1e15 for v in nums) and max(abs(v) for v in nums) >= 2:
+        # whole numbers read back as floats (a trials table's int settings beside NaN cells): 21, not 2.100e+01
+        return lambda v: f"{int(v):d}"
     sizes = [abs(v) for v in nums if v != 0]
     if scientific or any(a < 1e-3 or a >= 1e6 for a in sizes):
         return lambda v: f"{v:.3e}"
@@ -529,17 +532,19 @@ def _searches_table(v: Mapping[str, Any]) -> str:
                 hyper,
             ]
         )
+    # short headers: the table must fit a page's width, so that the hyperparameters column is seen (headers do
+    # not wrap, and a long one pushed that column out of view at 1280 px)
     heads = [
         "model",
         "kind",
-        "trials asked",
+        "trials",
         "finished",
         "completed",
         "pruned",
-        "stopped by the timeout",
+        "by timeout",
         "failed",
-        "best trial's epochs",
-        "hyperparameters (compared pair)",
+        "epochs",
+        "hyperparameters (* compared)",
     ]
     # columns without a value (a verdict.json written before the searches were recorded) are left out
     keep = [i for i, h in enumerate(heads) if i in (0, len(heads) - 1) or any(r[i] is not None for r in rows)]
@@ -1460,6 +1465,7 @@ header{background:#111827;color:#f9fafb;padding:18px 32px}
 header h1{margin:0;font-size:20px;font-weight:600;letter-spacing:.2px}
 header .sub{color:#9ca3af;font-size:12.5px;margin-top:2px;word-break:break-all}
 nav{background:#1f2937;padding:6px 32px;position:sticky;top:0;z-index:1;display:flex;flex-wrap:wrap;gap:2px 18px}
+[id]{scroll-margin-top:4.5em}
 nav a{color:#d1d5db;text-decoration:none;font-size:13px;white-space:nowrap;max-width:100%;overflow:hidden;
 text-overflow:ellipsis}
 nav a:hover{color:#fff}

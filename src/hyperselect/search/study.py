@@ -1415,11 +1415,13 @@ def summarize(
         rung_rows=None if settings.rung_rows is None else list(settings.rung_rows),
         data=dict(data.describe()) if callable(getattr(data, "describe", None)) else None,
         study_seconds=_study_seconds(study),
-        unvaried=_unvaried(done, settings.space),
+        unvaried=_unvaried(done, settings.space, study.study_name),
     )
 
 
-def _unvaried(trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace) -> dict[str, Any]:
+def _unvaried(
+    trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace, study: str = ""
+) -> dict[str, Any]:
     """Searched dimensions that took one value in every trial that drew them (three or more): trials of a batch
     share depth and batch size, and the first batch takes the advisor's, so a short search may never try
     another.  Said (a logged warning, result.json's ``unvaried``) rather than left to look searched."""
@@ -1435,9 +1437,10 @@ def _unvaried(trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace) ->
     out = {n: shown[n] for n, v in values.items() if len(v) == 1 and drawn[n] >= 3}
     if out:
         log.warning(
-            "%s searched but the same in all %d trials (%s): the trials of a batch share depth and batch size, "
+            "%s%s searched but the same in all %d trials (%s): the trials of a batch share depth and batch size, "
             "the first batch takes the advisor's, and a few draws from the priors can agree; give the search more "
             "trials (or fix the dimension) for it to try others.",
+            f"study {study!r}: " if study else "",
             ", ".join(out),
             len(trials),
             ", ".join(f"{k}={v}" for k, v in out.items()),
