@@ -797,6 +797,10 @@ def test_the_demo_tour_is_one_coherent_page_that_links_each_steps_page(tmp_path:
     assert hrefs == ["tune_bc/report.html", "compare_cls/report.html", "graph_women/report.html"]
     for href in hrefs:
         assert (root / str(href)).is_file()
+        # each step's own page leads back to the tour (the demo audit: they were dead ends)
+        step_page = build_report((root / str(href)).parent).read_text(encoding="utf-8")
+        step_nav = step_page.split("<nav>", 1)[1].split("</nav>", 1)[0]
+        assert '<a href="../report.html"' in step_nav and "the tour" in step_nav
     titles = [s.group(1) for s in re.finditer(r"<h2>(.*?)</h2>", page)]
     assert "Verdict · cls.csv" in titles and "Best configuration · breast_cancer" in titles
     assert "Graph embeddings · Davis Southern Women" in titles

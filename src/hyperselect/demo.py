@@ -286,11 +286,11 @@ def step_report(ctx: DemoContext) -> dict[str, Any]:
         steps.append(
             {"name": "earlier", "title": "Results of earlier runs", "parts": [_part(n, "", "") for n in left]}
         )
-    others = [build_report(ctx.out / p["folder"]) for s in steps for p in s["parts"]]
     atomic_write_json(
         safe_join(ctx.out, TOUR_FILE),
         {"tour": "hyperselect demo", "quick": ctx.quick, "seed": ctx.seed, "steps": steps},
     )
+    others = [build_report(ctx.out / p["folder"]) for s in steps for p in s["parts"]]  # each links back
     main = build_report(ctx.out)
     return {"report": str(main), "other_reports": [str(p) for p in others]}
 

@@ -1692,6 +1692,9 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
         for s in sections
         if s.kind != "part"
     )
+    if not tour and (run.run_dir / ".." / TOUR_FILE).is_file():
+        # a step folder of a tour (hyperselect demo): its page leads back to the tour's
+        nav = '<a href="../report.html" title="the tour this run is a step of">&larr; the tour</a>' + nav
     files = ", ".join(f"<code>{esc(f)}</code>" for f in run.files)
     if tour:  # the page is drawn from the step folders, not from files beside the manifest
         files = f"<code>{esc(TOUR_FILE)}</code> and the files of the folders it names"
