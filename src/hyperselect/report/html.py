@@ -178,10 +178,11 @@ def table(
         if len(rows) > limit
         else ""
     )
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    # the caption stands above the scrolling box, not in it: inside, a phone cut it off with the table's width
+    cap = f'<div class="table-caption">{esc(caption)}</div>' if caption else ""
     cls = ' class="stack"' if stack else ""
     return (
-        f'<div class="table-wrap"><table{cls}>{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
+        f'{cap}<div class="table-wrap"><table{cls}><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody>'
         f"</table></div>{more}"
     )
 
@@ -1486,7 +1487,7 @@ dl.kv div{border-left:3px solid var(--line);padding-left:8px}
 dl.kv dt{font-size:11.5px;color:var(--muted)}dl.kv dd{margin:0;font-weight:600;word-break:break-word}
 .table-wrap{overflow-x:auto;margin:6px 0 10px}
 table{border-collapse:collapse;font-size:12.5px;min-width:50%}
-caption{text-align:left;color:var(--muted);font-size:12px;padding-bottom:4px}
+.table-caption{text-align:left;color:var(--muted);font-size:12px;margin:6px 0 -2px}
 th,td{padding:5px 10px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f9fafb;font-weight:600;color:#374151;white-space:nowrap}
 td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
