@@ -222,3 +222,16 @@ def test_from_config_names_an_unknown_argument_and_a_newer_format_is_refused(tmp
     cfg.write_text(_json.dumps(doc))
     with pytest.raises(DataError, match="format_version 99 is not one this hyperselect reads"):
         load_estimator(folder)
+
+
+def test_a_setting_that_does_not_fit_y_is_named_as_the_estimators() -> None:
+    """An audit: NeuralNetClassifier(loss='bce').fit(X, three classes) said "The 'loss' parameter of MLPConfig"."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), np.arange(30) % 3
+    with pytest.raises(
+        errors.ConfigError, match="The 'loss' parameter of NeuralNetClassifier must be one of"
+    ):
+        NeuralNetClassifier(loss="bce", max_epochs=1).fit(X, y)
+    Y = (rng.random((30, 3)) > 0.5).astype(int)
+    with pytest.raises(errors.ConfigError, match="'class_weight' parameter of NeuralNetClassifier"):
+        NeuralNetClassifier(class_weight="balanced", max_epochs=1).fit(X, Y)

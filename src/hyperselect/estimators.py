@@ -400,18 +400,24 @@ class _NeuralNetBase(BaseEstimator):
                 )
                 return False
 
-        run = NetworkRun(
-            config,
-            X[tr],
-            y[tr],
-            X[va],
-            y[va],
-            task=task,
-            n_classes=n_classes,
-            random_state=seed,
-            device=self._torch_device(),
-            class_weight=self._class_weight_tensor(getattr(self, "classes_", np.arange(0)), task),
-        )
+        try:
+            run = NetworkRun(
+                config,
+                X[tr],
+                y[tr],
+                X[va],
+                y[va],
+                task=task,
+                n_classes=n_classes,
+                random_state=seed,
+                device=self._torch_device(),
+                class_weight=self._class_weight_tensor(getattr(self, "classes_", np.arange(0)), task),
+            )
+        except ConfigError as exc:  # a setting that does not fit this y: named as the user set it, here
+            message = str(exc).replace("parameter of MLPConfig", f"parameter of {type(self).__name__}")
+            if message == str(exc):
+                raise
+            raise ConfigError(message) from exc
         run.run_epochs(config.max_epochs, callback)
         if run.status == "diverged":
             if run.best_state is None:
