@@ -1295,3 +1295,25 @@ def test_whole_number_settings_read_as_floats_are_shown_as_integers() -> None:
     assert fmt_scores is not None and fmt_scores(1.0) == "1.0000"
     fmt_lr = column_format([1e-3, 2e-3], scientific=True)
     assert fmt_lr is not None and fmt_lr(1e-3) == "1.000e-03"
+
+
+def test_point_names_in_a_projection_are_placed_apart() -> None:
+    """The demo audit: on the Davis projection the names of near neighbours were printed on top of each other."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from hyperselect.report.plots import _annotate_apart
+
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
+    points = [[0.0, 0.0], [10.0, 10.0]] + [[5.0 + 0.02 * i, 5.0 + 0.01 * i] for i in range(5)]
+    ax.scatter([p[0] for p in points], [p[1] for p in points])
+    _annotate_apart(ax, fig, points, [f"name {i}" for i in range(len(points))])
+    fig.canvas.draw()
+    from matplotlib.text import Text
+
+    boxes = [Text.get_window_extent(t) for t in ax.texts]  # the text alone, not its leader line
+    overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    plt.close(fig)
+    assert len(boxes) == len(points) and overlaps == 0

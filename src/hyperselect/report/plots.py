@@ -648,6 +648,54 @@ def project_2d(
     return PCA(n_components=2, random_state=random_state).fit_transform(x).tolist()
 
 
+def _annotate_apart(ax: Any, fig: Any, points: Sequence[Sequence[float]], names: Sequence[Any]) -> None:
+    """Name each point beside it, at the first offset (nearest first, farther ones with a leader line) where the
+    text stays inside the axes and overlaps no name already placed: near neighbours printed their names on top of
+    each other.  Where none is free, the nearest offset."""
+    fontsize = 6.5
+    px = fig.dpi / 72.0  # pixels per point
+    ax.get_xlim()  # settle the autoscaled limits, so that data -> pixels is final
+    frame = ax.get_window_extent()
+    height = fontsize * 1.4
+    placed: list[tuple[float, float, float, float]] = []
+    for p, name in zip(points, names, strict=True):
+        if not (len(p) >= 2 and _finite(p[0]) and _finite(p[1])):
+            continue
+        text = plot_text(name, 16)
+        width = 0.68 * fontsize * len(text) + 2  # points, a little generous for a sans-serif at this size
+        x, y = ax.transData.transform((float(p[0]), float(p[1])))
+        candidates = [
+            (r * dx - (width if dx < 0 else 0), r * dy - (height if dy < 0 else 0), r)
+            for r in (1.0, 3.0, 5.5)
+            for dx, dy in ((3, 3), (3, -3), (-3, 3), (-3, -3), (0, 6), (0, -6))
+        ]
+
+        boxes = [
+            (x + c[0] * px, y + c[1] * px, x + (c[0] + width) * px, y + (c[1] + height) * px)
+            for c in candidates
+        ]
+        fits = [
+            frame.x0 <= b[0]
+            and b[2] <= frame.x1
+            and frame.y0 <= b[1]
+            and b[3] <= frame.y1
+            and not any(b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3] for o in placed)
+            for b in boxes
+        ]
+        i = fits.index(True) if True in fits else 0
+        choice = candidates[i]
+        placed.append(boxes[i])
+        ax.annotate(
+            text,
+            (p[0], p[1]),
+            fontsize=fontsize,
+            color="#374151",
+            xytext=(choice[0], choice[1]),
+            textcoords="offset points",
+            arrowprops={"arrowstyle": "-", "color": "#9ca3af", "lw": 0.5} if choice[2] > 1 else None,
+        )
+
+
 def projection_2d(
     points: Sequence[Sequence[float]],
     labels: Sequence[Any] | None = None,
@@ -692,16 +740,7 @@ def projection_2d(
                     )
             ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), markerscale=1.5)
         if annotate is not None and len(annotate) == len(points) and len(points) <= 60:
-            for p, name in zip(points, annotate, strict=True):
-                if len(p) >= 2 and _finite(p[0]) and _finite(p[1]):
-                    ax.annotate(
-                        plot_text(name, 16),
-                        (p[0], p[1]),
-                        fontsize=6.5,
-                        color="#374151",
-                        xytext=(3, 3),
-                        textcoords="offset points",
-                    )
+            _annotate_apart(ax, fig, points, annotate)
         ax.set_xticks([])
         ax.set_yticks([])
         ax.grid(False)
