@@ -310,6 +310,16 @@ def _axis_values(
     return pos, ticks, labels, log
 
 
+#: tick labels drawn among the trial lines: a little larger than before, on a white backing so that lines
+#: crossing them do not hide them
+_TICK_TEXT: dict[str, Any] = {
+    "fontsize": 7.5,
+    "color": "#374151",
+    "zorder": 5,
+    "bbox": {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 0.6},
+}
+
+
 def parallel_coordinates(
     trials: Sequence[Mapping[str, Any]],
     params: Sequence[str],
@@ -333,14 +343,12 @@ def parallel_coordinates(
             pos, ticks, labels, _ = _axis_values([t["params"].get(p) for t in rows], missing=NA_POS)
             axes.append(pos)
             for tick, label in zip(ticks, labels, strict=True):
-                ax.text(
-                    len(axes) - 1 - 0.04, tick, label, ha="right", va="center", fontsize=7, color="#374151"
-                )
+                ax.text(len(axes) - 1 - 0.04, tick, label, ha="right", va="center", **_TICK_TEXT)
         values: list[float] = [float(t["value"]) if _finite(t.get("value")) else math.nan for t in rows]
         pos_v, ticks, labels, _ = _axis_values(values)
         axes.append(pos_v)
         for tick, label in zip(ticks, labels, strict=True):
-            ax.text(len(axes) - 1 + 0.04, tick, label, ha="left", va="center", fontsize=7, color="#374151")
+            ax.text(len(axes) - 1 + 0.04, tick, label, ha="left", va="center", **_TICK_TEXT)
         # colour by the finished trials only: pruned values would stretch the scale and wash the colours out
         finite = [v for v, t in zip(values, rows, strict=True) if _finite(v) and t.get("state") == "COMPLETE"]
         norm = colors.Normalize(min(finite, default=0.0), max(finite, default=1.0))
