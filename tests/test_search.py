@@ -1090,3 +1090,22 @@ def test_a_trial_that_never_got_a_heartbeat_is_failed_and_requeued(tmp_path: Pat
     assert study._storage.get_trial(orphan._trial_id).state is TrialState.FAIL
     retry = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == orphan.number]
     assert len(retry) == 1 and retry[0].state is TrialState.WAITING
+
+
+def test_a_study_another_process_created_a_moment_ago_is_not_joined_silently(  # type: ignore[no-untyped-def]
+    digits, tmp_path: Path, monkeypatch
+) -> None:
+    """The distributed audit: two `tune` runs racing to create one study on a new SQLite file both went on,
+    the loser joining the winner's study (with other data its trials would mix); and the loser of the race to
+    create the database's tables got a raw "UNIQUE constraint failed: alembic_version"."""
+    import hyperselect.search.study as study_mod
+    from hyperselect.search.storage import _schema_race
+
+    storage = str(tmp_path / "study.journal")
+    run(digits, n_trials=2, storage=storage, study_name="race")
+    monkeypatch.setattr(study_mod, "_study_names", lambda storage: [])  # it looked before the other created it
+    with pytest.raises(StorageError, match="created in .* by another process a moment ago; resume it"):
+        run(digits, n_trials=2, storage=storage, study_name="race")
+    assert _schema_race(Exception("(sqlite3.IntegrityError) UNIQUE constraint failed: alembic_version.version_num"))
+    assert _schema_race(Exception("(sqlite3.OperationalError) table studies already exists"))
+    assert not _schema_race(Exception("unable to open database file"))

@@ -214,9 +214,18 @@ def open_storage(
         if driver in _CONNECT_TIMEOUT_DRIVERS and "connect_timeout=" not in rest.partition("?")[2]:
             engine_kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            rdb = optuna.storages.RDBStorage(s, engine_kwargs=engine_kwargs, **kwargs)
+        for attempt in range(SCHEMA_RACE_RETRIES + 1):
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                    rdb = optuna.storages.RDBStorage(s, engine_kwargs=engine_kwargs, **kwargs)
+                break
+            except Exception as exc:
+                # two processes creating the same new database's tables at once: the loser's CREATE or
+                # version insert fails; the winner's tables are there a moment later, so open them again
+                if attempt == SCHEMA_RACE_RETRIES or not _schema_race(exc):
+                    raise
+                time.sleep(0.2 * (attempt + 1))
         if scheme == "sqlite" and driver in ("pysqlite", "sqlite3", ""):
             _serialise_sqlite_transactions(rdb)
         return rdb
@@ -230,6 +239,16 @@ def open_storage(
         raise StorageError(
             f"Cannot open the study storage {shown!r}: {_first_line(exc, s)}. {_hint(exc, s)}"
         ) from exc
+
+
+#: Times a storage is opened again after losing the race to create a new database's tables.
+SCHEMA_RACE_RETRIES = 5
+
+
+def _schema_race(exc: BaseException) -> bool:
+    """Whether ``exc`` is a lost race to set up a new database (another process created its tables first)."""
+    text = str(exc).lower()
+    return "alembic_version" in text or ("already exists" in text and "table" in text)
 
 
 def _serialise_sqlite_transactions(rdb: optuna.storages.RDBStorage) -> None:

@@ -22,6 +22,7 @@ import math
 import numbers
 import os
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -712,7 +713,7 @@ def open_study(
     if exists and settings is not None and not resume:
         raise StorageError(
             f"A study named {study_name!r} already exists in {where}; resume it "
-            "(resume=True / --resume) or choose another study name."
+            f"({_resume_spelling()}) or choose another study name."
         )
     if not exists and settings is None:
         raise StorageError(
@@ -736,7 +737,14 @@ def open_study(
             )
     except (optuna.exceptions.DuplicatedStudyError, KeyError) as exc:
         raise StorageError(f"Cannot open study {study_name!r}: {exc}") from exc
-    # (a study another worker created a moment ago already has its settings)
+    if not exists and not resume and settings is not None and study.user_attrs.get(_ATTR) is not None:
+        # another process created it between our look and our create (load_if_exists joined it): a new search
+        # must not mix its trials into a study it did not make, perhaps on other data
+        raise StorageError(
+            f"A study named {study_name!r} was created in {where} by another process a moment ago; resume it "
+            f"({_resume_spelling()}) or choose another study name."
+        )
+    # (with resume, a study another process created a moment ago already has its settings)
     if not exists and settings is not None and study.user_attrs.get(_ATTR) is None:
         study.set_user_attr(_ATTR, settings.to_dict())
         # The first trial is the advisor's default config (Adam, lr 1e-3, ...): a strong baseline to beat.
@@ -1467,6 +1475,11 @@ def _study_seconds(study: optuna.Study) -> float | None:
     return float(value) if isinstance(value, int | float) else None
 
 
+def _resume_spelling() -> str:
+    """How to resume, as the caller spells it: ``--resume`` under the command line, ``resume=True`` in Python."""
+    return "--resume" if Path(sys.argv[0]).name.startswith("hyperselect") else "resume=True"
+
+
 def _state_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[str, int]:
     counts = {s.name: 0 for s in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)}
     for t in trials:
@@ -1585,7 +1598,8 @@ def create_study(
         stored = study_settings(study)
         if stored.task != settings.task:
             raise ConfigError(
-                f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}."
+                f"Study {name!r} was created for a {stored.task} task, but the data is {settings.task}. Use the "
+                "study's data and target, or another study name."
             )
         assert settings.fingerprint is not None
         check_same_data(name, stored, settings.data, settings.fingerprint)
