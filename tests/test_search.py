@@ -1103,9 +1103,12 @@ def test_a_study_another_process_created_a_moment_ago_is_not_joined_silently(  #
 
     storage = str(tmp_path / "study.journal")
     run(digits, n_trials=2, storage=storage, study_name="race")
-    monkeypatch.setattr(study_mod, "_study_names", lambda storage: [])  # it looked before the other created it
-    with pytest.raises(StorageError, match="created in .* by another process a moment ago; resume it"):
+    # it looked before the other process created the study
+    monkeypatch.setattr(study_mod, "_study_names", lambda storage: [])
+    with pytest.raises(StorageError, match=r"created in .* by another process a moment ago; resume it"):
         run(digits, n_trials=2, storage=storage, study_name="race")
-    assert _schema_race(Exception("(sqlite3.IntegrityError) UNIQUE constraint failed: alembic_version.version_num"))
+    assert _schema_race(
+        Exception("(sqlite3.IntegrityError) UNIQUE constraint failed: alembic_version.version_num")
+    )
     assert _schema_race(Exception("(sqlite3.OperationalError) table studies already exists"))
     assert not _schema_race(Exception("unable to open database file"))
