@@ -22,7 +22,6 @@ import math
 import numbers
 import os
 import socket
-import sys
 import threading
 import time
 import warnings
@@ -713,7 +712,7 @@ def open_study(
     if exists and settings is not None and not resume:
         raise StorageError(
             f"A study named {study_name!r} already exists in {where}; resume it "
-            f"({_resume_spelling()}) or choose another study name."
+            "(--resume; resume=True in Python) or choose another study name."
         )
     if not exists and settings is None:
         raise StorageError(
@@ -742,7 +741,7 @@ def open_study(
         # must not mix its trials into a study it did not make, perhaps on other data
         raise StorageError(
             f"A study named {study_name!r} was created in {where} by another process a moment ago; resume it "
-            f"({_resume_spelling()}) or choose another study name."
+            "(--resume; resume=True in Python) or choose another study name."
         )
     # (with resume, a study another process created a moment ago already has its settings)
     if not exists and settings is not None and study.user_attrs.get(_ATTR) is None:
@@ -1225,11 +1224,7 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
         return {}
     # a parameter that took one value in every trial explains nothing, but PED-ANOVA gives it a share (a depth
     # every trial of a 9-trial search shared was ranked above the activation): left out
-    seen: dict[str, set[str]] = {}
-    for t in proxy.trials:
-        for k, v in t.params.items():
-            seen.setdefault(k, set()).add(repr(v))
-    varying = [k for k, values in seen.items() if len(values) > 1]
+    varying = [k for k, values in _param_values(proxy.trials).items() if len({repr(v) for v in values}) > 1]
     if not varying:
         return {}
     try:
@@ -1427,22 +1422,27 @@ def summarize(
     )
 
 
+def _param_values(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[str, list[Any]]:
+    """Each parameter's values over the trials that drew it, in trial order."""
+    out: dict[str, list[Any]] = {}
+    for t in trials:
+        for k, v in t.params.items():
+            out.setdefault(k, []).append(v)
+    return out
+
+
 def _unvaried(
     trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace, study: str = ""
 ) -> dict[str, Any]:
     """Searched dimensions that took one value in every trial that drew them (three or more): trials of a batch
     share depth and batch size, and the first batch takes the advisor's, so a short search may never try
     another.  Said (a logged warning, result.json's ``unvaried``) rather than left to look searched."""
-    values: dict[str, set[str]] = {}
-    shown: dict[str, Any] = {}
-    drawn: dict[str, int] = {}
-    for t in trials:
-        for name in space.dims:
-            if name in t.params:
-                values.setdefault(name, set()).add(repr(t.params[name]))
-                shown.setdefault(name, t.params[name])
-                drawn[name] = drawn.get(name, 0) + 1
-    out = {n: shown[n] for n, v in values.items() if len(v) == 1 and drawn[n] >= 3}
+    drawn = _param_values(trials)
+    out = {
+        n: values[0]
+        for n in space.dims
+        if len(values := drawn.get(n, [])) >= 3 and len({repr(v) for v in values}) == 1
+    }
     if out:
         log.warning(
             "%s%s searched but the same in all %d trials (%s): the trials of a batch share depth and batch size, "
@@ -1473,11 +1473,6 @@ def _add_study_seconds(study: optuna.Study, seconds: float) -> None:
 def _study_seconds(study: optuna.Study) -> float | None:
     value = study.user_attrs.get(STUDY_SECONDS_ATTR)
     return float(value) if isinstance(value, int | float) else None
-
-
-def _resume_spelling() -> str:
-    """How to resume, as the caller spells it: ``--resume`` under the command line, ``resume=True`` in Python."""
-    return "--resume" if Path(sys.argv[0]).name.startswith("hyperselect") else "resume=True"
 
 
 def _state_counts(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[str, int]:
