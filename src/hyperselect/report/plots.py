@@ -144,7 +144,7 @@ def _empty(ax: Axes, message: str) -> None:
 
 def training_curves(history: Mapping[str, Sequence[Any]], score_name: str = "valid score") -> bytes:
     """Training and validation loss per epoch, and the validation score on a second axis."""
-    epochs = list(history.get("epoch") or range(1, len(history.get("train_loss") or []) + 1))
+    epochs = list(history.get("epoch") or range(len(history.get("train_loss") or [])))
     with _figure(FULL, 3.4) as fig:
         ax = fig.add_subplot()
         drawn = False
@@ -184,7 +184,7 @@ def gradient_norms(grad_norms: Sequence[Sequence[Any]], epochs: Sequence[Any] | 
     xs = (
         list(epochs)
         if epochs is not None and len(epochs) == len(grad_norms)
-        else list(range(1, len(grad_norms) + 1))
+        else list(range(len(grad_norms)))
     )
     xs = [x for x, r in zip(xs, grad_norms, strict=False) if r]
     with _figure(FULL, 3.4) as fig:
