@@ -155,6 +155,37 @@ def test_a_dimension_every_trial_shared_is_said_and_gets_no_importance() -> None
     assert "left out" in result.to_dict()["importances_note"]
 
 
+def test_the_unvaried_warning_gives_each_dimension_its_own_reason(caplog) -> None:  # type: ignore[no-untyped-def]
+    """An audit: the warning listed the optimizer and said "the trials of a batch share depth and batch size",
+    which does not explain an optimizer."""
+    import logging
+
+    import optuna
+
+    from hyperselect.search.study import _unvaried
+
+    space = advise(prepare_tabular(_frame(), "y"), max_epochs=4)
+    dist = optuna.distributions.CategoricalDistribution(["adam", "sgd"])
+    bdist = optuna.distributions.CategoricalDistribution([8, 16])
+    trials = [
+        optuna.trial.create_trial(
+            params={"optimizer": "adam", "batch_size": 8},
+            distributions={"optimizer": dist, "batch_size": bdist},
+            value=0.5,
+        )
+        for _ in range(4)
+    ]
+    with caplog.at_level(logging.WARNING, logger="hyperselect"):
+        assert _unvaried(trials, space, "s") == {"optimizer": "adam", "batch_size": 8}
+    text = caplog.text
+    assert "share their batch size" in text and "depth" not in text
+    assert "favour the advisor's optimizer and 4 draws all agreed" in text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hyperselect"):
+        _unvaried(trials[:2], space, "s")  # two trials: too few to say anything
+    assert not caplog.text
+
+
 def test_a_fixed_batch_size_above_the_training_rows_is_said(caplog) -> None:  # type: ignore[no-untyped-def]
     import logging
 

@@ -943,6 +943,8 @@ _STARTED_STATES = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, T
 #: The dimensions that decide whether two configurations can share a vectorised population
 #: (:func:`~hyperselect.train.population.population_key`: the data stream and the layer structure).
 STRUCTURE_PARAMS = ("batch_size", "n_layers", "norm")
+#: how the warnings name the structural parameters
+STRUCTURE_NAMES = {"batch_size": "batch size", "n_layers": "depth", "norm": "normalisation"}
 
 
 def _ask_batch(
@@ -1444,14 +1446,24 @@ def _unvaried(
         if len(values := drawn.get(n, [])) >= 3 and len({repr(v) for v in values}) == 1
     }
     if out:
+        shared = [n for n in out if n in STRUCTURE_PARAMS]
+        drawn_alike = [n for n in out if n not in STRUCTURE_PARAMS]
+        why = []
+        if shared:
+            names = " and ".join(STRUCTURE_NAMES.get(n, n) for n in STRUCTURE_PARAMS if n in shared)
+            why.append(f"the trials of a batch share their {names} and the first batch takes the advisor's")
+        if drawn_alike:
+            why.append(
+                f"the priors favour the advisor's {', '.join(drawn_alike)} and {len(trials)} draws all agreed"
+            )
         log.warning(
-            "%s%s searched but the same in all %d trials (%s): the trials of a batch share depth and batch size, "
-            "the first batch takes the advisor's, and a few draws from the priors can agree; give the search more "
-            "trials (or fix the dimension) for it to try others.",
+            "%s%s searched but the same in all %d trials (%s): %s; give the search more trials (or fix the "
+            "dimension) for it to try others.",
             f"study {study!r}: " if study else "",
             ", ".join(out),
             len(trials),
             ", ".join(f"{k}={v}" for k, v in out.items()),
+            "; ".join(why),
         )
     return out
 
