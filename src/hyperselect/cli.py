@@ -145,7 +145,8 @@ def _root(
         None,
         "--threads",
         min=1,
-        help="torch CPU threads. On a shared or small machine 1 is often much faster (no thread contention).",
+        help="CPU threads: torch's, and at most this many for the graph commands' node2vec and classifiers "
+        "(their --workers). On a shared or small machine 1 is often much faster (no thread contention).",
     ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
@@ -153,6 +154,9 @@ def _root(
 ) -> None:
     """Tune neural networks fast and tell honestly when a network is worth it."""
     configure_logging(verbose, quiet)
+    graph = sys.modules.get("hyperselect.cli_graph")  # mounted when its dependencies are installed
+    if graph is not None:  # its node2vec and classifiers keep to --threads too (None: no cap, reset per run)
+        graph.set_thread_cap(threads)
     if threads is not None:
         import torch
 

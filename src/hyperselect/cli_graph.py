@@ -105,6 +105,12 @@ def _train_fraction(value: float) -> float:
 
 
 LabelsOpt = typer.Option(None, "--labels", help="node<TAB>label file (several lines per node = multi-label).")
+SidesLabelsOpt = typer.Option(
+    None,
+    "--labels",
+    help="node<TAB>label file that declares the graph's two sides: exactly two classes, one per node, with every "
+    "edge joining them (e.g. woman/event); needed only where the edge list's two columns share a node.",
+)
 OutOpt = typer.Option(
     None, "--out", help="Folder for the JSON results (and embeddings).", callback=out_folder
 )
@@ -144,8 +150,19 @@ EpochsOpt = typer.Option("auto", "--epochs", callback=_int_or_auto, help="Skip-g
 EnsembleOpt = typer.Option(
     "auto", "--ensemble", callback=_int_or_auto, help="Runs with different seeds to aggregate, or 'auto'."
 )
-SeedOpt = typer.Option(0, "--seed", min=0, max=2**32 - 1, help="random_state.")
-WorkersOpt = typer.Option(None, "--workers", min=1, help="Threads (default: all cores).")
+SeedOpt = typer.Option(
+    0,
+    "--seed",
+    min=0,
+    max=2**32 - 1,
+    help="random_state. Results are bit-identical from run to run only with --workers 1: with several threads "
+    "the skip-gram updates interleave by scheduling, so answers and scores vary slightly.",
+)
+_WORKERS_HELP = (
+    "Threads for the walks and the skip-gram, at most the global --threads (default: every CPU this process "
+    "may use). Only --workers 1 gives bit-identical results from the same --seed."
+)
+WorkersOpt = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP)
 KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 
 
@@ -197,8 +214,18 @@ def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
 
 
 def _load(
-    edges: Path, labels: Path | None, directed: bool, unweighted: bool = False, sep: str | None = None
+    edges: Path,
+    labels: Path | None,
+    directed: bool,
+    unweighted: bool = False,
+    sep: str | None = None,
+    *,
+    for_sides: bool = False,
 ) -> tuple[Any, Any]:
+    """The graph and its labels.  A two-class label file that splits every edge declares the sides (where the
+    edge list's columns did not); with ``for_sides`` (similar, recommend: commands that read --labels for the
+    sides alone) a label file that cannot declare them is said, with the reason, in ``graph.report
+    ["_labels_not_sides"]`` (and label-only nodes are warned about)."""
     from hyperselect.data.graph import read_edgelist, read_labels
 
     graph = read_edgelist(
@@ -214,19 +241,111 @@ def _load(
             f"{w.max():g}); --unweighted ignores it."
         )
     lab = read_labels(labels) if labels is not None else None
-    if lab is not None and len(lab.classes) == 2 and not lab.multilabel and graph.sides is None:
-        # two single labels per node (e.g. woman/event, department/course) are the bipartite sides, but only
-        # where every edge joins the two labels: two classes on an ordinary graph (spam/ham) are not sides
-        side_of = {c: i for i, c in enumerate(lab.classes)}
-        sides = np.asarray(
-            [side_of[lab.labels[u][0]] if u in lab.labels else -1 for u in graph.nodes], dtype=np.int8
-        )
-        rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.indptr))
-        a, b = sides[rows], sides[graph.indices]
-        if len(rows) and bool(np.all((a >= 0) & (b >= 0) & (a != b))):
-            graph.sides = sides
-            graph.sides_from = f"the two labels of {labels} ({lab.classes[0]}, {lab.classes[1]})"
+    if lab is not None and labels is not None and graph.sides is None:
+        why = _labels_as_sides(graph, lab, labels)
+        if why is not None and for_sides:
+            graph.report["_labels_not_sides"] = why
+    if lab is not None and for_sides:
+        lab.align(graph.nodes)  # label-only nodes are said, as classify and embed say them
     return graph, lab
+
+
+def _labels_as_sides(graph: Any, lab: Any, labels: Path) -> str | None:
+    """Declare ``graph``'s sides from a two-class label file where every edge joins the two classes; else say
+    why the file cannot declare them (``None``: it did)."""
+    name = labels.name
+    if lab.multilabel:
+        return f"{name} gives some nodes several labels, so it cannot declare the two sides"
+    if len(lab.classes) != 2:
+        return f"{name} has {len(lab.classes)} classes, not two, so it cannot declare the two sides"
+    # two single labels per node (e.g. woman/event, department/course) are the bipartite sides, but only
+    # where every edge joins the two labels: two classes on an ordinary graph (spam/ham) are not sides
+    side_of = {c: i for i, c in enumerate(lab.classes)}
+    sides = np.asarray(
+        [side_of[lab.labels[u][0]] if u in lab.labels else -1 for u in graph.nodes], dtype=np.int8
+    )
+    has_edges = np.ones(graph.n_nodes, dtype=bool)
+    has_edges[[graph.index_of(u) for u in graph.isolated]] = False
+    unlabelled = np.flatnonzero((sides < 0) & has_edges)
+    if len(unlabelled):
+        return (
+            f"{name} has two classes but no label for {len(unlabelled)} node(s) of the graph (e.g. "
+            f"{graph.nodes[unlabelled[0]]!r}), so it cannot declare the two sides"
+        )
+    rows = np.repeat(np.arange(graph.n_nodes), np.diff(graph.indptr))
+    a, b = sides[rows], sides[graph.indices]
+    same = np.flatnonzero((a >= 0) & (a == b))
+    if len(same):
+        u, v = graph.nodes[rows[same[0]]], graph.nodes[graph.indices[same[0]]]
+        return (
+            f"{name} has two classes but does not split every edge ({u}-{v} are both "
+            f"{lab.labels[u][0]!r}), so it cannot declare the two sides"
+        )
+    graph.sides = sides
+    graph.sides_from = f"the two labels of {labels} ({lab.classes[0]}, {lab.classes[1]})"
+    return None
+
+
+#: the global ``hyperselect --threads N`` of the command line running now (None: not given); set by the root
+#: app's callback for every command line, so one run's value never carries over to the next
+_THREADS: list[int | None] = [None]
+
+
+def set_thread_cap(threads: int | None) -> None:
+    """Called by ``hyperselect --threads N``: node2vec and the classifiers use at most ``threads`` threads."""
+    _THREADS[0] = threads if threads is None else max(1, int(threads))
+
+
+def _threads_cap() -> int | None:
+    return _THREADS[0]
+
+
+def _workers(workers: int | None) -> int:
+    """node2vec's threads: ``--workers``, else every CPU this process may use, never more than ``--threads``
+    (whose help promises that 1 keeps a shared machine free of thread contention)."""
+    from hyperselect.represent.node2vec.walks import usable_cpus
+
+    n = workers if workers is not None else usable_cpus()
+    cap = _threads_cap()
+    return max(1, min(n, cap) if cap is not None else n)
+
+
+def _jobs(workers: int | None) -> int:
+    """The classifiers' parallel jobs (scikit-learn's n_jobs): --workers, else 2, at most --threads."""
+    cap = _threads_cap()
+    n = workers if workers is not None else 2
+    return max(1, min(n, cap) if cap is not None else n)
+
+
+def _recommend_sides(graph: Any, edges: Path) -> bool:
+    """recommend's sides where the input declares none: the graph's 2-colouring, with a warning (``True``);
+    a graph with an odd cycle is refused in the CLI's words, naming a label file that could not declare the
+    sides and why.  ``False``: the sides are declared."""
+    if graph.bipartite_sides() is not None:
+        return False
+    why = graph.report.get("_labels_not_sides")
+    colour = graph.two_colouring()
+    if colour is None:
+        raise DataError(
+            "recommend needs a bipartite graph (two node sides, every edge joining them, e.g. people and the items "
+            f"they hold), and {edges.name} has an odd cycle, so it has no two sides"
+            + (
+                f"; {why}."
+                if why
+                else ". An edge list declares the sides when its two columns share no node (person -> item), "
+                "or a --labels file with two classes that split every edge does."
+            )
+        )
+    graph.sides = colour
+    graph.sides_from = f"a 2-colouring of the graph, as {edges.name} declares no sides"
+    warnings.warn(
+        f"recommend: peers and items are the two sides of {graph.sides_from}"
+        + (f" ({why})" if why else "")
+        + "; check that they are people and items.",
+        GraphDataWarning,
+        stacklevel=2,
+    )
+    return True
 
 
 def _params(
@@ -269,7 +388,7 @@ def _model(
         p=p,
         q=q,
         random_state=seed,
-        workers=workers,
+        workers=_workers(workers),
     )
 
 
@@ -352,10 +471,16 @@ def _effort_line(model: Any) -> str:
     short = (
         f", {e['mean_walk_length']:g} nodes a walk on average (dead ends)" if "mean_walk_length" in e else ""
     )
+    threads = int(e.get("workers") or 1)
     return (
         f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} ({e['mode']} walks{short}); "
-        f"walks {model.timings_['walks_s']:.1f}s, training {model.timings_['train_s']:.1f}s"
+        f"walks {model.timings_['walks_s']:.1f}s, training {model.timings_['train_s']:.1f}s on {threads} "
+        + ("thread" if threads == 1 else f"threads ({_NOT_BIT_IDENTICAL})")
     )
+
+
+#: said wherever several threads trained an embedding: the same --seed does not give the same numbers
+_NOT_BIT_IDENTICAL = "results vary slightly from run to run; --workers 1 makes them bit-identical"
 
 
 def _warn_noise(model: Any, node: str, answers: Sequence[Any]) -> None:
@@ -386,11 +511,15 @@ def embed(
         "npy", "--format", callback=_format, help="npy (folder) or word2vec (text file)."
     ),
 ) -> None:
-    """Fit node2vec and save the embeddings (rows in node order)."""
+    """Fit node2vec and save the embeddings (rows in node order) into --out."""
 
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed, format=format)
 
     def go() -> None:
+        if out is None:  # said before the fit: the user may stop it and add --out
+            err_console.print(
+                "[yellow]warning:[/] nothing saved: pass --out DIR to keep the embeddings.", highlight=False
+            )
         graph, lab = _load(edges, labels, directed, unweighted, sep)
         node_labels = None
         if (
@@ -411,7 +540,7 @@ def embed(
             atomic_write_json(
                 safe_join(out, "embed.json"),
                 {
-                    **_facts(edges, labels, directed, graph, **params),
+                    **_facts(edges, labels, directed, graph, **params, workers=model.effort_["workers"]),
                     "effort": model.effort_,
                     "timings": model.timings_,
                     "saved": str(where),
@@ -429,7 +558,7 @@ def similar(
     edges: Path,
     node: str = typer.Option(..., "--node", help="The node to find peers of."),
     k: int = KOpt,
-    labels: Path | None = LabelsOpt,
+    labels: Path | None = SidesLabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
     unweighted: bool = UnweightedOpt,
@@ -443,19 +572,25 @@ def similar(
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
 ) -> None:
-    """The nodes most similar to --node, with support; on its own side when the graph declares two sides (an
-    edge list whose two columns share no node, person -> item, or a two-class label file that splits every
-    edge), which a note says."""
+    """The nodes most similar to --node, with support (on its own side of a graph with two sides).
+
+    A graph declares two sides by an edge list whose two columns share no node (person -> item), or by a
+    two-class --labels file that splits every edge; a note then says so.  Fewer than --k answers are
+    explained in a note (the node's connected component, its side, tied nodes)."""
 
     params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
 
     def go() -> None:
-        graph, lab = _load(edges, labels, directed, unweighted, sep)
+        graph, lab = _load(edges, labels, directed, unweighted, sep, for_sides=True)
+        why = graph.report.get("_labels_not_sides")
+        if why:
+            warnings.warn(f"{why}; answers come from every node.", GraphDataWarning, stacklevel=1)
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         answers = model.most_similar(node, k)
         _warn_noise(model, node, answers)
         _, sides_from = model.sides(None)
+        note = model.shortfall_note(node, k, answers)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "similar.json"),
@@ -463,11 +598,15 @@ def similar(
                     "node": node,
                     "answers": [a.to_dict() for a in answers],
                     "same_side_from": sides_from or None,  # None: answers from every side
+                    "note": note,  # why fewer than k answers (or none), else None
                     "effort": model.effort_,
-                    **_facts(edges, labels, directed, graph, k=k, **params),
+                    **_facts(edges, labels, directed, graph, k=k, **params, workers=model.effort_["workers"]),
                 },
             )
-        console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model), k))
+        if answers:
+            console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model), k))
+        if note:
+            console.print(escape(note) + ".", highlight=False)
         if sides_from:
             console.print(_side_note(node, sides_from), soft_wrap=True)
         console.print(_effort_line(model))
@@ -481,7 +620,11 @@ def recommend(
     edges: Path,
     node: str = typer.Option(..., "--node", help="The node to recommend items for."),
     k: int = typer.Option(10, "--k", min=1, help="How many items to add."),
-    labels: Path | None = LabelsOpt,
+    peers: int = typer.Option(10, "--peers", min=1, help="How many closest peers vote for the items to add."),
+    substitutes: int = typer.Option(
+        3, "--substitutes", min=0, help="Substitutes listed per item the node has (0: none)."
+    ),
+    labels: Path | None = SidesLabelsOpt,
     out: Path | None = OutOpt,
     directed: bool = DirectedOpt,
     unweighted: bool = UnweightedOpt,
@@ -497,24 +640,28 @@ def recommend(
 ) -> None:
     """Bipartite graphs: items --node's closest peers have and it lacks, and substitutes for what it has.
 
-    The sides (peers, items) are the edge list's two columns when they share no node, else a two-class label
-    file's classes, else the graph's 2-colouring (with a warning); a graph with an odd cycle is refused."""
+    The sides (peers, items) are the edge list's two columns when they share no node, else a two-class --labels
+    file's classes where they split every edge, else the graph's 2-colouring (with a warning); a graph with an
+    odd cycle is refused."""
 
-    params = _params(p, q, dimensions, num_walks, epochs, ensemble, seed)
+    params = _params(
+        p, q, dimensions, num_walks, epochs, ensemble, seed, peers=peers, substitutes=substitutes
+    )
 
     def go() -> None:
-        graph, lab = _load(edges, labels, directed, unweighted, sep)
+        graph, lab = _load(edges, labels, directed, unweighted, sep, for_sides=True)
+        coloured = _recommend_sides(graph, edges)  # refused before the (slow) fit
         _check_node(node, graph, lab, edges)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
-        rec = model.recommend(node, k)
+        rec = model.recommend(node, k, n_peers=peers, n_substitutes=substitutes)
         _warn_noise(model, node, rec.peers)
         if out is not None:  # the results first: nothing printed below can lose them
             atomic_write_json(
                 safe_join(out, "recommend.json"),
                 {
-                    **rec.to_dict(),
+                    **rec.to_dict(),  # its note: why fewer than k items to add (or none), else None
                     "effort": model.effort_,
-                    **_facts(edges, labels, directed, graph, k=k, **params),
+                    **_facts(edges, labels, directed, graph, k=k, **params, workers=model.effort_["workers"]),
                 },
             )
         # every peer, as the JSON and the report list them: support counts against the n_peers of each run
@@ -522,33 +669,32 @@ def recommend(
         console.print(
             _answers_table(f"peers of {escape(node)}", rec.peers, runs, rec.n_peers or len(rec.peers))
         )
-        if graph.bipartite_sides() is not None:  # else recommend's warning says where the sides came from
+        if not coloured:  # else the warning says where the sides came from
             console.print(_side_note(node, rec.sides_from), soft_wrap=True)
-        table = Table(title=f"add to {escape(node)}", caption=_support_caption(runs, k))
-        for col in ("item", "peer share", "support"):
-            table.add_column(col)
-        for a in rec.add:
-            table.add_row(_label(a), f"{a.score:.2f}", f"{a.support:.0%}")
-        console.print(table)
-        if len(rec.add) < k:
-            console.print(
-                f"{len(rec.add)} of the {k} items asked for: no other item that {escape(node)} lacks is held by "
-                "its closest peers (an answer is an item, or a group of items with the same holders).",
-                highlight=False,
-            )
-        sub = Table(title="substitutes", caption=_support_caption(runs, rec.n_substitutes or 3))
-        sub.add_column("has")
-        sub.add_column("closest alternatives (support)")
-        seen: set[str] = set()
-        for item, alts in rec.substitutes.items():
-            if item in seen:
-                continue
-            tied = model.tied_with(item)  # held items with the same holders share one row
-            seen.update(tied)
-            sub.add_row(
-                _tied_text(item, tied, 2), ", ".join(f"{_label(a, 2)} ({a.support:.0%})" for a in alts)
-            )
-        console.print(sub)
+        if rec.add:
+            table = Table(title=f"add to {escape(node)}", caption=_support_caption(runs, k))
+            for col in ("item", "peer share", "support"):
+                table.add_column(col)
+            for a in rec.add:
+                table.add_row(_label(a), f"{a.score:.2f}", f"{a.support:.0%}")
+            console.print(table)
+        if rec.note:
+            console.print(escape(rec.note) + ".", highlight=False)
+        if any(rec.substitutes.values()):  # else none asked for, or no item it lacks (the note says)
+            sub = Table(title="substitutes", caption=_support_caption(runs, rec.n_substitutes or 3))
+            sub.add_column("has")
+            sub.add_column("closest alternatives (support)")
+            seen: set[str] = set()
+            for item, alts in rec.substitutes.items():
+                if item in seen:
+                    continue
+                tied = model.tied_with(item)  # held items with the same holders share one row
+                seen.update(tied)
+                sub.add_row(
+                    _tied_text(item, tied, 2), ", ".join(f"{_label(a, 2)} ({a.support:.0%})" for a in alts)
+                )
+            console.print(sub)
+        console.print(_effort_line(model))
 
     _run(go)
     report_after(out)
@@ -616,7 +762,7 @@ def classify(
             models=[m.strip() for m in models.split(",") if m.strip()],
             repeats=repeats,
             random_state=seed,
-            n_jobs=workers or 2,
+            n_jobs=_jobs(workers),
             C=C,
             normalize=normalize,
             network_trials=network_trials,
@@ -638,22 +784,37 @@ def classify(
                         normalize=normalize,
                         network_trials=network_trials,
                         **params,
+                        workers=model.effort_["workers"],
                     ),
                 },
             )
-        table = Table(title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)")
+        spread = repeats > 1  # the standard deviation of one split is no spread: "± 0.0000" said nothing
+        table = Table(
+            title=f"node classification ({len(x)} nodes, {y.shape[1]} labels, 50% training)",
+            caption=(f"mean ± std over {repeats} splits" if spread else "one split")
+            + "; chance: the most frequent training label(s) for every node",
+        )
         for col in ("model", "Macro-F1", "Micro-F1"):
             table.add_column(col)
+
+        def cell(r: dict[str, Any], metric: str) -> str:
+            return f"{r[metric]:.4f}" + (f" ± {r[metric + '_std']:.4f}" if spread else "")
+
         for name, r in res["models"].items():
             if "skipped" in r:
                 table.add_row(escape(name), "skipped", escape(str(r["skipped"])))
             else:
-                table.add_row(
-                    name,
-                    f"{r['macro_f1']:.4f} ± {r['macro_f1_std']:.4f}",
-                    f"{r['micro_f1']:.4f} ± {r['micro_f1_std']:.4f}",
-                )
+                table.add_row(name, cell(r, "macro_f1"), cell(r, "micro_f1"))
+        chance = res["chance"]
+        table.add_row("[dim]chance[/]", f"{chance['macro_f1']:.4f}", f"{chance['micro_f1']:.4f}")
         console.print(table)
+        if res["multilabel"]:
+            most = int(y.sum(axis=1).max())
+            console.print(
+                f"multi-label: {escape(str(labels))} gives some nodes several labels (up to {most}); each test "
+                "node is given its top-k labels, k its true number of labels.",
+                highlight=False,
+            )
         console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
         net = res["models"].get("network", {})
         if net.get("searches"):
@@ -694,10 +855,12 @@ def _classify_args(
     num_walks: int,
     epochs: int,
     seed: int,
+    workers: int,
 ) -> list[str]:
     """``graph classify``'s arguments that train the embedding a ``graph tune`` trial scored and the classifier
     it selected: every setting of the trial where classify's default differs or depends on the graph
-    ('auto' walks and epochs), spelt out; walk length and window are the same fixed ones in both."""
+    ('auto' walks and epochs), spelt out; walk length and window are the same fixed ones in both.  ``workers``
+    too: only with 1 is the embedding bit-identical to the trial's, but with more it is the same kind of run."""
     args = [str(edges), "--labels", str(labels)]
     args += ["--directed"] if directed else []
     args += ["--unweighted"] if unweighted else []
@@ -707,6 +870,7 @@ def _classify_args(
         *("--p", _flag_number(best["p"]), "--q", _flag_number(best["q"])),
         *("--dimensions", str(best["dimensions"]), "--num-walks", str(num_walks), "--epochs", str(epochs)),
         *("--ensemble", "1", "--seed", str(seed)),  # one run, seeded as the trial's (tune_node2vec)
+        *("--workers", str(workers)),
         *("--C", _flag_number(best["C"]), "--normalize" if best["normalize"] else "--no-normalize"),
     ]
 
@@ -760,7 +924,13 @@ def tune(
         help="Skip-gram epochs of every trial (the paper: 1; on BlogCatalog 3 gave test Macro-F1 0.270 vs 0.247).",
     ),
     seed: int = SeedOpt,
-    workers: int = typer.Option(2, "--workers", min=1, help="Threads."),
+    workers: int = typer.Option(
+        2,
+        "--workers",
+        min=1,
+        help="Threads, at most the global --threads. Only --workers 1 makes the search bit-identical from run "
+        "to run: with more, the scores vary slightly and a rerun may choose another setting.",
+    ),
     C_values: str = typer.Option(
         "1,3,10,30,100",
         "--C-values",
@@ -774,7 +944,11 @@ def tune(
         help="Row L2 normalisation settings to select from: false, true.",
     ),
     validation_repeats: int = typer.Option(
-        3, "--validation-repeats", min=1, help="Disjoint 10% validation slices averaged per configuration."
+        3,
+        "--validation-repeats",
+        min=1,
+        help="10% validation slices averaged per configuration: disjoint up to about 10, beyond that drawn "
+        "afresh, overlapping the others (a note says so).",
     ),
     train_fraction: float = typer.Option(
         0.5,
@@ -783,22 +957,45 @@ def tune(
         help="Share of labelled nodes the validation classifier trains on, in (0, 0.9].",
     ),
 ) -> None:
-    """Select p, q, the dimension and the classifier's C and row normalisation against a validation Macro-F1
-    (10% of labels held out, averaged over --validation-repeats disjoint slices).  A line per trial as it
-    finishes; at the end, the `graph classify` command that trains the selected embedding (its --num-walks,
-    --epochs and seed included) and scores it with the selected --C and --normalize.  Ctrl-C stops the search:
-    the trials finished so far are written (tune.json, marked interrupted) and the exit code is 130."""
+    """Select p, q, the dimension and the classifier's C and normalisation on validation labels.
+
+    The score is a validation Macro-F1 (10% of labels held out, averaged over --validation-repeats slices).  A
+    line per trial as it finishes; at the end, the `graph classify` command that trains the selected embedding
+    (its --num-walks, --epochs, --seed and --workers included) and scores it with the selected --C and
+    --normalize.  Ctrl-C stops the search: the trials finished so far are written (tune.json, marked
+    interrupted) and the exit code is 130."""
+
+    threads = _jobs(workers)  # --workers, at most --threads
 
     def go() -> None:
-        from hyperselect.evaluate.node_classification import TuneInterrupted, tune_node2vec
+        from hyperselect.evaluate.node_classification import (
+            P_VALUES,
+            Q_VALUES,
+            TuneInterrupted,
+            tune_node2vec,
+        )
 
         graph, lab = _load(edges, labels, directed, unweighted, sep)
+        dims = [int(d) for d in dimensions.split(",")]
+        c_grid = [float(v) for v in C_values.split(",") if v.strip()]
+        notes: list[str] = []  # tune.json's notes, after the library's own
+        grid = len(P_VALUES) * len(Q_VALUES) * len(set(dims))
+        if trials > grid:  # said before the search, whose progress counts to the capped number
+            notes.append(
+                f"--trials {trials}: only {grid} distinct settings of p, q and dimensions; {grid} run"
+            )
+            console.print(f"[dim]note:[/] {escape(notes[-1])}.", highlight=False)
+        if threads > 1:
+            notes.append(
+                f"the embeddings were trained on {threads} threads, so a rerun scores slightly differently and "
+                "may choose another setting; --workers 1 makes the search and its classify command bit-identical"
+            )
         settings: dict[
             str, Any
         ] = {  # tune_node2vec's arguments, recorded as given (each list was checked while parsing)
             "n_trials": trials,
-            "dimensions": [int(d) for d in dimensions.split(",")],
-            "C_values": [float(v) for v in C_values.split(",") if v.strip()],
+            "dimensions": dims,
+            "C_values": c_grid,
             "normalize_values": [_BOOL_WORDS[v.strip().lower()] for v in normalize_values.split(",")],
             "validation_repeats": validation_repeats,
             "train_fraction": train_fraction,
@@ -812,8 +1009,23 @@ def tune(
                 return None
             return _classify_args(
                 edges, labels, best, directed=directed, unweighted=unweighted, sep=sep, num_walks=num_walks,
-                epochs=epochs, seed=seed,
+                epochs=epochs, seed=seed, workers=threads,
             )  # fmt: skip
+
+        def all_notes(res: Any) -> list[str]:
+            """The library's notes, this command's, and one where the best C sits at an end of --C-values."""
+            found = [*res.notes, *notes]
+            best_c = None if res.best_params is None else res.best_params["C"]
+            if best_c is not None and len(set(c_grid)) > 1 and best_c in (max(c_grid), min(c_grid)):
+                largest = best_c == max(c_grid)
+                wider = [best_c * f for f in ((3, 10, 30) if largest else (0.03, 0.1, 0.3))]
+                found.append(
+                    f"the best C ({best_c:g}) is the {'largest' if largest else 'smallest'} of --C-values "
+                    f"({','.join(_flag_number(c) for c in c_grid)}): a {'larger' if largest else 'smaller'} C "
+                    "may score higher; try a wider grid, e.g. --C-values "
+                    + ",".join(_flag_number(float(f"{c:.3g}")) for c in sorted([best_c, *wider]))
+                )
+            return found
 
         def save(res: Any) -> Path | None:
             if out is None:
@@ -822,13 +1034,14 @@ def tune(
                 safe_join(out, "tune.json"),
                 {
                     **res.to_dict(),
+                    "notes": all_notes(res),
                     "classify_args": classify_args(res.best_params),
-                    **_facts(edges, labels, directed, graph, **settings),
+                    **_facts(edges, labels, directed, graph, **settings, workers=threads),
                 },
             )
 
         try:
-            res = tune_node2vec(graph, lab, workers=workers, on_trial=_trial_line, **settings)
+            res = tune_node2vec(graph, lab, workers=threads, on_trial=_trial_line, **settings)
         except TuneInterrupted as stop:
             # Ctrl-C: the trials that finished are the results, written as a finished search's are, marked
             # interrupted; exit code 130 as the tabular tune's (128 + SIGINT)
@@ -881,6 +1094,9 @@ def tune(
             )
             + f", {res.walk_sets} walk sets, {res.seconds:.0f}s"
         )
+        for note in all_notes(res):
+            if not note.startswith("--trials "):  # said before the search
+                console.print(f"[dim]note:[/] {escape(note)}.", soft_wrap=True, highlight=False)
         command = shlex.join(["hyperselect", "graph", "classify", *(classify_args(res.best_params) or [])])
         console.print(f"classify with: {escape(command)}", soft_wrap=True, highlight=False)
 

@@ -162,12 +162,33 @@ class Graph:
         self.report["_two_colouring"] = colour if colour is not None else False
         return colour
 
+    def component_labels(self) -> np.ndarray:
+        """The connected component of every node (weakly connected for a directed graph: no walk, whichever
+        way it goes, joins two of them), numbered from 0; computed once and kept."""
+        cached = self.report.get("_component_labels")
+        if isinstance(cached, np.ndarray) and len(cached) == self.n_nodes:
+            return cached
+        from scipy.sparse.csgraph import connected_components
+
+        _, labels = connected_components(self.to_scipy(), directed=self.directed, connection="weak")
+        labels = np.asarray(labels, dtype=np.int64)
+        self.report["_component_labels"] = labels
+        return labels
+
+    def component_sizes(self) -> np.ndarray:
+        """Nodes per connected component (see :meth:`component_labels`); an isolated node is one of its own."""
+        return np.bincount(self.component_labels(), minlength=1) if self.n_nodes else np.zeros(0, np.int64)
+
     def summary(self) -> dict[str, Any]:
+        sizes = self.component_sizes()
         return {
             "nodes": self.n_nodes,
             "edges": self.n_edges,
             "directed": self.directed,
             "weighted": self.weighted,
+            # weakly connected for a directed graph; nodes of different components never answer each other
+            "components": len(sizes),
+            "largest_component_nodes": int(sizes.max()) if len(sizes) else 0,
             **{k: v for k, v in self.report.items() if not k.startswith("_")},
         }
 
@@ -342,6 +363,20 @@ def from_edges(
     )
     isolated = graph.isolated
     report["isolated_nodes"] = len(isolated)
+    sizes = graph.component_sizes()
+    linked = np.ones(n, dtype=bool)
+    linked[[graph.index_of(u) for u in isolated]] = False
+    if len(np.unique(graph.component_labels()[linked])) > 1:  # isolated nodes alone are warned about above
+        # no walk crosses from one component to another, so their nodes are never in each other's answers and
+        # a small component is embedded from its few nodes alone: a fact that changes what the answers mean
+        warnings.warn(
+            f"{source}: {len(sizes)} connected components"
+            + (" (weakly connected: edge direction ignored)" if directed else "")
+            + f"; the largest holds {int(sizes.max())} of {n} nodes: nodes of different components never "
+            "appear in each other's answers.",
+            GraphDataWarning,
+            stacklevel=3,
+        )
     if isolated:
         kind = "no edge in either direction" if directed else "no neighbours"
         warnings.warn(
@@ -539,6 +574,24 @@ def _sniff_delimiter(skeleton: str) -> str | None:
     return None  # any run of whitespace
 
 
+_SEP_WORDS = {"\t": "tabs", ",": "commas", None: "spaces"}
+
+
+def _delimiter_hint(line: str, sep: str | None, ncols: int) -> str:
+    """What to add to a column-count error on a line that would have ``ncols`` columns with another delimiter
+    (a space-separated line in a tab file, a tab file read with ``--sep ','``), else ``""``."""
+    for other in ("\t", ",", None):
+        if other == sep or (other is not None and other not in line):
+            continue
+        if len(_split(line, other)) == ncols:
+            used = _SEP_WORDS.get(sep, repr(sep))
+            return (
+                f" This line separates its columns with {_SEP_WORDS[other]}, the first data line with {used}: "
+                "use one delimiter throughout."
+            )
+    return ""
+
+
 def _comment_hint(cut: bool) -> str:
     """What to add to a column-count error on a line whose end was read as a comment."""
     if not cut:
@@ -600,10 +653,10 @@ def read_edgelist(
         if ncols == 0:
             ncols = len(parts)
             if ncols not in (2, 3):
-                other = next((c for c in ";,|" if c in line and c != sep), None) if ncols == 1 else None
+                other = next((c for c in "\t;,|" if c in line and c != sep), None) if ncols == 1 else None
                 sep_hint = (
                     f" The line holds {other!r}: if it separates the columns, pass delimiter={other!r} (--sep "
-                    f"'{other}' on the command line)."
+                    f"{'tab' if other == chr(9) else repr(other)} on the command line)."
                     if other
                     else ""
                 )
@@ -616,7 +669,7 @@ def read_edgelist(
         if len(parts) != ncols:
             raise DataError(
                 f"{p}:{lineno}: expected {ncols} columns like the first data line, found {len(parts)}: "
-                f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
+                f"{raw.strip()[:80]!r}{_comment_hint(cut)}.{_delimiter_hint(line, sep, ncols)}"
             )
         u, v = parts[0], parts[1]
         if not u or not v:
@@ -875,9 +928,15 @@ def read_labels(path: str | os.PathLike[str], *, delimiter: str | None = "auto")
             _skip_header(p, lineno, line)
             continue
         if len(parts) != 2 or not parts[0] or not parts[1]:
+            spaced = (
+                " The columns are split on spaces here, so a label holding a space ('Mr. Hi') splits in "
+                'two: separate node and label with a tab (node<TAB>label), or quote the label ("Mr. Hi").'
+                if sep is None and len(parts) > 2
+                else ""
+            )
             raise DataError(
                 f"{p}:{lineno}: expected 2 columns (node label), found {len(parts)}: "
-                f"{raw.strip()[:80]!r}{_comment_hint(cut)}."
+                f"{raw.strip()[:80]!r}{_comment_hint(cut)}.{spaced}"
             )
         node, lab = parts
         have = labels.setdefault(node, [])

@@ -50,7 +50,13 @@ from hyperselect.data.graph import (
 )
 from hyperselect.errors import ConfigError, DataError, NotFittedError
 from hyperselect.represent.node2vec.skipgram import train_skipgram
-from hyperselect.represent.node2vec.walks import P_Q_MAX, P_Q_MIN, generate_walks, resolve_mode
+from hyperselect.represent.node2vec.walks import (
+    P_Q_MAX,
+    P_Q_MIN,
+    generate_walks,
+    resolve_mode,
+    usable_cpus,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +168,8 @@ class Recommendation:
     k: int | None = None
     n_peers: int | None = None
     n_substitutes: int | None = None
+    #: why ``add`` holds fewer than ``k`` items (or none), in one sentence; ``None`` when it holds ``k``
+    note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +182,7 @@ class Recommendation:
             "k": self.k,
             "n_peers": self.n_peers,
             "n_substitutes": self.n_substitutes,
+            "note": self.note,
         }
 
 
@@ -248,10 +257,7 @@ def equivalence_classes(graph: Graph) -> np.ndarray:
 
 
 def _components(graph: Graph) -> np.ndarray:
-    from scipy.sparse.csgraph import connected_components
-
-    _, labels = connected_components(graph.to_scipy(), directed=graph.directed, connection="weak")
-    return np.asarray(labels, dtype=np.int64)
+    return graph.component_labels()
 
 
 def check_word2vec_ids(nodes: Iterable[str]) -> None:
@@ -271,7 +277,10 @@ class Node2Vec:
     ``num_walks``, ``epochs`` and ``ensemble`` accept ``"auto"`` (see :func:`auto_effort`); pass numbers to
     reproduce the paper's setting (``num_walks=10, epochs=1, ensemble=1``; ``shared_negatives=False`` for
     word2vec's per-pair negative draws, about half as fast at the same quality, see
-    :func:`~hyperselect.represent.node2vec.skipgram.train_skipgram`).  After ``fit``: ``embeddings_``
+    :func:`~hyperselect.represent.node2vec.skipgram.train_skipgram`).  ``workers=None`` uses every CPU the
+    process may use (its affinity); the same ``random_state`` gives bit-identical embeddings only with
+    ``workers=1`` (several threads' skip-gram updates interleave by scheduling; ``effort_["workers"]`` records
+    the number used).  After ``fit``: ``embeddings_``
     (rows in node order; NaN for nodes with no neighbours; with an ensemble, the members' vectors rotated onto
     the first member's and averaged), ``nodes_``, ``member_embeddings_``, ``embedded_``, ``effort_``,
     ``timings_``, ``equivalence_`` (each node's class representative: nodes with identical neighbours share
@@ -379,7 +388,9 @@ class Node2Vec:
             k: (auto[k] if getattr(self, k) == "auto" else int(getattr(self, k)))
             for k in ("num_walks", "epochs", "ensemble")
         }
-        workers = int(self.workers or os.cpu_count() or 1)
+        # every usable CPU by default: fast, but several threads' skip-gram updates interleave by scheduling,
+        # so only workers=1 gives bit-identical embeddings from the same random_state (the walks always are)
+        workers = int(self.workers or usable_cpus())
         seeds = member_seeds(self.random_state, effort["ensemble"])
 
         members, walk_s, train_s = [], 0.0, 0.0
@@ -463,7 +474,13 @@ class Node2Vec:
                 GraphDataWarning,
                 stacklevel=2,
             )
-        self.effort_ = {**effort, "mode": mode, "auto": [k for k in effort if getattr(self, k) == "auto"]}
+        self.effort_ = {
+            **effort,
+            "mode": mode,
+            "auto": [k for k in effort if getattr(self, k) == "auto"],
+            # the threads used: with more than one the embeddings are not bit-identical from run to run
+            "workers": workers,
+        }
         if walked is not None:
             self.effort_["mean_walk_length"] = walked
         self.timings_ = {"walks_s": walk_s, "train_s": train_s}
@@ -659,6 +676,67 @@ class Node2Vec:
         i = self._row(node)
         sides, _ = self.sides(same_side, graph)
         return self._closest(i, k, sides, graph, group_equivalent, same_component)
+
+    def shortfall_note(
+        self,
+        node: Any,
+        k: int,
+        answers: list[Answer],
+        *,
+        same_side: bool | None = None,
+        graph: Graph | None = None,
+    ) -> str | None:
+        """Why ``answers`` (of ``most_similar(node, k, same_side=...)``) hold fewer than ``k``, in one sentence;
+        ``None`` when they hold ``k``.  The reasons: the query's connected component (no walk crosses to
+        another), its side of a graph with declared sides, and answers shared by nodes with the same
+        neighbours (equivalence classes)."""
+        if len(answers) >= k:
+            return None
+        i = self._row(node)
+        g = self._graph(graph)
+        sides, _ = self.sides(same_side, graph)
+        _, component = self._structure(g)
+        name = self.nodes_[i]
+        others = self.embedded_.copy()
+        others[i] = False
+        same_component = component == component[i]
+        n_component = int((others & same_component).sum())
+        n_side = int((others & (sides == sides[i])).sum()) if sides is not None else int(others.sum())
+        n_cand = int(self._candidates(i, sides, g).sum())
+        if int(same_component.sum()) == 1:
+            return f"{name} has no neighbour other than itself: nothing to compare it with"
+        if n_component == 0:
+            return f"no other node of {name}'s connected component was embedded: nothing to compare it with"
+        by_side = sides is not None and n_cand < n_component
+        by_component = n_cand < n_side
+        where = (
+            f"on {name}'s side of its connected component"
+            if by_side and by_component
+            else f"on {name}'s side"
+            if by_side
+            else f"in {name}'s connected component"
+            if by_component
+            else "of the graph"
+        )
+        if n_cand == 0:
+            return f"{name} is the only node {where}: nothing to compare it with"
+        lead = f"{len(answers)} of the {k} asked for: "
+        shared = "nodes with the same neighbours share one answer"
+        if n_cand >= k:  # enough nodes, but tied ones are grouped
+            return (
+                lead + f"{shared}, and the {n_cand} nodes that can be answers form only {len(answers)} groups"
+            )
+        count = f"{n_cand} other node" + ("s" if n_cand != 1 else "")
+        text = (
+            lead + f"the graph has only {count}"
+            if where == "of the graph"
+            else lead
+            + f"only nodes {where} can be answers ({count}"
+            + (f"; {shared})" if len(answers) < n_cand else ")")
+        )
+        if where == "of the graph" and len(answers) < n_cand:
+            text += f" ({shared})"
+        return text
 
     def noise_warning(self, node: Any, answers: Iterable[Answer]) -> str | None:
         """Why ``answers`` (of :meth:`most_similar`, or a recommendation's peers) for ``node`` are likely noise,
@@ -868,8 +946,19 @@ class Node2Vec:
                 groups=equivalence[cand] if group_equivalent else None,
                 supported=True,
             )
+        name = self.nodes_[i]
+        note = None
+        if not len(items):
+            note = f"{name} already holds every item of its connected component: nothing to add" + (
+                ", and no item it lacks to offer as a substitute" if n_substitutes else ""
+            )
+        elif len(add) < k:
+            note = (
+                f"{len(add)} of the {k} items asked for: no other item that {name} lacks is held by its closest "
+                "peers (an answer is an item, or a group of items with the same holders)"
+            )
         return Recommendation(
-            node=self.nodes_[i],
+            node=name,
             peers=peers,
             add=add,
             substitutes=substitutes,
@@ -877,6 +966,7 @@ class Node2Vec:
             k=int(k),
             n_peers=int(n_peers),
             n_substitutes=int(n_substitutes),
+            note=note,
         )
 
     # -- persistence ----------------------------------------------------------------------------------------

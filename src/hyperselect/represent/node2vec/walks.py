@@ -120,6 +120,16 @@ def _cumulative(graph: Graph) -> np.ndarray:
     return np.cumsum(graph.weights) if graph.weighted and len(graph.weights) else np.zeros(1)
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on: its affinity mask where the system has one (a container or
+    ``taskset`` limits it), else ``os.cpu_count()``.  ``os.cpu_count()`` counts the machine's CPUs, so where
+    the process may use fewer, threads beyond them only contend for the same cores."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # no affinity on macOS and Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def generate_walks(
     graph: Graph,
     *,
@@ -141,7 +151,7 @@ def generate_walks(
     mode = resolve_mode(graph, p, q, mode)
     kernels = _get_kernels()
     numba = require("numba", "graph")
-    n_threads = max(1, min(int(workers or os.cpu_count() or 1), numba.config.NUMBA_NUM_THREADS))
+    n_threads = max(1, min(int(workers or usable_cpus()), numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(n_threads)
 
     rng = np.random.default_rng(random_state)
