@@ -58,8 +58,8 @@ def test_balancing_names_the_smallest_class_and_the_split_error_says_what_loadin
     texts = [f"doc {i}" for i in range(31)]
     labels = ["US"] * 20 + ["Italy"] * 10 + ["Chile"]
     d = prepare_text(texts, labels, balance=True)
-    assert "balanced to 1 rows per class (28 rows dropped; the smallest class, 'Chile', has 1)" in d.notes
-    with pytest.raises(DataError, match=r"have 2 or more rows after loading \(balanced to 1 rows per class"):
+    assert "balanced to 1 row per class (28 rows dropped; the smallest class, 'Chile', has 1)" in d.notes
+    with pytest.raises(DataError, match=r"have 2 or more rows after loading \(balanced to 1 row per class"):
         split_text(d)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import warnings
 from pathlib import Path
+from typing import Any
 
 import typer
 import typer.core
@@ -119,7 +120,9 @@ def _cache_folder(value: Path | None) -> Path | None:
 
 @app.command(name="text", cls=_UsageWithoutHidden)
 def text_command(
-    data: Path = typer.Argument(..., help="CSV, TSV or JSONL file (optionally .gz)."),
+    data: Path = typer.Argument(
+        ..., help="CSV, TSV or JSONL file (optionally .gz, .bz2, .xz or .zip), or a Parquet file."
+    ),
     balance_n: list[str] | None = typer.Argument(None, hidden=True, metavar=""),
     text: str = typer.Option(..., "--text", help="Column holding the texts."),
     label: str = typer.Option(..., "--label", help="Column holding the class labels."),
@@ -129,9 +132,12 @@ def text_command(
     balance: bool = typer.Option(
         False,
         "--balance",
-        help="Same rows per class: as many as the smallest class allows, or N per class with '--balance N'.",
+        help="Same rows per class: as many as the smallest class allows, or N per class with '--balance N' "
+        "(at most the smallest class's rows: a larger N is cut to it, with a warning).",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Folder for text_result.json.", callback=out_folder),
+    out: Path | None = typer.Option(
+        None, "--out", help="Folder for text_result.json and report.html.", callback=out_folder
+    ),
     model: str | None = typer.Option(
         None,
         "--model",
@@ -145,7 +151,11 @@ def text_command(
         callback=_duration,
     ),
     test_size: float = typer.Option(
-        0.2, "--test-size", help="Fraction of rows held out for the test.", callback=_test_fraction
+        0.2,
+        "--test-size",
+        help="Fraction of rows held out for the test. Of the rest, 10% are the validation rows that choose "
+        "each model's settings and the models the verdict compares; the others are for training.",
+        callback=_test_fraction,
     ),
     max_seq_length: int | None = typer.Option(
         None,
@@ -202,6 +212,15 @@ def text_command(
     from hyperselect.evaluate.text import DEFAULT_MODELS, evaluate_text
     from hyperselect.represent.text import SentenceEncoder
 
+    shown = 0  # the warnings printed so far: those of loading are printed before the models are fitted
+
+    def print_warnings() -> None:
+        nonlocal shown
+        for w in caught[shown:]:
+            if issubclass(w.category, UserWarning):
+                err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
+        shown = len(caught)
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -227,9 +246,14 @@ def text_command(
                 progress=console.is_terminal,
                 backend=backend,
             )
+            print_warnings()
+            sizes = split.sizes()
             console.print(
-                f"[bold]{escape(str(ds.source))}[/]: {len(ds)} texts, {len(ds.classes)} classes "
-                + escape(f"({'; '.join(ds.notes) or 'nothing dropped'}); split {split.sizes()}")
+                f"[bold]{escape(str(ds.source))}[/]: {len(ds):,} texts, {len(ds.classes)} classes "
+                + escape(
+                    f"({'; '.join(ds.notes) or 'nothing dropped'}); split: {sizes['train']:,} train / "
+                    f"{sizes['valid']:,} validation / {sizes['test']:,} test"
+                )
             )
             collected = _LogWarnings()
             logging.getLogger("hyperselect").addHandler(collected)
@@ -255,34 +279,36 @@ def text_command(
             if out is not None:
                 path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())
         except HyperselectError as exc:
-            for w in caught:
+            for w in caught[shown:]:
                 err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
             err_console.print(f"[red]error:[/] {escape(str(exc))}")
             raise typer.Exit(1) from None
-    for w in caught:
-        if issubclass(w.category, UserWarning):
-            err_console.print(f"[yellow]warning:[/] {escape(str(w.message))}")
+    print_warnings()
 
+    line = _encoding_line(result.encoding)
+    if line:
+        console.print(escape(line))
+    with_encoding = any(r.encoding_seconds > 0 for r in result.models.values())
     table = Table(title="Test set")
-    for col in ("model", "accuracy", "balanced acc.", "macro-F1", "seconds", "chosen"):
+    columns = ["model", "accuracy", "balanced acc.", "macro-F1", "seconds"]
+    columns += ["with encoding"] if with_encoding else []
+    for col in [*columns, "chosen"]:
         table.add_column(col, justify="left" if col in ("model", "chosen") else "right")
     for r in result.models.values():
-        chosen = {
-            k: v
-            for k, v in r.details.items()
-            if k in ("alpha", "C", "tuner", "svd_components", "tfidf_columns")
-        }
-        table.add_row(
+        cells = [
             escape(r.name),
             f"{r.accuracy:.3f}",
             f"{r.balanced_accuracy:.3f}",
             f"{r.macro_f1:.3f}",
             f"{r.seconds:.1f}",
-            escape(", ".join(f"{k}={v}" for k, v in chosen.items())),
-        )
+        ]
+        if with_encoding:
+            cells.append(f"{r.total_seconds:.1f}")
+        table.add_row(*cells, escape(_chosen(r.details)))
     console.print(table)
-    for key in (result.verdict_details.get("best_classic"), result.verdict_details.get("best_network")):
-        if key:
+    vd = result.verdict_details
+    for key in dict.fromkeys((vd.get("best_classic"), vd.get("best_network"), vd.get("preferred_model"))):
+        if key and key in result.models:
             rep = result.models[key]
             console.print(f"\n[bold]{escape(rep.name)}[/]\n{escape(rep.report_text)}")
             for e in rep.confident_errors[:3]:
@@ -296,6 +322,47 @@ def text_command(
         from hyperselect.cli_report import report_after
 
         report_after(out)
+
+
+def _encoding_line(encoding: dict[str, Any]) -> str | None:
+    """``encoding: 51 s for 1,723 texts (34 texts/s; 0 from the cache)``: what the embedding models' inputs
+    cost, which their fit seconds leave out."""
+    seconds, n = encoding.get("seconds"), encoding.get("n_texts")
+    if not isinstance(seconds, int | float) or not isinstance(n, int):
+        return None
+    rate = f"{n / seconds:,.0f} texts/s" if seconds > 0 else "instant"
+    cached = encoding.get("n_cached")
+    from_cache = f"; {cached:,} from the cache" if isinstance(cached, int) else ""
+    shown = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:,.0f} s"
+    return f"encoding: {shown} for {n:,} texts ({rate}{from_cache})"
+
+
+#: the tuned network's settings worth a glance in the console's "chosen" column (the JSON keeps them all)
+_NETWORK_SETTINGS = ("hidden", "lr", "dropout", "optimizer", "batch_size")
+
+
+def _chosen(details: dict[str, Any]) -> str:
+    """What a model's search chose, briefly: alpha or C for the linear models; width, learning rate, dropout,
+    optimizer, batch size and the epochs trained for a network (not the tuner's module name)."""
+    out: dict[str, Any] = {k: details[k] for k in ("alpha", "C") if k in details}
+    config = details.get("best_config")
+    if isinstance(config, dict):
+        for k in _NETWORK_SETTINGS:
+            if k in config:
+                v = config[k]
+                if k == "hidden" and isinstance(v, list | tuple):
+                    v = "x".join(str(h) for h in v) or "none"
+                elif isinstance(v, float):
+                    v = f"{v:.2g}"
+                out[k] = v
+        if "refit_epochs" in details:
+            out["epochs"] = details["refit_epochs"]
+    elif "chosen" in details:
+        out["chosen"] = details["chosen"]
+    for k, short in (("svd_components", "svd"), ("tfidf_columns", "tfidf cols")):
+        if k in details:
+            out[short] = details[k]
+    return ", ".join(f"{k}={v}" for k, v in out.items())
 
 
 def main() -> None:  # pragma: no cover - console entry for running this module alone

@@ -1,4 +1,4 @@
-"""Loading labelled texts: CSV, TSV or JSON Lines with a text column and a label column.
+"""Loading labelled texts: CSV, TSV, JSON Lines or Parquet with a text column and a label column.
 
 The rules that decide what a text data set *is* live here, once, so that the CLI, the benchmark and library
 callers see the same rows: duplicate texts are dropped (a repeated tasting note in both train and test would
@@ -30,6 +30,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["TextData", "TextSplit", "load_text", "prepare_text", "read_text_table", "split_text"]
 
 _JSONL_SUFFIXES = {".jsonl", ".ndjson", ".json"}
+_PARQUET_SUFFIXES = {".parquet", ".pq"}
+#: what :func:`read_text_table` reads, for messages
+_FORMATS = "CSV, TSV, JSON Lines (optionally .gz, .bz2, .xz or a one-file .zip) and Parquet"
 
 
 @dataclass
@@ -37,7 +40,10 @@ class TextData:
     """Texts with string labels after cleaning; ``labels[i]`` is one of :attr:`classes` (sorted by frequency).
 
     ``classes`` is ordered most frequent first (ties by name) because reports and confusion matrices read best
-    that way; class codes used by models are positions in this list.
+    that way, except where every label is a number (scores, ratings): then by value, so that a confusion matrix
+    keeps the scale's order.  Class codes used by models are positions in this list.  ``rows[i]`` is the
+    0-based position of ``texts[i]`` among the rows read (the file's data row minus one), so a text can be found
+    in the file; the ``n_*`` counts say where every other row went.
     """
 
     texts: list[str]
@@ -53,6 +59,8 @@ class TextData:
     n_balanced_away: int = 0
     notes: list[str] = field(default_factory=list)
     extra: pd.DataFrame | None = field(default=None, repr=False)
+    n_empty: int = 0
+    rows: np.ndarray | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -68,13 +76,15 @@ class TextData:
         return {c: int(counts.get(c, 0)) for c in self.classes}
 
     def describe(self) -> dict[str, Any]:
-        """JSON-ready summary of what was read and what was dropped, and why."""
+        """JSON-ready summary of what was read and what was dropped, and why: ``n_read`` minus every
+        ``n_*_dropped`` count and ``n_balanced_away`` is ``n_rows``."""
         return {
             "source": self.source,
             "text_column": self.text_column,
             "label_column": self.label_column,
             "n_read": self.n_read,
             "n_rows": len(self.texts),
+            "n_empty_dropped": self.n_empty,
             "n_duplicates_dropped": self.n_duplicates,
             "n_missing_label_dropped": self.n_missing_label,
             "n_other_classes_dropped": self.n_other_classes,
@@ -104,8 +114,8 @@ def _display(path: Path) -> str:
 def read_text_table(
     path: str | os.PathLike[str], *, sep: str | None = None, encoding: str | None = None
 ) -> pd.DataFrame:
-    """Read CSV/TSV/JSONL (optionally ``.gz``, ``.bz2``, ``.xz`` or a one-file ``.zip``) as strings; missing
-    cells become ``""``.
+    """Read CSV/TSV/JSONL (optionally ``.gz``, ``.bz2``, ``.xz`` or a one-file ``.zip``) or Parquet (by its
+    ``.parquet``/``.pq`` suffix or its ``PAR1`` magic bytes; needs pyarrow) as strings; missing cells become ``""``.
 
     Everything is read as text because labels like ``01`` or ``1.0`` must not be reinterpreted as numbers.
     ``encoding`` defaults to UTF-8 (a byte-order mark is skipped); a byte that does not decode is a
@@ -116,13 +126,15 @@ def read_text_table(
     if not p.exists():
         raise DataError(f"{shown}: no such file.")
     if p.is_dir():
-        raise DataError(f"{shown}: is a directory, expected a CSV, TSV or JSONL file.")
+        raise DataError(f"{shown}: is a directory, expected a CSV, TSV, JSONL or Parquet file.")
     suffixes = [s.lower() for s in p.suffixes]
     compression = suffixes[-1] if suffixes and suffixes[-1] in _COMPRESSED else None
     if compression:
         suffixes = suffixes[:-1]
     kind = suffixes[-1] if suffixes else ""
     jsonl = kind in _JSONL_SUFFIXES
+    if kind in _PARQUET_SUFFIXES or (compression is None and not jsonl and _parquet_magic(p)):
+        return _read_parquet(p, shown, compression)
     text = _read_decoded(p, shown, compression, encoding)
     if not text.strip():
         expected = "one JSON object per line" if jsonl else "a header line and data rows"
@@ -158,6 +170,58 @@ def read_text_table(
 
 
 _COMPRESSED = {".gz", ".bz2", ".xz", ".zip"}
+
+
+def _parquet_magic(p: Path) -> bool:
+    """Whether the file starts with Parquet's ``PAR1``: read as CSV, its bytes gave an encoding error and then,
+    with ``--encoding latin-1``, a delimiter error, neither of which was the problem."""
+    try:
+        with p.open("rb") as fh:
+            return fh.read(4) == b"PAR1"
+    except OSError:
+        return False  # _read_decoded names the problem
+
+
+def _read_parquet(p: Path, shown: str, compression: str | None) -> pd.DataFrame:
+    """A Parquet file's columns as strings, as the delimited files are read: missing cells are ``""``, column
+    names are strings, and a float column of whole numbers with gaps (how Parquet stores ints with nulls) gives
+    ``"87"``, not ``"87.0"``."""
+    try:
+        import pyarrow  # noqa: F401  # pandas' own message names two engines and no file
+    except ImportError:
+        raise DataError(
+            f"{shown}: is a Parquet file, and reading Parquet needs pyarrow (pip install pyarrow); without it "
+            f"the text loader reads CSV, TSV and JSON Lines (optionally .gz, .bz2, .xz or a one-file .zip)."
+        ) from None
+    try:
+        if compression:
+            with _open_binary(p, compression) as fh:
+                df = pd.read_parquet(io.BytesIO(fh.read()))
+        else:
+            df = pd.read_parquet(p)
+    except DataError:
+        raise
+    except Exception as exc:  # pyarrow raises many unrelated types for a damaged file; all mean the same here
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{shown}: cannot be read as Parquet ({type(exc).__name__}: {first}).") from exc
+    if df.shape[1] == 0 or len(df) == 0:
+        raise DataError(f"{shown}: has no rows.")
+    return pd.DataFrame(
+        {str(c): [_parquet_cell(v) for v in df.iloc[:, j].tolist()] for j, c in enumerate(df.columns)},
+        dtype=object,
+    )
+
+
+def _parquet_cell(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if is_missing(v):
+        return ""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    if isinstance(v, float | np.floating) and float(v).is_integer():
+        return str(int(v))
+    return str(v)
 
 
 def _open_binary(p: Path, compression: str | None) -> Any:
@@ -456,7 +520,12 @@ def prepare_text(
     Order matters and is fixed: empty texts are an error (or dropped with ``drop_empty``), rows without a label
     are dropped, duplicate texts are dropped keeping the first (so the count is reproducible), then the
     ``top_classes`` most frequent labels are kept, then classes are balanced.  ``balance=True`` keeps as many
-    rows per class as the smallest class has; an int keeps ``min(that int, smallest class)``.
+    rows per class as the smallest class has; an int keeps ``min(that int, smallest class)``, with a warning
+    naming the smallest class where that is fewer than asked.
+
+    A label column of free text that is almost all distinct (the texts' column, most likely) is refused first,
+    asking whether the columns were swapped.  Labels that are all numbers are warned about (they are read as
+    unordered classes) and their classes ordered by value.
     """
     _check_options("prepare_text", top_classes, balance)
     for name, value in (("texts", texts), ("labels", labels)):
@@ -478,6 +547,7 @@ def prepare_text(
     n_read = len(t)
     if n_read == 0:
         raise DataError(f"{source}: no rows.")
+    _refuse_free_text_labels(lab, t, source, text_column, label_column)
     spellings: dict[str, list[str]] = {}
     for u in pd.unique(lab[lab != ""].to_numpy(dtype=object)):
         spellings.setdefault(str(u).casefold(), []).append(str(u))
@@ -507,6 +577,7 @@ def prepare_text(
             )
         notes.append(f"dropped {len(where)} empty or missing text(s)")
         keep &= ~empty
+    n_empty = int(empty.sum())
 
     _refuse_numbers_as_texts(t[keep], source, text_column, label_column)
 
@@ -542,6 +613,7 @@ def prepare_text(
             "classification needs at least 2."
         )
     order = sorted(counts.index, key=lambda c: (-int(counts[c]), str(c)))
+    numeric = _numeric_labels(order)
     n_other = 0
     if top_classes is not None and top_classes < len(order):
         kept_classes = set(order[:top_classes])
@@ -550,11 +622,16 @@ def prepare_text(
         keep &= ~other
         notes.append(f"kept the {top_classes} most frequent of {len(order)} classes ({n_other} rows dropped)")
         order = order[:top_classes]
+    if numeric is not None:
+        _warn_about_numeric_labels(numeric, order, source, label_column)
+        order = sorted(order, key=lambda c: (numeric[c], str(c)))
 
     n_bal = 0
     if balance is not False:
         smallest = int(min(int(counts[c]) for c in order))
         per_class = smallest if balance is True else min(int(balance), smallest)
+        if balance is not True and int(balance) > smallest:
+            _warn_about_balance(int(balance), counts, order, source)
         rng = np.random.default_rng(random_state)
         chosen = np.zeros(n_read, dtype=bool)
         for c in order:
@@ -564,7 +641,7 @@ def prepare_text(
         keep = chosen
         rarest = min(order, key=lambda c: (int(counts[c]), str(c)))
         notes.append(
-            f"balanced to {per_class} rows per class ({n_bal} rows dropped"
+            f"balanced to {_n_rows(per_class)} per class ({_n_rows(n_bal)} dropped"
             + (f"; the smallest class, {rarest!r}, has {smallest})" if per_class == smallest else ")")
         )
 
@@ -583,6 +660,110 @@ def prepare_text(
         n_balanced_away=n_bal,
         notes=notes,
         extra=None if extra is None else extra.iloc[idx].reset_index(drop=True),
+        n_empty=n_empty,
+        rows=idx.astype(np.int64),
+    )
+
+
+def _n_rows(n: int) -> str:
+    return f"{n} row{'' if n == 1 else 's'}"
+
+
+#: a label column is refused as free text when at least this share of its labels are distinct ...
+FREE_TEXT_LABEL_SHARE = 0.9
+#: ... among at least this many labelled rows, and its labels have this many words (median) or more
+FREE_TEXT_MIN_ROWS, FREE_TEXT_MIN_WORDS = 10, 3
+
+
+def _refuse_free_text_labels(
+    lab: pd.Series, t: pd.Series, source: str, text_column: str, label_column: str
+) -> None:
+    """Refuse a label column of free text, almost every value distinct: the texts' column given as the labels
+    (``--text country --label description``).  Without this the user got a warning quoting 15 whole reviews as
+    labels, then an error listing 10 more as class names, the right hint buried under 3,000 characters."""
+    given = lab[lab != ""]
+    if len(given) < FREE_TEXT_MIN_ROWS:
+        return
+    distinct = given.nunique()
+    words = float(given.map(lambda v: len(str(v).split())).median())
+    if distinct < FREE_TEXT_LABEL_SHARE * len(given) or words < FREE_TEXT_MIN_WORDS:
+        return
+    examples = ", ".join(_clip_value(v) for v in pd.unique(given.to_numpy(dtype=object))[:2])
+    texts = t[t.str.strip() != ""]
+    shorter = (
+        f"; column {text_column!r} holds {texts.nunique()} distinct value(s) of {texts.str.len().median():.0f} "
+        "characters (median)"
+        if len(texts)
+        else ""
+    )
+    raise DataError(
+        f"{source}: did you swap --text and --label (text_column= and label_column= in Python)? Column "
+        f"{label_column!r}, given as the labels, looks like free text: {distinct} of its {len(given)} values are "
+        f"distinct, {words:.0f} words long (median), e.g. {examples}{shorter}. The labels must be a column of "
+        "classes, each shared by many rows."
+    )
+
+
+#: numeric labels with more distinct values than this are warned about (two are a yes/no, not a scale)
+NUMERIC_LABEL_MIN_CLASSES = 3
+
+
+def _numeric_labels(classes: list[Any]) -> dict[Any, float] | None:
+    """Each class's value where every class label is a number (``"87"``, ``"4.5"``) and there are at least
+    :data:`NUMERIC_LABEL_MIN_CLASSES`; else ``None``."""
+    if len(classes) < NUMERIC_LABEL_MIN_CLASSES:
+        return None
+    values = pd.to_numeric(pd.Series([str(c).strip() for c in classes], dtype=object), errors="coerce")
+    if values.isna().any():
+        return None
+    return {c: float(v) for c, v in zip(classes, values.tolist(), strict=True)}
+
+
+def _warn_about_numeric_labels(
+    values: dict[Any, float], kept: list[Any], source: str, label_column: str
+) -> None:
+    """Numbers as labels (wine ``points`` 80-100) are read as unordered classes: calling 88 when the truth was
+    87 counts as wrong as calling 100.  Said once, with what to do where the numbers are a scale."""
+    lo, hi = min(values.values()), max(values.values())
+
+    def fmt(v: float) -> str:
+        return str(int(v)) if v.is_integer() else f"{v:g}"
+
+    kept_note = f" (the {len(kept)} kept are ordered by value)" if len(kept) < len(values) else ""
+    warnings.warn(
+        f"{source}: column {label_column!r} holds numbers ({fmt(lo)}-{fmt(hi)}, {len(values)} distinct values): "
+        f"they are read as {len(values)} unordered classes{kept_note}, so a near miss counts as wrong as a far "
+        "one. If they are scores or ratings on a scale, bin them into a few classes, or predict them as a "
+        f"number from a table's columns: `hyperselect compare {source if os.path.exists(source) else 'FILE'} "
+        f"--target {label_column} --task regression`.",
+        DataWarning,
+        stacklevel=3,
+    )
+
+
+def _warn_about_balance(asked: int, counts: pd.Series, order: list[Any], source: str) -> None:
+    """``balance=N`` above the smallest class is capped at it: say so, and how to keep N per class (on 600 wine
+    reviews ``--balance 500`` gave one row per class, and the error that followed blamed the label column)."""
+    rarest = min(order, key=lambda c: (int(counts[c]), str(c)))
+    smallest = int(counts[rarest])
+    k = sum(int(counts[c]) >= asked for c in order)
+    if k >= 2:
+        fix = (
+            f"keep the {k} classes with {asked} or more rows (--top-classes {k} on the command line, "
+            f"top_classes={k} in Python), or ask for at most {smallest} per class"
+        )
+    else:
+        largest = max(int(counts[c]) for c in order)
+        fix = (
+            f"ask for fewer per class (the largest class has {_n_rows(largest)}), and leave the small classes "
+            "out with --top-classes K (top_classes=K in Python)"
+        )
+    warnings.warn(
+        f"{source}: --balance {asked} (balance={asked} in Python) asks for {_n_rows(asked)} per class, but the "
+        f"smallest class, {_clip_value(rarest)}, has {_n_rows(smallest)}, so every class is cut to "
+        f"{_n_rows(smallest)}. To keep more, {fix}.",
+        DataWarning,
+        stacklevel=3,
     )
 
 
@@ -632,7 +813,10 @@ def _warn_about_duplicates(
     clashing = n_labels[n_labels > 1]
     if len(clashing):
         example = clashing.index[0]
-        seen = ", ".join(repr(str(v)) for v in pd.unique(labels_per_text.get_group(example)))
+        labels_seen = pd.unique(labels_per_text.get_group(example))
+        seen = ", ".join(_clip_value(v) for v in labels_seen[:3]) + (
+            f", ... ({len(labels_seen)} in all)" if len(labels_seen) > 3 else ""
+        )
         warnings.warn(
             f"{source}: {len(clashing)} text(s) of column {text_column!r} occur with different labels (e.g. "
             f"{_clip_value(example)} as {seen}); each is kept once, with the label of its first row. Check the "
@@ -747,12 +931,18 @@ def _check_test_cut(data: TextData, y: np.ndarray, test_size: float) -> None:
     n, n_test = len(y), math.ceil(test_size * len(y))
     testable = int(np.sum(counts >= 2))
     cleaned = f" after loading ({'; '.join(data.notes)})" if data.notes else ""
+    if data.n_balanced_away and testable < 2:
+        fix = (
+            "Balancing cut the classes to the smallest one's size: leave the small classes out with --top-classes "
+            "K (top_classes=K in Python), or drop --balance."
+        )
+    else:
+        fix = "Is it the right label column? Otherwise add rows."
     if testable < 2:
         raise DataError(
             f"{data.source}: only {testable} of the {len(data.classes)} classes in column {data.label_column!r} "
             f"have 2 or more rows{cleaned} ({_class_counts(data, counts, counts >= 1)}); a test set needs rows "
-            "of at least 2 classes that also keep a training row. Is it the right label column? Otherwise add "
-            "rows."
+            f"of at least 2 classes that also keep a training row. {fix}"
         )
     if n - n_test < len(data.classes):
         raise DataError(
@@ -787,10 +977,9 @@ def _test_cut_message(data: TextData, y: np.ndarray, test_size: float, how: str)
     )
 
 
-def _class_counts(data: TextData, counts: np.ndarray, which: np.ndarray, n: int = 10) -> str:
-    """``'rose' (1 row), 'Red' (1 row), ... (12 in all)``: the classes picked by ``which``, for messages."""
+def _class_counts(data: TextData, counts: np.ndarray, which: np.ndarray, n: int = 3) -> str:
+    """``'rose' (1 row), 'Red' (1 row), ... (12 in all)``: the classes picked by ``which``, for messages; at
+    most ``n``, each clipped (a label column of whole reviews printed ten of them in full)."""
     picked = np.flatnonzero(which)
-    shown = ", ".join(
-        f"{data.classes[i]!r} ({int(counts[i])} row{'s' if counts[i] != 1 else ''})" for i in picked[:n]
-    )
+    shown = ", ".join(f"{_clip_value(data.classes[i])} ({_n_rows(int(counts[i]))})" for i in picked[:n])
     return shown + (f", ... ({len(picked)} in all)" if len(picked) > n else "")

