@@ -952,7 +952,10 @@ def test_cosmetics_of_tables_tiles_and_bar_charts(tmp_path: Path, monkeypatch: p
     run, _ = _text_result(tmp_path, net_accuracy=0.95)
     page = build_report(run, strict=True).read_text(encoding="utf-8")
     heads = re.findall(r"<th>(.*?)</th>", page.split('id="baselines"', 1)[1].split("</table>", 1)[0])
-    assert heads == ["model", "mean test accuracy"]  # no kind, std or splits column of "–" only
+    assert heads == [
+        "model",
+        "test accuracy",
+    ]  # no kind, std or splits column of "–" only; one split: no "mean"
     # compare's Data block: labelled tiles, not a key dump
     text = " ".join(
         " ".join(

@@ -38,6 +38,7 @@ from hyperselect.report.views import (
     projection_view,
     run_origins,
     search_view,
+    text_valid_scores,
     text_verdict,
     tour_view,
     training_view,
@@ -220,6 +221,17 @@ DATA_LABELS = {
     "source": "data",
     "kind": "kind",
     "task": "task",
+    # a text run's (data/text.py TextData.describe): what was read, each drop, what was kept; they add up
+    "text_column": "text column",
+    "label_column": "label column",
+    "n_read": "rows read",
+    "n_duplicates_dropped": "duplicate texts dropped",
+    "n_empty_dropped": "empty texts dropped",
+    "n_missing_label_dropped": "rows without a label dropped",
+    "n_other_classes_dropped": "rows of other classes dropped",
+    "n_balanced_away": "rows balanced away",
+    "n_rows": "texts kept",
+    "class_counts": "texts per class",
     "split rows": "rows (train / valid / test)",
     "rows": "rows",
     "n_features": "input features",
@@ -241,11 +253,12 @@ def data_summary(data: Mapping[str, Any]) -> str:
     split = [d.pop(k, None) for k in ("n_train", "n_valid", "n_test")]
     if any(x is not None for x in split):
         d["split rows"] = " / ".join("–" if x is None else fmt(x) for x in split)
-    counts = d.get("train_class_counts")
-    if isinstance(counts, Mapping):
-        d["train_class_counts"] = ", ".join(f"{k}: {fmt(v)}" for k, v in counts.items())
-        if isinstance(d.get("classes"), list):
-            d.pop("classes")  # named with their counts
+    for key in ("train_class_counts", "class_counts"):
+        counts = d.get(key)
+        if isinstance(counts, Mapping):
+            d[key] = ", ".join(f"{k}: {fmt(v)}" for k, v in counts.items())
+            if isinstance(d.get("classes"), list):
+                d.pop("classes")  # named with their counts
     if isinstance(d.get("classes"), list):
         d["classes"] = f"{len(d['classes'])}: {', '.join(map(str, d['classes']))}"
         d.pop("n_classes", None)
@@ -332,16 +345,19 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     v = verdict_view(_verdict_source(run))
     if v is None:
         return []
-    tone = {"network": "good", "baseline": "base", "no_significant_difference": "tie"}.get(
-        v["recommendation"], "tie"
-    )
+    tone = {
+        "network": "good",
+        "baseline": "base",
+        "no_significant_difference": "tie",
+        "embeddings": "good",
+    }.get(v["recommendation"], "tie")
     badge = "Interrupted run: partial results" if v["partial"] else "Recommendation"
     reasons = "".join(f"<li>{esc(r)}</li>" for r in v["reasons"])
     facts: list[tuple[str, Any]] = []
     if v["best_network"]:
-        facts.append(("best network", v["best_network"]))
+        facts.append((v.get("network_label") or "best network", v["best_network"]))
     if v["best_baseline"]:
-        facts.append(("best baseline", v["best_baseline"]))
+        facts.append((v["baseline_label"], v["best_baseline"]))
     if v["p_value"] is not None:
         # compare writes the main pair's uncorrected p and, per baseline, Holm's p: name which this one is
         what = "; ".join(
@@ -368,6 +384,7 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
             else ""
         )
         facts.append((str(eff["name"] or "effect size (network − baseline)"), f"{fmt(eff['estimate'])}{ci}"))
+    facts += [(str(k), x) for k, x in v["extra_facts"] if x is not None]
     if v["standardized_effect"] is not None:
         facts.append(
             ("standardised effect size (mean difference / sd of the differences)", v["standardized_effect"])
@@ -609,6 +626,10 @@ def _curve_name(key: str, v: Mapping[str, Any]) -> str:
     return f"{key} ({model})" if model and model != key else key
 
 
+def _and(names: Sequence[str]) -> str:
+    return " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 #: the costs a verdict records per model, and their column headers
 COSTS = {
     "fit_seconds": "fit time / fold",
@@ -619,16 +640,21 @@ COSTS = {
 
 def _candidates(v: Mapping[str, Any]) -> list[str]:
     """Every model's score (chart + table, the compared pair highlighted) and its cost, as the CLI prints it."""
-    compared = [n for n in (v["best_network"], v["best_baseline"]) if n]
+    compared = v["highlight"] or [n for n in (v["best_network"], v["best_baseline"]) if n]
     models = v["models"]
     scored = [m for m in models if m["mean"] is not None]
+    # one score per model (a text run's single test split): no mean, no error bars
+    single = not any(m["scores"] or m["std"] is not None for m in models)
+    what = "the compared models" if len(compared) > 2 else "the compared pair"
     parts = []
     if scored:
         parts.append(
             figure(
                 plots.baseline_comparison(models, v["metric"], compared),
-                "Bar chart of the mean score of each model with error bars",
-                caption=(f"Highlighted: the compared pair ({' and '.join(compared)})." if compared else None),
+                "Bar chart of the score of each model"
+                if single
+                else "Bar chart of the mean score of each model with error bars",
+                caption=(f"Highlighted: {what} ({_and(compared)})." if compared else None),
             )
         )
     costs = {c["name"]: c for c in v["costs"]}
@@ -645,12 +671,16 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
 
     metric = v["metric"]
     splits = any(m["scores"] for m in models)
-    cross_validated = splits or any(num(m.get("valid_score")) is not None for m in models)
+    cross_validated = splits or (not single and any(num(m.get("valid_score")) is not None for m in models))
+    valid_head = f"validation {metric.removeprefix('test ')}" if single else f"tune-valid {metric}"
     # every column once, as (header, its cell of a model)
     columns: list[tuple[str, Callable[[Mapping[str, Any]], Any]]] = [
         ("kind", lambda m: m.get("kind") or m.get("family") or m.get("type")),
-        (f"tune-valid {metric}", lambda m: num(m.get("valid_score"))),
-        (f"CV mean {metric}" if cross_validated else f"mean {metric}", lambda m: m["mean"]),
+        (valid_head, lambda m: num(m.get("valid_score"))),
+        (
+            f"CV mean {metric}" if cross_validated else metric if single else f"mean {metric}",
+            lambda m: m["mean"],
+        ),
         ("CV sd" if cross_validated else "std", lambda m: m["std"]),
         ("splits", lambda m: len(m["scores"]) or None),
         (f"test {metric}", lambda m: num(m.get("test_score"))),
@@ -684,7 +714,7 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
                 for m in ordered
             ],
             raw_cols=(0,),
-            caption=f"Candidates ({cv}; * the compared pair{note})",
+            caption=f"Candidates ({cv}; * {what}{note})",
             limit=200,
             # each column of scores in one format; the fit time and size columns are formatted text
             uniform=True,
@@ -1104,17 +1134,20 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
         if any(m["balanced_accuracy"] is not None for m in models):
             parts.append(
                 table(
-                    ["model", "accuracy", "balanced accuracy", "macro F1"],
+                    ["model", "accuracy", "balanced accuracy", "macro-F1"],
                     [[m["name"], m["accuracy"], m["balanced_accuracy"], m["macro_f1"]] for m in models],
                 )
             )
         else:  # a file written before balanced accuracy was recorded
             parts.append(
                 table(
-                    ["model", "accuracy", "macro F1"],
+                    ["model", "accuracy", "macro-F1"],
                     [[m["name"], m["accuracy"], m["macro_f1"]] for m in models],
                 )
             )
+    setup = _text_setup(text)
+    if setup:
+        parts.append("<h3>Setup</h3>" + setup)
     for m in models:
         sub = [f"<h3>{esc(m['name'])}</h3>"]
         row = ['<div class="cols">']
@@ -1136,17 +1169,24 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
     if wrong:
         wrong.sort(key=lambda r: -(r["confidence"] if r["confidence"] is not None else -1))
         has_model = any(r["model"] for r in wrong)
+        has_row = any(r["data_row"] is not None for r in wrong)
         rows = []
         for r in wrong:
             t = r["text"]
             short = t if len(t) <= MAX_EXAMPLE_CHARS else t[: MAX_EXAMPLE_CHARS - 1] + "…"
             rows.append(
-                ([r["model"]] if has_model else []) + [short, r["true"], r["predicted"], r["confidence"]]
+                ([r["model"]] if has_model else [])
+                + ([r["data_row"]] if has_row else [])
+                + [short, r["true"], r["predicted"], r["confidence"]]
             )
         parts.append(
             "<h3>Most confidently misclassified examples</h3>"
             + table(
-                (["model"] if has_model else []) + ["text", "true", "predicted", "confidence"], rows, limit=30
+                (["model"] if has_model else [])
+                + (["data row"] if has_row else [])
+                + ["text", "true", "predicted", "confidence"],
+                rows,
+                limit=30,
             )
         )
     proj = _projection_figure(projection_view(text), projection, "Text embeddings")
@@ -1155,12 +1195,151 @@ def section_text(run: RunData, projection: str = "pca", **_: Any) -> list[Sectio
     data = first(text, "data", "data_summary")
     if isinstance(data, Mapping):
         parts.append("<h3>Data</h3>" + data_summary(data))
-    notes = text.get("notes")
-    if isinstance(notes, list) and notes:  # what was dropped or re-weighted, and the data warnings printed
-        parts.append("<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
+    # what loading dropped (data.notes), then what the run re-weighted or warned of; each once
+    notes = [
+        str(n)
+        for src in (data if isinstance(data, Mapping) else {}, text)
+        if isinstance(src.get("notes"), list)
+        for n in src["notes"]
+        if n is not None
+    ]
+    if notes:
+        parts.append(
+            "<h3>Notes</h3><ul>" + "".join(f"<li>{esc(n)}</li>" for n in dict.fromkeys(notes)) + "</ul>"
+        )
     if not parts:
         return []
     return [Section("text", "Text classification", "".join(parts))]
+
+
+#: a text model's chosen settings (evaluate/text.py's details) shown in the setup table, in this order
+TEXT_SETTINGS = ("alpha", "C", "svd_components", "tfidf_columns")
+#: what a text verdict's ``selection`` says in words
+SELECTIONS = {
+    "validation": "each side's best model on the validation rows (not on the test rows)",
+    "test": "the test scores, as a validation score was missing (see the verdict's reason)",
+}
+
+
+def _text_setup(text: Mapping[str, Any]) -> str:
+    """How a text run was set up, as the JSON records it: the split, the metric, how the compared models were
+    chosen, the encoder (model, length, time and speed), then per model its chosen settings, its trials, the
+    rows it was validated on, its validation score and its seconds (fit, encoding, total)."""
+    facts: list[tuple[str, Any]] = []
+    split = text.get("split")
+    if isinstance(split, Mapping) and any(split.get(k) is not None for k in ("train", "valid", "test")):
+        facts.append(
+            ("rows (train / valid / test)", " / ".join(fmt(split.get(k)) for k in ("train", "valid", "test")))
+        )
+    raw = text.get("verdict_details")
+    details: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    metric = first(details, "metric") or text.get("metric")
+    label = {"f1_macro": "macro-F1", "balanced_accuracy": "balanced accuracy"}.get(str(metric), metric)
+    if label:
+        facts.append(("metric (settings chosen and models compared by it)", label))
+    selection = details.get("selection")
+    if isinstance(selection, str) and selection:
+        facts.append(("compared models chosen by", SELECTIONS.get(selection, selection)))
+    raw = text.get("encoding")
+    enc: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    if enc.get("model"):
+        facts.append(("encoder", enc["model"]))
+    length = first(enc, "max_seq_length") or first(text, "max_seq_length")
+    if length is not None:
+        facts.append(("encoder --max-seq-length (word pieces)", length))
+    secs, speed = seconds_text(enc.get("seconds")), num(enc.get("texts_per_second"))
+    if secs is not None:
+        cached = (
+            f"; {count_text(enc['n_cached'])} of {count_text(enc.get('n_distinct') or enc.get('n_texts'))} "
+            "from the cache"
+            if num(enc.get("n_cached")) and (num(enc.get("n_distinct")) or num(enc.get("n_texts")))
+            else ""
+        )
+        facts.append(
+            (
+                "encoding time",
+                secs + (f" ({speed:,.0f} texts/s{cached})" if speed is not None else ""),
+            )
+        )
+    raw = text.get("models")
+    models: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    valid = _text_valid(text)
+    rows = []
+    for key, m in models.items():
+        if not isinstance(m, Mapping):
+            continue
+        d: Mapping[str, Any] = m["details"] if isinstance(m.get("details"), Mapping) else {}
+        settings = {k: d[k] for k in TEXT_SETTINGS if d.get(k) is not None}
+        chosen = _compact_params(settings, list(settings))
+        config = d.get("best_config")
+        if isinstance(config, Mapping):
+            shown, more = _network_params(config, [])
+            chosen = " · ".join(x for x in (_compact_params(config, shown), chosen) if x) + (
+                ' <span class="note">(others at their defaults)</span>' if more else ""
+            )
+        rows.append(
+            [
+                esc(m.get("name", key)),
+                chosen,
+                _trial_counts(d),
+                d.get("valid_rows")
+                or ("the validation split" if any(str(k).startswith("valid_") for k in d) else None),
+                valid.get(str(key)),
+                seconds_text(m.get("seconds")),
+                seconds_text(m.get("encoding_seconds")),
+                seconds_text(m.get("total_seconds")),
+            ]
+        )
+    heads = [
+        "model",
+        "chosen settings",
+        "trials",
+        "validated on",
+        f"validation {label or 'score'}",
+        "fit seconds",
+        "encoding seconds",
+        "total seconds",
+    ]
+    keep = [i for i in range(len(heads)) if i == 0 or any(r[i] not in (None, "") for r in rows)]
+    body = kv_list(facts)
+    if rows and len(keep) > 1:
+        body += table(
+            [heads[i] for i in keep],
+            [[r[i] for i in keep] for r in rows],
+            raw_cols=[j for j, i in enumerate(keep) if i in (0, 1)],
+            num_cols=[j for j, i in enumerate(keep) if i >= 5],
+            uniform=[j for j, i in enumerate(keep) if i == 4],
+            caption="Each model as fitted: the settings its validation chose (a network's: those away from "
+            "their defaults), its trials, and its seconds (fit: training and prediction; encoding: the "
+            "texts' embeddings)",
+            limit=200,
+        )
+    return body
+
+
+def _text_valid(text: Mapping[str, Any]) -> dict[str, float]:
+    raw = text.get("models")
+    details = text.get("verdict_details") if isinstance(text.get("verdict_details"), Mapping) else {}
+    metric = str(first(details, "metric") or text.get("metric") or "accuracy")
+    return text_valid_scores(text, raw if isinstance(raw, Mapping) else {}, metric)
+
+
+def _trial_counts(details: Mapping[str, Any]) -> str | None:
+    """A network search's trials: ``6: 1 complete, 5 pruned`` (failed where any), or as many as asked."""
+    counts = details.get("counts")
+    if isinstance(counts, Mapping):
+        words = {"COMPLETE": "complete", "PRUNED": "pruned", "FAIL": "failed"}
+        done = [f"{int(n)} {w}" for k, w in words.items() if (n := num(counts.get(k)))]
+        total = num(counts.get("finished"))
+        if total is None:
+            total = sum(num(counts.get(k)) or 0 for k in words)
+        return f"{int(total)}: {', '.join(done)}" if done else f"{int(total)}"
+    n = num(details.get("n_trials"))
+    return None if n is None else f"{int(n)} asked"
+
+
+#: the projections' names as written in print
+PROJECTION_NAMES = {"pca": "PCA", "tsne": "t-SNE", "t-sne": "t-SNE", "umap": "UMAP"}
 
 
 def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -> str:
@@ -1177,7 +1356,9 @@ def _projection_figure(view: Mapping[str, Any] | None, method: str, what: str) -
         pts = plots.project_2d(src, method=method)
     else:
         pts = src
-    title = f"{what}: 2-D projection ({str(how).upper()})" + (", coloured by label" if labels else "")
+    title = f"{what}: 2-D projection ({PROJECTION_NAMES.get(str(how).lower(), str(how))})" + (
+        ", coloured by label" if labels else ""
+    )
     note = f" (every {step}th point of {len(view['points'] or view['vectors'])})" if step > 1 else ""
     return figure(
         plots.projection_2d(pts, labels, title, annotate=names),
@@ -1244,149 +1425,370 @@ def _pct(value: Any) -> Any:
     return f"{f:.0%}" if f is not None and 0 <= f <= 1 else value
 
 
-def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Section]:
-    g = graph_view(run.graph)
-    if g is None:
-        return []
-    parts = []
-    facts = [(f"graph {k}", v) for k, v in (g["graph"] or {}).items() if not isinstance(v, Mapping | list)]
+#: node2vec parameter names as the page says them: one word per thing, whichever file wrote it
+GRAPH_PARAM_NAMES = {"random_state": "seed"}
+
+
+def _graph_facts(g: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The graph as read, the node2vec settings (the values used, "auto" resolved), the timings and the input
+    files, each fact once under one name."""
+    summary = g["graph"] or {}
+    facts = [(f"graph {k}", v) for k, v in summary.items() if not isinstance(v, Mapping | list)]
     effort = dict(g["effort"]) if isinstance(g["effort"], Mapping) else {}
     auto: list[Any] = effort["auto"] if isinstance(effort.get("auto"), list) else []
     if isinstance(g["params"], Mapping):
         for k, v in g["params"].items():
             if isinstance(v, Mapping | list) or (k == "n_trials" and g["tune"]):
-                continue  # (tune's trial count is told, explained, with its trials)
+                continue  # (tune's trial count is told, explained, with its trials; its grids with them)
             if v == "auto" and effort.get(k) is not None:  # the value used, resolved from the graph's size
                 v = f"{fmt(effort[k])} (auto)"
             elif effort.get(k) is not None and effort[k] != v:
                 v = f"{fmt(effort[k])} (asked: {fmt(v)})"
+            elif k == "workers" and v is None:
+                v = "all cores (default)"
             effort.pop(k, None)
-            facts.append((str(k), v))
+            facts.append((GRAPH_PARAM_NAMES.get(str(k), str(k)), v))
     if effort:
         facts += [
             (f"effort: {k}", f"{fmt(v)} (auto)" if k in auto else v)
             for k, v in effort.items()
             if not isinstance(v, Mapping | list)
         ]
-    if isinstance(g["timings"], Mapping):
-        facts += [(f"seconds: {k}", v) for k, v in g["timings"].items() if not isinstance(v, Mapping | list)]
+    if isinstance(g["timings"], Mapping):  # walks_s: the key carries the unit, the label says it once
+        facts += [
+            (f"seconds: {k[:-2] if str(k).endswith('_s') else k}", v)
+            for k, v in g["timings"].items()
+            if not isinstance(v, Mapping | list)
+        ]
     if isinstance(g["input"], Mapping):
-        facts = [(f"input {k}", v) for k, v in g["input"].items() if v is not None] + facts
-    parts.append(kv_list(facts))
+        facts = [
+            (f"input {k}", v)
+            for k, v in g["input"].items()
+            if v is not None and not (k == "directed" and "directed" in summary)  # said by the graph's own
+        ] + facts
+    return facts
+
+
+def _asked(part: Any, key: str = "k") -> int | None:
+    """The number of answers asked for, as recorded (``k``), or None."""
+    params = part.get("params") if isinstance(part, Mapping) else None
+    for src in (part, params):
+        k = src.get(key) if isinstance(src, Mapping) else None
+        if isinstance(k, int) and not isinstance(k, bool) and k > 0:
+            return k
+    return None
+
+
+def _note(part: Any) -> str | None:
+    """A graph answer's ``note``: why it gave fewer answers than asked, or none."""
+    note = part.get("note") if isinstance(part, Mapping) else None
+    return note.strip() if isinstance(note, str) and note.strip() else None
+
+
+def _n_nodes(rows: list[Any]) -> int:
+    """Nodes in a list of answers, each group of tied nodes counted whole."""
+    return sum(
+        1 + (len(r["tied"]) if isinstance(r, Mapping) and isinstance(r.get("tied"), list) else 0)
+        for r in rows
+    )
+
+
+def _count_note(rows: list[Any], asked: int | None, what: str, note: str | None) -> str:
+    """ "16 of the 40 asked for: <why>" where a list is shorter than asked (the JSON's note, or ``why``)."""
+    if asked is None or len(rows) >= asked:
+        return f'<p class="note">{esc(note)}</p>' if note else ""
+    nodes = _n_nodes(rows)
+    tied = f" ({nodes} nodes, tied ones grouped)" if nodes != len(rows) else ""
+    return f'<p class="note">{len(rows)}{esc(tied)} of the {asked} {esc(what)} asked for' + (
+        f": {esc(note.rstrip('.'))}.</p>" if note else ".</p>"
+    )
+
+
+def _similar_html(sim: Any, effort: Any) -> str:
+    node = sim.get("node") if isinstance(sim, Mapping) else None
+    rows = first(sim, "answers", "results") if isinstance(sim, Mapping) else sim
+    who = f"<code>{esc(node)}</code>" if node is not None else "the node"
+    head = f"<h3>Most similar to {who}</h3>"
+    if not isinstance(rows, list):
+        return head + render_json(sim)
+    side = sim.get("same_side_from") if isinstance(sim, Mapping) else None
+    body = (
+        f'<p class="note">Only nodes on {who}\'s side are answers: the sides come from {esc(side)}.</p>'
+        if isinstance(side, str) and side
+        else ""
+    )
+    note = _note(sim)
+    if not rows:
+        why = note or (
+            "the run found no other node to compare it with (its only edges are self-loops, or no other node "
+            "shares its connected component or its side)"
+        )
+        return head + body + f'<p class="note"><strong>No answers</strong>: {esc(why)}</p>'
+    asked = _asked(sim)
+    return (
+        head
+        + body
+        + _count_note(rows, asked, "nodes", note)
+        + _answers(rows, caption=_ranking(sim, effort, asked or _k(sim, "k", rows)))
+    )
+
+
+def _recommend_html(rec: Any, effort: Any) -> str:
+    node = rec.get("node") if isinstance(rec, Mapping) else None
+    who = f"<code>{esc(node)}</code>" if node is not None else "the node"
+    head = f"<h3>Recommendations for {who}</h3>"
+    if not isinstance(rec, Mapping) or not any(k in rec for k in ("add", "peers", "substitutes")):
+        return head + render_json(rec)
+    body = ""
+    side = rec.get("sides_from")
+    if isinstance(side, str) and side:
+        body += (
+            f'<p class="note">Peers are nodes on {who}\'s side, items the nodes on the other: the sides come '
+            f"from {esc(side)}.</p>"
+        )
+    runs = num(effort.get("ensemble")) if isinstance(effort, Mapping) else None
+    own = rec.get("effort")
+    runs = num(own.get("ensemble")) if isinstance(own, Mapping) and own.get("ensemble") is not None else runs
+    n_peers = _asked(rec, "n_peers")
+    peers = f"{n_peers} closest peers" if n_peers else "closest peers"
+    add = rec.get("add")
+    if isinstance(add, list):
+        asked = _asked(rec)
+        note = _note(rec)
+        body += "<h4>Items to add (held by its closest peers)</h4>"
+        if not add:
+            why = note or f"no item that {node if node is not None else 'it'} lacks is held by its {peers}"
+            body += f'<p class="note"><strong>Nothing to add</strong>: {esc(why.rstrip("."))}.</p>'
+        else:
+            default = f"no other item that {node if node is not None else 'it'} lacks is held by its {peers}"
+            body += _count_note(add, asked, "items", note or default)
+            ranked = (
+                f"Ranked by mean rank over {runs:g} ensemble runs, so not by the numbers shown"
+                if runs is not None and runs > 1
+                else "Ranked by peer share"
+            )
+            top = f"top {asked}" if asked else "top k"
+            caption = (
+                f"{ranked}. Peer share: the share of {_who(node)}'s {peers} that hold the item, each peer "
+                "weighted by its similarity"
+                + (" (averaged over the runs)" if runs is not None and runs > 1 else "")
+                + f"; similarity: cosine between the item and {_who(node)}"
+                + (
+                    f"; support: share of the {runs:g} runs with the item in their {top}."
+                    if runs is not None and runs > 1
+                    else "."
+                )
+            )
+            body += _answers(add, "item", caption=caption)
+    subs = rec.get("substitutes")
+    if isinstance(subs, Mapping) and subs:
+        n_subs = _asked(rec, "n_substitutes")
+        caption = (
+            f"For each item {_who(node)} has, the {n_subs or 'few'} closest items it does not have (cosine "
+            "similarity of their embeddings)"
+            + (
+                f"; in brackets the support: share of the {runs:g} runs with it in their top {n_subs or 'list'}"
+                if runs is not None and runs > 1
+                else ""
+            )
+            + "; tied items have the same holders."
+        )
+        body += "<h4>Substitutes for what it has</h4>" + table(
+            ["has", "closest alternatives (support)"],
+            [
+                [
+                    item,
+                    ", ".join(
+                        f"{a.get('node')} ({_pct(a.get('support'))})"
+                        + (f" [tied: {_tied(a['tied'], 3)}]" if a.get("tied") else "")
+                        if isinstance(a, Mapping)
+                        else str(a)
+                        for a in (alts or [])
+                    )
+                    or "none (no item it lacks is close to it)",
+                ]
+                for item, alts in subs.items()
+            ],
+            caption=caption,
+        )
+    if rec.get("peers"):
+        body += "<h4>Closest peers</h4>" + _answers(
+            rec["peers"], "peer", caption=_ranking(rec, effort, _k(rec, "n_peers", rec["peers"]))
+        )
+    return head + body
+
+
+def _who(node: Any) -> str:
+    return str(node) if node is not None else "the node"
+
+
+def section_graph(run: RunData, projection: str = "pca", **_: Any) -> list[Section]:
+    g = graph_view(run.graph)
+    if g is None:
+        return []
+    parts = [kv_list(_graph_facts(g))]
     if g["warnings"]:
         parts.append(
             "<h3>Data warnings</h3><ul>" + "".join(f"<li>{esc(w)}</li>" for w in g["warnings"]) + "</ul>"
         )
     if g["classification"]:
-        setup = g["classification_setup"]
-        cap = ", ".join(
-            f"{k.replace('_', ' ')} {fmt(v)}"
-            for k, v in setup.items()
-            if not isinstance(v, Mapping | list) and k != "effort"
-        )
-        rows = g["classification"]
-        rows_html = []
-        for r in rows:
-            if "skipped" in r:
-                rows_html.append([r["name"], None, None, None, None, f"skipped: {r['skipped']}"])
-            else:
-                rows_html.append(
-                    [
-                        r["name"],
-                        num(r.get("macro_f1")),
-                        num(r.get("macro_f1_std")),
-                        num(r.get("micro_f1")),
-                        num(r.get("micro_f1_std")),
-                        num(r.get("seconds_per_repeat")),
-                    ]
-                )
-        parts.append(
-            "<h3>Node classification</h3>"
-            + table(
-                ["model", "Macro-F1", "± std", "Micro-F1", "± std", "seconds per repeat"],
-                rows_html,
-                caption=cap or None,
-            )
-        )
-    sim = g["similar"]
-    if sim:
-        node = sim.get("node") if isinstance(sim, Mapping) else None
-        rows = first(sim, "answers", "results") if isinstance(sim, Mapping) else sim
-        parts.append(
-            "<h3>Most similar to "
-            + (f"<code>{esc(node)}</code>" if node is not None else "the node")
-            + "</h3>"
-            + (_answers(rows, caption=_ranking(sim, g["effort"], _k(sim, "k", rows))) or render_json(sim))
-        )
-    rec = g["recommend"]
-    if rec:
-        node = rec.get("node") if isinstance(rec, Mapping) else None
-        head = (
-            "<h3>Recommendations for "
-            + (f"<code>{esc(node)}</code>" if node is not None else "the node")
-            + "</h3>"
-        )
-        if isinstance(rec, Mapping) and any(k in rec for k in ("add", "peers", "substitutes")):
-            body = ""
-            if rec.get("add"):
-                body += "<h4>Items to add (held by its closest peers)</h4>" + _answers(rec["add"], "item")
-            subs = rec.get("substitutes")
-            if isinstance(subs, Mapping) and subs:
-                body += "<h4>Substitutes for what it has</h4>" + table(
-                    ["has", "closest alternatives (support)"],
-                    [
-                        [
-                            item,
-                            ", ".join(
-                                f"{a.get('node')} ({_pct(a.get('support'))})"
-                                + (f" +{len(a['tied'])} tied" if a.get("tied") else "")
-                                if isinstance(a, Mapping)
-                                else str(a)
-                                for a in (alts or [])
-                            ),
-                        ]
-                        for item, alts in subs.items()
-                    ],
-                )
-            if rec.get("peers"):
-                body += "<h4>Closest peers</h4>" + _answers(
-                    rec["peers"], "peer", caption=_ranking(rec, g["effort"], _k(rec, "n_peers", rec["peers"]))
-                )
-            parts.append(head + body)
-        else:
-            parts.append(head + render_json(rec))
+        parts.append(_classification_html(g))
+    if g["similar"]:
+        parts.append(_similar_html(g["similar"], g["effort"]))
+    if g["recommend"]:
+        parts.append(_recommend_html(g["recommend"], g["effort"]))
     tune = g["tune"]
     if tune:
-        trials = [t for t in tune.get("trials") or [] if isinstance(t, Mapping)]
-        best = tune.get("best_params")
-        facts = [("best validation Macro-F1", num(first(tune, "best_validation_macro_f1", "best_score")))]
-        if isinstance(best, Mapping):
-            facts += [(f"best {k}", v) for k, v in best.items()]
-        facts.insert(0, ("trials", _tune_count(tune, trials)))
-        facts += [
-            ("walk sets generated", tune.get("walk_sets_generated")),
-            ("seconds", num(tune.get("seconds"))),
-        ]
-        body = kv_list((k, v) for k, v in facts if v is not None)
-        if trials:
-            hist = [
-                {
-                    "number": t.get("number", i),
-                    "value": num(t.get("score")),
-                    "state": "COMPLETE" if num(t.get("score")) is not None else "FAIL",
-                }
-                for i, t in enumerate(trials)
-            ]
-            body += figure(
-                plots.optimization_history(hist, True, "validation Macro-F1"),
-                "Validation Macro-F1 of each p, q, dimension trial",
-            )
-            body += _tune_trials(trials)
-        parts.append("<h3>Selection of p, q and the dimension</h3>" + body)
+        parts.append(_tune_html(tune))
     proj = _projection_figure(g["projection"], projection, "Node embeddings")
     if proj:
         parts.append(proj)
+    else:
+        missing = _no_projection(run)
+        if missing:
+            parts.append(f'<p class="note">{esc(missing)}</p>')
     return [Section("graph", "Graph embeddings", "".join(parts))]
+
+
+def _no_projection(run: RunData) -> str | None:
+    """Why an embed run's page has no projection plot (the vectors are not in the folder, or unreadable)."""
+    embed = (run.graph or {}).get("embed")
+    if not isinstance(embed, Mapping):
+        return None
+    for name in ("embeddings.txt", "embeddings"):
+        if name in run.unreadable:
+            return f"No projection plot: the saved vectors ({name}) could not be read (see above)."
+    saved = embed.get("saved")
+    return (
+        "No projection plot: the saved vectors are not in this folder"
+        + (f" (embed saved them to {saved})" if isinstance(saved, str) and saved else "")
+        + "."
+    )
+
+
+def _classification_html(g: Mapping[str, Any]) -> str:
+    setup = g["classification_setup"]
+    cap = ", ".join(
+        f"{k.replace('_', ' ')} {fmt(v)}"
+        for k, v in setup.items()
+        if not isinstance(v, Mapping | list) and k not in ("effort", "multilabel")
+    )
+    if setup.get("multilabel") is True:
+        cap = "multi-label: each node's top-k labels predicted" + (f", {cap}" if cap else "")
+    rows_html = []
+    for r in g["classification"]:
+        if "skipped" in r:
+            rows_html.append([r["name"], None, None, None, None, f"skipped: {r['skipped']}"])
+        else:
+            rows_html.append(
+                [
+                    r["name"],
+                    num(r.get("macro_f1")),
+                    num(r.get("macro_f1_std")),
+                    num(r.get("micro_f1")),
+                    num(r.get("micro_f1_std")),
+                    num(r.get("seconds_per_repeat")),
+                ]
+            )
+    chance = setup.get("chance")
+    if isinstance(chance, Mapping) and any(num(v) is not None for v in chance.values()):
+        rows_html.append(
+            [
+                "chance (majority class)",
+                num(chance.get("macro_f1")),
+                None,
+                num(chance.get("micro_f1")),
+                None,
+                None,
+            ]
+        )
+    return "<h3>Node classification</h3>" + table(
+        ["model", "Macro-F1", "± std", "Micro-F1", "± std", "seconds per repeat"],
+        rows_html,
+        caption=cap or None,
+    )
+
+
+def _tune_html(tune: Mapping[str, Any]) -> str:
+    trials = [t for t in tune.get("trials") or [] if isinstance(t, Mapping)]
+    best = tune.get("best_params")
+    interrupted = tune.get("interrupted") is True
+    facts: list[tuple[str, Any]] = [("trials", _tune_count(tune, trials))]
+    if interrupted:
+        facts.append(("status", "interrupted: the results are those of the trials finished before"))
+    facts.append(
+        (
+            "best validation Macro-F1" + (" so far" if interrupted else ""),
+            num(first(tune, "best_validation_macro_f1", "best_score")),
+        )
+    )
+    if isinstance(best, Mapping):
+        facts += [(f"best {k}", v) for k, v in best.items()]
+    facts += [
+        ("walk sets generated", tune.get("walk_sets_generated")),
+        ("seconds", num(tune.get("seconds"))),
+    ]
+    body = kv_list((k, v) for k, v in facts if v is not None)
+    notes = [tune["note"]] if isinstance(tune.get("note"), str) and tune["note"] else []
+    more = tune.get("notes")
+    notes += [str(n) for n in more if n] if isinstance(more, list) else []
+    if notes:
+        body += '<ul class="reasons">' + "".join(f"<li>{esc(n)}</li>" for n in dict.fromkeys(notes)) + "</ul>"
+    grids = _tune_grids(tune, trials)
+    if grids:
+        body += "<h4>Grids searched</h4>" + kv_list(grids)
+    args = tune.get("classify_args")
+    if isinstance(args, list) and args and all(isinstance(a, str | int | float) for a in args):
+        import shlex
+
+        command = shlex.join(["hyperselect", "graph", "classify", *(str(a) for a in args)])
+        body += (
+            "<h4>Classify with the selected settings</h4>"
+            f"<pre>{esc(command)}</pre>"
+            '<p class="note">Trains the embedding the best trial scored and scores it with the selected C and '
+            "normalisation (as tune printed it).</p>"
+        )
+    if trials:
+        hist = [
+            {
+                "number": t.get("number", i),
+                "value": num(t.get("score")),
+                "state": "COMPLETE" if num(t.get("score")) is not None else "FAIL",
+            }
+            for i, t in enumerate(trials)
+        ]
+        body += figure(
+            plots.optimization_history(hist, True, "validation Macro-F1"),
+            "Validation Macro-F1 of each p, q, dimension trial",
+        )
+        body += _tune_trials(trials)
+    title = "Selection of p, q and the dimension" + (" (interrupted)" if interrupted else "")
+    return f"<h3>{esc(title)}</h3>" + body
+
+
+def _tune_grids(tune: Mapping[str, Any], trials: list[Mapping[str, Any]]) -> list[tuple[str, Any]]:
+    """The values graph tune searched: the grids it was given (dimensions, C, normalisation) and the p and q
+    values its trials tried."""
+    raw = tune.get("params")
+    params: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    out: list[tuple[str, Any]] = []
+    for key, label in (
+        ("p_values", "p values"),
+        ("q_values", "q values"),
+        ("dimensions", "dimensions"),
+        ("C_values", "C values"),
+        ("normalize_values", "row normalisation"),
+    ):
+        v = params.get(key)
+        if isinstance(v, list) and v:
+            out.append((label, ", ".join(fmt(x) for x in v)))
+    for key in ("p", "q"):
+        if f"{key}_values" in params:
+            continue
+        tried = sorted({f for t in trials if (f := num(t.get(key))) is not None})
+        if tried:
+            out.append((f"{key} values tried", ", ".join(f"{x:g}" for x in tried)))
+    return out
 
 
 #: graph tune's trial records (evaluate/node_classification.py) as columns, in this order, with what each holds
@@ -1434,16 +1836,41 @@ def _tune_trials(trials: list[Mapping[str, Any]]) -> str:
 
 def _tune_count(tune: Mapping[str, Any], trials: list[Mapping[str, Any]]) -> str | None:
     """One count of graph tune's trials, explained: the sampler may propose a setting again, and such a repeat
-    is served from the cache (``cached``) rather than counted against ``n_trials``."""
-    if not trials:
+    is served from the cache (``cached``) rather than counted against ``n_trials``; an interrupted search
+    counts the trials it completed (``completed_trials`` of ``n_trials``), not the one Ctrl-C stopped."""
+    if not trials and tune.get("completed_trials") is None:
         return None
     cached = sum(1 for t in trials if t.get("cached"))
-    asked = (tune.get("params") or {}).get("n_trials") if isinstance(tune.get("params"), Mapping) else None
+    params = tune.get("params")
+    asked = params.get("n_trials") if isinstance(params, Mapping) else None
+    asked = asked if isinstance(asked, int) and not isinstance(asked, bool) else None
+    target = tune.get("n_trials")
+    target = target if isinstance(target, int) and not isinstance(target, bool) else None
+    done = tune.get("completed_trials")
+    if not isinstance(done, int) or isinstance(done, bool):
+        done = None
+    repeats = f"{cached} repeated setting{'s' if cached > 1 else ''} served from cache" if cached else ""
+    if tune.get("interrupted") is True:
+        head = (
+            f"{done} of {target} completed before the run was interrupted"
+            if done is not None and target is not None
+            else f"{done} completed before the run was interrupted"
+            if done is not None
+            else f"{len(trials)} recorded before the run was interrupted"
+        )
+        extra = [repeats] if repeats else []
+        if asked is not None and target is not None and asked != target:
+            extra.append(f"{asked} asked for, {target} distinct settings in the grid")
+        elif asked is not None:
+            extra.append(f"{asked} asked for")
+        return head + (f" ({'; '.join(extra)})" if extra else "")
+    evaluated = sum(1 for t in trials if not t.get("cached") and not t.get("interrupted"))
     text = f"{len(trials)}"
     if cached:
-        text += f": {len(trials) - cached} evaluated, {cached} repeated setting{'s' if cached > 1 else ''} served from cache"
-    if isinstance(asked, int) and not isinstance(asked, bool):
-        text += f" ({asked} asked for)"
+        text += f": {evaluated} evaluated, {repeats}"
+    if asked is not None:
+        capped = f", {target} distinct settings in the grid" if target is not None and target < asked else ""
+        text += f" ({asked} asked for{capped})"
     return text
 
 
@@ -1674,6 +2101,19 @@ def _tour_sections(run: RunData, projection: str, strict: bool) -> list[Section]
     return [head, *out]
 
 
+def _subtitle(run: RunData, tour: bool) -> str:
+    """The data the run read, as its JSON names it (a copied or renamed folder keeps it); the folder's name
+    where no file says."""
+    sources = [o["source"] for o in run_origins(run).values() if o.get("source")]
+    if isinstance(run.graph, Mapping) and not tour:
+        for part in run.graph.values():
+            src = part.get("input") if isinstance(part, Mapping) else None
+            if isinstance(src, Mapping) and isinstance(src.get("edges"), str) and src["edges"]:
+                sources.append(src["edges"])
+    unique = list(dict.fromkeys(sources)) if not tour else []
+    return f"data: {', '.join(unique)}" if unique else run.run_dir.resolve().name
+
+
 def render_report(run: RunData, *, projection: str = "pca", strict: bool = False) -> str:
     """The report's HTML for an already loaded run."""
     tour = run.tour is not None and bool(tour_view(run))
@@ -1708,7 +2148,7 @@ def render_report(run: RunData, *, projection: str = "pca", strict: bool = False
         '<meta name="generator" content="hyperselect">'
         '<link rel="icon" href="data:,">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
-        f'<header><h1>{esc(title)}</h1><div class="sub">{esc(run.run_dir.resolve().name)}</div></header>'
+        f'<header><h1>{esc(title)}</h1><div class="sub">{esc(_subtitle(run, tour))}</div></header>'
         f"<nav>{nav}</nav><main>"
         + "".join(s.html() for s in sections)
         + f"</main><footer>Built from {files} by <code>hyperselect report</code>; every figure and table "

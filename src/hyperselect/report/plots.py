@@ -82,7 +82,9 @@ def plot_text(value: Any, limit: int = MAX_LABEL) -> str:
     text = str(value).replace("\n", " ")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    text = text.replace("\\", "\\\\").replace("$", r"\$")
+    # a dollar escaped so that no mathtext is parsed; a backslash outside mathtext is drawn as it is, so it is
+    # not doubled (that drew $\alpha$ as \\alpha)
+    text = text.replace("$", r"\$")
     if text.startswith("_"):
         text = " " + text  # matplotlib drops legend labels that start with "_"
     return text
@@ -475,13 +477,15 @@ def baseline_comparison(
             means = [m["mean"] for m in rows]
             stds = [m["std"] if _finite(m.get("std")) else 0.0 for m in rows]
             cols = [PALETTE[1] if m["name"] in highlight else ACCENT for m in rows]
+            # one score per model (no spread anywhere): no error bars, whose zero-width caps read as data
+            spread = any(s > 0 for s in stds)
             ax.barh(
                 names,
                 means,
-                xerr=stds,
+                xerr=stds if spread else None,
                 color=cols,
                 height=0.6,
-                capsize=3,
+                capsize=3 if spread else 0,
                 error_kw={"ecolor": "#374151", "lw": 1},
             )
             for i, m in enumerate(rows):
@@ -617,12 +621,20 @@ def confusion_matrix(
                             fontsize=7 if n > 12 else 8,
                             color="white" if rate[i, j] > 0.55 else "#111827",
                         )
-        ax.set_xticks(range(n), names, rotation=45 if n > 4 else 0, ha="right" if n > 4 else "center")
+        # a cell is ~0.3 inch at most: labels wider than about 5 characters would run into their neighbours
+        # level, so they are slanted (anchored at their tick) as soon as one is
+        slant = n > 4 or max((len(x) for x in names), default=0) > 5
+        ax.set_xticks(range(n), names)
+        if slant:
+            for tick in ax.get_xticklabels():
+                tick.set(rotation=45, ha="right", rotation_mode="anchor")
         ax.set_yticks(range(n), names)
         ax.grid(False)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
-        ax.set_title(plot_text(title, 60))
+        # the figure's title, above the matrix and its colour bar alike: the axes' title, centred on the
+        # matrix, ran under the colour bar when long
+        fig.suptitle(plot_text(title, 60), fontsize=10, fontweight="bold")
         return _png(fig)
 
 

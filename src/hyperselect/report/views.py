@@ -38,6 +38,7 @@ __all__ = [
     "projection_view",
     "run_origins",
     "search_view",
+    "text_valid_scores",
     "text_verdict",
     "tour_view",
     "training_view",
@@ -59,6 +60,9 @@ GRAPH_FILES = {
     "tune.json": "tune",
 }
 EMBEDDINGS_DIR = "embeddings"  # Node2Vec.save(format="npy"): embeddings.npy + nodes.json
+WORD2VEC_FILE = (
+    "embeddings.txt"  # Node2Vec.save(format="word2vec"): "count dimensions", then "node x1 x2 ..."
+)
 TRIALS_CSV_LIMIT = 5000
 
 
@@ -301,6 +305,35 @@ def _read_embeddings(folder: Path) -> dict[str, Any] | None:
     }
 
 
+def _read_word2vec(path: Path) -> dict[str, Any] | None:
+    """Node vectors saved by ``graph embed --format word2vec``: a header line ``count dimensions``, then per
+    node its id and its numbers, separated by spaces; a DataError naming the line where it is not that."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    head = lines[0].split() if lines else []
+    if len(head) != 2 or not all(x.isdigit() for x in head):
+        raise DataError(
+            f"{path}: line 1: expected the word2vec header 'count dimensions', found {lines[:1]}."
+        )
+    dims = int(head[1])
+    nodes, vectors = [], []
+    for i, line in enumerate(lines[1:], 2):
+        fields = line.split(" ")
+        if not line.strip():
+            continue
+        try:
+            values = [float(x) for x in fields[1:]]
+        except ValueError:
+            values = []
+        if len(values) != dims:
+            raise DataError(f"{path}: line {i}: expected a node and {dims} numbers, found {line[:60]!r}.")
+        nodes.append(fields[0])
+        vectors.append(values)
+    return {"nodes": nodes, "vectors": vectors} if vectors else None
+
+
 def _journal_curves(path: Path, study_name: Any) -> dict[int, list[tuple[float, float]]]:
     """Each trial's intermediate values from an Optuna journal file, read-only; ``{}`` when unreadable.
 
@@ -434,6 +467,8 @@ def load_run(run_dir: str | Path, *, strict: bool = False) -> RunData:
             if obj is not None:
                 graph[key] = obj
     emb = attempt(EMBEDDINGS_DIR, _read_embeddings)
+    if emb is None and (root / WORD2VEC_FILE).is_file() and "embed" in graph:  # embed --format word2vec
+        emb = attempt(WORD2VEC_FILE, _read_word2vec)
     if emb is not None:
         graph["embeddings"] = emb
     run.graph = graph or None
@@ -574,6 +609,8 @@ RECOMMENDATIONS = {
     "network": "Use the neural network",
     "baseline": "Use the classic baseline",
     "no_significant_difference": "No significant difference",
+    # the text verdict's: embeddings + a linear model beat the classic, and a network on them adds nothing
+    "embeddings": "Use the embeddings with logistic regression",
 }
 #: verdict.py's PREFERENCE_BASES: why the preferred model is the one to use, without a significant difference
 PREFERENCES = {
@@ -605,6 +642,9 @@ def headline(v: Mapping[str, Any], rec: str) -> str:
     """The recommendation in a line, naming the model to use and, without a significant difference, the
     basis the verdict chose it on (the cheaper model, or the better-scoring one where neither is clearly
     cheaper): the same choice and basis as the verdict's first reason."""
+    own = v.get("headline")
+    if isinstance(own, str) and own:  # a reader that words its verdict itself (the text verdict's embeddings)
+        return own
     head = RECOMMENDATIONS.get(rec, rec.replace("_", " ") or "Verdict")
     model = v.get("preferred_model")
     model = model if isinstance(model, str) and model else None
@@ -678,27 +718,139 @@ def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
     label = _TEXT_METRIC_NAMES[metric]
     test = str(details.get("test") or "exact McNemar")
     p = details.get("p_value", details.get("mcnemar_p"))
-    best = {"network": "best_network", "baseline": "best_classic"}.get(str(rec), "best_classic")
-    return {
+    diff = details.get("score_difference", details.get("accuracy_difference"))
+    classic = details.get("best_classic")
+    emb = _embeddings_verdict(details)
+    if emb is not None:  # the embeddings' own recommendation, in either spelling
+        rec, classic = "embeddings", emb["classic"]
+        if emb["network_vs_classic"] is not None:
+            diff, p = emb["network_vs_classic"]
+        elif emb["old_style"]:
+            diff = p = None  # (the main fields held network − embeddings; told below under that name)
+    best = {"network": "best_network", "baseline": "best_classic", "embeddings": "preferred_model"}.get(
+        str(rec), "best_classic"
+    )
+    preferred = name(classic) if best == "best_classic" else name(details.get(best) or "emb_lr")
+    if rec == "no_significant_difference" and isinstance(details.get("preferred_model"), str):
+        preferred = name(details["preferred_model"])  # the cheaper of the pair, as the verdict chose it
+    valid = text_valid_scores(text, models, metric)
+    out: dict[str, Any] = {
         "recommendation": rec,
-        "preferred_model": name(details.get(best)),
+        "preferred_model": preferred,
         "reasons": [sentence],
         "metric": f"test {label}",
         "models": [
-            {"name": m.get("name", k), "mean": m.get(key)}
+            {"name": m.get("name", k), "mean": m.get(key), "valid_score": valid.get(k)}
             for k, m in models.items()
             if isinstance(m, Mapping) and num(m.get(key)) is not None
         ],
         "best_network": name(details.get("best_network")),
-        "best_baseline": name(details.get("best_classic")),
+        "best_baseline": name(classic),
         "p_value": p,
         "test_name": f"{test}, paired on {details['n_test']} test rows" if details.get("n_test") else test,
         "alpha": details.get("alpha", 0.05),
-        "effect_size": {
-            "estimate": details.get("score_difference", details.get("accuracy_difference")),
-            "name": f"{label} difference (network − classic)",
-        },
+        "effect_size": {"estimate": diff, "name": f"{label} difference (network − classic)"},
     }
+    by = details.get("selection_by_side") if isinstance(details.get("selection_by_side"), Mapping) else {}
+    chosen = {"validation": "chosen on the validation rows", "test": "chosen by test score"}
+    if by.get("network") in chosen:  # not "best": the validation rows chose it, another may test higher
+        out["network_label"] = f"network compared ({chosen[by['network']]})"
+    if by.get("classic") in chosen:
+        out["baseline_label"] = f"classic baseline compared ({chosen[by['classic']]})"
+    if emb is not None:
+        lin = name(details.get("preferred_model") or "emb_lr")
+        beats = f" (p={_p_text(emb['embeddings_vs_classic'][1])})" if emb["embeddings_vs_classic"] else ""
+        adds = f" (p={_p_text(emb['network_vs_embeddings'][1])})" if emb["network_vs_embeddings"] else ""
+        out["headline"] = f"Prefer {lin}: it beats the classic{beats} and the network adds nothing{adds}"
+        out["baseline_label"] = "classic baseline"
+        out["highlight"] = [n for n in (lin, name(classic), out["best_network"]) if n]
+        extra: list[tuple[str, Any]] = [("model to use", lin)]
+        for pair, what in (
+            ("embeddings_vs_classic", f"{lin} − classic"),
+            ("network_vs_embeddings", f"network − {lin}"),
+        ):
+            if emb[pair] is not None:
+                d, pv = emb[pair]
+                extra += [
+                    (f"{label} difference ({what})", d),
+                    (f"p-value ({what.replace(' − ', ' vs ')})", pv),
+                ]
+        out["extra_facts"] = extra
+    return out
+
+
+def _p_text(p: Any) -> str:
+    f = num(p)
+    return "–" if f is None else f"{f:.3g}"
+
+
+def _pair(obj: Any) -> tuple[float | None, float | None] | None:
+    """``{difference, p_value}`` (or the verdict's own spellings) as a pair; ``None`` where absent."""
+    if not isinstance(obj, Mapping):
+        return None
+    d = num(first(obj, "difference", "score_difference", "accuracy_difference"))
+    p = num(first(obj, "p_value", "mcnemar_p"))
+    return None if d is None and p is None else (d, p)
+
+
+def _embeddings_verdict(details: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The text verdict's "embeddings + logistic regression" recommendation: the classic it beat and the
+    pairs tested, from ``recommendation: "embeddings"`` (``network_vs_embeddings``) or, in files written
+    before it had a name of its own, from ``no_significant_difference`` with ``best_classic: "emb_lr"`` and the
+    real classic under ``classic_comparison`` (whose main fields then held network − embeddings)."""
+    rec = details.get("recommendation")
+    old = rec != "embeddings"
+    if old and not (
+        details.get("best_classic") == "emb_lr" and isinstance(details.get("classic_comparison"), Mapping)
+    ):
+        return None
+    net_emb = _pair(details.get("network_vs_embeddings"))
+    emb_classic = _pair(first(details, "embeddings_vs_classic", "emb_lr_vs_classic"))
+    main = _pair(details)
+    comparison = details.get("classic_comparison")
+    classic = details.get("best_classic")
+    net_classic = _pair(details.get("network_vs_classic"))  # (where the main pair is emb_lr − classic)
+    between = details.get("difference_between")
+    if emb_classic is None and isinstance(between, list) and between[:1] == [details.get("preferred_model")]:
+        emb_classic = main
+    if old:
+        assert isinstance(comparison, Mapping)
+        classic = comparison.get("best_classic")
+        net_emb = net_emb or main
+        net_classic = _pair(comparison)
+    elif net_classic is None and main is not None and main not in (net_emb, emb_classic):
+        net_classic = main  # the main pair: network − classic, as in every other verdict
+    return {
+        "classic": classic,
+        "old_style": old,
+        "network_vs_classic": net_classic,
+        "network_vs_embeddings": net_emb,
+        "embeddings_vs_classic": emb_classic,
+    }
+
+
+def text_valid_scores(text: Mapping[str, Any], models: Mapping[str, Any], metric: str) -> dict[str, float]:
+    """Each text model's validation score by ``metric``: ``verdict_details.valid_scores`` where written, else
+    the network's best_valid_score and, for a baseline, its chosen setting's ``valid_<metric>``."""
+    details = text.get("verdict_details")
+    given = details.get("valid_scores") if isinstance(details, Mapping) else None
+    out: dict[str, float] = {}
+    if isinstance(given, Mapping):
+        out = {str(k): f for k, v in given.items() if (f := num(v)) is not None}
+    for k, m in models.items():
+        if k in out or not isinstance(m, Mapping) or not isinstance(m.get("details"), Mapping):
+            continue
+        d = m["details"]
+        f = num(d.get("best_valid_score"))
+        grid = d.get(f"valid_{metric}")
+        if f is None and isinstance(grid, Mapping):
+            chosen = first(d, "alpha", "C")
+            f = num(grid.get(str(chosen))) if chosen is not None else None
+            if f is None:
+                f = max((x for v in grid.values() if (x := num(v)) is not None), default=None)
+        if f is not None:
+            out[str(k)] = f
+    return out
 
 
 #: the text verdict's metrics (``verdict_details.metric``) as the report names them
@@ -833,6 +985,14 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "data": first(v, "data", "data_summary", "dataset"),
         "searches": _searches(v.get("searches")),
         "timeout": num(protocol.get("timeout")) if protocol else None,
+        # a reader's own wording (the text verdict's embeddings): the baseline's label, more facts, the bars
+        # to highlight
+        "baseline_label": str(v.get("baseline_label") or "best baseline"),
+        "network_label": str(v.get("network_label") or "best network"),
+        "extra_facts": [
+            tuple(f) for f in v.get("extra_facts") or [] if isinstance(f, list | tuple) and len(f) == 2
+        ],
+        "highlight": [str(n) for n in v.get("highlight") or [] if isinstance(n, str)],
     }
 
 
@@ -1413,6 +1573,8 @@ def misclassified(text: Mapping[str, Any] | None) -> list[dict[str, Any]]:
                 "predicted": first(r, "predicted", "pred", "y_pred", "predicted_label"),
                 "confidence": num(first(r, "confidence", "probability", "proba", "score")),
                 "model": first(r, "model") or model,
+                # the row of the data file (newer files); ``row`` was the position in the test split
+                "data_row": first(r, "data_row"),
             }
         )
     return out
