@@ -751,12 +751,16 @@ def text_verdict(text: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "alpha": details.get("alpha", 0.05),
         "effect_size": {"estimate": diff, "name": f"{label} difference (network − classic)"},
     }
-    by = details.get("selection_by_side") if isinstance(details.get("selection_by_side"), Mapping) else {}
+    sides = details.get("selection_by_side")
+    by: Mapping[str, Any] = sides if isinstance(sides, Mapping) else {}
     chosen = {"validation": "chosen on the validation rows", "test": "chosen by test score"}
-    if by.get("network") in chosen:  # not "best": the validation rows chose it, another may test higher
-        out["network_label"] = f"network compared ({chosen[by['network']]})"
-    if by.get("classic") in chosen:
-        out["baseline_label"] = f"classic baseline compared ({chosen[by['classic']]})"
+    for side, key, what in (
+        ("network", "network_label", "network"),
+        ("classic", "baseline_label", "classic baseline"),
+    ):
+        rule = chosen.get(str(by.get(side)))
+        if rule:  # not "best": the validation rows chose it, and another may test higher
+            out[key] = f"{what} compared ({rule})"
     if emb is not None:
         lin = name(details.get("preferred_model") or "emb_lr")
         beats = f" (p={_p_text(emb['embeddings_vs_classic'][1])})" if emb["embeddings_vs_classic"] else ""
