@@ -186,7 +186,9 @@ class TextResult:
     metric: str = "accuracy"
 
     def best(self, keys: Sequence[str]) -> ModelReport | None:
-        """The best of the models ``keys`` by the score the result compares by (``metric``)."""
+        """The highest TEST score among the models ``keys`` by ``metric``: a description of the test rows, not a
+        choice (choosing by it and then testing on the same rows flatters the winner). The verdict's models were
+        chosen on the validation rows: ``verdict_details["best_network"]`` and ``["best_classic"]``."""
         present = [self.models[k] for k in keys if k in self.models]
         return max(present, key=lambda r: _rank(r, self.metric)) if present else None
 
