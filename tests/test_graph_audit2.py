@@ -478,3 +478,18 @@ def test_command_summaries_are_one_line() -> None:
         doc = (command.callback.__doc__ or "").strip()
         first = doc.split("\n\n")[0]
         assert "\n" not in first and len(first) <= 110, (command.callback.__name__, first)
+
+
+def test_the_data_warnings_come_before_the_results_and_once(
+    karate: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Nit 22: a self-loop's warning was printed after the answers, where a reader has stopped reading."""
+    edges = tmp_path / "loop.edg"
+    edges.write_text(karate[0].read_text(encoding="utf-8") + "5\t5\n", encoding="utf-8")
+    r = runner.invoke(app, ["similar", str(edges), "--node", "1", "--k", "3", *FAST])
+    assert r.exit_code == 0, r.output
+    out = _flat(r.output)
+    warned = out.find("self-loop")
+    assert warned >= 0, out
+    assert warned < out.find("most similar to 1"), out
+    assert out.count("self-loop") == 1, out

@@ -195,6 +195,7 @@ def _run(fn: Callable[[], None]) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         _CAUGHT[0] = caught
+        _PRINTED.clear()
         try:
             fn()
         except HyperselectError as exc:
@@ -207,10 +208,16 @@ def _run(fn: Callable[[], None]) -> None:
     _print_warnings(caught)
 
 
+#: warnings of the running command already printed (the data's, right after loading, before the results)
+_PRINTED: set[str] = set()
+
+
 def _print_warnings(caught: list[warnings.WarningMessage]) -> None:
     # a check made before the fit and again after it (the labels) warns twice with the same words
     for message in dict.fromkeys(str(w.message) for w in caught):
-        err_console.print(f"[yellow]warning:[/] {escape(message)}")
+        if message not in _PRINTED:
+            _PRINTED.add(message)
+            err_console.print(f"[yellow]warning:[/] {escape(message)}")
 
 
 def _load(
@@ -247,6 +254,7 @@ def _load(
             graph.report["_labels_not_sides"] = why
     if lab is not None and for_sides:
         lab.align(graph.nodes)  # label-only nodes are said, as classify and embed say them
+    _print_warnings(_CAUGHT[0])  # the data's warnings (self-loops, components, ...) before any result
     return graph, lab
 
 
