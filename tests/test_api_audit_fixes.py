@@ -173,16 +173,24 @@ def test_the_unvaried_warning_gives_each_dimension_its_own_reason(caplog) -> Non
             distributions={"optimizer": dist, "batch_size": bdist},
             value=0.5,
         )
-        for _ in range(4)
+        for _ in range(12)
     ]
     with caplog.at_level(logging.WARNING, logger="hyperselect"):
         assert _unvaried(trials, space, "s") == {"optimizer": "adam", "batch_size": 8}
     text = caplog.text
     assert "share their batch size" in text and "depth" not in text
-    assert "favour the advisor's optimizer and 4 draws all agreed" in text
+    assert "favour the advisor's optimizer and 12 draws all agreed" in text
     caplog.clear()
+    # four trials agreeing is unremarkable: recorded (result.json) and said at the info level, not warned
     with caplog.at_level(logging.WARNING, logger="hyperselect"):
-        _unvaried(trials[:2], space, "s")  # two trials: too few to say anything
+        assert _unvaried(trials[:4], space, "s") == {"optimizer": "adam", "batch_size": 8}
+    assert not caplog.text
+    with caplog.at_level(logging.INFO, logger="hyperselect"):
+        _unvaried(trials[:4], space, "s")
+    assert "4 draws all agreed" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="hyperselect"):
+        assert _unvaried(trials[:2], space, "s") == {}  # two trials: too few to say anything
     assert not caplog.text
 
 

@@ -943,6 +943,8 @@ _STARTED_STATES = (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED, T
 #: The dimensions that decide whether two configurations can share a vectorised population
 #: (:func:`~hyperselect.train.population.population_key`: the data stream and the layer structure).
 STRUCTURE_PARAMS = ("batch_size", "n_layers", "norm")
+#: from this many trials a searched dimension that never varied is a warning (fewer: info; result.json has it)
+UNVARIED_WARN_TRIALS = 10
 #: how the warnings name the structural parameters
 STRUCTURE_NAMES = {"batch_size": "batch size", "n_layers": "depth", "norm": "normalisation"}
 
@@ -1456,7 +1458,10 @@ def _unvaried(
             why.append(
                 f"the priors favour the advisor's {', '.join(drawn_alike)} and {len(trials)} draws all agreed"
             )
-        log.warning(
+        # a few trials agreeing is unremarkable (4 draws of a prior that gives Adam 70 % agree a quarter of the
+        # time): said at the info level there, so that short searches (the demo's, a verdict's) are not noisy
+        log.log(
+            logging.WARNING if len(trials) >= UNVARIED_WARN_TRIALS else logging.INFO,
             "%s%s searched but the same in all %d trials (%s): %s; give the search more trials (or fix the "
             "dimension) for it to try others.",
             f"study {study!r}: " if study else "",
