@@ -565,3 +565,23 @@ def test_the_verdict_tiles_say_how_each_compared_model_was_chosen(tmp_path: Path
     assert t["classic baseline compared (chosen on the validation rows)"] == "TF-IDF + logistic regression"
     t = tiles(write(tmp_path / "old", "text_result.json", text_result()))
     assert t["best network"] == "MiniLM embeddings + tuned network" and "best baseline" in t
+
+
+def test_a_note_that_counts_already_is_not_prefixed_again(tmp_path: Path) -> None:
+    """The re-check: the page read "2 of the 5 items asked for: 2 of the 5 items asked for: ..." where the
+    command's JSON note carries the count itself, and "Nothing to add: ... nothing to add"."""
+    note = "2 of the 5 items asked for: no other item that a lacks is held by its closest peers"
+    rec = {
+        "node": "a",
+        "k": 5,
+        "add": [_answer("x"), _answer("y")],
+        "peers": [],
+        "substitutes": {},
+        "note": note,
+    }
+    text = page_text(write(tmp_path / "r", "recommend.json", rec))
+    assert text.count("asked for") == 1, text
+    full = "a already holds every item of its connected component: nothing to add, and no item it lacks"
+    rec = {"node": "a", "k": 5, "add": [], "peers": [], "substitutes": {}, "note": full}
+    text = page_text(write(tmp_path / "f", "recommend.json", rec))
+    assert text.lower().count("nothing to add") == 1 and "a already holds" in text, text

@@ -16,6 +16,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -1497,6 +1498,8 @@ def _count_note(rows: list[Any], asked: int | None, what: str, note: str | None)
     """ "16 of the 40 asked for: <why>" where a list is shorter than asked (the JSON's note, or ``why``)."""
     if asked is None or len(rows) >= asked:
         return f'<p class="note">{esc(note)}</p>' if note else ""
+    if note and re.match(r"\d+ (\(.*?\) )?of the \d+ ", note):  # the command's note counts already
+        return f'<p class="note">{esc(note.rstrip("."))}.</p>'
     nodes = _n_nodes(rows)
     tied = f" ({nodes} nodes, tied ones grouped)" if nodes != len(rows) else ""
     return f'<p class="note">{len(rows)}{esc(tied)} of the {asked} {esc(what)} asked for' + (
@@ -1557,8 +1560,13 @@ def _recommend_html(rec: Any, effort: Any) -> str:
         note = _note(rec)
         body += "<h4>Items to add (held by its closest peers)</h4>"
         if not add:
-            why = note or f"no item that {node if node is not None else 'it'} lacks is held by its {peers}"
-            body += f'<p class="note"><strong>Nothing to add</strong>: {esc(why.rstrip("."))}.</p>'
+            if note and "nothing to add" in note.lower():  # the command's own sentence says it already
+                body += f'<p class="note">{esc(note.rstrip("."))}.</p>'  # (a node's name keeps its case)
+            else:
+                why = (
+                    note or f"no item that {node if node is not None else 'it'} lacks is held by its {peers}"
+                )
+                body += f'<p class="note"><strong>Nothing to add</strong>: {esc(why.rstrip("."))}.</p>'
         else:
             default = f"no other item that {node if node is not None else 'it'} lacks is held by its {peers}"
             body += _count_note(add, asked, "items", note or default)
