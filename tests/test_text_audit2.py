@@ -302,6 +302,9 @@ def test_the_console_prints_the_encoding_time_and_the_total(
         == "encoding: 51 s for 1,723 texts (34 texts/s; 0 from the cache)"
     )
     assert _encoding_line({}) is None
+    # every text from the cache: no speed of encoding to quote (the time is loading the model)
+    line = _encoding_line({"seconds": 4.5, "n_texts": 100, "n_cached": 100})
+    assert line is not None and "all from the cache" in line and "texts/s" not in line
 
     def fake(data: Any, split: Any, **kwargs: Any) -> TextResult:
         r = _fake("emb_lr", first(10), seconds=0.4, encoding_seconds=51.3)

@@ -330,10 +330,17 @@ def _encoding_line(encoding: dict[str, Any]) -> str | None:
     seconds, n = encoding.get("seconds"), encoding.get("n_texts")
     if not isinstance(seconds, int | float) or not isinstance(n, int):
         return None
-    rate = f"{n / seconds:,.0f} texts/s" if seconds > 0 else "instant"
     cached = encoding.get("n_cached")
-    from_cache = f"; {cached:,} from the cache" if isinstance(cached, int) else ""
     shown = f"{seconds:.1f} s" if seconds < 10 else f"{seconds:,.0f} s"
+    if (
+        isinstance(cached, int) and cached >= n > 0
+    ):  # nothing encoded: the time is loading the model and cache
+        return (
+            f"encoding: {shown} for {n:,} texts, all from the cache (loading the model and the cache; charged to "
+            "the embedding models as a new user would pay it, so a first run costs more)"
+        )
+    rate = f"{n / seconds:,.0f} texts/s" if seconds > 0 else "instant"
+    from_cache = f"; {cached:,} from the cache" if isinstance(cached, int) else ""
     return f"encoding: {shown} for {n:,} texts ({rate}{from_cache})"
 
 

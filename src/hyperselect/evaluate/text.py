@@ -1274,12 +1274,18 @@ def _selection_sentence(
         for r, how, _, what in sides
         if how == "validation"
     ]
-    out = f" The validation rows chose {' and '.join(chosen)}." if chosen else ""
+    nets = any(how == "validation" and what == "networks" for _, how, _, what in sides)
+    rows = "each network on the validation rows its search used; " if nets else ""
+    out = (
+        f" The validation rows chose {' and '.join(chosen)} ({rows}ties go to the cheaper)." if chosen else ""
+    )
     for r, how, side, what in sides:
         if how == "test":
-            lacking = ", ".join(m.name for m in side if m.key not in valid_scores)
+            missing = [m.name for m in side if m.key not in valid_scores]
+            lacking = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
+            verb = "have" if len(missing) > 1 else "has"
             out += (
-                f" {r.name} was chosen among the {what} by its test score, as {lacking} has no validation "
+                f" {r.name} was chosen among the {what} by its test score, as {lacking} {verb} no validation "
                 "score: the p-value does not allow for that choice."
             )
     return out
