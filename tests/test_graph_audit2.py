@@ -493,3 +493,14 @@ def test_the_data_warnings_come_before_the_results_and_once(
     assert warned >= 0, out
     assert warned < out.find("most similar to 1"), out
     assert out.count("self-loop") == 1, out
+
+
+def test_a_labels_file_that_cannot_declare_sides_is_said_before_the_answers(
+    karate: tuple[Path, Path],
+) -> None:
+    """The re-check: the side warning of similar came after the answer table."""
+    edges, labels = karate
+    r = runner.invoke(app, ["similar", str(edges), "--labels", str(labels), "--node", "1", "--k", "3", *FAST])
+    assert r.exit_code == 0, r.output
+    out = _flat(r.output)
+    assert 0 <= out.find("cannot declare the two sides") < out.find("most similar to 1"), out

@@ -105,6 +105,9 @@ def test_tune_interrupted_writes_the_finished_trials(
     assert f"interrupted: 2 of 4 trials completed; best so far p={best['p']:g}" in flat
     assert f"wrote {out / 'tune.json'}" in flat
     assert "Traceback" not in res.output and "failed" not in res.output
+    # the page too, as a finished search draws one (the re-check: an interrupted tune drew none)
+    assert (out / "report.html").is_file() and f"report: {out / 'report.html'}" in flat
+    assert "interrupted" in (out / "report.html").read_text(encoding="utf-8")
     # the two finished trials were said as they finished
     assert len(re.findall(r"trial \d+ \(\d/4\): ", res.output)) == 2
 

@@ -611,6 +611,7 @@ def similar(
                     **_facts(edges, labels, directed, graph, k=k, **params, workers=model.effort_["workers"]),
                 },
             )
+        _print_warnings(_CAUGHT[0])  # the warnings before the answers they qualify
         if answers:
             console.print(_answers_table(f"most similar to {escape(node)}", answers, _runs(model), k))
         if note:
@@ -672,6 +673,7 @@ def recommend(
                     **_facts(edges, labels, directed, graph, k=k, **params, workers=model.effort_["workers"]),
                 },
             )
+        _print_warnings(_CAUGHT[0])  # the warnings (the sides' 2-colouring, ...) before the answers
         # every peer, as the JSON and the report list them: support counts against the n_peers of each run
         runs = _runs(model)
         console.print(
@@ -1067,6 +1069,8 @@ def tune(
                 ),
                 highlight=False,
             )
+            if where is not None:
+                report_after(out)  # the page of the trials that finished, as a finished search draws it
             raise typer.Exit(130) from None
         assert res.best_params is not None and res.best_score is not None  # a finished search has a best
         save(res)  # the results first: nothing printed below can lose them
