@@ -307,7 +307,7 @@ def test_the_console_prints_the_encoding_time_and_the_total(
     assert line is not None and "all from the cache" in line and "texts/s" not in line
 
     def fake(data: Any, split: Any, **kwargs: Any) -> TextResult:
-        r = _fake("emb_lr", first(10), seconds=0.4, encoding_seconds=51.3)
+        r = _fake("emb_lr", first(10), 0.8, seconds=0.4, encoding_seconds=51.3)
         return TextResult(
             data=data.describe(),
             split=split.sizes(),
@@ -323,6 +323,10 @@ def test_the_console_prints_the_encoding_time_and_the_total(
     assert res.exit_code == 0, res.output
     assert "encoding: 51 s for 1,723 texts (34 texts/s; 0 from the cache)" in res.output
     assert "with encoding" in res.output and "51.7" in res.output
+    # the chosen settings in full, a line each, even at a pipe's 80 columns (a table cell cut them to "C=1…")
+    narrow = runner.invoke(app, [*_csv_args(tmp_path)], env={"COLUMNS": "80"})
+    assert "chosen on the validation rows:" in narrow.output
+    assert "embeddings + logistic regression: C=1.0" in narrow.output, narrow.output
 
 
 def _csv_args(tmp_path: Path, extra: tuple[str, ...] = ()) -> list[str]:

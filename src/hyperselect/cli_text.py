@@ -292,8 +292,8 @@ def text_command(
     table = Table(title="Test set")
     columns = ["model", "accuracy", "balanced acc.", "macro-F1", "seconds"]
     columns += ["with encoding"] if with_encoding else []
-    for col in [*columns, "chosen"]:
-        table.add_column(col, justify="left" if col in ("model", "chosen") else "right")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "model" else "right")
     for r in result.models.values():
         cells = [
             escape(r.name),
@@ -304,8 +304,13 @@ def text_command(
         ]
         if with_encoding:
             cells.append(f"{r.total_seconds:.1f}")
-        table.add_row(*cells, escape(_chosen(r.details)))
+        table.add_row(*cells)
     console.print(table)
+    # the settings each model's validation chose, a line each: as a table column they were cut to "alpha=0…"
+    # at a pipe's or file's 80 columns
+    console.print("chosen on the validation rows:", highlight=False)
+    for r in result.models.values():
+        console.print(f"  {escape(r.name)}: {escape(_chosen(r.details) or '-')}", highlight=False)
     vd = result.verdict_details
     for key in dict.fromkeys((vd.get("best_classic"), vd.get("best_network"), vd.get("preferred_model"))):
         if key and key in result.models:
