@@ -493,6 +493,7 @@ def test_the_data_warnings_come_before_the_results_and_once(
     assert warned >= 0, out
     assert warned < out.find("most similar to 1"), out
     assert out.count("self-loop") == 1, out
+    assert "uniform walks: p = q = 1" in out and "first_order" not in out  # not the implementation's name
 
 
 def test_a_labels_file_that_cannot_declare_sides_is_said_before_the_answers(

@@ -474,6 +474,14 @@ def _runs(model: Any) -> int:
     return runs if isinstance(runs, int) else 1
 
 
+#: the walk modes as a reader knows them (the names are node2vec's implementation choices)
+_MODE_WORDS = {
+    "first_order": "uniform walks: p = q = 1",
+    "otf": "biased walks, transition probabilities computed on the fly",
+    "precomp": "biased walks, transition probabilities precomputed",
+}
+
+
 def _effort_line(model: Any) -> str:
     e = model.effort_
     short = (
@@ -481,7 +489,8 @@ def _effort_line(model: Any) -> str:
     )
     threads = int(e.get("workers") or 1)
     return (
-        f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} ({e['mode']} walks{short}); "
+        f"walks/node {e['num_walks']}, epochs {e['epochs']}, ensemble {e['ensemble']} "
+        f"({_MODE_WORDS.get(e['mode'], e['mode'] + ' walks')}{short}); "
         f"walks {model.timings_['walks_s']:.1f}s, training {model.timings_['train_s']:.1f}s on {threads} "
         + ("thread" if threads == 1 else f"threads ({_NOT_BIT_IDENTICAL})")
     )
@@ -1098,13 +1107,13 @@ def tune(
         repeats = sum(1 for t in res.trials if t.get("cached"))
         console.print(
             f"best: {_best_text(res.best_params, res.best_score)}; "
-            f"{len(res.trials) - repeats} trials"
+            f"{len(res.trials) - repeats} trial{'s' if len(res.trials) - repeats != 1 else ''}"
             + (
                 f" (and {repeats} repeated proposal{'s' if repeats != 1 else ''} answered from the cache)"
                 if repeats
                 else ""
             )
-            + f", {res.walk_sets} walk sets, {res.seconds:.0f}s"
+            + f", {res.walk_sets} walk set{'s' if res.walk_sets != 1 else ''}, {res.seconds:.0f}s"
         )
         for note in all_notes(res):
             if not note.startswith("--trials "):  # said before the search
