@@ -585,3 +585,17 @@ def test_a_note_that_counts_already_is_not_prefixed_again(tmp_path: Path) -> Non
     rec = {"node": "a", "k": 5, "add": [], "peers": [], "substitutes": {}, "note": full}
     text = page_text(write(tmp_path / "f", "recommend.json", rec))
     assert text.lower().count("nothing to add") == 1 and "a already holds" in text, text
+
+
+def test_the_walk_mode_is_named_as_a_reader_knows_it(tmp_path: Path) -> None:
+    rec = {
+        "node": "a",
+        "k": 1,
+        "add": [_answer("x")],
+        "peers": [],
+        "substitutes": {},
+        "effort": {"mode": "otf"},
+    }
+    t = tiles(write(tmp_path / "r", "recommend.json", rec))
+    assert t.get("walks") == "biased, transition probabilities computed on the fly", t
+    assert "effort: mode" not in t

@@ -1450,8 +1450,16 @@ def _graph_facts(g: Mapping[str, Any]) -> list[tuple[str, Any]]:
             effort.pop(k, None)
             facts.append((GRAPH_PARAM_NAMES.get(str(k), str(k)), v))
     if effort:
+        words = {  # the walk modes as a reader knows them (the names are node2vec's implementation choices)
+            "first_order": "uniform (p = q = 1)",
+            "otf": "biased, transition probabilities computed on the fly",
+            "precomp": "biased, transition probabilities precomputed",
+        }
         facts += [
-            (f"effort: {k}", f"{fmt(v)} (auto)" if k in auto else v)
+            (
+                "walks" if k == "mode" else f"effort: {k}",
+                words.get(str(v), v) if k == "mode" else (f"{fmt(v)} (auto)" if k in auto else v),
+            )
             for k, v in effort.items()
             if not isinstance(v, Mapping | list)
         ]
