@@ -203,3 +203,46 @@ def test_a_fixed_batch_size_above_the_training_rows_is_said(caplog) -> None:  # 
         tune(data, n_trials=2, space=space, batch_size=2)
     said = [r.getMessage() for r in caplog.records if "full-batch" in r.getMessage()]
     assert len(said) == 1 and "fixed to 100000" in said[0] and f"{len(data.y_train)} training rows" in said[0]
+
+
+def test_an_early_stopped_trial_reports_its_last_epoch_to_the_study() -> None:
+    """An audit: a trial that early-stopped after 16 epochs (0-15) held intermediate values up to epoch 14 --
+    the epoch that stopped it was never reported, so the study's learning curves ended one epoch short."""
+    data = prepare_tabular(_frame(), "y")
+    space = advise(data, max_epochs=60).with_base(patience=2)
+    result = tune(data, n_trials=6, space=space, batch_size=6, random_state=0)
+    stopped = [
+        t
+        for t in result.study.get_trials(deepcopy=False)
+        if t.user_attrs.get("reason", "").startswith("early stopping")
+    ]
+    assert stopped, [t.user_attrs.get("reason") for t in result.study.get_trials(deepcopy=False)]
+    for t in stopped:
+        assert max(t.intermediate_values) == t.user_attrs["epochs"] - 1, (t.number, t.intermediate_values)
+
+
+def test_the_single_trainer_reports_the_epoch_that_stopped_it() -> None:
+    from hyperselect.nn.config import MLPConfig
+    from hyperselect.train.trainer import train_network
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3)).astype(np.float32)
+    y = rng.integers(0, 2, size=120)  # noise: the validation loss soon rises, and early stopping ends it
+    seen: list[int] = []
+
+    def cb(epoch: int, score: float, loss: float) -> bool:
+        seen.append(epoch)
+        return False
+
+    res = train_network(
+        MLPConfig(hidden=(8,), max_epochs=80, patience=2),
+        X[:90],
+        y[:90],
+        X[90:],
+        y[90:],
+        task="binary",
+        n_classes=2,
+        callback=cb,
+    )
+    assert res.status == "early_stopped", res.status
+    assert seen == list(range(len(res.history.epoch))), (seen, len(res.history.epoch))

@@ -150,7 +150,8 @@ def run_halving(
             log.warning("trial %d was finished elsewhere (%s); dropping it here", trials[i].number, exc)
             lost.add(i)
             return True
-        if past_deadline() and epoch + 1 < cohort.configs[i].max_epochs:  # (its last epoch completes it)
+        # (its last epoch completes it; a member that has just stopped on its own is reported, not timed out)
+        if past_deadline() and epoch + 1 < cohort.configs[i].max_epochs and cohort.is_active(i):
             timed_out.add(i)
             # Single networks waiting for their turn in this rung would each train an epoch more: stop them
             # now.  (Only single networks: this callback may run inside a population's epoch, whose members

@@ -1239,6 +1239,8 @@ class PopulationTrainer:
                 lr_changed = True
             if stopper.should_stop:
                 self._stop(m, "early_stopped", stopper.reason)
+                if callback is not None:  # its last epoch is reported too; the member ended on its own
+                    callback(m, epoch, vs, vl)
                 continue
             if callback is not None and callback(m, epoch, vs, vl):
                 self._stop(m, "pruned", f"pruned after epoch {epoch}")

@@ -261,6 +261,10 @@ class NetworkRun:
                     break
                 self._one_epoch(should_stop)
                 if not self.active:
+                    if callback is not None and self.status == "early_stopped":
+                        # the epoch that ended it is reported too (its score is the run's last); the run
+                        # ended on its own, so the callback decides nothing
+                        callback(self.epoch - 1, self.history.valid_score[-1], self.history.valid_loss[-1])
                     break
                 if callback is not None and callback(
                     self.epoch - 1, self.history.valid_score[-1], self.history.valid_loss[-1]
