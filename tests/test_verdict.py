@@ -721,7 +721,23 @@ def test_a_trend_is_no_forecast_when_one_noisy_segment_or_a_row_or_two_makes_it(
         )[2]
         if r.startswith("Learning curve")
     )
-    assert "two of the 90 rows scored" in text
+    assert "a gain under 0.0222, what two scored rows can move" in text
+
+
+def test_the_curves_noise_step_follows_the_metric() -> None:
+    """An audit: on a 5 %-rare class, balanced-accuracy gains of +0.176 and +0.167 (about one rare test row
+    each) read as "the gap would likely hold": the step was 1 / rows whatever the metric."""
+    from hyperselect.evaluate.verdict import score_step
+    from hyperselect.tasks import Task
+
+    y = np.array([0] * 114 + [1] * 6)
+    assert score_step(Task.BINARY, y, "accuracy") == pytest.approx(1 / 120)
+    assert score_step(Task.BINARY, y, None) == pytest.approx(1 / 120)
+    assert score_step(Task.BINARY, y, "balanced_accuracy") == pytest.approx(1 / 12)  # one of 6 rare rows
+    assert score_step(Task.BINARY, y, "f1_macro") == pytest.approx(1 / 12)
+    assert score_step(Task.REGRESSION, y.astype(float), "r2") == 0.0
+    curve = LearningCurve([0.5, 1.0], [60, 120], [0.6, 0.75], [0.6, 0.6], "test", resolution=1 / 12)
+    assert curve.trend() == "both_flat"  # +0.15 is under two rare rows: no trend
     assert (
         LearningCurve([0.5, 1.0], [45, 90], [0.5, 0.6], [0.5, 0.5], "test").to_dict()["trend_threshold"]
         == FLAT_SLOPE

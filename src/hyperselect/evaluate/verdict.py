@@ -128,7 +128,8 @@ class LearningCurve:
     network: list[float]
     baseline: list[float]
     evaluated_on: str  # "test" or "valid"
-    #: the score change one evaluated row can make (1 / rows for a class score; 0 where scores are continuous)
+    #: the score change one evaluated row can make (:func:`score_step`: 1 / rows for accuracy, about 1 / (classes x
+    #: the rarest class's rows) for balanced accuracy and macro-F1; 0 where scores are continuous)
     resolution: float = 0.0
 
     def _last_gain(self, scores: list[float]) -> float:
@@ -1136,9 +1137,22 @@ def _learning_curve(
         kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
         net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task), metric))
         base_s.append(score(task, y_eval, bl.predict(base_est, X_eval), metric))
-    # a class score moves in steps of one row: changes of a row or two are no trend
-    resolution = 1.0 / len(y_eval) if task is not Task.REGRESSION and len(y_eval) else 0.0
+    resolution = score_step(task, y_eval, metric)
     return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution)
+
+
+def score_step(task: Task, y_eval: np.ndarray, metric: str | None) -> float:
+    """How much one scored row can move the score: a class score moves in steps of one row, so changes of a row
+    or two are no trend.  Accuracy: 1 / rows.  Balanced accuracy and macro-F1 weigh each class alike, so a row
+    of the rarest class moves them by about 1 / (classes x its rows): on 12 test rows of a rare class in two
+    classes, 0.04 (1 / rows said 0.0017, and a gain of one such row read as a trend).  0 for regression."""
+    if task is Task.REGRESSION or not len(y_eval):
+        return 0.0
+    if metric in ("balanced_accuracy", "f1_macro") and task is not Task.MULTILABEL:
+        _, counts = np.unique(np.asarray(y_eval), return_counts=True)
+        if len(counts):
+            return float(1.0 / (len(counts) * counts.min()))
+    return 1.0 / len(y_eval)
 
 
 # ------------------------------------------------------------------------------------------------ decision
@@ -1308,10 +1322,7 @@ def _decide(
             f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
         )
         if curve.threshold > FLAT_SLOPE:
-            head += (
-                f" (a gain under {curve.threshold:.4f}, two of the {round(1 / curve.resolution):,} rows scored, "
-                "counts as none)"
-            )
+            head += f" (a gain under {curve.threshold:.4f}, what two scored rows can move, counts as none)"
         gap = curve.gap[-1]
         faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
         if faster is None:
