@@ -178,7 +178,7 @@ def test_the_unvaried_warning_gives_each_dimension_its_own_reason(caplog) -> Non
     with caplog.at_level(logging.WARNING, logger="hyperselect"):
         assert _unvaried(trials, space, "s") == {"optimizer": "adam", "batch_size": 8}
     text = caplog.text
-    assert "share their batch size" in text and "depth" not in text
+    assert "trials trained together as one population share their batch size" in text and "depth" not in text
     assert "favour the advisor's optimizer and 12 draws all agreed" in text
     caplog.clear()
     # four trials agreeing is unremarkable: recorded (result.json) and said at the info level, not warned
@@ -246,3 +246,12 @@ def test_the_single_trainer_reports_the_epoch_that_stopped_it() -> None:
     )
     assert res.status == "early_stopped", res.status
     assert seen == list(range(len(res.history.epoch))), (seen, len(res.history.epoch))
+
+
+def test_the_depth_reason_says_the_first_batch_keeps_the_default_depth() -> None:
+    """An audit: advise printed 'n_layers prior ~2' while 9 of a 10-trial search's trials had 1 layer (the
+    first batch shares the default trial's), and the never-varied warning then blamed 'the advisor's' depth."""
+    space = advise(prepare_tabular(_frame(), "y"))
+    why = space.reasons["n_layers"]
+    assert "the prior centres on 2" in why and "shares its one hidden layer" in why, why
+    assert len(space.base.hidden) == 1  # what the sentence claims of the default trial

@@ -227,6 +227,12 @@ def advise(
         depth_why
         + "; depth beyond 4 rarely helps an MLP on tabular data"
         + (
+            f"; the prior centres on {min(2, max_depth)} for the trials after the first batch: the first batch"
+            " (the trials trained together with the first, default trial) shares its one hidden layer"
+            if max_depth > 1
+            else ""
+        )
+        + (
             " (for a CNN, the dense layers after the convolutions)"
             if input_shape is not None and arch != "mlp"
             else ""

@@ -1453,7 +1453,10 @@ def _unvaried(
         why = []
         if shared:
             names = " and ".join(STRUCTURE_NAMES.get(n, n) for n in STRUCTURE_PARAMS if n in shared)
-            why.append(f"the trials of a batch share their {names} and the first batch takes the advisor's")
+            why.append(
+                f"trials trained together as one population share their {names}, and the first population takes "
+                "the advisor's"
+            )
         if drawn_alike:
             why.append(
                 f"the priors favour the advisor's {', '.join(drawn_alike)} and {len(trials)} draws all agreed"
