@@ -167,7 +167,8 @@ def _read_options(
             )
     if thousands == decimal:
         raise ConfigError(
-            f"The 'decimal' and 'thousands' parameters of {owner} must differ. Got {decimal!r} for both."
+            f"The 'decimal' and 'thousands' parameters of {owner} (--decimal and --thousands) must differ. "
+            f"Got {decimal!r} for both."
         )
     if not isinstance(keep_default_na, bool):
         raise ConfigError(

@@ -252,14 +252,17 @@ def advise(
     if w_high == 1024 and min(max(64, w_input), w_rows) > 1024:
         top = "the ceiling of 1024"
     elif w_high == 32 and min(max(64, w_input), w_rows) < 32:
-        top = f"the floor of 32 (~sqrt(10 x {n} rows) would allow only {w_rows})"
+        top = f"the floor of 32 (sqrt(10 x {n} rows), rounded down to a power of two, would allow only {w_rows})"
     elif w_rows < max(64, w_input):
         rather = (
             f"twice the {f} input features rounded up to a power of two ({w_input})"
             if w_input > 64
             else "64, the least top otherwise"
         )
-        top = f"~sqrt(10 x {n} rows), below {rather}, so the network is not far larger than the data can fit"
+        top = (
+            f"sqrt(10 x {n} rows) rounded down to a power of two ({w_rows}), below {rather}, so the network is not "
+            "far larger than the data can fit"
+        )
     elif w_input >= 64:
         top = f"twice the {f} input features rounded up to a power of two"
     else:
