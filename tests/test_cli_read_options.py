@@ -93,6 +93,11 @@ def test_cli_advise_and_train_take_the_options(tmp_path: Path) -> None:
     )
     assert res.exit_code == 0, res.output
     assert (out / "result.json").is_file() and (out / "report.html").is_file()  # the page comes with the run
+    # the recorded command keeps the read options and the seed (an audit: it dropped --thousands)
+    import json
+
+    command = json.loads((out / "result.json").read_text())["command"]
+    assert command["read"] and command["read"].get("decimal") == "," and command["seed"] == 0, command
 
 
 def test_bad_read_options_fail_while_parsing(tmp_path: Path) -> None:

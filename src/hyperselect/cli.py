@@ -364,7 +364,17 @@ def train(
             return False  # never stops training: it only shows progress
 
         result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device, callback=_advance)
-    doc["command"] = {"data": str(data), "target": target, "task": task, "set": list(overrides), "arch": arch}
+    doc["command"] = {
+        "data": str(data),
+        "target": target,
+        "task": task,
+        "set": list(overrides),
+        "arch": arch,
+        "seed": seed,
+        "read": dict(
+            read
+        ),  # --sep/--encoding/--decimal/--thousands/--na-value as given: the run can be redone
+    }
     summary = tabular.describe()
     diverged = result.status == "diverged"
     model_dir = None
