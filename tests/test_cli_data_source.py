@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
+from testkit import flat as _flat
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
 
 runner = CliRunner()
-
-
-def _flat(output: str) -> str:
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 def test_train_takes_a_builtin_data_set(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -12,17 +11,13 @@ nx = pytest.importorskip("networkx")
 pytest.importorskip("numba")
 pytest.importorskip("gensim")
 
+from testkit import flat as _flat  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from hyperselect.cli_graph import app  # noqa: E402
 
 runner = CliRunner()
 FAST = ["--dimensions", "8", "--num-walks", "5", "--epochs", "1", "--ensemble", "2", "--workers", "1"]
-
-
-def _flat(output: str) -> str:
-    """CLI output without rich's box and line wrapping."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 @pytest.fixture()

@@ -3,11 +3,11 @@ the loader in train, advise, tune (and the workers, through the study's data ref
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit import flat as _flat
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
@@ -17,11 +17,6 @@ from hyperselect.errors import ConfigError, DataError
 from hyperselect.search.study import load_data_ref
 
 runner = CliRunner()
-
-
-def _flat(output: str) -> str:
-    """CLI output without rich's box and line wrapping."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 def _european(path: Path, n: int = 90) -> Path:

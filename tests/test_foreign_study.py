@@ -3,7 +3,6 @@ another tool) is refused by tune, --resume and worker, naming the storage, inste
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import optuna
 import pytest
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
+from testkit import flat as _flat
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
@@ -19,10 +19,6 @@ from hyperselect.search.study import create_study, study_settings
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 runner = CliRunner()
-
-
-def _flat(output: str) -> str:
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 def _plain_study(path: Path, name: str, direction: str = "minimize") -> None:

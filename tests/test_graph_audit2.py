@@ -15,7 +15,6 @@ one-line command summaries, recommend's --peers and --substitutes.
 from __future__ import annotations
 
 import json
-import re
 import shlex
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,8 @@ nx = pytest.importorskip("networkx")
 pytest.importorskip("numba")
 pytest.importorskip("gensim")
 
+from testkit import flat as _flat  # noqa: E402
+from testkit import karate_files, karate_lines  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from hyperselect import cli_graph  # noqa: E402
@@ -38,24 +39,9 @@ runner = CliRunner()
 FAST = ["--dimensions", "8", "--num-walks", "2", "--epochs", "1", "--ensemble", "1", "--workers", "1"]
 
 
-def _flat(output: str) -> str:
-    """CLI output without rich's box and line wrapping."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
-
-
-def _karate_lines() -> str:
-    g = nx.karate_club_graph()
-    return "".join(f"{min(u, v)}\t{max(u, v)}\n" for u, v in g.edges())
-
-
 @pytest.fixture()
 def karate(tmp_path: Path) -> tuple[Path, Path]:
-    g = nx.karate_club_graph()
-    edges = tmp_path / "karate.edg"
-    edges.write_text(_karate_lines(), encoding="utf-8")
-    labels = tmp_path / "karate.labels.tsv"
-    labels.write_text("".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
-    return edges, labels
+    return karate_files(tmp_path)
 
 
 @pytest.fixture()
@@ -250,7 +236,7 @@ def test_validation_repeats_beyond_the_disjoint_slices_are_noted() -> None:
 # --------------------------------------------------------------------- 3./4. fewer answers, components
 def test_a_node_with_only_a_self_loop_says_why_it_has_no_answer(tmp_path: Path) -> None:
     edges = tmp_path / "loop.edg"
-    edges.write_text(_karate_lines() + "77\t77\n", encoding="utf-8")
+    edges.write_text(karate_lines() + "77\t77\n", encoding="utf-8")
     out = tmp_path / "out"
     res = runner.invoke(app, ["similar", str(edges), "--node", "77", "--k", "3", "--out", str(out), *FAST])
     assert res.exit_code == 0, res.output
@@ -262,7 +248,7 @@ def test_a_node_with_only_a_self_loop_says_why_it_has_no_answer(tmp_path: Path) 
 
 def test_a_small_component_says_it_limits_the_answers(tmp_path: Path) -> None:
     edges = tmp_path / "disconn.edg"
-    edges.write_text(_karate_lines() + "100\t101\n101\t102\n102\t100\n200\t201\n", encoding="utf-8")
+    edges.write_text(karate_lines() + "100\t101\n101\t102\n102\t100\n200\t201\n", encoding="utf-8")
     out = tmp_path / "out"
     res = runner.invoke(app, ["similar", str(edges), "--node", "200", "--k", "3", "--out", str(out), *FAST])
     assert res.exit_code == 0, res.output

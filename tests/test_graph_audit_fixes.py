@@ -24,6 +24,8 @@ nx = pytest.importorskip("networkx")
 pytest.importorskip("numba")
 pytest.importorskip("gensim")
 
+from testkit import flat as _flat  # noqa: E402
+from testkit import karate_files  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from hyperselect.cli_graph import app  # noqa: E402
@@ -35,20 +37,9 @@ runner = CliRunner()
 FAST = ["--dimensions", "16", "--num-walks", "5", "--epochs", "1", "--ensemble", "2", "--workers", "1"]
 
 
-def _flat(output: str) -> str:
-    """CLI output without rich's box and line wrapping."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
-
-
 @pytest.fixture()
 def karate(tmp_path: Path) -> tuple[Path, Path]:
-    """Karate club as a tab-separated edge list (each edge once, low id to high, as the shared data has it)."""
-    g = nx.karate_club_graph()
-    edges = tmp_path / "karate.edg"
-    edges.write_text("".join(f"{min(u, v)}\t{max(u, v)}\n" for u, v in g.edges()), encoding="utf-8")
-    labels = tmp_path / "karate.labels.tsv"
-    labels.write_text("".join(f"{u}\t{d['club']}\n" for u, d in g.nodes(data=True)), encoding="utf-8")
-    return edges, labels
+    return karate_files(tmp_path)
 
 
 @pytest.fixture()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import pytest
+from testkit import flat as _flat
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
@@ -29,11 +30,6 @@ def _arrays(seed: int = 0, n: int = 120, d: int = 4):
     X = rng.normal(size=(n, d))
     y = (X[:, 0] > 0).astype(int) + (X[:, 1] > 0).astype(int)
     return prepare_arrays(X, y, task="multiclass", random_state=0, name="blobs")
-
-
-def _flat(output: str) -> str:
-    """CLI output without rich's box and line wrapping."""
-    return " ".join(re.sub("[\u2500-\u257f]", " ", output).split())
 
 
 def _csv(path: Path, seed: int = 0, n: int = 120) -> Path:

