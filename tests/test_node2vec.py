@@ -716,3 +716,22 @@ def test_a_searched_network_never_sees_the_test_half_and_handles_multilabel() ->
     assert 0 < res["macro_f1"] <= 1 and res["searches"][0]["score_name"]
     with pytest.raises(ConfigError, match="network_trials must be an integer >= 0"):
         evaluate_embeddings(x, y, network_trials=-1)
+
+
+def test_loading_a_malformed_word2vec_file_names_the_line(tmp_path: Path) -> None:
+    """Node2Vec.load and the report read word2vec files with one parser; a header of words was a bare
+    ValueError from int() before."""
+    bad = tmp_path / "e.txt"
+    for text, message in (
+        ("three 2\na 0.1 0.2\n", "line 1: expected the word2vec header"),
+        ("2 2\na 0.1 0.2\nb 0.3 x\n", "line 3: expected a node id and 2 numbers"),
+        ("3 2\na 0.1 0.2\nb 0.3 0.4\n", "the header says 3 vectors, found 2"),
+    ):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(DataError, match=message):
+            Node2Vec.load(bad)
+    bad.write_bytes(b"1 1\n\xff 0.5\n")
+    with pytest.raises(DataError, match="not UTF-8"):
+        Node2Vec.load(bad)
+    bad.write_text("2 2\na 0.1 0.2\nb 0.3 0.4\n", encoding="utf-8")
+    assert Node2Vec.load(bad).embeddings_.shape == (2, 2)

@@ -509,7 +509,7 @@ def test_word2vec_embeddings_are_drawn_or_the_page_says_why_not(tmp_path: Path) 
     (run / "embeddings.txt").write_text("3 2\na 0.1 0.2\nb 0.3\n", encoding="utf-8")
     page = build_report(run).read_text(encoding="utf-8")  # (strict would raise on the unreadable file)
     text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
-    assert "embeddings.txt: line 3: expected a node and 2 numbers" in text
+    assert "embeddings.txt: line 3: expected a node id and 2 numbers" in text
     assert "No projection plot: the saved vectors (embeddings.txt) could not be read" in text
     (run / "embeddings.txt").unlink()
     text = page_text(run)

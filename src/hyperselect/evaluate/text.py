@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from hyperselect._words import and_list
 from hyperselect.data.text import TextData, TextSplit
 from hyperselect.errors import ConfigError, DataError
 from hyperselect.evaluate.metrics import score
@@ -1282,8 +1283,7 @@ def _selection_sentence(
     for r, how, side, what in sides:
         if how == "test":
             missing = [m.name for m in side if m.key not in valid_scores]
-            lacking = ", ".join(missing[:-1]) + " and " + missing[-1] if len(missing) > 1 else missing[0]
-            verb = "have" if len(missing) > 1 else "has"
+            lacking, verb = and_list(missing), "have" if len(missing) > 1 else "has"
             out += (
                 f" {r.name} was chosen among the {what} by its test score, as {lacking} {verb} no validation "
                 "score: the p-value does not allow for that choice."

@@ -39,6 +39,7 @@ import numpy as np
 
 from hyperselect._io import atomic_write_json
 from hyperselect._validation import Constraint, Interval, NoneOr, Options, check_params, check_tabular_data
+from hyperselect._words import and_list
 from hyperselect.errors import ConfigError
 from hyperselect.evaluate import baselines as bl
 from hyperselect.evaluate.metrics import (
@@ -1203,11 +1204,6 @@ def _inapplicable(name: str, task: Task) -> bool:
     return fam is not None and task not in fam.tasks
 
 
-def _and(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn: str) -> str:
     """Why the network does not beat the baselines ``lost`` significantly, in words: those it leads by too
     little, with the largest p, and those that score at least as high as it (each with the difference and its
@@ -1221,7 +1217,7 @@ def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn:
         p_led = max(float(comparisons[n]["p_value"]) for n in led)
         top = max(led, key=lambda n: comparisons[n]["p_value"])
         parts.append(
-            f"it leads {_and(led)}, but not significantly "
+            f"it leads {and_list(led)}, but not significantly "
             + (f"(largest p {_fmt_p(p_led)}, {top})" if len(led) > 1 else f"(p {_fmt_p(p_led)})")
         )
     if ahead:
@@ -1231,7 +1227,7 @@ def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn:
             else f"{n} (level, p {_fmt_p(float(comparisons[n]['p_value']))})"
             for n in ahead
         ]
-        names = _and(each)
+        names = and_list(each)
         higher = all(comparisons[n]["mean_diff"] < 0 for n in ahead)
         verb = "scores" if len(each) == 1 else "score"
         parts.append(f"{names} {verb} {'higher than' if higher else 'at least as high as'} the network")

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from hyperselect._io import atomic_write_text
+from hyperselect._words import and_list
 from hyperselect.errors import DataError
 from hyperselect.report import plots
 from hyperselect.report.views import (
@@ -627,10 +628,6 @@ def _curve_name(key: str, v: Mapping[str, Any]) -> str:
     return f"{key} ({model})" if model and model != key else key
 
 
-def _and(names: Sequence[str]) -> str:
-    return " and ".join(names) if len(names) <= 2 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 #: the costs a verdict records per model, and their column headers
 COSTS = {
     "fit_seconds": "fit time / fold",
@@ -655,7 +652,7 @@ def _candidates(v: Mapping[str, Any]) -> list[str]:
                 "Bar chart of the score of each model"
                 if single
                 else "Bar chart of the mean score of each model with error bars",
-                caption=(f"Highlighted: {what} ({_and(compared)})." if compared else None),
+                caption=(f"Highlighted: {what} ({and_list(compared)})." if compared else None),
             )
         )
     costs = {c["name"]: c for c in v["costs"]}

@@ -306,32 +306,12 @@ def _read_embeddings(folder: Path) -> dict[str, Any] | None:
 
 
 def _read_word2vec(path: Path) -> dict[str, Any] | None:
-    """Node vectors saved by ``graph embed --format word2vec``: a header line ``count dimensions``, then per
-    node its id and its numbers, separated by spaces; a DataError naming the line where it is not that."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
-    head = lines[0].split() if lines else []
-    if len(head) != 2 or not all(x.isdigit() for x in head):
-        raise DataError(
-            f"{path}: line 1: expected the word2vec header 'count dimensions', found {lines[:1]}."
-        )
-    dims = int(head[1])
-    nodes, vectors = [], []
-    for i, line in enumerate(lines[1:], 2):
-        fields = line.split(" ")
-        if not line.strip():
-            continue
-        try:
-            values = [float(x) for x in fields[1:]]
-        except ValueError:
-            values = []
-        if len(values) != dims:
-            raise DataError(f"{path}: line {i}: expected a node and {dims} numbers, found {line[:60]!r}.")
-        nodes.append(fields[0])
-        vectors.append(values)
-    return {"nodes": nodes, "vectors": vectors} if vectors else None
+    """Node vectors saved by ``graph embed --format word2vec``, read as ``Node2Vec.load`` reads them (a
+    DataError naming the line where the file is not that format)."""
+    from hyperselect.represent.node2vec.model import read_word2vec
+
+    nodes, vectors, _ = read_word2vec(path)
+    return {"nodes": nodes, "vectors": vectors.tolist()} if len(nodes) else None
 
 
 def _journal_curves(path: Path, study_name: Any) -> dict[int, list[tuple[float, float]]]:

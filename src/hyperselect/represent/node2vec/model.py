@@ -1048,25 +1048,45 @@ class Node2Vec:
             return model
         if not src.is_file():
             raise DataError(f"{str(src)!r} does not exist.")
-        with src.open(encoding="utf-8") as fh:
-            header = fh.readline().split()
-            if len(header) != 2:
-                raise DataError(f"{src}:1: expected the word2vec header 'count dimensions', got {header!r}.")
-            n, d = int(header[0]), int(header[1])
-            nodes, vecs = [], []
-            for lineno, line in enumerate(fh, start=2):
-                parts = line.rstrip("\n").split(" ")
-                if len(parts) != d + 1:
-                    raise DataError(
-                        f"{src}:{lineno}: expected a node id and {d} numbers, got {len(parts)} fields."
-                    )
-                nodes.append(parts[0])
-                vecs.append(np.asarray(parts[1:], dtype=np.float32))
-        if len(nodes) != n:
-            raise DataError(f"{src}: header says {n} vectors, found {len(nodes)}.")
+        nodes, vectors, d = read_word2vec(src)
         model = cls(dimensions=d)
-        model._set_state(nodes, [np.stack(vecs)])
+        model._set_state(nodes, [vectors])
         return model
+
+
+def read_word2vec(path: Path) -> tuple[list[str], np.ndarray, int]:
+    """(node ids, vectors [n, d], d) of a word2vec text file (``save(format="word2vec")``): a header line
+    ``count dimensions``, then per node its id and its numbers separated by spaces.  A DataError names the line
+    that is not that (and a file that is not UTF-8, or holds another count of vectors than its header says)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}).") from exc
+    header = lines[0].split() if lines else []
+    if len(header) != 2 or not all(x.isdigit() for x in header):
+        raise DataError(
+            f"{path}: line 1: expected the word2vec header 'count dimensions', found {lines[:1]}."
+        )
+    n, d = int(header[0]), int(header[1])
+    nodes: list[str] = []
+    vectors: list[list[float]] = []
+    for lineno, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        parts = line.split(" ")
+        try:
+            values = [float(x) for x in parts[1:]]
+        except ValueError:
+            values = []
+        if len(values) != d:
+            raise DataError(
+                f"{path}: line {lineno}: expected a node id and {d} numbers, found {line[:60]!r}."
+            )
+        nodes.append(parts[0])
+        vectors.append(values)
+    if len(nodes) != n:
+        raise DataError(f"{path}: the header says {n} vectors, found {len(nodes)}.")
+    return nodes, np.asarray(vectors, dtype=np.float32).reshape(len(nodes), d), d
 
 
 def _check_count(owner: str, name: str, value: Any, low: int = 1) -> None:
