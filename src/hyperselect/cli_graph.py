@@ -304,25 +304,23 @@ def set_thread_cap(threads: int | None) -> None:
     _THREADS[0] = threads if threads is None else max(1, int(threads))
 
 
-def _threads_cap() -> int | None:
-    return _THREADS[0]
+def _capped(n: int) -> int:
+    """``n`` threads, never more than the global ``--threads`` (whose help promises that 1 keeps a shared
+    machine free of thread contention)."""
+    cap = _THREADS[0]
+    return max(1, min(n, cap) if cap is not None else n)
 
 
 def _workers(workers: int | None) -> int:
-    """node2vec's threads: ``--workers``, else every CPU this process may use, never more than ``--threads``
-    (whose help promises that 1 keeps a shared machine free of thread contention)."""
+    """node2vec's threads: ``--workers``, else every CPU this process may use; capped by ``--threads``."""
     from hyperselect.represent.node2vec.walks import usable_cpus
 
-    n = workers if workers is not None else usable_cpus()
-    cap = _threads_cap()
-    return max(1, min(n, cap) if cap is not None else n)
+    return _capped(workers if workers is not None else usable_cpus())
 
 
 def _jobs(workers: int | None) -> int:
-    """The classifiers' parallel jobs (scikit-learn's n_jobs): --workers, else 2, at most --threads."""
-    cap = _threads_cap()
-    n = workers if workers is not None else 2
-    return max(1, min(n, cap) if cap is not None else n)
+    """The classifiers' parallel jobs (scikit-learn's n_jobs): --workers, else 2; capped by ``--threads``."""
+    return _capped(workers if workers is not None else 2)
 
 
 def _recommend_sides(graph: Any, edges: Path) -> bool:
