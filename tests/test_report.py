@@ -1320,3 +1320,19 @@ def test_point_names_in_a_projection_are_placed_apart() -> None:
     overlaps = sum(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
     plt.close(fig)
     assert len(boxes) == len(points) and overlaps == 0
+
+
+def test_parallel_coordinates_with_one_score_draw_no_scale_past_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every complete trial at accuracy 1.0: matplotlib widened the colour bar to 0.9-1.1 (an accuracy of 1.1)
+    figures: list[Any] = []
+    real = plots._png
+    monkeypatch.setattr(plots, "_png", lambda fig: figures.append(fig) or real(fig))
+    trials = [
+        {"state": "COMPLETE", "value": 1.0, "params": {"lr": 0.01}},
+        {"state": "COMPLETE", "value": 1.0, "params": {"lr": 0.02}},
+        {"state": "PRUNED", "value": 0.5, "params": {"lr": 0.5}},
+    ]
+    plots.parallel_coordinates(trials, ["lr"], True, "accuracy")
+    (fig,) = figures
+    assert len(fig.axes) == 1  # no colour bar
+    assert any("every complete trial: accuracy 1" in t.get_text() for t in fig.axes[0].texts)

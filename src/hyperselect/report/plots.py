@@ -357,7 +357,18 @@ def parallel_coordinates(
         cmap = matplotlib.colormaps["viridis"]
         if not maximize:
             cmap = cmap.reversed()
-        if finite:  # the scale, next to the objective axis (the last one): which colour is better
+        if finite and min(finite) == max(finite):
+            # one value: matplotlib would widen a colour bar to v +- 10 % (an accuracy scale up to 1.1); say it
+            ax.text(
+                1.0,
+                1.02,
+                plot_text(f"every complete trial: {metric} {finite[0]:.4g}", 48),
+                transform=ax.transAxes,
+                ha="right",
+                va="bottom",
+                fontsize=7,
+            )
+        elif finite:  # the scale, next to the objective axis (the last one): which colour is better
             from matplotlib.cm import ScalarMappable
 
             bar = fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, pad=0.01, fraction=0.03)
