@@ -44,13 +44,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from hyperselect.nn.config import CNNConfig, MLPConfig
-from hyperselect.nn.losses import class_weights, resolve_loss
+from hyperselect.nn.losses import class_weights, make_loss, resolve_loss
 from hyperselect.nn.mlp import LEAKY_SLOPE, build_model, count_parameters
 from hyperselect.nn.optim import RMSPROP_ALPHA, make_scheduler
 from hyperselect.tasks import Task
 from hyperselect.train import _cpu_update
 from hyperselect.train._dropout import fill_masks, member_key
 from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
+from hyperselect.train.diagnostics import ConstantLoss, constant_loss
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
 from hyperselect.train.metrics import CLASS_BALANCED, class_scores, score_from_logits
@@ -1344,7 +1345,14 @@ class PopulationTrainer:
             self._reason[i],
             self._seconds[i],
             self.Xva,
+            self._constant_loss(i),
         )
+
+    def _constant_loss(self, i: int) -> ConstantLoss | None:
+        """Member ``i``'s loss of the best constant prediction, as the single trainer's diagnostics use it."""
+        cfg = self.configs[i]
+        loss_fn = make_loss(cfg, self.task, self._class_w if cfg.class_weight != "none" else None)
+        return constant_loss(loss_fn, self.n_out, self.ytr, self.yva, self.task)
 
     # ------------------------------------------------------------------ calibration
     def time_steps(

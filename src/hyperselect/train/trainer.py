@@ -23,7 +23,7 @@ from hyperselect.nn.mlp import build_model, count_parameters
 from hyperselect.nn.optim import make_optimizer, make_scheduler
 from hyperselect.tasks import Task
 from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
-from hyperselect.train.diagnostics import Finding, activation_stats, diagnose
+from hyperselect.train.diagnostics import ConstantLoss, Finding, activation_stats, constant_loss, diagnose
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
 from hyperselect.train.metrics import score_from_logits
@@ -200,7 +200,7 @@ class NetworkRun:
         self._seconds = 0.0
         self.Xtr, self.ytr = as_tensors(X_train, y_train, task, dev, dtype)
         self.Xva, self.yva = as_tensors(X_valid, y_valid, task, dev, dtype)
-        n_out = infer_n_outputs(config, task, y_train, n_classes)
+        self.n_out = n_out = infer_n_outputs(config, task, y_train, n_classes)
         self.model = build_model(config, self.Xtr.shape[1], n_out, seed=random_state).to(
             device=dev, dtype=dtype
         )
@@ -387,6 +387,7 @@ class NetworkRun:
             self.reason,
             self._seconds,
             self.Xva,
+            constant_loss(self.loss_fn, self.n_out, self.ytr, self.yva, self.task),
         )
 
 
@@ -438,17 +439,19 @@ def assemble_result(
     reason: str | None,
     seconds: float,
     X_valid: torch.Tensor,
+    constant: ConstantLoss | None = None,
 ) -> TrainResult:
     """A run's :class:`TrainResult` from its parts: the best epoch's figures, the final status, and the
-    diagnostics (activation statistics on up to DIAG_ROWS validation rows; none for a diverged run).  One
-    place for the single trainer and the population's members, so that they report identically."""
+    diagnostics (activation statistics on up to DIAG_ROWS validation rows; none for a diverged run; the losses
+    compared with ``constant``'s, the best constant prediction's).  One place for the single trainer and the
+    population's members, so that they report identically."""
     s = summarize_run(config, history, stopper, status, reason, seconds, count_parameters(model))
     stats = activation_stats(model, X_valid[:DIAG_ROWS]) if s.status != "diverged" else []
     return TrainResult(
         model=model,
         task=task,
         history=history,
-        findings=diagnose(history, config.activation, stats, s.status, config),
+        findings=diagnose(history, config.activation, stats, s.status, config, constant),
         activation_stats=stats,
         **{f.name: getattr(s, f.name) for f in fields(s)},  # the summary's figures (shallow: config stays)
     )
