@@ -45,7 +45,7 @@ from hyperselect.nn.config import MLPConfig, check_batch_norm, config_from_dict
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.nn.mlp import build_model
 from hyperselect.tasks import Task
-from hyperselect.train.diagnostics import Finding, diagnose
+from hyperselect.train.diagnostics import Finding, constant_loss, diagnose
 from hyperselect.train.trainer import EVAL_CHUNK, NetworkRun, infer_n_outputs
 
 log = logging.getLogger(__name__)
@@ -434,7 +434,10 @@ class _NeuralNetBase(BaseEstimator):
                 stacklevel=3,
             )
             self.status_, self.stop_reason_ = run.status, run.reason
-            self.findings_: list[Finding] = diagnose(run.history, config.activation, None, run.status, config)
+            constant = constant_loss(run.loss_fn, run.n_out, run.ytr, run.yva, run.task)
+            self.findings_: list[Finding] = diagnose(
+                run.history, config.activation, None, run.status, config, constant
+            )
         else:
             result = run.result()
             self.status_, self.stop_reason_ = result.status, result.stop_reason
