@@ -209,14 +209,22 @@ def test_tune_checks_a_database_url_before_reading_the_data(
 # -- 3. SQLite and journal files that cannot be written -------------------------------------------------------
 
 
-def test_an_sqlite_folder_that_does_not_exist_is_named(
+def test_an_sqlite_folder_that_does_not_exist_is_created_as_a_journals_is(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """An audit: a journal in a missing folder created the folder, SQLite refused; both create it now, except
+    where three slashes turned an absolute path relative ('tmp' is no folder here, '/tmp' is)."""
     monkeypatch.chdir(tmp_path)
-    message = _open_error("sqlite:///runs/study.db")
-    assert "the folder 'runs' of its database file does not exist" in message
-    assert "sqlite:////runs/study.db" in message  # the absolute path needs four slashes
-    assert list(tmp_path.iterdir()) == []
+    for url in ("sqlite:///runs/a/study.db", "journal/b/study.journal"):
+        store = open_storage(url)
+        engine = getattr(store, "engine", None)
+        if engine is not None:
+            engine.dispose()
+    assert (tmp_path / "runs" / "a").is_dir() and (tmp_path / "journal" / "b").is_dir()
+    message = _open_error("sqlite:///tmp/nodir/study.db")
+    assert "the folder 'tmp/nodir' of its database file does not exist here, but '/tmp' does" in message
+    assert "sqlite:////tmp/nodir/study.db" in message  # the absolute path needs four slashes
+    assert not (tmp_path / "tmp").exists()
     (tmp_path / "folder.db").mkdir()
     assert "names the folder 'folder.db'" in _open_error("sqlite:///folder.db")
 

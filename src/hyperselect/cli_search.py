@@ -263,28 +263,32 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import advise
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
-        from hyperselect.search.study import DEFAULT_TRIALS, stored_n_trials
+        from hyperselect.search.study import DEFAULT_TRIALS, NoScoreError, check_resumable, stored_n_trials
         from hyperselect.train.metrics import check_metric_name, imbalance_hint, integer_classes_hint
 
         _quiet_optuna()
         store: str | None = None
         name = study or ""
+        trials_given = trials is not None
         try:
             seconds = parse_duration(timeout)
             fractions = parse_fractions(rung_rows, "--rung-rows")
             check_metric_name(metric, "--metric")  # before the data is read
             read = read_options(sep, encoding, na_value, decimal, thousands, no_default_na)
             check_storage(storage)  # a database server that cannot be reached fails before the data is read
+            store_path = storage or str(
+                (out / "study.journal") if out is not None else Path("hyperselect.journal")
+            )
+            stem = Path(builtin_name(data)).stem  # builtin:iris names the study iris, as iris does
+            study_name = study or (f"{stem}-{target}" if target else stem)
+            if resume:  # a mistyped name must not start a new study (whose results overwrite the folder's)
+                check_resumable(store_path, study_name)
             d, ref = load_data(data, target, seed, read, task)
+            store, name = store_path, study_name  # (a Ctrl-C before this says nothing was stored)
             sp = advise(d, max_epochs=max_epochs, arch=arch, input_shape=row_shape(d, arch, data))
             if space is not None:
                 sp = sp.apply_file(space)
             sp = _apply_fixes(sp, fix)
-            store = storage or str(
-                (out / "study.journal") if out is not None else Path("hyperselect.journal")
-            )
-            stem = Path(builtin_name(data)).stem  # builtin:iris names the study iris, as iris does
-            name = study or (f"{stem}-{target}" if target else stem)
             if trials is None:  # a resumed study keeps its total; a new one gets the default
                 stored = stored_n_trials(store, name) if resume else None
                 trials = stored if stored is not None else DEFAULT_TRIALS
@@ -327,6 +331,23 @@ def register(app: typer.Typer) -> None:
                         f"trials are kept in {result.storage}: rerun the same command with --resume (no more "
                         f"trials are run) once '{out}' can take result.json and trials.csv."
                     ) from exc
+        except NoScoreError as exc:
+            # no result.json without a best trial, but each trial's reason is what the user needs next
+            if out is not None:
+                from hyperselect._io import atomic_write_text, safe_join
+
+                try:
+                    out.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(safe_join(out, "trials.csv"), exc.trials.to_csv(index=False))
+                except OSError as write_exc:
+                    said = (
+                        f" (trials.csv could not be written into '{out}': {write_exc.strerror or write_exc}.)"
+                    )
+                else:
+                    said = f" Each trial's reason is in {out / 'trials.csv'}."
+                typer.echo(f"error: {exc}{said}", err=True)
+                raise typer.Exit(1) from exc
+            raise _fail(exc) from exc
         except HyperselectError as exc:
             raise _fail(exc) from exc
         except KeyboardInterrupt:
@@ -335,18 +356,28 @@ def register(app: typer.Typer) -> None:
             raise _storage_failed(exc, store, resume_hint=True) from exc
         c = result.counts
         if resume and c["finished"] > trials:
+            # without --trials the total is the study's stored one, which a worker's larger --trials ran past
+            total = f"--trials {trials}" if trials_given else f"the study's stored total ({trials} trials)"
             typer.echo(
-                f"note: --trials {trials} is below the {c['finished']} trials the study already had: no trial "
+                f"note: {total} is below the {c['finished']} trials the study already had: no trial "
                 "was run; the results are those of the study's best."
             )
         # rows of trials.csv that are no trial of the budget: runs cut by a crash and retried, and trials asked
         # past the budget by a parallel worker (closed unrun): said, so that the table's row count adds up
+        # an interrupted trial's configuration is queued again; where the budget was finished first, that copy
+        # is closed unrun (counted in "surplus") and the configuration is not run again: neither is a trial of
+        # the budget
+        retried, not_rerun = c.get("retried", 0), c.get("not_rerun", 0)
+        if not_rerun == retried:
+            interrupted = "interrupted (not run again: the budget was finished first)"
+        elif not_rerun:
+            interrupted = f"interrupted ({retried - not_rerun} run again; {not_rerun} not, the budget was finished first)"
+        else:
+            interrupted = "interrupted (their configurations queued again)"
         extra = [
             f"{n} {what}"
             for n, what in (
-                # an interrupted trial's configuration is queued again; where the budget was finished first,
-                # that copy is closed unrun, which is the "surplus" count: neither is a trial of the budget
-                (c.get("retried", 0), "interrupted (their configurations queued again)"),
+                (retried, interrupted),
                 (c.get("surplus", 0), "queued or asked once the budget was finished, closed without running"),
             )
             if n
@@ -362,7 +393,17 @@ def register(app: typer.Typer) -> None:
             )
             + (f"; trials.csv also lists {', '.join(extra)}" if extra else "")
         )
+        if seconds is not None and c["finished"] < trials:
+            # the search ended before its budget: only --timeout does that (said, with how to go on)
+            typer.echo(
+                f"stopped by --timeout {timeout} after {c['finished']} of {trials} trials; --resume continues"
+            )
         typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
+        if result.test_metrics:  # the test metrics are the refit's, not the best trial's: said
+            typer.echo(
+                f"refit on train+valid for {result.refit_epochs} epoch{'s' if result.refit_epochs != 1 else ''} "
+                "(the best trial's kept epochs); test metrics:"
+            )
         for k, v in result.test_metrics.items():
             # 4 significant digits: an RMSE of 1.06e-07 printed as 0.0000; the loss is on the standardised scale
             scale = " (standardised target)" if k == "test_loss" and result.task == "regression" else ""

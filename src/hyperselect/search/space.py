@@ -912,7 +912,16 @@ class SearchSpace:
     def _never_applies(self, name: str) -> str:
         """Why searched dimension ``name`` is never drawn (a fixed value rules it out), or ''."""
         control = {"momentum": "optimizer", **dict.fromkeys(CNN_ONLY, "arch")}.get(name)
-        if control is None or control in self.dims:
+        if control is None:
+            return ""
+        dim = self.dims.get(control)
+        if isinstance(dim, Categorical):
+            # a searched control: drawn where any of its choices lets it apply (optimizer narrowed to adam and
+            # rmsprop never draws momentum)
+            if any(self._applies(name, {control: c}) for c in dim.choices):
+                return ""
+            return f"{control} is one of {', '.join(map(repr, dim.choices))}"
+        if dim is not None:
             return ""
         value = self.fixed.get(control, getattr(self.base, control, None))
         if self._applies(name, {control: value}):
@@ -930,9 +939,15 @@ class SearchSpace:
         except ConfigError:  # a space that cannot build its default: the notes as written
             return list(self.notes)
         layers = len(first.hidden)
+        # widths that differ (a fixed hidden=64,32) are listed: "of 64" said the first layer's for all
+        widths = (
+            f"of {first.hidden[0] if first.hidden else 0}"
+            if len(set(first.hidden)) <= 1
+            else f"({', '.join(map(str, first.hidden))})"
+        )
         said = (
             f"{self._FIRST_TRIAL_RULE} ({first.optimizer}, lr {first.lr:g}, {first.activation}, {layers} hidden "
-            f"layer{'s' if layers != 1 else ''} of {first.hidden[0] if first.hidden else 0}, batch "
+            f"layer{'s' if layers != 1 else ''} {widths}, batch "
             f"{first.batch_size}, {first.lr_schedule} schedule): a strong baseline that the sampler must beat"
         )
         return [said if n.startswith(self._FIRST_TRIAL_RULE) else n for n in self.notes]
@@ -971,12 +986,12 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
 
             data: Any = tomllib.loads(text)
         elif suffix in (".yaml", ".yml"):
-            data = _load_yaml(text) or {}
+            data = _load_yaml(text, p) or {}
         elif suffix == ".json":
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=lambda pairs: _unique_keys(pairs, p))
         else:
             raise ConfigError(
-                f"'{p}': unknown search-space file type {suffix!r}; expected .toml, .yaml or .yml."
+                f"'{p}': unknown search-space file type {suffix!r}; expected .toml, .yaml, .yml or .json."
             )
     except ConfigError:
         raise
@@ -989,15 +1004,45 @@ def load_overrides(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _load_yaml(text: str) -> Any:
+def _unique_keys(pairs: list[tuple[str, Any]], path: Path) -> dict[str, Any]:
+    """A JSON object, refusing a key given twice (``json`` keeps the last, silently dropping the first)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise ConfigError(
+                f"'{path}': the key {k!r} appears twice in one object; only the last would be kept. Merge "
+                "them into one."
+            )
+        out[k] = v
+    return out
+
+
+def _load_yaml(text: str, path: Path | None = None) -> Any:
     """``yaml.safe_load``, except that ``1e-4`` and ``1.0e4`` are floats: YAML 1.1 (PyYAML) wants a dot and a
-    signed exponent, and would hand ``lr: 1e-3`` over as the string ``'1e-3'``."""
+    signed exponent, and would hand ``lr: 1e-3`` over as the string ``'1e-3'``; and a key given twice in one
+    mapping is refused (PyYAML keeps the last: a second ``fix:`` section dropped the first unsaid)."""
     import re
 
     import yaml
 
+    where = f"'{path}'" if path is not None else "The YAML text"
+
     class Loader(yaml.SafeLoader):
-        pass
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, int] = {}
+                for key_node, _ in node.value:
+                    if not isinstance(key_node, yaml.ScalarNode):
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    line = key_node.start_mark.line + 1
+                    if key in seen:
+                        raise ConfigError(
+                            f"{where}, line {line}: the key {key!r} appears twice in one mapping (first on line "
+                            f"{seen[key]}); YAML keeps only the last, dropping the first. Merge them into one."
+                        )
+                    seen[key] = line
+            return super().construct_mapping(node, deep=deep)
 
     Loader.add_implicit_resolver(
         "tag:yaml.org,2002:float",

@@ -451,10 +451,23 @@ def _check_sqlite(url: str, *, must_exist: bool) -> None:
     if path.is_dir():
         raise StorageError(f"The storage {url!r} names the folder '{database}'; expected a database file.")
     if not folder.is_dir():
-        raise StorageError(
-            f"Cannot open the storage {url!r}: the folder '{folder}' of its database file does not exist; "
-            f"create it first or correct the path{slashes}."
-        )
+        # Created, as a journal file's folder is (the two storages disagreed); except where the path looks like
+        # an absolute one written with three slashes (sqlite:///tmp/x/s.db: 'tmp' is no folder here but '/tmp'
+        # is): creating './tmp/x' would hide the slip.
+        top = Path(database).parts[0] if Path(database).parts else ""
+        if not path.is_absolute() and top and not Path(top).exists() and (Path("/") / top).is_dir():
+            raise StorageError(
+                f"Cannot open the storage {url!r}: the folder '{folder}' of its database file does not exist "
+                f"here, but '/{top}' does{slashes}; correct the path, or create '{folder}' first if a relative "
+                "path was meant."
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot create the folder '{folder}' for the database file of the storage {url!r}: "
+                f"{exc.strerror or exc}{slashes}."
+            ) from exc
     _check_writable(
         path, f"the storage {url!r}", "SQLite writes a journal file beside the database at every change"
     )

@@ -282,18 +282,47 @@ def _is_done(t: optuna.trial.FrozenTrial) -> bool:
     return False
 
 
+def _latest_by_slot(trials: Sequence[optuna.trial.FrozenTrial]) -> dict[int, optuna.trial.FrozenTrial]:
+    """Each slot's latest trial, a surplus one included: a re-queued configuration closed unrun as surplus
+    (the budget was finished before it ran) ends its slot, so that nothing queues the crashed trial again."""
+    latest: dict[int, optuna.trial.FrozenTrial] = {}
+    for t in trials:
+        s = _slot(t)
+        if s not in latest or t.number > latest[s].number:
+            latest[s] = t
+    return latest
+
+
+def _released_slots(trials: Sequence[optuna.trial.FrozenTrial]) -> set[int]:
+    """Slots given up unfinished: their latest trial is a surplus close (a crashed trial's re-queue closed
+    once the budget was finished, or a trial asked past the budget).  They count against no budget."""
+    done = {_slot(t) for t in trials if _is_done(t)}
+    return {s for s, t in _latest_by_slot(trials).items() if _is_surplus(t) and s not in done}
+
+
 def slot_counts(study: optuna.Study) -> tuple[set[int], set[int]]:
     """(claimed slots, finished slots) of the study."""
+    trials = study.get_trials(deepcopy=False)
+    released = _released_slots(trials)
     claimed: set[int] = set()
     done: set[int] = set()
-    for t in study.get_trials(deepcopy=False):
+    for t in trials:
         if _is_surplus(t):
             continue
         s = _slot(t)
-        claimed.add(s)
+        if s not in released:
+            claimed.add(s)
         if _is_done(t):
             done.add(s)
     return claimed, done
+
+
+def interrupted_not_rerun(study: optuna.Study) -> int:
+    """Crashed or interrupted trials whose configuration was queued again but closed unrun (the budget was
+    finished first): their slot is released, and they will not be run."""
+    trials = study.get_trials(deepcopy=False)
+    released = _released_slots(trials)
+    return sum(_is_crashed(t) and _slot(t) in released for t in trials)
 
 
 def finished_trials(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
@@ -354,12 +383,10 @@ def recover_interrupted(
         except optuna.exceptions.UpdateFinishedTrialError:
             continue
         recovered.append(t.number)
-    # Re-queue every crashed slot whose latest trial is a crashed FAIL (ours above, or an orphan).
-    latest: dict[int, optuna.trial.FrozenTrial] = {}
-    for t in study.get_trials(deepcopy=False):
-        if not _is_surplus(t) and (_slot(t) not in latest or t.number > latest[_slot(t)].number):
-            latest[_slot(t)] = t
-    for t in latest.values():
+    # Re-queue every crashed slot whose latest trial is a crashed FAIL (ours above, or an orphan).  A slot whose
+    # re-queue was closed unrun as surplus is ended by that close: skipping it here queued the crashed trial
+    # again at every resume, and each copy was closed as surplus at once (the study grew junk FAIL rows).
+    for t in _latest_by_slot(study.get_trials(deepcopy=False)).values():
         if _is_crashed(t) and not _retries_exhausted(t):
             retry(study, study._storage.get_trial(t._trial_id))
     if recovered:
@@ -541,6 +568,31 @@ def stored_n_trials(storage: str | os.PathLike[str], study_name: str) -> int | N
         attrs = store.get_study_user_attrs(store.get_study_id_from_name(study_name))
         settings = attrs.get(_ATTR)
         return int(settings["n_trials"]) if isinstance(settings, dict) and "n_trials" in settings else None
+    finally:
+        engine = getattr(store, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+
+def check_resumable(storage: str | os.PathLike[str], study_name: str, option: str = "--resume") -> None:
+    """Raise StorageError unless ``storage`` holds a study named ``study_name`` (read without creating
+    anything): a resume of a mistyped name started a new study, and its results overwrote the other study's
+    result.json and trials.csv in the same --out folder."""
+    s = os.fspath(storage)
+    where = describe_storage(s)
+    if not is_url(s) and not Path(s).exists():
+        raise StorageError(
+            f"{option}: there is no journal file at '{s}', so no study named {study_name!r} to resume. Check "
+            "--storage (or --out, whose study.journal is the default), or drop --resume to start a new study."
+        )
+    store = open_storage(s, heartbeat_interval=None, must_exist=True)
+    try:
+        names = _study_names(store) if store is not None else []
+        if study_name not in names:
+            raise StorageError(
+                f"{option}: no study named {study_name!r} in {where}{_held(study_name, names)}. Check --study, "
+                "or drop --resume to start a new study."
+            )
     finally:
         engine = getattr(store, "engine", None)
         if engine is not None:
@@ -993,7 +1045,7 @@ def _ask_batch(
         # the end of the budget
         rank = 0
         if _slot(frozen) >= n_total:
-            claimed = sorted({_slot(t) for t in study.get_trials(deepcopy=False) if not _is_surplus(t)})
+            claimed = sorted(slot_counts(study)[0])
             rank = bisect.bisect_right(claimed, _slot(frozen))
         if rank > n_total:
             trial.set_user_attr("outcome", "surplus")
@@ -1099,6 +1151,8 @@ class TuneResult:
     study_seconds: float | None = None
     #: searched dimensions that took one value in every trial (see :func:`_unvaried`): name -> that value
     unvaried: dict[str, Any] = field(default_factory=dict)
+    #: trials with a score at the first rung, which the importances are computed over (None: not counted)
+    rung_scored: int | None = None
 
     def trial_records(self) -> list[dict[str, Any]]:
         """One JSON-ready record per trial: the ``trials`` table's columns plus ``params`` and
@@ -1121,6 +1175,28 @@ class TuneResult:
             out.append(rec)
         return out
 
+    def importances_note(self) -> str:
+        """How ``importances`` were computed, or why there are none (a --timeout that stopped every trial
+        before the first rung left none, and the note claimed every trial had reached it)."""
+        rung = f"the first rung ({self.rungs[0]} epochs)"
+        if not self.importances and self.rung_scored is not None and self.rung_scored < MIN_IMPORTANCE_TRIALS:
+            reached = "no trial" if self.rung_scored == 0 else f"only {self.rung_scored} trial(s)"
+            return (
+                f"none: {reached} reached {rung}, and importances need at least {MIN_IMPORTANCE_TRIALS} "
+                "(trials.csv's epochs and reason say where each stopped: a --timeout stops them early)"
+            )
+        if not self.importances:
+            return (
+                f"none: among the trials that reached {rung}, no searched parameter took more than one value, "
+                "or PED-ANOVA could not rank them"
+            )
+        over = "the trials that have one" if self.rung_scored is None else f"the {self.rung_scored} trials"
+        return (
+            f"PED-ANOVA on each trial's best score within {rung}, over {over} that reached it (a trial pruned "
+            "or failed before it has none: trials.csv says why); a parameter that took one value in every "
+            "trial is left out"
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "study_name": self.study_name,
@@ -1132,14 +1208,14 @@ class TuneResult:
             "best_valid_score": self.best_valid_score,
             "test_metrics": dict(self.test_metrics),
             "importances": dict(self.importances),
-            "importances_note": f"PED-ANOVA on each trial's best score within the first rung ({self.rungs[0]} "
-            "epochs, the budget all trials reached), over the trials that have one (a failed trial has none: "
-            "trials.csv says why it failed); a parameter that took one value in every trial is left out",
+            "importances_note": self.importances_note(),
             "counts": dict(self.counts),
             "unvaried": dict(self.unvaried),
             "counts_note": "COMPLETE, PRUNED and FAIL count the budget's trials (finished is their sum); "
             "trials.csv also lists, with state FAIL, the 'retried' runs cut by a crash or an interrupt (their "
-            "configurations ran again) and the 'surplus' trials closed unrun once the budget was finished",
+            "configurations were queued again; 'not_rerun' of them were not run again, their copies closed unrun "
+            "because the budget was finished first) and the 'surplus' trials closed unrun once the budget was "
+            "finished",
             "rungs": list(self.rungs),
             "rung_rows": None if self.rung_rows is None else list(self.rung_rows),
             "refit_epochs": self.refit_epochs,
@@ -1205,6 +1281,20 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: trials with a first-rung score that parameter importances need
+MIN_IMPORTANCE_TRIALS = 3
+
+
+def rung_scored(study: optuna.Study, rung: int) -> int:
+    """How many trials have a score at the first ``rung`` epochs (those :func:`rung_importances` ranks)."""
+    from hyperselect.search.halving import _best_until
+
+    return sum(
+        _best_until(t, rung) is not None and bool(t.params)
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    )
+
+
 def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
     """Optuna's parameter importances on each trial's best score within the first ``rung`` epochs.
 
@@ -1224,7 +1314,7 @@ def rung_importances(study: optuna.Study, rung: int) -> dict[str, float]:
         if v is None or not t.params:
             continue
         proxy.add_trial(optuna.trial.create_trial(params=t.params, distributions=t.distributions, value=v))
-    if len(proxy.trials) < 3:
+    if len(proxy.trials) < MIN_IMPORTANCE_TRIALS:
         return {}
     # a parameter that took one value in every trial explains nothing, but PED-ANOVA gives it a share (a depth
     # every trial of a 9-trial search shared was ranked above the activation): left out
@@ -1341,6 +1431,15 @@ def refit_and_test(
     return res, metrics
 
 
+class NoScoreError(TrainingError):
+    """No trial of the search produced a score; ``trials`` is the study's trials table (each trial's reason),
+    for the CLI to write as trials.csv all the same."""
+
+    def __init__(self, message: str, trials: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.trials = trials
+
+
 def summarize(
     study: optuna.Study,
     data: Any,
@@ -1366,7 +1465,15 @@ def summarize(
             reasons = sorted({str(t.user_attrs.get("reason")) for t in done})[:3]
             outcomes = {t.user_attrs.get("outcome") for t in done}
             hint = ""
-            if outcomes == {"diverged"}:
+            fixed_lr = settings.space.fixed.get("lr")
+            if outcomes == {"diverged"} and fixed_lr is not None:
+                # "narrow 'lr'" is no advice where lr is fixed: the fixed value is the one to change
+                lr = f"{fixed_lr:g}" if isinstance(fixed_lr, int | float) else str(fixed_lr)
+                hint = (
+                    f" Every trial diverged, with the learning rate fixed to {lr} (--fix lr={lr} or the space "
+                    "file's fix): lower the learning rate you fixed (or search it: drop that fix), or fix grad_clip."
+                )
+            elif outcomes == {"diverged"}:
                 hint = (
                     " Every trial diverged: lower the learning rate (narrow or extend 'lr' to smaller values), "
                     "or fix grad_clip."
@@ -1374,9 +1481,10 @@ def summarize(
             elif outcomes == {"error"}:
                 hint = " Every configuration was invalid: check the space's fixed values and ranges."
             kept = "" if study_storage_kept(study) else ", kept in memory only"
-            raise TrainingError(
+            raise NoScoreError(
                 f"No trial of study {study.study_name!r} produced a score ({len(done)} finished{kept}); "
-                f"reasons: {reasons}.{hint}"
+                f"reasons: {reasons}.{hint}",
+                trials_table(study),
             )
         best = max(pruned, key=lambda t: (t.user_attrs.get("epochs", 0), t.value, -t.number))
         log.warning(
@@ -1400,6 +1508,8 @@ def summarize(
     counts["finished"] = len(done)
     counts["surplus"] = sum(_is_surplus(t) for t in study.get_trials(deepcopy=False))
     counts["retried"] = sum(_is_crashed(t) for t in study.get_trials(deepcopy=False))
+    # of those, the ones whose re-queued copy was closed unrun (the budget was finished first): not run again
+    counts["not_rerun"] = interrupted_not_rerun(study)
     return TuneResult(
         study_name=study.study_name,
         storage=storage_name,
@@ -1423,6 +1533,7 @@ def summarize(
         data=dict(data.describe()) if callable(getattr(data, "describe", None)) else None,
         study_seconds=_study_seconds(study),
         unvaried=_unvaried(done, settings.space, study.study_name),
+        rung_scored=rung_scored(study, settings.rungs[0]),
     )
 
 
