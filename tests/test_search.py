@@ -88,7 +88,7 @@ def test_tune_records_learning_curves_states_and_results(digits) -> None:  # typ
         if t.intermediate_values:
             assert table.loc[t.number, "best_score"] == pytest.approx(max(t.intermediate_values.values()))
         if t.state is TrialState.PRUNED:
-            assert f"best score so far {table.loc[t.number, 'best_score']:.4g} " in t.user_attrs["reason"]
+            assert f"best score so far {table.loc[t.number, 'best_score']:.4f} " in t.user_attrs["reason"]
     json.dumps(result.to_dict())  # JSON-ready
 
 
@@ -1112,3 +1112,67 @@ def test_a_study_another_process_created_a_moment_ago_is_not_joined_silently(  #
     )
     assert _schema_race(Exception("(sqlite3.OperationalError) table studies already exists"))
     assert not _schema_race(Exception("unable to open database file"))
+
+
+def _stuck_study(explore: bool, fixed_layers: bool = False) -> list[dict[str, object]]:
+    """Twelve trials that all used one depth (as a population batch shares it), then three proposals."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    from hyperselect.search.sampler import PriorSampler
+
+    class Stuck(optuna.samplers.RandomSampler):
+        """A model that always proposes the depth every trial had (as TPE did on a many-dimensional space)."""
+
+        def infer_relative_search_space(self, study, trial):  # type: ignore[no-untyped-def]
+            return {"n_layers": IntDistribution(1, 3), "lr": FloatDistribution(1e-4, 1e-1, log=True)}
+
+        def sample_relative(self, study, trial, search_space):  # type: ignore[no-untyped-def]
+            return {"n_layers": 1, "lr": 2e-3}
+
+    dims = {"n_layers": Int(1, 3, prior=2), "lr": Float(1e-4, 1e-1, log=True, prior=1e-3)}
+    sampler = PriorSampler(dims, Stuck(seed=0), n_prior=6, seed=0, explore_unvaried=explore)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    for i in range(12):
+        study.enqueue_trial({"n_layers": 1})
+        t = study.ask()
+        lr = t.suggest_float("lr", 1e-4, 1e-1, log=True)
+        t.suggest_int("n_layers", 1, 3)
+        study.tell(t, 1.0 - abs(math.log10(lr) + 2.5) / 4 + 0.001 * i)
+    out = []
+    for _ in range(3):
+        if fixed_layers:
+            study.enqueue_trial({"n_layers": 1})
+        t = study.ask()
+        t.suggest_float("lr", 1e-4, 1e-1, log=True)
+        t.suggest_int("n_layers", 1, 3)
+        out.append(dict(t.params))
+        study.tell(t, 0.5)
+    return out
+
+
+def test_a_dimension_no_trial_varied_gets_another_value_once() -> None:
+    """An audit: a 150-trial search of the breast-cancer table kept the advisor's depth and batch size in every
+    trial (TPE draws around the observed trials; its prior draws are joint and lose on every other dimension)."""
+    stuck = _stuck_study(explore=False)
+    assert [p["n_layers"] for p in stuck] == [1, 1, 1]  # the model alone never leaves the one value
+    explored = _stuck_study(explore=True)
+    assert explored[0]["n_layers"] != 1  # the first proposal after the prior phase tries another depth ...
+    assert explored[0]["lr"] == stuck[0]["lr"] == 2e-3  # ... and keeps the model's other values
+    assert [p["n_layers"] for p in explored[1:]] == [1, 1]  # once: then the model weighs both
+    # a value the trial has fixed (a population's shared structure, a retried configuration) is kept
+    assert [p["n_layers"] for p in _stuck_study(explore=True, fixed_layers=True)] == [1, 1, 1]
+
+
+def test_a_default_search_tries_more_than_one_depth_and_batch_size() -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    from hyperselect.data import prepare_arrays
+
+    X, y = load_breast_cancer(return_X_y=True)
+    data = prepare_arrays(X, y, task="binary", random_state=0, name="bc")
+    # 54 trials: three batches of 18, the first of them all prior draws sharing the advisor's structure
+    res = tune(data, n_trials=54, max_epochs=4, min_epochs=2, refit=False)
+    trials = res.study.get_trials() if res.study is not None else []
+    assert len({t.params["n_layers"] for t in trials}) > 1
+    assert len({t.params["batch_size"] for t in trials}) > 1
+    assert not res.unvaried

@@ -1550,8 +1550,10 @@ def _unvaried(
     trials: Sequence[optuna.trial.FrozenTrial], space: SearchSpace, study: str = ""
 ) -> dict[str, Any]:
     """Searched dimensions that took one value in every trial that drew them (three or more): trials of a batch
-    share depth and batch size, and the first batch takes the advisor's, so a short search may never try
-    another.  Said (a logged warning, result.json's ``unvaried``) rather than left to look searched."""
+    share depth and batch size, and the first batch takes the advisor's, so a search that ends within its prior
+    phase may never try another (after it, the sampler gives each such dimension another value:
+    :class:`~hyperselect.search.sampler.PriorSampler`'s ``explore_unvaried``).  Said (a logged warning,
+    result.json's ``unvaried``) rather than left to look searched."""
     drawn = _param_values(trials)
     out = {
         n: values[0]
@@ -1576,8 +1578,8 @@ def _unvaried(
         # time): said at the info level there, so that short searches (the demo's, a verdict's) are not noisy
         log.log(
             logging.WARNING if len(trials) >= UNVARIED_WARN_TRIALS else logging.INFO,
-            "%s%s searched but the same in all %d trials (%s): %s; give the search more trials (or fix the "
-            "dimension) for it to try others.",
+            "%s%s searched but the same in all %d trials (%s): %s; give the search more trials (after the "
+            "priors' first draws each such dimension is given another value), or fix the dimension.",
             f"study {study!r}: " if study else "",
             ", ".join(out),
             len(trials),
