@@ -42,6 +42,11 @@ def _one_char(value: str | None) -> str | None:
     return value
 
 
+#: The cell texts read as missing unless ``--no-default-na`` (any case), as help texts name them: those of
+#: ``hyperselect.data.tabular.NA_TOKENS_SHOWN``, written out because importing it would load pandas for --help
+#: (tests/test_readme_audit.py holds the two equal).
+NA_TOKENS_TEXT = "NA, N/A, NaN, -NaN, NaT, null, none, <NA>, #N/A and ?"
+
 #: ``--sep``, ``--encoding``, ``--na-value``, ``--decimal``, ``--thousands``: how a table file is read.
 SepOption = Annotated[
     str | None,
@@ -64,7 +69,7 @@ NaValueOption = Annotated[
     list[str] | None,
     typer.Option(
         "--na-value",
-        help="A cell text that means missing, besides empty, NA, N/A, NaN, null, none, #N/A and ? (repeatable).",
+        help=f"A cell text that means missing (repeatable), besides empty cells and {NA_TOKENS_TEXT} in any case.",
         show_default=False,
     ),
 ]
@@ -72,8 +77,8 @@ NoDefaultNaOption = Annotated[
     bool,
     typer.Option(
         "--no-default-na",
-        help="Only empty cells (and --na-value texts) are missing: NA, N/A, NaN, null, none and ? are read as "
-        "values (a class called NA, say).",
+        help=f"Only empty cells (and --na-value texts) are missing: {NA_TOKENS_TEXT} are read as values (a class "
+        "called NA, say; in a column of numbers they are refused as stray texts).",
     ),
 ]
 DecimalOption = Annotated[

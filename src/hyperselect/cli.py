@@ -32,6 +32,7 @@ from typer.core import TyperGroup
 
 from hyperselect import __version__
 from hyperselect._cli_options import (
+    NA_TOKENS_TEXT,
     DecimalOption,
     EncodingOption,
     NaValueOption,
@@ -456,7 +457,7 @@ else:
     _NewRowsNaValue = _for_new_rows(
         NaValueOption,
         "A cell text of DATA that means missing (repeatable), instead of the training's --na-value texts; "
-        "empty, NA, N/A, NaN, null and ? stay missing unless training gave --no-default-na.",
+        f"empty cells and {NA_TOKENS_TEXT} (any case) stay missing unless training gave --no-default-na.",
     )
     _NewRowsSep = _for_new_rows(
         SepOption,

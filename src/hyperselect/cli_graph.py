@@ -945,8 +945,10 @@ def tune(
         2,
         "--workers",
         min=1,
-        help="Threads, at most the global --threads. Only --workers 1 makes the search bit-identical from run "
-        "to run: with more, the scores vary slightly and a rerun may choose another setting.",
+        help="Threads for the walks and the skip-gram, and processes for the classifiers, at most the global "
+        "--threads (default 2, not every CPU as in the other graph commands: the many classifiers it fits "
+        "run on as many processes). Only --workers 1 makes the search bit-identical from run to run: with more, "
+        "the scores vary slightly and a rerun may choose another setting.",
     ),
     C_values: str = typer.Option(
         "1,3,10,30,100",

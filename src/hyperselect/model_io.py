@@ -335,7 +335,7 @@ class TabularModel:
     ) -> tuple[np.ndarray, Any]:
         from hyperselect.represent.tabular import apply_preprocessor_state
 
-        rows = self._reading(source, read).rows(source)
+        rows = self._reading(source, read).rows(source, trained=self.schema.read)
         with np.errstate(all="ignore"):
             Z, unseen = apply_preprocessor_state(self.preprocessing, rows.X)
         self._say_unseen(unseen, rows)

@@ -26,7 +26,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,10 +56,18 @@ SUPPORTED_EXTENSIONS: dict[str, str] = {
 #: Delimiters tried when none is given, in order of preference on ties.
 CANDIDATE_SEPARATORS: tuple[str, ...] = (",", "\t", ";", "|")
 
+#: The spellings of :data:`NA_TOKENS` that messages and help texts name (``--na-value``'s help in
+#: ``_cli_options`` writes the same list; tests/test_readme_audit.py holds the three together).
+NA_TOKENS_SHOWN: tuple[str, ...] = ("NA", "N/A", "NaN", "-NaN", "NaT", "null", "none", "<NA>", "#N/A", "?")
+
 #: Cell values read as missing (compared after stripping and lower-casing); the usual spreadsheet spellings.
-NA_TOKENS: frozenset[str] = frozenset(
-    {"", "na", "n/a", "nan", "null", "none", "<na>", "#n/a", "-nan", "nat", "?"}
-)
+NA_TOKENS: frozenset[str] = frozenset({""} | {t.lower() for t in NA_TOKENS_SHOWN})
+
+
+def na_tokens_text(conjunction: str = "and") -> str:
+    """:data:`NA_TOKENS_SHOWN` as a message names them: ``NA, N/A, ..., #N/A and ?``."""
+    return f"{', '.join(NA_TOKENS_SHOWN[:-1])} {conjunction} {NA_TOKENS_SHOWN[-1]}"
+
 
 #: Separator of label lists in a multilabel target cell, e.g. ``"sports|politics"``.
 MULTILABEL_SEPARATOR = "|"
@@ -125,9 +133,11 @@ class _ReadOptions:
         """``value`` (already stripped) as a number in this format, or ``None``."""
         if self.plain_numbers:
             try:
-                return float(value)
+                x = float(value)
             except ValueError:
                 return None
+            # 'nan' is no number: a missing-value token (NA_TOKENS), or, without them, a stray text
+            return None if math.isnan(x) else x
         if not self.number_pattern.fullmatch(value):
             return None
         if self.thousands:
@@ -294,6 +304,9 @@ class _Frame:
     # columns -> their cells as written (stripped), kept for the target of a delimited file: class labels that
     # read as numbers ('007', '1.0') are labels as the file spells them, not the numbers 7 and 1
     cell_text: dict[str, np.ndarray] = field(default_factory=dict)
+    # the training file's number format (decimal, thousands) where this file is read for a saved model
+    # (TableSchema.rows); None where it is read for training: messages then say whose format did not fit
+    trained_format: tuple[str, str | None] | None = None
 
     def where(self, pos: int) -> str:
         """``line 7`` for text files, ``row 7`` (1-based, as a spreadsheet counts) for Parquet files, ``row 'abc'``
@@ -713,9 +726,14 @@ def _convert_column(values: Sequence[str], options: _ReadOptions = _PLAIN) -> pd
     """
     if options.plain_numbers:
         try:  # the common case: a clean numeric column without missing cells
-            return pd.Series(np.asarray(values, dtype=np.float64))
+            fast = np.asarray(values, dtype=np.float64)
         except (ValueError, OverflowError, TypeError):
             pass
+        else:
+            # numpy reads 'nan'/'NaN' as NaN: missing with the NA tokens; without them (keep_default_na=False)
+            # a text like any other, so the column takes the slow path below and keeps those cells as text
+            if options.default_na or not np.isnan(fast).any():
+                return pd.Series(fast)
     stripped = [v.strip() for v in values]
     tokens = options.na_tokens
     if options.na_values:
@@ -731,6 +749,8 @@ def _convert_column(values: Sequence[str], options: _ReadOptions = _PLAIN) -> pd
         try:
             numbers = np.asarray(present, dtype=np.float64)
         except (ValueError, OverflowError):
+            numbers = None
+        if numbers is not None and np.isnan(numbers).any():  # 'nan' not a missing token here: see above
             numbers = None
     else:
         parsed = [options.parse(v) for v in present]
@@ -915,7 +935,7 @@ def _token_class_hint(frame: _Frame, target: str, missing: np.ndarray) -> str:
     return (
         f" All {n} hold {token!r}, read as missing, as often as the classes are ({_preview([str(c) for c in present.index[:5]])}): "
         f"if {token!r} is a class (North America, say), pass keep_default_na=False (--no-default-na on the "
-        "command line): only empty cells are then missing, not NA, N/A, NaN, null, none, #N/A or ?."
+        f"command line): only empty cells are then missing, not {na_tokens_text('or')}."
     )
 
 
@@ -1024,15 +1044,35 @@ class _NumberProfile:
             out += f", but also {self.n_other} other value(s): {', '.join(shown)}{more}"
         return out
 
-    def hints(self, missing_means: str) -> str:
-        """How to fix it, naming the options of :func:`load_table` / :func:`prepare_tabular`."""
+    def hints(self, missing_means: str, frame: _Frame) -> str:
+        """How to fix it, naming the options of :func:`load_table` / :func:`prepare_tabular` (or, for a file
+        read for a saved model, of ``predict``)."""
         out = []
+        options = frame.options
         if self.other_format:
-            out.append(
-                "The number format given (decimal / thousands, --decimal / --thousands) is not this column's: "
-                "leave it out to read numbers written like "
-                f"{self.other_format[0][1]!r}"
-            )
+            example = self.other_format[0][1]
+            trained = frame.trained_format
+            if trained is None:
+                out.append(
+                    "The number format given (decimal / thousands, --decimal / --thousands) is not this "
+                    f"column's: leave it out to read numbers written like {example!r}"
+                )
+            elif trained == (options.decimal, options.thousands):
+                out.append(
+                    f"This file is read with the training file's number format ({_number_format(options)}), "
+                    f"which is not this column's: pass {_plain_format(options)} for this file to read numbers "
+                    f"written like {example!r}"
+                )
+            elif trained == (".", None):
+                out.append(
+                    f"The number format given for this file ({_number_format(options)}) is not this column's: "
+                    f"leave it out to read numbers written like {example!r}, as the training file's were"
+                )
+            else:
+                out.append(
+                    f"The number format given for this file ({_number_format(options)}) is not this column's: "
+                    f"pass {_plain_format(options)} instead to read numbers written like {example!r}"
+                )
         elif self.decimal_comma:
             grouped = any("." in text for _, text, _ in self.decimal_comma)
             out.append(
@@ -1050,12 +1090,29 @@ class _NumberProfile:
             )
         if self.others:
             tokens = list(self.others)[:3]
+            # without the built-in tokens (keep_default_na=False) NA and ? are values too: only empty cells and
+            # na_values are missing
+            written = " or write NA or ?" if options.default_na else ""
             out.append(
                 f"If {' / '.join(repr(_clip(t)) for t in tokens)} mark(s) a missing value, leave those cells "
-                f"empty or write NA or ? ({missing_means}), or pass na_values={tokens!r} ({' '.join('--na-value ' + _shell(t) for t in tokens)}); "
-                "otherwise correct them"
+                f"empty{written} ({missing_means}), or pass na_values={tokens!r} "
+                f"({' '.join('--na-value ' + _shell(t) for t in tokens)}); otherwise correct them"
             )
         return ". ".join(out) + "." if out else ""
+
+
+def _number_format(options: _ReadOptions) -> str:
+    """``decimal ','`` / ``decimal ',' and thousands '.'``."""
+    thousands = f" and thousands {options.thousands!r}" if options.thousands else ""
+    return f"decimal {options.decimal!r}{thousands}"
+
+
+def _plain_format(options: _ReadOptions) -> str:
+    """The options that read plain numbers ('14.23') where ``options`` do not: ``decimal='.' (--decimal .)``,
+    with ``thousands=','`` too where the thousands separator in force is '.' (the two must differ)."""
+    if options.thousands == ".":
+        return "decimal='.' and thousands=',' (--decimal . --thousands ,)"
+    return "decimal='.' (--decimal .)"
 
 
 #: Words Python's float() reads that are no number format's ('nan' is a missing-value token before this)
@@ -1193,7 +1250,7 @@ def _check_numbers_as_text(col: pd.Series, name: str, frame: _Frame, what: str) 
     raise DataError(
         f"'{frame.source}': {what} {name!r} holds {prof.problems(frame)}; expected "
         f"{_expected_numbers(frame.options) if prof.n_comma else 'numbers'} ({consequence}). "
-        f"{prof.hints(missing_means)}{extra}"
+        f"{prof.hints(missing_means, frame)}{extra}"
     )
 
 
@@ -1633,7 +1690,7 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
                     f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
                     f"such as {_clip(str(y.iloc[first]))!r} at {frame.where(first)}, numbers written with a "
                     f"comma; expected plain numbers such as 1234.5. "
-                    f"{prof.hints('rows with a missing target are dropped')}"
+                    f"{prof.hints('rows with a missing target are dropped', frame)}"
                 )
             if len(bad) > len(parsed) // 2:
                 # mostly text: labels, not numbers with a few stray tokens (the hint would name every label
@@ -1647,7 +1704,7 @@ def _regression_target(y: pd.Series, frame: _Frame, target: str) -> pd.Series:
             raise DataError(
                 f"'{shown}': task is regression but target {target!r} is not numeric: {len(bad)} value(s) "
                 f"such as {_clip(str(y.iloc[pos]))!r} at {frame.where(pos)}; expected numbers. "
-                f"{prof.hints('rows with a missing target are dropped')} Use task='multiclass' for labels."
+                f"{prof.hints('rows with a missing target are dropped', frame)} Use task='multiclass' for labels."
             )
         values = values.astype(np.float64)
     arr = values.to_numpy()
@@ -1760,12 +1817,19 @@ class TableSchema:
             zones={str(k): str(v) for k, v in dict(d.get("zones") or {}).items()},  # absent in older models
         )
 
-    def rows(self, source: str | os.PathLike[str] | pd.DataFrame) -> Rows:
+    def rows(
+        self, source: str | os.PathLike[str] | pd.DataFrame, *, trained: Mapping[str, Any] | None = None
+    ) -> Rows:
         """Read ``source`` (a file of the training table's layout, or a DataFrame) with the training options and
         convert each feature column as training did.  The target and any other extra column may be present (they
         are not features); a missing feature column, or one whose values are of another kind than in training,
-        is a :class:`DataError` naming the file, the column, the first offending line and what was expected."""
+        is a :class:`DataError` naming the file, the column, the first offending line and what was expected.
+
+        ``trained``: the training file's reading options where :attr:`read` overrides some of them for this file
+        (default: :attr:`read` is the training's); messages then tell an inherited number format from one given
+        for this file."""
         read = self.read
+        was = self.read if trained is None else trained
         options = _read_options(
             "predict",
             read.get("na_values") or None,
@@ -1779,6 +1843,7 @@ class TableSchema:
             frame = _read_file(
                 source, sep=read.get("sep"), encoding=read.get("encoding"), options=options, keep_cells=True
             )
+        frame = replace(frame, trained_format=(was.get("decimal") or ".", was.get("thousands")))
         text = frame.sep is not None  # a delimited file: every cell is the text read
         df = frame.df
         if isinstance(df.columns, pd.MultiIndex):
@@ -1802,9 +1867,9 @@ class TableSchema:
             {name: _column_as(kind, df[name], name, frame, text) for name, kind in self.columns.items()},
             columns=list(self.columns),
         )
-        for name, trained in self.zones.items():
+        for name, zone in self.zones.items():
             if name in df.columns:
-                _warn_zone_change(name, trained, df[name], frame, self.source)
+                _warn_zone_change(name, zone, df[name], frame, self.source)
         return Rows(X=X, table=df.reset_index(drop=True), source=frame.source, where=frame.where)
 
 
@@ -1899,17 +1964,21 @@ def _refuse(kind: str, col: pd.Series, name: str, frame: _Frame, bad: list[int])
         else f"{type(value).__name__} values"
     )
     expected = _EXPECTED.get(kind) or _expected_numbers(frame.options)
+    options, trained = frame.options, frame.trained_format
+    as_in = "as in the training data"
+    if kind == "number" and trained is not None and trained != (options.decimal, options.thousands):
+        as_in = "as given for this file"
     present = int((~col.isna()).sum())
     fix = "Correct the cells, or leave them empty to have them imputed."
     if kind == "number" and isinstance(value, str):
         # numbers in another format than training's, or a missing-value marker of this file's: name the option
         hints = _number_profile(
             col.iloc[bad].astype(str), frame.options, prefer_decimal=frame.sep == ";"
-        ).hints("they are imputed")
+        ).hints("they are imputed", frame)
         fix = hints or fix
     raise DataError(
         f"'{frame.source}': column {name!r} holds {what} such as {_clip(str(value))!r} at {frame.where(first)} "
-        f"({len(bad)} of {present} value(s)); expected {expected}, as in the training data. {fix}"
+        f"({len(bad)} of {present} value(s)); expected {expected}, {as_in}. {fix}"
     )
 
 
@@ -2355,12 +2424,14 @@ __all__ = [
     "MOSTLY_NUMBERS",
     "MULTILABEL_SEPARATOR",
     "NA_TOKENS",
+    "NA_TOKENS_SHOWN",
     "SUPPORTED_EXTENSIONS",
     "DataWarning",
     "Rows",
     "TableSchema",
     "TabularData",
     "load_table",
+    "na_tokens_text",
     "prepare_arrays",
     "prepare_tabular",
 ]

@@ -22,7 +22,7 @@ import pandas as pd
 
 from hyperselect._validation import Interval, NoneOr, check_params
 from hyperselect.data.splits import SPLIT_CONSTRAINTS, SplitWarning
-from hyperselect.data.tabular import NA_TOKENS, DataWarning
+from hyperselect.data.tabular import NA_TOKENS, DataWarning, na_tokens_text
 from hyperselect.errors import ConfigError, DataError
 
 logger = logging.getLogger(__name__)
@@ -571,8 +571,8 @@ def prepare_text(
         if not drop_empty:
             raise DataError(
                 f"{source}: column {text_column!r} has {len(where)} empty or missing text(s) at data row(s) "
-                f"{_rows(where)} (1-based, header not counted; a cell that is only NaN, NA, N/A, null, none or "
-                "? counts as missing); expected non-empty text. "
+                f"{_rows(where)} (1-based, header not counted; a cell that is only {na_tokens_text('or')}, in "
+                "any case, counts as missing); expected non-empty text. "
                 "Remove them, or drop them with --drop-empty on the command line (drop_empty=True in Python)."
             )
         notes.append(f"dropped {len(where)} empty or missing text(s)")
@@ -723,19 +723,25 @@ def _warn_about_numeric_labels(
     values: dict[Any, float], kept: list[Any], source: str, label_column: str
 ) -> None:
     """Numbers as labels (wine ``points`` 80-100) are read as unordered classes: calling 88 when the truth was
-    87 counts as wrong as calling 100.  Said once, with what to do where the numbers are a scale."""
+    87 counts as wrong as calling 100.  Said once, with what to do where the numbers are a scale: bins, as
+    classes of the text; not ``compare --task regression``, which predicts from the other columns (it reads no
+    free text: a column whose every value differs is dropped)."""
     lo, hi = min(values.values()), max(values.values())
 
     def fmt(v: float) -> str:
         return str(int(v)) if v.is_integer() else f"{v:g}"
 
     kept_note = f" (the {len(kept)} kept are ordered by value)" if len(kept) < len(values) else ""
+    band = f"{label_column}_band"
     warnings.warn(
         f"{source}: column {label_column!r} holds numbers ({fmt(lo)}-{fmt(hi)}, {len(values)} distinct values): "
         f"they are read as {len(values)} unordered classes{kept_note}, so a near miss counts as wrong as a far "
-        "one. If they are scores or ratings on a scale, bin them into a few classes, or predict them as a "
-        f"number from a table's columns: `hyperselect compare {source if os.path.exists(source) else 'FILE'} "
-        f"--target {label_column} --task regression`.",
+        "one. If they are scores or ratings on a scale, bin them into a few ordered classes and give those as "
+        f"the labels, e.g. in pandas `df[{band!r}] = pd.qcut(df[{label_column!r}], 3, "
+        f"duplicates='drop').astype(str)`, saved and read with --label {band}. (`hyperselect compare "
+        f"{source if os.path.exists(source) else 'FILE'} --target {label_column} --task regression` would "
+        "predict them as numbers, but from the table's other columns only: compare reads no free text (a "
+        "column whose every value differs is dropped), so the text would not be used.)",
         DataWarning,
         stacklevel=3,
     )

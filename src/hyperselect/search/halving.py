@@ -275,8 +275,9 @@ def run_halving(
                     i,
                     TrialState.PRUNED,
                     "pruned",
-                    f"successive halving: best score so far {scores[i]:.4g} below the top 1/{eta} ({threshold:.4g}) of "
-                    f"{len(pool)} at {rung} epochs",
+                    # both scores in one fixed format: '(1)' for a threshold of 1.0 read as a count of trials
+                    f"successive halving: best score so far {scores[i]:.4f} below the top 1/{eta} of "
+                    f"{len(pool)} at {rung} epochs (threshold {threshold:.4f})",
                     None,
                 )
         log.info("rung %d (%d epochs): %d of %d go on", k, rung, len(still) - len(drop), len(still))
