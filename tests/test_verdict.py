@@ -265,7 +265,7 @@ def _check_verdict(v: Verdict) -> dict:
     assert doc["decision_p_value"] == expected
     # why the preferred model, and what each search did
     assert doc["preferred_because"] in PREFERENCE_BASES
-    assert set(doc["searches"]) == {c.name for c in v.candidates} | {
+    assert set(doc["searches"]) == {c.name for c in v.candidates if c.kind != "reference"} | {
         n for n in v.skipped if n in doc["searches"]
     }
     assert "timeout" in doc["protocol"]
@@ -440,7 +440,7 @@ def test_cli_compare_writes_verdict(tmp_path: Path, caplog) -> None:  # type: ig
     )
     doc = json.loads((out / "verdict.json").read_text())
     assert doc["recommendation"] in RECOMMENDATIONS
-    assert len(doc["network"]["cv_scores"]) == 10 and doc["test"]["test"] == "5x2cv_F"
+    assert len(doc["network"]["cv_scores"]) == 10 and doc["test"]["test"] == "5x2cv_t"
     assert 0 <= doc["test"]["p_value"] <= 1
     assert not list(out.glob(".*.tmp"))  # written atomically: no temporary file left behind
 

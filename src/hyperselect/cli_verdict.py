@@ -131,7 +131,9 @@ def register(app: typer.Typer) -> None:
         baseline_trials: int = typer.Option(
             10, "--baseline-trials", help="Search trials per baseline family."
         ),
-        protocol: str = typer.Option("kfold", "--protocol", help="kfold (corrected t-test) or 5x2 (F-test)."),
+        protocol: str = typer.Option(
+            "kfold", "--protocol", help="kfold (corrected t-test) or 5x2 (5x2cv corrected t-test)."
+        ),
         folds: int = typer.Option(5, "--folds", help="k of the repeated k-fold protocol."),
         repeats: int = typer.Option(2, "--repeats", help="Repeats of the k-fold protocol."),
         max_epochs: int | None = typer.Option(None, "--max-epochs", help="Cap on network training epochs."),

@@ -37,6 +37,11 @@ SVM_MAX_ROWS = 10_000
 #: Above this many rows x features kNN prediction (brute force over the training set) gets slow; skipped.
 KNN_MAX_CELLS = 50_000_000
 
+#: Histogram gradient boosting: the most boosting rounds, and the rounds without a gain on its internal 10%
+#: split before it stops early (scikit-learn's 10 is too short for data whose signal is an interaction).
+HGB_MAX_ITER = 500
+HGB_PATIENCE = 30
+
 Params = dict[str, Any]
 #: What a fit or a score raises when the data does not suit a model (too few rows, a class with one row, a
 #: singular matrix, ...): recorded as that trial's or that family's failure, not raised through the verdict.
@@ -247,14 +252,17 @@ def _hgb_build(task: Task, p: Params, seed: int) -> Any:
     # Early stopping on an internal 10% split (not only above 10k rows, sklearn's "auto"): it is what a
     # practitioner would use, and it keeps the cost of a bad learning rate bounded.  A fit set too small or
     # with too rare a class for that split trains to max_iter instead (see _EarlyStoppingWhereItFits).
+    # The patience is long (HGB_PATIENCE rounds) and the cap high: on interaction-heavy data the validation loss
+    # stalls for dozens of rounds before the trees find the interaction, and scikit-learn's 10 rounds stopped
+    # 5 000-row folds at 14 to 164 iterations with accuracies from 0.59 to 0.95 (0.95 to 0.99 trained on).
     return cls(
         learning_rate=p.get("learning_rate", 0.1),
         max_leaf_nodes=p.get("max_leaf_nodes", 31),
         min_samples_leaf=p.get("min_samples_leaf", 20),
         l2_regularization=p.get("l2_regularization", 0.0),
-        max_iter=200,
+        max_iter=HGB_MAX_ITER,
         early_stopping=True,
-        n_iter_no_change=10,
+        n_iter_no_change=HGB_PATIENCE,
         random_state=seed,
         **kw,
     )
@@ -591,6 +599,8 @@ def count_stored_numbers(estimator: Any) -> int:
 __all__ = [
     "DATA_FAILURES",
     "FAMILIES",
+    "HGB_MAX_ITER",
+    "HGB_PATIENCE",
     "SVM_MAX_ROWS",
     "BaselineFailedError",
     "BaselineFamily",

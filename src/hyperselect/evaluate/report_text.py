@@ -83,7 +83,7 @@ def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
             name,
             _num(c["mean_diff"], "+.4f"),
             f"[{_num(c['ci_low'], '+.4f')}, {_num(c['ci_high'], '+.4f')}]",
-            _num(c["statistic"], ".3g"),
+            _num(c["statistic"], ".2f"),
             _num(c["p_value"], ".3g"),
             _num(c["p_holm"], ".3g"),
         ]

@@ -9,28 +9,31 @@ The protocol, and why:
    k-fold or 5x2 splits; the best network and every baseline are refitted and scored on exactly the same
    folds, which makes the fold scores paired.  The network stops early on an inner 10% of each training fold,
    never on the fold it is scored on.
-3. **Test the difference honestly.**  The corrected resampled t-test (Nadeau & Bengio), or Alpaydin's 5x2cv
-   F-test, for the best network against the best baseline, plus against every baseline with Holm's correction;
-   the mean difference with a confidence interval is the effect size.
-4. **Count the cost**: fit seconds, predict seconds per 1000 rows, parameters (stored numbers for baselines),
-   all single-threaded by default so that the numbers compare.
+3. **Test the difference honestly.**  The corrected resampled t-test (Nadeau & Bengio), on 5x2 folds over all
+   ten differences (directional, so its p and its interval agree), for the best network against the best
+   baseline, plus against every baseline with Holm's correction; the mean difference with a confidence interval
+   is the effect size.  A constant predictor (the prior or the mean) is scored on the same folds as a chance
+   reference, never as a model to use.
+4. **Count the cost**: fit seconds, predict seconds for a batch of 1000 rows (timed, after a warm-up call),
+   parameters (stored numbers for baselines), all single-threaded by default so that the numbers compare.
 5. **Look ahead with a learning curve**: train on 10/25/50/100% of ``train`` and score on ``test`` for the
    best network and the best baseline (the network stopping early on the same share of the validation rows);
    the slope says where each curve is heading.
 
 The recommendation follows the test: ``network`` only for a significant win, ``baseline`` for a significant
-loss, otherwise ``no_significant_difference`` with the clearly cheaper model preferred, or the better-scoring
-one where neither is clearly cheaper (``preferred_because`` says which).
+loss, otherwise ``no_significant_difference`` with the clearly cheapest of the models level with the best one
+preferred, or the best-scoring one where none is clearly cheaper (``preferred_because`` says which).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +49,7 @@ from hyperselect.evaluate.metrics import (
     TestResult,
     corrected_resampled_ttest,
     holm,
-    paired_ftest_5x2cv,
+    paired_ttest_5x2cv,
     score,
     slope_per_doubling,
 )
@@ -70,6 +73,17 @@ LEVEL_GAP = 5e-5
 INNER_VALID = 0.1
 #: A per-doubling gain below this (in score units) counts as a flat learning curve.
 FLAT_SLOPE = 0.005
+#: Without a significant difference, a model is clearly cheaper than another when it costs under 1/CLEARLY of
+#: the other in fit time, prediction time or size, and no more than CLEARLY times it in any of them.
+CLEARLY = 2.0
+#: Cost differences no larger than these are timing noise: seconds to fit, seconds to predict the 1000-row batch.
+COST_NOISE = {"to fit": 0.05, "to predict": 0.001}
+#: Paired bootstrap resamples of the evaluated rows behind a learning-curve trend.
+CURVE_BOOTSTRAP = 1000
+#: Rows in the batch whose prediction is timed for the cost (the fold's rows, tiled to this many).
+PREDICT_BATCH = 1000
+#: The name of the chance reference (a constant predictor) among the candidates; its kind is "reference".
+CHANCE = "chance"
 #: What a verdict's ``decision_p_value`` is: the p that the network beats every baseline (an intersection-union
 #: test: the largest per-baseline p), or Holm's p of the network against the baseline ``decision_p_baseline``.
 DECISION_P_BASES = ("every_baseline", "holm")
@@ -132,6 +146,10 @@ class LearningCurve:
     #: the score change one evaluated row can make (:func:`score_step`: 1 / rows for accuracy, about 1 / (classes x
     #: the rarest class's rows) for balanced accuracy and macro-F1; 0 where scores are continuous)
     resolution: float = 0.0
+    #: the network's gain per doubling minus the baseline's over the last segment, and its paired bootstrap
+    #: interval over the evaluated rows (:func:`gain_difference_interval`); None where it was not computed
+    gain_diff_ci: tuple[float, float] | None = None
+    confidence: float = 0.95
 
     def _last_gain(self, scores: list[float]) -> float:
         if len(scores) < 2 or self.n_rows[-1] <= self.n_rows[-2]:
@@ -166,18 +184,38 @@ class LearningCurve:
         score where that is more (90 test rows: 0.022), so that a row or two changing sides is no trend."""
         return max(FLAT_SLOPE, 2.0 * self.resolution)
 
+    @property
+    def gain_diff(self) -> float:
+        return self.network_last_gain - self.baseline_last_gain
+
     def trend(self) -> str:
         """Which curve gained more over the last doubling of the rows: ``network_improving_faster``,
-        ``baseline_improving_faster``, ``both_flat``, ``both_rising``, ``unclear`` (the last doubling says one
-        model gains faster, the least-squares slope over the whole curve does not: one noisy segment) or
-        ``unknown``.  Faster, not ahead: the slower curve may still lead.  Gains are compared against
-        :attr:`threshold`."""
+        ``baseline_improving_faster``, ``both_flat``, ``both_rising``, ``unclear`` (the evidence does not say
+        which gains faster: a bootstrap interval of the gain difference that holds zero, a curve that fell, or
+        a last doubling and a whole-curve slope that disagree) or ``unknown``.  Faster, not ahead: the slower
+        curve may still lead.  Gains are compared against :attr:`threshold`.
+
+        With :attr:`gain_diff_ci`, one model gains faster only where that interval leaves out zero; a single
+        split's scores move by noise, and the difference of two gains doubles it."""
         ng, bg = self.network_last_gain, self.baseline_last_gain
         if not (math.isfinite(ng) and math.isfinite(bg)):
             return "unknown"
         thr = self.threshold
-        if ng < thr and bg < thr:
+        ci = self.gain_diff_ci
+        if ci is not None and all(math.isfinite(x) for x in ci):
+            if ci[0] > 0:
+                return "network_improving_faster"
+            if ci[1] < 0:
+                return "baseline_improving_faster"
+            if abs(ng) < thr and abs(bg) < thr:
+                return "both_flat"
+            if ng >= thr and bg >= thr:
+                return "both_rising"
+            return "unclear"
+        if abs(ng) < thr and abs(bg) < thr:
             return "both_flat"
+        if min(ng, bg) <= -thr:  # a curve that fell with more rows: noise, not a trend to extrapolate
+            return "unclear"
         if abs(ng - bg) <= thr:
             return "both_rising"
         faster = "network" if ng > bg else "baseline"
@@ -201,6 +239,9 @@ class LearningCurve:
             "baseline_last_gain_per_doubling": self.baseline_last_gain,
             "resolution": self.resolution,
             "trend_threshold": self.threshold,
+            "gain_diff_per_doubling": self.gain_diff,
+            "gain_diff_ci": list(self.gain_diff_ci) if self.gain_diff_ci is not None else None,
+            "gain_diff_ci_confidence": self.confidence,
             "trend": self.trend(),
         }
 
@@ -235,6 +276,13 @@ class Verdict:
     #: per searched model (network architecture or baseline family): the trials asked for and those that
     #: finished, completed, were pruned (by the timeout among them) or failed; see :func:`_network_search`
     searches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the chance reference (a constant predictor scored on the same folds, also among ``candidates`` with kind
+    #: "reference"): its scores, each model's test against it, and ``beaten_by`` (the models significantly above
+    #: it); empty where it was not computed
+    chance: dict[str, Any] = field(default_factory=dict)
+    #: the models level with the best-scoring one (no significant difference after Holm), among which the
+    #: cheapest is preferred without a significant result
+    equivalent_models: list[str] = field(default_factory=list)
 
     @property
     def main_test_significant(self) -> bool:
@@ -276,6 +324,8 @@ class Verdict:
             "learning_curve": self.learning_curve.to_dict() if self.learning_curve is not None else None,
             "skipped": dict(self.skipped),
             "searches": {k: dict(v) for k, v in self.searches.items()},
+            "chance": dict(self.chance),
+            "equivalent_models": list(self.equivalent_models),
             "tuned_with": self.tuned_with,
             "seconds": dict(self.seconds),
         }
@@ -633,6 +683,79 @@ def _search_reasons(searches: dict[str, dict[str, Any]], timeout: float | None) 
     return out
 
 
+#: A network search counts as nearly all pruned when at most this share of its finished trials completed (said
+#: beside another sign of under-tuning, or alone where one trial completed).
+MOSTLY_PRUNED = 0.2
+#: The simple baselines a tuned network should at least match.
+SIMPLE_BASELINES = ("linear", "naive_bayes")
+
+
+def _undertuned_reasons(
+    net: Candidate,
+    comparisons: dict[str, dict[str, Any]],
+    chance: dict[str, Any],
+    search: dict[str, Any],
+    alpha: float,
+    sn: str,
+    budget: dict[str, Any],
+) -> list[str]:
+    """A caveat where the tuned network looks under-tuned: a linear model or naive Bayes beats it
+    significantly, it does no better than a constant predictor while a baseline does, or nearly all its trials
+    were pruned.  Each is a sign that the search, not the network family, fell short."""
+    facts = []
+    simple = [
+        n
+        for n in SIMPLE_BASELINES
+        if n in comparisons and _behind(comparisons[n]) and _sig(comparisons[n], alpha)
+    ]
+    if simple:
+        facts.append(
+            "it scores below "
+            + and_list(
+                [
+                    f"{n} (by {-comparisons[n]['mean_diff']:.4f} {sn}, p {_fmt_p(float(comparisons[n]['p_value']))})"
+                    for n in simple
+                ]
+            )
+            + ", which a network can represent"
+        )
+    beaten_by = list(chance.get("beaten_by", []))
+    if chance and net.name not in beaten_by and any(n != net.name for n in beaten_by):
+        t = chance.get("tests", {}).get(net.name, {})
+        others = [n for n in beaten_by if n != net.name]
+        facts.append(
+            f"it does no better than a constant predictor ({sn} {net.cv_mean:.4f} against "
+            f"{float(chance.get('cv_mean', math.nan)):.4f}"
+            + (f", p {_fmt_p(float(t['p_value']))}" if t else "")
+            + f"), while {and_list(others)} {'does' if len(others) == 1 else 'do'}"
+        )
+    done, complete = int(search.get("finished", 0) or 0), int(search.get("completed", 0) or 0)
+    # Successive halving prunes most trials by design: nearly all pruned is said as a fact beside another sign,
+    # and alone only where a single trial completed and some model shows there is a signal to learn
+    signal = not chance or bool(chance.get("beaten_by"))
+    if (
+        done >= 3
+        and 0 < complete <= MOSTLY_PRUNED * done
+        and (facts or (complete == 1 and done >= 4 and signal))
+    ):
+        epochs = search.get("best_trial_epochs")
+        facts.append(
+            f"{done - complete} of its {done} search trials were pruned"
+            + (f" and the best one trained {epochs} of {search.get('max_epochs')} epochs" if epochs else "")
+        )
+    if not facts:
+        return []
+    trials, timeout, epochs = budget.get("n_trials"), budget.get("timeout"), budget.get("max_epochs")
+    more = [f"more trials (--trials, now {trials})"] if trials else []
+    more.append(f"more time (--timeout, now {timeout:g} s)" if timeout else "more time (--timeout)")
+    if epochs:
+        more.append(f"more epochs (--max-epochs, now {epochs})")
+    return [
+        f"The tuned network ({net.name}) may be under-tuned: {'; '.join(facts)}. Give its search "
+        f"{', '.join(more[:-1]) + ' or ' + more[-1] if len(more) > 1 else more[0]} before reading this verdict as the network family's best."
+    ]
+
+
 # ----------------------------------------------------------------------------------------------- compare
 _COMPARE_ARGS: dict[str, Constraint] = {
     "n_trials": Interval(int, 1, None),
@@ -704,8 +827,8 @@ def compare(
     ``n_trials`` network trials per architecture (``archs="auto"``: the MLP, plus a CNN when
     ``data.input_shape`` is known); ``baseline_trials`` per baseline family.  ``protocol="kfold"`` uses
     ``n_repeats`` x ``n_splits``-fold (stratified for classification) with the corrected resampled t-test;
-    ``"5x2"`` uses 5 x 2-fold with the 5x2cv F-test.  The network must beat the best baseline significantly
-    at ``alpha`` and by more than ``min_effect`` (score units) to be recommended.  ``timeout`` caps each
+    ``"5x2"`` uses 5 x 2-fold with the 5x2cv corrected t-test (``paired_ttest_5x2cv``: directional, its p and
+    interval agree).  The network must beat the best baseline significantly at ``alpha`` and by more than ``min_effect`` (score units) to be recommended.  ``timeout`` caps each
     search in seconds; ``max_epochs`` caps network training; ``n_threads`` (default 1) is the thread count
     every model is fitted and timed with (``None``: library defaults).  An empty ``curve_fractions`` skips
     the learning curve.  ``metric`` is the score everything is tuned, compared and tested by (None: the task's,
@@ -822,19 +945,26 @@ def compare(
             X_dev = np.concatenate([data.X_train, data.X_valid])
             y_dev = np.concatenate([data.y_train, data.y_valid])
             folds = _folds(X_dev, y_dev, task, n_splits, n_repeats, random_state)
+            chance = _chance_candidate(data, task, sn, X_eval, y_eval)
             for k, (tr, te) in enumerate(folds):
                 model, fit_s = fit_network(
                     best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=(random_state + k) % 2**32
                 )
-                tp = time.perf_counter()
                 pred = predict_network(model, X_dev[te], task)
-                _record(
-                    best_net, k, score(task, y_dev[te], pred, sn), fit_s, time.perf_counter() - tp, len(te)
-                )
+                _record(best_net, k, score(task, y_dev[te], pred, sn), fit_s)
                 if k == 0:
                     from hyperselect.nn.mlp import count_parameters
 
                     best_net.n_parameters = count_parameters(model)
+                    best_net.predict_seconds_per_1k = _predict_cost(
+                        functools.partial(predict_network, model, task=task), X_dev[te]
+                    )
+                tf = time.perf_counter()
+                dummy = _chance_estimator(task).fit(X_dev[tr], y_dev[tr])
+                fit_s = time.perf_counter() - tf
+                _record(chance, k, score(task, y_dev[te], bl.predict(dummy, X_dev[te]), sn), fit_s)
+                if k == 0:
+                    chance.predict_seconds_per_1k = _predict_cost(dummy.predict, X_dev[te])
                 for cand in base_cands:
                     if cand.name in skipped:
                         continue
@@ -842,18 +972,20 @@ def compare(
                         tf = time.perf_counter()
                         est = _fit_baseline(cand, X_dev[tr], y_dev[tr], task, data.n_features, random_state)
                         fit_s = time.perf_counter() - tf
-                        tp = time.perf_counter()
                         pred = bl.predict(est, X_dev[te])
                         s = score(task, y_dev[te], pred, sn)
+                        if k == 0:
+                            cost = _predict_cost(est.predict, X_dev[te])
                     except bl.DATA_FAILURES as exc:
                         what = f"its fit failed in cross-validation (fold {k + 1} of {len(folds)}, {len(tr)} rows)"
                         errors = [f"{type(exc).__name__}: {exc}"]
                         skipped[cand.name] = _failure_reason(what, errors, data.classes)
                         log.warning("baseline %s skipped: %s", cand.name, skipped[cand.name])
                         continue
-                    _record(cand, k, s, fit_s, time.perf_counter() - tp, len(te))
+                    _record(cand, k, s, fit_s)
                     if k == 0:
                         cand.n_parameters = bl.count_stored_numbers(est)
+                        cand.predict_seconds_per_1k = cost
             base_cands = [c for c in base_cands if c.name not in skipped]
             _require_baselines({c.name: fits[c.name] for c in base_cands}, skipped)
             seconds["cross_validation"] = time.perf_counter() - t0
@@ -864,14 +996,15 @@ def compare(
             # 3. statistics ------------------------------------------------------------------------------------
             n_tr = float(np.mean([len(tr) for tr, _ in folds]))
             n_te = float(np.mean([len(te) for _, te in folds]))
-            tests: dict[str, TestResult] = {}
-            for cand in base_cands:
-                d = np.asarray(best_net.cv_scores) - np.asarray(cand.cv_scores)
-                tests[cand.name] = (
-                    paired_ftest_5x2cv(d.reshape(5, 2))
-                    if protocol == "5x2"
-                    else corrected_resampled_ttest(d, round(n_tr), round(n_te))
-                )
+
+            def paired_test(a: Candidate, b: Candidate) -> TestResult:
+                """a against b on the folds: the corrected resampled t (over the ten halves for 5x2)."""
+                d = np.asarray(a.cv_scores) - np.asarray(b.cv_scores)
+                if protocol == "5x2":
+                    return paired_ttest_5x2cv(d.reshape(5, 2))
+                return corrected_resampled_ttest(d, round(n_tr), round(n_te))
+
+            tests: dict[str, TestResult] = {c.name: paired_test(best_net, c) for c in base_cands}
             p_holm = holm([tests[c.name].p_value for c in base_cands])
             comparisons = {
                 c.name: {**tests[c.name].to_dict(), "p_holm": ph}
@@ -879,6 +1012,7 @@ def compare(
             }
             best_base = max(base_cands, key=lambda c: c.cv_mean)
             main = tests[best_base.name]
+            chance_info = _chance_info(chance, [best_net, *base_cands], paired_test, alpha)
 
             # 4. learning curve -------------------------------------------------------------------------------
             stage = "drawing the learning curve"
@@ -923,10 +1057,32 @@ def compare(
     seconds["total"] = time.perf_counter() - t_start
 
     rec, preferred, reasons, decision = _decide(
-        data, best_net, best_base, main, comparisons, curve, alpha, min_effect, task, arch_list, skipped, sn
+        data,
+        best_net,
+        best_base,
+        main,
+        comparisons,
+        curve,
+        alpha,
+        min_effect,
+        task,
+        arch_list,
+        skipped,
+        sn,
+        others=base_cands,
+        paired_test=paired_test,
+        chance=chance_info,
     )
     # a search cut short weakens the verdict: said right after the recommendation
-    reasons[1:1] = _search_reasons(searches, timeout)
+    reasons[1:1] = _search_reasons(searches, timeout) + _undertuned_reasons(
+        best_net,
+        comparisons,
+        chance_info,
+        searches.get(best_net.name, {}),
+        alpha,
+        sn,
+        {"n_trials": n_trials, "timeout": timeout, "max_epochs": max_epochs},
+    )
     weighted = [c.name for c in base_cands if c.params.get("class_weight") == "balanced"]
     if weighted:  # (their params say so too; this says it where a reader looks)
         reasons.append(
@@ -947,6 +1103,7 @@ def compare(
         # where the candidates' final test_score was taken: "valid" where the data has no test split
         "final_scores_on": "test" if len(data.y_test) else "valid",
         "test": main.test,
+        "predict_batch_rows": PREDICT_BATCH,
         "n_threads": n_threads,
         "random_state": random_state,
         "n_trials": n_trials,
@@ -966,7 +1123,7 @@ def compare(
         data=data_info,
         network=best_net,
         baseline=best_base,
-        candidates=[c for c, _ in nets] + base_cands,
+        candidates=[c for c, _ in nets] + base_cands + [chance],
         test=main,
         comparisons=comparisons,
         alpha=alpha,
@@ -980,6 +1137,8 @@ def compare(
         decision_p_baseline=decision.baseline,
         preferred_because=decision.preferred_because,
         searches=searches,
+        chance=chance_info,
+        equivalent_models=list(decision.equivalent),
     )
     log.info("verdict on %s: %s (%s)", data.source, rec, reasons[0] if reasons else "")
     return verdict
@@ -1051,13 +1210,73 @@ def _failure_reason(what: str, errors: Sequence[str], classes: Sequence[Any] | N
     return f"{what}: " + "; ".join(distinct[:2]) + more
 
 
-def _record(cand: Candidate, k: int, s: float, fit_s: float, pred_s: float, n_pred: int) -> None:
-    """Running means of the costs over folds; the score list grows one per fold."""
+def _record(cand: Candidate, k: int, s: float, fit_s: float) -> None:
+    """The running mean of the fit time over folds; the score list grows one per fold."""
     cand.cv_scores.append(float(s))
     fs = 0.0 if k == 0 else cand.fit_seconds
-    ps = 0.0 if k == 0 else cand.predict_seconds_per_1k
     cand.fit_seconds = (fs * k + fit_s) / (k + 1)
-    cand.predict_seconds_per_1k = (ps * k + pred_s * 1000.0 / max(1, n_pred)) / (k + 1)
+
+
+def _predict_cost(predict: Callable[[np.ndarray], Any], X: np.ndarray, repeats: int = 3) -> float:
+    """Seconds to predict :data:`PREDICT_BATCH` rows: ``X``'s rows tiled to that many, one warm-up call, then the
+    median of ``repeats`` timed calls.  Scaling one call on a small fold by 1000 / rows multiplied its fixed
+    overhead (input checks, thread start-up) into the per-row cost: 71 ms "per 1000 rows" for a logistic
+    regression that predicts 1000 rows in 0.2 ms."""
+    if not len(X):
+        return math.nan
+    batch = np.ascontiguousarray(np.asarray(X)[np.resize(np.arange(len(X)), PREDICT_BATCH)])
+    predict(batch)
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        predict(batch)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def _chance_estimator(task: Task) -> Any:
+    """A constant predictor: the training prior's most frequent class, or the training mean."""
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    return DummyRegressor(strategy="mean") if task is Task.REGRESSION else DummyClassifier(strategy="prior")
+
+
+def _chance_candidate(
+    data: TabularData, task: Task, metric: str | None, X_eval: np.ndarray, y_eval: np.ndarray
+) -> Candidate:
+    """The chance reference, fitted on ``train`` and scored on ``valid`` and on the evaluation split; its fold
+    scores are recorded with the other models'."""
+    est = _chance_estimator(task).fit(data.X_train, data.y_train)
+    strategy = "mean" if task is Task.REGRESSION else "prior"
+    cand = Candidate(
+        CHANCE,
+        "reference",
+        {"strategy": strategy},
+        score(task, data.y_valid, bl.predict(est, data.X_valid), metric) if len(data.y_valid) else math.nan,
+        0.0,
+    )
+    cand.test_score = score(task, y_eval, bl.predict(est, X_eval), metric) if len(y_eval) else math.nan
+    cand.n_parameters = int(np.size(getattr(est, "class_prior_", getattr(est, "constant_", 1.0))))
+    return cand
+
+
+def _chance_info(
+    chance: Candidate,
+    models: Sequence[Candidate],
+    paired_test: Callable[[Candidate, Candidate], TestResult],
+    alpha: float,
+) -> dict[str, Any]:
+    """Each model against the chance reference on the same folds, and which beat it significantly (each test
+    uncorrected: the stricter reading for the claim that none does)."""
+    tests = {m.name: paired_test(m, chance) for m in models}
+    return {
+        "name": chance.name,
+        "strategy": chance.params.get("strategy"),
+        "cv_mean": chance.cv_mean,
+        "test_score": chance.test_score,
+        "tests": {n: t.to_dict() for n, t in tests.items()},
+        "beaten_by": [n for n, t in tests.items() if t.direction(alpha) > 0],
+    }
 
 
 def _folds(
@@ -1096,6 +1315,7 @@ def _learning_curve(
     net_s: list[float] = []
     base_s: list[float] = []
     kept: list[float] = []
+    preds: list[tuple[np.ndarray, np.ndarray]] = []  # (network, baseline) predictions at each kept point
     for f in fractions:
         k = min(n, max(min_rows, round(f * n)))
         if rows and k <= rows[-1]:
@@ -1136,10 +1356,61 @@ def _learning_curve(
                 continue
         rows.append(k)
         kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
-        net_s.append(score(task, y_eval, predict_network(net_model, X_eval, task), metric))
-        base_s.append(score(task, y_eval, bl.predict(base_est, X_eval), metric))
+        pn, pb = predict_network(net_model, X_eval, task), bl.predict(base_est, X_eval)
+        preds.append((pn, pb))
+        net_s.append(score(task, y_eval, pn, metric))
+        base_s.append(score(task, y_eval, pb, metric))
     resolution = score_step(task, y_eval, metric)
-    return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution)
+    ci = None
+    if len(rows) >= 2 and rows[-1] > rows[-2]:
+        ci = gain_difference_interval(
+            task, y_eval, preds[-2], preds[-1], math.log2(rows[-1] / rows[-2]), metric, random_state=seed
+        )
+    return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution, gain_diff_ci=ci)
+
+
+def gain_difference_interval(
+    task: Task,
+    y_eval: np.ndarray,
+    before: tuple[np.ndarray, np.ndarray],
+    after: tuple[np.ndarray, np.ndarray],
+    doublings: float,
+    metric: str | None = None,
+    *,
+    n_resamples: int = CURVE_BOOTSTRAP,
+    confidence: float = 0.95,
+    random_state: int = 0,
+) -> tuple[float, float] | None:
+    """Paired percentile-bootstrap interval of (network's gain - baseline's gain) per doubling between two
+    learning-curve points, resampling the evaluated rows (all four models are scored on the same rows, so one
+    resample scores all four).  ``before``/``after``: (network, baseline) predictions at the two points.  None
+    where there are too few rows to resample."""
+    y = np.asarray(y_eval)
+    n = len(y)
+    if n < 2 or doublings <= 0:
+        return None
+    rng = np.random.default_rng(random_state)
+    idx = rng.integers(0, n, size=(n_resamples, n))
+    (nb, bb), (na, ba) = before, after
+    if task.is_classification and metric in (None, "accuracy"):
+        # per-row correctness: the resampled gain difference is a mean over the resampled rows
+        row = (
+            (np.asarray(na) == y).astype(np.float64)
+            - (np.asarray(nb) == y)
+            - ((np.asarray(ba) == y).astype(np.float64) - (np.asarray(bb) == y))
+        )
+        diffs = row[idx].mean(axis=1) / doublings
+    else:
+        preds = [np.asarray(p) for p in (na, nb, ba, bb)]
+        diffs = np.empty(n_resamples)
+        for i, rows in enumerate(idx):
+            s_na, s_nb, s_ba, s_bb = (score(task, y[rows], p[rows], metric) for p in preds)
+            diffs[i] = ((s_na - s_nb) - (s_ba - s_bb)) / doublings
+    diffs = diffs[np.isfinite(diffs)]
+    if not len(diffs):
+        return None
+    tail = (1.0 - confidence) / 2.0
+    return float(np.quantile(diffs, tail)), float(np.quantile(diffs, 1.0 - tail))
 
 
 def score_step(task: Task, y_eval: np.ndarray, metric: str | None) -> float:
@@ -1176,14 +1447,38 @@ def _ratio(a: float, b: float) -> str:
     return f"{r:.1f}x" if r >= 1 else f"1/{1 / r:.1f}x"
 
 
+def _ahead(c: dict[str, Any]) -> bool:
+    """The network is ahead in comparison ``c``: a positive mean difference, and where the comparison has an
+    interval, one whose centre (the test's own estimate, where a test centres it elsewhere) is positive too."""
+    if c["mean_diff"] <= 0:
+        return False
+    lo, hi = c.get("ci_low"), c.get("ci_high")
+    return not (isinstance(lo, float | int) and isinstance(hi, float | int) and lo + hi <= 0)
+
+
+def _behind(c: dict[str, Any]) -> bool:
+    lo, hi = c.get("ci_low"), c.get("ci_high")
+    return c["mean_diff"] < 0 and not (
+        isinstance(lo, float | int) and isinstance(hi, float | int) and lo + hi >= 0
+    )
+
+
+def _sig(c: dict[str, Any], alpha: float, key: str = "p_value") -> bool:
+    """``c``'s p (``key``) is below alpha and, where ``c`` has an interval, that interval leaves out zero: no
+    directional claim rests on a p whose interval spans zero."""
+    lo, hi = c.get("ci_low"), c.get("ci_high")
+    spans = isinstance(lo, float | int) and isinstance(hi, float | int) and lo <= 0 <= hi
+    return bool(c[key] < alpha) and not spans
+
+
 def network_win_p(comparisons: dict[str, dict[str, Any]]) -> tuple[float, str]:
     """p-value of "the network beats every baseline" (intersection-union test: the largest p), and which
     baseline sets it; 1.0 when some baseline scores at least as well as the network."""
     if not comparisons:
         return 1.0, ""
-    worst = max(comparisons, key=lambda n: (comparisons[n]["mean_diff"] <= 0, comparisons[n]["p_value"]))
+    worst = max(comparisons, key=lambda n: (not _ahead(comparisons[n]), comparisons[n]["p_value"]))
     c = comparisons[worst]
-    return (1.0 if c["mean_diff"] <= 0 else float(c["p_value"])), worst
+    return (1.0 if not _ahead(c) else float(c["p_value"])), worst
 
 
 @dataclass(frozen=True)
@@ -1195,6 +1490,8 @@ class DecisionP:
     basis: str
     baseline: str
     preferred_because: str = ""
+    #: the models level with the best-scoring one, among which the preferred one was chosen
+    equivalent: tuple[str, ...] = ()
 
 
 def _inapplicable(name: str, task: Task) -> bool:
@@ -1247,11 +1544,20 @@ def _decide(
     archs: list[str],
     skipped: dict[str, str],
     sn: str | None = None,
+    *,
+    others: Sequence[Candidate] = (),
+    paired_test: Callable[[Candidate, Candidate], TestResult] | None = None,
+    chance: dict[str, Any] | None = None,
 ) -> tuple[str, str, list[str], DecisionP]:
-    """The recommendation, the preferred model, the reasons in words and the p-value the decision used."""
+    """The recommendation, the preferred model, the reasons in words and the p-value the decision used.
+
+    ``others``: the other cross-validated baselines, and ``paired_test`` the protocol's test of one model
+    against another on the folds: without a significant result the cheapest model level with the best one is
+    preferred (only the network and the best baseline where they are not given).  ``chance``:
+    :func:`_chance_info`, to say so where no model beats a constant predictor."""
     sn = sn or task.score_name
     diff = test.mean_diff
-    sig = test.p_value < alpha
+    sig = _sig(test.to_dict(), alpha)
     n_dev = len(data.y_train) + len(data.y_valid)
     reasons: list[str] = []
 
@@ -1265,21 +1571,53 @@ def _decide(
     }[kind]
     if kind != "table" and "cnn" not in archs:
         what = what.replace("so a convolutional network was tried", "but only the MLP was asked for")
-    reasons.append(f"Data: {n_dev:,} rows ({size}), {data.n_features} features, {task.value} task; {what}.")
+    n_test, n_dropped = len(data.y_test), int(getattr(data, "dropped_rows", 0) or 0)
+    n_all = n_dev + n_test + n_dropped
+    whole = [f"of {n_all:,} in the data"]
+    if n_test:
+        whole.append(f"{n_test:,} held out for test")
+    if n_dropped:
+        whole.append(f"{n_dropped:,} dropped")
+    reasons.append(
+        f"Data: {n_dev:,} rows for cross-validation ({'; '.join(whole)}; {size}), {data.n_features} features, "
+        f"{task.value} task; {what}."
+    )
     if size == "small":
         reasons.append(
             "On small data, tuned classic models usually match networks: a win must be clear to count."
         )
 
     # gain and significance
-    test_words = "corrected resampled t-test" if test.test == "corrected_resampled_t" else "5x2cv F-test"
+    test_words = {
+        "corrected_resampled_t": "corrected resampled t-test",
+        "5x2cv_t": "5x2cv corrected t-test",
+    }.get(test.test, "5x2cv F-test")
+    level = round(test.confidence * 100)
+    ci_words = f"{level}% CI {test.ci_low:+.4f} to {test.ci_high:+.4f}"
+    k = len(comparisons)
+    p_holm_base = float(comparisons.get(base.name, {}).get("p_holm", test.p_value))
+    if diff < 0 and k > 1:
+        # a loss to the best baseline is one of k comparisons: the headline weighs Holm's p, so say both
+        sig_holm = sig and p_holm_base < alpha
+        where = (
+            "significant"
+            if sig_holm
+            else "significant only before the correction, not after it"
+            if sig
+            else "not significant"
+        )
+        p_words = (
+            f"p {_fmt_p(test.p_value)} uncorrected, Holm-corrected over the {k} baselines p "
+            f"{_fmt_p(p_holm_base)}: {where} at alpha {alpha}"
+        )
+        ci_words += ", uncorrected"
+    else:
+        p_words = f"p {_fmt_p(test.p_value)}: {'significant' if sig else 'not significant'} at alpha {alpha}"
     reasons.append(
         f"Best network ({net.name}) {sn} {net.cv_mean:.4f} vs best baseline ({base.name}) {base.cv_mean:.4f} on "
-        f"the same {len(net.cv_scores)} folds: difference {diff:+.4f} "
-        f"({round(test.confidence * 100)}% CI {test.ci_low:+.4f} to {test.ci_high:+.4f}), {test_words} "
-        f"p {_fmt_p(test.p_value)}: {'significant' if sig else 'not significant'} at alpha {alpha}."
+        f"the same {len(net.cv_scores)} folds: difference {diff:+.4f} ({ci_words}), {test_words} {p_words}."
     )
-    beaten = [n for n, c in comparisons.items() if c["mean_diff"] > 0 and c["p_value"] < alpha]
+    beaten = [n for n, c in comparisons.items() if _ahead(c) and _sig(c, alpha)]
     p_all, weakest = network_win_p(comparisons)
     if len(beaten) == len(comparisons):
         reasons.append(
@@ -1319,15 +1657,27 @@ def _decide(
         )
         if curve.threshold > FLAT_SLOPE:
             head += f" (a gain under {curve.threshold:.4f}, what two scored rows can move, counts as none)"
+        ci = curve.gain_diff_ci
+        if ci is not None:
+            head += (
+                f"; the network's gain minus the baseline's is {curve.gain_diff:+.4f}, "
+                f"{round(curve.confidence * 100)}% paired-bootstrap interval over the {curve.evaluated_on} rows "
+                f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
+            )
         gap = curve.gap[-1]
         faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
         if faster is None:
             tail = {
                 "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the "
                 "verdict",
-                "both_rising": "both are still rising at a similar pace, so the gap would likely hold",
-                "unclear": "the last doubling and the whole curve disagree on which model gains faster (one "
-                "noisy segment), so the trend cannot be read",
+                "both_rising": "both are still rising, and the curve cannot tell which faster"
+                if ci is not None
+                else "both are still rising at a similar pace, so the gap would likely hold",
+                "unclear": "the interval holds zero, so the curve cannot tell which model gains faster and the "
+                "trend cannot be read"
+                if ci is not None
+                else "a curve fell with more rows, or the last doubling and the whole curve disagree on which "
+                "model gains faster (one noisy segment), so the trend cannot be read",
                 "unknown": "the trend cannot be read",
             }[t]
         elif (
@@ -1354,47 +1704,81 @@ def _decide(
     # than twice the other's cost in fit time, prediction time or size (stored numbers), and under half of it in
     # one of them (differences within a factor of two, hundredths of a second on small data, are noise).
     # Otherwise (about the same, or cheaper in one cost and dearer in another) the better score decides.
-    clearly = 2.0
-    costs: list[tuple[str, float, float]] = [
-        (what, float(getattr(net, attr)), float(getattr(base, attr)))
-        for what, attr in (
-            ("to fit", "fit_seconds"),
-            ("to predict", "predict_seconds_per_1k"),
-            ("to store", "n_parameters"),
-        )
-        if all(math.isfinite(float(v)) and v > 0 for v in (getattr(net, attr), getattr(base, attr)))
-    ]
+    # Every model level with the best-scoring one (no significant difference after Holm) is in the running.
+    def costs_of(a: Candidate, b: Candidate) -> list[tuple[str, float, float]]:
+        return [
+            (what, float(getattr(a, attr)), float(getattr(b, attr)))
+            for what, attr in (
+                ("to fit", "fit_seconds"),
+                ("to predict", "predict_seconds_per_1k"),
+                ("to store", "n_parameters"),
+            )
+            if all(math.isfinite(float(v)) and v > 0 for v in (getattr(a, attr), getattr(b, attr)))
+        ]
 
-    def clearly_cheaper(mine: int) -> list[str]:
-        pairs = [(n, b, what) if mine == 0 else (b, n, what) for what, n, b in costs]
-        if any(a > clearly * b for a, b, _ in pairs):
+    def clearly_cheaper(a: Candidate, b: Candidate) -> list[str]:
+        """How ``a`` is clearly cheaper than ``b`` (empty: it is not).  A time counts only where the two differ
+        by more than its noise floor (:data:`COST_NOISE`): 0.01 s against 0.02 s to fit is no difference."""
+        pairs = [(what, x, y) for what, x, y in costs_of(a, b) if abs(x - y) > COST_NOISE.get(what, 0.0)]
+        if any(x > CLEARLY * y for _, x, y in pairs):
             return []
-        return [f"{b / a:.1f}x cheaper {what}" for a, b, what in pairs if b > clearly * a]
+        return [f"{y / x:.1f}x cheaper {what}" for what, x, y in pairs if y > CLEARLY * x]
 
-    net_gains, base_gains = clearly_cheaper(0), clearly_cheaper(1)
-    cost_differs = bool(net_gains or base_gains)
-    if cost_differs:
-        cheaper, gains = (net, net_gains) if net_gains else (base, base_gains)
+    costs = costs_of(net, base)
+    pool: list[Candidate] = [net, base]
+    pool += [
+        c for c in others if c.name not in (net.name, base.name) and len(c.cv_scores) == len(net.cv_scores)
+    ]
+    top = net if net.cv_mean > base.cv_mean else base  # the baseline wins a tie with the network, as before
+    top = max(pool, key=lambda c: (c.cv_mean, c is top))
+    equivalent = [top]
+    if paired_test is not None and len(pool) > 1:
+        rest = [c for c in pool if c is not top]
+        level_tests = [paired_test(top, c) for c in rest]
+        p_adj = holm([t.p_value for t in level_tests])
+        equivalent += [
+            c
+            for c, t, ph in zip(rest, level_tests, p_adj, strict=True)
+            if not (ph < alpha and t.direction(alpha) > 0)
+        ]
     else:
-        cheaper, gains = (net if net.cv_mean > base.cv_mean else base), []
+        equivalent += [c for c in pool[:2] if c is not top]
+    cheaper, versus = top, top
+    gains: list[str] = []
+    for _ in range(len(equivalent)):  # step to a clearly cheaper model level with the best until none is
+        options = [(c, clearly_cheaper(c, cheaper)) for c in equivalent if c is not cheaper]
+        options = [(c, g) for c, g in options if g]
+        if not options:
+            break
+        versus = cheaper
+        cheaper, gains = max(options, key=lambda cg: cg[0].cv_mean)
+    if cheaper is not top and clearly_cheaper(
+        cheaper, top
+    ):  # said against the best-scoring model if it can be
+        gains, versus = clearly_cheaper(cheaper, top), top
+    elif cheaper is top and top in (net, base):
+        # the best scoring is also clearly cheaper than the other of the compared pair: the cheaper, as before
+        pair_other = base if top is net else net
+        gains, versus = clearly_cheaper(top, pair_other), pair_other
+    cost_differs = bool(gains)
     # The best baseline is picked after seeing the folds: a win over it is a claim over every baseline (so
     # every one must be beaten: p_all), and a loss to any baseline is one of K post-hoc comparisons (so Holm's
     # p): a baseline that beats the network significantly after Holm is a significant loss, whichever baseline
     # has the best mean (a steadier one can be significant where the best mean is not).
     p_base = float(comparisons[base.name]["p_holm"])
     winners = sorted(
-        (n for n, c in comparisons.items() if c["mean_diff"] < 0 and c["p_holm"] < alpha),
+        (n for n, c in comparisons.items() if _behind(c) and _sig(c, alpha, "p_holm")),
         key=lambda n: comparisons[n]["mean_diff"],
     )
     every = DecisionP(p_all, "every_baseline", weakest, "significant_win")
-    if p_all < alpha and diff > min_effect:
+    if p_all < alpha and diff > min_effect and len(beaten) == len(comparisons):
         rec, preferred, decision = "network", net.name, every
         reasons.insert(
             0,
             f"Use the network ({net.name}): it beats the best baseline ({base.name}) by "
             f"{diff:+.4f} {sn} and every other baseline, significantly (p {_fmt_p(p_all)}).",
         )
-    elif diff < 0 and p_base < alpha:
+    elif base.name in winners:
         rec, preferred = "baseline", base.name
         decision = DecisionP(p_base, "holm", base.name, "significant_loss")
         reasons.insert(
@@ -1416,14 +1800,15 @@ def _decide(
     else:
         because = "cheaper" if cost_differs else "better_score"
         rec, preferred = "no_significant_difference", cheaper.name
-        decision = DecisionP(p_all, "every_baseline", weakest, because)
+        names = tuple(c.name for c in equivalent)
+        decision = DecisionP(p_all, "every_baseline", weakest, because, names)
         head = (
             f"No significant difference between the network ({net.name}) and the best baseline ({base.name})"
         )
         p_pair = float(comparisons[base.name]["p_value"])
-        if p_all < alpha:
+        if p_all < alpha and len(beaten) == len(comparisons):
             why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"
-        elif diff >= 0 and p_pair < alpha:
+        elif diff >= 0 and base.name in beaten:
             # it beats the best baseline significantly, but another baseline it does not: no win, yet not "no
             # difference" from the best baseline either
             head = (
@@ -1435,26 +1820,56 @@ def _decide(
             why = f"the network does not beat every baseline significantly (largest p {_fmt_p(p_all)})"
         else:
             why = f"the baseline's lead is not significant (Holm-corrected p {_fmt_p(p_base)})"
-            decision = DecisionP(p_base, "holm", base.name, because)
+            decision = DecisionP(p_base, "holm", base.name, because, names)
         other = base if cheaper is net else net
         against = (
             f" On the held-out test split {other.name} scored higher ({other.test_score:.4f} against "
             f"{cheaper.test_score:.4f}; one split, so weigh it less than the folds)."
             if not cost_differs
+            and cheaper in (net, base)
             and math.isfinite(other.test_score)
             and math.isfinite(cheaper.test_score)
             and other.test_score > cheaper.test_score
             else ""
         )
+        level_with = [c.name for c in equivalent if c is not top]
+        among = (
+            f" Level with {top.name} (the best {sn} on the folds; no significant difference after Holm): "
+            f"{and_list(level_with)}."
+            if len(pool) > 2 and level_with
+            else ""
+        )
+        if cost_differs:
+            prefer = f"the cheaper: {cheaper.name} ({', '.join(gains)}" + (
+                f" than {versus.name}" + ("" if top in (versus, cheaper) else f"; {top.name} scores best")
+                if len(pool) > 2
+                else ""
+            )
+            prefer += ")."
+        else:
+            nobody = "neither is" if len(pool) <= 2 else "no model level with it is"
+            prefer = (
+                f"the better scoring on the folds, as {nobody} clearly cheaper to fit, to predict and to "
+                f"store ({_mixed_costs(costs, net.name, base.name)}): {cheaper.name}.{against}"
+            )
+        reasons.insert(0, f"{head}: {why}. Prefer {prefer}{among}")
+
+    # no model above a constant predictor: the plainest reading of the data, said first
+    if chance and comparisons and not chance.get("beaten_by"):
+        tests = chance.get("tests", {})
+        best_name = max(tests, key=lambda n: tests[n]["mean_diff"]) if tests else ""
+        p_best = f", p {_fmt_p(float(tests[best_name]['p_value']))}" if best_name else ""
+        what = "the mean" if task is Task.REGRESSION else "the training class prior"
         reasons.insert(
             0,
-            f"{head}: {why}. Prefer "
+            f"No model beats a constant predictor (predicting {what} scores {sn} "
+            f"{float(chance.get('cv_mean', math.nan)):.4f} on the same folds"
             + (
-                f"the cheaper: {cheaper.name} ({', '.join(gains)})."
-                if cost_differs
-                else f"the better scoring on the folds, as neither is clearly cheaper to fit, to predict and to "
-                f"store ({_mixed_costs(costs, net.name, base.name)}): {cheaper.name}.{against}"
-            ),
+                f"; the closest, {best_name}, is {tests[best_name]['mean_diff']:+.4f} from it{p_best}"
+                if best_name
+                else ""
+            )
+            + "): the features may carry no signal for this target.",
         )
     return rec, preferred, reasons, decision
 

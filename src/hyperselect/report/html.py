@@ -389,7 +389,11 @@ def section_verdict(run: RunData, **_: Any) -> list[Section]:
     facts += [(str(k), x) for k, x in v["extra_facts"] if x is not None]
     if v["standardized_effect"] is not None:
         facts.append(
-            ("standardised effect size (mean difference / sd of the differences)", v["standardized_effect"])
+            (
+                "standardised effect size (mean difference / sd of the fold differences; the folds' training "
+                "sets overlap, so it runs larger than a Cohen's d between independent samples)",
+                v["standardized_effect"],
+            )
         )
     body = (
         f'<div class="verdict {tone}"><div class="verdict-label">{esc(badge)}</div>'
