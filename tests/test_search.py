@@ -1176,3 +1176,12 @@ def test_a_default_search_tries_more_than_one_depth_and_batch_size() -> None:
     assert len({t.params["n_layers"] for t in trials}) > 1
     assert len({t.params["batch_size"] for t in trials}) > 1
     assert not res.unvaried
+    # each such try is a small population (eta trials), not a whole batch of 18 spent on one guess
+    from hyperselect.search.sampler import EXPLORED_ATTR
+
+    leaders = [t for t in trials if t.system_attrs.get(EXPLORED_ATTR)]
+    # (TPE may vary one of them itself once the other has been tried)
+    assert leaders and {t.system_attrs[EXPLORED_ATTR] for t in leaders} <= {"n_layers", "batch_size"}
+    for lead in leaders:
+        followers = [t for t in trials if t.user_attrs.get("group_of") == lead.number]
+        assert 1 <= len(followers) <= 2, (lead.number, len(followers))

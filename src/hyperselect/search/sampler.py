@@ -54,6 +54,8 @@ _OBSERVED = (TrialState.COMPLETE, TrialState.PRUNED)
 #: How many trials must share a dimension's one value before a proposal is made to try another
 #: (``explore_unvaried``): a conditional dimension seen in one or two trials is not "never varied".
 UNVARIED_MIN_TRIALS = 3
+#: The trial system attribute naming the dimension ``explore_unvaried`` gave another value.
+EXPLORED_ATTR = "hyperselect:explored"
 
 
 class PriorSampler(optuna.samplers.BaseSampler):
@@ -154,6 +156,8 @@ class PriorSampler(optuna.samplers.BaseSampler):
             other = self._other_value(name, dist, values[0], trial)
             if other is not None:
                 params[name] = other
+                # said on the trial: the search keeps such a proposal's population small (study._ask_batch)
+                study._storage.set_trial_system_attr(trial._trial_id, EXPLORED_ATTR, name)
                 return
 
     def _other_value(self, name: str, dist: BaseDistribution, seen: Any, trial: FrozenTrial) -> Any:
