@@ -6,6 +6,7 @@ and the one ``compare`` run uses a tiny table and one trial.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from typing import Any
@@ -373,3 +374,17 @@ def test_timing_noise_does_not_make_a_model_the_cheaper() -> None:
     )
     assert rec == "no_significant_difference" and preferred in ("linear", "naive_bayes"), reasons[0]
     assert "cheaper to fit" not in reasons[0] and "than svm" in reasons[0]
+
+
+def test_an_alpha_above_five_percent_is_met_by_a_p_below_it() -> None:
+    """A review: the verdict's tests carried a 95 % interval whatever --alpha was, and a win needs both p < alpha
+    and the interval off zero, so at alpha 0.1 a p between 0.05 and 0.1 could never count."""
+    d = np.array([0.02, 0.015, 0.03, 0.005, 0.02, 0.01, 0.025, 0.0, 0.018, 0.012]) - 0.0035
+    at_95 = corrected_resampled_ttest(d, 4, 1)
+    at_90 = corrected_resampled_ttest(d, 4, 1, confidence=0.9)
+    assert 0.05 < at_90.p_value < 0.1
+    assert at_95.direction(0.1) == 0 and at_90.direction(0.1) == 1
+    # compare builds its tests at 1 - alpha
+    src = inspect.getsource(vd.compare)
+    assert "corrected_resampled_ttest(d, round(n_tr), round(n_te), confidence=1.0 - alpha)" in src
+    assert "paired_ttest_5x2cv(d.reshape(5, 2), confidence=1.0 - alpha)" in src

@@ -998,11 +998,13 @@ def compare(
             n_te = float(np.mean([len(te) for _, te in folds]))
 
             def paired_test(a: Candidate, b: Candidate) -> TestResult:
-                """a against b on the folds: the corrected resampled t (over the ten halves for 5x2)."""
+                """a against b on the folds: the corrected resampled t (over the ten halves for 5x2), its
+                interval at 1 - alpha, so that "p < alpha" and "the interval leaves out zero" agree (at a 95 %
+                interval an alpha of 0.1 could never be met by a p between 0.05 and 0.1)."""
                 d = np.asarray(a.cv_scores) - np.asarray(b.cv_scores)
                 if protocol == "5x2":
-                    return paired_ttest_5x2cv(d.reshape(5, 2))
-                return corrected_resampled_ttest(d, round(n_tr), round(n_te))
+                    return paired_ttest_5x2cv(d.reshape(5, 2), confidence=1.0 - alpha)
+                return corrected_resampled_ttest(d, round(n_tr), round(n_te), confidence=1.0 - alpha)
 
             tests: dict[str, TestResult] = {c.name: paired_test(best_net, c) for c in base_cands}
             p_holm = holm([tests[c.name].p_value for c in base_cands])
@@ -1369,6 +1371,10 @@ def _learning_curve(
     return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution, gain_diff_ci=ci)
 
 
+#: Resampled row indices held at once by :func:`gain_difference_interval` (32 MB of int64).
+BOOTSTRAP_CELLS = 4_000_000
+
+
 def gain_difference_interval(
     task: Task,
     y_eval: np.ndarray,
@@ -1390,20 +1396,26 @@ def gain_difference_interval(
     if n < 2 or doublings <= 0:
         return None
     rng = np.random.default_rng(random_state)
-    idx = rng.integers(0, n, size=(n_resamples, n))
+    # the resamples are drawn a chunk at a time (the same stream as all at once): n_resamples x n indices of a
+    # 200k-row test split were 1.6 GB, and as many scores again
+    chunk = max(1, BOOTSTRAP_CELLS // n)
     (nb, bb), (na, ba) = before, after
-    if task.is_classification and metric in (None, "accuracy"):
+    per_row = task.is_classification and metric in (None, "accuracy")
+    if per_row:
         # per-row correctness: the resampled gain difference is a mean over the resampled rows
         row = (
             (np.asarray(na) == y).astype(np.float64)
             - (np.asarray(nb) == y)
             - ((np.asarray(ba) == y).astype(np.float64) - (np.asarray(bb) == y))
         )
-        diffs = row[idx].mean(axis=1) / doublings
-    else:
-        preds = [np.asarray(p) for p in (na, nb, ba, bb)]
-        diffs = np.empty(n_resamples)
-        for i, rows in enumerate(idx):
+    preds = [np.asarray(p) for p in (na, nb, ba, bb)]
+    diffs = np.empty(n_resamples)
+    for start in range(0, n_resamples, chunk):
+        idx = rng.integers(0, n, size=(min(chunk, n_resamples - start), n))
+        if per_row:
+            diffs[start : start + len(idx)] = row[idx].mean(axis=1) / doublings
+            continue
+        for i, rows in enumerate(idx, start):
             s_na, s_nb, s_ba, s_bb = (score(task, y[rows], p[rows], metric) for p in preds)
             diffs[i] = ((s_na - s_nb) - (s_ba - s_bb)) / doublings
     diffs = diffs[np.isfinite(diffs)]

@@ -405,6 +405,8 @@ class PopulationTrainer:
         weighted = next((c for c in self.configs if c.class_weight != "none"), None)
         cw = None if weighted is None else class_weights(weighted, task, self.ytr, n_classes)
         self._class_w = None if cw is None else cw.to(device=dev, dtype=dtype)
+        # loss setting -> the best constant prediction's losses (_constant_loss)
+        self._constant_cache: dict[tuple[Any, ...], ConstantLoss | None] = {}
         self.widths = member_widths(self.configs)
         self.layout = _Layout(self.n_in, self.widths, self.n_out, self.norm)
         self.bounds = batch_bounds(self.Xtr.shape[0], self.batch_size)  # of an epoch over every row
@@ -1349,10 +1351,15 @@ class PopulationTrainer:
         )
 
     def _constant_loss(self, i: int) -> ConstantLoss | None:
-        """Member ``i``'s loss of the best constant prediction, as the single trainer's diagnostics use it."""
+        """Member ``i``'s loss of the best constant prediction, as the single trainer's diagnostics use it; one
+        fit per loss setting of the population (members nearly always share it)."""
         cfg = self.configs[i]
-        loss_fn = make_loss(cfg, self.task, self._class_w if cfg.class_weight != "none" else None)
-        return constant_loss(loss_fn, self.n_out, self.ytr, self.yva, self.task)
+        weighted = cfg.class_weight != "none"
+        key = (resolve_loss(cfg, self.task), cfg.label_smoothing, cfg.huber_delta, weighted)
+        if key not in self._constant_cache:
+            loss_fn = make_loss(cfg, self.task, self._class_w if weighted else None)
+            self._constant_cache[key] = constant_loss(loss_fn, self.n_out, self.ytr, self.yva, self.task)
+        return self._constant_cache[key]
 
     # ------------------------------------------------------------------ calibration
     def time_steps(
