@@ -223,3 +223,13 @@ def test_a_search_where_every_trial_diverged_writes_trials_csv_and_names_the_fix
     rows = pd.read_csv(out / "trials.csv")
     assert len(rows) == 3 and set(rows["outcome"]) == {"diverged"} and rows["reason"].notna().all()
     assert not (out / "result.json").exists()
+
+
+def test_a_resume_on_a_mistyped_sqlite_folder_creates_no_folder(tmp_path: Path) -> None:
+    """A review suspected that the storage check created the SQLite file's folder before --resume found no
+    study there (it does not: check_storage skips SQLite, and the resume check opens it without creating)."""
+    csv = _csv(tmp_path / "d.csv")
+    url = f"sqlite:///{tmp_path / 'typo' / 'dir' / 's.db'}"
+    res = runner.invoke(app, ["tune", str(csv), "--target", "label", "--storage", url, "--resume"])
+    assert res.exit_code == 1, res.output
+    assert not (tmp_path / "typo").exists()
