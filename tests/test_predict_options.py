@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 import torch
 import typer
+from testkit import train_saved
 from typer.testing import CliRunner
 
 from hyperselect import load_model
@@ -54,14 +55,7 @@ def _write(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", sep: s
 
 
 def _train(folder: Path, source: Path, **read: str) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        data = prepare_tabular(source, "label", random_state=0, **read)
-    config = MLPConfig(hidden=(8,), max_epochs=30)
-    res = train_network(
-        config, data.X_train, data.y_train, data.X_valid, data.y_valid, task=data.task, n_classes=2
-    )
-    return save_model(folder / "model", res.model, config, data)
+    return train_saved(folder, source, 8, 30, **read)
 
 
 @pytest.fixture(scope="module")

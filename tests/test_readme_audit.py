@@ -12,7 +12,6 @@ import json
 import re
 import shlex
 import statistics
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -21,17 +20,15 @@ import pandas as pd
 import pytest
 import torch
 import typer
-from testkit import flat
+from testkit import flat, train_saved
 from typer.testing import CliRunner
 
 from hyperselect import load_model
 from hyperselect.cli import app
 from hyperselect.data import prepare_arrays, prepare_tabular
-from hyperselect.data.tabular import NA_TOKENS, DataWarning
+from hyperselect.data.tabular import NA_TOKENS
 from hyperselect.errors import DataError
-from hyperselect.model_io import save_model
 from hyperselect.nn.config import MLPConfig
-from hyperselect.train.trainer import train_network
 
 torch.set_num_threads(1)
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -67,14 +64,7 @@ def _numbers(n: int = 60) -> list[str]:
 
 
 def _train(folder: Path, source: Path, **read: str) -> Path:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataWarning)
-        data = prepare_tabular(source, "label", random_state=0, **read)
-    config = MLPConfig(hidden=(4,), max_epochs=2)
-    res = train_network(
-        config, data.X_train, data.y_train, data.X_valid, data.y_valid, task=data.task, n_classes=2
-    )
-    return save_model(folder / "model", res.model, config, data)
+    return train_saved(folder, source, 4, 2, **read)
 
 
 # ------------------------------------------------------------------------ 2: predict's inherited number format

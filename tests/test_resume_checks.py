@@ -11,6 +11,7 @@ import numpy as np
 import optuna
 import pytest
 from testkit import flat as _flat
+from testkit import label_csv
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
@@ -33,12 +34,7 @@ def _arrays(seed: int = 0, n: int = 120, d: int = 4):
 
 
 def _csv(path: Path, seed: int = 0, n: int = 120) -> Path:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
-    lines = ["x1,x2,x3,label"] + [f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, y, strict=True)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return label_csv(path, seed, n)
 
 
 def test_fingerprint_follows_the_rows_and_ignores_last_bit_noise() -> None:

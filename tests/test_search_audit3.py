@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from optuna.trial import TrialState
 from testkit import flat as _flat
+from testkit import label_csv
 from typer.testing import CliRunner
 
 from hyperselect.cli import app
@@ -32,12 +33,7 @@ def _arrays(seed: int = 0, n: int = 90, d: int = 3):
 
 
 def _csv(path: Path, seed: int = 0, n: int = 90) -> Path:
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    y = np.where(X[:, 0] + X[:, 1] > 0, "a", "b")
-    lines = ["x1,x2,x3,label"] + [f"{a:.4f},{b:.4f},{c:.4f},{t}" for (a, b, c), t in zip(X, y, strict=True)]
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return label_csv(path, seed, n)
 
 
 # ---- 1: an interrupted slot whose re-queue was closed as surplus is not queued again
