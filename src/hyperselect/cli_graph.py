@@ -125,7 +125,8 @@ SepOpt = typer.Option(
     None,
     "--sep",
     callback=_sep,
-    help="Column delimiter of the edge list, e.g. ';' or tab (default: guessed from tab, comma or whitespace).",
+    help="Column delimiter of the edge list, e.g. ';' or tab (default: guessed from tab, comma or whitespace, "
+    "or semicolon where the first line reads u;v;2,5: a decimal comma is read in a file separated by semicolons).",
 )
 _PQ_RANGE = f"in [{P_Q_MIN:g}, {P_Q_MAX:g}]; beyond it the walk changes no further and sampling slows"
 POpt = typer.Option(
@@ -163,6 +164,15 @@ _WORKERS_HELP = (
     "may use). Only --workers 1 gives bit-identical results from the same --seed."
 )
 WorkersOpt = typer.Option(None, "--workers", min=1, help=_WORKERS_HELP)
+ClassifierJobsOpt = typer.Option(
+    None,
+    "--classifier-jobs",
+    min=1,
+    help="Processes that fit the classifiers (scikit-learn's n_jobs), at most the global --threads (default: "
+    "1 on a small graph, where starting processes costs more than it saves, else one per usable CPU, per label "
+    "and per 256 MiB + the data in half the free memory). Not node2vec's --workers; the results do not depend "
+    "on it.",
+)
 KOpt = typer.Option(10, "--k", min=1, help="How many answers.")
 
 
@@ -318,9 +328,14 @@ def _workers(workers: int | None) -> int:
     return _capped(workers if workers is not None else usable_cpus())
 
 
-def _jobs(workers: int | None) -> int:
-    """The classifiers' parallel jobs (scikit-learn's n_jobs): --workers, else 2; capped by ``--threads``."""
-    return _capped(workers if workers is not None else 2)
+def _jobs(classifier_jobs: int | None) -> tuple[int | None, int | None]:
+    """The classifiers' parallel jobs, as ``n_jobs`` and ``max_jobs`` for the library: ``--classifier-jobs``
+    capped by ``--threads``, else ``None`` (chosen by the size of the data, the labels, the usable CPUs and the
+    free memory: :func:`~hyperselect.evaluate.node_classification.classifier_jobs`), at most ``--threads``.
+    Not node2vec's ``--workers``: the classifiers are processes, each with its own memory, and run after the
+    embedding, never beside it."""
+    given = None if classifier_jobs is None else _capped(classifier_jobs)
+    return given, _THREADS[0]
 
 
 def _recommend_sides(graph: Any, edges: Path) -> bool:
@@ -735,6 +750,7 @@ def classify(
     ),
     seed: int = SeedOpt,
     workers: int | None = WorkersOpt,
+    classifier_jobs: int | None = ClassifierJobsOpt,
     repeats: int = typer.Option(5, "--repeats", min=1, help="Random 50% splits to average."),
     models: str = typer.Option(
         "logreg,random_forest,network",
@@ -773,13 +789,15 @@ def classify(
         _check_labels(graph, lab)
         model = _model(p, q, dimensions, num_walks, epochs, ensemble, seed, workers).fit(graph, progress=True)
         x, y = labelled_matrix(model.embeddings_, model.nodes_, lab, directed=graph.directed)
+        n_jobs, max_jobs = _jobs(classifier_jobs)
         res = evaluate_embeddings(
             x,
             y,
             models=[m.strip() for m in models.split(",") if m.strip()],
             repeats=repeats,
             random_state=seed,
-            n_jobs=_jobs(workers),
+            n_jobs=n_jobs,
+            max_jobs=max_jobs,
             C=C,
             normalize=normalize,
             network_trials=network_trials,
@@ -832,7 +850,12 @@ def classify(
                 "node is given its top-k labels, k its true number of labels.",
                 highlight=False,
             )
-        console.print(f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}")
+        jobs = int(res["classifier_jobs"])
+        console.print(
+            f"logistic regression: C={C:g}, rows {'L2-normalised' if normalize else 'raw'}; classifiers fitted "
+            f"in {jobs} process{'es' if jobs != 1 else ''} (--classifier-jobs)",
+            highlight=False,
+        )
         net = res["models"].get("network", {})
         if net.get("searches"):
             chosen = "; ".join(
@@ -941,15 +964,16 @@ def tune(
         help="Skip-gram epochs of every trial (the paper: 1; on BlogCatalog 3 gave test Macro-F1 0.270 vs 0.247).",
     ),
     seed: int = SeedOpt,
-    workers: int = typer.Option(
-        2,
+    workers: int | None = typer.Option(
+        None,
         "--workers",
         min=1,
-        help="Threads for the walks and the skip-gram, and processes for the classifiers, at most the global "
-        "--threads (default 2, not every CPU as in the other graph commands: the many classifiers it fits "
-        "run on as many processes). Only --workers 1 makes the search bit-identical from run to run: with more, "
-        "the scores vary slightly and a rerun may choose another setting.",
+        help="Threads for the walks and the skip-gram, at most the global --threads (default: every CPU this "
+        "process may use; the classifiers have their own --classifier-jobs). Only --workers 1 makes the search "
+        "bit-identical from run to run: with more, the scores vary slightly and a rerun may choose another "
+        "setting.",
     ),
+    classifier_jobs: int | None = ClassifierJobsOpt,
     C_values: str = typer.Option(
         "1,3,10,30,100",
         "--C-values",
@@ -984,7 +1008,7 @@ def tune(
     --normalize.  Ctrl-C stops the search: the trials finished so far are written (tune.json, marked
     interrupted) and the exit code is 130."""
 
-    threads = _jobs(workers)  # --workers, at most --threads
+    threads = _workers(workers)  # node2vec's: --workers (else every usable CPU), at most --threads
 
     def go() -> None:
         from hyperselect.evaluate.node_classification import (
@@ -1055,12 +1079,29 @@ def tune(
                     **res.to_dict(),
                     "notes": all_notes(res),
                     "classify_args": classify_args(res.best_params),
-                    **_facts(edges, labels, directed, graph, **settings, workers=threads),
+                    **_facts(
+                        edges,
+                        labels,
+                        directed,
+                        graph,
+                        **settings,
+                        workers=threads,
+                        classifier_jobs=res.classifier_jobs,
+                    ),
                 },
             )
 
         try:
-            res = tune_node2vec(graph, lab, workers=threads, on_trial=_trial_line, **settings)
+            n_jobs, max_jobs = _jobs(classifier_jobs)
+            res = tune_node2vec(
+                graph,
+                lab,
+                workers=threads,
+                on_trial=_trial_line,
+                n_jobs=n_jobs,
+                max_jobs=max_jobs,
+                **settings,
+            )
         except TuneInterrupted as stop:
             # Ctrl-C: the trials that finished are the results, written as a finished search's are, marked
             # interrupted; exit code 130 as the tabular tune's (128 + SIGINT)
@@ -1113,7 +1154,9 @@ def tune(
                 if repeats
                 else ""
             )
-            + f", {res.walk_sets} walk set{'s' if res.walk_sets != 1 else ''}, {res.seconds:.0f}s"
+            + f", {res.walk_sets} walk set{'s' if res.walk_sets != 1 else ''}, {res.seconds:.0f}s "
+            f"(node2vec on {threads} thread{'s' if threads != 1 else ''}, classifiers in {res.classifier_jobs} "
+            f"process{'es' if res.classifier_jobs != 1 else ''})"
         )
         for note in all_notes(res):
             if not note.startswith("--trials "):  # said before the search

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -321,8 +322,8 @@ def from_edges(
                     stacklevel=3,
                 )
                 report["duplicate_edges_merged"] += n_conflict
-        else:
-            cw = w
+        else:  # each pair once: its weight moves to the pair's place in cuniq's order (not w's, uniq's order)
+            cw = np.bincount(cinv, weights=w, minlength=len(cuniq))
         src, dst, w = cuniq // n, cuniq % n, cw
         if n_mirrored:
             logger.info("%s: %d undirected edges listed in both directions, stored once.", source, n_mirrored)
@@ -566,12 +567,28 @@ def _split(line: str, sep: str | None) -> list[str]:
         i = j + len(sep)
 
 
+#: a weight written with a decimal comma (2,5), as files separated by semicolons write them
+_DECIMAL_COMMA = re.compile(r"[+-]?\d*,\d+")
+
+
 def _sniff_delimiter(skeleton: str) -> str | None:
     if "\t" in skeleton:
         return "\t"
     if "," in skeleton:
+        # u;v;2,5 (a spreadsheet's export where the comma is the decimal mark) is three columns separated by
+        # semicolons, not the two comma-separated nodes 'u;v;2' and '5'
+        semi = skeleton.split(";")
+        if len(semi) == 3 and _DECIMAL_COMMA.fullmatch(semi[2].strip()):
+            return ";"
         return ","
     return None  # any run of whitespace
+
+
+def _weight(text: str, sep: str | None) -> float:
+    """A weight column's number; in a file separated by semicolons, a decimal comma (2,5) is read as one."""
+    if sep == ";" and _DECIMAL_COMMA.fullmatch(text):
+        text = text.replace(",", ".")
+    return float(text)
 
 
 _SEP_WORDS = {"\t": "tabs", ",": "commas", None: "spaces"}
@@ -606,7 +623,8 @@ def read_edgelist(
     delimiter: str | None = "auto",
     weighted: bool | None = None,
 ) -> Graph:
-    """Read ``u v [weight]`` lines (tab, comma or whitespace separated).
+    """Read ``u v [weight]`` lines (tab, comma or whitespace separated; semicolons where a first line such as
+    ``u;v;2,5`` has a weight with a decimal comma, which is read in files separated by semicolons).
 
     The delimiter and whether a weight column exists are taken from the first data line unless given; every
     later line must have the same number of columns.  Weights must be finite and > 0: a zero or negative
@@ -676,7 +694,7 @@ def read_edgelist(
             raise DataError(f"{p}:{lineno}: empty node id in {line[:80]!r}.")
         if ncols == 3 and weighted is not False:  # unweighted: the third column is not read at all
             try:
-                wt = float(parts[2])
+                wt = _weight(parts[2], sep)
             except ValueError:
                 hint = (
                     " The columns are split on spaces: a node id holding a space splits in two. Quote such ids "

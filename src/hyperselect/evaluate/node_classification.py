@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperselect._validation import Constraint, Interval, IntTuple, check_params
+from hyperselect._validation import Constraint, Interval, IntTuple, NoneOr, check_params
 from hyperselect.data.graph import Graph, GraphDataWarning, NodeLabels
 from hyperselect.errors import ConfigError, DataError
 
@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 __all__ = [
     "TuneInterrupted",
     "TuneResult",
+    "classifier_jobs",
     "evaluate_embeddings",
     "labelled_matrix",
     "labelled_rows",
@@ -51,10 +52,61 @@ _TUNE_CONSTRAINTS: dict[str, Constraint] = {
     "num_walks": Interval(int, 1, None),
     "window": Interval(int, 1, None),
     "epochs": Interval(int, 1, None),
-    "workers": Interval(int, 1, None),
+    "workers": NoneOr(Interval(int, 1, None)),
+    "n_jobs": NoneOr(Interval(int, 1, None)),
+    "max_jobs": NoneOr(Interval(int, 1, None)),
     "random_state": Interval(int, 0, None),
     "dimensions": IntTuple(allow_empty=False),
 }
+_JOBS_CONSTRAINTS: dict[str, Constraint] = {k: _TUNE_CONSTRAINTS[k] for k in ("n_jobs", "max_jobs")}
+
+#: below this much work (training rows x embedding columns x labels), or this much per label's fit (rows x
+#: columns), one process fits the classifiers: starting joblib's worker processes costs about 1.5 s and handing
+#: each fit to one costs milliseconds, more than small fits take.  Measured here (2 cores, both busy with other
+#: work, so the figures are rough), 10 one-vs-rest fits as a tune trial makes them, 1 process against 2: karate
+#: (17 x 16 x 2) 0.01 s against 2.7 s the first time; Cora (1,354 x 128 x 7) 0.6 s against 0.7 s; PPI (1,926 x
+#: 128 x 50, 250,000 a label) 4.4 s against 5.9 s; BlogCatalog (5,156 x 128 x 39, 660,000 a label) 10.0 s against
+#: 6.3 s once the processes were started.
+PARALLEL_WORK = 10_000_000
+PARALLEL_FIT = 500_000
+#: the memory a classifier process is counted at: the interpreter with numpy, scipy and scikit-learn loaded,
+#: besides its share of the data (counted by :func:`classifier_jobs`)
+_PROCESS_BYTES = 256 * 2**20
+
+
+def _available_memory() -> int:
+    """Bytes of memory free for new processes (psutil where installed, else the system's own count)."""
+    import os
+
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        try:
+            return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):  # no such count (Windows): no bound from memory
+            return 2**62
+
+
+def classifier_jobs(
+    n_rows: int, n_features: int, n_labels: int, *, max_jobs: int | None = None, memory: int | None = None
+) -> int:
+    """How many processes fit the classifiers (scikit-learn's ``n_jobs``) when none is given: one where the
+    work is small (under :data:`PARALLEL_WORK` in all or :data:`PARALLEL_FIT` a label, where processes cost more
+    than they save), else one per
+    usable CPU (at most ``max_jobs``), at most one per label (the one-vs-rest fits are the parallel unit), and no
+    more than half the free ``memory`` holds, each process counted at about 256 MiB plus two copies of the
+    float64 data.  These are not node2vec's threads: the two never run at the same time."""
+    from hyperselect.represent.node2vec.walks import usable_cpus
+
+    check_params("classifier_jobs", {"max_jobs": max_jobs}, _JOBS_CONSTRAINTS)
+    cpus = usable_cpus() if max_jobs is None else int(max_jobs)
+    if n_rows * n_features < PARALLEL_FIT or n_rows * n_features * max(1, n_labels) < PARALLEL_WORK:
+        return 1
+    free = _available_memory() if memory is None else int(memory)
+    per_process = _PROCESS_BYTES + 2 * 8 * n_rows * n_features
+    return max(1, min(cpus, n_labels, free // 2 // per_process))
 
 
 def top_k_predictions(scores: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -264,10 +316,11 @@ def evaluate_embeddings(
     train_fraction: float = 0.5,
     repeats: int = 5,
     random_state: int = 0,
-    n_jobs: int = 2,
+    n_jobs: int | None = None,
     C: float = 1.0,
     normalize: bool = False,
     network_trials: int = 0,
+    max_jobs: int | None = None,
 ) -> dict[str, Any]:
     """Macro/Micro-F1 (mean and std over ``repeats`` random splits) for each model; skipped models say why.
 
@@ -277,9 +330,14 @@ def evaluate_embeddings(
     labels, and its choice should be passed here.  ``network_trials`` > 0 searches the network on each split's
     training nodes (that many trials; see the module's docstring) instead of using its defaults; the result's
     network entry then lists each split's chosen configuration under ``searches``.
+
+    ``n_jobs``: the classifiers' parallel jobs (one-vs-rest processes, the forest's threads); ``None`` picks them
+    by :func:`classifier_jobs` from the training half's size, at most ``max_jobs`` (default: the usable CPUs).
+    The result's ``classifier_jobs`` says how many were used.
     """
     from sklearn.metrics import f1_score
 
+    check_params("evaluate_embeddings", {"n_jobs": n_jobs, "max_jobs": max_jobs}, _JOBS_CONSTRAINTS)
     C = _check_C(C)
     normalize = _check_normalize(normalize)
     models = check_models(models)
@@ -311,10 +369,13 @@ def evaluate_embeddings(
         perm = rng.permutation(len(x))
         n_tr = max(1, min(len(x) - 1, round(train_fraction * len(x))))
         splits.append((perm[:n_tr], perm[n_tr:]))
+    if n_jobs is None:
+        n_jobs = classifier_jobs(len(splits[0][0]), x.shape[1], y.shape[1], max_jobs=max_jobs)
     results: dict[str, Any] = {
         "train_fraction": train_fraction,
         "repeats": repeats,
         "n_nodes": len(x),
+        "classifier_jobs": int(n_jobs),
         # several labels on some node: each test node is given its top-k labels, k its true number
         "multilabel": bool((np.asarray(y).sum(axis=1) > 1).any()),
         "chance": chance_scores(y, splits),
@@ -448,6 +509,9 @@ class TuneResult:
     interrupted: bool = False
     #: what the reader of the result should know about how it was obtained, one sentence each
     notes: list[str] = field(default_factory=list)
+    #: node2vec's threads (walks and skip-gram) and the classifiers' parallel jobs the search ran with
+    workers: int | None = None
+    classifier_jobs: int | None = None
 
     @property
     def completed_trials(self) -> int:
@@ -465,6 +529,8 @@ class TuneResult:
             "completed_trials": self.completed_trials,
             "interrupted": self.interrupted,
             "notes": list(self.notes),
+            "workers": self.workers,
+            "classifier_jobs": self.classifier_jobs,
         }
         if self.interrupted:
             out["note"] = (
@@ -506,9 +572,11 @@ def tune_node2vec(
     num_walks: int = 10,
     window: int = 10,
     epochs: int = 3,
-    workers: int = 2,
+    workers: int | None = None,
     random_state: int = 0,
     on_trial: Callable[[dict[str, Any], int, int], None] | None = None,
+    n_jobs: int | None = None,
+    max_jobs: int | None = None,
 ) -> TuneResult:
     """Select p, q (and the dimension) with Optuna's TPE sampler against a validation Macro-F1, together with
     the logistic regression's regularisation ``C`` and row normalisation.
@@ -547,6 +615,12 @@ def tune_node2vec(
     window and negative samples, so that ``Node2Vec(p=..., q=..., dimensions=..., num_walks=num_walks,
     epochs=epochs, ensemble=1, random_state=random_state)`` trains the embedding a trial scored.
 
+    ``workers``: node2vec's threads for the walks and the skip-gram (``None``: every usable CPU; only 1 makes the
+    search bit-identical from run to run).  ``n_jobs``: the classifiers' parallel jobs, a separate knob because
+    they are processes, each with its own memory, and never run while node2vec does (``None``: chosen by
+    :func:`classifier_jobs` from the validation classifier's data, at most ``max_jobs``, default the usable
+    CPUs).  The result records both.
+
     ``on_trial(record, done, total)`` is called after each configuration is trained and scored (``record`` as
     in ``trials``; ``done`` of ``total`` distinct configurations) and after each failed one.  Ctrl-C stops the
     search cleanly: :class:`TuneInterrupted` (a ``KeyboardInterrupt``) is raised with the result of the
@@ -561,6 +635,8 @@ def tune_node2vec(
             "window": window,
             "epochs": epochs,
             "workers": workers,
+            "n_jobs": n_jobs,
+            "max_jobs": max_jobs,
             "random_state": random_state,
             "dimensions": tuple(dimensions),
         },
@@ -597,8 +673,10 @@ def tune_node2vec(
 
     from hyperselect.represent.node2vec.model import member_seeds
     from hyperselect.represent.node2vec.skipgram import train_skipgram
-    from hyperselect.represent.node2vec.walks import generate_walks
+    from hyperselect.represent.node2vec.walks import generate_walks, usable_cpus
     from hyperselect.search.interrupt import stop_on_interrupt
+
+    threads = int(workers or usable_cpus())  # node2vec's
 
     seed = member_seeds(random_state, 1)[0]  # Node2Vec's one member: graph classify reproduces the embedding
 
@@ -629,6 +707,9 @@ def tune_node2vec(
         rest = np.setdiff1d(perm, val, assume_unique=True)
         fit = rest if n_fit is None else rng.permutation(rest)[: min(n_fit, len(rest))]
         splits.append((val, fit))
+    if n_jobs is None:  # sized by the validation classifier's training rows and the widest embedding
+        n_jobs = classifier_jobs(len(splits[0][1]), max(dimensions), y.shape[1], max_jobs=max_jobs)
+    jobs = int(n_jobs)
     trials: list[dict[str, Any]] = []
 
     def classifier_cells(x: np.ndarray) -> list[dict[str, Any]]:
@@ -639,9 +720,7 @@ def tune_node2vec(
             for c in C_grid:
                 f1s = []
                 for val, tr in splits:
-                    scores = _scores(
-                        "logreg", x[tr], y[tr], x[val], random_state, workers, C=c, normalize=norm
-                    )
+                    scores = _scores("logreg", x[tr], y[tr], x[val], random_state, jobs, C=c, normalize=norm)
                     pred = top_k_predictions(scores, y[val].sum(axis=1))
                     f1s.append(macro_f1(y[val], pred))
                 cells.append({"C": c, "normalize": norm, "score": float(np.mean(f1s)), "splits": f1s})
@@ -683,7 +762,7 @@ def tune_node2vec(
                 p=p,
                 q=q,
                 random_state=seed,
-                workers=workers,
+                workers=threads,
             ).walks
         emb = train_skipgram(
             walks_cache[(p, q)],
@@ -691,7 +770,7 @@ def tune_node2vec(
             dimensions=dim,
             window=window,
             epochs=epochs,
-            workers=workers,
+            workers=threads,
             seed=seed,
         ).vectors
         cells = classifier_cells(emb[rows])
@@ -784,6 +863,8 @@ def tune_node2vec(
         n_trials=distinct,
         interrupted=bool(interrupted),
         notes=notes,
+        workers=threads,
+        classifier_jobs=jobs,
     )
     if interrupted:
         raise TuneInterrupted(result)
