@@ -486,7 +486,11 @@ def predict(
         show_default=False,
     ),
     out: Path | None = typer.Option(
-        None, "--out", "-o", help="CSV file for the predictions (default: printed to stdout)."
+        None,
+        "--out",
+        "-o",
+        help="File for the predictions: .csv, .tsv or .parquet, by its extension (default: CSV printed to "
+        "stdout; a folder: DIR/predictions.csv).",
     ),
     ids: list[str] = typer.Option(
         [],
@@ -501,12 +505,13 @@ def predict(
     na_value: _NewRowsNaValue = None,
 ) -> None:
     """Predict the rows of a table with a saved model: labels and class probabilities, or values."""
-    from hyperselect._io import atomic_write_text
-    from hyperselect.model_io import load_model
+    from hyperselect.model_io import load_model, predictions_format, write_predictions
 
     loaded = load_model(model)
     if out is not None and out.is_dir():
         out = out / "predictions.csv"
+    if out is not None:
+        predictions_format(out)  # an extension it cannot write is refused before the work
     table = loaded.predictions(
         data,
         id_columns=list(ids) or None,
@@ -516,11 +521,10 @@ def predict(
         thousands=thousands,
         na_values=list(na_value) if na_value else None,
     )
-    text = table.to_csv(index=False)
     if out is None:
-        typer.echo(text, nl=False)
+        typer.echo(table.to_csv(index=False), nl=False)
         return
-    atomic_write_text(out, text)
+    write_predictions(table, out)
     what = "values" if loaded.task.value == "regression" else "labels and class probabilities"
     console.print(
         f"wrote {escape(str(out))}: {len(table)} rows, {what} for {escape(repr(loaded.target))}",

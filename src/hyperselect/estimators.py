@@ -103,6 +103,96 @@ def _scale_hint(X: np.ndarray, name: str) -> str:
     )
 
 
+def _text_cell(X: Any) -> tuple[str, str, Any] | None:
+    """The first text cell of ``X`` that is no number, as ``(column, row, value)`` (names where ``X`` is a
+    DataFrame, positions otherwise), or ``None``; numeric arrays cost a dtype check.  Other odd cells (a dict)
+    are left to scikit-learn's validation and its message."""
+    import pandas as pd
+    from pandas.api import types as ptypes
+
+    def bad(cells: np.ndarray) -> int | None:
+        for i, v in enumerate(cells.tolist()):
+            if isinstance(v, str | bytes):
+                try:
+                    float(v)
+                except ValueError:
+                    return i
+        return None
+
+    if isinstance(X, pd.DataFrame):
+        for name, col in X.items():
+            if ptypes.is_numeric_dtype(col.dtype) or ptypes.is_bool_dtype(col.dtype):
+                continue
+            values = col.to_numpy(dtype=object)
+            i = bad(values)
+            if i is not None:
+                return repr(name), repr(_label_key(col.index[i])), values[i]
+        return None
+    if hasattr(X, "toarray") or not isinstance(X, np.ndarray | list | tuple):
+        return None
+    try:
+        arr = np.asarray(X)
+    except ValueError:  # ragged rows: scikit-learn says so
+        return None
+    if arr.dtype.kind not in "OUS" or arr.ndim != 2:
+        return None
+    for j in range(arr.shape[1]):
+        i = bad(arr[:, j])
+        if i is not None:
+            return str(j), str(i), arr[i, j]
+    return None
+
+
+def _refuse_text(X: Any, owner: str) -> None:
+    """A ValueError naming the column and row of the first text cell of ``X`` (numpy's own message is "could
+    not convert string to float: 'u'", from deep inside scikit-learn's validation, naming neither)."""
+    found = _text_cell(X)
+    if found is None:
+        return
+    column, row, value = found
+    shown = value if len(str(value)) <= 40 else str(value)[:37] + "..."
+    raise ValueError(
+        f"{owner} takes numeric features; column {column} of X holds text ({shown!r} at row {row}). Encode text "
+        "columns first, e.g. make_pipeline(make_column_transformer((OneHotEncoder(handle_unknown='ignore'), "
+        f"[{column}]), remainder='passthrough'), {owner}(...))."
+    )
+
+
+def _check_labels(y: Any, owner: str) -> None:
+    """A 1-D class target without missing labels or a mix of texts and numbers, refused with the row of the
+    first (np.unique's TypeError "'<' not supported between instances of 'str' and 'NoneType'" names none)."""
+    import pandas as pd
+
+    if hasattr(y, "toarray"):
+        return
+    index = y.index if isinstance(y, pd.Series) else None
+    try:
+        arr = np.asarray(y, dtype=object)
+    except ValueError:
+        return
+    if arr.ndim != 1 or not len(arr):
+        return
+    if not any(isinstance(v, str) for v in arr.tolist()) and np.asarray(y).dtype.kind != "O":
+        return  # numbers: scikit-learn's checks say what is wrong (NaN, a continuous target)
+
+    def row(i: int) -> str:
+        return repr(_label_key(index[i])) if index is not None else str(i)
+
+    missing = np.flatnonzero(pd.isna(arr))
+    if len(missing):
+        raise ValueError(
+            f"{owner} needs a class label in every row of y; {len(missing)} of {len(arr)} are missing "
+            f"(first {arr[missing[0]]!r} at row {row(int(missing[0]))}). Drop those rows from X and y first."
+        )
+    text = np.array([isinstance(v, str) for v in arr.tolist()])
+    if text.any() and not text.all():
+        i, j = int(np.flatnonzero(text)[0]), int(np.flatnonzero(~text)[0])
+        raise ValueError(
+            f"{owner} needs class labels of one kind; y mixes texts and other values ({arr[i]!r} at row "
+            f"{row(i)}, {arr[j]!r} at row {row(j)}). Convert them all to text, e.g. y.astype(str), or to numbers."
+        )
+
+
 #: The model folder ``hyperselect train/tune --out DIR`` writes inside DIR.
 RUN_MODEL_FOLDER = "model"
 
@@ -474,6 +564,7 @@ class _NeuralNetBase(BaseEstimator):
 
     def _logits(self, X: Any) -> torch.Tensor:
         self._check_fitted()
+        _refuse_text(X, type(self).__name__)
         X = validate_data(self, X, reset=False, dtype=np.float32)
         # a read-only input (memmap) would make torch warn; copy only when needed
         X = np.require(X, dtype=np.float32, requirements=["C", "W"])
@@ -669,6 +760,8 @@ class NeuralNetClassifier(ClassifierMixin, _NeuralNetBase):
     _losses = ("auto", "cross_entropy", "bce")
 
     def fit(self, X: Any, y: Any) -> NeuralNetClassifier:
+        _check_labels(y, type(self).__name__)
+        _refuse_text(X, type(self).__name__)
         X, y = validate_data(self, X, y, multi_output=True, dtype=np.float32, ensure_min_samples=2)
         if hasattr(y, "toarray"):
             y = y.toarray()
@@ -756,6 +849,7 @@ class NeuralNetRegressor(RegressorMixin, _NeuralNetBase):
     _losses = ("auto", "mse", "huber")
 
     def fit(self, X: Any, y: Any) -> NeuralNetRegressor:
+        _refuse_text(X, type(self).__name__)
         X, y = validate_data(
             self, X, y, multi_output=True, y_numeric=True, dtype=np.float32, ensure_min_samples=2
         )

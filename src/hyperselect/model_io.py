@@ -499,6 +499,56 @@ def _utf8_instead(source: str | os.PathLike[str], saved: str) -> str | None:
     return "utf-8-sig" if bom else "utf-8"
 
 
+#: The file formats :func:`write_predictions` writes, by extension: those the tables are read from.
+_PREDICTION_FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "tsv",
+    ".tab": "tsv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+}
+
+
+def predictions_format(path: str | os.PathLike[str]) -> str:
+    """``csv``, ``tsv`` or ``parquet``: the format a predictions file at ``path`` is written in, by its extension
+    (none: CSV).  Any other extension is a :class:`ConfigError`: 'p.parquet' used to receive CSV text, which no
+    Parquet reader opens, and 'p.tsv' commas."""
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "csv"
+    kind = _PREDICTION_FORMATS.get(suffix)
+    if kind is None:
+        raise ConfigError(
+            f"The predictions file '{path}' has the extension {suffix!r}; expected one of "
+            f"{', '.join(sorted(_PREDICTION_FORMATS))} (CSV, tab-separated or Parquet)."
+        )
+    return kind
+
+
+def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write the table :meth:`TabularModel.predictions` gave, atomically, in the format of ``path``'s extension
+    (:func:`predictions_format`)."""
+    import io
+
+    from hyperselect._io import atomic_write_bytes, atomic_write_text
+
+    kind = predictions_format(path)
+    if kind == "parquet":
+        buffer = io.BytesIO()
+        # the ids as read (text for a delimited file, any type for a Parquet one): one type per column or text
+        out = table.copy()
+        for name in out.columns:
+            col = out[name]
+            if col.dtype == object and len({type(v) for v in col.dropna().tolist()}) > 1:
+                out[name] = col.map(
+                    lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                )
+        out.to_parquet(buffer, index=False)
+        return atomic_write_bytes(path, buffer.getvalue())
+    return atomic_write_text(path, table.to_csv(index=False, sep="\t" if kind == "tsv" else ","))
+
+
 def load_model(path: str | os.PathLike[str]) -> TabularModel:
     """Load the model folder ``hyperselect train/tune --out DIR`` wrote (``DIR/model``, or ``DIR`` itself).
 
@@ -566,9 +616,11 @@ __all__ = [
     "TabularModel",
     "load_model",
     "network_estimator",
+    "predictions_format",
     "remove_model",
     "save_model",
     "save_train_result",
     "save_tune_result",
     "table_state",
+    "write_predictions",
 ]

@@ -124,10 +124,26 @@ class _ReadOptions:
     @functools.cached_property
     def number_pattern(self) -> re.Pattern[str]:
         d, t = re.escape(self.decimal), re.escape(self.thousands or "")
-        integer = rf"(?:\d{{1,3}}(?:{t}\d{{3}})+|\d+)" if self.thousands else r"\d+"
+        # a grouped number starts with 1-9: '0.123' with thousands '.' is no number (0.123 in another format, or
+        # a damaged 123?), not the 123 pandas reads; see zero_group_pattern
+        integer = rf"(?:[1-9]\d{{0,2}}(?:{t}\d{{3}})+|\d+)" if self.thousands else r"\d+"
         return re.compile(
             rf"[+-]?(?:(?:{integer}(?:{d}\d*)?|{d}\d+)(?:[eE][+-]?\d+)?|inf|infinity)", re.IGNORECASE
         )
+
+    @functools.cached_property
+    def zero_group_pattern(self) -> re.Pattern[str] | None:
+        """Texts grouped with the thousands separator after a leading zero (``0.123``, ``-00.500,5`` with
+        thousands '.'): no grouped number starts so, so :meth:`parse` refuses them and messages say why."""
+        if not self.thousands:
+            return None
+        d, t = re.escape(self.decimal), re.escape(self.thousands)
+        return re.compile(rf"[+-]?0+(?:{t}\d{{3}})+(?:{d}\d*)?")
+
+    def zero_group(self, value: str) -> bool:
+        """Whether ``value`` (stripped) is grouped after a leading zero (see :attr:`zero_group_pattern`)."""
+        pattern = self.zero_group_pattern
+        return pattern is not None and pattern.fullmatch(value) is not None
 
     def parse(self, value: str) -> float | None:
         """``value`` (already stripped) as a number in this format, or ``None``."""
@@ -990,6 +1006,9 @@ class _NumberProfile:
     thousands: list[tuple[int, str, int]] = field(default_factory=list)
     #: plain numbers ('0.77') that the given number format does not read (decimal=',' on a '.' file)
     other_format: list[tuple[int, str, int]] = field(default_factory=list)
+    #: texts grouped with the given thousands separator after a leading zero ('0.123' with thousands '.'),
+    #: which no grouped number is (_ReadOptions.zero_group)
+    zero_group: list[tuple[int, str, int]] = field(default_factory=list)
     others: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
@@ -998,6 +1017,7 @@ class _NumberProfile:
             sum(c for *_, c in self.decimal_comma)
             + sum(c for *_, c in self.thousands)
             + sum(c for *_, c in self.other_format)
+            + sum(c for *_, c in self.zero_group)
         )
 
     @property
@@ -1025,7 +1045,14 @@ class _NumberProfile:
     def problems(self, frame: _Frame) -> str:
         """``numbers in 200 of 201 non-missing rows, 150 of them written with a decimal comma such as '0,346'
         at line 2, but also 1 other value(s): 'n.a.' at line 12``."""
-        out = f"numbers in {self.n_numbers + self.n_comma} of {self.n_present} non-missing rows"
+        n_zero = sum(c for *_, c in self.zero_group)
+        out = f"numbers in {self.n_numbers + self.n_comma - n_zero} of {self.n_present} non-missing rows"
+        if self.zero_group:
+            pos, text, _ = self.zero_group[0]
+            out += (
+                f", {n_zero} cell(s) grouped with the thousands separator {frame.options.thousands!r} after a "
+                f"leading zero, which no number in that format is, such as {text!r} at {frame.where(pos)}"
+            )
         for cells, how in (
             (self.decimal_comma, "a decimal comma"),
             (self.thousands, "a thousands separator"),
@@ -1049,6 +1076,32 @@ class _NumberProfile:
         read for a saved model, of ``predict``)."""
         out = []
         options = frame.options
+        # a DataFrame of new rows for a saved model takes no reading options (predict refuses them): its text
+        # cells are read in the training file's format, so the fix is in the DataFrame
+        dataframe = frame.trained_format is not None and frame.source == "DataFrame"
+        if self.zero_group:
+            # the other-format hint below names the options where the column has such numbers too
+            out.append(
+                _zero_group_hint(
+                    self.zero_group[0][1], frame, advise_format=not (self.other_format or dataframe)
+                )
+            )
+        if dataframe:
+            if self.other_format or self.decimal_comma or self.thousands:
+                cells = (self.other_format or self.decimal_comma or self.thousands)[0][1]
+                out.append(
+                    f"A DataFrame's text cells are read in the training file's number format "
+                    f"({_number_format(options)}), and predict takes no reading options for a DataFrame: "
+                    f"convert the column to numbers first to use numbers written like {cells!r}"
+                )
+            if self.others:
+                tokens = list(self.others)[:3]
+                written = " or write NA or ?" if options.default_na else ""
+                out.append(
+                    f"If {' / '.join(repr(_clip(t)) for t in tokens)} mark(s) a missing value, set those cells "
+                    f"to None{written} ({missing_means}); otherwise correct them"
+                )
+            return ". ".join(out) + "." if out else ""
         if self.other_format:
             example = self.other_format[0][1]
             trained = frame.trained_format
@@ -1099,6 +1152,24 @@ class _NumberProfile:
                 f"({' '.join('--na-value ' + _shell(t) for t in tokens)}); otherwise correct them"
             )
         return ". ".join(out) + "." if out else ""
+
+
+def _zero_group_hint(text: str, frame: _Frame, advise_format: bool = True) -> str:
+    """How to write ``text`` ('0.123' with thousands '.'), which :meth:`_ReadOptions.parse` refuses."""
+    options = frame.options
+    sep = options.thousands or ""
+    sign = text[0] if text[0] in "+-" else ""
+    whole = sign + (text.lstrip("+-").replace(sep, "").lstrip("0") or "0")
+    out = (
+        f"A number grouped with {sep!r} never starts with '0{sep}', so {text!r} is no number in the format "
+        f"{_number_format(options)}: write {whole!r} if that is the number meant"
+    )
+    if options.decimal not in text and text.count(sep) == 1:
+        out += f", or {text.replace(sep, options.decimal)!r} if it is a fraction"
+    if advise_format and options.decimal != ".":
+        where = " for this file" if frame.trained_format is not None else ""
+        out += f"; if the file writes '.' as the decimal mark, pass {_plain_format(options)}{where}"
+    return out
 
 
 def _number_format(options: _ReadOptions) -> str:
@@ -1200,6 +1271,8 @@ def _number_profile(
         if x is not None:
             prof.n_numbers += n
             numbers.add(x)
+        elif options.zero_group(text):
+            prof.zero_group.append((pos, text, n))
         elif not options.plain_numbers and _PLAIN.parse(text) is not None and text.lower() not in _INF_WORDS:
             prof.other_format.append((pos, text, n))
         elif _COMMA_THOUSANDS.fullmatch(text):
@@ -1223,6 +1296,7 @@ def _number_profile(
     prof.decimal_comma.sort()
     prof.thousands.sort()
     prof.other_format.sort()
+    prof.zero_group.sort()
     return prof
 
 
