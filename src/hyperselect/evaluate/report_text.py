@@ -105,6 +105,13 @@ def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
                 ["share", "rows", f"network ({v.network.name})", f"baseline ({v.baseline.name})", "gap"], rows
             )
         ]
+        ci = lc.gain_diff_ci
+        if ci is not None:
+            out.append(
+                f"  last doubling, network's gain minus the baseline's: {_num(lc.gain_diff, '+.4f')}, "
+                f"{round(lc.confidence * 100)}% paired-bootstrap interval [{_num(ci[0], '+.4f')}, "
+                f"{_num(ci[1], '+.4f')}] ({lc.interval_covers})"
+            )
         out.append("")
     secs = v.seconds
     out.append("Time: " + ", ".join(f"{k} {s:.1f} s" for k, s in secs.items()))

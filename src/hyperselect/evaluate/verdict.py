@@ -150,6 +150,8 @@ class LearningCurve:
     #: interval over the evaluated rows (:func:`gain_difference_interval`); None where it was not computed
     gain_diff_ci: tuple[float, float] | None = None
     confidence: float = 0.95
+    #: the rows the scores were taken on (and the bootstrap resampled); 0 where not known
+    n_evaluated: int = 0
 
     def _last_gain(self, scores: list[float]) -> float:
         if len(scores) < 2 or self.n_rows[-1] <= self.n_rows[-2]:
@@ -195,18 +197,21 @@ class LearningCurve:
         a last doubling and a whole-curve slope that disagree) or ``unknown``.  Faster, not ahead: the slower
         curve may still lead.  Gains are compared against :attr:`threshold`.
 
-        With :attr:`gain_diff_ci`, one model gains faster only where that interval leaves out zero; a single
-        split's scores move by noise, and the difference of two gains doubles it."""
+        With :attr:`gain_diff_ci`, one model gains faster only where that interval leaves out zero and the
+        difference is at least :attr:`threshold`: a single split's scores move by noise, and the difference of
+        two gains doubles it.  The interval covers test-row noise only (:attr:`interval_covers`), so a gain
+        difference too small to count as a gain is no trend even where the rows cannot explain it."""
         ng, bg = self.network_last_gain, self.baseline_last_gain
         if not (math.isfinite(ng) and math.isfinite(bg)):
             return "unknown"
         thr = self.threshold
         ci = self.gain_diff_ci
         if ci is not None and all(math.isfinite(x) for x in ci):
-            if ci[0] > 0:
-                return "network_improving_faster"
-            if ci[1] < 0:
-                return "baseline_improving_faster"
+            if (ci[0] > 0 and ng - bg >= thr) or (ci[1] < 0 and bg - ng >= thr):
+                faster = "network" if ng > bg else "baseline"
+                # the interval leaves out the fits' own variance: a whole curve whose slope says the other
+                # model gains faster shows that variance (one noisy fit), so the last doubling is no trend
+                return f"{faster}_improving_faster" if self._slopes_agree(faster) else "unclear"
             if abs(ng) < thr and abs(bg) < thr:
                 return "both_flat"
             if ng >= thr and bg >= thr:
@@ -219,11 +224,30 @@ class LearningCurve:
         if abs(ng - bg) <= thr:
             return "both_rising"
         faster = "network" if ng > bg else "baseline"
-        if len(self.n_rows) > 2:
-            ns, bs = self.network_slope, self.baseline_slope
-            if not (math.isfinite(ns) and math.isfinite(bs)) or (ns - bs > 0) != (faster == "network"):
-                return "unclear"
-        return f"{faster}_improving_faster"
+        return f"{faster}_improving_faster" if self._slopes_agree(faster) else "unclear"
+
+    def _slopes_agree(self, faster: str) -> bool:
+        """The whole curve's slopes agree that ``faster`` gains faster (always, with two points)."""
+        if len(self.n_rows) <= 2:
+            return True
+        ns, bs = self.network_slope, self.baseline_slope
+        return math.isfinite(ns) and math.isfinite(bs) and (ns - bs > 0) == (faster == "network")
+
+    @property
+    def interval_covers(self) -> str:
+        """What :attr:`gain_diff_ci` covers, in words (empty without one): the bootstrap resamples the scored rows
+        of one fit per size, so the spread from another training subset or seed is not in it."""
+        if self.gain_diff_ci is None:
+            return ""
+        rows = (
+            f"the {self.n_evaluated:,} {self.evaluated_on} rows"
+            if self.n_evaluated
+            else f"the {self.evaluated_on} rows"
+        )
+        return (
+            f"it resamples {rows} only: each training size was fitted once, so the variation from another "
+            "training subset or seed is not in it"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -242,6 +266,8 @@ class LearningCurve:
             "gain_diff_per_doubling": self.gain_diff,
             "gain_diff_ci": list(self.gain_diff_ci) if self.gain_diff_ci is not None else None,
             "gain_diff_ci_confidence": self.confidence,
+            "gain_diff_ci_covers": self.interval_covers or None,
+            "n_evaluated": self.n_evaluated,
             "trend": self.trend(),
         }
 
@@ -1368,7 +1394,16 @@ def _learning_curve(
         ci = gain_difference_interval(
             task, y_eval, preds[-2], preds[-1], math.log2(rows[-1] / rows[-2]), metric, random_state=seed
         )
-    return LearningCurve(kept, rows, net_s, base_s, evaluated_on, resolution=resolution, gain_diff_ci=ci)
+    return LearningCurve(
+        kept,
+        rows,
+        net_s,
+        base_s,
+        evaluated_on,
+        resolution=resolution,
+        gain_diff_ci=ci,
+        n_evaluated=len(y_eval),
+    )
 
 
 #: Resampled row indices held at once by :func:`gain_difference_interval` (32 MB of int64).
@@ -1661,51 +1696,7 @@ def _decide(
 
     # learning curve
     if curve is not None and len(curve.n_rows) >= 2:
-        t = curve.trend()
-        ng, bg = curve.network_last_gain, curve.baseline_last_gain
-        head = (
-            f"Learning curve ({curve.n_rows[0]:,} to {curve.n_rows[-1]:,} training rows, scored on "
-            f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
-        )
-        if curve.threshold > FLAT_SLOPE:
-            head += f" (a gain under {curve.threshold:.4f}, what two scored rows can move, counts as none)"
-        ci = curve.gain_diff_ci
-        if ci is not None:
-            head += (
-                f"; the network's gain minus the baseline's is {curve.gain_diff:+.4f}, "
-                f"{round(curve.confidence * 100)}% paired-bootstrap interval over the {curve.evaluated_on} rows "
-                f"[{ci[0]:+.4f}, {ci[1]:+.4f}]"
-            )
-        gap = curve.gap[-1]
-        faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
-        if faster is None:
-            tail = {
-                "both_flat": "both curves have flattened, so more data of this kind is unlikely to change the "
-                "verdict",
-                "both_rising": "both are still rising, and the curve cannot tell which faster"
-                if ci is not None
-                else "both are still rising at a similar pace, so the gap would likely hold",
-                "unclear": "the interval holds zero, so the curve cannot tell which model gains faster and the "
-                "trend cannot be read"
-                if ci is not None
-                else "a curve fell with more rows, or the last doubling and the whole curve disagree on which "
-                "model gains faster (one noisy segment), so the trend cannot be read",
-                "unknown": "the trend cannot be read",
-            }[t]
-        elif (
-            abs(gap) < LEVEL_GAP
-        ):  # level to the four decimals shown: neither side has a lead that could change
-            tail = (
-                f"the {faster} is improving faster, so it would likely pull ahead with more data (the two are "
-                f"level at {curve.n_rows[-1]:,} rows)"
-            )
-        else:
-            leader = "network" if gap > 0 else "baseline"
-            tail = (
-                f"the {faster} is improving faster, so the {leader}'s lead of {abs(gap):+.4f} would likely "
-                f"{'grow' if leader == faster else 'shrink'} with more data"
-            )
-        reasons.append(f"{head}: {tail}.")
+        reasons.append(_curve_reason(curve))
 
     # a family that does not handle this kind of task at all is no news about this data (verdict.json keeps it)
     told = {k: v for k, v in skipped.items() if not _inapplicable(k, task)}
@@ -1736,7 +1727,6 @@ def _decide(
             return []
         return [f"{y / x:.1f}x cheaper {what}" for what, x, y in pairs if y > CLEARLY * x]
 
-    costs = costs_of(net, base)
     pool: list[Candidate] = [net, base]
     pool += [
         c for c in others if c.name not in (net.name, base.name) and len(c.cv_scores) == len(net.cv_scores)
@@ -1860,12 +1850,25 @@ def _decide(
             prefer += ")."
         else:
             nobody = "neither is" if len(pool) <= 2 else "no model level with it is"
+            # the costs the rule weighed: the pair, or each model level with the best-scoring one against it
+            cost_pairs = (
+                [(net.name, base.name, costs_of(net, base))]
+                if len(pool) <= 2
+                else [(c.name, top.name, costs_of(c, top)) for c in equivalent if c is not top]
+            )
             prefer = (
                 f"the better scoring on the folds, as {nobody} clearly cheaper to fit, to predict and to "
-                f"store ({_mixed_costs(costs, net.name, base.name)}): {cheaper.name}.{against}"
+                f"store ({_mixed_costs(cost_pairs)}): {cheaper.name}.{against}"
             )
         reasons.insert(0, f"{head}: {why}. Prefer {prefer}{among}")
 
+    # a few extreme targets that R^2 weighs above every other row: said wherever they hold most of its variance,
+    # and named where no model beats the mean (no signal is then not the only reading)
+    extreme = (
+        _extreme_target(np.concatenate([np.asarray(data.y_train), np.asarray(data.y_valid)]))
+        if task is Task.REGRESSION and sn == "r2"
+        else None
+    )
     # no model above a constant predictor: the plainest reading of the data, said first
     if chance and comparisons and not chance.get("beaten_by"):
         tests = chance.get("tests", {})
@@ -1881,20 +1884,166 @@ def _decide(
                 if best_name
                 else ""
             )
-            + "): the features may carry no signal for this target.",
+            + "): the features may carry no signal for this target"
+            + (", or R^2 is swamped by the extreme targets said below" if extreme else "")
+            + ".",
+        )
+    if extreme:
+        n_far, n_rows, share = extreme
+        reasons.append(
+            f"The target has {n_far:,} of {n_rows:,} rows ({n_far / n_rows:.1%}) more than {EXTREME_MADS:g} robust "
+            f"standard deviations (1.4826 x MAD) from its median, and they hold {share:.0%} of its variance: an "
+            f"{sn} on folds measures mostly how those few rows are predicted, and a fold that holds one of them "
+            "decides its score. Check whether they are errors or belong on another scale (a log of the target) "
+            "before reading this verdict as the rest of the rows' story."
         )
     return rec, preferred, reasons, decision
 
 
-def _mixed_costs(costs: Sequence[tuple[str, float, float]], net: str, base: str) -> str:
-    """Why neither model is clearly cheaper, in words: each cost where one is over twice as cheap (``svm 24x
-    cheaper to fit, cnn 3.1x cheaper to store``), or that the costs are within a factor of two."""
-    parts = [
-        f"{net if n < b else base} {max(n, b) / min(n, b):.1f}x cheaper {what}"
-        for what, n, b in costs
-        if max(n, b) > 2.0 * min(n, b)
-    ]
-    return ", ".join(parts) if parts else "their costs are within a factor of two"
+#: A regression target's row is extreme beyond this many robust standard deviations (1.4826 x MAD) from the
+#: median: a normal target has none (beyond 10 sd: p ~ 1e-23).
+EXTREME_MADS = 10.0
+#: ... and extreme rows matter to R^2 where they hold at least this share of the target's sum of squares.
+EXTREME_SHARE = 0.5
+
+
+def _extreme_target(y: np.ndarray) -> tuple[int, int, float] | None:
+    """(extreme rows, rows, their share of the sum of squares about the mean) where a regression target's rows
+    beyond :data:`EXTREME_MADS` robust standard deviations hold at least :data:`EXTREME_SHARE` of its variance:
+    R^2 then weighs those rows above all the others.  None otherwise (or where the MAD is 0)."""
+    y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+    if y.shape[1] != 1 or len(y) < 10:
+        return None
+    v = y[:, 0][np.isfinite(y[:, 0])]
+    med = float(np.median(v))
+    mad = 1.4826 * float(np.median(np.abs(v - med)))
+    if not mad > 0:
+        return None
+    far = np.abs(v - med) > EXTREME_MADS * mad
+    ss = float(np.sum((v - v.mean()) ** 2))
+    if not far.any() or ss <= 0:
+        return None
+    share = float(np.sum((v[far] - v.mean()) ** 2)) / ss
+    return (int(far.sum()), len(v), share) if share >= EXTREME_SHARE else None
+
+
+def _cost_figures(what: str, x: float, y: float) -> str:
+    """Two costs as measured: ``0.01 s against 0.03 s to fit``."""
+    if what == "to fit":
+        return f"{x:.2f} s against {y:.2f} s to fit"
+    if what == "to predict":
+        return f"{x * 1e3:.2f} ms against {y * 1e3:.2f} ms to predict 1000 rows"
+    return f"{x:,.0f} against {y:,.0f} numbers to store"
+
+
+def _mixed_costs(pairs: Sequence[tuple[str, str, Sequence[tuple[str, float, float]]]]) -> str:
+    """Why no model is clearly cheaper than another, in words, by the rule that decided it (``clearly_cheaper``
+    in :func:`_decide`): for each pair (a, b, [(cost, a's, b's)]), each cost where one is over :data:`CLEARLY`
+    times cheaper beyond the cost's noise floor (:data:`COST_NOISE`) (``svm 24.0x cheaper to fit, mlp 3.1x
+    cheaper to store``), or that the costs are within a factor of two; a ratio over two that the floor calls
+    timing noise is said to be noise, never named as a model being cheaper."""
+    if not pairs:
+        return "no other model is level with it"
+    clear_parts: list[str] = []
+    close: list[str] = []
+    noise: list[str] = []
+    for a, b, costs in pairs:
+        clear = []
+        for what, x, y in costs:
+            if max(x, y) <= CLEARLY * min(x, y):
+                continue
+            if abs(x - y) <= COST_NOISE.get(what, 0.0):
+                noise.append(_cost_figures(what, x, y) + ("" if len(pairs) == 1 else f", {a} against {b}"))
+            else:
+                clear.append(f"{a if x < y else b} {max(x, y) / min(x, y):.1f}x cheaper {what}")
+        if clear:
+            clear_parts.append(", ".join(clear))
+        else:
+            close.append(a)
+    within = "within a factor of two" + (" or within timing noise" if noise else "")
+    parts = list(clear_parts)
+    if close:
+        parts.append(
+            f"their costs are {within}"
+            if len(pairs) == 1
+            else f"{and_list(close)} {'costs' if len(close) == 1 else 'cost'} {within} of {pairs[0][1]}"
+        )
+    if noise:
+        parts.append(f"timing noise, which the rule does not count: {'; '.join(noise)}")
+    return "; ".join(parts)
+
+
+def _unclear_with_interval(curve: LearningCurve) -> str:
+    """Why a curve with a bootstrap interval has no readable trend, in words."""
+    ci = curve.gain_diff_ci
+    if ci is not None and ci[0] <= 0 <= ci[1]:
+        return "the interval holds zero"
+    if abs(curve.gain_diff) < curve.threshold:
+        return "the difference is under what counts as a gain"
+    return (
+        "the whole curve's slope says the other model gains faster, so the fits vary from size to size by more "
+        "than the interval, which holds test-row noise only, shows"
+    )
+
+
+def _curve_reason(curve: LearningCurve) -> str:
+    """The learning curve in words: the last doubling's gains, the bootstrap interval of their difference with
+    what it covers (test-row noise only: one fit per size), and what the trend says and does not say."""
+    t = curve.trend()
+    ng, bg = curve.network_last_gain, curve.baseline_last_gain
+    head = (
+        f"Learning curve ({curve.n_rows[0]:,} to {curve.n_rows[-1]:,} training rows, scored on "
+        f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
+    )
+    by_rows = curve.threshold > FLAT_SLOPE
+    if by_rows:
+        head += f" (a gain under {curve.threshold:.4f}, what two scored rows can move, counts as none)"
+    ci = curve.gain_diff_ci
+    if ci is not None:
+        head += (
+            f"; the network's gain minus the baseline's is {curve.gain_diff:+.4f}, "
+            f"{round(curve.confidence * 100)}% paired-bootstrap interval [{ci[0]:+.4f}, {ci[1]:+.4f}] ("
+            f"{curve.interval_covers})"
+        )
+    gap = curve.gap[-1]
+    faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(t)
+    if faster is None:
+        flat = (
+            "neither curve moved by more than two scored rows can, so on these rows the curve shows no trend "
+            "either way (a smaller gain would not show): it does not say whether more data would change the "
+            "verdict"
+            if by_rows
+            else "both curves have flattened, so more data of this kind is unlikely to change the verdict"
+        )
+        tail = {
+            "both_flat": flat,
+            "both_rising": "both are still rising, and the curve cannot tell which faster"
+            if ci is not None
+            else "both are still rising at a similar pace, so the gap would likely hold",
+            "unclear": f"{_unclear_with_interval(curve)}, so the curve cannot tell which model gains faster and "
+            "the trend cannot be read"
+            if ci is not None
+            else "a curve fell with more rows, or the last doubling and the whole curve disagree on which "
+            "model gains faster (one noisy segment), so the trend cannot be read",
+            "unknown": "the trend cannot be read",
+        }[t]
+        return f"{head}: {tail}."
+    # with an interval, "faster" means beyond test-row noise only: the curve's own fits were not repeated
+    likely = "may" if ci is not None else "would likely"
+    if abs(gap) < LEVEL_GAP:  # level to the four decimals shown: neither side has a lead that could change
+        then = f"it {likely} pull ahead with more data (the two are level at {curve.n_rows[-1]:,} rows)"
+    else:
+        leader = "network" if gap > 0 else "baseline"
+        then = (
+            f"the {leader}'s lead of {abs(gap):+.4f} {likely} {'grow' if leader == faster else 'shrink'} with "
+            "more data"
+        )
+    if ci is None:
+        return f"{head}: the {faster} is improving faster, so {then}."
+    return (
+        f"{head}: the {faster} gained more over the last doubling than test-row noise explains, so {then}; "
+        "with one fit per size this can still be the luck of one training draw, not a sure trend."
+    )
 
 
 # ------------------------------------------------------------------------------------------------------ demo

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hyperselect.errors import DataError
-from hyperselect.evaluate.verdict import LEVEL_GAP
+from hyperselect.evaluate.verdict import FLAT_SLOPE, LEVEL_GAP
 
 log = logging.getLogger(__name__)
 
@@ -1078,15 +1078,71 @@ OLD_TRENDS = {
 }
 
 
-def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[Any] | None) -> str:
+#: the trends' words where the verdict drew them from a bootstrap interval of the gain difference
+#: (``gain_diff_ci``): "unclear" and "both_rising" then mean the interval, not the whole curve's slope
+TRENDS_WITH_INTERVAL = {
+    "network_improving_faster": "the network gained more than test-row noise explains",
+    "baseline_improving_faster": "the baseline gained more than test-row noise explains",
+    "both_rising": "both are still rising, and the curve cannot tell which faster",
+    "unclear": "cannot be read (the interval of the gain difference holds zero, the difference is under what "
+    "counts as a gain, or the whole curve's slope says the other model gains faster: the fits vary from size to "
+    "size by more than the interval shows)",
+}
+
+
+def _interval_note(lc: Mapping[str, Any]) -> str:
+    """The bootstrap interval of the last doubling's gain difference as the verdict recorded it, with what it
+    covers (test-row noise only: each training size was fitted once); empty where there is none."""
+    ci = lc.get("gain_diff_ci")
+    if not (isinstance(ci, Sequence) and len(ci) == 2 and all(num(x) is not None for x in ci)):
+        return ""
+    lo, hi = (float(x) for x in ci)
+    conf = num(lc.get("gain_diff_ci_confidence")) or 0.95
+    diff = num(lc.get("gain_diff_per_doubling"))
+    covers = lc.get("gain_diff_ci_covers")
+    if not isinstance(covers, str) or not covers:
+        on = lc.get("evaluated_on") if isinstance(lc.get("evaluated_on"), str) else "evaluation"
+        covers = (
+            f"it resamples the {on} rows only: each training size was fitted once, so the variation from "
+            "another training subset or seed is not in it"
+        )
+    return (
+        "Network's gain minus the baseline's over the last doubling"
+        + (f" {diff:+.4f}" if diff is not None else "")
+        + f", {round(conf * 100)}% paired-bootstrap interval [{lo:+.4f}, {hi:+.4f}]: {covers}."
+    )
+
+
+def _trend_note(
+    trend: str,
+    network: Sequence[Any] | None,
+    baseline: Sequence[Any] | None,
+    lc: Mapping[str, Any] | None = None,
+) -> str:
+    """The trend in words, as the verdict's reasons say it.  ``lc``: the learning curve's JSON; where it has a
+    bootstrap interval (``gain_diff_ci``), "faster" means beyond test-row noise, and a lead "may" change, not
+    "would likely": the interval covers the scored rows of one fit per size only."""
     trend = OLD_TRENDS.get(trend, trend)
-    text = f"Trend over the last doubling of the training rows: {TRENDS.get(trend, trend.replace('_', ' '))}"
+    lc = lc or {}
+    with_ci = bool(_interval_note(lc))
+    words = TRENDS_WITH_INTERVAL.get(trend) if with_ci else None
+    thr = num(lc.get("trend_threshold"))
+    if trend == "both_flat" and thr is not None and thr > FLAT_SLOPE:
+        words = (
+            f"neither curve moved by more than two scored rows can ({thr:.4f} per doubling), so on these rows "
+            "the curve shows no trend either way (a smaller gain would not show): it does not say whether more "
+            "data would change the verdict"
+        )
+    text = "Trend over the last doubling of the training rows: " + (
+        words or TRENDS.get(trend, trend.replace("_", " "))
+    )
     pairs = [
         (n, b)
         for n, b in zip(network or [], baseline or [], strict=False)
         if num(n) is not None and num(b) is not None
     ]
     faster = {"network_improving_faster": "network", "baseline_improving_faster": "baseline"}.get(trend)
+    likely = "may" if with_ci else "would likely"
 
     def leader(n: Any, b: Any) -> str | None:  # level to the verdict's four decimals, as its reasons say
         return None if abs(n - b) < LEVEL_GAP else "network" if n > b else "baseline"
@@ -1098,10 +1154,16 @@ def _trend_note(trend: str, network: Sequence[Any] | None, baseline: Sequence[An
         if last is None:
             text += "; the two are level at the largest size"
         elif last == faster:
-            text += f"; the {last} leads {where}, so its lead would likely grow"
+            text += f"; the {last} leads {where}, so its lead {likely} grow"
         else:
             text += f"; the {last} still leads {where}: the {faster} is catching up, not ahead"
-    return text + "."
+        if with_ci:
+            text += (
+                " (with one fit per size this can still be the luck of one training draw, not a sure trend)"
+            )
+    text += "."
+    interval = _interval_note(lc)
+    return f"{text} {interval}" if interval else text
 
 
 def learning_curve_view(lc: Any, data: Any = None) -> dict[str, Any] | None:
@@ -1143,7 +1205,7 @@ def learning_curve_view(lc: Any, data: Any = None) -> dict[str, Any] | None:
         if isinstance(trend, Mapping):
             notes = [f"{k}: {t}" for k, t in trend.items()]
         elif isinstance(trend, str):
-            notes = [_trend_note(trend, curves.get("network"), curves.get("baseline"))]
+            notes = [_trend_note(trend, curves.get("network"), curves.get("baseline"), lc)]
         elif isinstance(trend, list):
             notes = [str(t) for t in trend]
     elif isinstance(lc, Mapping):  # {model: {fractions, scores, std}}
