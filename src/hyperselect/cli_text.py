@@ -273,8 +273,15 @@ def text_command(
                 logging.getLogger("hyperselect").removeHandler(collected)
             # the warnings printed on the way (data, and the searches' logged ones: a search that completed no
             # trial's epochs) are facts of this run too: the file keeps them with its notes
-            result.notes += dict.fromkeys(
-                [str(w.message) for w in caught if issubclass(w.category, UserWarning)] + collected.messages
+            # once each: a warning evaluate_text also keeps as a note is in both lists
+            result.notes = list(
+                dict.fromkeys(
+                    [
+                        *result.notes,
+                        *(str(w.message) for w in caught if issubclass(w.category, UserWarning)),
+                        *collected.messages,
+                    ]
+                )
             )
             if out is not None:
                 path = atomic_write_json(safe_join(out, "text_result.json"), result.to_dict())
@@ -342,11 +349,19 @@ def _encoding_line(encoding: dict[str, Any]) -> str | None:
     ):  # nothing encoded: the time is loading the model and cache
         return (
             f"encoding: {shown} for {n:,} texts, all from the cache (loading the model and the cache; charged to "
-            "the embedding models as a new user would pay it, so a first run costs more)"
+            f"the embedding models as a new user would pay it, so a first run costs more{_truncated(encoding)})"
         )
     rate = f"{n / seconds:,.0f} texts/s" if seconds > 0 else "instant"
     from_cache = f"; {cached:,} from the cache" if isinstance(cached, int) else ""
-    return f"encoding: {shown} for {n:,} texts ({rate}{from_cache})"
+    return f"encoding: {shown} for {n:,} texts ({rate}{from_cache}{_truncated(encoding)})"
+
+
+def _truncated(encoding: dict[str, Any]) -> str:
+    """``; 176 cut to 256 word pieces``: the distinct texts the sentence encoder read the start of only."""
+    k, length = encoding.get("n_truncated"), encoding.get("max_seq_length")
+    if not isinstance(k, int) or k <= 0 or not isinstance(length, int):
+        return ""
+    return f"; {k:,} cut to their first {length} word pieces"
 
 
 #: the tuned network's settings worth a glance in the console's "chosen" column (the JSON keeps them all)

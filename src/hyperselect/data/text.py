@@ -518,7 +518,8 @@ def prepare_text(
     """Clean in-memory texts and labels: the single place the loading rules live.
 
     Order matters and is fixed: empty texts are an error (or dropped with ``drop_empty``), rows without a label
-    are dropped, duplicate texts are dropped keeping the first (so the count is reproducible), then the
+    are dropped, duplicate texts are dropped keeping the first (so the count is reproducible; texts differing
+    only in white space are duplicates), then the
     ``top_classes`` most frequent labels are kept, then classes are balanced.  ``balance=True`` keeps as many
     rows per class as the smallest class has; an int keeps ``min(that int, smallest class)``, with a warning
     naming the smallest class where that is fewer than asked.
@@ -591,13 +592,17 @@ def prepare_text(
     n_dup = 0
     if drop_duplicates:
         # a duplicate of a dropped row must not be dropped as a duplicate: recompute on the kept rows only
+        # texts that differ only in their spaces and line breaks are one text to every model here (the word
+        # tokenizers and the sentence encoder's split on white space): the same BBC article with its paragraphs
+        # broken differently was kept twice, and could be trained on and tested on
+        same = t.map(_spaced)
         kept_idx = np.flatnonzero(keep)
-        dup_kept = t.iloc[kept_idx].duplicated(keep="first").to_numpy()
+        dup_kept = same.iloc[kept_idx].duplicated(keep="first").to_numpy()
         dup = np.zeros(n_read, dtype=bool)
         dup[kept_idx[dup_kept]] = True
         n_dup = int(dup.sum())
         if n_dup:
-            _warn_about_duplicates(t, lab, kept_idx, dup_kept, source, text_column)
+            _warn_about_duplicates(same, lab, kept_idx, dup_kept, source, text_column)
         keep &= ~dup
         if n_dup:
             notes.append(f"dropped {n_dup} duplicate text(s), keeping the first")
@@ -663,6 +668,11 @@ def prepare_text(
         n_empty=n_empty,
         rows=idx.astype(np.int64),
     )
+
+
+def _spaced(text: str) -> str:
+    """``text`` with each run of white space one space, and none at the ends: what makes two texts the same."""
+    return " ".join(text.split())
 
 
 def _n_rows(n: int) -> str:
@@ -804,7 +814,7 @@ def _warn_about_duplicates(
     share = float(dup_kept.mean()) if len(dup_kept) else 0.0
     if share > DUPLICATE_WARN_SHARE:
         common = rows.value_counts().head(3)
-        shown = ", ".join(f"{_clip_value(v)} ({n} rows)" for v, n in common.items())
+        shown = ", ".join(f"{_clip_value(v)} ({_n_rows(int(n))})" for v, n in common.items())
         warnings.warn(
             f"{source}: {share:.0%} of the rows of column {text_column!r} repeat another row's text and are "
             f"dropped ({int(dup_kept.sum())} of {len(dup_kept)}; most frequent: {shown}): is it the column of "

@@ -838,6 +838,11 @@ def evaluate_text(
         stats = dict(getattr(encoder, "last_stats_", None) or {})
         stats.setdefault("seconds", time.perf_counter() - t_enc)
         encoding = {"model": getattr(encoder, "model_id_", None), **stats}
+        truncated = _truncation_note(encoding, encoder)
+        if truncated is not None:
+            notes.append(truncated[0])
+            if truncated[1]:
+                warnings.warn(truncated[0], UserWarning, stacklevel=2)
     if embeddings is not None and len(embeddings) != len(texts):
         raise DataError(f"{data.source}: {len(embeddings)} embedding rows for {len(texts)} texts.")
     # every embedding model reads the vectors of all the texts (train, valid and test): each is charged the
@@ -1049,6 +1054,32 @@ def evaluate_text(
     )
 
 
+def _truncation_note(encoding: dict[str, Any], encoder: Any) -> tuple[str, bool] | None:
+    """What encoding cut short, from the encoder's statistics, and whether to warn of it: texts longer than the
+    sentence encoder reads were embedded from their start alone, without a word (on BBC News 88 % of the
+    articles, whose TF-IDF columns read them whole).  ``None`` where nothing was cut; no warning (a note only)
+    where the user chose the length."""
+    k, n, length = encoding.get("n_truncated"), encoding.get("n_distinct"), encoding.get("max_seq_length")
+    if not isinstance(k, int) or k <= 0 or not isinstance(length, int):
+        return None
+    asked = getattr(encoder, "max_seq_length", None)
+    chosen = isinstance(asked, int) and asked == length
+    limit = encoding.get("max_positions")
+    label = encoder_label(encoder)
+    text = (
+        f"{label} reads at most {length} word pieces"
+        + (" (--max-seq-length)" if chosen else "")
+        + f": {k:,} of the {n:,} distinct texts are longer, so the embedding models see only their first "
+        f"{length} (Naive Bayes and TF-IDF read them whole)."
+    )
+    if isinstance(limit, int) and limit > length:
+        text += (
+            f" Where a text's start may not tell its class, --max-seq-length {limit} (max_seq_length={limit} in "
+            f"Python) reads up to {limit}, more slowly."
+        )
+    return text, not chosen
+
+
 def _warn_if_constant(r: ModelReport, y_test: np.ndarray, classes: Sequence[str], metric: str) -> None:
     """Warn where a model names one class for every test row (by its label): on imbalanced classes accuracy
     rewards that, and the verdict would otherwise compare a model that never names the classes a user is after."""
@@ -1217,7 +1248,9 @@ def _verdict(
         details.update(accuracy_difference=diff, mcnemar_p=p)
     lin = reports.get("emb_lr")
     if (
-        recommendation in ("network", "no_significant_difference")
+        # "baseline" too: a network that lost to the classic adds nothing either, and the embeddings may still
+        # beat the classic (on a search cut short, Naive Bayes was recommended over embeddings that beat it)
+        recommendation in ("network", "no_significant_difference", "baseline")
         and lin is not None
         and lin.predictions is not None
         and bn.key != "emb_lr"
@@ -1229,16 +1262,24 @@ def _verdict(
         details["network_vs_embeddings"] = {"difference": diff_lin, "p_value": p_lin}
         details["embeddings_vs_classic"] = {"difference": diff_lc, "p_value": p_lc}
         if net_vs_lin != "first" and lin_vs_classic == "first":
-            network_too = (
-                f"both beat the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g} and "
-                f"p={p:.3g})"
-                if recommendation == "network"
-                else f"it beats the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g}), "
-                f"which the network does not (p={p:.3g})"
-            )
+            if recommendation == "network":
+                network_too = (
+                    f"both beat the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g} "
+                    f"and p={p:.3g})"
+                )
+            else:
+                network_too = (
+                    f"it beats the classic {bc.name} {bc.score(metric):.3f} significantly ({test} p={p_lc:.3g}), "
+                    + (
+                        f"which the network does not (p={p:.3g})"
+                        if recommendation == "no_significant_difference"
+                        else f"which itself beats the network (p={p:.3g})"
+                    )
+                )
+            than = "significantly better than" if net_vs_lin == "second" else "not significantly worse than"
             text = (
                 f"The embeddings are worth it, a network on them is not: {lin.name} {lin.score(metric):.3f} {name} "
-                f"is not significantly worse than the network {bn.name} {bn.score(metric):.3f} ({diff_lin:+.3f}; "
+                f"is {than} the network {bn.name} {bn.score(metric):.3f} ({-diff_lin:+.3f}; "
                 f"{test} p={p_lin:.3g}, n={len(y_test)}), and {network_too}, so prefer the linear model."
                 + _selection_sentence(
                     [(bn, how_n, nets, "networks"), (bc, how_c, classic, "classic baselines")],
