@@ -41,7 +41,7 @@ from hyperselect import errors
 from hyperselect._io import atomic_write_bytes, atomic_write_text, check_out_folder, to_json
 from hyperselect._validation import Interval, NoneOr, Options, check_params
 from hyperselect.errors import ConfigError, TrainingError
-from hyperselect.nn.config import MLPConfig, check_batch_norm, config_from_dict
+from hyperselect.nn.config import MLPConfig, check_batch_norm, check_nesterov, config_from_dict
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.nn.mlp import build_model
 from hyperselect.tasks import Task
@@ -350,6 +350,7 @@ class _NeuralNetBase(BaseEstimator):
         params["class_weight"] = self._class_weight_name()
         check_params(name, params, constraints)
         check_batch_norm(name, params["norm"], params["batch_size"])
+        check_nesterov(name, params["optimizer"], params["momentum"])
         return MLPConfig(**{k: params[k] for k in CONFIG_FIELDS})
 
     def _class_weight_name(self) -> Any:

@@ -52,6 +52,18 @@ _MLP_CONSTRAINTS = {
 }
 
 
+def check_nesterov(owner: str, optimizer: Any, momentum: Any) -> None:
+    """Nesterov momentum needs a momentum above 0: torch's SGD refuses ``nesterov=True`` with ``momentum=0``
+    ("Nesterov momentum requires a momentum and zero dampening"), and the population trainer would train such a
+    config as plain SGD, so a search and its refit would disagree."""
+    if optimizer == "nesterov" and isinstance(momentum, numbers.Real) and not float(momentum) > 0:
+        raise ConfigError(
+            f"The 'momentum' parameter of {owner} must be a float in (0, 1) when optimizer='nesterov': "
+            f"Nesterov momentum needs a momentum. Got {momentum!r}. Raise momentum, or use optimizer='sgd' "
+            "for SGD without momentum."
+        )
+
+
 def check_batch_norm(owner: str, norm: Any, batch_size: Any) -> None:
     """Batch normalisation in training mode needs 2 or more rows per batch: over one row every activation is
     normalised to 0 (torch refuses with "Expected more than 1 value per channel")."""
@@ -134,6 +146,7 @@ class MLPConfig:
                     object.__setattr__(self, name, canonical)
         check_params(type(self).__name__, dataclasses.asdict(self), self._constraints())
         check_batch_norm(type(self).__name__, self.norm, self.batch_size)
+        check_nesterov(type(self).__name__, self.optimizer, self.momentum)
 
     @classmethod
     def _constraints(cls) -> dict[str, Any]:

@@ -7,7 +7,8 @@ Layout.  All parameters of one member live in one row of a ``[K, P]`` matrix (``
 ``[K, in, out]`` is a strided view of it, and so is its gradient (``gflat``), which autograd accumulates into in
 place.  The optimiser update is therefore a handful of tensor operations on whole ``[k, P]`` row blocks, with
 each member's hyperparameters as a ``[k, 1]`` column, instead of a loop over members and layers.  Members are
-ordered by (optimizer, activation) so each optimizer and each activation works on a contiguous block of rows.
+ordered by activation so each activation works on a contiguous block of rows (every optimizer is one update
+template with per-row coefficients, see ``_update``, so the optimizers need no blocks).
 
 Widths.  Members of one population may have different hidden widths: they are zero-padded to the widest (and a
 few units further up to a multiple of 16, where matrix products are faster: ``member_widths``) and a
@@ -535,6 +536,9 @@ class PopulationTrainer:
         self._clip = (
             col([math.inf if c is None else c for c in clips]) if any(c is not None for c in clips) else None
         )
+        # members without clipping (an infinite bound): their factor is 1 even where the norm overflowed to inf,
+        # whose inf / inf would be NaN (the single trainer does not scale their gradients at all)
+        self._unclipped = None if self._clip is None else torch.isinf(self._clip)
         drops = [c.dropout for c in cfgs]
         self._drop = col(drops).unsqueeze(2) if any(d > 0 for d in drops) else None
         if self._drop is not None:
@@ -667,6 +671,7 @@ class PopulationTrainer:
             "coefficients": np.stack([vec(c) for c in (*self._coef_cols, self._eps_eff)]),
             "ones": np.ones(k, dtype=self.flat.numpy().dtype),
             "clip": vec(self._clip).astype(np.float64) if self._clip is not None else None,
+            "unclipped": vec(self._unclipped) if self._unclipped is not None else None,
         }
 
     def _fused_apply(self, from_buffers: bool) -> torch.Tensor:
@@ -685,6 +690,7 @@ class PopulationTrainer:
         else:  # the clipping factor needs the total norm first
             sq_norms(g0, g1, seg, mask, use_mask, sq)
             total = np.sqrt(sq.sum(1))
+            total[a["unclipped"]] = 0.0  # their factor inf / eps clamps to 1 (inf / inf, an overflow, is NaN)
             scale, want_sq = np.minimum(a["clip"] / (total + CLIP_EPS), 1.0).astype(a["ones"].dtype), False
         update(p, m1, m2, g0, g1, seg, mask, use_mask, scale, want_sq, sq, a["coefficients"], cols)
         return torch.from_numpy(np.sqrt(sq[:, w_seg])).to(self.dtype)
@@ -909,7 +915,8 @@ class PopulationTrainer:
         gn = torch.stack([torch.linalg.vector_norm(w.grad, dim=(1, 2)) for w in self._W], 1)  # type: ignore[arg-type]
         if self._clip is not None:
             total = torch.linalg.vector_norm(self.gflat, dim=1, keepdim=True)
-            self.gflat.mul_((self._clip / (total + CLIP_EPS)).clamp_(max=1.0))
+            factor = (self._clip / (total + CLIP_EPS)).clamp_(max=1.0)
+            self.gflat.mul_(factor.masked_fill_(self._unclipped, 1.0))  # type: ignore[arg-type]
         self._t += 1
         self._update()
         return gn

@@ -6,6 +6,7 @@ than collating Python objects per batch.  The loop is the reference the populati
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -374,11 +375,18 @@ class NetworkRun:
         )
 
     def result(self) -> TrainResult:
-        """The run as it stands, with the best epoch's weights restored (not for a diverged run)."""
+        """The run as it stands, with the best epoch's weights restored (not for a diverged run).
+
+        A run that has stopped gets them in its own module (``self.model``, which is the result's); a run that
+        may go on keeps training from its current weights, as a population member does, and the result holds a
+        copy with the best weights."""
+        model = self.model
         if self.best_state is not None and self.status != "diverged":
-            self.model.load_state_dict(self.best_state)
+            if self.active:
+                model = copy.deepcopy(self.model)
+            model.load_state_dict(self.best_state)
         return assemble_result(
-            self.model,
+            model,
             self.config,
             self.task,
             self.history,
