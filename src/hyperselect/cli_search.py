@@ -456,6 +456,15 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(sp.to_dict(), indent=2))
             return
+        from hyperselect.search.study import batch_size_grid
+
+        grid = batch_size_grid(sp)
+        if grid.dims.get("batch_size") != sp.dims.get("batch_size"):
+            # tune searches a log-scale batch size on its powers of two: said here, where the range is shown (the
+            # dimension stays an int range, which is what [narrow.batch_size] low/high edits)
+            sp.reasons["batch_size"] = (
+                f"{grid.reasons['batch_size']}: tune tries {grid.dims['batch_size'].describe()}"
+            )
         info = d.describe()
         typer.echo(
             f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"

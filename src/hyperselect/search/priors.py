@@ -32,6 +32,7 @@ from hyperselect.errors import ConfigError
 from hyperselect.nn.config import MLPConfig
 from hyperselect.search.space import Categorical, Dimension, Float, Int, SearchSpace
 from hyperselect.tasks import Task
+from hyperselect.train.batching import batch_bounds
 from hyperselect.train.metrics import class_shares, rare_class_limit
 
 log = logging.getLogger(__name__)
@@ -298,7 +299,9 @@ def advise(
             "one full-batch update"
         )
     else:
-        updates = n // b_high
+        # as the trainer splits an epoch (batch_bounds: a last partial batch is one more update; n // b said 5
+        # updates for 42 rows in batches of 8, where the trainer makes 6)
+        updates = len(batch_bounds(n, b_high))
         reasons["batch_size"] = (
             f"fixed to {b_high}, the smallest batch size: a tenth of the {n} training rows ({n / 10:.3g}) leaves "
             f"no range above it, and an epoch has {updates} update{'s' if updates != 1 else ''}"

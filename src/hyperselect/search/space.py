@@ -717,6 +717,19 @@ class SearchSpace:
                         f"{where}: {', '.join(map(repr, both))} given in both [{a}] and [{b}]; give each "
                         f"dimension in one section ([fix] a value, [narrow] a sub-range, [extend] a new range)."
                     )
+        # fix runs last, and a fixed hidden (channels) drops the dimensions it is built from: a [narrow.width]
+        # beside [fix] hidden was dropped unsaid
+        for whole, parts in _BUILT_FROM.items():
+            if whole not in bodies["fix"]:
+                continue
+            for section in ("narrow", "extend"):
+                both = [p for p in parts if p in bodies[section]]
+                if both:
+                    raise ConfigError(
+                        f"{where}: [fix] {whole} and [{section}] {', '.join(both)} contradict each other: a fixed "
+                        f"{whole!r} replaces {', '.join(parts)}, so the [{section}] entry would be dropped. Fix "
+                        f"{whole!r} alone, or search {', '.join(parts)} without fixing it."
+                    )
         space = self
         for section in ("base", "extend", "narrow", "fix"):  # fix last: it wins over everything
             body = bodies[section]

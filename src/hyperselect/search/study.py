@@ -1026,7 +1026,11 @@ def _ask_batch(
     store: Any = study._storage
     beat = store.get_heartbeat_interval() if heartbeat_enabled(store) else None
     for _ in range(k):
-        if fixed and in_group < cap:
+        # a follower is enqueued only onto an empty queue: ask pops the oldest WAITING trial, so behind a re-queued
+        # interrupted trial the follower stayed queued and joined a later batch as a stale member of another group
+        # (a resume's batches fell apart into populations of mixed depth, and a --timeout left it WAITING, an
+        # empty row in trials.csv)
+        if fixed and in_group < cap and not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             study.enqueue_trial(fixed, user_attrs={"group_of": leader})
         with warnings.catch_warnings():
             warnings.simplefilter(
@@ -1263,9 +1267,12 @@ class TuneResult:
 
 def trials_table(study: optuna.Study) -> pd.DataFrame:
     rows = []
+    ints: dict[str, bool] = {}  # parameter column -> whether every value in it is an int
     for t in study.get_trials(deepcopy=False):
         outcome, reason = t.user_attrs.get("outcome"), t.user_attrs.get("reason")
-        if _is_crashed(t) and outcome != "interrupted":  # (journal recovery names its own)
+        if t.state is TrialState.WAITING:  # queued when the run stopped (a --timeout, Ctrl-C): no empty row
+            outcome, reason = "queued", "queued, not run yet: the run stopped first (--resume runs it)"
+        elif _is_crashed(t) and outcome != "interrupted":  # (journal recovery names its own)
             # failed by heartbeat; where it died between recording its outcome and telling it, that outcome
             # never took effect
             outcome, reason = (
@@ -1295,7 +1302,24 @@ def trials_table(study: optuna.Study) -> pd.DataFrame:
         }
         row.update({f"param_{k}": v for k, v in t.params.items()})
         rows.append(row)
-    return pd.DataFrame(rows)
+        for k, v in t.params.items():  # a column of ints (depth, width, a batch size's choices) stays ints
+            is_int = isinstance(v, int | np.integer) and not isinstance(v, bool)
+            ints[f"param_{k}"] = ints.get(f"param_{k}", True) and is_int
+    table = pd.DataFrame(rows)
+    # counts stay integers where a row lacks them (a failed or queued trial): pandas made the whole column
+    # float, and trials.csv read 'epochs 30.0', 'param_batch_size 64.0'
+    for col in ("epochs", "best_epoch", "n_parameters", *(c for c, is_int in ints.items() if is_int)):
+        if col in table and _all_integral(table[col]):
+            table[col] = table[col].astype("Int64")
+    return table
+
+
+def _all_integral(column: pd.Series) -> bool:
+    values = column.dropna()
+    try:
+        return bool(all(float(v).is_integer() for v in values))
+    except (TypeError, ValueError):
+        return False
 
 
 #: trials with a first-rung score that parameter importances need
@@ -2157,6 +2181,8 @@ def load_data_ref(ref: Mapping[str, Any]) -> Any:
 
 def _jsonable(v: Any) -> Any:
     """numpy/pandas scalars as Python values; NaN (pandas' missing value) as None."""
+    if v is pd.NA:  # (a missing value of an integer column)
+        return None
     if isinstance(v, np.generic):
         v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
