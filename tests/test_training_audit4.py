@@ -228,5 +228,5 @@ def test_the_estimators_refuse_nesterov_without_momentum_by_their_own_name() -> 
 
     X = np.random.default_rng(0).normal(size=(40, 3))
     y = np.arange(40) % 2
-    with pytest.raises(ConfigError, match="NeuralNetClassifier.*momentum"):
+    with pytest.raises(ConfigError, match=r"NeuralNetClassifier.*momentum"):
         NeuralNetClassifier(optimizer="nesterov", momentum=0.0, max_epochs=1).fit(X, y)

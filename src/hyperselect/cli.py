@@ -16,6 +16,7 @@ import copy
 import dataclasses
 import importlib
 import logging
+import math
 import sys
 import typing
 import warnings
@@ -310,6 +311,14 @@ def train(
         help="A hyperparameter, key=value (repeatable), e.g. --set hidden=64,32 --set lr=3e-3.",
     ),
     arch: str = typer.Option("mlp", "--arch", help="mlp, or cnn (rows viewed as 1-D signals)."),
+    metric: str | None = typer.Option(
+        None,
+        "--metric",
+        help="The validation score recorded each epoch (and early stopped on with --set "
+        "early_stopping_metric=valid_score): accuracy (classes' default), balanced_accuracy or f1_macro, "
+        "f1_micro (multilabel), r2 (regression's default), neg_mae or neg_rmse (regression: minus the mean "
+        "absolute or root mean squared error, in the target's units).",
+    ),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the initial weights and the batch order."),
     device: str | None = typer.Option(None, "--device", help="cpu or cuda (default: cuda when available)."),
     out: Path | None = typer.Option(
@@ -335,7 +344,10 @@ def train(
         raise ConfigError(f"The '--arch' option must be one of 'mlp', 'cnn'. Got {arch!r}.")
     cls = CNNConfig if arch == "cnn" else MLPConfig
     values = parse_overrides(overrides, cls)  # parse before loading: a typo should fail fast
+    from hyperselect.train.metrics import check_metric, check_metric_name, score_text
     from hyperselect.train.trainer import check_device
+
+    check_metric_name(metric, "--metric")  # before the data is read; whether it fits the task, after
 
     check_device(device, "'--device'")
     read = read_options(sep, encoding, na_value, decimal, thousands, no_default_na)
@@ -355,22 +367,26 @@ def train(
     if arch == "cnn" and "input_shape" not in values:
         values["input_shape"] = tabular.input_shape or row_shape(tabular, arch, data, "--set input_shape=C,L")
     config = cls(**values)
+    sn = check_metric(metric, tabular.task)
     from hyperselect.progress import make_progress
 
     with make_progress(transient=True) as bar:
         task_id = bar.add_task("training (epochs; early stopping may end it sooner)", total=config.max_epochs)
 
         def _advance(epoch: int, score: float, loss: float) -> bool:
-            bar.update(task_id, completed=epoch + 1, description=f"training: valid {score:.4f}")
+            bar.update(task_id, completed=epoch + 1, description=f"training: valid {score_text(sn, score)}")
             return False  # never stops training: it only shows progress
 
-        result, doc = train_and_evaluate(tabular, config, random_state=seed, device=device, callback=_advance)
+        result, doc = train_and_evaluate(
+            tabular, config, random_state=seed, device=device, callback=_advance, metric=sn
+        )
     doc["command"] = {
         "data": str(data),
         "target": target,
         "task": task,
         "set": list(overrides),
         "arch": arch,
+        "metric": metric,
         "seed": seed,
         "read": dict(
             read
@@ -394,6 +410,11 @@ def train(
             f"{head}; "
             + (
                 f"best epoch {result.best_epoch}"
+                + (
+                    f" (valid {score_text(sn, result.best_valid_score)})"
+                    if math.isfinite(result.best_valid_score)
+                    else ""
+                )
                 if result.best_epoch >= 0
                 else "no epoch finished with a finite loss"
             )

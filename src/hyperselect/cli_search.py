@@ -241,7 +241,8 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option(
                 help="validation score to maximise: accuracy (classes' default), balanced_accuracy or f1_macro "
-                "(imbalanced classes), f1_micro (multilabel), r2 (regression)"
+                "(imbalanced classes), f1_micro (multilabel), r2 (regression's default), neg_mae or neg_rmse "
+                "(regression: minus the mean absolute / root mean squared error in the target's units)"
             ),
         ] = None,
         seed: Annotated[int, typer.Option(help="random_state for splits, sampler and weights")] = 0,
@@ -264,7 +265,12 @@ def register(app: typer.Typer) -> None:
         from hyperselect.search import tune as run_tune
         from hyperselect.search.storage import check_storage
         from hyperselect.search.study import DEFAULT_TRIALS, NoScoreError, check_resumable, stored_n_trials
-        from hyperselect.train.metrics import check_metric_name, imbalance_hint, integer_classes_hint
+        from hyperselect.train.metrics import (
+            check_metric_name,
+            imbalance_hint,
+            integer_classes_hint,
+            score_text,
+        )
 
         _quiet_optuna()
         store: str | None = None
@@ -398,7 +404,9 @@ def register(app: typer.Typer) -> None:
             typer.echo(
                 f"stopped by --timeout {timeout} after {c['finished']} of {trials} trials; --resume continues"
             )
-        typer.echo(f"best trial {result.best_trial}: valid {result.score_name} {result.best_valid_score:.4f}")
+        typer.echo(
+            f"best trial {result.best_trial}: valid {score_text(result.score_name, result.best_valid_score)}"
+        )
         if result.test_metrics:  # the test metrics are the refit's, not the best trial's: said
             typer.echo(
                 f"refit on train+valid for {result.refit_epochs} epoch{'s' if result.refit_epochs != 1 else ''} "

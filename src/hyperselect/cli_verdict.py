@@ -147,7 +147,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--metric",
             help="Score to tune, compare and test by: accuracy (classes' default), balanced_accuracy or "
-            "f1_macro (imbalanced classes), f1_micro (multilabel), r2 (regression).",
+            "f1_macro (imbalanced classes), f1_micro (multilabel), r2 (regression's default), neg_mae or "
+            "neg_rmse (regression: minus the mean absolute or root mean squared error, in the target's units).",
         ),
         quick: bool = typer.Option(False, "--quick", help="The demo's small budgets (about a minute)."),
         seed: int = typer.Option(

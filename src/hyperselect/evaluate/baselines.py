@@ -484,10 +484,12 @@ def tune_baseline(
     timeout: float | None = None,
     random_state: int = 0,
     metric: str | None = None,
+    y_scale: float | None = None,
 ) -> BaselineFit:
     """Tune family ``name`` with Optuna's TPE on a holdout split, by ``metric`` (None: the task's score); the
     first trial is the default setting.  A class-balanced ``metric`` fits the families that take class weights
     with ``class_weight="balanced"`` (:func:`class_weight_params`); the returned ``params`` include it.
+    ``y_scale``: the sd of a standardised regression target, so an error score reads in its units (:func:`score`).
 
     A trial that raises is recorded as failed with its reason (never silently dropped) and scores nothing;
     the fitted estimator of the best trial is kept so it can be scored on a test split without refitting.
@@ -519,7 +521,7 @@ def tune_baseline(
                 # lbfgs "failed to converge" at tiny C is a fact of that trial, not news for the user
                 warnings.simplefilter("ignore")
                 est.fit(X_train, y_train)
-                s = score(task, y_valid, predict(est, X_valid), metric)
+                s = score(task, y_valid, predict(est, X_valid), metric, y_scale=y_scale)
         except DATA_FAILURES as exc:
             errors.append(f"{type(exc).__name__}: {exc}")
             failed.append(f"trial {trial.number} {params}: {errors[-1]}")

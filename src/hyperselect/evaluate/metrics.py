@@ -18,19 +18,29 @@ from scipy import stats
 
 from hyperselect.errors import ConfigError
 from hyperselect.tasks import Task
-from hyperselect.train.metrics import CLASS_BALANCED, class_scores
+from hyperselect.train.metrics import CLASS_BALANCED, ERROR_METRICS, class_scores, error_scores
 
 log = logging.getLogger(__name__)
 
 
-def score(task: Task | str, y_true: Any, y_pred: Any, metric: str | None = None) -> float:
+def score(
+    task: Task | str, y_true: Any, y_pred: Any, metric: str | None = None, *, y_scale: float | None = None
+) -> float:
     """The task's higher-is-better score (``Task.score_name``: accuracy, micro-F1 or R^2), or ``metric``
-    (``balanced_accuracy`` or ``f1_macro`` for classes, as scikit-learn computes them).
+    (``balanced_accuracy`` or ``f1_macro`` for classes, as scikit-learn computes them; ``neg_mae`` or
+    ``neg_rmse`` for a regression, minus scikit-learn's mean absolute or root mean squared error).
 
-    The same score the search ranks configurations by, so a network and a baseline are judged by one yardstick.
+    ``y_scale``: the standard deviation a standardised regression target was divided by; the error scores
+    multiply by it, so they read in the target's units (R^2 has none).  The same score the search ranks
+    configurations by, so a network and a baseline are judged by one yardstick.
     """
     task = Task(task)
     yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if metric in ERROR_METRICS and task is Task.REGRESSION:
+        import torch
+
+        pred = torch.as_tensor(yp.astype(np.float64)).reshape(1, len(yp), -1)
+        return float(error_scores(pred, torch.as_tensor(yt.astype(np.float64)), str(metric), y_scale)[0])
     if metric in CLASS_BALANCED:  # the search's own formula (equal to scikit-learn's), so both rank alike
         import torch
 

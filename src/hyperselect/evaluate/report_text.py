@@ -32,6 +32,8 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
     """The verdict as plain text: recommendation, reasons, the candidates' figures, tests, learning curve."""
+    from hyperselect.train.metrics import metric_words
+
     v = verdict
     sn = v.score_name
     out: list[str] = []
@@ -49,7 +51,7 @@ def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
 
     proto = v.protocol
     out.append(
-        f"Candidates ({sn}; CV = {proto['n_repeats']} x {proto['n_splits']}-fold on "
+        f"Candidates ({metric_words(sn)}; CV = {proto['n_repeats']} x {proto['n_splits']}-fold on "
         f"{proto['n_dev_rows']:,} rows of train+valid, same folds for all):"
     )
     rows = []
@@ -77,7 +79,9 @@ def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
     out.append("  (* compared; networks other than the best are not cross-validated, CV columns show '-')")
     out.append("")
 
-    out.append(f"Best network vs each baseline ({v.test.test}, alpha {v.alpha}, Holm-corrected p):")
+    out.append(
+        f"Best network vs each baseline ({v.test.test}, alpha {v.alpha}, Holm-corrected p; diff in {sn}):"
+    )
     rows = [
         [
             name,
@@ -94,7 +98,7 @@ def render_verdict(verdict: Verdict, *, width: int = 100) -> str:
 
     lc = v.learning_curve
     if lc is not None:
-        out.append(f"Learning curve (scored on {lc.evaluated_on}; trend: {lc.trend()}):")
+        out.append(f"Learning curve ({metric_words(sn)}; scored on {lc.evaluated_on}; trend: {lc.trend()}):")
         rows = [
             [f"{f:.0%}", f"{n:,}", _num(a), _num(b), _num(a - b, "+.4f")]
             for f, n, a, b in zip(lc.fractions, lc.n_rows, lc.network, lc.baseline, strict=True)

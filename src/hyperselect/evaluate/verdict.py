@@ -55,7 +55,7 @@ from hyperselect.evaluate.metrics import (
 )
 from hyperselect.nn.config import CNNConfig, MLPConfig
 from hyperselect.tasks import Task
-from hyperselect.train.metrics import check_metric
+from hyperselect.train.metrics import ERROR_METRICS, check_metric, diff_text, score_text
 
 if TYPE_CHECKING:
     import torch
@@ -152,6 +152,11 @@ class LearningCurve:
     confidence: float = 0.95
     #: the rows the scores were taken on (and the bootstrap resampled); 0 where not known
     n_evaluated: int = 0
+    #: the smallest gain per doubling read as a gain before the rows' resolution (:data:`FLAT_SLOPE`; for an
+    #: error score in the target's units, :data:`FLAT_SLOPE` target standard deviations: :func:`flat_slope`)
+    flat_slope: float = FLAT_SLOPE
+    #: the score the curve is drawn in (:attr:`Verdict.score_name`; "" where not known)
+    score_name: str = ""
 
     def _last_gain(self, scores: list[float]) -> float:
         if len(scores) < 2 or self.n_rows[-1] <= self.n_rows[-2]:
@@ -182,9 +187,9 @@ class LearningCurve:
 
     @property
     def threshold(self) -> float:
-        """The smallest gain per doubling read as a gain: :data:`FLAT_SLOPE`, or two evaluated rows' worth of
+        """The smallest gain per doubling read as a gain: :attr:`flat_slope`, or two evaluated rows' worth of
         score where that is more (90 test rows: 0.022), so that a row or two changing sides is no trend."""
-        return max(FLAT_SLOPE, 2.0 * self.resolution)
+        return max(self.flat_slope, 2.0 * self.resolution)
 
     @property
     def gain_diff(self) -> float:
@@ -263,6 +268,8 @@ class LearningCurve:
             "baseline_last_gain_per_doubling": self.baseline_last_gain,
             "resolution": self.resolution,
             "trend_threshold": self.threshold,
+            "flat_slope": self.flat_slope,
+            "score_name": self.score_name or None,
             "gain_diff_per_doubling": self.gain_diff,
             "gain_diff_ci": list(self.gain_diff_ci) if self.gain_diff_ci is not None else None,
             "gain_diff_ci_confidence": self.confidence,
@@ -486,8 +493,12 @@ def fit_network(
     random_state: int,
     X_valid: np.ndarray | None = None,
     y_valid: np.ndarray | None = None,
+    metric: str | None = None,
+    y_scale: float | None = None,
 ) -> tuple[torch.nn.Module, float]:
-    """Train ``config``, early-stopping on ``X_valid`` or else on an inner holdout of ``X``; (model, seconds)."""
+    """Train ``config``, early-stopping on ``X_valid`` or else on an inner holdout of ``X``; (model, seconds).
+    ``metric`` is its validation score (early stopped on where the config says ``valid_score``), ``y_scale``
+    the standardised regression target's sd (an error score in the target's units)."""
     from hyperselect.train.trainer import train_network
 
     t0 = time.perf_counter()
@@ -495,7 +506,16 @@ def fit_network(
         fit, hold = _holdout(y, INNER_VALID, task, random_state)
         X, y, X_valid, y_valid = X[fit], y[fit], X[hold], y[hold]
     res = train_network(
-        config, X, y, X_valid, y_valid, task=task, n_classes=n_classes, random_state=random_state
+        config,
+        X,
+        y,
+        X_valid,
+        y_valid,
+        task=task,
+        n_classes=n_classes,
+        random_state=random_state,
+        metric=metric,
+        y_scale=y_scale,
     )
     return res.model, time.perf_counter() - t0
 
@@ -739,7 +759,8 @@ def _undertuned_reasons(
             "it scores below "
             + and_list(
                 [
-                    f"{n} (by {-comparisons[n]['mean_diff']:.4f} {sn}, p {_fmt_p(float(comparisons[n]['p_value']))})"
+                    f"{n} (by {_by(sn, -comparisons[n]['mean_diff'], False)}, p "
+                    f"{_fmt_p(float(comparisons[n]['p_value']))})"
                     for n in simple
                 ]
             )
@@ -750,8 +771,8 @@ def _undertuned_reasons(
         t = chance.get("tests", {}).get(net.name, {})
         others = [n for n in beaten_by if n != net.name]
         facts.append(
-            f"it does no better than a constant predictor ({sn} {net.cv_mean:.4f} against "
-            f"{float(chance.get('cv_mean', math.nan)):.4f}"
+            f"it does no better than a constant predictor ({score_text(sn, net.cv_mean)} against "
+            f"{_level(sn, float(chance.get('cv_mean', math.nan)))}"
             + (f", p {_fmt_p(float(t['p_value']))}" if t else "")
             + f"), while {and_list(others)} {'does' if len(others) == 1 else 'do'}"
         )
@@ -854,11 +875,13 @@ def compare(
     ``data.input_shape`` is known); ``baseline_trials`` per baseline family.  ``protocol="kfold"`` uses
     ``n_repeats`` x ``n_splits``-fold (stratified for classification) with the corrected resampled t-test;
     ``"5x2"`` uses 5 x 2-fold with the 5x2cv corrected t-test (``paired_ttest_5x2cv``: directional, its p and
-    interval agree).  The network must beat the best baseline significantly at ``alpha`` and by more than ``min_effect`` (score units) to be recommended.  ``timeout`` caps each
+    interval agree).  The network must beat the best baseline significantly at ``alpha`` and by more than ``min_effect`` (score units; the target's for ``neg_mae``/``neg_rmse``) to be recommended.  ``timeout`` caps each
     search in seconds; ``max_epochs`` caps network training; ``n_threads`` (default 1) is the thread count
     every model is fitted and timed with (``None``: library defaults).  An empty ``curve_fractions`` skips
     the learning curve.  ``metric`` is the score everything is tuned, compared and tested by (None: the task's,
-    accuracy or R^2; ``"balanced_accuracy"`` or ``"f1_macro"`` where the classes are imbalanced).
+    accuracy or R^2; ``"balanced_accuracy"`` or ``"f1_macro"`` where the classes are imbalanced; ``"neg_mae"`` or
+    ``"neg_rmse"``, minus an error in the target's units, for a regression with outliers or errors reported in
+    its units: the constant reference then predicts the training median for MAE, the mean otherwise).
 
     Ctrl-C raises :class:`CompareInterrupted` (a ``KeyboardInterrupt``) holding what was finished.
     """
@@ -883,6 +906,8 @@ def compare(
         n_splits, n_repeats = 2, 5
     task = Task(data.task)
     sn = check_metric(metric, task)
+    # the sd the loader divided a regression target by: error scores are multiplied back to the target's units
+    ys = _y_scale(data, task)
     arch_list = _resolve_archs(data, archs)
     n_classes = _n_classes(data)
     t_start = time.perf_counter()
@@ -922,6 +947,7 @@ def compare(
                         timeout=timeout,
                         random_state=random_state,
                         metric=sn,
+                        y_scale=ys,
                     )
                     searches[n] = _baseline_search(fits[n], baseline_trials)
                 except bl.BaselineFailedError as exc:
@@ -957,11 +983,15 @@ def compare(
                     random_state=random_state,
                     X_valid=data.X_valid,
                     y_valid=data.y_valid,
+                    metric=sn,
+                    y_scale=ys,
                 )
                 final_models[cand.name] = model
-                cand.test_score = score(task, y_eval, predict_network(model, X_eval, task), sn)
+                cand.test_score = score(task, y_eval, predict_network(model, X_eval, task), sn, y_scale=ys)
             for cand in base_cands:
-                cand.test_score = score(task, y_eval, bl.predict(fits[cand.name].estimator, X_eval), sn)
+                cand.test_score = score(
+                    task, y_eval, bl.predict(fits[cand.name].estimator, X_eval), sn, y_scale=ys
+                )
             seconds["test_fits"] = time.perf_counter() - t0
 
             # 2. identical repeated splits of train+valid ----------------------------------------------------
@@ -971,13 +1001,20 @@ def compare(
             X_dev = np.concatenate([data.X_train, data.X_valid])
             y_dev = np.concatenate([data.y_train, data.y_valid])
             folds = _folds(X_dev, y_dev, task, n_splits, n_repeats, random_state)
-            chance = _chance_candidate(data, task, sn, X_eval, y_eval)
+            chance = _chance_candidate(data, task, sn, X_eval, y_eval, ys)
             for k, (tr, te) in enumerate(folds):
                 model, fit_s = fit_network(
-                    best_cfg, X_dev[tr], y_dev[tr], task, n_classes, random_state=(random_state + k) % 2**32
+                    best_cfg,
+                    X_dev[tr],
+                    y_dev[tr],
+                    task,
+                    n_classes,
+                    random_state=(random_state + k) % 2**32,
+                    metric=sn,
+                    y_scale=ys,
                 )
                 pred = predict_network(model, X_dev[te], task)
-                _record(best_net, k, score(task, y_dev[te], pred, sn), fit_s)
+                _record(best_net, k, score(task, y_dev[te], pred, sn, y_scale=ys), fit_s)
                 if k == 0:
                     from hyperselect.nn.mlp import count_parameters
 
@@ -986,9 +1023,11 @@ def compare(
                         functools.partial(predict_network, model, task=task), X_dev[te]
                     )
                 tf = time.perf_counter()
-                dummy = _chance_estimator(task).fit(X_dev[tr], y_dev[tr])
+                dummy = _chance_estimator(task, sn).fit(X_dev[tr], y_dev[tr])
                 fit_s = time.perf_counter() - tf
-                _record(chance, k, score(task, y_dev[te], bl.predict(dummy, X_dev[te]), sn), fit_s)
+                _record(
+                    chance, k, score(task, y_dev[te], bl.predict(dummy, X_dev[te]), sn, y_scale=ys), fit_s
+                )
                 if k == 0:
                     chance.predict_seconds_per_1k = _predict_cost(dummy.predict, X_dev[te])
                 for cand in base_cands:
@@ -999,7 +1038,7 @@ def compare(
                         est = _fit_baseline(cand, X_dev[tr], y_dev[tr], task, data.n_features, random_state)
                         fit_s = time.perf_counter() - tf
                         pred = bl.predict(est, X_dev[te])
-                        s = score(task, y_dev[te], pred, sn)
+                        s = score(task, y_dev[te], pred, sn, y_scale=ys)
                         if k == 0:
                             cost = _predict_cost(est.predict, X_dev[te])
                     except bl.DATA_FAILURES as exc:
@@ -1061,6 +1100,7 @@ def compare(
                     "test" if has_test else "valid",
                     random_state,
                     sn,
+                    ys,
                 )
             seconds["learning_curve"] = time.perf_counter() - t0
     except KeyboardInterrupt:
@@ -1262,28 +1302,55 @@ def _predict_cost(predict: Callable[[np.ndarray], Any], X: np.ndarray, repeats: 
     return float(np.median(times))
 
 
-def _chance_estimator(task: Task) -> Any:
-    """A constant predictor: the training prior's most frequent class, or the training mean."""
+def _chance_strategy(task: Task, metric: str | None = None) -> str:
+    """The constant predictor's strategy: the training class prior; for a regression, the constant that scores
+    best by ``metric``: the median for the mean absolute error, the mean for the squared errors and R^2."""
+    if task is not Task.REGRESSION:
+        return "prior"
+    return "median" if metric == "neg_mae" else "mean"
+
+
+def _chance_estimator(task: Task, metric: str | None = None) -> Any:
+    """A constant predictor (:func:`_chance_strategy`): the training prior's most frequent class, or the
+    training mean (median for MAE)."""
     from sklearn.dummy import DummyClassifier, DummyRegressor
 
-    return DummyRegressor(strategy="mean") if task is Task.REGRESSION else DummyClassifier(strategy="prior")
+    strategy = _chance_strategy(task, metric)
+    return (
+        DummyRegressor(strategy=strategy) if task is Task.REGRESSION else DummyClassifier(strategy=strategy)
+    )
+
+
+def _y_scale(data: TabularData, task: Task) -> float | None:
+    """The standard deviation the loader divided a regression target by (None: not standardised, or no
+    regression), by which an error score is brought back to the target's units."""
+    std = getattr(data, "y_std", None)
+    return float(std) if task is Task.REGRESSION and std is not None else None
 
 
 def _chance_candidate(
-    data: TabularData, task: Task, metric: str | None, X_eval: np.ndarray, y_eval: np.ndarray
+    data: TabularData,
+    task: Task,
+    metric: str | None,
+    X_eval: np.ndarray,
+    y_eval: np.ndarray,
+    y_scale: float | None = None,
 ) -> Candidate:
     """The chance reference, fitted on ``train`` and scored on ``valid`` and on the evaluation split; its fold
     scores are recorded with the other models'."""
-    est = _chance_estimator(task).fit(data.X_train, data.y_train)
-    strategy = "mean" if task is Task.REGRESSION else "prior"
+    est = _chance_estimator(task, metric).fit(data.X_train, data.y_train)
     cand = Candidate(
         CHANCE,
         "reference",
-        {"strategy": strategy},
-        score(task, data.y_valid, bl.predict(est, data.X_valid), metric) if len(data.y_valid) else math.nan,
+        {"strategy": _chance_strategy(task, metric)},
+        score(task, data.y_valid, bl.predict(est, data.X_valid), metric, y_scale=y_scale)
+        if len(data.y_valid)
+        else math.nan,
         0.0,
     )
-    cand.test_score = score(task, y_eval, bl.predict(est, X_eval), metric) if len(y_eval) else math.nan
+    cand.test_score = (
+        score(task, y_eval, bl.predict(est, X_eval), metric, y_scale=y_scale) if len(y_eval) else math.nan
+    )
     cand.n_parameters = int(np.size(getattr(est, "class_prior_", getattr(est, "constant_", 1.0))))
     return cand
 
@@ -1336,6 +1403,7 @@ def _learning_curve(
     evaluated_on: str,
     seed: int,
     metric: str | None = None,
+    y_scale: float | None = None,
 ) -> LearningCurve:
     n = len(data.y_train)
     min_rows = 2 * (n_classes or 1)
@@ -1344,6 +1412,8 @@ def _learning_curve(
     base_s: list[float] = []
     kept: list[float] = []
     preds: list[tuple[np.ndarray, np.ndarray]] = []  # (network, baseline) predictions at each kept point
+    # the network's validation score, where it is not the task's own (None)
+    score_kw: dict[str, Any] = {} if metric is None else {"metric": metric, "y_scale": y_scale}
     for f in fractions:
         k = min(n, max(min_rows, round(f * n)))
         if rows and k <= rows[-1]:
@@ -1369,6 +1439,7 @@ def _learning_curve(
                     random_state=seed,
                     X_valid=data.X_valid[v_idx],
                     y_valid=data.y_valid[v_idx],
+                    **score_kw,
                 )
                 base_est = _fit_baseline(
                     base, data.X_train[idx], data.y_train[idx], task, data.n_features, seed
@@ -1386,13 +1457,20 @@ def _learning_curve(
         kept.append(f if k == round(f * n) else k / n)  # raised to the minimum rows: the share it really is
         pn, pb = predict_network(net_model, X_eval, task), bl.predict(base_est, X_eval)
         preds.append((pn, pb))
-        net_s.append(score(task, y_eval, pn, metric))
-        base_s.append(score(task, y_eval, pb, metric))
+        net_s.append(score(task, y_eval, pn, metric, y_scale=y_scale))
+        base_s.append(score(task, y_eval, pb, metric, y_scale=y_scale))
     resolution = score_step(task, y_eval, metric)
     ci = None
     if len(rows) >= 2 and rows[-1] > rows[-2]:
         ci = gain_difference_interval(
-            task, y_eval, preds[-2], preds[-1], math.log2(rows[-1] / rows[-2]), metric, random_state=seed
+            task,
+            y_eval,
+            preds[-2],
+            preds[-1],
+            math.log2(rows[-1] / rows[-2]),
+            metric,
+            random_state=seed,
+            y_scale=y_scale,
         )
     return LearningCurve(
         kept,
@@ -1403,7 +1481,19 @@ def _learning_curve(
         resolution=resolution,
         gain_diff_ci=ci,
         n_evaluated=len(y_eval),
+        flat_slope=flat_slope(metric, y_scale),
+        score_name=metric or task.score_name,
     )
+
+
+def flat_slope(metric: str | None, y_scale: float | None = None) -> float:
+    """The smallest gain per doubling of the rows read as a gain, in ``metric``'s units: :data:`FLAT_SLOPE`; an
+    error score in the target's units (``y_scale``: its standard deviation) moves with the target's scale, so
+    for it :data:`FLAT_SLOPE` standard deviations of the target (0.005 sd: an MAE of 10.0 at sd 2000 falling
+    by 10 per doubling is a gain)."""
+    if metric in ERROR_METRICS:
+        return FLAT_SLOPE * (1.0 if y_scale is None else float(y_scale))
+    return FLAT_SLOPE
 
 
 #: Resampled row indices held at once by :func:`gain_difference_interval` (32 MB of int64).
@@ -1421,6 +1511,7 @@ def gain_difference_interval(
     n_resamples: int = CURVE_BOOTSTRAP,
     confidence: float = 0.95,
     random_state: int = 0,
+    y_scale: float | None = None,
 ) -> tuple[float, float] | None:
     """Paired percentile-bootstrap interval of (network's gain - baseline's gain) per doubling between two
     learning-curve points, resampling the evaluated rows (all four models are scored on the same rows, so one
@@ -1435,8 +1526,19 @@ def gain_difference_interval(
     # 200k-row test split were 1.6 GB, and as many scores again
     chunk = max(1, BOOTSTRAP_CELLS // n)
     (nb, bb), (na, ba) = before, after
-    per_row = task.is_classification and metric in (None, "accuracy")
-    if per_row:
+    per_row = (task.is_classification and metric in (None, "accuracy")) or (
+        task is Task.REGRESSION and metric == "neg_mae"
+    )
+    if per_row and task is Task.REGRESSION:
+        # minus each row's absolute error (in the target's units): neg_mae is their mean, as accuracy is below
+        yv = y.astype(np.float64).reshape(n, -1)
+
+        def neg_err(p: Any) -> np.ndarray:
+            return -np.abs(np.asarray(p, dtype=np.float64).reshape(n, -1) - yv).mean(axis=1)  # type: ignore[no-any-return]
+
+        scale = 1.0 if y_scale is None else float(y_scale)
+        row = (neg_err(na) - neg_err(nb) - (neg_err(ba) - neg_err(bb))) * scale
+    elif per_row:
         # per-row correctness: the resampled gain difference is a mean over the resampled rows
         row = (
             (np.asarray(na) == y).astype(np.float64)
@@ -1451,7 +1553,7 @@ def gain_difference_interval(
             diffs[start : start + len(idx)] = row[idx].mean(axis=1) / doublings
             continue
         for i, rows in enumerate(idx, start):
-            s_na, s_nb, s_ba, s_bb = (score(task, y[rows], p[rows], metric) for p in preds)
+            s_na, s_nb, s_ba, s_bb = (score(task, y[rows], p[rows], metric, y_scale=y_scale) for p in preds)
             diffs[i] = ((s_na - s_nb) - (s_ba - s_bb)) / doublings
     diffs = diffs[np.isfinite(diffs)]
     if not len(diffs):
@@ -1548,6 +1650,21 @@ def _inapplicable(name: str, task: Task) -> bool:
     return fam is not None and task not in fam.tasks
 
 
+def _by(sn: str, diff: float, signed: bool = True) -> str:
+    """A score difference after "by": ``+0.0300 r2`` (unsigned: ``0.0300 r2``); for an error score, the error it
+    lowers (``0.1200 lower MAE``: :func:`~hyperselect.train.metrics.diff_text`), so minus an error is never
+    misread."""
+    if sn in ERROR_METRICS:
+        return diff_text(sn, diff)
+    return f"{diff:+.4f} {sn}" if signed else f"{diff:.4f} {sn}"
+
+
+def _level(sn: str, value: float) -> str:
+    """A score where a second one follows its named first: ``0.8123``; an error score as its error (``MAE
+    3.2000``), which a bare number would not say."""
+    return score_text(sn, value) if sn in ERROR_METRICS else f"{value:.4f}"
+
+
 def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn: str) -> str:
     """Why the network does not beat the baselines ``lost`` significantly, in words: those it leads by too
     little, with the largest p, and those that score at least as high as it (each with the difference and its
@@ -1566,7 +1683,8 @@ def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn:
         )
     if ahead:
         each = [
-            f"{n} (by {-comparisons[n]['mean_diff']:.4f} {sn}, p {_fmt_p(float(comparisons[n]['p_value']))})"
+            f"{n} (by {_by(sn, -comparisons[n]['mean_diff'], False)}, p "
+            f"{_fmt_p(float(comparisons[n]['p_value']))})"
             if comparisons[n]["mean_diff"] < 0
             else f"{n} (level, p {_fmt_p(float(comparisons[n]['p_value']))})"
             for n in ahead
@@ -1660,9 +1778,12 @@ def _decide(
         ci_words += ", uncorrected"
     else:
         p_words = f"p {_fmt_p(test.p_value)}: {'significant' if sig else 'not significant'} at alpha {alpha}"
+    # an error score's difference is minus the error's: said once, so the signs below read right
+    in_sn = f" in {sn} (minus the {ERROR_METRICS[sn]}: higher is better)" if sn in ERROR_METRICS else ""
     reasons.append(
-        f"Best network ({net.name}) {sn} {net.cv_mean:.4f} vs best baseline ({base.name}) {base.cv_mean:.4f} on "
-        f"the same {len(net.cv_scores)} folds: difference {diff:+.4f} ({ci_words}), {test_words} {p_words}."
+        f"Best network ({net.name}) {score_text(sn, net.cv_mean)} vs best baseline ({base.name}) "
+        f"{_level(sn, base.cv_mean)} on the same {len(net.cv_scores)} folds: difference{in_sn} {diff:+.4f} "
+        f"({ci_words}), {test_words} {p_words}."
     )
     beaten = [n for n, c in comparisons.items() if _ahead(c) and _sig(c, alpha)]
     p_all, weakest = network_win_p(comparisons)
@@ -1684,7 +1805,9 @@ def _decide(
             else "On the validation split (the data has no test split; both were tuned on this one, so these "
             "scores are optimistic)"
         )
-        reasons.append(f"{where}: network {net.test_score:.4f}, baseline {base.test_score:.4f}.")
+        reasons.append(
+            f"{where}: network {_level(sn, net.test_score)}, baseline {_level(sn, base.test_score)}."
+        )
 
     # cost
     reasons.append(
@@ -1696,7 +1819,7 @@ def _decide(
 
     # learning curve
     if curve is not None and len(curve.n_rows) >= 2:
-        reasons.append(_curve_reason(curve))
+        reasons.append(_curve_reason(curve, sn))
 
     # a family that does not handle this kind of task at all is no news about this data (verdict.json keeps it)
     told = {k: v for k, v in skipped.items() if not _inapplicable(k, task)}
@@ -1778,7 +1901,7 @@ def _decide(
         reasons.insert(
             0,
             f"Use the network ({net.name}): it beats the best baseline ({base.name}) by "
-            f"{diff:+.4f} {sn} and every other baseline, significantly (p {_fmt_p(p_all)}).",
+            f"{_by(sn, diff)} and every other baseline, significantly (p {_fmt_p(p_all)}).",
         )
     elif base.name in winners:
         rec, preferred = "baseline", base.name
@@ -1786,7 +1909,7 @@ def _decide(
         reasons.insert(
             0,
             f"Use the baseline ({base.name}): it beats the best network ({net.name}) by "
-            f"{-diff:+.4f} {sn}, significantly (Holm-corrected p {_fmt_p(p_base)}).",
+            f"{_by(sn, -diff)}, significantly (Holm-corrected p {_fmt_p(p_base)}).",
         )
     elif winners:
         w = winners[0]
@@ -1795,9 +1918,10 @@ def _decide(
         reasons.insert(
             0,
             f"Use a baseline ({w}): it beats the best network ({net.name}) by "
-            f"{-comparisons[w]['mean_diff']:+.4f} {sn}, significantly (Holm-corrected p "
+            f"{_by(sn, -comparisons[w]['mean_diff'])}, significantly (Holm-corrected p "
             f"{_fmt_p(comparisons[w]['p_holm'])}); the baseline with the best mean ({base.name}) leads by "
-            f"{-diff:+.4f}, not significantly (Holm-corrected p {_fmt_p(p_base)}).",
+            f"{_by(sn, -diff) if sn in ERROR_METRICS else f'{-diff:+.4f}'}, not significantly (Holm-corrected p "
+            f"{_fmt_p(p_base)}).",
         )
     else:
         because = "cheaper" if cost_differs else "better_score"
@@ -1809,13 +1933,13 @@ def _decide(
         )
         p_pair = float(comparisons[base.name]["p_value"])
         if p_all < alpha and len(beaten) == len(comparisons):
-            why = f"the gain {diff:+.4f} is significant but below the minimum effect {min_effect}"
+            why = f"the gain {_by(sn, diff)} is significant but below the minimum effect {min_effect}"
         elif diff >= 0 and base.name in beaten:
             # it beats the best baseline significantly, but another baseline it does not: no win, yet not "no
             # difference" from the best baseline either
             head = (
                 f"No significant win for the network ({net.name}): it beats the best baseline ({base.name}) by "
-                f"{diff:+.4f} {sn} (p {_fmt_p(p_pair)}), but not every baseline"
+                f"{_by(sn, diff)} (p {_fmt_p(p_pair)}), but not every baseline"
             )
             why = f"{weakest} is not beaten significantly (p {_fmt_p(p_all)})"
         elif diff >= 0:
@@ -1825,8 +1949,8 @@ def _decide(
             decision = DecisionP(p_base, "holm", base.name, because, names)
         other = base if cheaper is net else net
         against = (
-            f" On the held-out test split {other.name} scored higher ({other.test_score:.4f} against "
-            f"{cheaper.test_score:.4f}; one split, so weigh it less than the folds)."
+            f" On the held-out test split {other.name} scored higher ({_level(sn, other.test_score)} against "
+            f"{_level(sn, cheaper.test_score)}; one split, so weigh it less than the folds)."
             if not cost_differs
             and cheaper in (net, base)
             and math.isfinite(other.test_score)
@@ -1862,38 +1986,41 @@ def _decide(
             )
         reasons.insert(0, f"{head}: {why}. Prefer {prefer}{among}")
 
-    # a few extreme targets that R^2 weighs above every other row: said wherever they hold most of its variance,
-    # and named where no model beats the mean (no signal is then not the only reading)
+    # a few extreme targets that R^2 (and RMSE, squared errors both) weighs above every other row: said wherever
+    # they hold most of its variance, and named where no model beats the mean (no signal is not the only reading)
     extreme = (
         _extreme_target(np.concatenate([np.asarray(data.y_train), np.asarray(data.y_valid)]))
-        if task is Task.REGRESSION and sn == "r2"
+        if task is Task.REGRESSION and sn in ("r2", "neg_rmse")
         else None
     )
+    sn_words = "R^2" if sn == "r2" else ERROR_METRICS.get(sn, sn)
     # no model above a constant predictor: the plainest reading of the data, said first
     if chance and comparisons and not chance.get("beaten_by"):
         tests = chance.get("tests", {})
         best_name = max(tests, key=lambda n: tests[n]["mean_diff"]) if tests else ""
         p_best = f", p {_fmt_p(float(tests[best_name]['p_value']))}" if best_name else ""
-        what = "the mean" if task is Task.REGRESSION else "the training class prior"
+        what = {"prior": "the training class prior", "median": "the training median", "mean": "the mean"}[
+            _chance_strategy(task, sn)
+        ]
         reasons.insert(
             0,
-            f"No model beats a constant predictor (predicting {what} scores {sn} "
-            f"{float(chance.get('cv_mean', math.nan)):.4f} on the same folds"
+            f"No model beats a constant predictor (predicting {what} scores "
+            f"{score_text(sn, float(chance.get('cv_mean', math.nan)))} on the same folds"
             + (
-                f"; the closest, {best_name}, is {tests[best_name]['mean_diff']:+.4f} from it{p_best}"
+                f"; the closest, {best_name}, is {_by(sn, tests[best_name]['mean_diff'])} from it{p_best}"
                 if best_name
                 else ""
             )
             + "): the features may carry no signal for this target"
-            + (", or R^2 is swamped by the extreme targets said below" if extreme else "")
+            + (f", or {sn_words} is swamped by the extreme targets said below" if extreme else "")
             + ".",
         )
     if extreme:
         n_far, n_rows, share = extreme
         reasons.append(
             f"The target has {n_far:,} of {n_rows:,} rows ({n_far / n_rows:.1%}) more than {EXTREME_MADS:g} robust "
-            f"standard deviations (1.4826 x MAD) from its median, and they hold {share:.0%} of its variance: an "
-            f"{sn} on folds measures mostly how those few rows are predicted, and a fold that holds one of them "
+            f"standard deviations (1.4826 x MAD) from its median, and they hold {share:.0%} of its variance: "
+            f"{'an ' if sn == 'r2' else 'the '}{sn_words} on folds measures mostly how those few rows are predicted, and a fold that holds one of them "
             "decides its score. Check whether they are errors or belong on another scale (a log of the target) "
             "before reading this verdict as the rest of the rows' story."
         )
@@ -1986,16 +2113,25 @@ def _unclear_with_interval(curve: LearningCurve) -> str:
     )
 
 
-def _curve_reason(curve: LearningCurve) -> str:
+def _curve_reason(curve: LearningCurve, sn: str = "") -> str:
     """The learning curve in words: the last doubling's gains, the bootstrap interval of their difference with
-    what it covers (test-row noise only: one fit per size), and what the trend says and does not say."""
+    what it covers (test-row noise only: one fit per size), and what the trend says and does not say.  ``sn``:
+    the score; an error score's gains are said to be falls of the error, in the target's units."""
     t = curve.trend()
     ng, bg = curve.network_last_gain, curve.baseline_last_gain
+    sn = sn or curve.score_name
+    units = (
+        f" in {sn} (a gain is a fall of the {ERROR_METRICS[sn]}, in the target's units; under "
+        f"{curve.flat_slope:.4g}, {FLAT_SLOPE:g} of the target's sd, counts as none)"
+        if sn in ERROR_METRICS
+        else ""
+    )
     head = (
         f"Learning curve ({curve.n_rows[0]:,} to {curve.n_rows[-1]:,} training rows, scored on "
         f"{curve.evaluated_on}): the last doubling gained the network {ng:+.4f} and the baseline {bg:+.4f}"
+        f"{units}"
     )
-    by_rows = curve.threshold > FLAT_SLOPE
+    by_rows = curve.threshold > curve.flat_slope
     if by_rows:
         head += f" (a gain under {curve.threshold:.4f}, what two scored rows can move, counts as none)"
     ci = curve.gain_diff_ci

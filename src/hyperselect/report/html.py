@@ -46,6 +46,7 @@ from hyperselect.report.views import (
     training_view,
     verdict_view,
 )
+from hyperselect.train.metrics import metric_label
 
 __all__ = ["REPORT_NAME", "build_report", "esc", "render_report", "try_build_report"]
 
@@ -1073,14 +1074,17 @@ def section_training(run: RunData, **_: Any) -> list[Section]:
     parts = [kv_list((k.replace("_", " "), v) for k, v in facts)]
     if any(hist.get(k) for k in ("train_loss", "valid_loss", "valid_score")):
         score = "valid score"
-        if isinstance(tv["task"], str):
+        if isinstance(tv.get("metric"), str):
+            score = "valid " + metric_label(tv["metric"])
+        elif isinstance(tv["task"], str):
             score = "valid " + {"regression": "r2", "multilabel": "f1 micro"}.get(tv["task"], "accuracy")
         parts.append(figure(plots.training_curves(hist, score), "Training and validation loss per epoch"))
         if tv["task"] == "regression":  # the trainer fits the standardised target (data/tabular.py)
             parts.append(
                 '<p class="note">The losses (and the best value an early stop quotes) are on the standardised '
                 "target: its training rows' mean subtracted, divided by their sd, so a loss of 0.01 is 1 % of "
-                "the target's variance. r2 has no unit; rmse and mae are in the target's own units.</p>"
+                "the target's variance. r2 has no unit; rmse and mae are in the target's own units, as the "
+                "validation score is where it is -MAE (neg_mae) or -RMSE (neg_rmse).</p>"
             )
     if any(hist.get("grad_norms") or []):
         parts.append(

@@ -21,6 +21,7 @@ from typing import Any
 
 from hyperselect.errors import DataError
 from hyperselect.evaluate.verdict import FLAT_SLOPE, LEVEL_GAP
+from hyperselect.train.metrics import metric_label
 
 log = logging.getLogger(__name__)
 
@@ -861,7 +862,8 @@ def verdict_view(v: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if partial:
         rec = ""
         reasons = [str(v["note"])] if isinstance(v.get("note"), str) else []
-    metric = str(first(v, "metric", "score_name", "scoring") or "score")
+    # an error score named as what its numbers are: "-MAE (neg_mae)"
+    metric = metric_label(str(first(v, "metric", "score_name", "scoring") or "score"))
     models = []
     # ``compare`` writes its candidates (Candidate.to_dict: cv_scores, cv_mean, cv_std, costs) as a list
     for row in _named_rows(first(v, "candidates", "models", "scores", "per_model", "results")):
@@ -1127,7 +1129,8 @@ def _trend_note(
     with_ci = bool(_interval_note(lc))
     words = TRENDS_WITH_INTERVAL.get(trend) if with_ci else None
     thr = num(lc.get("trend_threshold"))
-    if trend == "both_flat" and thr is not None and thr > FLAT_SLOPE:
+    flat = num(lc.get("flat_slope")) or FLAT_SLOPE  # an error score's is in the target's units
+    if trend == "both_flat" and thr is not None and thr > flat:
         words = (
             f"neither curve moved by more than two scored rows can ({thr:.4f} per doubling), so on these rows "
             "the curve shows no trend either way (a smaller gain would not show): it does not say whether more "
@@ -1453,7 +1456,7 @@ def search_view(
             for n in (first(result.get("space"), "notes") or [])
             if isinstance(result.get("space"), Mapping)
         ],
-        "metric": str(first(result, "metric", "score_name", "objective") or "valid score"),
+        "metric": metric_label(str(first(result, "metric", "score_name", "objective") or "valid score")),
         "maximize": not direction.startswith("min"),
         "metrics": metrics,
         "importances": {str(k): f for k, v in (imp or {}).items() if (f := num(v)) is not None}
@@ -1506,6 +1509,8 @@ def training_view(result: Mapping[str, Any] | None) -> dict[str, Any] | None:
         "metrics": metrics_of(run) or metrics_of(result),
         "config": run.get("config") if isinstance(run.get("config"), Mapping) else None,
         "task": first(run, "task") or first(result, "task"),
+        # the validation score of the history: train's own run names it (a tune result's refit is the task's)
+        "metric": run.get("metric") if isinstance(run.get("metric"), str) else None,
         "n_parameters": first(run, "n_parameters"),
         "seconds": num(first(run, "seconds")),
     }

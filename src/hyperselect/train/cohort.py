@@ -66,7 +66,10 @@ class Cohort:
         mode: str = "auto",
         row_schedule: RowSchedule | None = None,
         metric: str | None = None,
+        y_scale: float | None = None,
     ) -> None:
+        """``y_scale``: the standard deviation a regression target was divided by, so that an error score
+        (``neg_mae``, ``neg_rmse``) reads in the target's units (see :class:`NetworkRun`)."""
         self.configs = list(configs)
         self.seeds = list(seeds) if seeds is not None else list(range(len(self.configs)))
         if len(self.seeds) != len(self.configs):
@@ -94,6 +97,7 @@ class Cohort:
             "dtype": dtype,
             "row_schedule": row_schedule,
             "metric": metric,
+            "y_scale": y_scale,
         }
         self._units: list[NetworkRun | PopulationTrainer] = []
         self._members: list[list[int]] = []  # unit -> its members (cohort indices), in unit order
@@ -123,6 +127,7 @@ class Cohort:
                 dtype=kw["dtype"],
                 row_schedule=kw["row_schedule"],
                 metric=kw["metric"],
+                y_scale=kw["y_scale"],
             )
         (i,) = members
         if not network and population_key(self.configs[i], kw["task"]) is not None:
@@ -142,6 +147,7 @@ class Cohort:
             dtype=kw["dtype"],
             row_schedule=kw["row_schedule"],
             metric=kw["metric"],
+            y_scale=kw["y_scale"],
         )
 
     def _add_unit(self, unit: NetworkRun | PopulationTrainer, members: list[int]) -> int:

@@ -19,6 +19,7 @@ from torch import nn
 from hyperselect.nn.config import MLPConfig
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.tasks import Task
+from hyperselect.train.metrics import check_metric
 from hyperselect.train.trainer import EVAL_CHUNK, EpochCallback, TrainResult, train_network
 
 
@@ -137,8 +138,15 @@ def train_and_evaluate(
     random_state: int = 0,
     device: str | None = None,
     callback: EpochCallback | None = None,
+    metric: str | None = None,
 ) -> tuple[TrainResult, dict[str, Any]]:
-    """Train ``config`` on ``data`` (a TabularData), score every split, return the result and its document."""
+    """Train ``config`` on ``data`` (a TabularData), score every split, return the result and its document.
+
+    ``metric`` is the validation score recorded each epoch (and early stopped on, with
+    ``early_stopping_metric="valid_score"``); None: the task's.  An error score (``neg_mae``, ``neg_rmse``)
+    reads in the target's units; the document names it (``"metric"``)."""
+    task = Task(data.task)
+    sn = check_metric(metric, task)
     t0 = time.perf_counter()
     result = train_network(
         config,
@@ -153,6 +161,8 @@ def train_and_evaluate(
         random_state=random_state,
         device=device,
         callback=callback,
+        metric=sn,
+        y_scale=data.y_std if task is Task.REGRESSION else None,
     )
     metrics = evaluate_splits(result, data)
     note = None
@@ -164,6 +174,9 @@ def train_and_evaluate(
     doc = {
         "data": data.describe(),
         "random_state": random_state,
+        # the validation score of the history and the best epoch (score_name: as a tune result names it)
+        "metric": sn,
+        "score_name": sn,
         "metrics": metrics,
         **({"metrics_note": note} if note else {}),
         **result.to_dict(),

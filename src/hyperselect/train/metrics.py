@@ -18,6 +18,18 @@ METRICS: dict[str, tuple[Task, ...]] = {
     "f1_macro": (Task.BINARY, Task.MULTICLASS),
     "f1_micro": (Task.MULTILABEL,),
     "r2": (Task.REGRESSION,),
+    "neg_mae": (Task.REGRESSION,),
+    "neg_rmse": (Task.REGRESSION,),
+}
+
+#: Scores that are minus an error in the target's own units (as scikit-learn's ``neg_*`` scorers are, so that every
+#: score is maximised), and the error each negates: ``neg_mae`` -3.2 is an MAE of 3.2.
+ERROR_METRICS: dict[str, str] = {"neg_mae": "MAE", "neg_rmse": "RMSE"}
+
+#: scikit-learn's scoring names, read as ours.
+METRIC_ALIASES: dict[str, str] = {
+    "neg_mean_absolute_error": "neg_mae",
+    "neg_root_mean_squared_error": "neg_rmse",
 }
 
 
@@ -25,20 +37,31 @@ METRICS: dict[str, tuple[Task, ...]] = {
 CLASS_BALANCED = ("balanced_accuracy", "f1_macro")
 
 
+def _aliases_said() -> str:
+    return ", ".join(f"{a} for {m}" for a, m in METRIC_ALIASES.items())
+
+
 def check_metric_name(metric: str | None, option: str | None = None) -> None:
     """Refuse an unknown metric name (``option``: the command-line option that gave it), before any data is read:
-    whether it fits the task is :func:`check_metric`'s to say."""
-    if metric is not None and not (isinstance(metric, str) and metric in METRICS):
+    whether it fits the task is :func:`check_metric`'s to say.  scikit-learn's names of the error scores
+    (:data:`METRIC_ALIASES`) are known too."""
+    if metric is not None and not (
+        isinstance(metric, str) and (metric in METRICS or metric in METRIC_ALIASES)
+    ):
         what = f"{option}: unknown metric" if option else "Unknown metric"
-        raise ConfigError(f"{what} {metric!r}; expected one of {', '.join(METRICS)}.")
+        raise ConfigError(
+            f"{what} {metric!r}; expected one of {', '.join(METRICS)} (or scikit-learn's {_aliases_said()})."
+        )
 
 
 def check_metric(metric: str | None, task: Task | str) -> str:
-    """The score to maximise for ``task``: ``metric``, checked, or the task's default (None)."""
+    """The score to maximise for ``task``: ``metric``, checked (a scikit-learn alias read as our name), or the
+    task's default (None)."""
     task = Task(task)
     if metric is None:
         return task.score_name
     check_metric_name(metric)
+    metric = METRIC_ALIASES.get(metric, metric)
     if task not in METRICS[metric]:
         fits = [m for m, tasks in METRICS.items() if task in tasks]
         raise ConfigError(
@@ -138,9 +161,64 @@ def class_scores(pred: torch.Tensor, y: torch.Tensor, n_classes: int, metric: st
     raise ValueError(f"class_scores computes balanced_accuracy or f1_macro, not {metric!r}")
 
 
-def score_from_logits(logits: torch.Tensor, y: torch.Tensor, task: Task, metric: str | None = None) -> float:
-    """``metric`` (default: accuracy for binary/multiclass, micro-F1 for multilabel, R^2 for regression)."""
+def metric_label(metric: str) -> str:
+    """What ``metric`` is, in words, for a heading or an axis: ``neg_mae`` is "-MAE (neg_mae)"; others as named."""
+    return f"-{ERROR_METRICS[metric]} ({metric})" if metric in ERROR_METRICS else metric
+
+
+def metric_words(metric: str) -> str:
+    """``metric`` named for a table's heading: an error score says what its numbers are ("neg_mae: minus the
+    MAE, in the target's units; higher is better"), any other is its name."""
+    if metric in ERROR_METRICS:
+        return f"{metric}: minus the {ERROR_METRICS[metric]}, in the target's units; higher is better"
+    return metric
+
+
+def score_text(metric: str, value: float, digits: int = 4) -> str:
+    """A score as a reader reads it: an error score as the error it negates (``neg_mae`` -3.2: "MAE 3.2000"),
+    any other as ``"r2 0.8123"``."""
+    if metric in ERROR_METRICS:
+        return f"{ERROR_METRICS[metric]} {-value:.{digits}f}"
+    return f"{metric} {value:.{digits}f}"
+
+
+def diff_text(metric: str, diff: float, digits: int = 4) -> str:
+    """A difference of scores (higher is better) as a reader reads it: for an error score, the error it lowers or
+    raises ("0.1200 lower MAE"), for any other the signed difference ("+0.0300 r2")."""
+    if metric in ERROR_METRICS:
+        return f"{abs(diff):.{digits}f} {'lower' if diff >= 0 else 'higher'} {ERROR_METRICS[metric]}"
+    return f"{diff:+.{digits}f} {metric}"
+
+
+def error_scores(
+    pred: torch.Tensor, y: torch.Tensor, metric: str, y_scale: float | None = None
+) -> torch.Tensor:
+    """Minus the mean absolute error or the root mean squared error (``metric``: ``neg_mae``, ``neg_rmse``) of
+    each of ``k`` predictions ``pred`` ([k, rows] or [k, rows, targets]) of the targets ``y`` ([rows] or [rows,
+    targets]), in the target's units: ``y_scale`` is the standard deviation the target was divided by before
+    training (None: 1).  Over several targets, the mean of the targets' errors, as scikit-learn's
+    ``multioutput="uniform_average"``.  Float64, [k]."""
+    k, rows = pred.shape[0], pred.shape[1]
+    d = pred.double().reshape(k, rows, -1) - y.double().reshape(1, rows, -1)
+    if metric == "neg_mae":
+        err = d.abs().mean(1)
+    elif metric == "neg_rmse":
+        err = (d * d).mean(1).sqrt()
+    else:
+        raise ValueError(f"error_scores computes {', '.join(ERROR_METRICS)}, not {metric!r}")
+    return -err.mean(1) * (1.0 if y_scale is None else float(y_scale))
+
+
+def score_from_logits(
+    logits: torch.Tensor, y: torch.Tensor, task: Task, metric: str | None = None, y_scale: float | None = None
+) -> float:
+    """``metric`` (default: accuracy for binary/multiclass, micro-F1 for multilabel, R^2 for regression).
+
+    ``y_scale``: the standard deviation a regression target was divided by before training, which the error
+    scores (:data:`ERROR_METRICS`) multiply by to read in the target's units (R^2 needs none)."""
     pred = predict_from_logits(logits, task)
+    if metric in ERROR_METRICS and task is Task.REGRESSION:
+        return float(error_scores(pred.unsqueeze(0), y, str(metric), y_scale)[0])
     if metric in CLASS_BALANCED:
         return float(class_scores(pred.reshape(1, -1), y, logits.shape[1], metric)[0])
     if task in (Task.BINARY, Task.MULTICLASS):

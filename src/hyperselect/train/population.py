@@ -55,7 +55,13 @@ from hyperselect.train.batching import EpochShuffler, RowSchedule, batch_bounds
 from hyperselect.train.diagnostics import ConstantLoss, constant_loss
 from hyperselect.train.early_stopping import EarlyStopping
 from hyperselect.train.history import History
-from hyperselect.train.metrics import CLASS_BALANCED, class_scores, score_from_logits
+from hyperselect.train.metrics import (
+    CLASS_BALANCED,
+    ERROR_METRICS,
+    class_scores,
+    error_scores,
+    score_from_logits,
+)
 from hyperselect.train.trainer import (
     INTERRUPTED,
     RunSummary,
@@ -372,9 +378,12 @@ class PopulationTrainer:
         dtype: torch.dtype = torch.float32,
         row_schedule: RowSchedule | None = None,
         metric: str | None = None,
+        y_scale: float | None = None,
     ) -> None:
         self.configs = list(configs)
         self.metric = metric  # the validation score (None: the task's own)
+        # the sd a regression target was divided by: error scores (neg_mae, neg_rmse) read in the target's units
+        self.y_scale = y_scale
         if not self.configs:
             raise ValueError("a population needs at least one configuration, got 0")
         self.seeds = list(seeds) if seeds is not None else list(range(len(self.configs)))
@@ -879,6 +888,8 @@ class PopulationTrainer:
             if balanced:
                 return class_scores(pred, y, max(2, logits.shape[2]), str(self.metric)).tolist()  # type: ignore[no-any-return]
             return (pred == y.long().unsqueeze(0)).double().mean(1).tolist()
+        if self.task is Task.REGRESSION and self.metric in ERROR_METRICS:
+            return error_scores(logits, y, str(self.metric), self.y_scale).tolist()  # type: ignore[no-any-return]
         return [score_from_logits(logits[j], y, self.task) for j in range(logits.shape[0])]
 
     def _train_step(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

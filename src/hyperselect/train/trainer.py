@@ -147,12 +147,14 @@ def evaluate_loss_score(
     y: torch.Tensor,
     task: Task,
     metric: str | None = None,
+    y_scale: float | None = None,
 ) -> tuple[float, float]:
+    """The validation loss and ``metric``'s score (``y_scale``: :func:`score_from_logits`'s)."""
     was = model.training
     model.eval()
     logits = torch.cat([model(X[i : i + EVAL_CHUNK]) for i in range(0, X.shape[0], EVAL_CHUNK)])
     model.train(was)
-    return float(loss_fn(logits, y)), score_from_logits(logits, y, task, metric)
+    return float(loss_fn(logits, y)), score_from_logits(logits, y, task, metric, y_scale)
 
 
 def weight_params(model: nn.Module) -> list[nn.Parameter]:
@@ -189,11 +191,15 @@ class NetworkRun:
         row_schedule: RowSchedule | None = None,
         metric: str | None = None,
         class_weight: torch.Tensor | None = None,
+        y_scale: float | None = None,
     ) -> None:
         """``class_weight``: explicit weights per class code, in place of ``config.class_weight``'s (the
-        estimators' ``class_weight={label: weight}``)."""
+        estimators' ``class_weight={label: weight}``).  ``y_scale``: the standard deviation a regression target
+        was divided by (``TabularData.y_std``), so that an error score (``neg_mae``, ``neg_rmse``) reads in the
+        target's units."""
         self.task = task = Task(task)
         self.metric = metric  # the validation score (None: the task's own)
+        self.y_scale = y_scale
         self.config = config
         self.random_state = random_state
         self.device = dev = torch.device(device) if device is not None else default_device()
@@ -338,7 +344,7 @@ class NetworkRun:
             self.stop("diverged", f"diverged: the {what} at epoch {epoch}")
             return
         valid_loss, valid_score = evaluate_loss_score(
-            model, self.loss_fn, self.Xva, self.yva, self.task, self.metric
+            model, self.loss_fn, self.Xva, self.yva, self.task, self.metric, self.y_scale
         )
         self.history.append(
             epoch=epoch,
@@ -480,10 +486,13 @@ def train_network(
     dtype: torch.dtype = torch.float32,
     callback: EpochCallback | None = None,
     max_epochs: int | None = None,
+    metric: str | None = None,
+    y_scale: float | None = None,
 ) -> TrainResult:
     """Train one network to the end (early stopping, ``max_epochs`` or divergence) and return the result.
 
-    ``max_epochs`` caps the number of epochs of this call below the config's own.
+    ``max_epochs`` caps the number of epochs of this call below the config's own.  ``metric`` is the validation
+    score (None: the task's), ``y_scale`` the regression target's standard deviation (:class:`NetworkRun`).
     """
     run = NetworkRun(
         config,
@@ -497,6 +506,8 @@ def train_network(
         data_seed=data_seed,
         device=device,
         dtype=dtype,
+        metric=metric,
+        y_scale=y_scale,
     )
     run.run_epochs(config.max_epochs if max_epochs is None else min(max_epochs, config.max_epochs), callback)
     result = run.result()
