@@ -216,11 +216,19 @@ def _readme() -> str:
 
 
 def test_readme_names_graph_tunes_workers_default() -> None:
-    """README: node2vec uses every usable core by default; graph tune's --workers defaults to 2 (its classifiers
-    run on as many processes), which the README now says."""
-    params = typer.main.get_command(app).commands["graph"].commands["tune"].params  # type: ignore[attr-defined]
-    default = next(p.default for p in params if "--workers" in p.opts)
-    assert f"`graph tune`'s default is {default}" in _readme()
+    """README: node2vec uses every usable core by default, in every graph command; graph tune's --workers
+    defaulted to 2 while the same value set its classifiers' processes, which have their own knob now."""
+    graph = typer.main.get_command(app).commands["graph"].commands  # type: ignore[attr-defined]
+    for command in ("tune", "classify", "embed"):
+        params = graph[command].params
+        assert next(p.default for p in params if "--workers" in p.opts) is None, command  # every usable core
+    assert any("--classifier-jobs" in p.opts for p in graph["tune"].params)
+    text = " ".join(_readme().split())
+    assert (
+        "node2vec trains on every usable core by default (`--workers`, in every graph command, `graph tune` included"
+        in text
+    )
+    assert "have their own `--classifier-jobs`" in text
 
 
 def test_readme_says_what_recommend_does_with_a_graph_without_declared_sides(tmp_path: Path) -> None:
