@@ -242,3 +242,16 @@ def test_undirected_weights_stay_on_their_edges_whatever_the_orientation(tmp_pat
         ("a", "c"): 0.5,
         ("c", "a"): 0.5,
     }
+
+
+def test_negative_n_jobs_counts_as_in_scikit_learn() -> None:
+    """evaluate_embeddings(n_jobs=-1) went straight to scikit-learn (every CPU) before the classifiers got their own
+    knob; the knob's check refused it ("must be None or an int in [1, inf)")."""
+    from hyperselect.evaluate.node_classification import _check_jobs
+    from hyperselect.represent.node2vec.walks import usable_cpus
+
+    assert _check_jobs("evaluate_embeddings", -1, None) == usable_cpus()
+    assert _check_jobs("evaluate_embeddings", -(usable_cpus() + 5), None) == 1
+    assert _check_jobs("evaluate_embeddings", 3, None) == 3 and _check_jobs("x", None, None) is None
+    with pytest.raises(ConfigError, match="Got 0"):
+        _check_jobs("evaluate_embeddings", 0, None)

@@ -220,3 +220,23 @@ def test_compare_judges_by_the_error_score_against_the_best_constant(tmp_path: P
     ref = next(c for c in saved["candidates"] if c["kind"] == "reference")
     assert ref["params"] == {"strategy": "mean"}
     assert math.isfinite(ref["test_score"]) and ref["test_score"] < -1.0  # RMSE in the target's units
+
+
+def test_error_score_wording_reads_from_the_sentences_subject() -> None:
+    """'it scores below linear (by 0.1200 lower MAE' made the network's MAE the lower one; the constant reference's
+    'is 0.1200 lower MAE from it' was no sentence, and a zero difference read '0.0000 lower MAE'."""
+    from hyperselect.evaluate.verdict import _behind_by, _from_constant
+    from hyperselect.train.metrics import diff_text
+
+    # the network's score minus linear's is -0.12 (its MAE is 0.12 higher): it trails by a higher MAE
+    assert _behind_by("neg_mae", -0.12) == "0.1200 higher MAE"
+    assert _behind_by("r2", -0.03) == "0.0300 r2"
+    assert _from_constant("neg_rmse", "svm", 0.12) == "has an RMSE 0.1200 lower than it"
+    assert _from_constant("neg_mae", "svm", -0.5) == "has an MAE 0.5000 higher than it"
+    assert _from_constant("neg_mae", "svm", 0.0) == "has the same MAE as it"
+    assert _from_constant("r2", "svm", 0.03) == "is +0.0300 r2 from it"
+    assert diff_text("neg_mae", 0.0) == "no difference in MAE"
+    assert (
+        diff_text("neg_mae", 0.25) == "0.2500 lower MAE"
+        and diff_text("neg_mae", -0.25) == "0.2500 higher MAE"
+    )

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 import numpy as np
+import pytest
 
 from hyperselect.data import prepare_arrays
 from hyperselect.evaluate import metrics
@@ -255,3 +256,50 @@ def test_a_curve_whose_whole_slope_disagrees_is_no_trend_even_where_the_interval
     text = _curve_reason(curve)
     assert "improving faster" not in text and "gained more" not in text
     assert "the fits vary from size to size" in text and "trend cannot be read" in text
+
+
+def test_a_curve_that_fell_is_no_trend_with_an_interval_either() -> None:
+    """Network 0.75 -> 0.85, baseline 0.80 -> 0.78 over one doubling: without an interval the trend is unclear (a
+    curve fell with more rows); with an interval off zero it was 'network_improving_faster', and the words said the
+    baseline's lead may shrink.  A fall is one noisy fit either way, which the test-row interval does not see."""
+    rows, fr = [400, 800], [0.5, 1.0]
+    plain = LearningCurve(fr, rows, [0.75, 0.85], [0.80, 0.78], "test", 1 / 400)
+    assert plain.trend() == "unclear"
+    with_ci = LearningCurve(fr, rows, [0.75, 0.85], [0.80, 0.78], "test", 1 / 400, gain_diff_ci=(0.05, 0.2))
+    with_ci.n_evaluated = 400
+    assert with_ci.trend() == "unclear"
+    text = _curve_reason(with_ci)
+    assert "the baseline's score fell with more rows" in text and "may shrink" not in text
+    both = LearningCurve(fr, rows, [0.85, 0.75], [0.80, 0.70], "test", 1 / 400, gain_diff_ci=(-0.05, 0.05))
+    assert both.trend() == "unclear" and "both scores fell" in _curve_reason(both)
+    # a rise beyond the interval is still read (the check is on falls, not on every curve with an interval)
+    rising = LearningCurve(fr, rows, [0.75, 0.85], [0.78, 0.80], "test", 1 / 400, gain_diff_ci=(0.03, 0.13))
+    assert rising.trend() == "network_improving_faster"
+
+
+def test_bars_of_error_scores_are_longer_for_the_better_model(monkeypatch: Any) -> None:
+    """Minus an MAE is negative: the axis zooms in on the scores, and bars drawn from 0 showed the worst model
+    (MAE 60.2) with the longest visible bar and the best (49.7) with the shortest."""
+    import matplotlib.axes
+
+    from hyperselect.report import plots
+
+    drawn: dict[str, Any] = {}
+    real = matplotlib.axes.Axes.barh
+
+    def spy(self: Any, y: Any, width: Any, *a: Any, **kw: Any) -> Any:
+        drawn.update(names=list(y), width=list(width), left=kw.get("left", 0.0))
+        return real(self, y, width, *a, **kw)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "barh", spy)
+    models = [
+        {"name": "linear", "mean": -60.2, "std": 1.5},
+        {"name": "mlp", "mean": -49.7, "std": 2.0},
+        {"name": "hgb", "mean": -52.3, "std": 1.0},
+    ]
+    assert plots.baseline_comparison(models, "-MAE (neg_mae)")[:4] == b"\x89PNG"
+    length = dict(zip(drawn["names"], drawn["width"], strict=True))
+    assert all(w > 0 for w in length.values())
+    assert length["mlp"] > length["hgb"] > length["linear"]
+    # each bar ends at its model's score
+    assert drawn["left"] + length["mlp"] == pytest.approx(-49.7)

@@ -461,9 +461,6 @@ def register(app: typer.Typer) -> None:
             sp = _apply_fixes(sp, fix)
         except HyperselectError as exc:
             raise _fail(exc) from exc
-        if as_json:
-            typer.echo(json.dumps(sp.to_dict(), indent=2))
-            return
         from hyperselect.search.study import batch_size_grid
 
         grid = batch_size_grid(sp)
@@ -473,6 +470,9 @@ def register(app: typer.Typer) -> None:
             sp.reasons["batch_size"] = (
                 f"{grid.reasons['batch_size']}: tune tries {grid.dims['batch_size'].describe()}"
             )
+        if as_json:
+            typer.echo(json.dumps(sp.to_dict(), indent=2))
+            return
         info = d.describe()
         typer.echo(
             f"{info['source']}: {info['task']}, {info['n_train']} training rows, {info['n_features']} features"

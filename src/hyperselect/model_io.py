@@ -541,9 +541,7 @@ def write_predictions(table: pd.DataFrame, path: str | os.PathLike[str]) -> Path
         for name in out.columns:
             col = out[name]
             if col.dtype == object and len({type(v) for v in col.dropna().tolist()}) > 1:
-                out[name] = col.map(
-                    lambda v: v if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                )
+                out[name] = col.map(lambda v: None if pd.isna(v) else str(v))
         out.to_parquet(buffer, index=False)
         return atomic_write_bytes(path, buffer.getvalue())
     return atomic_write_text(path, table.to_csv(index=False, sep="\t" if kind == "tsv" else ","))

@@ -53,7 +53,8 @@ _TUNE_CONSTRAINTS: dict[str, Constraint] = {
     "window": Interval(int, 1, None),
     "epochs": Interval(int, 1, None),
     "workers": NoneOr(Interval(int, 1, None)),
-    "n_jobs": NoneOr(Interval(int, 1, None)),
+    # (0 is refused by _check_jobs; a negative count is joblib's: -1 every usable CPU, -2 all but one)
+    "n_jobs": NoneOr(Interval(int, None, None)),
     "max_jobs": NoneOr(Interval(int, 1, None)),
     "random_state": Interval(int, 0, None),
     "dimensions": IntTuple(allow_empty=False),
@@ -87,6 +88,22 @@ def _available_memory() -> int:
             return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
         except (ValueError, OSError, AttributeError):  # no such count (Windows): no bound from memory
             return 2**62
+
+
+def _check_jobs(owner: str, n_jobs: int | None, max_jobs: int | None) -> int | None:
+    """``n_jobs`` as scikit-learn and joblib read it, as a count: None stays None (chosen later by
+    :func:`classifier_jobs`), a negative count is the usable CPUs plus one plus it (-1: every one), 0 is refused."""
+    check_params(owner, {"n_jobs": n_jobs, "max_jobs": max_jobs}, _JOBS_CONSTRAINTS)
+    if n_jobs is None or n_jobs > 0:
+        return n_jobs
+    if n_jobs == 0:
+        raise ConfigError(
+            f"The 'n_jobs' parameter of {owner} must be None, an int >= 1 or a negative int (-1: every usable "
+            "CPU, as in scikit-learn). Got 0."
+        )
+    from hyperselect.represent.node2vec.walks import usable_cpus
+
+    return max(1, usable_cpus() + 1 + int(n_jobs))
 
 
 def classifier_jobs(
@@ -337,7 +354,7 @@ def evaluate_embeddings(
     """
     from sklearn.metrics import f1_score
 
-    check_params("evaluate_embeddings", {"n_jobs": n_jobs, "max_jobs": max_jobs}, _JOBS_CONSTRAINTS)
+    n_jobs = _check_jobs("evaluate_embeddings", n_jobs, max_jobs)
     C = _check_C(C)
     normalize = _check_normalize(normalize)
     models = check_models(models)
@@ -642,6 +659,7 @@ def tune_node2vec(
         },
         _TUNE_CONSTRAINTS,
     )
+    n_jobs = _check_jobs("tune_node2vec", n_jobs, max_jobs)
     C_grid = [_check_C(c) for c in C_values]
     norm_grid = [_check_normalize(v) for v in normalize_values]
     if not C_grid or not norm_grid:

@@ -212,6 +212,8 @@ class LearningCurve:
         thr = self.threshold
         ci = self.gain_diff_ci
         if ci is not None and all(math.isfinite(x) for x in ci):
+            if min(ng, bg) <= -thr:  # a curve that fell with more rows: no trend, whatever the test rows say
+                return "unclear"
             if (ci[0] > 0 and ng - bg >= thr) or (ci[1] < 0 and bg - ng >= thr):
                 faster = "network" if ng > bg else "baseline"
                 # the interval leaves out the fits' own variance: a whole curve whose slope says the other
@@ -759,7 +761,7 @@ def _undertuned_reasons(
             "it scores below "
             + and_list(
                 [
-                    f"{n} (by {_by(sn, -comparisons[n]['mean_diff'], False)}, p "
+                    f"{n} (by {_behind_by(sn, comparisons[n]['mean_diff'])}, p "
                     f"{_fmt_p(float(comparisons[n]['p_value']))})"
                     for n in simple
                 ]
@@ -1659,6 +1661,25 @@ def _by(sn: str, diff: float, signed: bool = True) -> str:
     return f"{diff:+.4f} {sn}" if signed else f"{diff:.4f} {sn}"
 
 
+def _behind_by(sn: str, net_diff: float) -> str:
+    """How far the network trails, after "it scores below X (by": ``0.0300 r2``; for an error score from the
+    network's side (``0.1200 higher MAE``), as the sentence's subject is the network."""
+    if sn in ERROR_METRICS:
+        return diff_text(sn, net_diff)
+    return f"{-net_diff:.4f} {sn}"
+
+
+def _from_constant(sn: str, name: str, diff: float) -> str:
+    """``name``'s score against the constant predictor's (``diff``: name's minus the constant's): ``is +0.0300 r2
+    from it``; for an error score, ``has an MAE 0.1200 lower than it`` (or the same MAE)."""
+    if sn not in ERROR_METRICS:
+        return f"is {_by(sn, diff)} from it"
+    err = ERROR_METRICS[sn]
+    if diff == 0:
+        return f"has the same {err} as it"
+    return f"has an {err} {abs(diff):.4f} {'lower' if diff > 0 else 'higher'} than it"
+
+
 def _level(sn: str, value: float) -> str:
     """A score where a second one follows its named first: ``0.8123``; an error score as its error (``MAE
     3.2000``), which a bare number would not say."""
@@ -1683,7 +1704,7 @@ def _not_beaten(comparisons: dict[str, dict[str, Any]], lost: Sequence[str], sn:
         )
     if ahead:
         each = [
-            f"{n} (by {_by(sn, -comparisons[n]['mean_diff'], False)}, p "
+            f"{n} (by {_behind_by(sn, comparisons[n]['mean_diff'])}, p "
             f"{_fmt_p(float(comparisons[n]['p_value']))})"
             if comparisons[n]["mean_diff"] < 0
             else f"{n} (level, p {_fmt_p(float(comparisons[n]['p_value']))})"
@@ -2007,7 +2028,7 @@ def _decide(
             f"No model beats a constant predictor (predicting {what} scores "
             f"{score_text(sn, float(chance.get('cv_mean', math.nan)))} on the same folds"
             + (
-                f"; the closest, {best_name}, is {_by(sn, tests[best_name]['mean_diff'])} from it{p_best}"
+                f"; the closest, {best_name}, {_from_constant(sn, best_name, tests[best_name]['mean_diff'])}{p_best}"
                 if best_name
                 else ""
             )
@@ -2103,6 +2124,12 @@ def _mixed_costs(pairs: Sequence[tuple[str, str, Sequence[tuple[str, float, floa
 def _unclear_with_interval(curve: LearningCurve) -> str:
     """Why a curve with a bootstrap interval has no readable trend, in words."""
     ci = curve.gain_diff_ci
+    gains = (("network", curve.network_last_gain), ("baseline", curve.baseline_last_gain))
+    fell = [name for name, g in gains if g <= -curve.threshold]
+    if len(fell) == 2:
+        return "both scores fell with more rows (noisy fits)"
+    if fell:
+        return f"the {fell[0]}'s score fell with more rows (one noisy fit)"
     if ci is not None and ci[0] <= 0 <= ci[1]:
         return "the interval holds zero"
     if abs(curve.gain_diff) < curve.threshold:

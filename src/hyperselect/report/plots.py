@@ -490,19 +490,6 @@ def baseline_comparison(
             cols = [PALETTE[1] if m["name"] in highlight else ACCENT for m in rows]
             # one score per model (no spread anywhere): no error bars, whose zero-width caps read as data
             spread = any(s > 0 for s in stds)
-            ax.barh(
-                names,
-                means,
-                xerr=stds if spread else None,
-                color=cols,
-                height=0.6,
-                capsize=3 if spread else 0,
-                error_kw={"ecolor": "#374151", "lw": 1},
-            )
-            for i, m in enumerate(rows):
-                pts = [s for s in m.get("scores") or [] if _finite(s)]
-                if pts:
-                    ax.scatter(pts, [i] * len(pts), s=7, color="#111827", alpha=0.45, zorder=3)
             lo = min(
                 min(m - s for m, s in zip(means, stds, strict=True)),
                 min((s for m in rows for s in (m.get("scores") or []) if _finite(s)), default=math.inf),
@@ -513,10 +500,25 @@ def baseline_comparison(
             )
             pad = (hi - lo) * 0.15 or 0.05
             # bars start at 0, so that their lengths compare, unless the scores sit far from 0 next to their
-            # spread (0.92 vs 0.93 would be bars of one length) or go below it (r2): then the axis starts near
-            # the data and says where
+            # spread (0.92 vs 0.93 would be bars of one length) or go below it (r2, minus an error): then the
+            # axis starts near the data, says where, and the bars start there too, so that a better score is
+            # still a longer bar (bars from 0 to a negative score grew longer the worse the score)
             zoom = lo < 0 or lo - pad > 2.0 * (hi - lo + 2 * pad)
             left = lo - pad if zoom else 0.0
+            ax.barh(
+                names,
+                [m - left for m in means],
+                left=left,
+                xerr=stds if spread else None,
+                color=cols,
+                height=0.6,
+                capsize=3 if spread else 0,
+                error_kw={"ecolor": "#374151", "lw": 1},
+            )
+            for i, m in enumerate(rows):
+                pts = [s for s in m.get("scores") or [] if _finite(s)]
+                if pts:
+                    ax.scatter(pts, [i] * len(pts), s=7, color="#111827", alpha=0.45, zorder=3)
             ax.set_xlim(left, hi + pad if zoom else hi + max(pad, 0.08 * hi))
             # the values in a column right of the axes, clear of the bars' ends, error bars and split dots
             from matplotlib.transforms import blended_transform_factory

@@ -1451,6 +1451,9 @@ def refit_and_test(
         n_classes=n_classes,
         random_state=random_state,
         device=device,
+        # the epoch it keeps (where the config stops on its score) ranked by the search's metric
+        metric=metric,
+        y_scale=_y_scale(data, task),
     )
     metrics: dict[str, float] = {}
     if len(data.y_test):

@@ -186,7 +186,9 @@ def diff_text(metric: str, diff: float, digits: int = 4) -> str:
     """A difference of scores (higher is better) as a reader reads it: for an error score, the error it lowers or
     raises ("0.1200 lower MAE"), for any other the signed difference ("+0.0300 r2")."""
     if metric in ERROR_METRICS:
-        return f"{abs(diff):.{digits}f} {'lower' if diff >= 0 else 'higher'} {ERROR_METRICS[metric]}"
+        if diff == 0:
+            return f"no difference in {ERROR_METRICS[metric]}"
+        return f"{abs(diff):.{digits}f} {'lower' if diff > 0 else 'higher'} {ERROR_METRICS[metric]}"
     return f"{diff:+.{digits}f} {metric}"
 
 
