@@ -94,3 +94,15 @@ def restore_cli_logging() -> Iterator[None]:
         lg.handlers[:] = handlers
         lg.propagate = propagate
     logging.captureWarnings(False)
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """One torch thread for a module of tiny tensors (``pytestmark = pytest.mark.usefixtures(...)``): a second
+    thread only adds synchronisation, and on a shared CI machine much more."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

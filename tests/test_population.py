@@ -28,13 +28,7 @@ EPOCHS = 4
 DATA_SEED = 5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # type: ignore[no-untyped-def]
-    """These tensors are tiny: a second thread only adds synchronisation, and on a shared CI machine much more."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

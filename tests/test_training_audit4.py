@@ -21,12 +21,7 @@ from hyperselect.train.trainer import NetworkRun
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():  # type: ignore[no-untyped-def]
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _data(task: str, rng: np.random.Generator, n_train: int, n_valid: int) -> tuple[np.ndarray, ...]:

@@ -499,29 +499,22 @@ def _utf8_instead(source: str | os.PathLike[str], saved: str) -> str | None:
     return "utf-8-sig" if bom else "utf-8"
 
 
-#: The file formats :func:`write_predictions` writes, by extension: those the tables are read from.
-_PREDICTION_FORMATS = {
-    ".csv": "csv",
-    ".txt": "csv",
-    ".tsv": "tsv",
-    ".tab": "tsv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-}
-
-
 def predictions_format(path: str | os.PathLike[str]) -> str:
     """``csv``, ``tsv`` or ``parquet``: the format a predictions file at ``path`` is written in, by its extension
     (none: CSV).  Any other extension is a :class:`ConfigError`: 'p.parquet' used to receive CSV text, which no
     Parquet reader opens, and 'p.tsv' commas."""
+    from hyperselect.data.tabular import SUPPORTED_EXTENSIONS
+
+    # those the tables are read from (a delimited one as CSV)
+    formats = {ext: "csv" if kind == "delimited" else kind for ext, kind in SUPPORTED_EXTENSIONS.items()}
     suffix = Path(path).suffix.lower()
     if not suffix:
         return "csv"
-    kind = _PREDICTION_FORMATS.get(suffix)
+    kind = formats.get(suffix)
     if kind is None:
         raise ConfigError(
             f"The predictions file '{path}' has the extension {suffix!r}; expected one of "
-            f"{', '.join(sorted(_PREDICTION_FORMATS))} (CSV, tab-separated or Parquet)."
+            f"{', '.join(sorted(formats))} (CSV, tab-separated or Parquet)."
         )
     return kind
 

@@ -55,7 +55,7 @@ from hyperselect.evaluate.metrics import (
 )
 from hyperselect.nn.config import CNNConfig, MLPConfig
 from hyperselect.tasks import Task
-from hyperselect.train.metrics import ERROR_METRICS, check_metric, diff_text, score_text
+from hyperselect.train.metrics import ERROR_METRICS, check_metric, diff_text, score_text, target_scale
 
 if TYPE_CHECKING:
     import torch
@@ -909,7 +909,7 @@ def compare(
     task = Task(data.task)
     sn = check_metric(metric, task)
     # the sd the loader divided a regression target by: error scores are multiplied back to the target's units
-    ys = _y_scale(data, task)
+    ys = target_scale(data, task)
     arch_list = _resolve_archs(data, archs)
     n_classes = _n_classes(data)
     t_start = time.perf_counter()
@@ -1321,13 +1321,6 @@ def _chance_estimator(task: Task, metric: str | None = None) -> Any:
     return (
         DummyRegressor(strategy=strategy) if task is Task.REGRESSION else DummyClassifier(strategy=strategy)
     )
-
-
-def _y_scale(data: TabularData, task: Task) -> float | None:
-    """The standard deviation the loader divided a regression target by (None: not standardised, or no
-    regression), by which an error score is brought back to the target's units."""
-    std = getattr(data, "y_std", None)
-    return float(std) if task is Task.REGRESSION and std is not None else None
 
 
 def _chance_candidate(

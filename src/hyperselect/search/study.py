@@ -59,7 +59,7 @@ from hyperselect.search.storage import (
 from hyperselect.tasks import Task
 from hyperselect.train.batching import RowSchedule, nested_row_order
 from hyperselect.train.cohort import Cohort
-from hyperselect.train.metrics import CLASS_BALANCED, check_metric
+from hyperselect.train.metrics import CLASS_BALANCED, check_metric, target_scale
 
 log = logging.getLogger(__name__)
 
@@ -1131,7 +1131,7 @@ def _train_batch(
             device=device,
             row_schedule=schedule,
             metric=settings.metric,
-            y_scale=_y_scale(data, task),
+            y_scale=target_scale(data, task),
         )
         run_halving(study, trials, cohort, rungs=rungs, eta=settings.eta, deadline=deadline)
 
@@ -1453,7 +1453,7 @@ def refit_and_test(
         device=device,
         # the epoch it keeps (where the config stops on its score) ranked by the search's metric
         metric=metric,
-        y_scale=_y_scale(data, task),
+        y_scale=target_scale(data, task),
     )
     metrics: dict[str, float] = {}
     if len(data.y_test):
@@ -1465,7 +1465,7 @@ def refit_and_test(
             logits = model(Xt)
         metrics[f"test_{task.score_name}"] = score_from_logits(logits, yt, task)
         if metric is not None and metric != task.score_name:
-            metrics[f"test_{metric}"] = score_from_logits(logits, yt, task, metric, _y_scale(data, task))
+            metrics[f"test_{metric}"] = score_from_logits(logits, yt, task, metric, target_scale(data, task))
         # the loss the refit minimised (class weights from its own rows, train+valid)
         metrics["test_loss"] = float(make_loss(cfg, task, class_weights(cfg, task, y, n_classes))(logits, yt))
         if task in (Task.BINARY, Task.MULTICLASS):
@@ -1474,13 +1474,6 @@ def refit_and_test(
             pred = logits[:, 0].double().cpu().numpy()
             metrics["test_rmse"] = float(np.sqrt(np.mean((pred - data.y_test) ** 2)) * data.y_std)
     return res, metrics
-
-
-def _y_scale(data: Any, task: Task) -> float | None:
-    """The standard deviation the loader divided a regression target by (None: another task, or not scaled):
-    the error scores (``neg_mae``, ``neg_rmse``) are brought back to the target's units by it."""
-    std = getattr(data, "y_std", None)
-    return float(std) if task is Task.REGRESSION and std is not None else None
 
 
 class NoScoreError(TrainingError):

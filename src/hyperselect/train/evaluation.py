@@ -19,7 +19,7 @@ from torch import nn
 from hyperselect.nn.config import MLPConfig
 from hyperselect.nn.losses import predict_from_logits, proba_from_logits
 from hyperselect.tasks import Task
-from hyperselect.train.metrics import check_metric
+from hyperselect.train.metrics import check_metric, target_scale
 from hyperselect.train.trainer import EVAL_CHUNK, EpochCallback, TrainResult, train_network
 
 
@@ -162,7 +162,7 @@ def train_and_evaluate(
         device=device,
         callback=callback,
         metric=sn,
-        y_scale=data.y_std if task is Task.REGRESSION else None,
+        y_scale=target_scale(data, task),
     )
     metrics = evaluate_splits(result, data)
     note = None

@@ -192,6 +192,14 @@ def diff_text(metric: str, diff: float, digits: int = 4) -> str:
     return f"{diff:+.{digits}f} {metric}"
 
 
+def target_scale(data: Any, task: Task | str) -> float | None:
+    """The standard deviation the loader divided ``data``'s regression target by (``y_std``), by which an error
+    score (:data:`ERROR_METRICS`) is brought back to the target's units; None for another task or an unscaled
+    target."""
+    std = getattr(data, "y_std", None)
+    return float(std) if Task(task) is Task.REGRESSION and std is not None else None
+
+
 def error_scores(
     pred: torch.Tensor, y: torch.Tensor, metric: str, y_scale: float | None = None
 ) -> torch.Tensor:
